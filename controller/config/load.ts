@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type Config, ConfigSchema } from './schema.js';
+
+/** A config that cannot be used. `problems` are lines like `doors[0].lock.pin: expected integer`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid config ${file}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = issue.expected === 'int' ? 'integer' : issue.expected;
+      return `expected ${expected}`;
+    }
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+export function parseConfig(text: string, file = '<config>'): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `YAML ${e.linePos ? `line ${e.linePos[0].line}` : ''}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const raw = doc.toJS();
+  const result = ConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((i) => `${formatPath(i.path)}: ${describe(i)}`),
+    );
+  }
+  return result.data;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  /** storage.path resolved against the config file's folder. */
+  storageDir: string;
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(abs, [`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+  const config = parseConfig(text, abs);
+  const sp = config.storage.path;
+  const storageDir = isAbsolute(sp) ? sp : resolve(dirname(abs), sp);
+  return { config, file: abs, storageDir };
+}

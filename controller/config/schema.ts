@@ -1,0 +1,200 @@
+/**
+ * The one YAML config file, as a zod schema. Every field has a default where a safe one exists;
+ * everything else must be given. docs/config.md is the reference and must follow this file.
+ */
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a lower-case id of letters, digits, "-" or "_"');
+
+/** A GPIO input: BCM pin number; `activeLow` when the active state pulls the line to 0 V. */
+export const InputPinSchema = z.strictObject({
+  pin: z.int().min(0).max(53),
+  activeLow: z.boolean().default(true),
+  debounceMs: z.int().min(0).max(2000).default(50),
+});
+export type InputPinConfig = z.infer<typeof InputPinSchema>;
+
+export const OutputPinSchema = z.strictObject({
+  pin: z.int().min(0).max(53),
+  /** The relay board energises its coil when the pin is driven low. */
+  activeLow: z.boolean().default(false),
+});
+export type OutputPinConfig = z.infer<typeof OutputPinSchema>;
+
+export const LockSchema = OutputPinSchema.extend({
+  /**
+   * fail-secure: an electric strike, locked without power — energise to unlock.
+   * fail-safe: a maglock, unlocked without power — energise to lock.
+   */
+  failMode: z.enum(['fail-secure', 'fail-safe']),
+});
+export type LockConfig = z.infer<typeof LockSchema>;
+
+export const ReaderSchema = z.strictObject({
+  id,
+  /** Serial device, e.g. /dev/ttyAMA0, /dev/serial/by-id/…, or a pty in tests. */
+  path: z.string().min(1),
+  baudRate: z.int().positive().default(9600),
+  protocol: z.enum(['rdm6300', 'line', 'wiegand-bridge']),
+  /** For protocol `line`: a regular expression a trimmed line must match in full to be a credential. */
+  linePattern: z.string().default('^[0-9A-Fa-f]{4,32}$'),
+  /** The same credential again within this time is the same presentation (RDM6300 repeats every ~50 ms). */
+  repeatSuppressMs: z.int().min(0).max(60_000).default(1000),
+  /** Silence longer than this marks a heartbeat-sending reader (wiegand-bridge) offline. 0 = never. */
+  offlineAfterMs: z.int().min(0).default(5000),
+  reconnect: z
+    .strictObject({
+      initialMs: z.int().positive().default(500),
+      maxMs: z.int().positive().default(30_000),
+    })
+    .default({ initialMs: 500, maxMs: 30_000 }),
+});
+export type ReaderConfig = z.infer<typeof ReaderSchema>;
+
+const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'expected HH:MM');
+
+export const ScheduleSchema = z.strictObject({
+  id,
+  name: z.string().optional(),
+  /** Weekly windows in the site's time zone. `days` 0 = Sunday … 6 = Saturday. */
+  windows: z.array(z.strictObject({ days: z.array(z.int().min(0).max(6)).min(1), from: hhmm, to: hhmm })),
+  /** Whether the windows apply on holidays too (false: no access on a holiday). */
+  includeHolidays: z.boolean().default(false),
+  /** Every time is allowed (the windows are ignored). */
+  always: z.boolean().default(false),
+});
+export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
+
+export const DoorSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  entryReader: id,
+  exitReader: id.optional(),
+  exitButton: InputPinSchema.optional(),
+  contact: InputPinSchema,
+  lock: LockSchema,
+  buzzer: OutputPinSchema.optional(),
+  tamper: InputPinSchema.optional(),
+  /** How long the lock stays open after a grant or exit request when the door is not opened. */
+  unlockMs: z.int().min(500).max(120_000).default(5000),
+  /** An open door after a grant longer than this raises `held_open`. */
+  heldOpenMs: z.int().min(1000).max(3_600_000).default(30_000),
+  /** The buzzer warns this long before `held_open` is raised. 0 = no pre-alarm. */
+  preAlarmMs: z.int().min(0).max(3_600_000).default(10_000),
+  /** Relock as soon as the door closes again after a grant, instead of waiting for unlockMs. */
+  relockOnClose: z.boolean().default(true),
+});
+export type DoorConfig = z.infer<typeof DoorSchema>;
+
+export const MqttSchema = z.strictObject({
+  url: z.url({ protocol: /^mqtts?$/ }),
+  baseTopic: z.string().optional(),
+  clientId: z.string().optional(),
+  username: z.string().optional(),
+  /** Read from this file at start (mode 0600), never written in the config itself. */
+  passwordFile: z.string().optional(),
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  keepaliveS: z.int().min(5).max(3600).default(30),
+});
+export type MqttConfig = z.infer<typeof MqttSchema>;
+
+export const ConfigSchema = z
+  .strictObject({
+    site: z.strictObject({ id, name: z.string().min(1) }),
+    controller: z.strictObject({ id }),
+    timeZone: z
+      .string()
+      .default('Asia/Tokyo')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'unknown IANA time zone'),
+    storage: z.strictObject({
+      /** Folder holding journal.db and device secrets; relative paths are relative to the config file. */
+      path: z.string().min(1),
+      retentionYears: z.int().min(5).max(100).default(5),
+      /** Sign a checkpoint of the journal head at this interval. */
+      checkpointEveryS: z.int().min(10).max(86_400).default(300),
+    }),
+    dashboard: z
+      .strictObject({ host: z.string().default('127.0.0.1'), port: z.int().min(0).max(65_535).default(8080) })
+      .default({ host: '127.0.0.1', port: 8080 }),
+    mqtt: MqttSchema.optional(),
+    board: z
+      .strictObject({
+        kind: z.enum(['sim', 'rpi']),
+        /** gpiochip labels to look for, in order; the BCM pin is added to the chip's base. */
+        chipLabels: z.array(z.string()).default(['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835']),
+      })
+      .default({ kind: 'sim', chipLabels: ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] }),
+    /** Holidays as local dates, YYYY-MM-DD. */
+    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')).default([]),
+    schedules: z.array(ScheduleSchema).default([]),
+    readers: z.array(ReaderSchema).min(1),
+    doors: z.array(DoorSchema).min(1),
+    /** Simulation only: seed these demo people and badges on first start. */
+    demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
+  })
+  .superRefine((cfg, ctx) => {
+    const readers = new Set(cfg.readers.map((r) => r.id));
+    const dup = (list: { id: string }[], key: string) => {
+      const seen = new Set<string>();
+      list.forEach((x, i) => {
+        if (seen.has(x.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${x.id}"` });
+        seen.add(x.id);
+      });
+    };
+    dup(cfg.readers, 'readers');
+    dup(cfg.doors, 'doors');
+    dup(cfg.schedules, 'schedules');
+    const usedReaders = new Map<string, string>();
+    cfg.doors.forEach((d, i) => {
+      for (const key of ['entryReader', 'exitReader'] as const) {
+        const r = d[key];
+        if (r === undefined) continue;
+        if (!readers.has(r))
+          ctx.addIssue({ code: 'custom', path: ['doors', i, key], message: `no reader with id "${r}"` });
+        else if (usedReaders.has(r))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['doors', i, key],
+            message: `reader "${r}" is already used as ${usedReaders.get(r)}`,
+          });
+        usedReaders.set(r, `${d.id}.${key}`);
+      }
+    });
+    // One physical pin serves one purpose.
+    const pins = new Map<number, string>();
+    cfg.doors.forEach((d, i) => {
+      for (const key of ['contact', 'lock', 'exitButton', 'buzzer', 'tamper'] as const) {
+        const p = d[key];
+        if (!p) continue;
+        const other = pins.get(p.pin);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['doors', i, key, 'pin'],
+            message: `GPIO ${p.pin} is already used by ${other}`,
+          });
+        pins.set(p.pin, `doors[${i}].${key}`);
+      }
+    });
+  });
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The built-in schedule every config has: all day, every day. */
+export const ALWAYS_SCHEDULE: ScheduleConfig = {
+  id: 'always',
+  name: 'Always',
+  windows: [],
+  includeHolidays: true,
+  always: true,
+};

@@ -1,0 +1,96 @@
+/**
+ * The vocabulary shared by every part of Sekisho. Pure types and zod schemas: no I/O.
+ * Times are UTC milliseconds since the epoch, always passed in by the caller.
+ */
+import { z } from 'zod';
+
+export const PersonCategory = z.enum(['staff', 'contractor', 'visitor']);
+export type PersonCategory = z.infer<typeof PersonCategory>;
+
+export const BadgeStatus = z.enum(['active', 'lost', 'revoked']);
+export type BadgeStatus = z.infer<typeof BadgeStatus>;
+
+export const Direction = z.enum(['in', 'out']);
+export type Direction = z.infer<typeof Direction>;
+
+/** Every reason a decision can carry. `granted` is the only one that opens the door. */
+export const DecisionReason = z.enum([
+  'granted',
+  'override_granted',
+  'unknown_badge',
+  'badge_lost',
+  'badge_revoked',
+  'expired',
+  'not_yet_valid',
+  'person_inactive',
+  'outside_schedule',
+  'door_not_permitted',
+  'lockdown',
+]);
+export type DecisionReason = z.infer<typeof DecisionReason>;
+
+/** A person as the domain sees them (the store keeps more, e.g. notes). */
+export interface Person {
+  id: string;
+  /** The ID shown on their ID card (staff number, contractor company ID, visitor pass number). */
+  displayId: string;
+  name: string;
+  category: PersonCategory;
+  /** Inclusive start of validity, UTC ms; null = no start limit. */
+  validFrom: number | null;
+  /** Exclusive end of validity (transfer, retirement, contract end), UTC ms; null = open-ended. */
+  validUntil: number | null;
+  active: boolean;
+  /** May open the door while the controller is in lockdown. */
+  lockdownOverride: boolean;
+}
+
+export interface Badge {
+  id: string;
+  personId: string;
+  /** HMAC-SHA-256 of the normalised credential, hex. The plain credential is never stored. */
+  credentialHash: string;
+  /** e.g. "••••3D4E" — the only form shown to people. */
+  masked: string;
+  status: BadgeStatus;
+  validFrom: number | null;
+  validUntil: number | null;
+}
+
+/** A person's permission for one door, limited by a named schedule from the config. */
+export interface DoorPermission {
+  personId: string;
+  doorId: string;
+  scheduleId: string;
+}
+
+/** A decoded credential as it leaves the firmware bridge. */
+export interface BadgeRead {
+  readerId: string;
+  /** Normalised credential, see firmware-bridge normaliseCredential(). Never logged in clear. */
+  credential: string;
+  /** Which codec produced it: em4100, wiegand26, wiegand34, line. */
+  format: string;
+  at: number;
+}
+
+/** Logical input names of a door. `active` means: door open / button pressed / tamper switch open. */
+export const DoorInputRole = z.enum(['contact', 'exitButton', 'tamper']);
+export type DoorInputRole = z.infer<typeof DoorInputRole>;
+
+export const AlarmType = z.enum([
+  'forced_open',
+  'held_open',
+  'door_tamper',
+  'reader_offline',
+  'reader_tamper',
+  'controller_fault',
+  'storage_fault',
+]);
+export type AlarmType = z.infer<typeof AlarmType>;
+
+export const AlarmSeverity = z.enum(['critical', 'major', 'minor', 'warning']);
+export type AlarmSeverity = z.infer<typeof AlarmSeverity>;
+
+export const DoorMode = z.enum(['normal', 'lockdown']);
+export type DoorMode = z.infer<typeof DoorMode>;
