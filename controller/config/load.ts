@@ -27,8 +27,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 function describe(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
-      const expected = issue.expected === 'int' ? 'integer' : issue.expected;
-      return `expected ${expected}`;
+      if (!issue.message.startsWith('Invalid input')) return issue.message;
+      return issue.input === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}`;
     }
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;

@@ -4,20 +4,23 @@
  */
 import { z } from 'zod';
 
+/** An integer; a string or fraction is reported as `expected integer`. */
+const int = () => z.int({ error: 'expected integer' });
+
 const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a lower-case id of letters, digits, "-" or "_"');
 
 /** A GPIO input: BCM pin number; `activeLow` when the active state pulls the line to 0 V. */
 export const InputPinSchema = z.strictObject({
-  pin: z.int().min(0).max(53),
+  pin: int().min(0).max(53),
   activeLow: z.boolean().default(true),
-  debounceMs: z.int().min(0).max(2000).default(50),
+  debounceMs: int().min(0).max(2000).default(50),
 });
 export type InputPinConfig = z.infer<typeof InputPinSchema>;
 
 export const OutputPinSchema = z.strictObject({
-  pin: z.int().min(0).max(53),
+  pin: int().min(0).max(53),
   /** The relay board energises its coil when the pin is driven low. */
   activeLow: z.boolean().default(false),
 });
@@ -34,20 +37,23 @@ export type LockConfig = z.infer<typeof LockSchema>;
 
 export const ReaderSchema = z.strictObject({
   id,
-  /** Serial device, e.g. /dev/ttyAMA0, /dev/serial/by-id/…, or a pty in tests. */
+  /**
+   * Serial device, e.g. /dev/ttyAMA0, /dev/serial/by-id/…, or a pty in tests. The word `sim` (only with
+   * `board.kind: sim`) makes a reader fed by the simulation API instead of a serial port.
+   */
   path: z.string().min(1),
-  baudRate: z.int().positive().default(9600),
+  baudRate: int().positive().default(9600),
   protocol: z.enum(['rdm6300', 'line', 'wiegand-bridge']),
   /** For protocol `line`: a regular expression a trimmed line must match in full to be a credential. */
   linePattern: z.string().default('^[0-9A-Fa-f]{4,32}$'),
   /** The same credential again within this time is the same presentation (RDM6300 repeats every ~50 ms). */
-  repeatSuppressMs: z.int().min(0).max(60_000).default(1000),
+  repeatSuppressMs: int().min(0).max(60_000).default(1000),
   /** Silence longer than this marks a heartbeat-sending reader (wiegand-bridge) offline. 0 = never. */
-  offlineAfterMs: z.int().min(0).default(5000),
+  offlineAfterMs: int().min(0).default(5000),
   reconnect: z
     .strictObject({
-      initialMs: z.int().positive().default(500),
-      maxMs: z.int().positive().default(30_000),
+      initialMs: int().positive().default(500),
+      maxMs: int().positive().default(30_000),
     })
     .default({ initialMs: 500, maxMs: 30_000 }),
 });
@@ -59,7 +65,7 @@ export const ScheduleSchema = z.strictObject({
   id,
   name: z.string().optional(),
   /** Weekly windows in the site's time zone. `days` 0 = Sunday … 6 = Saturday. */
-  windows: z.array(z.strictObject({ days: z.array(z.int().min(0).max(6)).min(1), from: hhmm, to: hhmm })),
+  windows: z.array(z.strictObject({ days: z.array(int().min(0).max(6)).min(1), from: hhmm, to: hhmm })),
   /** Whether the windows apply on holidays too (false: no access on a holiday). */
   includeHolidays: z.boolean().default(false),
   /** Every time is allowed (the windows are ignored). */
@@ -78,11 +84,11 @@ export const DoorSchema = z.strictObject({
   buzzer: OutputPinSchema.optional(),
   tamper: InputPinSchema.optional(),
   /** How long the lock stays open after a grant or exit request when the door is not opened. */
-  unlockMs: z.int().min(500).max(120_000).default(5000),
+  unlockMs: int().min(500).max(120_000).default(5000),
   /** An open door after a grant longer than this raises `held_open`. */
-  heldOpenMs: z.int().min(1000).max(3_600_000).default(30_000),
+  heldOpenMs: int().min(1000).max(3_600_000).default(30_000),
   /** The buzzer warns this long before `held_open` is raised. 0 = no pre-alarm. */
-  preAlarmMs: z.int().min(0).max(3_600_000).default(10_000),
+  preAlarmMs: int().min(0).max(3_600_000).default(10_000),
   /** Relock as soon as the door closes again after a grant, instead of waiting for unlockMs. */
   relockOnClose: z.boolean().default(true),
 });
@@ -98,7 +104,7 @@ export const MqttSchema = z.strictObject({
   ca: z.string().optional(),
   cert: z.string().optional(),
   key: z.string().optional(),
-  keepaliveS: z.int().min(5).max(3600).default(30),
+  keepaliveS: int().min(5).max(3600).default(30),
 });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 
@@ -120,12 +126,12 @@ export const ConfigSchema = z
     storage: z.strictObject({
       /** Folder holding journal.db and device secrets; relative paths are relative to the config file. */
       path: z.string().min(1),
-      retentionYears: z.int().min(5).max(100).default(5),
+      retentionYears: int().min(5).max(100).default(5),
       /** Sign a checkpoint of the journal head at this interval. */
-      checkpointEveryS: z.int().min(10).max(86_400).default(300),
+      checkpointEveryS: int().min(10).max(86_400).default(300),
     }),
     dashboard: z
-      .strictObject({ host: z.string().default('127.0.0.1'), port: z.int().min(0).max(65_535).default(8080) })
+      .strictObject({ host: z.string().default('127.0.0.1'), port: int().min(0).max(65_535).default(8080) })
       .default({ host: '127.0.0.1', port: 8080 }),
     mqtt: MqttSchema.optional(),
     board: z
@@ -170,6 +176,14 @@ export const ConfigSchema = z
           });
         usedReaders.set(r, `${d.id}.${key}`);
       }
+    });
+    cfg.readers.forEach((r, i) => {
+      if (r.path === 'sim' && cfg.board.kind !== 'sim')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['readers', i, 'path'],
+          message: 'a simulated reader ("sim") needs board.kind: sim',
+        });
     });
     // One physical pin serves one purpose.
     const pins = new Map<number, string>();

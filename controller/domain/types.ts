@@ -94,3 +94,10 @@ export type AlarmSeverity = z.infer<typeof AlarmSeverity>;
 
 export const DoorMode = z.enum(['normal', 'lockdown']);
 export type DoorMode = z.infer<typeof DoorMode>;
+
+/**
+ * Why the lock changed. The door state machine uses the first five; `startup` and `shutdown` are
+ * written by the shell when it secures the door on start and on a clean stop.
+ */
+export const LockCause = z.enum(['grant', 'exit_request', 'timeout', 'closed', 'lockdown', 'startup', 'shutdown']);
+export type LockCause = z.infer<typeof LockCause>;

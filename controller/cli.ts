@@ -1,0 +1,433 @@
+/**
+ * The `sekisho` command. Every command takes --config PATH (default: $SEKISHO_CONFIG or
+ * /etc/sekisho/config.yaml). Exit codes: 0 success, 1 failure (e.g. the journal does not verify),
+ * 2 bad usage or a bad config.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildServer } from '../dashboards/server.js';
+import { normaliseCredential } from '../firmware-bridge/index.js';
+import { ConfigError, type LoadedConfig, loadConfig } from './config/index.js';
+import { DEMO_BADGES, seedDemo } from './demo.js';
+import { PersonCategory } from './domain/index.js';
+import { verifyJournal } from './journal/index.js';
+import { createLogger } from './log.js';
+import { doctor } from './doctor.js';
+import { Controller } from './runtime.js';
+import { openStorage } from './storage.js';
+import { formatLocal, parseLocal } from './time.js';
+
+class UsageError extends Error {}
+
+const HELP = `sekisho — machine-room access controller
+
+usage: sekisho <command> [options]   (every command takes --config PATH)
+
+  start                                   run the controller (and its dashboard)
+  verify                                  check the journal's hash chain and signed checkpoints
+  log [--from D] [--to D] [--person ID] [--door ID] [--type T] [--limit N] [--json]
+                                          the entry/exit log (入退室管理簿); dates in the site's time zone
+  person add --name N --id DISPLAY_ID --category staff|contractor|visitor
+             [--valid-from D] [--valid-until D] [--lockdown-override]
+  person grant PERSON --door DOOR [--schedule ID]     allow a person through a door
+  person revoke-door PERSON --door DOOR
+  person list [--json]
+  badge add --person PERSON --number CREDENTIAL [--valid-from D] [--valid-until D]
+  badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
+  badge revoke BADGE [--reason TEXT]
+  badge list [--json]
+  doctor                                  check GPIO, serial ports, storage, clock and what is missing
+
+Administrative commands are journal records; the actor is --actor NAME or cli:<login user>.
+`;
+
+function configPath(v: string | undefined): string {
+  return v ?? process.env.SEKISHO_CONFIG ?? '/etc/sekisho/config.yaml';
+}
+
+function actorOf(v: string | undefined): string {
+  if (v) return v;
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry
+  }
+  return `cli:${user}`;
+}
+
+const common = {
+  config: { type: 'string' },
+  actor: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return cmd === undefined ? 2 : 0;
+      case 'start':
+        return await start(rest);
+      case 'verify':
+        return verify(rest);
+      case 'log':
+        return log(rest);
+      case 'person':
+        return person(rest);
+      case 'badge':
+        return badge(rest);
+      case 'doctor':
+        return await doctor(load(parseArgs({ args: rest, options: common }).values.config));
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sekisho: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sekisho: ${(err as Error).message}\nrun "sekisho help" for usage\n`);
+      return 2;
+    }
+    process.stderr.write(`sekisho: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function load(config: string | undefined): LoadedConfig {
+  return loadConfig(configPath(config));
+}
+
+function need(v: string | undefined, flag: string): string {
+  if (v === undefined || v === '') throw new UsageError(`missing --${flag}`);
+  return v;
+}
+
+function optTime(v: string | undefined, tz: string): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseLocal(v, tz);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+
+/** The API token for /api, created at first start with mode 0600. */
+function apiToken(dir: string): string {
+  const file = join(dir, 'api-token');
+  if (existsSync(file)) {
+    if ((statSync(file).mode & 0o077) !== 0) throw new Error(`${file} is readable by others; chmod 600 it`);
+    return readFileSync(file, 'utf8').trim();
+  }
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: common });
+  const loaded = load(values.config);
+  const log = createLogger();
+  let controller: Controller | undefined;
+  // Any failure from here on leaves the door secured before the process ends.
+  const crash = (err: unknown) => {
+    log.error('fatal error; securing doors', { error: err instanceof Error ? err.stack : String(err) });
+    controller?.secureAll();
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  controller = await Controller.start({ loaded, log });
+  const { config } = loaded;
+  if (config.demo.seed && config.board.kind === 'sim' && seedDemo(controller.registry, config, controller.now()))
+    log.info('seeded demo people and badges');
+  const token = apiToken(loaded.storageDir);
+  const app = await buildServer({ controller, apiToken: token });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping; doors secured`);
+    controller?.secureAll();
+    await app.close().catch(() => undefined);
+    await controller?.stop(signal);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    await app.listen({ host: config.dashboard.host, port: config.dashboard.port });
+  } catch (err) {
+    log.error(`cannot listen on ${config.dashboard.host}:${config.dashboard.port}`, { error: String(err) });
+    controller.secureAll();
+    await controller.stop('listen_failed');
+    return 1;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.dashboard.port;
+  const base = `http://${config.dashboard.host}:${port}`;
+  process.stdout.write(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
+  process.stdout.write(`listening ${base}\n`);
+  if (config.board.kind === 'sim') {
+    const tokenFile = join(loaded.storageDir, 'api-token');
+    const reader = config.doors[0]!.entryReader;
+    const door = config.doors[0]!.id;
+    const lines = [
+      '',
+      'Simulation mode: the GPIO board and the sim readers are simulated (docs/simulation.md).',
+      `API token (also in ${tokenFile}):`,
+      `  TOKEN=$(cat ${tokenFile})`,
+      'Present a badge at the entry reader:',
+      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+      `       -d '{"reader":"${reader}","credential":"${DEMO_BADGES[0]!.credential}"}' ${base}/api/sim/badge`,
+      'Open and close the door:',
+      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":true}' ${base}/api/sim/doors/${door}/contact`,
+      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":false}' ${base}/api/sim/doors/${door}/contact`,
+      `See the state: curl -s -H "Authorization: Bearer $TOKEN" ${base}/api/status`,
+      'Demo badges:',
+      ...DEMO_BADGES.map((b) => `  ${b.credential}  ${b.person} — ${b.note}`),
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return await new Promise<number>(() => undefined); // runs until a signal
+}
+
+function verify(args: string[]): number {
+  const { values } = parseArgs({ args, options: common });
+  const loaded = load(values.config);
+  const s = openStorage(loaded);
+  const t0 = performance.now();
+  const report = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
+  const secs = (performance.now() - t0) / 1000;
+  s.db.close();
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else if (report.ok)
+    process.stdout.write(
+      `journal intact: ${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)\n`,
+    );
+  else process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
+  return report.ok ? 0 : 1;
+}
+
+function log(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...common,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      person: { type: 'string' },
+      door: { type: 'string' },
+      type: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+  const loaded = load(values.config);
+  const tz = loaded.config.timeZone;
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError('--limit: expected 1..100000');
+  const s = openStorage(loaded);
+  const rows = s.journal.query({
+    from: optTime(values.from, tz),
+    to: optTime(values.to, tz),
+    person: values.person,
+    door: values.door,
+    types: values.type ? [values.type] : undefined,
+    limit,
+  });
+  const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
+  s.db.close();
+  if (values.json) {
+    for (const r of rows) process.stdout.write(`${JSON.stringify({ seq: r.seq, at: r.at, type: r.type, door: r.door, person: r.person, actor: r.actor, data: r.data })}\n`);
+    return 0;
+  }
+  process.stdout.write(`time (${tz})       seq      event            door           detail\n`);
+  for (const r of rows) {
+    const p = r.person ? people.get(r.person) : undefined;
+    const d = r.data as Record<string, unknown>;
+    let detail = '';
+    if (r.type === 'access')
+      detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} ${String(d.result).toUpperCase()} ${d.reason} ${d.masked ?? ''} ${p ? `${p.name} [${p.displayId}, ${p.category}]` : '(unknown person)'}`;
+    else {
+      const parts = Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      if (p) parts.push(`person=${p.name}`);
+      if (r.actor) parts.push(`by ${r.actor}`);
+      detail = parts.join(' ');
+    }
+    process.stdout.write(
+      `${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(16)} ${(r.door ?? '-').padEnd(14)} ${detail}\n`,
+    );
+  }
+  return 0;
+}
+
+function person(args: string[]): number {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      ...common,
+      name: { type: 'string' },
+      id: { type: 'string' },
+      category: { type: 'string' },
+      'valid-from': { type: 'string' },
+      'valid-until': { type: 'string' },
+      'lockdown-override': { type: 'boolean' },
+      door: { type: 'string' },
+      schedule: { type: 'string' },
+    },
+  });
+  const loaded = load(values.config);
+  const tz = loaded.config.timeZone;
+  const actor = actorOf(values.actor);
+  const s = openStorage(loaded);
+  const now = Date.now();
+  try {
+    switch (sub) {
+      case 'add': {
+        const cat = PersonCategory.safeParse(need(values.category, 'category'));
+        if (!cat.success) throw new UsageError('--category: expected staff, contractor or visitor');
+        const p = s.registry.addPerson(
+          {
+            displayId: need(values.id, 'id'),
+            name: need(values.name, 'name'),
+            category: cat.data,
+            validFrom: optTime(values['valid-from'], tz) ?? null,
+            validUntil: optTime(values['valid-until'], tz) ?? null,
+            lockdownOverride: values['lockdown-override'] ?? false,
+          },
+          actor,
+          now,
+        );
+        process.stdout.write(values.json ? `${JSON.stringify(p)}\n` : `added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`);
+        return 0;
+      }
+      case 'grant':
+      case 'revoke-door': {
+        const id = positionals[0] ?? need(undefined, 'person id (positional)');
+        const door = need(values.door, 'door');
+        if (!loaded.config.doors.some((d) => d.id === door)) throw new UsageError(`--door: no door "${door}" in the config`);
+        if (!s.registry.getPerson(id)) throw new UsageError(`no person "${id}"`);
+        if (sub === 'grant') {
+          const schedule = values.schedule ?? 'always';
+          if (schedule !== 'always' && !loaded.config.schedules.some((x) => x.id === schedule))
+            throw new UsageError(`--schedule: no schedule "${schedule}" in the config`);
+          s.registry.grantDoor(id, door, schedule, actor, now);
+          process.stdout.write(`granted ${id} through ${door} (${schedule})\n`);
+        } else {
+          s.registry.revokeDoor(id, door, actor, now);
+          process.stdout.write(`revoked ${id} at ${door}\n`);
+        }
+        return 0;
+      }
+      case 'list': {
+        const people = s.registry.listPeople();
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify(people)}\n`);
+          return 0;
+        }
+        for (const p of people) {
+          const doors = s.registry.permissionsFor(p.id).map((x) => `${x.doorId}:${x.scheduleId}`).join(',');
+          const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
+          process.stdout.write(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}\n`);
+        }
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown person command "${sub ?? ''}" (add, grant, revoke-door, list)`);
+    }
+  } finally {
+    s.db.close();
+  }
+}
+
+function badge(args: string[]): number {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      ...common,
+      person: { type: 'string' },
+      number: { type: 'string' },
+      format: { type: 'string' },
+      reason: { type: 'string' },
+      'valid-from': { type: 'string' },
+      'valid-until': { type: 'string' },
+    },
+  });
+  const loaded = load(values.config);
+  const tz = loaded.config.timeZone;
+  const actor = actorOf(values.actor);
+  const s = openStorage(loaded);
+  const now = Date.now();
+  try {
+    switch (sub) {
+      case 'add': {
+        const personId = need(values.person, 'person');
+        if (!s.registry.getPerson(personId)) throw new UsageError(`no person "${personId}"`);
+        let credential: string;
+        try {
+          credential = normaliseCredential(values.format ?? 'auto', need(values.number, 'number'));
+        } catch (err) {
+          throw new UsageError(`--number: ${(err as Error).message}`);
+        }
+        const b = s.registry.addBadge(
+          {
+            personId,
+            credential,
+            validFrom: optTime(values['valid-from'], tz) ?? null,
+            validUntil: optTime(values['valid-until'], tz) ?? null,
+          },
+          actor,
+          now,
+        );
+        process.stdout.write(values.json ? `${JSON.stringify(b)}\n` : `added badge ${b.id} ${b.masked} for ${personId}\n`);
+        return 0;
+      }
+      case 'lost':
+      case 'revoke': {
+        const id = positionals[0];
+        if (!id) throw new UsageError(`usage: sekisho badge ${sub} BADGE_ID`);
+        const status = sub === 'lost' ? 'lost' : 'revoked';
+        s.registry.setBadgeStatus(id, status, actor, now, values.reason);
+        process.stdout.write(`badge ${id} is ${status}: refused at every door from now on\n`);
+        return 0;
+      }
+      case 'list': {
+        const badges = s.registry.listBadges();
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify(badges)}\n`);
+          return 0;
+        }
+        for (const b of badges) {
+          const until = b.validUntil === null ? '' : ` until ${formatLocal(b.validUntil, tz)}`;
+          const expired = b.validUntil !== null && b.validUntil <= now ? ' (EXPIRED)' : '';
+          process.stdout.write(`${b.id}  ${b.masked}  ${b.status.padEnd(8)} person ${b.personId}${until}${expired}\n`);
+        }
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown badge command "${sub ?? ''}" (add, lost, revoke, list)`);
+    }
+  } finally {
+    s.db.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Demo people and badges for simulation mode (`demo.seed: true`), added once to an empty registry.
+ * Every addition is an ordinary journaled administrative act by the actor `system:demo-seed`.
+ */
+import type { Config } from './config/index.js';
+import type { Registry } from './journal/index.js';
+
+export interface DemoBadge {
+  person: string;
+  credential: string;
+  note: string;
+}
+
+export const DEMO_BADGES: DemoBadge[] = [
+  { person: '山田 太郎 (Yamada Taro)', credential: '0A1B2C3D4E', note: 'staff, any time' },
+  { person: '佐藤 花子 (Sato Hanako)', credential: '0A1B2C3D4F', note: 'staff, office hours only' },
+  { person: '鈴木 一郎 (Suzuki Ichiro)', credential: '1122334455', note: 'contractor, badge reported lost' },
+  { person: '高橋 健 (Takahashi Ken)', credential: '99AABBCCDD', note: 'staff, lockdown override' },
+];
+
+export function seedDemo(registry: Registry, config: Config, at: number): boolean {
+  if (registry.listPeople().length > 0) return false;
+  const actor = 'system:demo-seed';
+  const door = config.doors[0]!.id;
+  const office = config.schedules.find((s) => s.id === 'office-hours')?.id ?? 'always';
+  const add = (
+    displayId: string,
+    name: string,
+    category: 'staff' | 'contractor',
+    credential: string,
+    schedule: string,
+    extra: { lockdownOverride?: boolean } = {},
+  ) => {
+    const p = registry.addPerson({ displayId, name, category, ...extra }, actor, at);
+    const b = registry.addBadge({ personId: p.id, credential }, actor, at);
+    registry.grantDoor(p.id, door, schedule, actor, at);
+    return b;
+  };
+  add('S-1001', '山田 太郎', 'staff', DEMO_BADGES[0]!.credential, 'always');
+  add('S-1002', '佐藤 花子', 'staff', DEMO_BADGES[1]!.credential, office);
+  const lost = add('C-2001', '鈴木 一郎', 'contractor', DEMO_BADGES[2]!.credential, 'always');
+  registry.setBadgeStatus(lost.id, 'lost', actor, at, 'demo: reported lost');
+  add('S-1003', '高橋 健', 'staff', DEMO_BADGES[3]!.credential, 'always', { lockdownOverride: true });
+  return true;
+}

@@ -1,0 +1,203 @@
+/**
+ * Opening the controller's SQLite database and migrating its schema.
+ *
+ * The schema version lives in `PRAGMA user_version`. MIGRATIONS is an ordered list: migration i
+ * brings a database from version i to version i + 1, inside one transaction together with the
+ * new user_version, so a crash mid-migration leaves the previous version intact.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type SqliteDatabase = Database.Database;
+
+export interface Migration {
+  /** A short description, shown in errors. */
+  readonly name: string;
+  /** Runs inside the migration's transaction. */
+  readonly up: (db: SqliteDatabase) => void;
+}
+
+/** Version 1: the journal, its outbox and its signed checkpoints. */
+const journalSchema: Migration = {
+  name: 'journal, outbox, checkpoints',
+  up(db) {
+    db.exec(`
+      CREATE TABLE journal (
+        seq    INTEGER PRIMARY KEY,
+        at     INTEGER NOT NULL,
+        type   TEXT NOT NULL,
+        door   TEXT,
+        person TEXT,
+        actor  TEXT,
+        bytes  TEXT NOT NULL,
+        hash   TEXT NOT NULL
+      );
+      CREATE INDEX journal_at ON journal(at);
+      CREATE INDEX journal_person_at ON journal(person, at);
+      CREATE INDEX journal_door_at ON journal(door, at);
+      CREATE INDEX journal_type_at ON journal(type, at);
+
+      -- Append-only: rows are never changed or removed, and new rows continue the sequence.
+      CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+      BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: UPDATE refused'); END;
+      CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+      BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: DELETE refused'); END;
+      CREATE TRIGGER journal_seq_contiguous BEFORE INSERT ON journal
+      WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM journal), 0) + 1
+      BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: seq must continue the sequence'); END;
+
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY REFERENCES journal(seq)
+      );
+
+      CREATE TABLE checkpoints (
+        seq        INTEGER PRIMARY KEY,
+        hash       TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        controller TEXT NOT NULL,
+        signature  TEXT NOT NULL,
+        key_id     TEXT NOT NULL
+      );
+      CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+      BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused'); END;
+      CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+      BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused'); END;
+      CREATE TRIGGER checkpoints_increasing BEFORE INSERT ON checkpoints
+      WHEN NEW.seq <= COALESCE((SELECT MAX(seq) FROM checkpoints), 0)
+      BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: seq must increase'); END;
+    `);
+  },
+};
+
+/** Version 2: people, badges and door permissions (the registry). */
+const registrySchema: Migration = {
+  name: 'registry: people, badges, permissions',
+  up(db) {
+    db.exec(`
+      CREATE TABLE people (
+        id                TEXT PRIMARY KEY,
+        display_id        TEXT NOT NULL,
+        name              TEXT NOT NULL,
+        category          TEXT NOT NULL CHECK (category IN ('staff', 'contractor', 'visitor')),
+        valid_from        INTEGER,
+        valid_until       INTEGER,
+        active            INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        lockdown_override INTEGER NOT NULL DEFAULT 0 CHECK (lockdown_override IN (0, 1)),
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+      );
+      CREATE INDEX people_display_id ON people(display_id);
+
+      CREATE TABLE badges (
+        id              TEXT PRIMARY KEY,
+        person_id       TEXT NOT NULL REFERENCES people(id),
+        credential_hash TEXT NOT NULL,
+        masked          TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('active', 'lost', 'revoked')),
+        valid_from      INTEGER,
+        valid_until     INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+      );
+      -- One live (non-revoked) badge per credential; revoked cards may be issued again.
+      CREATE UNIQUE INDEX badges_credential_live ON badges(credential_hash) WHERE status <> 'revoked';
+      CREATE INDEX badges_credential ON badges(credential_hash);
+      CREATE INDEX badges_person ON badges(person_id);
+
+      CREATE TABLE permissions (
+        person_id   TEXT NOT NULL REFERENCES people(id),
+        door_id     TEXT NOT NULL,
+        schedule_id TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (person_id, door_id, schedule_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX permissions_door ON permissions(door_id);
+    `);
+  },
+};
+
+/** Every schema version in order. Append new migrations; never edit or reorder released ones. */
+export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema];
+
+/** The schema version this code writes and expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface OpenOptions {
+  /** Defaults to MIGRATIONS; tests pass a prefix to build older schema versions. */
+  migrations?: readonly Migration[];
+  /** Open read-only (e.g. for `sekisho verify`): no migration, the file must exist. */
+  readonly?: boolean;
+  /** How long a writer waits for another connection's lock, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the database file with WAL, synchronous=FULL, foreign keys on and a
+ * busy timeout, and migrates it to the latest schema. The parent folder is created with mode 0700
+ * and the database file is made 0600 (SQLite gives its -wal and -shm files the same mode).
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): SqliteDatabase {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const path = resolve(file);
+  if (!options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma('foreign_keys = ON');
+    if (options.readonly) {
+      const version = schemaVersion(db);
+      if (version > migrations.length) throw newerSchemaError(path, version, migrations.length);
+      return db;
+    }
+    chmodSync(path, 0o600);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal') throw new Error(`${path}: could not switch to WAL (got ${mode})`);
+    db.pragma('synchronous = FULL');
+    migrate(db, migrations, path);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export function schemaVersion(db: SqliteDatabase): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+/**
+ * Applies the migrations after the database's current user_version, each in its own immediate
+ * transaction. Returns the versions applied. Refuses a database written by newer code.
+ */
+export function migrate(db: SqliteDatabase, migrations: readonly Migration[] = MIGRATIONS, label = 'database') {
+  const from = schemaVersion(db);
+  if (from > migrations.length) throw newerSchemaError(label, from, migrations.length);
+  const applied: number[] = [];
+  for (let version = from; version < migrations.length; version++) {
+    const migration = migrations[version]!;
+    const step = db.transaction(() => {
+      // Re-read inside the lock: another process may have migrated meanwhile.
+      if (schemaVersion(db) !== version) return false;
+      migration.up(db);
+      db.pragma(`user_version = ${version + 1}`);
+      return true;
+    });
+    try {
+      if (step.immediate()) applied.push(version + 1);
+    } catch (err) {
+      throw new Error(
+        `${label}: migration to schema version ${version + 1} (${migration.name}) failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+  return applied;
+}
+
+function newerSchemaError(label: string, found: number, known: number): Error {
+  return new Error(
+    `${label}: schema version ${found} is newer than this Sekisho knows (${known}); ` +
+      'run the newer version or restore a backup',
+  );
+}

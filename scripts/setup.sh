@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up Sekisho on a fresh Debian 12 / Raspberry Pi OS machine (run as root, Node >= 20.20.2).
+#   scripts/setup.sh          what running the controller needs (build tools for the native modules, sqlite3)
+#   scripts/setup.sh --test   also what the test suite needs: mosquitto, socat, chromium
+# Safe to run again: it installs only what is missing, then `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    *) echo "setup.sh: unknown option $arg (use --test)" >&2; exit 2 ;;
+  esac
+done
+
+need_node="20.20.2"
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup.sh: Node.js >= $need_node is required and was not found" >&2; exit 1
+fi
+have_node="$(node -p 'process.versions.node')"
+if [ "$(printf '%s\n%s\n' "$need_node" "$have_node" | sort -V | head -1)" != "$need_node" ]; then
+  echo "setup.sh: Node.js >= $need_node is required, found $have_node" >&2; exit 1
+fi
+
+# Debian package -> a file it provides (to skip apt when already there).
+declare -A pkgs=( [python3]=/usr/bin/python3 [make]=/usr/bin/make [g++]=/usr/bin/g++ [sqlite3]=/usr/bin/sqlite3 )
+if [ "$want_test" = 1 ]; then
+  pkgs+=( [mosquitto]=/usr/sbin/mosquitto [socat]=/usr/bin/socat [chromium]=/usr/bin/chromium )
+fi
+missing=()
+for p in "${!pkgs[@]}"; do
+  [ -e "${pkgs[$p]}" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: missing Debian packages: ${missing[*]} — run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian mosquitto package starts a system broker on 1883; the tests start their own on free ports.
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+echo "setup.sh: ready"

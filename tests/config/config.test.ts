@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError, loadConfig, parseConfig } from '../../controller/config/index.js';
+
+const base = () => ({
+  site: { id: 'hq', name: 'HQ' },
+  controller: { id: 'ctl-1' },
+  storage: { path: '/var/lib/sekisho' },
+  board: { kind: 'sim' },
+  readers: [{ id: 'entry', path: '/dev/ttyAMA0', protocol: 'rdm6300' }],
+  doors: [
+    {
+      id: 'machine-room',
+      name: 'マシン室',
+      entryReader: 'entry',
+      contact: { pin: 17 },
+      lock: { pin: 22, failMode: 'fail-secure' },
+    },
+  ],
+});
+
+function problems(cfg: unknown): string[] {
+  try {
+    parseConfig(stringify(cfg));
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  it('accepts a minimal config and fills safe defaults', () => {
+    const cfg = parseConfig(stringify(base()));
+    expect(cfg.timeZone).toBe('Asia/Tokyo');
+    expect(cfg.storage.retentionYears).toBe(5);
+    expect(cfg.dashboard).toEqual({ host: '127.0.0.1', port: 8080 });
+    const door = cfg.doors[0]!;
+    expect(door.unlockMs).toBe(5000);
+    expect(door.contact).toEqual({ pin: 17, activeLow: true, debounceMs: 50 });
+    expect(cfg.readers[0]!.repeatSuppressMs).toBe(1000);
+  });
+
+  it('names the path and the reason of a wrong type', () => {
+    const cfg = base();
+    (cfg.doors[0]!.lock as { pin: unknown }).pin = 'twenty-two';
+    expect(problems(cfg)).toContain('doors[0].lock.pin: expected integer');
+  });
+
+  it('rejects a fractional pin, an unknown key and a bad time zone', () => {
+    const cfg = base() as ReturnType<typeof base> & Record<string, unknown>;
+    cfg.doors[0]!.contact.pin = 17.5;
+    cfg.timeZone = 'Mars/Olympus';
+    cfg.colour = 'red';
+    const p = problems(cfg);
+    expect(p).toContain('doors[0].contact.pin: expected integer');
+    expect(p).toContain('timeZone: unknown IANA time zone');
+    expect(p).toContain('(root): unknown key "colour"');
+  });
+
+  it('refuses a door whose reader does not exist, and a reader used twice', () => {
+    const cfg = base() as ReturnType<typeof base>;
+    (cfg.doors[0] as Record<string, unknown>).exitReader = 'entry';
+    expect(problems(cfg)).toContain('doors[0].exitReader: reader "entry" is already used as machine-room.entryReader');
+    cfg.doors[0]!.entryReader = 'nope';
+    delete (cfg.doors[0] as Record<string, unknown>).exitReader;
+    expect(problems(cfg)).toContain('doors[0].entryReader: no reader with id "nope"');
+  });
+
+  it('refuses one GPIO pin for two purposes', () => {
+    const cfg = base();
+    cfg.doors[0]!.lock.pin = 17;
+    expect(problems(cfg)).toContain('doors[0].lock.pin: GPIO 17 is already used by doors[0].contact');
+  });
+
+  it('refuses a non-mqtt broker URL and a simulated reader on real hardware', () => {
+    const cfg = { ...base(), mqtt: { url: 'http://broker:1883' }, board: { kind: 'rpi' } };
+    cfg.readers[0]!.path = 'sim';
+    const p = problems(cfg);
+    expect(p.some((x) => x.startsWith('mqtt.url:'))).toBe(true);
+    expect(p).toContain('readers[0].path: a simulated reader ("sim") needs board.kind: sim');
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    expect(() => parseConfig('site: {id: x\n  name: [')).toThrow(/YAML line/);
+  });
+
+  it('resolves storage.path relative to the config file, and reports a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekisho-cfg-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, stringify({ ...base(), storage: { path: './data' } }));
+    expect(loadConfig(file).storageDir).toBe(join(dir, 'data'));
+    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read file: ENOENT/);
+  });
+
+  it('the shipped example configs are valid', () => {
+    expect(loadConfig('config/sim.yaml').config.board.kind).toBe('sim');
+  });
+});
