@@ -12,10 +12,10 @@ import { buildServer } from '../dashboards/server.js';
 import { normaliseCredential } from '../firmware-bridge/index.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/index.js';
 import { DEMO_BADGES, seedDemo } from './demo.js';
+import { doctor } from './doctor.js';
 import { PersonCategory } from './domain/index.js';
 import { verifyJournal } from './journal/index.js';
 import { createLogger } from './log.js';
-import { doctor } from './doctor.js';
 import { Controller } from './runtime.js';
 import { openStorage } from './storage.js';
 import { formatLocal, parseLocal } from './time.js';
@@ -154,7 +154,11 @@ async function start(args: string[]): Promise<number> {
 
   controller = await Controller.start({ loaded, log });
   const { config } = loaded;
-  if (config.demo.seed && config.board.kind === 'sim' && seedDemo(controller.registry, config, controller.now()))
+  if (
+    config.demo.seed &&
+    config.board.kind === 'sim' &&
+    seedDemo(controller.registry, config, controller.now())
+  )
     log.info('seeded demo people and badges');
   const token = apiToken(loaded.storageDir);
   const app = await buildServer({ controller, apiToken: token });
@@ -221,7 +225,8 @@ function verify(args: string[]): number {
     process.stdout.write(
       `journal intact: ${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)\n`,
     );
-  else process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
+  else
+    process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
   return report.ok ? 0 : 1;
 }
 
@@ -241,7 +246,8 @@ function log(args: string[]): number {
   const loaded = load(values.config);
   const tz = loaded.config.timeZone;
   const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError('--limit: expected 1..100000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+    throw new UsageError('--limit: expected 1..100000');
   const s = openStorage(loaded);
   const rows = s.journal.query({
     from: optTime(values.from, tz),
@@ -254,7 +260,10 @@ function log(args: string[]): number {
   const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
   s.db.close();
   if (values.json) {
-    for (const r of rows) process.stdout.write(`${JSON.stringify({ seq: r.seq, at: r.at, type: r.type, door: r.door, person: r.person, actor: r.actor, data: r.data })}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `${JSON.stringify({ seq: r.seq, at: r.at, type: r.type, door: r.door, person: r.person, actor: r.actor, data: r.data })}\n`,
+      );
     return 0;
   }
   process.stdout.write(`time (${tz})       seq      event            door           detail\n`);
@@ -265,7 +274,9 @@ function log(args: string[]): number {
     if (r.type === 'access')
       detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} ${String(d.result).toUpperCase()} ${d.reason} ${d.masked ?? ''} ${p ? `${p.name} [${p.displayId}, ${p.category}]` : '(unknown person)'}`;
     else {
-      const parts = Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      const parts = Object.entries(d).map(
+        ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
+      );
       if (p) parts.push(`person=${p.name}`);
       if (r.actor) parts.push(`by ${r.actor}`);
       detail = parts.join(' ');
@@ -316,14 +327,19 @@ function person(args: string[]): number {
           actor,
           now,
         );
-        process.stdout.write(values.json ? `${JSON.stringify(p)}\n` : `added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify(p)}\n`
+            : `added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`,
+        );
         return 0;
       }
       case 'grant':
       case 'revoke-door': {
         const id = positionals[0] ?? need(undefined, 'person id (positional)');
         const door = need(values.door, 'door');
-        if (!loaded.config.doors.some((d) => d.id === door)) throw new UsageError(`--door: no door "${door}" in the config`);
+        if (!loaded.config.doors.some((d) => d.id === door))
+          throw new UsageError(`--door: no door "${door}" in the config`);
         if (!s.registry.getPerson(id)) throw new UsageError(`no person "${id}"`);
         if (sub === 'grant') {
           const schedule = values.schedule ?? 'always';
@@ -344,9 +360,14 @@ function person(args: string[]): number {
           return 0;
         }
         for (const p of people) {
-          const doors = s.registry.permissionsFor(p.id).map((x) => `${x.doorId}:${x.scheduleId}`).join(',');
+          const doors = s.registry
+            .permissionsFor(p.id)
+            .map((x) => `${x.doorId}:${x.scheduleId}`)
+            .join(',');
           const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
-          process.stdout.write(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}\n`);
+          process.stdout.write(
+            `${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}\n`,
+          );
         }
         return 0;
       }
@@ -399,7 +420,9 @@ function badge(args: string[]): number {
           actor,
           now,
         );
-        process.stdout.write(values.json ? `${JSON.stringify(b)}\n` : `added badge ${b.id} ${b.masked} for ${personId}\n`);
+        process.stdout.write(
+          values.json ? `${JSON.stringify(b)}\n` : `added badge ${b.id} ${b.masked} for ${personId}\n`,
+        );
         return 0;
       }
       case 'lost':
@@ -420,7 +443,9 @@ function badge(args: string[]): number {
         for (const b of badges) {
           const until = b.validUntil === null ? '' : ` until ${formatLocal(b.validUntil, tz)}`;
           const expired = b.validUntil !== null && b.validUntil <= now ? ' (EXPIRED)' : '';
-          process.stdout.write(`${b.id}  ${b.masked}  ${b.status.padEnd(8)} person ${b.personId}${until}${expired}\n`);
+          process.stdout.write(
+            `${b.id}  ${b.masked}  ${b.status.padEnd(8)} person ${b.personId}${until}${expired}\n`,
+          );
         }
         return 0;
       }

@@ -4,11 +4,11 @@
  */
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
+import { listGpioChips, resolveGpioNumber } from '../hardware/index.js';
 import type { LoadedConfig } from './config/index.js';
+import { verifyJournal } from './journal/index.js';
 import { journalFile, openStorage } from './storage.js';
 import { clockSynchronised } from './system.js';
-import { listGpioChips, resolveGpioNumber } from '../hardware/index.js';
-import { verifyJournal } from './journal/index.js';
 
 type Verdict = 'OK' | 'WARN' | 'FAIL';
 interface Check {
@@ -34,7 +34,11 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
   const { config } = loaded;
   const checks: Check[] = [];
   const add = (verdict: Verdict, what: string, detail: string) => checks.push({ verdict, what, detail });
-  add('OK', 'config', `${loaded.file} is valid (${config.doors.length} door(s), ${config.readers.length} reader(s))`);
+  add(
+    'OK',
+    'config',
+    `${loaded.file} is valid (${config.doors.length} door(s), ${config.readers.length} reader(s))`,
+  );
 
   // GPIO
   if (config.board.kind === 'sim') add('OK', 'gpio', 'simulated board (no GPIO used)');
@@ -42,7 +46,11 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
     const root = opts.gpioRoot ?? '/sys/class/gpio';
     try {
       const chips = listGpioChips(root);
-      add('OK', 'gpio chips', chips.map((c) => `${c.name} label=${c.label} base=${c.base} ngpio=${c.ngpio}`).join('; ') || 'none');
+      add(
+        'OK',
+        'gpio chips',
+        chips.map((c) => `${c.name} label=${c.label} base=${c.base} ngpio=${c.ngpio}`).join('; ') || 'none',
+      );
       for (const d of config.doors) {
         for (const role of ['contact', 'lock', 'exitButton', 'buzzer', 'tamper'] as const) {
           const p = d[role];
@@ -50,14 +58,22 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
           try {
             const n = resolveGpioNumber(p.pin, config.board.chipLabels, root);
             const exported = existsSync(`${root}/gpio${n}`);
-            add('OK', `gpio ${d.id}.${role}`, `BCM ${p.pin} = sysfs ${n}${exported ? ' (exported)' : ' (not exported yet; the controller exports it at start)'}`);
+            add(
+              'OK',
+              `gpio ${d.id}.${role}`,
+              `BCM ${p.pin} = sysfs ${n}${exported ? ' (exported)' : ' (not exported yet; the controller exports it at start)'}`,
+            );
           } catch (err) {
             add('FAIL', `gpio ${d.id}.${role}`, (err as Error).message);
           }
         }
       }
     } catch (err) {
-      add('FAIL', 'gpio chips', `${(err as Error).message} — is this a Raspberry Pi with sysfs GPIO enabled?`);
+      add(
+        'FAIL',
+        'gpio chips',
+        `${(err as Error).message} — is this a Raspberry Pi with sysfs GPIO enabled?`,
+      );
     }
   }
 
@@ -68,15 +84,27 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
       continue;
     }
     if (!existsSync(r.path)) {
-      add('FAIL', `reader ${r.id}`, `${r.path} does not exist — is the reader plugged in, and the UART enabled (dtoverlay, enable_uart=1)?`);
+      add(
+        'FAIL',
+        `reader ${r.id}`,
+        `${r.path} does not exist — is the reader plugged in, and the UART enabled (dtoverlay, enable_uart=1)?`,
+      );
       continue;
     }
     try {
       accessSync(r.path, constants.R_OK | constants.W_OK);
       const st = statSync(r.path);
-      add(st.isCharacterDevice() ? 'OK' : 'WARN', `reader ${r.id}`, `${r.path} ${st.isCharacterDevice() ? 'is a serial device' : 'is not a character device'}, ${r.protocol} at ${r.baudRate} baud`);
+      add(
+        st.isCharacterDevice() ? 'OK' : 'WARN',
+        `reader ${r.id}`,
+        `${r.path} ${st.isCharacterDevice() ? 'is a serial device' : 'is not a character device'}, ${r.protocol} at ${r.baudRate} baud`,
+      );
     } catch {
-      add('FAIL', `reader ${r.id}`, `${r.path} is not readable and writable by this user — add it to the dialout group`);
+      add(
+        'FAIL',
+        `reader ${r.id}`,
+        `${r.path} is not readable and writable by this user — add it to the dialout group`,
+      );
     }
   }
 
@@ -90,14 +118,21 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
   } catch (err) {
     add('FAIL', 'disk', String(err));
   }
-  if (!existsSync(journalFile(dir))) add('WARN', 'journal', `no journal yet at ${journalFile(dir)} (created at first start)`);
+  if (!existsSync(journalFile(dir)))
+    add('WARN', 'journal', `no journal yet at ${journalFile(dir)} (created at first start)`);
   else {
     try {
       const s = openStorage(loaded);
       const ic = s.db.pragma('quick_check', { simple: true });
       add(ic === 'ok' ? 'OK' : 'FAIL', 'database integrity', String(ic));
       const v = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
-      add(v.ok ? 'OK' : 'FAIL', 'journal chain', v.ok ? `intact, ${v.rows} rows, ${v.checkpoints} signed checkpoints` : `first bad row seq ${v.firstBadSeq}: ${v.problem}`);
+      add(
+        v.ok ? 'OK' : 'FAIL',
+        'journal chain',
+        v.ok
+          ? `intact, ${v.rows} rows, ${v.checkpoints} signed checkpoints`
+          : `first bad row seq ${v.firstBadSeq}: ${v.problem}`,
+      );
       s.db.close();
     } catch (err) {
       add('FAIL', 'storage', (err as Error).message);
@@ -106,7 +141,15 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
 
   // Clock
   const synced = clockSynchronised();
-  add(synced === true ? 'OK' : 'WARN', 'clock', synced === true ? 'synchronised (NTP)' : synced === false ? 'NOT synchronised — log times may be wrong; check systemd-timesyncd' : 'synchronisation state unknown (no timedatectl)');
+  add(
+    synced === true ? 'OK' : 'WARN',
+    'clock',
+    synced === true
+      ? 'synchronised (NTP)'
+      : synced === false
+        ? 'NOT synchronised — log times may be wrong; check systemd-timesyncd'
+        : 'synchronisation state unknown (no timedatectl)',
+  );
 
   // MQTT
   if (!config.mqtt) add('OK', 'mqtt', 'not configured');
@@ -114,7 +157,11 @@ export async function runChecks(loaded: LoadedConfig, opts: { gpioRoot?: string 
     const u = new URL(config.mqtt.url);
     const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883));
     const err = await tcpReachable(u.hostname, port, 2000);
-    add(err ? 'FAIL' : 'OK', 'mqtt broker', err ? `${u.hostname}:${port} unreachable (${err})` : `${u.hostname}:${port} reachable`);
+    add(
+      err ? 'FAIL' : 'OK',
+      'mqtt broker',
+      err ? `${u.hostname}:${port} unreachable (${err})` : `${u.hostname}:${port} reachable`,
+    );
   }
   return checks;
 }

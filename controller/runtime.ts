@@ -4,11 +4,24 @@
  * The critical path is synchronous: badge read → decision → journal row committed → lock output.
  * Nothing else (HTTP, MQTT, metrics) sits on it.
  */
+
+import type Database from 'better-sqlite3';
+import { ReaderPort } from '../firmware-bridge/index.js';
+import {
+  type Board,
+  claimDoorPins,
+  createBoard,
+  type DoorPinNames,
+  doorPinNames,
+  lockOutputLevel,
+  secureLevels,
+} from '../hardware/index.js';
 import type { LoadedConfig } from './config/index.js';
 import { ALWAYS_SCHEDULE, type Config, type DoorConfig, type ScheduleConfig } from './config/index.js';
 import {
   type AlarmSeverity,
   type AlarmType,
+  alarmsAwaitingClear,
   type BadgeRead,
   type Decision,
   type DerivedState,
@@ -18,19 +31,21 @@ import {
   type DoorMode,
   type DoorState,
   decide,
+  doorMode,
   foldRow,
+  foldRows,
   initialDerivedState,
   initialDoorState,
+  listActiveAlarms,
   nextDeadline,
+  openConditions,
   stepDoor,
+  whoIsInside,
 } from './domain/index.js';
 import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from './journal/index.js';
-import { openStorage } from './storage.js';
 import { createLogger, type Logger } from './log.js';
+import { openStorage } from './storage.js';
 import { clockSynchronised, sekishoVersion } from './system.js';
-import { type Board, createBoard, lockOutputLevel } from '../hardware/index.js';
-import { ReaderPort } from '../firmware-bridge/index.js';
-import type Database from 'better-sqlite3';
 
 export interface ControllerOptions {
   loaded: LoadedConfig;
@@ -45,8 +60,7 @@ interface DoorRuntime {
   cfg: DoorConfig;
   state: DoorState;
   timer: NodeJS.Timeout | null;
-  out: { lock: string; buzzer?: string };
-  in: { contact: string; exitButton?: string; tamper?: string };
+  pins: DoorPinNames;
 }
 
 export interface AccessOutcome {
@@ -89,7 +103,7 @@ export class Controller {
   readonly registry: Registry;
   readonly secrets: DeviceSecrets;
   readonly board: Board;
-  readonly derived: DerivedState;
+  derived: DerivedState;
   readonly startedAt: number;
   private readonly doors = new Map<string, DoorRuntime>();
   private readonly readerDoor = new Map<string, { doorId: string; direction: Direction }>();
@@ -116,20 +130,14 @@ export class Controller {
 
     // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
     this.board = opts.board ?? createBoard(config);
+    claimDoorPins(this.board, config.doors);
     for (const door of config.doors) {
-      const rt: DoorRuntime = {
+      this.doors.set(door.id, {
         cfg: door,
         state: initialDoorState(this.startedAt, undefined),
         timer: null,
-        out: { lock: `${door.id}.lock` },
-        in: { contact: `${door.id}.contact` },
-      };
-      this.board.addOutput(rt.out.lock, door.lock, lockOutputLevel(door.lock, true));
-      if (door.buzzer) {
-        rt.out.buzzer = `${door.id}.buzzer`;
-        this.board.addOutput(rt.out.buzzer, door.buzzer, false);
-      }
-      this.doors.set(door.id, rt);
+        pins: doorPinNames(door.id),
+      });
       this.readerDoor.set(door.entryReader, { doorId: door.id, direction: 'in' });
       if (door.exitReader) this.readerDoor.set(door.exitReader, { doorId: door.id, direction: 'out' });
     }
@@ -140,8 +148,14 @@ export class Controller {
     this.db = storage.db;
     this.journal = storage.journal;
     this.registry = storage.registry;
-    this.derived = initialDerivedState();
-    for (const row of this.journal.iterate(1)) foldRow(this.derived, row);
+    this.derived = foldRows(initialDerivedState(), this.journal.iterate(1));
+    // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
+    for (const rt of this.doors.values()) {
+      rt.state = initialDoorState(this.startedAt, undefined, {
+        mode: doorMode(this.derived, rt.cfg.id),
+        openConditions: openConditions(this.derived.alarms, rt.cfg.id),
+      });
+    }
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -167,26 +181,12 @@ export class Controller {
         doors: this.config.doors.map((d) => d.id),
       },
     });
-    for (const [doorId, rt] of this.doors) {
-      const mode = this.derived.doorModes[doorId] ?? 'normal';
-      if (mode !== 'normal') this.step(doorId, { kind: 'mode', mode, at });
+    for (const doorId of this.doors.keys()) {
       // Make the secured state a record too, so the log shows how every start left the door.
       this.write({ type: 'door_locked', at, door: doorId, data: { cause: 'startup' } });
-      void rt;
     }
+    // Input levels (the first one included) arrive through the board's debounce timers, after this.
     this.board.onInput((name, active, when) => this.onInput(name, active, when));
-    for (const door of this.config.doors) {
-      const rt = this.doors.get(door.id)!;
-      this.board.addInput(rt.in.contact, door.contact);
-      if (door.exitButton) {
-        rt.in.exitButton = `${door.id}.exitButton`;
-        this.board.addInput(rt.in.exitButton, door.exitButton);
-      }
-      if (door.tamper) {
-        rt.in.tamper = `${door.id}.tamper`;
-        this.board.addInput(rt.in.tamper, door.tamper);
-      }
-    }
     for (const rc of this.config.readers) {
       if (rc.path === 'sim') {
         this.readerState.set(rc.id, { online: true, reason: 'simulated' });
@@ -229,7 +229,7 @@ export class Controller {
       permissions: person ? this.registry.permissionsFor(person.id) : [],
       schedules: this.schedules,
       holidays: this.config.holidays,
-      mode: this.derived.doorModes[doorId] ?? 'normal',
+      mode: doorMode(this.derived, doorId),
     });
     const input: JournalInput = {
       type: 'access',
@@ -286,10 +286,10 @@ export class Controller {
     for (const a of actions) {
       switch (a.kind) {
         case 'lock':
-          this.board.write(rt.out.lock, lockOutputLevel(rt.cfg.lock, a.locked));
+          this.board.write(rt.pins.lock, lockOutputLevel(rt.cfg.lock, a.locked));
           break;
         case 'buzzer':
-          if (rt.out.buzzer) this.board.write(rt.out.buzzer, a.on);
+          if (rt.cfg.buzzer) this.board.write(rt.pins.buzzer, a.on);
           break;
         case 'record':
           this.write({ type: a.type, at, door: doorId, data: a.data });
@@ -322,27 +322,39 @@ export class Controller {
   // ---------------------------------------------------------------------------------------------
   // Alarms
 
-  raiseAlarm(alarm: AlarmType, severity: AlarmSeverity, door: string | null, detail: string, at: number): void {
+  raiseAlarm(
+    alarm: AlarmType,
+    severity: AlarmSeverity,
+    door: string | null,
+    detail: string,
+    at: number,
+  ): void {
     this.write({ type: 'alarm_raised', at, door, data: { alarm, severity, detail } });
     this.log.warn(`alarm ${alarm}`, { door, severity, detail });
   }
 
   private clearAlarmCondition(alarm: AlarmType, door: string | null, at: number): void {
-    for (const a of this.activeAlarms()) {
-      if (a.type === alarm && a.door === door && !a.conditionCleared) {
-        this.write({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } });
-      }
+    for (const a of alarmsAwaitingClear(this.derived.alarms, alarm, door)) {
+      this.write({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } });
     }
   }
 
   activeAlarms() {
-    return Object.values(this.derived.alarms.active).sort((a, b) => a.id - b.id);
+    return listActiveAlarms(this.derived.alarms);
   }
 
   acknowledgeAlarm(alarmId: number, actor: string, comment: string): boolean {
     const a = this.derived.alarms.active[alarmId];
     if (!a || a.acknowledged) return false;
-    return this.write({ type: 'alarm_acknowledged', at: this.now(), door: a.door, actor, data: { alarmId, comment } }) !== null;
+    return (
+      this.write({
+        type: 'alarm_acknowledged',
+        at: this.now(),
+        door: a.door,
+        actor,
+        data: { alarmId, comment },
+      }) !== null
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -354,7 +366,12 @@ export class Controller {
     if (prev && prev.online === online && prev.reason !== 'starting') return;
     const at = this.now();
     const door = this.readerDoor.get(readerId)?.doorId ?? null;
-    this.write({ type: online ? 'reader_online' : 'reader_offline', at, door, data: { reader: readerId, reason } });
+    this.write({
+      type: online ? 'reader_online' : 'reader_offline',
+      at,
+      door,
+      data: { reader: readerId, reason },
+    });
     if (!online) this.raiseAlarm('reader_offline', 'major', door, `reader ${readerId}: ${reason}`, at);
     else this.clearAlarmCondition('reader_offline', door, at);
   }
@@ -396,21 +413,29 @@ export class Controller {
       version: sekishoVersion(),
       startedAt: this.startedAt,
       board: this.board.kind,
-      journal: { headSeq: head.seq, headHash: head.hash, storageOk: this.storageOk, pendingWrites: this.pending.length },
+      journal: {
+        headSeq: head.seq,
+        headHash: head.hash,
+        storageOk: this.storageOk,
+        pendingWrites: this.pending.length,
+      },
       clockSynced: clockSynchronised(),
       doors: [...this.doors.values()].map((rt) => ({
         id: rt.cfg.id,
         name: rt.cfg.name,
         locked: rt.state.lock === 'locked',
         contact: rt.state.contact,
-        mode: this.derived.doorModes[rt.cfg.id] ?? 'normal',
-        lockOutput: this.board.readOutput(rt.out.lock),
-        occupants: Object.values(this.derived.presence[rt.cfg.id] ?? {}).map((o) => ({
+        mode: doorMode(this.derived, rt.cfg.id),
+        lockOutput: this.board.readOutput(rt.pins.lock),
+        occupants: whoIsInside(this.derived, rt.cfg.id).map((o) => ({
           personId: o.personId,
           since: o.since,
         })),
       })),
-      readers: this.config.readers.map((r) => ({ id: r.id, ...(this.readerState.get(r.id) ?? { online: false, reason: 'unknown' }) })),
+      readers: this.config.readers.map((r) => ({
+        id: r.id,
+        ...(this.readerState.get(r.id) ?? { online: false, reason: 'unknown' }),
+      })),
       alarms: this.activeAlarms(),
     };
   }
@@ -440,7 +465,7 @@ export class Controller {
   }
 
   private afterCommit(row: JournalRow): void {
-    foldRow(this.derived, row);
+    this.derived = foldRow(this.derived, row);
     for (const l of this.rowListeners) {
       try {
         l(row);
@@ -453,7 +478,9 @@ export class Controller {
   private storageFault(err: unknown): void {
     if (this.storageOk) {
       this.storageOk = false;
-      this.log.error('journal write failed: doors stay secured until storage recovers', { error: String(err) });
+      this.log.error('journal write failed: doors stay secured until storage recovers', {
+        error: String(err),
+      });
     }
     this.secureAll();
     if (!this.retryTimer && !this.stopped) {
@@ -480,7 +507,13 @@ export class Controller {
       this.storageOk = true;
       this.log.info('journal writable again; queued records written');
       const at = this.now();
-      this.raiseAlarm('storage_fault', 'critical', null, 'journal writes failed; records were queued and written on recovery', at);
+      this.raiseAlarm(
+        'storage_fault',
+        'critical',
+        null,
+        'journal writes failed; records were queued and written on recovery',
+        at,
+      );
       this.clearAlarmCondition('storage_fault', null, at);
     }
   }
@@ -499,8 +532,8 @@ export class Controller {
   secureAll(): void {
     for (const rt of this.doors.values()) {
       try {
-        this.board.write(rt.out.lock, lockOutputLevel(rt.cfg.lock, true));
-        if (rt.out.buzzer) this.board.write(rt.out.buzzer, false);
+        this.board.write(rt.pins.lock, lockOutputLevel(rt.cfg.lock, true));
+        if (rt.cfg.buzzer) this.board.write(rt.pins.buzzer, false);
       } catch {
         // keep going: every other door must still be secured
       }
@@ -512,7 +545,9 @@ export class Controller {
     try {
       fn();
     } catch (err) {
-      this.log.error('handler failed; doors secured', { error: err instanceof Error ? err.stack : String(err) });
+      this.log.error('handler failed; doors secured', {
+        error: err instanceof Error ? err.stack : String(err),
+      });
       this.secureAll();
     }
   }
@@ -529,18 +564,18 @@ export class Controller {
     try {
       this.flushPending();
       for (const rt of this.doors.values())
-        if (rt.state.lock !== 'locked') this.write({ type: 'door_locked', at, door: rt.cfg.id, data: { cause: 'shutdown' } });
+        if (rt.state.lock !== 'locked')
+          this.write({ type: 'door_locked', at, door: rt.cfg.id, data: { cause: 'shutdown' } });
       this.write({ type: 'controller_stopped', at, data: { reason } });
       this.checkpoint();
     } catch (err) {
       this.log.error('could not record the stop', { error: String(err) });
     }
-    const safe: Record<string, boolean> = {};
-    for (const rt of this.doors.values()) {
-      safe[rt.out.lock] = lockOutputLevel(rt.cfg.lock, true);
-      if (rt.out.buzzer) safe[rt.out.buzzer] = false;
+    try {
+      this.board.close(secureLevels(this.config.doors));
+    } catch (err) {
+      this.log.error('closing the board failed', { error: String(err) });
     }
-    this.board.close(safe);
     this.db.close();
   }
 }

@@ -26,7 +26,9 @@ export function clockSynchronised(): boolean | null {
 let version: string | undefined;
 export function sekishoVersion(): string {
   if (version === undefined) {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     version = pkg.version;
   }
   return version;

@@ -59,7 +59,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) controller.log.error('http handler failed', { error: err.stack ?? String(err) });
     const code =
-      status === 500 ? 'internal_error' : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || status === 400 ? 'invalid_request' : (err.code ?? 'bad_request').toLowerCase();
+      status === 500
+        ? 'internal_error'
+        : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || status === 400
+          ? 'invalid_request'
+          : (err.code ?? 'bad_request').toLowerCase();
     return reply
       .code(status)
       .send({ error: { code, message: status === 500 ? 'internal error' : err.message } });
@@ -134,7 +138,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 function registerSimRoutes(api: FastifyInstance, controller: Controller, board: SimBoard): void {
   const door = (req: FastifyRequest) => {
     const { door } = parse(DoorParams, req.params);
-    if (!controller.config.doors.some((d) => d.id === door)) throw new ApiError(404, 'unknown_door', `no door "${door}"`);
+    if (!controller.config.doors.some((d) => d.id === door))
+      throw new ApiError(404, 'unknown_door', `no door "${door}"`);
     return door;
   };
   const input = (doorId: string, role: 'contact' | 'exitButton' | 'tamper') => {

@@ -28,7 +28,9 @@ function describe(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
       if (!issue.message.startsWith('Invalid input')) return issue.message;
-      return issue.input === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}`;
+      return issue.input === undefined
+        ? `required (expected ${issue.expected})`
+        : `expected ${issue.expected}`;
     }
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -42,7 +44,9 @@ export function parseConfig(text: string, file = '<config>'): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => `YAML ${e.linePos ? `line ${e.linePos[0].line}` : ''}: ${e.message.split('\n')[0]}`),
+      doc.errors.map(
+        (e) => `YAML ${e.linePos ? `line ${e.linePos[0].line}` : ''}: ${e.message.split('\n')[0]}`,
+      ),
     );
   }
   const raw = doc.toJS();

@@ -154,7 +154,8 @@ export const ConfigSchema = z
     const dup = (list: { id: string }[], key: string) => {
       const seen = new Set<string>();
       list.forEach((x, i) => {
-        if (seen.has(x.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${x.id}"` });
+        if (seen.has(x.id))
+          ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${x.id}"` });
         seen.add(x.id);
       });
     };

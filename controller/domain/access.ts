@@ -72,7 +72,10 @@ export function decide(input: DecisionInput): Decision {
   if (badge.status === 'lost') return deny('badge_lost');
   if (badge.status === 'revoked') return deny('badge_revoked');
   if (person === undefined || !person.active || person.id !== badge.personId) return deny('person_inactive');
-  if ((badge.validFrom !== null && badge.validFrom > at) || (person.validFrom !== null && person.validFrom > at)) {
+  if (
+    (badge.validFrom !== null && badge.validFrom > at) ||
+    (person.validFrom !== null && person.validFrom > at)
+  ) {
     return deny('not_yet_valid');
   }
   if (

@@ -7,7 +7,15 @@
  * when parsing, so an older reader can fold rows written by a newer controller.
  */
 import { z } from 'zod';
-import { AlarmSeverity, AlarmType, DecisionReason, Direction, DoorMode, LockCause, PersonCategory } from './types.js';
+import {
+  AlarmSeverity,
+  AlarmType,
+  DecisionReason,
+  Direction,
+  DoorMode,
+  LockCause,
+  PersonCategory,
+} from './types.js';
 
 const alarmId = z.int().positive();
 
@@ -23,8 +31,9 @@ export const AccessRecord = z.object({
   masked: z.string().nullable(),
   /** Codec that read it: em4100, wiegand26, wiegand34, line. */
   format: z.string(),
-  personName: z.string().optional(),
-  category: PersonCategory.optional(),
+  /** The holder's name and category at the time (absent or null for an unknown badge). */
+  personName: z.string().nullish(),
+  category: PersonCategory.nullish(),
 });
 export type AccessRecord = z.infer<typeof AccessRecord>;
 
@@ -133,7 +142,10 @@ export function parseRecord(
   if (!isRecordType(type)) return undefined;
   const result = RecordSchemas[type].safeParse(data);
   if (!result.success) {
-    return { ok: false, error: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    return {
+      ok: false,
+      error: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
   }
   return { ok: true, record: { type, data: result.data } as TypedRecord };
 }

@@ -99,5 +99,13 @@ export type DoorMode = z.infer<typeof DoorMode>;
  * Why the lock changed. The door state machine uses the first five; `startup` and `shutdown` are
  * written by the shell when it secures the door on start and on a clean stop.
  */
-export const LockCause = z.enum(['grant', 'exit_request', 'timeout', 'closed', 'lockdown', 'startup', 'shutdown']);
+export const LockCause = z.enum([
+  'grant',
+  'exit_request',
+  'timeout',
+  'closed',
+  'lockdown',
+  'startup',
+  'shutdown',
+]);
 export type LockCause = z.infer<typeof LockCause>;

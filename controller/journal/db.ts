@@ -141,7 +141,10 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteDat
   const migrations = options.migrations ?? MIGRATIONS;
   const path = resolve(file);
   if (!options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  const db = new Database(path, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.readonly ?? false,
+  });
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('foreign_keys = ON');
@@ -152,7 +155,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteDat
     }
     chmodSync(path, 0o600);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (String(mode).toLowerCase() !== 'wal') throw new Error(`${path}: could not switch to WAL (got ${mode})`);
+    if (String(mode).toLowerCase() !== 'wal')
+      throw new Error(`${path}: could not switch to WAL (got ${mode})`);
     db.pragma('synchronous = FULL');
     migrate(db, migrations, path);
     return db;
@@ -170,7 +174,11 @@ export function schemaVersion(db: SqliteDatabase): number {
  * Applies the migrations after the database's current user_version, each in its own immediate
  * transaction. Returns the versions applied. Refuses a database written by newer code.
  */
-export function migrate(db: SqliteDatabase, migrations: readonly Migration[] = MIGRATIONS, label = 'database') {
+export function migrate(
+  db: SqliteDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+  label = 'database',
+) {
   const from = schemaVersion(db);
   if (from > migrations.length) throw newerSchemaError(label, from, migrations.length);
   const applied: number[] = [];

@@ -43,7 +43,11 @@ export const rdm6300Protocol: FrameProtocol = {
     const check = (hexValue(buf[start + 11]!) << 4) | hexValue(buf[start + 12]!);
     if (xor !== check) return { status: 'reject', why: 'bad_checksum', length: FRAME_LENGTH };
     const credential = buf.toString('latin1', start + 1, start + 11).toUpperCase();
-    return { status: 'ok', length: FRAME_LENGTH, events: [{ kind: 'credential', credential, format: 'em4100' }] };
+    return {
+      status: 'ok',
+      length: FRAME_LENGTH,
+      events: [{ kind: 'credential', credential, format: 'em4100' }],
+    };
   },
 };
 

@@ -64,7 +64,9 @@ describe('config', () => {
   it('refuses a door whose reader does not exist, and a reader used twice', () => {
     const cfg = base() as ReturnType<typeof base>;
     (cfg.doors[0] as Record<string, unknown>).exitReader = 'entry';
-    expect(problems(cfg)).toContain('doors[0].exitReader: reader "entry" is already used as machine-room.entryReader');
+    expect(problems(cfg)).toContain(
+      'doors[0].exitReader: reader "entry" is already used as machine-room.entryReader',
+    );
     cfg.doors[0]!.entryReader = 'nope';
     delete (cfg.doors[0] as Record<string, unknown>).exitReader;
     expect(problems(cfg)).toContain('doors[0].entryReader: no reader with id "nope"');

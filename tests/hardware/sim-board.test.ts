@@ -170,7 +170,7 @@ describe('SimBoard outputs', () => {
 });
 
 describe('SimBoard names and pins', () => {
-  it('throws a clear error for unknown names', () => {
+  it('throws a clear error for unknown names', async () => {
     const b = new SimBoard();
     b.addInput('door', contact());
     b.addOutput('lock', relay(), false);
@@ -178,7 +178,7 @@ describe('SimBoard names and pins', () => {
     expect(() => b.write('door', true)).toThrow('unknown output "door" (claimed outputs: "lock")');
     expect(() => b.readInput('lock')).toThrow(/unknown input "lock"/);
     expect(() => b.history('x')).toThrow(/unknown output "x"/);
-    expect(b.waitForOutput('x', true)).rejects.toThrow(/unknown output "x"/);
+    await expect(b.waitForOutput('x', true)).rejects.toThrow(/unknown output "x"/);
   });
 
   it('refuses a name or a BCM pin claimed twice', () => {

@@ -1,0 +1,62 @@
+/**
+ * The domain's public face: the vocabulary and the pure rules. Other folders import only this.
+ * No I/O, no clock reads, no randomness: time is always passed in as UTC ms.
+ */
+
+export { type Decision, type DecisionInput, decide } from './access.js';
+export {
+  type ActiveAlarm,
+  type AlarmAck,
+  type AlarmRaise,
+  type AlarmState,
+  alarmsAwaitingClear,
+  applyAlarmAcknowledged,
+  applyAlarmConditionCleared,
+  applyAlarmRaised,
+  DEFAULT_ALARM_SEVERITY,
+  emptyAlarmState,
+  findActiveAlarm,
+  listActiveAlarms,
+  openConditions,
+} from './alarms.js';
+export {
+  type ContactState,
+  DOOR_TAMPER_SEVERITY,
+  type DoorAction,
+  type DoorEvent,
+  type DoorRecordAction,
+  type DoorRestore,
+  type DoorState,
+  type DoorStep,
+  type DoorTiming,
+  doorTiming,
+  FORCED_OPEN_SEVERITY,
+  HELD_OPEN_SEVERITY,
+  type HeldStage,
+  initialDoorState,
+  nextDeadline,
+  stepDoor,
+} from './door.js';
+export {
+  DerivedSnapshot,
+  type DerivedState,
+  doorMode,
+  foldRow,
+  foldRows,
+  initialDerivedState,
+  type PresenceEntry,
+  restoreDerivedState,
+  snapshotDerivedState,
+  whoIsInside,
+} from './fold.js';
+export * from './records.js';
+export {
+  ALWAYS_SCHEDULE_ID,
+  isWithinSchedule,
+  type LocalTime,
+  localDate,
+  localTime,
+  parseTimeOfDay,
+  scheduleProblems,
+} from './schedule.js';
+export * from './types.js';

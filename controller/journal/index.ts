@@ -1,0 +1,54 @@
+/**
+ * The journal: Sekisho's source of truth. SQLite (WAL, synchronous=FULL), an append-only
+ * hash-chained journal with its outbox and signed checkpoints, the verifier, the device secrets
+ * and the registry of people, badges and door permissions. See docs/journal.md.
+ */
+export {
+  MIGRATIONS,
+  type Migration,
+  migrate,
+  type OpenOptions,
+  openDatabase,
+  SCHEMA_VERSION,
+  type SqliteDatabase,
+  schemaVersion,
+} from './db.js';
+export {
+  type AppendOptions,
+  type Checkpoint,
+  canonicalJson,
+  chainHash,
+  checkpointBytes,
+  GENESIS_HASH,
+  Journal,
+  JournalDataError,
+  type JournalFilter,
+  type JournalHead,
+  type JournalInput,
+  type JournalRow,
+  RECORD_VERSION,
+  recordBytes,
+  verifyCheckpoint,
+} from './journal.js';
+export {
+  type BadgeFilter,
+  type NewBadge,
+  type NewPerson,
+  type PersonPatch,
+  REGISTRY_RECORD_TYPES,
+  Registry,
+  RegistryError,
+  type RegistryErrorCode,
+  type RegistryRecordType,
+} from './registry.js';
+export {
+  credentialHash,
+  type DeviceSecrets,
+  HMAC_KEY_FILE,
+  loadOrCreateDeviceSecrets,
+  maskCredential,
+  PUBLIC_KEY_FILE,
+  publicKeyId,
+  SIGNING_KEY_FILE,
+} from './secrets.js';
+export { type VerifyOptions, type VerifyProblemKind, type VerifyResult, verifyJournal } from './verify.js';

@@ -1,0 +1,576 @@
+/**
+ * The append-only, hash-chained journal: every fact Sekisho knows is one row.
+ *
+ * Each row stores its canonical bytes exactly as written and
+ *   hash = hex(SHA-256(prevHash as 64 ASCII hex digits ‖ bytes as UTF-8)),
+ * with 64 zeros as the genesis prevHash. Triggers refuse UPDATE and DELETE. The outbox row that
+ * announces a journal row is written in the same transaction; signed checkpoints let a copy held
+ * off the device prove that the journal was not truncated or rewritten.
+ */
+import { hash as digest, type KeyObject, sign, verify } from 'node:crypto';
+import type { SqliteDatabase } from './db.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Version of the canonical row format, the `v` field of the bytes. */
+export const RECORD_VERSION = 1;
+
+export interface JournalInput {
+  /** Record type, e.g. `access_decision`, `badge_added`: lower-case letters, digits, `_` and `.`. */
+  type: string;
+  /** UTC milliseconds, passed in by the caller. */
+  at: number;
+  door?: string | null;
+  person?: string | null;
+  /** Who did it, for administrative records (a dashboard user, `system`, `cli:root`). */
+  actor?: string | null;
+  /** JSON-safe payload: null, booleans, finite numbers, strings, arrays and plain objects. */
+  data: Record<string, unknown>;
+}
+
+export interface JournalRow extends JournalInput {
+  seq: number;
+  /** `<controllerId>:<seq>`: globally unique, what consumers de-duplicate by. */
+  id: string;
+  hash: string;
+  prevHash: string;
+  /** The canonical bytes the hash covers, exactly as stored. */
+  bytes: string;
+  door: string | null;
+  person: string | null;
+  actor: string | null;
+}
+
+export interface JournalHead {
+  seq: number;
+  hash: string;
+}
+
+export interface JournalFilter {
+  /** Inclusive lower bound on `at`, UTC ms. */
+  from?: number;
+  /** Exclusive upper bound on `at`, UTC ms. */
+  to?: number;
+  person?: string;
+  door?: string;
+  /** Only these record types (an empty list matches nothing). */
+  types?: readonly string[];
+  /** Cursor: only rows older than the row with this seq (in the result order). */
+  beforeSeq?: number;
+  /** 1 to 10,000. */
+  limit: number;
+}
+
+export interface AppendOptions {
+  /** Also announce the row in the outbox (for the MQTT publisher). Default true. */
+  outbox?: boolean;
+}
+
+/** A signed statement "the journal of `controller` had head `hash` at `seq`, at time `at`". */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  at: number;
+  controller: string;
+  /** Ed25519 signature over checkpointBytes(), base64. */
+  signature: string;
+  keyId: string;
+}
+
+/** Thrown for input the journal refuses to write (nothing is written). */
+export class JournalDataError extends Error {
+  override name = 'JournalDataError';
+}
+
+const TYPE_PATTERN = /^[a-z][a-z0-9_.]{0,63}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const PAGE = 1000;
+const MAX_LIMIT = 10_000;
+const MAX_DEPTH = 32;
+
+/** SHA-256 over the previous hash's ASCII hex digits followed by the row's UTF-8 bytes, hex. */
+export function chainHash(prevHash: string, bytes: string): string {
+  // One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash per row; prevHash
+  // is ASCII, so hashing the UTF-8 of the concatenation is exactly prevHash ‖ UTF-8(bytes).
+  return digest('sha256', prevHash + bytes, 'hex');
+}
+
+/**
+ * JSON with object keys sorted recursively (by UTF-16 code units). Throws JournalDataError for
+ * anything JSON cannot carry faithfully: undefined, NaN/Infinity, functions, bigint, symbols,
+ * class instances (Date, Map, Buffer…), sparse arrays, circular or over-deep structures.
+ */
+export function canonicalJson(value: unknown, path = 'data'): string {
+  return canonical(value, path, 0);
+}
+
+function canonical(value: unknown, path: string, depth: number): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new JournalDataError(`${path} is ${value}: not representable in JSON`);
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw new JournalDataError(`${path} is a ${typeof value}: not representable in JSON`);
+  }
+  if (depth >= MAX_DEPTH) throw new JournalDataError(`${path} is nested too deeply (or circular)`);
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw new JournalDataError(`${path}[${i}] is a hole in a sparse array`);
+      parts.push(canonical(value[i], `${path}[${i}]`, depth + 1));
+    }
+    return `[${parts.join(',')}]`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = (value as object).constructor?.name ?? 'object';
+    throw new JournalDataError(`${path} is a ${kind}: only plain objects are allowed (convert it first)`);
+  }
+  if (Object.getOwnPropertySymbols(value).length > 0) {
+    throw new JournalDataError(`${path} has symbol keys: not representable in JSON`);
+  }
+  const keys = Object.keys(value).sort();
+  const parts: string[] = [];
+  for (const key of keys) {
+    parts.push(
+      `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1)}`,
+    );
+  }
+  return `{${parts.join(',')}}`;
+}
+
+interface PreparedInput {
+  type: string;
+  at: number;
+  door: string | null;
+  person: string | null;
+  actor: string | null;
+  dataJson: string;
+}
+
+function prepareInput(input: JournalInput): PreparedInput {
+  if (input === null || typeof input !== 'object')
+    throw new JournalDataError('journal input must be an object');
+  const { type, at, data } = input;
+  if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) {
+    throw new JournalDataError(`type ${JSON.stringify(type)} must match ${TYPE_PATTERN}`);
+  }
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) {
+    throw new JournalDataError(
+      `at must be UTC milliseconds (a non-negative safe integer), got ${String(at)}`,
+    );
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new JournalDataError('data must be a plain object');
+  }
+  return {
+    type,
+    at,
+    door: optionalText(input.door, 'door'),
+    person: optionalText(input.person, 'person'),
+    actor: optionalText(input.actor, 'actor'),
+    dataJson: canonicalJson(data),
+  };
+}
+
+function optionalText(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new JournalDataError(`${field} must be a non-empty string or null`);
+  }
+  return value;
+}
+
+function quoteOrNull(value: string | null): string {
+  return value === null ? 'null' : JSON.stringify(value);
+}
+
+/** The canonical bytes of a row: fixed field order, data already canonical JSON. */
+export function recordBytes(
+  seq: number,
+  fields: { at: number; type: string; door: string | null; person: string | null; actor: string | null },
+  dataJson: string,
+): string {
+  return (
+    `{"v":${RECORD_VERSION},"seq":${seq},"at":${fields.at},"type":${JSON.stringify(fields.type)},` +
+    `"door":${quoteOrNull(fields.door)},"person":${quoteOrNull(fields.person)},` +
+    `"actor":${quoteOrNull(fields.actor)},"data":${dataJson}}`
+  );
+}
+
+/** The canonical bytes a checkpoint signature covers. */
+export function checkpointBytes(cp: Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'controller'>): string {
+  return `{"seq":${cp.seq},"hash":${JSON.stringify(cp.hash)},"at":${cp.at},"controller":${JSON.stringify(cp.controller)}}`;
+}
+
+/**
+ * Checks a checkpoint's Ed25519 signature (and its shape) against a public key, given as a
+ * KeyObject or SPKI PEM. Standalone so that an off-device consumer can check a published one.
+ */
+export function verifyCheckpoint(cp: Checkpoint, publicKey: KeyObject | string): boolean {
+  if (
+    cp === null ||
+    typeof cp !== 'object' ||
+    !Number.isSafeInteger(cp.seq) ||
+    cp.seq < 1 ||
+    typeof cp.hash !== 'string' ||
+    !HEX64.test(cp.hash) ||
+    !Number.isSafeInteger(cp.at) ||
+    typeof cp.controller !== 'string' ||
+    typeof cp.signature !== 'string'
+  ) {
+    return false;
+  }
+  try {
+    return verify(
+      null,
+      Buffer.from(checkpointBytes(cp), 'utf8'),
+      publicKey,
+      Buffer.from(cp.signature, 'base64'),
+    );
+  } catch {
+    return false;
+  }
+}
+
+type DbRow = {
+  seq: number;
+  bytes: string;
+  hash: string;
+  prev_hash: string | null;
+};
+
+type CheckpointRow = {
+  seq: number;
+  hash: string;
+  at: number;
+  controller: string;
+  signature: string;
+  key_id: string;
+};
+
+const ROW_COLUMNS =
+  'j.seq, j.bytes, j.hash, (SELECT p.hash FROM journal p WHERE p.seq = j.seq - 1) AS prev_hash';
+
+export class Journal {
+  readonly controllerId: string;
+  readonly #db: SqliteDatabase;
+  #head: JournalHead;
+  readonly #insert;
+  readonly #insertOutbox;
+  readonly #headStmt;
+  readonly #getStmt;
+  readonly #pageStmt;
+  readonly #outboxPeekStmt;
+  readonly #outboxAckStmt;
+  readonly #outboxCountStmt;
+  readonly #atOfStmt;
+  readonly #insertCheckpoint;
+  readonly #getCheckpoint;
+  readonly #checkpointsStmt;
+  readonly #latestCheckpointStmt;
+  readonly #queryCache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  readonly #runInTransaction;
+
+  constructor(db: SqliteDatabase, options: { controllerId: string }) {
+    if (typeof options?.controllerId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(options.controllerId)) {
+      throw new JournalDataError('controllerId must be 1-64 characters of letters, digits, _ . -');
+    }
+    this.controllerId = options.controllerId;
+    this.#db = db;
+    // One INSERT per row. The WHERE clause guards the in-memory head: if another connection or a
+    // rolled-back foreign transaction moved the real head, nothing is inserted and we re-read it.
+    this.#insert = db.prepare<
+      [
+        number,
+        number,
+        string,
+        string | null,
+        string | null,
+        string | null,
+        string,
+        string,
+        number,
+        number,
+        number,
+        string,
+      ]
+    >(
+      `INSERT INTO journal (seq, at, type, door, person, actor, bytes, hash)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM journal WHERE seq > ?)
+         AND (? = 0 OR EXISTS (SELECT 1 FROM journal WHERE seq = ? AND hash = ?))`,
+    );
+    this.#insertOutbox = db.prepare<[number]>('INSERT INTO outbox (seq) VALUES (?)');
+    this.#headStmt = db.prepare<[], { seq: number; hash: string }>(
+      'SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1',
+    );
+    this.#getStmt = db.prepare<[number], DbRow>(`SELECT ${ROW_COLUMNS} FROM journal j WHERE j.seq = ?`);
+    this.#pageStmt = db.prepare<[number, number], DbRow>(
+      `SELECT ${ROW_COLUMNS} FROM journal j WHERE j.seq >= ? ORDER BY j.seq LIMIT ?`,
+    );
+    this.#outboxPeekStmt = db.prepare<[number, number], DbRow>(
+      `SELECT ${ROW_COLUMNS} FROM outbox o JOIN journal j ON j.seq = o.seq WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
+    );
+    this.#outboxAckStmt = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
+    this.#outboxCountStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox');
+    this.#atOfStmt = db.prepare<[number], { at: number }>('SELECT at FROM journal WHERE seq = ?');
+    this.#insertCheckpoint = db.prepare<[number, string, number, string, string, string]>(
+      'INSERT INTO checkpoints (seq, hash, at, controller, signature, key_id) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#getCheckpoint = db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE seq = ?');
+    this.#checkpointsStmt = db.prepare<[], CheckpointRow>('SELECT * FROM checkpoints ORDER BY seq');
+    this.#latestCheckpointStmt = db.prepare<[], CheckpointRow>(
+      'SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1',
+    );
+    this.#runInTransaction = db.transaction((fn: () => unknown) => fn());
+    this.#head = this.#readHead();
+  }
+
+  /**
+   * Runs fn in one immediate transaction, so that registry changes and their journal rows commit
+   * together. A call inside another transaction joins it. When the outermost call returns, the
+   * transaction is committed (and, with synchronous=FULL, durable).
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.#db.inTransaction) return fn();
+    try {
+      return this.#runInTransaction.immediate(fn) as T;
+    } catch (err) {
+      try {
+        this.#head = this.#readHead(); // the rolled-back rows are gone
+      } catch {
+        // Storage unreadable: keep the old head; the INSERT guard re-reads it before any write.
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Appends one row and returns it once committed, unless called inside transaction(): then it
+   * is committed with the enclosing transaction. Throws JournalDataError (writing nothing) for
+   * input that is not JSON-safe.
+   */
+  append(input: JournalInput, options: AppendOptions = {}): JournalRow {
+    const prepared = prepareInput(input);
+    const outbox = options.outbox ?? true;
+    return this.transaction(() => this.#insertRow(prepared, outbox));
+  }
+
+  /** Appends several rows in one transaction (all or none). */
+  appendMany(inputs: readonly JournalInput[], options: AppendOptions = {}): JournalRow[] {
+    const prepared = inputs.map(prepareInput);
+    const outbox = options.outbox ?? true;
+    return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
+  }
+
+  #insertRow(p: PreparedInput, outbox: boolean): JournalRow {
+    for (let attempt = 0; ; attempt++) {
+      const prev = this.#head;
+      const seq = prev.seq + 1;
+      const bytes = recordBytes(seq, p, p.dataJson);
+      const hash = chainHash(prev.hash, bytes);
+      const info = this.#insert.run(
+        seq,
+        p.at,
+        p.type,
+        p.door,
+        p.person,
+        p.actor,
+        bytes,
+        hash,
+        prev.seq,
+        prev.seq,
+        prev.seq,
+        prev.hash,
+      );
+      if (info.changes === 1) {
+        if (outbox) this.#insertOutbox.run(seq);
+        this.#head = { seq, hash };
+        return {
+          seq,
+          id: `${this.controllerId}:${seq}`,
+          type: p.type,
+          at: p.at,
+          door: p.door,
+          person: p.person,
+          actor: p.actor,
+          data: JSON.parse(p.dataJson) as Record<string, unknown>,
+          hash,
+          prevHash: prev.hash,
+          bytes,
+        };
+      }
+      if (attempt > 0)
+        throw new Error('journal head changed underneath this writer; refusing to fork the chain');
+      this.#head = this.#readHead();
+    }
+  }
+
+  #readHead(): JournalHead {
+    const row = this.#headStmt.get();
+    return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  head(): JournalHead {
+    return { ...this.#head };
+  }
+
+  get(seq: number): JournalRow | undefined {
+    const row = this.#getStmt.get(seq);
+    return row ? this.#toRow(row) : undefined;
+  }
+
+  /** Rows in seq order from fromSeq, read in pages (the connection stays usable meanwhile). */
+  *iterate(fromSeq = 1): IterableIterator<JournalRow> {
+    let next = fromSeq;
+    for (;;) {
+      const page = this.#pageStmt.all(next, PAGE);
+      for (const row of page) yield this.#toRow(row);
+      if (page.length < PAGE) return;
+      next = page[page.length - 1]!.seq + 1;
+    }
+  }
+
+  /**
+   * Rows matching the filter, newest first (by `at`, then `seq`), at most `limit`. Page with
+   * `beforeSeq` = the seq of the last row of the previous page.
+   */
+  query(filter: JournalFilter): JournalRow[] {
+    const { limit } = filter;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new RangeError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+    }
+    if (filter.types && filter.types.length === 0) return [];
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.from !== undefined) {
+      where.push('j.at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('j.at < ?');
+      params.push(filter.to);
+    }
+    if (filter.person !== undefined) {
+      where.push('j.person = ?');
+      params.push(filter.person);
+    }
+    if (filter.door !== undefined) {
+      where.push('j.door = ?');
+      params.push(filter.door);
+    }
+    if (filter.types) {
+      where.push(`j.type IN (${filter.types.map(() => '?').join(', ')})`);
+      params.push(...filter.types);
+    }
+    if (filter.beforeSeq !== undefined) {
+      const cursor = this.#atOfStmt.get(filter.beforeSeq);
+      if (cursor) {
+        where.push('(j.at, j.seq) < (?, ?)');
+        params.push(cursor.at, filter.beforeSeq);
+      } else if (filter.beforeSeq <= this.#head.seq) {
+        throw new RangeError(`beforeSeq ${filter.beforeSeq} is not a journal row`);
+      }
+    }
+    const sql =
+      `SELECT ${ROW_COLUMNS} FROM journal j` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY j.at DESC, j.seq DESC LIMIT ?';
+    let stmt = this.#queryCache.get(sql);
+    if (!stmt) {
+      if (this.#queryCache.size > 64) this.#queryCache.clear();
+      stmt = this.#db.prepare(sql);
+      this.#queryCache.set(sql, stmt);
+    }
+    return (stmt.all([...params, limit]) as DbRow[]).map((row) => this.#toRow(row));
+  }
+
+  /** Outbox rows (with their journal rows) after afterSeq, in seq order. */
+  outboxPeek(afterSeq = 0, limit = 100): JournalRow[] {
+    return this.#outboxPeekStmt.all(afterSeq, limit).map((row) => this.#toRow(row));
+  }
+
+  /** Removes a delivered row from the outbox. Returns false if it was not there. */
+  outboxAck(seq: number): boolean {
+    return this.#outboxAckStmt.run(seq).changes === 1;
+  }
+
+  outboxCount(): number {
+    return this.#outboxCountStmt.get()!.n;
+  }
+
+  /**
+   * Signs the current head with the device key and stores the checkpoint. If the head already
+   * has one, that one is returned.
+   */
+  checkpoint(at: number, signingKey: KeyObject, keyId: string): Checkpoint {
+    if (!Number.isSafeInteger(at) || at < 0) throw new JournalDataError('at must be UTC milliseconds');
+    return this.transaction(() => {
+      const head = this.#readHead();
+      if (head.seq === 0) throw new Error('the journal is empty: nothing to checkpoint');
+      const existing = this.#getCheckpoint.get(head.seq);
+      if (existing) return toCheckpoint(existing);
+      const unsigned = { seq: head.seq, hash: head.hash, at, controller: this.controllerId };
+      const signature = sign(null, Buffer.from(checkpointBytes(unsigned), 'utf8'), signingKey).toString(
+        'base64',
+      );
+      this.#insertCheckpoint.run(head.seq, head.hash, at, this.controllerId, signature, keyId);
+      return { ...unsigned, signature, keyId };
+    });
+  }
+
+  checkpoints(): Checkpoint[] {
+    return this.#checkpointsStmt.all().map(toCheckpoint);
+  }
+
+  latestCheckpoint(): Checkpoint | undefined {
+    const row = this.#latestCheckpointStmt.get();
+    return row ? toCheckpoint(row) : undefined;
+  }
+
+  #toRow(row: DbRow): JournalRow {
+    const rec = JSON.parse(row.bytes) as {
+      at: number;
+      type: string;
+      door: string | null;
+      person: string | null;
+      actor: string | null;
+      data: Record<string, unknown>;
+    };
+    return {
+      seq: row.seq,
+      id: `${this.controllerId}:${row.seq}`,
+      type: rec.type,
+      at: rec.at,
+      door: rec.door,
+      person: rec.person,
+      actor: rec.actor,
+      data: rec.data,
+      hash: row.hash,
+      prevHash: row.prev_hash ?? GENESIS_HASH,
+      bytes: row.bytes,
+    };
+  }
+}
+
+export function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return {
+    seq: row.seq,
+    hash: row.hash,
+    at: row.at,
+    controller: row.controller,
+    signature: row.signature,
+    keyId: row.key_id,
+  };
+}
+
+export type { CheckpointRow };

@@ -1,0 +1,182 @@
+/**
+ * The device's secrets: the HMAC key that turns badge credentials into keyed hashes, and the
+ * Ed25519 key that signs journal checkpoints. Both are created at first start (mode 0600) and
+ * checked at every start: a secret file that others may read, or that does not parse, stops the
+ * controller with a clear error instead of being silently replaced.
+ */
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const HMAC_KEY_FILE = 'device-hmac.key';
+export const SIGNING_KEY_FILE = 'device-signing.pem';
+/** Not secret: the public half, written beside the keys for handing to off-device verifiers. */
+export const PUBLIC_KEY_FILE = 'device-public.pem';
+
+export interface DeviceSecrets {
+  /** 32 random bytes for credentialHash(). */
+  hmacKey: Buffer;
+  /** Ed25519 private key for signing checkpoints. */
+  signingKey: KeyObject;
+  publicKey: KeyObject;
+  /** SPKI PEM of publicKey. */
+  publicKeyPem: string;
+  /** First 16 hex digits of SHA-256 over the public key's SPKI DER. */
+  keyId: string;
+}
+
+/**
+ * Loads the device secrets from `dir`, creating both at first start. Throws if a secret file is
+ * readable by group or others, is not a regular file, is malformed, or if only one of the two
+ * exists (a lost HMAC key would silently invalidate every badge, so it is never re-created alone).
+ */
+export function loadOrCreateDeviceSecrets(dir: string): DeviceSecrets {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const hmacPath = join(root, HMAC_KEY_FILE);
+  const signingPath = join(root, SIGNING_KEY_FILE);
+  const hasHmac = exists(hmacPath);
+  const hasSigning = exists(signingPath);
+
+  if (!hasHmac && !hasSigning) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeSecretFile(signingPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeSecretFile(hmacPath, `${randomBytes(32).toString('hex')}\n`);
+  } else if (!hasHmac || !hasSigning) {
+    const [present, missing] = hasHmac ? [hmacPath, signingPath] : [signingPath, hmacPath];
+    throw new Error(
+      `device secrets incomplete: ${present} exists but ${missing} is missing; ` +
+        'restore it from the backup (or remove both files to start with new keys: every badge must then be enrolled again)',
+    );
+  }
+
+  const hmacKey = parseHmacKey(hmacPath, readSecretFile(hmacPath));
+  const signingKey = parseSigningKey(signingPath, readSecretFile(signingPath));
+  const publicKey = createPublicKey(signingKey);
+  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  writePublicKeyFile(join(root, PUBLIC_KEY_FILE), publicKeyPem);
+  return { hmacKey, signingKey, publicKey, publicKeyPem, keyId: publicKeyId(publicKey) };
+}
+
+/** A short fingerprint of an Ed25519 public key: 16 hex digits of SHA-256 over its SPKI DER. */
+export function publicKeyId(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex').slice(0, 16);
+}
+
+/** The keyed hash a badge credential is stored and looked up by: HMAC-SHA-256, hex. */
+export function credentialHash(hmacKey: Buffer, credential: string): string {
+  return createHmac('sha256', hmacKey).update(credential, 'utf8').digest('hex');
+}
+
+/**
+ * The only form of a credential shown to people: '••••' and its last 4 characters. Credentials
+ * shorter than 8 characters are fully masked, so the suffix never gives away most of a number.
+ */
+export function maskCredential(credential: string): string {
+  const chars = Array.from(credential);
+  return chars.length < 8 ? '••••' : `••••${chars.slice(-4).join('')}`;
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function readSecretFile(path: string): string {
+  const st = lstatSync(path);
+  if (!st.isFile()) throw new Error(`${path}: a device secret must be a regular file (not a link or folder)`);
+  if ((st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new Error(
+      `${path}: device secret is readable by group or others (mode ${mode}); refusing to start. ` +
+        `Check who could have read it, then run: chmod 600 ${path}`,
+    );
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function parseHmacKey(path: string, text: string): Buffer {
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/i.test(hex)) {
+    throw new Error(
+      `${path}: malformed device HMAC key (expected 64 hex digits); restore it from the backup`,
+    );
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+function parseSigningKey(path: string, text: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem' });
+  } catch (err) {
+    throw new Error(
+      `${path}: malformed device signing key (${(err as Error).message}); restore it from the backup`,
+    );
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new Error(`${path}: device signing key must be Ed25519, found ${key.asymmetricKeyType}`);
+  }
+  return key;
+}
+
+/** Writes a new file atomically and without overwriting: temp file (0600), fsync, hard link, unlink. */
+function writeSecretFile(path: string, content: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } finally {
+    unlinkSync(tmp);
+  }
+  fsyncDir(resolve(path, '..'));
+}
+
+function writePublicKeyFile(path: string, pem: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === pem) return;
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeSecretFile(path, pem, 0o644);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * firmware-bridge: the serial side of Sekisho. Reader protocol codecs (RDM6300/EM4100, generic
+ * line readers, the Wiegand bridge board), credential normalisation, and `ReaderPort`, which
+ * supervises one serial reader and emits `BadgeRead`s. Frame spec: docs/bridge-frame.md.
+ */
+export {
+  BRIDGE_FRAME_TYPES,
+  BRIDGE_MAX_CARD_BITS,
+  BRIDGE_MAX_FRAME,
+  BRIDGE_MAX_PAYLOAD,
+  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_SYNC,
+  type BridgeFrame,
+  type BridgeFrameType,
+  type Codec,
+  type CodecEvent,
+  type CodecOptions,
+  type CodecStats,
+  CREDENTIAL_FORMATS,
+  type CredentialFormat,
+  crc16,
+  createCodec,
+  createLineCodec,
+  createRdm6300Codec,
+  createWiegandBridgeCodec,
+  DEFAULT_LINE_PATTERN,
+  DROP_REASONS,
+  type DropReason,
+  decodeWiegandBits,
+  encodeBridgeFrame,
+  encodeRdm6300Frame,
+  HEARTBEAT_FLAG_TAMPER,
+  isSignOfLife,
+  type LineCodecOptions,
+  MAX_LINE_BYTES,
+  type ReaderProtocol,
+  type WiegandDecode,
+  type WiegandFormat,
+  wiegandBits,
+  wiegandCredential,
+} from './codecs/index.js';
+export {
+  CredentialError,
+  type NormaliseOptions,
+  normaliseCredential,
+  type ParsedCredential,
+  parseCredential,
+} from './credential.js';
+export {
+  BACKOFF_JITTER,
+  backoffDelay,
+  type DroppedEvent,
+  type HelloEvent,
+  ReaderPort,
+  type ReaderPortEvents,
+  type ReaderPortOptions,
+  type ReaderSettings,
+  type ReaderStats,
+  type ReaderStatus,
+  reasonOf,
+  type SerialLike,
+  type TamperEvent,
+} from './reader.js';

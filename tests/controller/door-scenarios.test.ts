@@ -1,0 +1,194 @@
+/**
+ * Door scenarios through the real controller (real SQLite journal) on the simulated board, with a
+ * controlled clock (vitest fake timers drive both Date.now and the door's timers).
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../controller/config/index.js';
+import { silentLogger } from '../../controller/log.js';
+import { Controller } from '../../controller/runtime.js';
+import { SimBoard } from '../../hardware/index.js';
+import { doorConfig, tempDir } from '../helpers/controller.js';
+
+const T0 = Date.UTC(2026, 10, 26, 1, 0, 0); // Thursday 10:00 in Tokyo
+
+async function setup(dir = tempDir('sekisho-door-')) {
+  const cfg = doorConfig(dir, [
+    { id: 'entry', path: 'sim', protocol: 'rdm6300' },
+    { id: 'exit', path: 'sim', protocol: 'rdm6300' },
+  ]);
+  (cfg as Record<string, unknown>).schedules = [
+    { id: 'office-hours', windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }] },
+  ];
+  const config = parseConfig(stringify(cfg));
+  const board = new SimBoard();
+  const c = await Controller.start({
+    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
+    board,
+    log: silentLogger,
+  });
+  const staff = c.registry.addPerson(
+    { displayId: 'S-1', name: 'Yamada', category: 'staff' },
+    'test',
+    Date.now(),
+  );
+  const b1 = c.registry.addBadge({ personId: staff.id, credential: '0A1B2C3D4E' }, 'test', Date.now());
+  c.registry.grantDoor(staff.id, 'machine-room', 'always', 'test', Date.now());
+  const boss = c.registry.addPerson(
+    { displayId: 'S-2', name: 'Takahashi', category: 'staff', lockdownOverride: true },
+    'test',
+    Date.now(),
+  );
+  c.registry.addBadge({ personId: boss.id, credential: '99AABBCCDD' }, 'test', Date.now());
+  c.registry.grantDoor(boss.id, 'machine-room', 'always', 'test', Date.now());
+  return { c, board, dir, staff, b1 };
+}
+
+const types = (c: Controller, afterSeq = 0) => [...c.journal.iterate(afterSeq + 1)].map((r) => r.type);
+const lockOn = (board: SimBoard) => board.readOutput('machine-room.lock');
+const contact = (board: SimBoard, open: boolean) => board.simulate('machine-room.contact', open);
+
+describe('door scenarios (simulated board, controlled clock)', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    vi.useFakeTimers({
+      now: T0,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    });
+    ctx = await setup();
+    vi.advanceTimersByTime(1); // the board reports the start levels (door closed)
+  });
+  afterEach(async () => {
+    await ctx.c.stop('test end');
+    vi.useRealTimers();
+  });
+
+  it('grant → unlock → open → close → relock at once', () => {
+    const { c, board } = ctx;
+    const head = c.journal.head().seq;
+    const out = c.simulateBadge('entry', '0A1B2C3D4E');
+    expect(out.decision).toEqual({ granted: true, reason: 'granted' });
+    expect(lockOn(board)).toBe(true);
+    vi.advanceTimersByTime(1000);
+    contact(board, true);
+    vi.advanceTimersByTime(2000);
+    contact(board, false);
+    expect(lockOn(board)).toBe(false);
+    expect(types(c, head)).toEqual(['access', 'door_unlocked', 'door_opened', 'door_closed', 'door_locked']);
+    expect(c.activeAlarms()).toEqual([]);
+  });
+
+  it('a grant never used relocks after unlockMs', () => {
+    const { c, board } = ctx;
+    c.simulateBadge('entry', '0A1B2C3D4E');
+    vi.advanceTimersByTime(4999);
+    expect(lockOn(board)).toBe(true);
+    vi.advanceTimersByTime(2);
+    expect(lockOn(board)).toBe(false);
+  });
+
+  it('forced open raises a critical alarm at once, latched until acknowledged', () => {
+    const { c, board } = ctx;
+    contact(board, true);
+    const alarms = c.activeAlarms();
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({ type: 'forced_open', severity: 'critical', door: 'machine-room' });
+    contact(board, false);
+    expect(c.activeAlarms()[0]).toMatchObject({ type: 'forced_open', conditionCleared: true });
+    expect(c.acknowledgeAlarm(alarms[0]!.id, 'manager', 'checked: cleaner')).toBe(true);
+    expect(c.activeAlarms()).toEqual([]);
+  });
+
+  it('held open: pre-alarm with buzzer, then the alarm; closing clears the condition', () => {
+    const { c, board } = ctx;
+    c.simulateBadge('entry', '0A1B2C3D4E');
+    contact(board, true);
+    vi.advanceTimersByTime(19_999);
+    expect(board.readOutput('machine-room.buzzer')).toBe(false);
+    vi.advanceTimersByTime(2);
+    expect(board.readOutput('machine-room.buzzer')).toBe(true);
+    expect(types(c)).toContain('held_open_prealarm');
+    expect(c.activeAlarms()).toEqual([]);
+    vi.advanceTimersByTime(10_000);
+    expect(c.activeAlarms().map((a) => a.type)).toEqual(['held_open']);
+    contact(board, false);
+    expect(board.readOutput('machine-room.buzzer')).toBe(false);
+    expect(lockOn(board)).toBe(false);
+    const [a] = c.activeAlarms();
+    expect(a!.conditionCleared).toBe(true);
+    c.acknowledgeAlarm(a!.id, 'manager', 'delivery');
+    expect(c.activeAlarms()).toEqual([]);
+  });
+
+  it('the exit button unlocks without an alarm; opening is authorised', () => {
+    const { c, board } = ctx;
+    board.simulate('machine-room.exitButton', true);
+    board.simulate('machine-room.exitButton', false);
+    expect(lockOn(board)).toBe(true);
+    contact(board, true);
+    contact(board, false);
+    expect(lockOn(board)).toBe(false);
+    expect(c.activeAlarms()).toEqual([]);
+    expect(types(c)).toContain('exit_request');
+  });
+
+  it('tamper raises door_tamper', () => {
+    const { c, board } = ctx;
+    board.simulate('machine-room.tamper', true);
+    expect(c.activeAlarms().map((a) => a.type)).toEqual(['door_tamper']);
+    board.simulate('machine-room.tamper', false);
+    expect(c.activeAlarms()[0]!.conditionCleared).toBe(true);
+  });
+
+  it('lockdown: only override badges open; a lost badge is refused at once', () => {
+    const { c, board, b1 } = ctx;
+    c.setMode('machine-room', 'lockdown', 'manager');
+    expect(c.simulateBadge('entry', '0A1B2C3D4E').decision).toEqual({ granted: false, reason: 'lockdown' });
+    expect(lockOn(board)).toBe(false);
+    expect(c.simulateBadge('entry', '99AABBCCDD').decision).toEqual({
+      granted: true,
+      reason: 'override_granted',
+    });
+    c.setMode('machine-room', 'normal', 'manager');
+    vi.advanceTimersByTime(1500);
+    c.registry.setBadgeStatus(b1.id, 'lost', 'manager', Date.now(), 'reported lost');
+    expect(c.simulateBadge('entry', '0A1B2C3D4E').decision).toEqual({ granted: false, reason: 'badge_lost' });
+  });
+
+  it('a restart rebuilds presence, alarms and door modes from the journal', async () => {
+    const { c, board, dir } = ctx;
+    c.simulateBadge('entry', '0A1B2C3D4E');
+    contact(board, false);
+    vi.advanceTimersByTime(6000);
+    contact(board, true); // forced
+    contact(board, false);
+    c.setMode('machine-room', 'lockdown', 'manager');
+    const before = c.status();
+    expect(before.doors[0]!.occupants.map((o) => o.personId)).toEqual([ctx.staff.id]);
+    await c.stop('restart test');
+    const again = await setupAgain(dir);
+    vi.advanceTimersByTime(1);
+    const after = again.status();
+    expect(after.alarms).toEqual(before.alarms);
+    expect(after.doors[0]!.occupants).toEqual(before.doors[0]!.occupants);
+    expect(after.doors[0]!.mode).toBe('lockdown');
+    ctx.c = again;
+  });
+});
+
+async function setupAgain(dir: string) {
+  const cfg = doorConfig(dir, [
+    { id: 'entry', path: 'sim', protocol: 'rdm6300' },
+    { id: 'exit', path: 'sim', protocol: 'rdm6300' },
+  ]);
+  (cfg as Record<string, unknown>).schedules = [
+    { id: 'office-hours', windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }] },
+  ];
+  const config = parseConfig(stringify(cfg));
+  return Controller.start({
+    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
+    board: new SimBoard(),
+    log: silentLogger,
+  });
+}

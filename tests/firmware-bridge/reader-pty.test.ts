@@ -1,0 +1,140 @@
+/**
+ * ReaderPort on a real serial device: a socat pseudo-terminal pair. The reader opens one end with
+ * the real serialport binding; the test writes RDM6300 frames into the other end.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BadgeRead } from '../../controller/domain/types.js';
+import {
+  type DroppedEvent,
+  encodeRdm6300Frame,
+  ReaderPort,
+  type ReaderStatus,
+} from '../../firmware-bridge/index.js';
+import { makePtyPair, type PtyPair } from '../helpers/pty.js';
+import { prng, randomBytes } from './util.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('ReaderPort on a socat pty (RDM6300)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sekisho-pty-'));
+  let pty: PtyPair;
+  let reader: ReaderPort;
+  let fd: number | undefined;
+  const status: ReaderStatus[] = [];
+  const badges: BadgeRead[] = [];
+  const dropped: DroppedEvent[] = [];
+  let sentBytes = 0;
+  const send = (b: Buffer) => {
+    sentBytes += writeSync(fd!, b);
+  };
+  const transitions = () => status.map((s) => `${s.online ? 'online' : 'offline'}:${s.reason}`);
+
+  beforeAll(async () => {
+    pty = await makePtyPair(dir);
+    reader = new ReaderPort({
+      id: 'pty-reader',
+      path: pty.a,
+      baudRate: 9600,
+      protocol: 'rdm6300',
+      linePattern: '^[0-9A-Fa-f]{4,32}$',
+      repeatSuppressMs: 500,
+      offlineAfterMs: 5000,
+      reconnect: { initialMs: 50, maxMs: 400 },
+    });
+    reader.on('status', (s) => status.push(s));
+    reader.on('badge', (b) => badges.push(b));
+    reader.on('dropped', (d) => dropped.push(d));
+    reader.start();
+    await until('online', () => status.some((s) => s.online));
+    fd = openSync(pty.b, 'w');
+  });
+
+  afterAll(async () => {
+    if (fd !== undefined) closeSync(fd);
+    await reader?.stop();
+    await pty?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('goes online when the port opens', () => {
+    expect(transitions()).toEqual(['online:open']);
+  });
+
+  it('a card frame gives one badge event', async () => {
+    const before = Date.now();
+    send(encodeRdm6300Frame('0A1B2C3D4E'));
+    const read = await until('a badge', () => badges[0]);
+    expect(read).toMatchObject({ readerId: 'pty-reader', credential: '0A1B2C3D4E', format: 'em4100' });
+    expect(read.at).toBeGreaterThanOrEqual(before);
+  });
+
+  it('the frame repeated every 50 ms for 3 s gives exactly one badge event', async () => {
+    const start = badges.length;
+    const frame = encodeRdm6300Frame('62E3086CED');
+    const end = Date.now() + 3000;
+    let sent = 0;
+    while (Date.now() < end) {
+      send(frame);
+      sent++;
+      await sleep(50);
+    }
+    await sleep(200); // let the last frames be read
+    expect(sent).toBeGreaterThan(30);
+    expect(badges.slice(start).map((b) => b.credential)).toEqual(['62E3086CED']);
+    expect(reader.stats().suppressed).toBeGreaterThanOrEqual(sent - 1 - 5);
+  });
+
+  it('random bytes and bad-checksum frames give no badge event, and the reader keeps working', async () => {
+    const start = badges.length;
+    const droppedBefore = dropped.length;
+    send(randomBytes(32 * 1024, prng(1234)));
+    for (let i = 0; i < 20; i++) send(encodeRdm6300Frame('0A1B2C3D4E', { badChecksum: true }));
+    const changed = encodeRdm6300Frame('0A1B2C3D4E');
+    changed[4] = 0x39; // a data digit changed, checksum kept
+    send(changed);
+    await until('all the bytes read', () => reader.stats().bytes === sentBytes);
+    await sleep(100);
+    expect(badges.slice(start)).toEqual([]);
+    expect(dropped.length).toBeGreaterThan(droppedBefore);
+    expect(reader.stats().dropped.bad_checksum).toBeGreaterThanOrEqual(21);
+    send(encodeRdm6300Frame('FFEEDDCCBB'));
+    await until('a badge after the noise', () => badges.length > start);
+    expect(badges.slice(start).map((b) => b.credential)).toEqual(['FFEEDDCCBB']);
+  });
+
+  it('killing socat takes the reader offline; restarting it brings the reader back online', async () => {
+    closeSync(fd!);
+    fd = undefined;
+    await pty.stop();
+    await until('offline', () => status.some((s) => !s.online));
+    // It keeps retrying while the device is missing, without repeating the status.
+    await sleep(600);
+    expect(transitions()).toEqual(['online:open', expect.stringMatching(/^offline:/)]);
+    const retriesWhileGone = reader.stats().reconnects;
+    expect(retriesWhileGone).toBeGreaterThanOrEqual(2);
+
+    pty = await makePtyPair(dir);
+    await until('online again', () => status.length === 3);
+    expect(transitions()[2]).toBe('online:open');
+    expect(reader.stats().opens).toBe(2);
+
+    fd = openSync(pty.b, 'w');
+    const start = badges.length;
+    send(encodeRdm6300Frame('0123456789'));
+    await until('a badge on the new connection', () => badges.length > start);
+    expect(badges.slice(start).map((b) => b.credential)).toEqual(['0123456789']);
+  });
+});

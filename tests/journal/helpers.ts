@@ -1,0 +1,81 @@
+/** Shared helpers for the journal tests: temp folders, real database files, the sqlite3 CLI. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import {
+  Journal,
+  type JournalInput,
+  openDatabase,
+  type SqliteDatabase,
+} from '../../controller/journal/index.js';
+
+export const SQLITE3 = '/usr/bin/sqlite3';
+export const T0 = Date.UTC(2026, 3, 1, 0, 0, 0); // 2026-04-01T00:00:00Z
+
+const dirs: string[] = [];
+const open: SqliteDatabase[] = [];
+
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sekisho-journal-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Opens a real database file (closed after the test) and a journal over it. */
+export function openJournal(file: string, controllerId = 'ctl-1'): { db: SqliteDatabase; journal: Journal } {
+  const db = openDatabase(file);
+  open.push(db);
+  return { db, journal: new Journal(db, { controllerId }) };
+}
+
+/** Runs SQL through the real sqlite3 command-line shell, as an attacker with file access would. */
+export function sqlite(file: string, sql: string): string {
+  return execFileSync(SQLITE3, ['-batch', '-bail', file], { input: sql, encoding: 'utf8' });
+}
+
+/** What an attacker does first: remove the protective triggers. */
+export const DROP_TRIGGERS = `
+  DROP TRIGGER journal_no_update;
+  DROP TRIGGER journal_no_delete;
+  DROP TRIGGER journal_seq_contiguous;
+  DROP TRIGGER checkpoints_no_update;
+  DROP TRIGGER checkpoints_no_delete;
+`;
+
+/** A typical access-decision record, varied by i. */
+export function sampleInput(i: number): JournalInput {
+  return {
+    type: i % 4 === 3 ? 'door_state' : 'access_decision',
+    at: T0 + i * 60_000,
+    door: i % 2 === 0 ? 'machine-room' : 'server-cage',
+    person: i % 4 === 3 ? null : `p_${String(i % 3).padStart(12, '0')}`,
+    actor: null,
+    data:
+      i % 4 === 3
+        ? { state: i % 8 === 3 ? 'open' : 'closed' }
+        : {
+            badge: `b_${i % 3}`,
+            direction: i % 2 ? 'out' : 'in',
+            granted: i % 5 !== 0,
+            reason: 'granted',
+            reader: 'r1',
+          },
+  };
+}
+
+export function fill(journal: Journal, count: number, start = 0): void {
+  journal.appendMany(Array.from({ length: count }, (_, i) => sampleInput(start + i)));
+}
+
+/** SQL string literal. */
+export function lit(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
