@@ -17,7 +17,7 @@ import { PersonCategory } from './domain/index.js';
 import { verifyJournal } from './journal/index.js';
 import { createLogger } from './log.js';
 import { Controller } from './runtime.js';
-import { openStorage } from './storage.js';
+import { journalFile, openStorage } from './storage.js';
 import { formatLocal, parseLocal } from './time.js';
 
 class UsageError extends Error {}
@@ -212,10 +212,18 @@ async function start(args: string[]): Promise<number> {
   return await new Promise<number>(() => undefined); // runs until a signal
 }
 
+/** Read-only commands never create a journal: a missing one is an error. */
+function openExisting(loaded: LoadedConfig) {
+  const file = journalFile(loaded.storageDir);
+  if (!existsSync(file))
+    throw new Error(`no journal at ${file} (has the controller been started with this config?)`);
+  return openStorage(loaded);
+}
+
 function verify(args: string[]): number {
   const { values } = parseArgs({ args, options: common });
   const loaded = load(values.config);
-  const s = openStorage(loaded);
+  const s = openExisting(loaded);
   const t0 = performance.now();
   const report = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
   const secs = (performance.now() - t0) / 1000;
@@ -266,7 +274,9 @@ function log(args: string[]): number {
       );
     return 0;
   }
-  process.stdout.write(`time (${tz})       seq      event            door           detail\n`);
+  process.stdout.write(
+    `${`time (${tz})`.padEnd(20)} ${'seq'.padEnd(8)} ${'event'.padEnd(22)} ${'door'.padEnd(14)} detail\n`,
+  );
   for (const r of rows) {
     const p = r.person ? people.get(r.person) : undefined;
     const d = r.data as Record<string, unknown>;
@@ -282,7 +292,7 @@ function log(args: string[]): number {
       detail = parts.join(' ');
     }
     process.stdout.write(
-      `${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(16)} ${(r.door ?? '-').padEnd(14)} ${detail}\n`,
+      `${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(22)} ${(r.door ?? '-').padEnd(14)} ${detail}\n`,
     );
   }
   return 0;

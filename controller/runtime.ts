@@ -250,9 +250,12 @@ export class Controller {
     };
     const row = this.write(input);
     if (row === null) {
-      // Not recorded → not opened. The denial stays queued for the journal.
+      // Not recorded → not opened. The queued record says what really happened: refused, storage down.
+      input.data.result = 'denied';
+      input.data.reason = 'storage_unavailable';
+      input.data.decided = decision.reason;
       this.log.error('access row could not be committed; door stays locked', { door: doorId });
-      return { decision: { granted: false, reason: decision.reason }, row: null, doorId, direction };
+      return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
     }
     if (decision.granted) this.step(doorId, { kind: 'grant', at: read.at });
     return { decision, row, doorId, direction };

@@ -13,7 +13,11 @@ export type BadgeStatus = z.infer<typeof BadgeStatus>;
 export const Direction = z.enum(['in', 'out']);
 export type Direction = z.infer<typeof Direction>;
 
-/** Every reason a decision can carry. `granted` is the only one that opens the door. */
+/**
+ * Every reason a decision can carry. `granted` and `override_granted` are the only ones that open
+ * the door. `storage_unavailable` is set by the shell, not by decide(): the decision could not be
+ * recorded, so the door was not opened.
+ */
 export const DecisionReason = z.enum([
   'granted',
   'override_granted',
@@ -26,6 +30,7 @@ export const DecisionReason = z.enum([
   'outside_schedule',
   'door_not_permitted',
   'lockdown',
+  'storage_unavailable',
 ]);
 export type DecisionReason = z.infer<typeof DecisionReason>;
 

@@ -3,6 +3,7 @@
  * controlled clock (vitest fake timers drive both Date.now and the door's timers).
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/index.js';
@@ -77,6 +78,52 @@ describe('door scenarios (simulated board, controlled clock)', () => {
     expect(lockOn(board)).toBe(false);
     expect(types(c, head)).toEqual(['access', 'door_unlocked', 'door_opened', 'door_closed', 'door_locked']);
     expect(c.activeAlarms()).toEqual([]);
+  });
+
+  it('the grant row is committed before the lock output changes', () => {
+    const { c, board } = ctx;
+    const seen: { on: boolean; committedAccess: number }[] = [];
+    board.onOutput((name, on) => {
+      if (name !== 'machine-room.lock') return;
+      // Read the committed journal through a second, independent connection.
+      const other = new Database(join(ctx.dir, 'data', 'journal.db'), { readonly: true });
+      const n = (
+        other.prepare("SELECT COUNT(*) AS n FROM journal WHERE type = 'access'").get() as { n: number }
+      ).n;
+      other.close();
+      seen.push({ on, committedAccess: n });
+    });
+    c.simulateBadge('entry', '0A1B2C3D4E');
+    expect(seen).toEqual([{ on: true, committedAccess: 1 }]);
+  });
+
+  it('a storage fault: the badge is refused, the door stays locked, the record is written on recovery', () => {
+    const { c, board } = ctx;
+    const append = c.journal.append.bind(c.journal);
+    const spy = vi.spyOn(c.journal, 'append').mockImplementation(() => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    });
+    const out = c.simulateBadge('entry', '0A1B2C3D4E');
+    expect(out.decision).toEqual({ granted: false, reason: 'storage_unavailable' });
+    expect(lockOn(board)).toBe(false);
+    contact(board, true); // forced while storage is down: queued, not lost
+    expect(c.status().journal).toMatchObject({ storageOk: false, pendingWrites: 3 }); // access, door_opened, alarm_raised
+    spy.mockImplementation(append);
+    vi.advanceTimersByTime(2000);
+    expect(c.status().journal).toMatchObject({ storageOk: true, pendingWrites: 0 });
+    const rows = [...c.journal.iterate(1)];
+    expect(rows.find((r) => r.type === 'access')).toMatchObject({
+      type: 'access',
+      data: { result: 'denied', reason: 'storage_unavailable', decided: 'granted' },
+    });
+    const types = rows.map((r) => r.type);
+    expect(types).toContain('door_opened');
+    expect(
+      c
+        .activeAlarms()
+        .map((a) => a.type)
+        .sort(),
+    ).toEqual(['forced_open', 'storage_fault']);
   });
 
   it('a grant never used relocks after unlockMs', () => {

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../controller/config/index.js';
+import { silentLogger } from '../../controller/log.js';
+import { Controller } from '../../controller/runtime.js';
+import { buildServer } from '../../dashboards/server.js';
+import { RpiBoard, SimBoard } from '../../hardware/index.js';
+import { fakeGpios } from '../hardware/fake-gpio.js';
+import { fakeSysfs } from '../hardware/fake-sysfs.js';
+import { doorConfig, tempDir } from '../helpers/controller.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function make(board: 'sim' | 'rpi') {
+  const dir = tempDir('sekisho-http-');
+  const cfg = doorConfig(dir, [
+    { id: 'entry', path: board === 'sim' ? 'sim' : '/dev/null-reader', protocol: 'rdm6300' },
+  ]);
+  (cfg as Record<string, unknown>).board = { kind: board };
+  const config = parseConfig(stringify(cfg));
+  let b: SimBoard | RpiBoard;
+  if (board === 'sim') b = new SimBoard();
+  else {
+    const sysfs = fakeSysfs([{ label: 'pinctrl-rp1', base: 571, ngpio: 54 }]);
+    b = new RpiBoard({
+      chipLabels: config.board.chipLabels,
+      sysfsRoot: sysfs.root,
+      gpioFactory: fakeGpios().factory,
+    });
+  }
+  const controller = await Controller.start({
+    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
+    board: b,
+    log: silentLogger,
+  });
+  const app = await buildServer({ controller, apiToken: TOKEN });
+  await app.ready();
+  return { controller, app };
+}
+
+describe('HTTP server', () => {
+  let sim: { controller: Controller; app: FastifyInstance };
+  let rpi: { controller: Controller; app: FastifyInstance };
+  beforeAll(async () => {
+    sim = await make('sim');
+    rpi = await make('rpi');
+  });
+  afterAll(async () => {
+    for (const x of [sim, rpi]) {
+      await x?.app.close();
+      await x?.controller.stop('test end');
+    }
+  });
+
+  it('every route but /healthz answers 401 without a valid token', async () => {
+    const routes = sim.app.sekishoRoutes.filter((r) => r.url !== '/healthz');
+    expect(routes.length).toBeGreaterThanOrEqual(7);
+    for (const r of routes) {
+      const url = r.url.replace(':door', 'machine-room');
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }]) {
+        const res = await sim.app.inject({
+          method: r.method as 'GET',
+          url,
+          headers,
+          payload: r.method === 'POST' ? {} : undefined,
+        });
+        expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
+        expect(res.json().error.code).toBe('unauthorized');
+      }
+    }
+    const health = await sim.app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toMatchObject({ status: 'ok', journal: { storageOk: true } });
+  });
+
+  it('bad bodies get 400 with a stable code and change nothing', async () => {
+    const head = sim.controller.journal.head().seq;
+    const post = (url: string, payload: string | object) =>
+      sim.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload,
+      });
+    const cases: [string, string | object, number, string][] = [
+      ['/api/sim/badge', '{"reader": "entry", ', 400, 'invalid_request'],
+      ['/api/sim/badge', { reader: 'entry' }, 400, 'invalid_request'],
+      [
+        '/api/sim/badge',
+        { reader: 'entry', credential: "0A1B'; DROP TABLE journal;--" },
+        400,
+        'invalid_request',
+      ],
+      ['/api/sim/badge', { reader: 'entry', credential: '0A1B2C3D4E', extra: 1 }, 400, 'invalid_request'],
+      ['/api/sim/badge', { reader: 'nowhere', credential: '0A1B2C3D4E' }, 404, 'unknown_reader'],
+      ['/api/sim/doors/machine-room/contact', { open: 'yes' }, 400, 'invalid_request'],
+      ['/api/sim/doors/back-door/contact', { open: true }, 404, 'unknown_door'],
+      ['/api/sim/badge', 'x'.repeat(70_000), 413, 'fst_err_ctp_body_too_large'],
+    ];
+    for (const [url, payload, status, code] of cases) {
+      const res = await post(url, payload);
+      expect(res.statusCode, `${url} ${String(payload).slice(0, 40)}`).toBe(status);
+      expect(res.json().error.code).toBe(code);
+    }
+    const q = await sim.app.inject({ method: 'GET', url: '/api/log?limit=abc', headers: auth });
+    expect(q.statusCode).toBe(400);
+    const nf = await sim.app.inject({ method: 'GET', url: '/api/nothing', headers: auth });
+    expect(nf.statusCode).toBe(404);
+    expect(sim.controller.journal.head().seq).toBe(head);
+  });
+
+  it('serves status and the log with a cursor', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await sim.app.inject({
+        method: 'POST',
+        url: '/api/sim/badge',
+        headers: auth,
+        payload: { reader: 'entry', credential: `00000000${i}F` },
+      });
+      expect(res.json()).toMatchObject({ granted: false, reason: 'unknown_badge' });
+    }
+    const page1 = (
+      await sim.app.inject({ method: 'GET', url: '/api/log?type=access&limit=2', headers: auth })
+    ).json();
+    expect(page1.rows).toHaveLength(2);
+    const page2 = (
+      await sim.app.inject({
+        method: 'GET',
+        url: `/api/log?type=access&limit=2&before=${page1.next}`,
+        headers: auth,
+      })
+    ).json();
+    expect(page2.rows).toHaveLength(1);
+    expect(page2.rows[0].seq).toBeLessThan(page1.rows[1].seq);
+    const status = (await sim.app.inject({ method: 'GET', url: '/api/status', headers: auth })).json();
+    expect(status.doors[0]).toMatchObject({ id: 'machine-room', locked: true, lockOutput: false });
+  });
+
+  it('the simulation routes do not exist on a real board', async () => {
+    expect(rpi.app.sekishoRoutes.some((r) => r.url.startsWith('/api/sim'))).toBe(false);
+    const res = await rpi.app.inject({
+      method: 'POST',
+      url: '/api/sim/badge',
+      headers: auth,
+      payload: { reader: 'entry', credential: '0A1B2C3D4E' },
+    });
+    expect(res.statusCode).toBe(404);
+  });
+});
