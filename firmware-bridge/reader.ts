@@ -157,8 +157,12 @@ interface Connection {
   openedAt: number;
   /** Set when the connection was given up while still opening: run once the open settles. */
   afterOpen?: () => void;
+  openTimer?: NodeJS.Timeout;
 }
 
+/** A port that neither opens nor fails within this time is given up and retried. */
+const OPEN_TIMEOUT_MS = 10_000;
+/** Waiting for a port to close (or an abandoned open to settle) ends after this, regardless. */
 const CLOSE_TIMEOUT_MS = 2000;
 
 function defaultOpenPort(path: string, baudRate: number): SerialLike {
@@ -189,6 +193,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   private tamper: boolean | undefined;
   private readonly lastSeen = new Map<string, number>();
   private lastHeartbeat: { seq: number; uptimeMs: number } | undefined;
+  /** The board has sent an intact frame since the port was last opened. */
+  private heardSinceOpen = false;
   private readonly counts = {
     badges: 0,
     suppressed: 0,
@@ -224,7 +230,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.attempt = 0;
     this.online = null;
     this.reason = 'starting';
-    void this.released.then(() => this.connect());
+    void this.released.then(() => this.guard(() => this.connect()));
   }
 
   /**
@@ -266,7 +272,6 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   // --- connection supervision ------------------------------------------------------------------
 
   private connect(): void {
-    this.retryTimer = undefined;
     if (!this.running || this.conn || this.retryTimer) return;
     let port: SerialLike;
     try {
@@ -277,6 +282,10 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     }
     const conn: Connection = { port, state: 'opening', openedAt: 0 };
     this.conn = conn;
+    conn.openTimer = setTimeout(
+      () => this.guard(() => this.lost(conn, new Error('open timed out'))),
+      OPEN_TIMEOUT_MS,
+    );
     // These stay attached for the port's life, so a late error on an abandoned port is harmless.
     port.on('data', (chunk: Buffer) => {
       if (this.conn === conn) this.guard(() => this.onData(chunk));
@@ -296,6 +305,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   }
 
   private opened(conn: Connection, err: Error | null): void {
+    clearTimeout(conn.openTimer);
     const wasOpening = conn.state === 'opening';
     if (wasOpening) conn.state = err ? 'closed' : 'open';
     if (conn.afterOpen) {
@@ -309,6 +319,9 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     }
     conn.openedAt = this.now();
     this.counts.opens++;
+    // Gaps and hellos across a reconnection say nothing about the board.
+    this.lastHeartbeat = undefined;
+    this.heardSinceOpen = false;
     this.handle(this.codec.reset(), conn.openedAt);
     if (this.heartbeatReader) {
       // Online only once the board speaks; until then the last reason stays, or `waiting`.
@@ -350,16 +363,16 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   /** Detach `conn` and see that its port ends up closed (`this.released` tracks it). */
   private release(conn: Connection): void {
     if (this.conn === conn) this.conn = undefined;
+    clearTimeout(conn.openTimer);
     const previous = this.released;
     const closing = new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
       const done = () => {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         resolve();
       };
       const close = () => {
         if (!conn.port.isOpen) return done();
-        timer = setTimeout(done, CLOSE_TIMEOUT_MS);
         try {
           conn.port.close(() => done());
         } catch {
@@ -381,7 +394,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
 
   private handle(events: CodecEvent[], at: number): void {
     for (const event of events) {
-      if (this.heartbeatReader && isSignOfLife(event)) {
+      const alive = isSignOfLife(event);
+      if (this.heartbeatReader && alive) {
         this.armSilence();
         this.setStatus(true, 'receiving', at);
       }
@@ -397,7 +411,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
           this.setTamper(event.active, at);
           break;
         case 'hello':
-          if (this.firmware !== null || this.lastHeartbeat) this.counts.boardRestarts++;
+          // A hello after other frames on this connection: the board restarted.
+          if (this.heardSinceOpen) this.counts.boardRestarts++;
           this.firmware = event.firmware;
           this.lastHeartbeat = undefined;
           this.emitSafely('hello', {
@@ -411,6 +426,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
           this.emitSafely('dropped', { readerId: this.id, why: event.why, bytes: event.bytes, at });
           break;
       }
+      if (alive) this.heardSinceOpen = true;
     }
   }
 

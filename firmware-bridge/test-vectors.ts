@@ -156,6 +156,11 @@ export function buildTestVectors(): TestVectors {
 export const TEST_VECTORS_FILE = fileURLToPath(new URL('./test-vectors.json', import.meta.url));
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(TEST_VECTORS_FILE, `${JSON.stringify(buildTestVectors(), null, 2)}\n`);
+  // Short number arrays on one line, as biome formats them.
+  const json = JSON.stringify(buildTestVectors(), null, 2).replace(
+    /\[\s+([\d,\s]+?)\s+\]/g,
+    (_m, nums: string) => `[${nums.split(/,\s*/).join(', ')}]`,
+  );
+  writeFileSync(TEST_VECTORS_FILE, `${json}\n`);
   console.log(`wrote ${TEST_VECTORS_FILE}`);
 }

@@ -2,7 +2,8 @@
  * ReaderPort on a real serial device: a socat pseudo-terminal pair. The reader opens one end with
  * the real serialport binding; the test writes RDM6300 frames into the other end.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,13 +33,18 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sekisho-pty-'));
   let pty: PtyPair;
   let reader: ReaderPort;
-  let fd: number | undefined;
+  /** The device end of the pair. Written asynchronously: a blocking write would stall the reader. */
+  let device: FileHandle | undefined;
   const status: ReaderStatus[] = [];
   const badges: BadgeRead[] = [];
   const dropped: DroppedEvent[] = [];
   let sentBytes = 0;
-  const send = (b: Buffer) => {
-    sentBytes += writeSync(fd!, b);
+  const send = async (b: Buffer) => {
+    for (let off = 0; off < b.length; ) {
+      const { bytesWritten } = await device!.write(b, off);
+      off += bytesWritten;
+      sentBytes += bytesWritten;
+    }
   };
   const transitions = () => status.map((s) => `${s.online ? 'online' : 'offline'}:${s.reason}`);
 
@@ -59,11 +65,11 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
     reader.on('dropped', (d) => dropped.push(d));
     reader.start();
     await until('online', () => status.some((s) => s.online));
-    fd = openSync(pty.b, 'w');
+    device = await open(pty.b, 'w');
   });
 
   afterAll(async () => {
-    if (fd !== undefined) closeSync(fd);
+    await device?.close();
     await reader?.stop();
     await pty?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -75,7 +81,7 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
 
   it('a card frame gives one badge event', async () => {
     const before = Date.now();
-    send(encodeRdm6300Frame('0A1B2C3D4E'));
+    await send(encodeRdm6300Frame('0A1B2C3D4E'));
     const read = await until('a badge', () => badges[0]);
     expect(read).toMatchObject({ readerId: 'pty-reader', credential: '0A1B2C3D4E', format: 'em4100' });
     expect(read.at).toBeGreaterThanOrEqual(before);
@@ -87,7 +93,7 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
     const end = Date.now() + 3000;
     let sent = 0;
     while (Date.now() < end) {
-      send(frame);
+      await send(frame);
       sent++;
       await sleep(50);
     }
@@ -100,24 +106,24 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
   it('random bytes and bad-checksum frames give no badge event, and the reader keeps working', async () => {
     const start = badges.length;
     const droppedBefore = dropped.length;
-    send(randomBytes(32 * 1024, prng(1234)));
-    for (let i = 0; i < 20; i++) send(encodeRdm6300Frame('0A1B2C3D4E', { badChecksum: true }));
+    await send(randomBytes(32 * 1024, prng(1234)));
+    for (let i = 0; i < 20; i++) await send(encodeRdm6300Frame('0A1B2C3D4E', { badChecksum: true }));
     const changed = encodeRdm6300Frame('0A1B2C3D4E');
     changed[4] = 0x39; // a data digit changed, checksum kept
-    send(changed);
+    await send(changed);
     await until('all the bytes read', () => reader.stats().bytes === sentBytes);
     await sleep(100);
     expect(badges.slice(start)).toEqual([]);
     expect(dropped.length).toBeGreaterThan(droppedBefore);
     expect(reader.stats().dropped.bad_checksum).toBeGreaterThanOrEqual(21);
-    send(encodeRdm6300Frame('FFEEDDCCBB'));
+    await send(encodeRdm6300Frame('FFEEDDCCBB'));
     await until('a badge after the noise', () => badges.length > start);
     expect(badges.slice(start).map((b) => b.credential)).toEqual(['FFEEDDCCBB']);
   });
 
   it('killing socat takes the reader offline; restarting it brings the reader back online', async () => {
-    closeSync(fd!);
-    fd = undefined;
+    await device?.close();
+    device = undefined;
     await pty.stop();
     await until('offline', () => status.some((s) => !s.online));
     // It keeps retrying while the device is missing, without repeating the status.
@@ -131,9 +137,9 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
     expect(transitions()[2]).toBe('online:open');
     expect(reader.stats().opens).toBe(2);
 
-    fd = openSync(pty.b, 'w');
+    device = await open(pty.b, 'w');
     const start = badges.length;
-    send(encodeRdm6300Frame('0123456789'));
+    await send(encodeRdm6300Frame('0123456789'));
     await until('a badge on the new connection', () => badges.length > start);
     expect(badges.slice(start).map((b) => b.credential)).toEqual(['0123456789']);
   });

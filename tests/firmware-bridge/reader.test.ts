@@ -369,6 +369,25 @@ describe('ReaderPort: supervision', () => {
     expect(seen.status).toEqual([]);
   });
 
+  it('an open that never completes is given up after 10 s and retried; the late port is closed', async () => {
+    const { reader, ports, seen } = setup({}, {}, ['hang']);
+    reader.start();
+    await tick(9_999);
+    expect(seen.status).toEqual([]);
+    await tick(1);
+    expect(transitions(seen.status)).toEqual(['offline:open timed out']);
+    // The retry waits (up to 2 s) for the abandoned open to settle, so two opens never overlap.
+    await tick(450);
+    expect(ports).toHaveLength(1);
+    await tick(1550);
+    expect(transitions(seen.status)).toEqual(['offline:open timed out', 'online:open']);
+    ports[0]!.finishOpen();
+    await tick();
+    expect(ports[0]!.isOpen).toBe(false);
+    expect(ports[1]!.isOpen).toBe(true);
+    await reader.stop();
+  });
+
   it('can be started again after stop()', async () => {
     const { reader, ports, seen } = setup();
     reader.start();
@@ -482,6 +501,24 @@ describe('ReaderPort: Wiegand bridge board', () => {
       expect.objectContaining({ readerId: 'entry', protocol: 1, firmware: '1.4.0' }),
     ]);
     expect(reader.stats()).toMatchObject({ firmware: '1.4.0', boardRestarts: 1, missedHeartbeats: 0 });
+    await reader.stop();
+  });
+});
+
+describe('ReaderPort: bridge board across reconnections', () => {
+  it('a hello or a sequence gap after reopening the port is not counted against the board', async () => {
+    const { reader, port } = setup({ protocol: 'wiegand-bridge' });
+    reader.start();
+    await tick();
+    port().feed(encodeBridgeFrame({ type: 'hello', major: 1, minor: 0, patch: 0 }));
+    port().feed(encodeBridgeFrame({ type: 'heartbeat', seq: 0, uptimeMs: 10, tamper: false }));
+    port().unplug();
+    await tick(450);
+    port().feed(encodeBridgeFrame({ type: 'hello', major: 1, minor: 0, patch: 0 }));
+    port().feed(encodeBridgeFrame({ type: 'heartbeat', seq: 30, uptimeMs: 30_010, tamper: false }));
+    expect(reader.stats()).toMatchObject({ boardRestarts: 0, missedHeartbeats: 0, opens: 2 });
+    port().feed(encodeBridgeFrame({ type: 'hello', major: 1, minor: 1, patch: 0 }));
+    expect(reader.stats()).toMatchObject({ boardRestarts: 1, firmware: '1.1.0' });
     await reader.stop();
   });
 });

@@ -4,11 +4,11 @@
  * second pair made in the same folder (after `stop()`) has the same paths — a device that vanished
  * and came back.
  *
- * socat runs in its own process group; `stop()` kills the group and waits for it to exit. Pairs a
- * test forgets to stop are killed when the test process exits.
+ * socat runs in its own process group; `stop()` kills the group and waits for all of it to exit.
+ * Pairs a test forgets to stop are killed when the test process exits, even when it is killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PtyPair {
@@ -16,7 +16,7 @@ export interface PtyPair {
   a: string;
   /** The other end. */
   b: string;
-  /** socat's pid (also its process group id). */
+  /** The process group id (socat and the shell that watches over it). */
   pid: number;
   /** Kill socat (SIGTERM, then SIGKILL after 2 s) and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
@@ -62,6 +62,42 @@ function resolvesToPty(link: string): boolean {
   }
 }
 
+/**
+ * socat runs under a small shell that also watches its own stdin, a pipe from this process: when
+ * this process dies without calling stop() (a crashed or killed test worker), the pipe closes and
+ * the shell terminates socat. The shell exits when socat exits.
+ */
+const WRAPPER = 'exec 3<&0; "$0" "$@" & s=$!; (read -r _ <&3; kill "$s" 2>/dev/null) & wait "$s"';
+
+/**
+ * Whether any process of the group is still running. Zombies do not count: in a container without
+ * an init that reaps orphans, socat can stay a zombie for ever once its shell is gone.
+ */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp ... — comm may contain spaces, so split after the last ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // exited while we looked
+    }
+  }
+  return false;
+}
+
 export async function makePtyPair(dir: string, options: PtyPairOptions = {}): Promise<PtyPair> {
   const [nameA, nameB] = options.names ?? ['a', 'b'];
   const a = join(dir, nameA);
@@ -74,9 +110,17 @@ export async function makePtyPair(dir: string, options: PtyPairOptions = {}): Pr
   rmSync(b, { force: true });
 
   const child = spawn(
-    options.socat ?? '/usr/bin/socat',
-    ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
-    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    '/bin/sh',
+    [
+      '-c',
+      WRAPPER,
+      options.socat ?? '/usr/bin/socat',
+      '-d',
+      '-d',
+      `pty,raw,echo=0,link=${a}`,
+      `pty,raw,echo=0,link=${b}`,
+    ],
+    { detached: true, stdio: ['pipe', 'ignore', 'pipe'] },
   );
   installExitHook();
   live.add(child);
@@ -85,6 +129,7 @@ export async function makePtyPair(dir: string, options: PtyPairOptions = {}): Pr
   child.stderr?.on('data', (s: string) => {
     log = (log + s).slice(-8192);
   });
+  child.stdin?.on('error', () => {});
   let spawnError: Error | undefined;
   child.on('error', (err) => {
     spawnError = err;
@@ -98,10 +143,22 @@ export async function makePtyPair(dir: string, options: PtyPairOptions = {}): Pr
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      const pgid = child.pid;
       killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 2000);
+      if (pgid !== undefined) {
+        // Wait for the whole group (the shell, socat, the watcher), not just the shell.
+        const deadline = Date.now() + 2000;
+        while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        if (groupAlive(pgid)) {
+          try {
+            process.kill(-pgid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+      }
+      child.stdin?.destroy();
       await exited;
-      clearTimeout(timer);
       // socat removes its links on SIGTERM, not on SIGKILL.
       rmSync(a, { force: true });
       rmSync(b, { force: true });
