@@ -77,7 +77,7 @@ describe('docs/wiring.md matches config/raspberry-pi.yaml', () => {
   const rows = readFileSync('docs/wiring.md', 'utf8')
     .split('\n')
     .map((line) =>
-      /^\| [^|]+ \| (\d+) \| (\d+) \| [^|]+ \| [^|]+ \| [^|]+ \| `doors\[0\]\.(\w+)` \|$/.exec(line),
+      /^\|[^|]+\|\s*(\d+)\s*\|\s*(\d+)\s*\|[^|]+\|[^|]+\|[^|]+\|\s*`doors\[0\]\.(\w+)`\s*\|$/.exec(line),
     )
     .filter((m) => m !== null);
 
