@@ -28,7 +28,7 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
 
   start                                   run the controller (and its dashboard)
   verify                                  check the journal's hash chain and signed checkpoints
-  log [--from D] [--to D] [--person ID] [--door ID] [--type T] [--limit N] [--json]
+  log [--from D] [--to D] [--person ID|CARD_ID] [--door ID] [--type T] [--limit N] [--json]
                                           the entry/exit log (入退室管理簿); dates in the site's time zone
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor
              [--valid-from D] [--valid-until D] [--lockdown-override]
@@ -256,16 +256,23 @@ function log(args: string[]): number {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
     throw new UsageError('--limit: expected 1..100000');
-  const s = openStorage(loaded);
+  const s = openExisting(loaded);
+  const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
+  // --person takes the internal id or the ID on the person's card (staff number, …).
+  const personId =
+    values.person === undefined
+      ? undefined
+      : people.has(values.person)
+        ? values.person
+        : ([...people.values()].find((p) => p.displayId === values.person)?.id ?? values.person);
   const rows = s.journal.query({
     from: optTime(values.from, tz),
     to: optTime(values.to, tz),
-    person: values.person,
+    person: personId,
     door: values.door,
     types: values.type ? [values.type] : undefined,
     limit,
   });
-  const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
   s.db.close();
   if (values.json) {
     for (const r of rows)

@@ -3,6 +3,7 @@
  * everything else must be given. docs/config.md is the reference and must follow this file.
  */
 import { z } from 'zod';
+import { scheduleProblems } from '../domain/schedule.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -177,6 +178,10 @@ export const ConfigSchema = z
           });
         usedReaders.set(r, `${d.id}.${key}`);
       }
+    });
+    cfg.schedules.forEach((sch, i) => {
+      for (const problem of scheduleProblems(sch))
+        ctx.addIssue({ code: 'custom', path: ['schedules', i], message: problem });
     });
     cfg.readers.forEach((r, i) => {
       if (r.path === 'sim' && cfg.board.kind !== 'sim')

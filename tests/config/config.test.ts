@@ -86,6 +86,16 @@ describe('config', () => {
     expect(p).toContain('readers[0].path: a simulated reader ("sim") needs board.kind: sim');
   });
 
+  it('refuses a schedule window that crosses midnight', () => {
+    const cfg = {
+      ...base(),
+      schedules: [{ id: 'night', windows: [{ days: [1], from: '22:00', to: '06:00' }] }],
+    };
+    expect(problems(cfg).join('\n')).toMatch(
+      /schedules\[0\]: windows\[0\]: "from" 22:00 must be before "to" 06:00/,
+    );
+  });
+
   it('reports YAML syntax errors with a line', () => {
     expect(() => parseConfig('site: {id: x\n  name: [')).toThrow(/YAML line/);
   });

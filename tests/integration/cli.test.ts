@@ -122,7 +122,7 @@ describe('sekisho CLI', () => {
   });
 
   it('log filters by person, door, type and time', () => {
-    const byPerson = cli(['log', '--config', cfg, '--person', personId, '--type', 'access', '--json'])
+    const byPerson = cli(['log', '--config', cfg, '--person', 'S-1001', '--type', 'access', '--json'])
       .stdout.trim()
       .split('\n')
       .map((l) => JSON.parse(l));
