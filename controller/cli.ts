@@ -305,6 +305,25 @@ function log(args: string[]): number {
   return 0;
 }
 
+interface AdminContext {
+  loaded: LoadedConfig;
+  tz: string;
+  actor: string;
+  s: ReturnType<typeof openStorage>;
+  now: number;
+}
+
+/** Opens the storage for an administrative command and always closes it again. */
+function withStorage(values: { config?: string; actor?: string }, fn: (ctx: AdminContext) => number): number {
+  const loaded = load(values.config);
+  const s = openStorage(loaded);
+  try {
+    return fn({ loaded, tz: loaded.config.timeZone, actor: actorOf(values.actor), s, now: Date.now() });
+  } finally {
+    s.db.close();
+  }
+}
+
 function person(args: string[]): number {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -322,12 +341,7 @@ function person(args: string[]): number {
       schedule: { type: 'string' },
     },
   });
-  const loaded = load(values.config);
-  const tz = loaded.config.timeZone;
-  const actor = actorOf(values.actor);
-  const s = openStorage(loaded);
-  const now = Date.now();
-  try {
+  return withStorage(values, ({ loaded, tz, actor, s, now }) => {
     switch (sub) {
       case 'add': {
         const cat = PersonCategory.safeParse(need(values.category, 'category'));
@@ -391,9 +405,7 @@ function person(args: string[]): number {
       default:
         throw new UsageError(`unknown person command "${sub ?? ''}" (add, grant, revoke-door, list)`);
     }
-  } finally {
-    s.db.close();
-  }
+  });
 }
 
 function badge(args: string[]): number {
@@ -411,12 +423,7 @@ function badge(args: string[]): number {
       'valid-until': { type: 'string' },
     },
   });
-  const loaded = load(values.config);
-  const tz = loaded.config.timeZone;
-  const actor = actorOf(values.actor);
-  const s = openStorage(loaded);
-  const now = Date.now();
-  try {
+  return withStorage(values, ({ tz, actor, s, now }) => {
     switch (sub) {
       case 'add': {
         const personId = need(values.person, 'person');
@@ -469,7 +476,5 @@ function badge(args: string[]): number {
       default:
         throw new UsageError(`unknown badge command "${sub ?? ''}" (add, lost, revoke, list)`);
     }
-  } finally {
-    s.db.close();
-  }
+  });
 }

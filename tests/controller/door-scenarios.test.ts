@@ -14,7 +14,8 @@ import { doorConfig, tempDir } from '../helpers/controller.js';
 
 const T0 = Date.UTC(2026, 10, 26, 1, 0, 0); // Thursday 10:00 in Tokyo
 
-async function setup(dir = tempDir('sekisho-door-')) {
+/** Start a controller on the simulated board over the storage in `dir`. */
+async function startIn(dir: string) {
   const cfg = doorConfig(dir, [
     { id: 'entry', path: 'sim', protocol: 'rdm6300' },
     { id: 'exit', path: 'sim', protocol: 'rdm6300' },
@@ -29,6 +30,11 @@ async function setup(dir = tempDir('sekisho-door-')) {
     board,
     log: silentLogger,
   });
+  return { c, board };
+}
+
+async function setup(dir = tempDir('sekisho-door-')) {
+  const { c, board } = await startIn(dir);
   const staff = c.registry.addPerson(
     { displayId: 'S-1', name: 'Yamada', category: 'staff' },
     'test',
@@ -225,17 +231,5 @@ describe('door scenarios (simulated board, controlled clock)', () => {
 });
 
 async function setupAgain(dir: string) {
-  const cfg = doorConfig(dir, [
-    { id: 'entry', path: 'sim', protocol: 'rdm6300' },
-    { id: 'exit', path: 'sim', protocol: 'rdm6300' },
-  ]);
-  (cfg as Record<string, unknown>).schedules = [
-    { id: 'office-hours', windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }] },
-  ];
-  const config = parseConfig(stringify(cfg));
-  return Controller.start({
-    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-    board: new SimBoard(),
-    log: silentLogger,
-  });
+  return (await startIn(dir)).c;
 }
