@@ -3,13 +3,22 @@
  * /etc/sekisho/config.yaml). Exit codes: 0 success, 1 failure (e.g. the journal does not verify),
  * 2 bad usage or a bad config.
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildServer } from '../dashboards/server.js';
 import { normaliseCredential } from '../firmware-bridge/index.js';
+import {
+  type CreateBoardOptions,
+  createBoard,
+  doorPinNames,
+  pinLevel,
+  secureLevels,
+} from '../hardware/index.js';
+import { checkBackup, createBackup, describeManifest, restoreBackup } from './backup.js';
+import { type CliContext, presenceCommand, visitorCommand } from './cli-visitors.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/index.js';
 import { DEMO_BADGES, seedDemo } from './demo.js';
 import { doctor } from './doctor.js';
@@ -17,6 +26,7 @@ import { PersonCategory } from './domain/index.js';
 import { verifyJournal } from './journal/index.js';
 import { createLogger } from './log.js';
 import { Controller } from './runtime.js';
+import { createNotifier } from './sdnotify.js';
 import { journalFile, openStorage } from './storage.js';
 import { formatLocal, parseLocal } from './time.js';
 
@@ -39,7 +49,20 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
   badge revoke BADGE [--reason TEXT]
   badge list [--json]
+  person may-escort PERSON [--no]         allow (or stop) a staff member escorting visitors
+  visitor issue --host STAFF (--name N --id CARD_ID | --person VISITOR) --number CREDENTIAL --purpose TEXT
+                [--equipment ITEM]... [--door DOOR]... [--until D]   a temporary visitor badge
+  visitor return BADGE [--note TEXT]
+  visitor list [--unreturned] [--json]
+  presence [--json]                       who is inside each room, visitors with their escort
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
+  backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
+  restore --from FILE [--force] [--public-key PEM]
+                                          verify a backup, then replace the journal and secrets with it
+                                          (controller stopped; the replaced files are kept aside)
+  restore --from FILE --check [--public-key PEM]   only verify a backup
+  secure-outputs                          drive every lock to secured and every buzzer off, then exit
+                                          (systemd runs it after the service stops)
 
 Administrative commands are journal records; the actor is --actor NAME or cli:<login user>.
 `;
@@ -86,8 +109,18 @@ export async function main(argv: string[]): Promise<number> {
         return person(rest);
       case 'badge':
         return badge(rest);
+      case 'visitor':
+        return visitorCommand(rest, cliContext);
+      case 'presence':
+        return presenceCommand(rest, cliContext);
       case 'doctor':
         return await doctor(load(parseArgs({ args: rest, options: common }).values.config));
+      case 'backup':
+        return await backupCommand(rest);
+      case 'restore':
+        return restoreCommand(rest);
+      case 'secure-outputs':
+        return secureOutputsCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
@@ -154,20 +187,30 @@ async function start(args: string[]): Promise<number> {
 
   controller = await Controller.start({ loaded, log });
   const { config } = loaded;
-  if (
-    config.demo.seed &&
-    config.board.kind === 'sim' &&
-    seedDemo(controller.registry, config, controller.now())
-  )
-    log.info('seeded demo people and badges');
-  const token = apiToken(loaded.storageDir);
-  const app = await buildServer({ controller, apiToken: token });
+  let app: Awaited<ReturnType<typeof buildServer>>;
+  try {
+    if (
+      config.demo.seed &&
+      config.board.kind === 'sim' &&
+      seedDemo(controller.registry, config, controller.now())
+    )
+      log.info('seeded demo people and badges');
+    const token = apiToken(loaded.storageDir);
+    app = await buildServer({ controller, apiToken: token });
+  } catch (err) {
+    // Stop the controller too (its MQTT connection would otherwise keep the process alive).
+    controller.secureAll();
+    await controller.stop('start_failed');
+    throw err;
+  }
+  const notifier = createNotifier({ log: (m) => log.warn(m) });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: stopping; doors secured`);
     controller?.secureAll();
+    await notifier.stopping(`${signal}: securing doors`);
     await app.close().catch(() => undefined);
     await controller?.stop(signal);
     process.exit(0);
@@ -187,6 +230,9 @@ async function start(args: string[]): Promise<number> {
   const base = `http://${config.dashboard.host}:${port}`;
   process.stdout.write(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
   process.stdout.write(`listening ${base}\n`);
+  // systemd (Type=notify): ready once the door is secured and the server listens; then watchdog pings.
+  await notifier.ready(`doors secured; dashboard on ${base}`);
+  notifier.startWatchdog(() => !stopping);
   if (config.board.kind === 'sim') {
     const tokenFile = join(loaded.storageDir, 'api-token');
     const reader = config.doors[0]!.entryReader;
@@ -324,6 +370,20 @@ function withStorage(values: { config?: string; actor?: string }, fn: (ctx: Admi
   }
 }
 
+const cliContext: CliContext = {
+  common,
+  withStorage,
+  normalise: (raw) => {
+    try {
+      return normaliseCredential('auto', raw);
+    } catch (err) {
+      throw new UsageError(`--number: ${(err as Error).message}`);
+    }
+  },
+  optTime,
+  usage: (m) => new UsageError(m),
+};
+
 function person(args: string[]): number {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -339,6 +399,7 @@ function person(args: string[]): number {
       'lockdown-override': { type: 'boolean' },
       door: { type: 'string' },
       schedule: { type: 'string' },
+      no: { type: 'boolean' },
     },
   });
   return withStorage(values, ({ loaded, tz, actor, s, now }) => {
@@ -362,6 +423,16 @@ function person(args: string[]): number {
           values.json
             ? `${JSON.stringify(p)}\n`
             : `added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`,
+        );
+        return 0;
+      }
+      case 'may-escort': {
+        const id = positionals[0];
+        if (!id) throw new UsageError('usage: sekisho person may-escort PERSON [--no]');
+        const allowed = !values.no;
+        s.registry.setMayEscort(id, allowed, actor, now);
+        process.stdout.write(
+          `${id} ${allowed ? 'may now escort visitors' : 'may no longer escort visitors'}\n`,
         );
         return 0;
       }
@@ -403,7 +474,9 @@ function person(args: string[]): number {
         return 0;
       }
       default:
-        throw new UsageError(`unknown person command "${sub ?? ''}" (add, grant, revoke-door, list)`);
+        throw new UsageError(
+          `unknown person command "${sub ?? ''}" (add, grant, revoke-door, may-escort, list)`,
+        );
     }
   });
 }
@@ -477,4 +550,168 @@ function badge(args: string[]): number {
         throw new UsageError(`unknown badge command "${sub ?? ''}" (add, lost, revoke, list)`);
     }
   });
+}
+
+// -------------------------------------------------------------------------------------------------
+// Operations: backup, restore, secure-outputs
+
+async function backupCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...common, to: { type: 'string' }, force: { type: 'boolean' } },
+  });
+  const loaded = load(values.config);
+  const r = await createBackup(loaded, need(values.to, 'to'), { force: values.force });
+  // The backup is an administrative fact too (policy §8(3)②): which head, which file, by whom.
+  try {
+    const s = openStorage(loaded);
+    try {
+      s.journal.append(
+        {
+          type: 'backup_created',
+          at: Date.now(),
+          actor: actorOf(values.actor),
+          data: {
+            file: r.file,
+            bytes: r.bytes,
+            sha256: r.sha256,
+            headSeq: r.manifest.head.seq,
+            headHash: r.manifest.head.hash,
+            verified: r.verify.ok,
+          },
+        },
+        { outbox: loaded.config.mqtt !== undefined },
+      );
+    } finally {
+      s.db.close();
+    }
+  } catch (err) {
+    process.stderr.write(
+      `sekisho: warning: the backup was written but could not be journaled: ${(err as Error).message}\n`,
+    );
+  }
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ file: r.file, bytes: r.bytes, sha256: r.sha256, manifest: r.manifest, ok: r.verify.ok })}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `backup written and verified: ${r.file} (${r.bytes} bytes, mode 0600, sha256 ${r.sha256})\n`,
+    );
+    for (const line of describeManifest(r.manifest)) process.stdout.write(`  ${line}\n`);
+    process.stdout.write(
+      '  It holds the device secrets: keep it as safe as the controller itself (docs/operations.md).\n',
+    );
+  }
+  if (!r.verify.ok) {
+    process.stdout.write(
+      `WARNING: written with --force although the journal does not verify: row seq ${r.verify.firstBadSeq}: ${r.verify.problem}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+function restoreCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...common,
+      from: { type: 'string' },
+      force: { type: 'boolean' },
+      check: { type: 'boolean' },
+      'public-key': { type: 'string' },
+    },
+  });
+  const from = need(values.from, 'from');
+  const keyFile = values['public-key'];
+  let trustedPublicKey: ReturnType<typeof createPublicKey> | undefined;
+  if (keyFile) {
+    try {
+      trustedPublicKey = createPublicKey(readFileSync(keyFile, 'utf8'));
+    } catch (err) {
+      throw new UsageError(
+        `--public-key: cannot read a public key from ${keyFile}: ${(err as Error).message}`,
+      );
+    }
+  }
+  if (values.check) {
+    const c = checkBackup(from, { trustedPublicKey });
+    for (const line of describeManifest(c.manifest)) process.stdout.write(`${line}\n`);
+    if (c.ok) {
+      process.stdout.write(
+        `backup intact: ${c.verify?.rows} rows, ${c.verify?.checkpoints} signed checkpoints verified${trustedPublicKey ? ' with the trusted key' : " with the backup's own key"}\n`,
+      );
+      return 0;
+    }
+    process.stdout.write(`BACKUP NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
+    return 1;
+  }
+  const loaded = load(values.config);
+  const r = restoreBackup(loaded, from, {
+    actor: actorOf(values.actor),
+    force: values.force,
+    trustedPublicKey,
+  });
+  process.stdout.write(`restored ${from} into ${loaded.storageDir}\n`);
+  for (const line of describeManifest(r.manifest)) process.stdout.write(`  ${line}\n`);
+  for (const o of r.overridden) process.stdout.write(`  overridden with --force: ${o}\n`);
+  process.stdout.write(
+    r.setAside ? `  the replaced files are in ${r.setAside}\n` : '  there was nothing to replace\n',
+  );
+  process.stdout.write(`  journal head now seq ${r.head.seq} (the restore itself is journaled and signed)\n`);
+  process.stdout.write('Start the controller again: sudo systemctl start sekisho\n');
+  return 0;
+}
+
+/**
+ * Drives every door's lock output to its secured level and every buzzer off, then releases the
+ * pins (Raspberry Pi kernels keep a released output at its last level). For systemd's ExecStopPost,
+ * so the door is secured however the service ended — even if the process was killed mid-grant.
+ */
+export function secureOutputs(
+  loaded: LoadedConfig,
+  options: CreateBoardOptions = {},
+): { secured: string[]; errors: string[] } {
+  const { config } = loaded;
+  if (config.board.kind === 'sim') return { secured: [], errors: [] };
+  const secure = secureLevels(config.doors);
+  const secured: string[] = [];
+  const errors: string[] = [];
+  const board = createBoard(config, options);
+  for (const door of config.doors) {
+    const names = doorPinNames(door.id);
+    const outputs = [
+      { name: names.lock, spec: door.lock, what: 'locked' },
+      ...(door.buzzer ? [{ name: names.buzzer, spec: door.buzzer, what: 'off' }] : []),
+    ];
+    for (const o of outputs) {
+      try {
+        board.addOutput(o.name, o.spec, secure[o.name]!);
+        const volts = pinLevel(secure[o.name]!, o.spec.activeLow) ? '3.3 V' : '0 V';
+        secured.push(`${o.name}: BCM ${o.spec.pin} at ${volts} (${o.what})`);
+      } catch (err) {
+        errors.push(`${o.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  try {
+    board.close(secure);
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
+  return { secured, errors };
+}
+
+function secureOutputsCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: common });
+  const loaded = load(values.config);
+  if (loaded.config.board.kind === 'sim') {
+    process.stdout.write('simulated board: no outputs to secure\n');
+    return 0;
+  }
+  const r = secureOutputs(loaded);
+  for (const line of r.secured) process.stdout.write(`secured ${line}\n`);
+  for (const line of r.errors) process.stderr.write(`sekisho: could not secure ${line}\n`);
+  return r.errors.length > 0 ? 1 : 0;
 }

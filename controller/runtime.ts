@@ -16,9 +16,17 @@ import {
   lockOutputLevel,
   secureLevels,
 } from '../hardware/index.js';
+import {
+  type DoorSnapshot,
+  MQTT_NOT_CONFIGURED,
+  MqttPublisher,
+  type MqttStatus,
+  type PublisherTuning,
+} from './alarms/index.js';
 import type { LoadedConfig } from './config/index.js';
 import { ALWAYS_SCHEDULE, type Config, type DoorConfig, type ScheduleConfig } from './config/index.js';
 import {
+  type AccessRecord,
   type AlarmSeverity,
   type AlarmType,
   alarmsAwaitingClear,
@@ -38,11 +46,18 @@ import {
   initialDoorState,
   listActiveAlarms,
   nextDeadline,
+  nextVisitDeadline,
   openConditions,
   stepDoor,
+  stepVisits,
+  type VisitAction,
+  type VisitEvent,
+  type VisitSettings,
+  visitSettings,
   whoIsInside,
 } from './domain/index.js';
 import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from './journal/index.js';
+import { maskCredential } from './journal/index.js';
 import { createLogger, type Logger } from './log.js';
 import { openStorage } from './storage.js';
 import { clockSynchronised, sekishoVersion } from './system.js';
@@ -54,6 +69,8 @@ export interface ControllerOptions {
   now?: () => number;
   /** A board to use instead of the one the config describes (tests). */
   board?: Board;
+  /** MQTT publisher tuning (tests: e.g. a small maxBacklog). */
+  mqttTuning?: PublisherTuning;
 }
 
 interface DoorRuntime {
@@ -91,6 +108,7 @@ export interface ControllerStatus {
   doors: DoorStatus[];
   readers: { id: string; online: boolean; reason: string }[];
   alarms: ReturnType<Controller['activeAlarms']>;
+  mqtt: MqttStatus;
 }
 
 export class Controller {
@@ -103,6 +121,8 @@ export class Controller {
   readonly registry: Registry;
   readonly secrets: DeviceSecrets;
   readonly board: Board;
+  /** The MQTT publisher, when `mqtt` is configured. */
+  readonly mqtt: MqttPublisher | null;
   derived: DerivedState;
   readonly startedAt: number;
   private readonly doors = new Map<string, DoorRuntime>();
@@ -110,6 +130,9 @@ export class Controller {
   private readonly readers = new Map<string, ReaderPort>();
   private readonly readerState = new Map<string, { online: boolean; reason: string }>();
   private readonly schedules: ScheduleConfig[];
+  private readonly visits: VisitSettings;
+  private visitTimer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
   /** Records that could not be written (storage fault); retried in order, never dropped. */
   private readonly pending: JournalInput[] = [];
   private storageOk = true;
@@ -126,6 +149,7 @@ export class Controller {
     this.log = opts.log ?? createLogger();
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
+    this.visits = visitSettings(config);
     this.schedules = [ALWAYS_SCHEDULE, ...config.schedules.filter((s) => s.id !== ALWAYS_SCHEDULE.id)];
 
     // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
@@ -156,6 +180,27 @@ export class Controller {
         openConditions: openConditions(this.derived.alarms, rt.cfg.id),
       });
     }
+
+    // 3. The MQTT publisher (connects in begin(); it only ever reads the journal and the state).
+    this.mqtt = config.mqtt
+      ? new MqttPublisher({
+          config: config.mqtt,
+          controllerId: config.controller.id,
+          siteId: config.site.id,
+          version: sekishoVersion(),
+          startedAt: this.startedAt,
+          journal: this.journal,
+          log: this.log,
+          now: this.now,
+          doors: () => this.doorSnapshots(),
+          activeAlarms: () => this.activeAlarms(),
+          record: (type, data) => {
+            if (!this.stopped) this.write({ type, at: this.now(), data });
+          },
+          lookupPerson: (id) => this.registry.getPerson(id),
+          tuning: opts.mqttTuning,
+        })
+      : null;
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -204,6 +249,22 @@ export class Controller {
       this.readers.set(rc.id, port);
       port.start();
     }
+    this.mqtt?.start();
+    // Rows written by other processes (the CLI issuing a visitor badge, say) are folded within a second.
+    const maxSeq = this.db.prepare<[], { m: number | null }>('SELECT MAX(seq) AS m FROM journal');
+    this.syncTimer = setInterval(
+      () =>
+        this.guard(() => {
+          const m = maxSeq.get()?.m ?? 0;
+          if (m > this.derived.lastSeq) {
+            this.derived = foldRows(this.derived, this.journal.iterate(this.derived.lastSeq + 1));
+            this.armVisits();
+          }
+        }),
+      1000,
+    );
+    this.syncTimer.unref();
+    this.armVisits();
     const every = this.config.storage.checkpointEveryS * 1000;
     this.checkpointTimer = setInterval(() => this.guard(() => this.checkpoint()), every);
     this.checkpointTimer.unref();
@@ -231,34 +292,122 @@ export class Controller {
       holidays: this.config.holidays,
       mode: doorMode(this.derived, doorId),
     });
-    const input: JournalInput = {
-      type: 'access',
-      at: read.at,
-      door: doorId,
-      person: person?.id ?? null,
-      data: {
-        reader: read.readerId,
-        direction,
-        result: decision.granted ? 'granted' : 'denied',
-        reason: decision.reason,
-        badge: badge?.id ?? null,
-        masked: badge?.masked ?? maskUnknown(read.credential),
-        format: read.format,
-        personName: person?.name ?? null,
-        category: person?.category ?? null,
-      },
+    const access: AccessRecord = {
+      reader: read.readerId,
+      direction,
+      result: decision.granted ? 'granted' : 'denied',
+      reason: decision.reason,
+      badge: badge?.id ?? null,
+      masked: badge?.masked ?? maskCredential(read.credential),
+      format: read.format,
+      personName: person?.name ?? null,
+      category: person?.category ?? null,
     };
-    const row = this.write(input);
-    if (row === null) {
-      // Not recorded → not opened. The queued record says what really happened: refused, storage down.
-      input.data.result = 'denied';
-      input.data.reason = 'storage_unavailable';
-      input.data.decided = decision.reason;
+    // The visit rules (escorts, presence, anti-passback) turn the decision into rows and unlocks.
+    const visitPerson = person
+      ? { id: person.id, category: person.category, mayEscort: this.registry.mayEscort(person.id) }
+      : null;
+    const { rows, failed } = this.visitStep({
+      kind: 'badge',
+      at: read.at,
+      doorId,
+      direction,
+      access,
+      person: visitPerson,
+    });
+    const own = rows.find(
+      (r) => r.type === 'access' && r.person === (person?.id ?? null) && r.data.reader === read.readerId,
+    );
+    if (!own || failed) {
       this.log.error('access row could not be committed; door stays locked', { door: doorId });
       return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
     }
-    if (decision.granted) this.step(doorId, { kind: 'grant', at: read.at });
-    return { decision, row, doorId, direction };
+    const result = own.data as AccessRecord;
+    return {
+      decision: { granted: result.result === 'granted', reason: result.reason },
+      row: own,
+      doorId,
+      direction,
+    };
+  }
+
+  /**
+   * Feed the visit rules one event and perform their actions in order: rows first, then the unlock
+   * they justify. If any row cannot be committed, nothing after it opens a door, and a queued
+   * granted access row is rewritten as refused (`storage_unavailable`) — it is what happened.
+   */
+  private visitStep(event: VisitEvent): { rows: JournalRow[]; failed: boolean } {
+    const { actions } = stepVisits(this.derived, event, this.visits);
+    const rows: JournalRow[] = [];
+    let failed = false;
+    const write = (input: JournalInput) => {
+      const row = this.write(input);
+      if (row) rows.push(row);
+      else {
+        failed = true;
+        if (input.type === 'access' && input.data.result === 'granted') {
+          input.data.decided = input.data.reason;
+          input.data.result = 'denied';
+          input.data.reason = 'storage_unavailable';
+        }
+      }
+    };
+    for (const a of actions as VisitAction[]) {
+      switch (a.kind) {
+        case 'record':
+          write(a.record as JournalInput);
+          break;
+        case 'unlock':
+          if (!failed) this.step(a.doorId, { kind: 'grant', at: a.at });
+          break;
+        case 'alarm_raise':
+          write({
+            type: 'alarm_raised',
+            at: a.at,
+            door: a.door,
+            person: a.person,
+            data: { alarm: a.alarm, severity: a.severity, detail: a.detail },
+          });
+          this.log.warn(`alarm ${a.alarm}`, { door: a.door, severity: a.severity, detail: a.detail });
+          break;
+        case 'alarm_condition_cleared':
+          for (const alarmId of a.alarmIds)
+            write({
+              type: 'alarm_condition_cleared',
+              at: a.at,
+              door: a.door,
+              person: a.person,
+              data: { alarmId },
+            });
+          break;
+        case 'visitor_badge_in_use':
+          try {
+            this.registry.markVisitorBadgeInUse(a.badgeId, 'controller', a.at);
+          } catch (err) {
+            this.log.error('could not mark a visitor badge in use', { badge: a.badgeId, error: String(err) });
+          }
+          break;
+      }
+    }
+    this.armVisits();
+    return { rows, failed };
+  }
+
+  /** The visit rules' next deadline (escort windows, room-secured checks, end of day, badge expiry). */
+  private armVisits(): void {
+    if (this.visitTimer) clearTimeout(this.visitTimer);
+    this.visitTimer = null;
+    if (this.stopped) return;
+    const now = this.now();
+    const when = nextVisitDeadline(this.derived, this.visits, now);
+    if (when === null) return;
+    // While storage is failing the state cannot advance: don't spin on an overdue deadline.
+    const delay = Math.max(this.storageOk ? 0 : 1000, when - now);
+    this.visitTimer = setTimeout(() => {
+      this.visitTimer = null;
+      this.guard(() => this.visitStep({ kind: 'tick', at: this.now() }));
+    }, delay);
+    this.visitTimer.unref?.();
   }
 
   private onInput(name: string, active: boolean, at: number): void {
@@ -272,6 +421,7 @@ export class Controller {
       else if (role === 'exitButton' && active) {
         if (this.write({ type: 'exit_request', at, door: doorId, data: {} }) === null) return;
         this.step(doorId, { kind: 'exit_request', at });
+        this.visitStep({ kind: 'exit_request', at, doorId });
       }
     });
   }
@@ -294,9 +444,16 @@ export class Controller {
         case 'buzzer':
           if (rt.cfg.buzzer) this.board.write(rt.pins.buzzer, a.on);
           break;
-        case 'record':
-          this.write({ type: a.type, at, door: doorId, data: a.data });
+        case 'record': {
+          const row = this.write({ type: a.type, at, door: doorId, data: a.data });
+          if (row && a.type === 'door_opened') {
+            const d = a.data as { authorized: boolean; initial?: boolean };
+            this.visitStep({ kind: 'door_opened', at, doorId, authorized: d.authorized, initial: d.initial });
+          } else if (row && (a.type === 'door_closed' || a.type === 'door_locked')) {
+            this.visitStep({ kind: 'tick', at });
+          }
           break;
+        }
         case 'alarm_raise':
           this.raiseAlarm(a.alarm, a.severity, doorId, a.detail, at);
           break;
@@ -408,6 +565,18 @@ export class Controller {
     this.rowListeners.push(listener);
   }
 
+  /** What the MQTT publisher shows of each door. Cheap: no I/O. */
+  private doorSnapshots(): DoorSnapshot[] {
+    return [...this.doors.values()].map((rt) => ({
+      id: rt.cfg.id,
+      name: rt.cfg.name,
+      locked: rt.state.lock === 'locked',
+      contact: rt.state.contact,
+      mode: doorMode(this.derived, rt.cfg.id),
+      occupancy: whoIsInside(this.derived, rt.cfg.id).length,
+    }));
+  }
+
   status(): ControllerStatus {
     const head = this.journal.head();
     return {
@@ -440,6 +609,7 @@ export class Controller {
         ...(this.readerState.get(r.id) ?? { online: false, reason: 'unknown' }),
       })),
       alarms: this.activeAlarms(),
+      mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
     };
   }
 
@@ -457,8 +627,9 @@ export class Controller {
       return null;
     }
     try {
-      const row = this.journal.append(input, { outbox: this.config.mqtt !== undefined });
-      this.afterCommit(row);
+      const queued = this.queuesForMqtt(input.type);
+      const row = this.journal.append(input, { outbox: queued });
+      this.afterCommit(row, queued);
       return row;
     } catch (err) {
       this.pending.push(input);
@@ -467,8 +638,22 @@ export class Controller {
     }
   }
 
-  private afterCommit(row: JournalRow): void {
-    this.derived = foldRow(this.derived, row);
+  /** Whether a row gets an outbox row: with MQTT configured, unless the backlog is full (docs/mqtt.md). */
+  private queuesForMqtt(type: string): boolean {
+    return this.mqtt?.accepts(type) ?? false;
+  }
+
+  private afterCommit(row: JournalRow, queued: boolean): void {
+    // Rows appended by other writers (the CLI, the registry, the dashboard) since the last fold
+    // matter to the derived state too: fold every row up to this one, in order.
+    if (row.seq > this.derived.lastSeq + 1)
+      this.derived = foldRows(this.derived, this.journal.iterate(this.derived.lastSeq + 1));
+    else this.derived = foldRow(this.derived, row);
+    try {
+      this.mqtt?.committed(row, queued);
+    } catch (err) {
+      this.log.error('mqtt notification failed', { error: String(err) });
+    }
     for (const l of this.rowListeners) {
       try {
         l(row);
@@ -496,9 +681,10 @@ export class Controller {
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
       try {
-        const row = this.journal.append(next, { outbox: this.config.mqtt !== undefined });
+        const queued = this.queuesForMqtt(next.type);
+        const row = this.journal.append(next, { outbox: queued });
         this.pending.shift();
-        this.afterCommit(row);
+        this.afterCommit(row, queued);
       } catch (err) {
         this.storageFault(err);
         return;
@@ -526,6 +712,7 @@ export class Controller {
     if (head.seq === 0 || head.seq === this.lastCheckpointSeq) return;
     this.journal.checkpoint(this.now(), this.secrets.signingKey, this.secrets.keyId);
     this.lastCheckpointSeq = head.seq;
+    this.mqtt?.checkpointed();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -561,6 +748,8 @@ export class Controller {
     this.secureAll();
     for (const rt of this.doors.values()) if (rt.timer) clearTimeout(rt.timer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.visitTimer) clearTimeout(this.visitTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);
     await Promise.all([...this.readers.values()].map((r) => r.stop()));
     const at = this.now();
@@ -579,11 +768,10 @@ export class Controller {
     } catch (err) {
       this.log.error('closing the board failed', { error: String(err) });
     }
+    // Deliver what is left (bounded wait), publish "offline" and disconnect; the rest stays queued.
+    await this.mqtt
+      ?.stop()
+      .catch((err: unknown) => this.log.error('mqtt stop failed', { error: String(err) }));
     this.db.close();
   }
-}
-
-/** An unknown credential is shown like a known one: only its last four characters. */
-function maskUnknown(credential: string): string {
-  return `••••${credential.slice(-4)}`;
 }

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { LoadedConfig } from './config/index.js';
+import { defaultVisitorBadgeUntil, visitSettings } from './domain/index.js';
 import {
   type DeviceSecrets,
   Journal,
@@ -29,6 +30,11 @@ export function openStorage(loaded: LoadedConfig): Storage {
   const dbFile = journalFile(loaded.storageDir);
   const db = openDatabase(dbFile);
   const journal = new Journal(db, { controllerId: loaded.config.controller.id });
-  const registry = new Registry(db, journal, { hmacKey: secrets.hmacKey });
+  const settings = visitSettings(loaded.config);
+  const registry = new Registry(db, journal, {
+    hmacKey: secrets.hmacKey,
+    timeZone: loaded.config.timeZone,
+    visitorBadgeUntil: (from) => defaultVisitorBadgeUntil(from, settings),
+  });
   return { db, journal, registry, secrets, dbFile };
 }

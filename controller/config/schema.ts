@@ -95,19 +95,141 @@ export const DoorSchema = z.strictObject({
 });
 export type DoorConfig = z.infer<typeof DoorSchema>;
 
-export const MqttSchema = z.strictObject({
-  url: z.url({ protocol: /^mqtts?$/ }),
-  baseTopic: z.string().optional(),
-  clientId: z.string().optional(),
-  username: z.string().optional(),
-  /** Read from this file at start (mode 0600), never written in the config itself. */
-  passwordFile: z.string().optional(),
-  ca: z.string().optional(),
-  cert: z.string().optional(),
-  key: z.string().optional(),
-  keepaliveS: int().min(5).max(3600).default(30),
-});
+/** Why a broker URL cannot be used, or null. Credentials belong in `username` / `passwordFile`. */
+function brokerUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.hostname === '') return 'needs a host, e.g. mqtt://broker.example:1883';
+  if (u.username !== '' || u.password !== '')
+    return 'must not contain a user name or password (use username and passwordFile)';
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '')
+    return 'must be just mqtt[s]://host[:port]';
+  return null;
+}
+
+/** A plain MQTT topic: no wildcards, no empty levels, not starting with `$`. */
+function topicProblem(topic: string): string | null {
+  if (/[+#\0]/.test(topic)) return 'must not contain the wildcards "+" or "#"';
+  if (topic.startsWith('$')) return 'must not start with "$" (reserved for the broker)';
+  if (topic.split('/').some((level) => level.length === 0))
+    return 'must not start or end with "/" or contain "//"';
+  return null;
+}
+
+const topicName = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((t, ctx) => {
+    const problem = topicProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const MqttSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^mqtts?$/, error: 'expected an mqtt:// or mqtts:// URL' })
+      .superRefine((u, ctx) => {
+        const problem = brokerUrlProblem(u);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    /** Default `sekisho/<controller.id>`. */
+    baseTopic: topicName.optional(),
+    /** Default `sekisho-<controller.id>`. Must be unique on the broker. */
+    clientId: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 visible ASCII characters')
+      .optional(),
+    username: z.string().min(1).optional(),
+    /** Read from this file at start (mode 0600), never written in the config itself. */
+    passwordFile: z.string().min(1).optional(),
+    /** PEM files for mqtts://: the CA that signed the broker's certificate, a client certificate and key. */
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    keepaliveS: int().min(5).max(3600).default(30),
+    /** Wait between connection attempts while the broker is unreachable. */
+    reconnectS: int().min(1).max(300).default(5),
+    /**
+     * At most this many journal rows wait in the outbox; beyond it only alarm rows are queued
+     * (docs/mqtt.md, "Backlog"). The journal itself always keeps every row.
+     */
+    maxBacklog: int().min(1_000_000).max(100_000_000).default(1_000_000),
+    /** Re-publish the status and the active alarms this often (heartbeat and re-announcement). */
+    heartbeatS: int().min(10).max(3600).default(60),
+    /** Home Assistant MQTT discovery of each door's contact, lock and alarm. */
+    homeAssistant: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        discoveryPrefix: topicName.default('homeassistant'),
+      })
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.cert === undefined) !== (m.key === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [m.cert === undefined ? 'cert' : 'key'],
+        message: 'cert and key go together (a client certificate and its private key)',
+      });
+    if (m.url.startsWith('mqtt://'))
+      for (const k of ['ca', 'cert', 'key'] as const)
+        if (m[k] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [k], message: 'TLS files need an mqtts:// url' });
+    if (m.passwordFile !== undefined && m.username === undefined)
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'passwordFile needs a username' });
+  });
 export type MqttConfig = z.infer<typeof MqttSchema>;
+
+/** A time of day for a daily event, 00:00–23:59 (unlike schedule windows, 24:00 is not allowed). */
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM between 00:00 and 23:59');
+
+/**
+ * Visitors, escorts and who is inside (docs/visitors.md). Who may escort is data in the registry
+ * (`mayEscort`), not configuration.
+ */
+export const VisitorsSchema = z.strictObject({
+  /** A visitor's badge and their escort's badge must be presented within this time, in either order. */
+  escortWindowS: int().min(3).max(120).default(15),
+  /** How many visitors one escort may have inside at once. */
+  maxVisitorsPerEscort: int().min(1).max(20).default(3),
+  /** An escort badging out while their visitors are inside: refused, or let out with a `visitor_unescorted` alarm. */
+  escortExit: z.enum(['refuse', 'allow_and_alarm']).default('refuse'),
+  /**
+   * For this long after an escort's exit was refused, another escort's badge at the inside reader
+   * offers to take their visitors over (a hand-over) instead of letting that escort out.
+   */
+  handoverWindowS: int().min(15).max(3600).default(300),
+  antiPassback: z
+    .strictObject({
+      /** off; soft = record the violation and grant; hard = deny. */
+      mode: z.enum(['off', 'soft', 'hard']).default('soft'),
+      /** A violation is forgiven when the person's last recorded passage is older than this. */
+      forgiveAfterS: int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(3600),
+    })
+    .default({ mode: 'soft', forgiveAfterS: 3600 }),
+  /** When the room becomes empty, the door must be closed and locked within this time, else `room_unsecured`. */
+  roomSecureS: int().min(5).max(3600).default(60),
+  /** Local time of the daily end-of-day report (who is still inside, unreturned visitor badges). */
+  endOfDay: timeOfDay.default('19:00'),
+  /**
+   * A visitor badge issued without an explicit end is valid until: `end_of_day` = the `endOfDay` time
+   * of the issue day (midnight if issued after it); `{ hours: N }` = N hours after issue.
+   */
+  badgeValidity: z
+    .union([z.literal('end_of_day'), z.strictObject({ hours: int().min(1).max(72) })])
+    .default('end_of_day'),
+});
+export type VisitorsConfig = z.infer<typeof VisitorsSchema>;
+
+export const VISITORS_DEFAULTS: VisitorsConfig = VisitorsSchema.parse({});
 
 export const ConfigSchema = z
   .strictObject({
@@ -147,6 +269,8 @@ export const ConfigSchema = z
     schedules: z.array(ScheduleSchema).default([]),
     readers: z.array(ReaderSchema).min(1),
     doors: z.array(DoorSchema).min(1),
+    /** Visitors, escorts, presence, anti-passback, room secured, end of day (docs/visitors.md). */
+    visitors: VisitorsSchema.default(VISITORS_DEFAULTS),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })

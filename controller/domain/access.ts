@@ -14,10 +14,13 @@
  *  6. door in lockdown → `override_granted` if the person holds `lockdownOverride`, else `lockdown`.
  *     The override is a person-level emergency capability: it opens in lockdown without regard to
  *     door permissions or schedules.
- *  7. no permission for this door → `door_not_permitted`
- *  8. none of the person's permissions for this door has a schedule that allows `at` (an unknown
+ *  7. a visitor (category `visitor`) → `escort_required`: a visitor never enters on their own badge.
+ *     They need no door permission of their own: the escort's badge, decided by these same rules,
+ *     opens the door, and `stepVisits()` (visits.ts) pairs the two and grants the visitor.
+ *  8. no permission for this door → `door_not_permitted`
+ *  9. none of the person's permissions for this door has a schedule that allows `at` (an unknown
  *     schedule id allows nothing) → `outside_schedule`
- *  9. → `granted`
+ * 10. → `granted`
  *
  * Exit (`out`, the door's exit reader): a known, active, valid badge of an active, valid person
  * leaves regardless of permission, schedule and lockdown — life safety, and the exit button frees
@@ -90,6 +93,7 @@ export function decide(input: DecisionInput): Decision {
   if (input.mode === 'lockdown') {
     return person.lockdownOverride ? { granted: true, reason: 'override_granted' } : deny('lockdown');
   }
+  if (person.category === 'visitor') return deny('escort_required');
   const forDoor = input.permissions.filter((p) => p.doorId === input.doorId && p.personId === person.id);
   if (forDoor.length === 0) return deny('door_not_permitted');
   if (!forDoor.some((p) => scheduleAllows(p.scheduleId, input))) return deny('outside_schedule');

@@ -10,7 +10,7 @@
  * is already gone, or never existed) leaves the state unchanged; a second acknowledgement or clear
  * of the same alarm keeps the first.
  */
-import type { AlarmSeverity, AlarmType } from './types.js';
+import type { AlarmSeverity, AlarmType, ControllerAlarmType, VisitAlarmType } from './types.js';
 
 export interface AlarmAck {
   /** The acknowledging user's id (the row's `actor`), or null if unknown. */
@@ -25,6 +25,11 @@ export interface ActiveAlarm {
   type: AlarmType;
   severity: AlarmSeverity;
   door: string | null;
+  /**
+   * The person the alarm is about (the `person` column of its `alarm_raised` row), e.g. the visitor
+   * of `visitor_unescorted`. Absent for alarms about a door or the controller.
+   */
+  person?: string;
   detail: string;
   raisedAt: number;
   conditionCleared: boolean;
@@ -45,12 +50,18 @@ export interface AlarmRaise {
   type: AlarmType;
   severity: AlarmSeverity;
   door: string | null;
+  /** The person the alarm is about, if any (see `ActiveAlarm.person`). */
+  person?: string | null;
   detail: string;
   at: number;
 }
 
-/** The severity each alarm type is raised with unless a caller has reason to differ. */
-export const DEFAULT_ALARM_SEVERITY: Readonly<Record<AlarmType, AlarmSeverity>> = {
+/**
+ * The severity each alarm type of the door machine and the shell is raised with unless a caller has
+ * reason to differ. The visit rules' alarms are in `VISIT_ALARM_SEVERITY`; `alarmSeverity()` covers
+ * every type.
+ */
+export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmSeverity>> = {
   forced_open: 'critical',
   held_open: 'major',
   door_tamper: 'major',
@@ -59,6 +70,20 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<AlarmType, AlarmSeverity>> 
   controller_fault: 'critical',
   storage_fault: 'critical',
 };
+
+/** The severity of the alarms raised by the visit rules (visits.ts). */
+export const VISIT_ALARM_SEVERITY: Readonly<Record<VisitAlarmType, AlarmSeverity>> = {
+  visitor_unescorted: 'major',
+  room_unsecured: 'major',
+  visitor_badge_not_returned: 'minor',
+};
+
+/** The default severity of any alarm type. */
+export function alarmSeverity(type: AlarmType): AlarmSeverity {
+  return Object.hasOwn(VISIT_ALARM_SEVERITY, type)
+    ? VISIT_ALARM_SEVERITY[type as VisitAlarmType]
+    : DEFAULT_ALARM_SEVERITY[type as ControllerAlarmType];
+}
 
 export function emptyAlarmState(): AlarmState {
   return { active: {} };
@@ -74,6 +99,7 @@ export function raiseInto(active: Record<number, ActiveAlarm>, r: AlarmRaise): v
     type: r.type,
     severity: r.severity,
     door: r.door,
+    ...(r.person == null ? {} : { person: r.person }),
     detail: r.detail,
     raisedAt: r.at,
     conditionCleared: false,
@@ -151,10 +177,23 @@ export function findActiveAlarm(
 
 /**
  * Active alarms of `type` on `door` whose condition still holds, oldest first: the ones to clear
- * when the door machine reports `alarm_condition_cleared` for that type.
+ * when the door machine reports `alarm_condition_cleared` for that type. With `person` (a string),
+ * only the alarms about that person; with `null`, only those about nobody in particular; omitted,
+ * all of them.
  */
-export function alarmsAwaitingClear(state: AlarmState, type: AlarmType, door: string | null): ActiveAlarm[] {
-  return listActiveAlarms(state).filter((a) => a.type === type && a.door === door && !a.conditionCleared);
+export function alarmsAwaitingClear(
+  state: AlarmState,
+  type: AlarmType,
+  door: string | null,
+  person?: string | null,
+): ActiveAlarm[] {
+  return listActiveAlarms(state).filter(
+    (a) =>
+      a.type === type &&
+      a.door === door &&
+      !a.conditionCleared &&
+      (person === undefined || (a.person ?? null) === person),
+  );
 }
 
 /** The alarm types whose condition still holds on `door` — for `initialDoorState(…, { openConditions })`. */

@@ -1,14 +1,22 @@
 /**
- * Derived state, rebuilt by folding journal rows in seq order: latched alarms, door modes, and who
- * is inside each door.
+ * Derived state, rebuilt by folding journal rows in seq order: latched alarms, door modes, who is
+ * inside each door, and the visit state (visit-state.ts).
  *
- * - **Alarms**: `alarm_raised` (id = the row's seq, door = the row's door), `alarm_condition_cleared`
- *   and `alarm_acknowledged` (by = the row's actor), with the latch of alarms.ts.
+ * - **Alarms**: `alarm_raised` (id = the row's seq, door = the row's door, person = the row's
+ *   person), `alarm_condition_cleared` and `alarm_acknowledged` (by = the row's actor), with the
+ *   latch of alarms.ts.
  * - **Door modes**: `mode_changed` on the row's door (rows without a door are invalid). Doors never
  *   changed are `normal` (see `doorMode()`).
  * - **Presence**: `access` rows with result `granted` and a person: `in` puts the person inside the
  *   row's door since the row's time (a second `in` without an `out` moves `since` to the later
- *   entry), `out` takes them out. Denied reads and exit-button presses change nothing.
+ *   entry; a visitor's row carries their `escort`), `out` takes them out. Denied reads and the raw
+ *   `exit_request` rows change nothing; the visit records change it further — `presence_uncertain`
+ *   marks people who may have left, `escort_left_unbadged` takes an escort out, `handover` gives a
+ *   visitor a new escort, `presence_reconciled` replaces a room's presence (visit-state.ts).
+ * - **Visits**: pending visitors, escort windows, hand-over offers, rooms (door contact and lock,
+ *   unsecured since), last exits, unreturned visitor badges, last end-of-day report — see
+ *   visit-state.ts. Door rows (`door_opened`, `door_closed`, `door_locked`, `door_unlocked`) feed
+ *   the rooms.
  *
  * Every row advances `lastSeq`. Rows with `seq <= lastSeq` are skipped, so a snapshot can be
  * replayed with overlapping rows. Unknown record types are ignored; rows of a known type whose
@@ -33,17 +41,26 @@ import {
   AlarmAcknowledgedRecord,
   AlarmConditionClearedRecord,
   AlarmRaisedRecord,
+  isVisitRecordType,
   type JournalRow,
   ModeChangedRecord,
 } from './records.js';
-import { AlarmSeverity, AlarmType, DoorMode, PersonCategory } from './types.js';
+import { AlarmSeverity, AlarmType, DoorMode, PersonCategory, VisitorBadgeStatus } from './types.js';
+import {
+  applyAccess,
+  applyDoorRow,
+  applyVisitRecord,
+  initialVisitsState,
+  type PendingVisitor,
+  type PresenceEntry,
+  type PresenceOps,
+  type RoomState,
+  type VisitorBadgeInfo,
+  VisitsDraft,
+  type VisitsState,
+} from './visit-state.js';
 
-export interface PresenceEntry {
-  personId: string;
-  /** When they entered (the granted `in` row's time). */
-  since: number;
-  category?: PersonCategory;
-}
+export type { PresenceEntry };
 
 /**
  * Plain records (null-prototype objects for the string-keyed ones, so any id is a safe key),
@@ -57,6 +74,8 @@ export interface DerivedState {
   readonly doorModes: Readonly<Record<string, DoorMode>>;
   /** Door id → person id → presence, for doors with someone inside. */
   readonly presence: Readonly<Record<string, Readonly<Record<string, PresenceEntry>>>>;
+  /** What the visit rules need besides presence (visit-state.ts). */
+  readonly visits: VisitsState;
   /** Rows of a known type whose data did not match its schema (ignored). */
   readonly invalidRows: number;
 }
@@ -69,16 +88,26 @@ function dict<T>(from?: Readonly<Dict<T>>): Dict<T> {
 }
 
 export function initialDerivedState(): DerivedState {
-  return { lastSeq: 0, alarms: { active: {} }, doorModes: dict(), presence: dict(), invalidRows: 0 };
+  return {
+    lastSeq: 0,
+    alarms: { active: {} },
+    doorModes: dict(),
+    presence: dict(),
+    visits: initialVisitsState(),
+    invalidRows: 0,
+  };
 }
 
 /**
  * A copy-on-write working copy: each part is shared with the starting state until the first row
  * that changes it, then copied once and updated in place for the rest of the fold.
  */
-class Draft {
+class Draft implements PresenceOps {
   lastSeq: number;
   invalidRows: number;
+  /** The time of the row being applied. */
+  at = 0;
+  readonly visits: VisitsDraft;
   private alarms: Readonly<Record<number, ActiveAlarm>>;
   private alarmsOwned = false;
   private doorModes: Readonly<Dict<DoorMode>>;
@@ -93,6 +122,7 @@ class Draft {
     this.alarms = base.alarms.active;
     this.doorModes = base.doorModes;
     this.presence = base.presence;
+    this.visits = new VisitsDraft(base.visits);
   }
 
   readAlarms(): Readonly<Record<number, ActiveAlarm>> {
@@ -124,29 +154,58 @@ class Draft {
     return this.presence as Dict<Dict<PresenceEntry>>;
   }
 
-  enter(door: string, entry: PresenceEntry): void {
+  inside(door: string): Readonly<Dict<PresenceEntry>> | undefined {
+    return this.presence[door];
+  }
+
+  private ownDoor(door: string): Dict<PresenceEntry> {
     const all = this.ownPresence();
-    const inside = this.ownedDoors.has(door) ? all[door] : dict(all[door]);
-    if (inside === undefined) return; // unreachable: owned doors are always present
+    const inside = this.ownedDoors.has(door) ? all[door]! : dict(all[door]);
     this.ownedDoors.add(door);
     all[door] = inside;
+    return inside;
+  }
+
+  enter(door: string, entry: PresenceEntry): void {
+    const wasEmpty = this.presence[door] === undefined;
+    const inside = this.ownDoor(door);
     delete inside[entry.personId]; // a re-entry moves to the end, like a new entry
     inside[entry.personId] = entry;
+    if (wasEmpty) this.visits.presenceChanged(door, false, this.at);
   }
 
   leave(door: string, personId: string): void {
     const current = this.presence[door];
     if (current === undefined || !Object.hasOwn(current, personId)) return;
-    const all = this.ownPresence();
     if (Object.keys(current).length === 1) {
-      delete all[door];
+      delete this.ownPresence()[door];
       this.ownedDoors.delete(door);
+      this.visits.presenceChanged(door, true, this.at);
       return;
     }
-    const inside = this.ownedDoors.has(door) ? (current as Dict<PresenceEntry>) : dict(current);
+    delete this.ownDoor(door)[personId];
+  }
+
+  replace(door: string, entry: PresenceEntry): void {
+    const current = this.presence[door];
+    if (current === undefined || !Object.hasOwn(current, entry.personId)) return;
+    this.ownDoor(door)[entry.personId] = entry;
+  }
+
+  setDoor(door: string, entries: readonly PresenceEntry[]): void {
+    const wasEmpty = this.presence[door] === undefined;
+    if (entries.length === 0) {
+      if (wasEmpty) return;
+      delete this.ownPresence()[door];
+      this.ownedDoors.delete(door);
+      this.visits.presenceChanged(door, true, this.at);
+      return;
+    }
+    const inside = dict<PresenceEntry>();
+    for (const e of entries) inside[e.personId] = e;
+    this.ownPresence()[door] = inside;
     this.ownedDoors.add(door);
-    all[door] = inside;
-    delete inside[personId];
+    if (wasEmpty) this.visits.presenceChanged(door, false, this.at);
   }
 
   result(): DerivedState {
@@ -156,6 +215,7 @@ class Draft {
       alarms: this.alarmsOwned ? { active: this.alarms } : b.alarms,
       doorModes: this.doorModes,
       presence: this.presence,
+      visits: this.visits.result(),
       invalidRows: this.invalidRows,
     };
   }
@@ -164,6 +224,8 @@ class Draft {
 function apply(d: Draft, row: JournalRow): void {
   if (row.seq <= d.lastSeq) return;
   d.lastSeq = row.seq;
+  d.at = row.at;
+  d.visits.prune(row.at);
   switch (row.type) {
     case 'access': {
       const r = AccessRecord.safeParse(row.data);
@@ -171,16 +233,15 @@ function apply(d: Draft, row: JournalRow): void {
         d.invalidRows++;
         return;
       }
-      if (r.data.result !== 'granted' || row.person === null || row.door === null) return;
-      if (r.data.direction === 'in') {
-        const entry: PresenceEntry = { personId: row.person, since: row.at };
-        if (r.data.category != null) entry.category = r.data.category;
-        d.enter(row.door, entry);
-      } else {
-        d.leave(row.door, row.person);
-      }
+      applyAccess(d.visits, d, row, r.data);
       return;
     }
+    case 'door_opened':
+    case 'door_closed':
+    case 'door_locked':
+    case 'door_unlocked':
+      applyDoorRow(d.visits, d, row);
+      return;
     case 'alarm_raised': {
       const r = AlarmRaisedRecord.safeParse(row.data);
       if (!r.success) {
@@ -193,6 +254,7 @@ function apply(d: Draft, row: JournalRow): void {
         type: r.data.alarm,
         severity: r.data.severity,
         door: row.door,
+        person: row.person,
         detail: r.data.detail,
         at: row.at,
       });
@@ -228,7 +290,10 @@ function apply(d: Draft, row: JournalRow): void {
       return;
     }
     default:
-      // Other record types (door, reader, controller, admin …) do not change derived state.
+      if (isVisitRecordType(row.type)) {
+        if (!applyVisitRecord(d.visits, d, row)) d.invalidRows++;
+      }
+      // Other record types (reader, controller, admin …) do not change derived state.
       return;
   }
 }
@@ -271,6 +336,7 @@ const ActiveAlarmSnapshot = z.object({
   type: AlarmType,
   severity: AlarmSeverity,
   door: z.string().nullable(),
+  person: z.string().optional(),
   detail: z.string(),
   raisedAt: z.number(),
   conditionCleared: z.boolean(),
@@ -281,25 +347,69 @@ const PresenceSnapshot = z.object({
   personId: z.string(),
   since: z.number(),
   category: PersonCategory.optional(),
+  escort: z.string().optional(),
+  uncertainSince: z.number().optional(),
+  exitRefusedAt: z.number().optional(),
+});
+const PendingSnapshot = z.object({
+  personId: z.string(),
+  since: z.number(),
+  until: z.number(),
+  access: AccessRecord,
+});
+const WindowSnapshot = z.object({ personId: z.string(), name: z.string().nullable(), until: z.number() });
+const OfferSnapshot = z.object({ personId: z.string(), until: z.number() });
+const RoomSnapshot = z.object({
+  contact: z.enum(['open', 'closed', 'unknown']),
+  lock: z.enum(['locked', 'unlocked', 'unknown']),
+  unsecuredSince: z.number().nullable(),
+});
+const VisitorBadgeSnapshot = z.object({
+  badgeId: z.string(),
+  personId: z.string(),
+  hostId: z.string(),
+  purpose: z.string(),
+  equipment: z.array(z.string()),
+  doors: z.array(z.string()),
+  masked: z.string().nullable(),
+  validFrom: z.number().nullable(),
+  validUntil: z.number().nullable(),
+  status: VisitorBadgeStatus.exclude(['returned']),
+  issuedAt: z.number(),
+});
+const perDoor = <T extends z.ZodType>(item: T) => z.array(z.tuple([z.string(), z.array(item)]));
+const VisitsSnapshot = z.object({
+  pending: perDoor(PendingSnapshot),
+  escortWindows: perDoor(WindowSnapshot),
+  handoverOffers: perDoor(OfferSnapshot),
+  rooms: z.array(z.tuple([z.string(), RoomSnapshot])),
+  lastExit: perDoor(z.tuple([z.string(), z.number()])),
+  visitorBadges: z.array(VisitorBadgeSnapshot),
+  lastEndOfDay: z.string().nullable(),
 });
 
 export const DerivedSnapshot = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   lastSeq: z.int().min(0),
   invalidRows: z.int().min(0),
   alarms: z.array(ActiveAlarmSnapshot),
   doorModes: z.array(z.tuple([z.string(), DoorMode])),
   presence: z.array(z.tuple([z.string(), z.array(PresenceSnapshot)])),
+  visits: VisitsSnapshot,
 });
 export type DerivedSnapshot = z.infer<typeof DerivedSnapshot>;
 
 /**
  * A JSON-safe snapshot of the derived state; it covers the journal up to `lastSeq`. Restore it and
- * fold the rows after `lastSeq` to get the same state as a full replay.
+ * fold the rows after `lastSeq` to get the same state as a full replay. Version 2 added the visit
+ * state; a version-1 snapshot is refused (replay the journal instead).
  */
 export function snapshotDerivedState(state: DerivedState): DerivedSnapshot {
+  const v = state.visits;
+  const lists = <T extends object>(d: Readonly<Dict<readonly T[]>>) =>
+    Object.entries(d).map(([door, list]) => [door, list.map((x) => structuredClone(x))] as [string, T[]]);
   return {
-    version: 1,
+    version: 2,
     lastSeq: state.lastSeq,
     invalidRows: state.invalidRows,
     alarms: listAlarms(state.alarms).map((a) => ({
@@ -311,6 +421,19 @@ export function snapshotDerivedState(state: DerivedState): DerivedSnapshot {
       door,
       Object.values(inside).map((p) => ({ ...p })),
     ]),
+    visits: {
+      pending: lists(v.pending) as DerivedSnapshot['visits']['pending'],
+      escortWindows: lists(v.escortWindows),
+      handoverOffers: lists(v.handoverOffers),
+      rooms: Object.entries(v.rooms).map(([door, r]) => [door, { ...r }]),
+      lastExit: Object.entries(v.lastExit).map(([door, d]) => [door, Object.entries(d)]),
+      visitorBadges: Object.values(v.visitorBadges).map((b) => ({
+        ...b,
+        equipment: [...b.equipment],
+        doors: [...b.doors],
+      })),
+      lastEndOfDay: v.lastEndOfDay,
+    },
   };
 }
 
@@ -325,16 +448,36 @@ export function restoreDerivedState(snapshot: unknown): DerivedState {
   for (const [door, entries] of s.presence) {
     if (entries.length === 0) continue;
     const inside = dict<PresenceEntry>();
-    for (const p of entries) {
-      const entry: PresenceEntry = { personId: p.personId, since: p.since };
-      if (p.category !== undefined) entry.category = p.category;
-      inside[p.personId] = entry;
-    }
+    for (const p of entries) inside[p.personId] = p;
     presence[door] = inside;
   }
   const active: Record<number, ActiveAlarm> = {};
   for (const a of s.alarms) active[a.id] = a;
   const doorModes = dict<DoorMode>();
   for (const [door, mode] of s.doorModes) doorModes[door] = mode;
-  return { lastSeq: s.lastSeq, invalidRows: s.invalidRows, alarms: { active }, doorModes, presence };
+  const perDoorDict = <T>(entries: [string, T[]][]) => {
+    const d = dict<readonly T[]>();
+    for (const [door, list] of entries) if (list.length > 0) d[door] = list;
+    return d;
+  };
+  const rooms = dict<RoomState>();
+  for (const [door, r] of s.visits.rooms) rooms[door] = r;
+  const lastExit = dict<Readonly<Dict<number>>>();
+  for (const [door, list] of s.visits.lastExit) {
+    const d = dict<number>();
+    for (const [person, at] of list) d[person] = at;
+    lastExit[door] = d;
+  }
+  const visitorBadges = dict<VisitorBadgeInfo>();
+  for (const b of s.visits.visitorBadges) visitorBadges[b.badgeId] = b;
+  const visits: VisitsState = {
+    pending: perDoorDict<PendingVisitor>(s.visits.pending),
+    escortWindows: perDoorDict(s.visits.escortWindows),
+    handoverOffers: perDoorDict(s.visits.handoverOffers),
+    rooms,
+    lastExit,
+    visitorBadges,
+    lastEndOfDay: s.visits.lastEndOfDay,
+  };
+  return { lastSeq: s.lastSeq, invalidRows: s.invalidRows, alarms: { active }, doorModes, presence, visits };
 }

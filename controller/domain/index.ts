@@ -9,6 +9,7 @@ export {
   type AlarmAck,
   type AlarmRaise,
   type AlarmState,
+  alarmSeverity,
   alarmsAwaitingClear,
   applyAlarmAcknowledged,
   applyAlarmConditionCleared,
@@ -18,6 +19,7 @@ export {
   findActiveAlarm,
   listActiveAlarms,
   openConditions,
+  VISIT_ALARM_SEVERITY,
 } from './alarms.js';
 export {
   type ContactState,
@@ -49,6 +51,7 @@ export {
   snapshotDerivedState,
   whoIsInside,
 } from './fold.js';
+export { atLocalMinute, endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
 export * from './records.js';
 export {
   ALWAYS_SCHEDULE_ID,
@@ -60,3 +63,31 @@ export {
   scheduleProblems,
 } from './schedule.js';
 export * from './types.js';
+export type {
+  EscortWindow,
+  HandoverOffer,
+  PendingVisitor,
+  RoomContact,
+  RoomLock,
+  RoomState,
+  VisitorBadgeInfo,
+  VisitsState,
+} from './visit-state.js';
+export {
+  defaultVisitorBadgeUntil,
+  nextVisitDeadline,
+  type PresenceView,
+  pendingVisitors,
+  presenceView,
+  type RoomStatus,
+  roomStatus,
+  stepVisits,
+  unreturnedVisitorBadges,
+  type VisitAction,
+  type VisitEvent,
+  type VisitPerson,
+  type VisitRecordInput,
+  type VisitSettings,
+  type VisitStep,
+  visitSettings,
+} from './visits.js';

@@ -10,14 +10,20 @@ import { z } from 'zod';
 import {
   AlarmSeverity,
   AlarmType,
+  AntiPassbackMode,
   DecisionReason,
   Direction,
   DoorMode,
   LockCause,
   PersonCategory,
+  VisitorBadgeStatus,
 } from './types.js';
 
 const alarmId = z.int().positive();
+
+/** A visitor in an escort's row. */
+export const EscortedVisitor = z.object({ person: z.string(), name: z.string().nullish() });
+export type EscortedVisitor = z.infer<typeof EscortedVisitor>;
 
 /** A badge presented at a reader, with its decision. `person` column = the holder, if known. */
 export const AccessRecord = z.object({
@@ -34,6 +40,23 @@ export const AccessRecord = z.object({
   /** The holder's name and category at the time (absent or null for an unknown badge). */
   personName: z.string().nullish(),
   category: PersonCategory.nullish(),
+
+  // Set by the visit rules (visits.ts); absent on rows that have nothing to say about them.
+
+  /** A visitor's row: the escort (person id) they entered with, or have at their exit; null = none. */
+  escort: z.string().nullish(),
+  /** A visitor's entry: the escort's name at the time. */
+  escortName: z.string().nullish(),
+  /** An escort's entry: the visitors who entered with them. */
+  visitors: z.array(EscortedVisitor).optional(),
+  /** The entry of a person who may escort: visitors may join them until this time (UTC ms). */
+  escortUntil: z.number().optional(),
+  /** A visitor's `escort_required` denial: waiting for an escort's badge until this time (UTC ms). */
+  awaitingEscortUntil: z.number().optional(),
+  /** An escort's exit (refused, or allowed with an alarm): their visitors still inside. */
+  visitorsInside: z.array(z.string()).optional(),
+  /** Anti-passback: the read broke the in/out sequence (`violation`), or did so long enough ago to be forgiven. */
+  passback: z.enum(['violation', 'forgiven']).optional(),
 });
 export type AccessRecord = z.infer<typeof AccessRecord>;
 
@@ -86,6 +109,235 @@ export type ControllerStartedRecord = z.infer<typeof ControllerStartedRecord>;
 
 export const ControllerStoppedRecord = z.object({ reason: z.string() });
 export type ControllerStoppedRecord = z.infer<typeof ControllerStoppedRecord>;
+
+// ------------------------------------------------------------------------------------------------
+// Visits, escorts and presence (visits.ts writes these; the registry writes the visitor badge and
+// escort permission records). The `person` column names whom the row is about.
+
+/**
+ * An escort who entered shortly before was joined by visitors (escort first, visitor second).
+ * `person` column = the escort. The visitors' own `access` rows name the escort.
+ */
+export const EscortVisitorsJoinedRecord = z.object({
+  reader: z.string(),
+  visitors: z.array(EscortedVisitor),
+});
+export type EscortVisitorsJoinedRecord = z.infer<typeof EscortVisitorsJoinedRecord>;
+
+/** A visitor waited for an escort at the entry reader and none came in time. `person` = the visitor. */
+export const EscortWindowExpiredRecord = z.object({
+  reader: z.string(),
+  badge: z.string().nullable(),
+  masked: z.string().nullable(),
+  /** When the visitor badged (their `escort_required` row). */
+  waitingSince: z.number(),
+  /** When the window ended (the row's time may be later, e.g. after a restart). */
+  expiredAt: z.number(),
+});
+export type EscortWindowExpiredRecord = z.infer<typeof EscortWindowExpiredRecord>;
+
+/**
+ * A person who may escort badged at the inside reader while visitors there needed a new escort: the
+ * door stayed shut and a visitor badging within the window is handed over to them. `person` = the
+ * escort offering.
+ */
+export const HandoverOfferedRecord = z.object({
+  reader: z.string(),
+  badge: z.string().nullable(),
+  masked: z.string().nullable(),
+  until: z.number(),
+  /** The visitors who needed an escort at the time. */
+  visitors: z.array(z.string()),
+});
+export type HandoverOfferedRecord = z.infer<typeof HandoverOfferedRecord>;
+
+/** A visitor was handed over to a new escort. `person` = the visitor. */
+export const HandoverRecord = z.object({
+  reader: z.string(),
+  badge: z.string().nullable(),
+  masked: z.string().nullable(),
+  /** The previous escort (person id), or null when the visitor had none. */
+  from: z.string().nullable(),
+  /** The new escort (person id). */
+  to: z.string(),
+});
+export type HandoverRecord = z.infer<typeof HandoverRecord>;
+
+/**
+ * An escort whose exit was refused left anyway — the exit button was pressed or the door was opened
+ * from inside within the escort window after the refusal. `person` = the escort, now taken out of the
+ * room; their visitors stay inside, unescorted.
+ */
+export const EscortLeftUnbadgedRecord = z.object({
+  cause: z.enum(['exit_button', 'door_opened']),
+  exitRefusedAt: z.number(),
+  visitorsInside: z.array(z.string()),
+});
+export type EscortLeftUnbadgedRecord = z.infer<typeof EscortLeftUnbadgedRecord>;
+
+/**
+ * Someone may have left without badging (exit button, or the door opened from inside): these people
+ * are still counted inside, marked uncertain until they badge or a manager reconciles.
+ */
+export const PresenceUncertainRecord = z.object({
+  cause: z.enum(['exit_button', 'door_opened']),
+  persons: z.array(z.string()),
+});
+export type PresenceUncertainRecord = z.infer<typeof PresenceUncertainRecord>;
+
+export const ReconciledPresence = z.object({
+  personId: z.string(),
+  category: PersonCategory,
+  /** For a visitor: their escort (person id), or null for none. */
+  escort: z.string().nullish(),
+});
+export type ReconciledPresence = z.infer<typeof ReconciledPresence>;
+
+/**
+ * A manager stated who is really inside (`actor` column = who). The room's presence becomes exactly
+ * `present`: people already listed keep their entry time, new ones are inside from this row's time.
+ */
+export const PresenceReconciledRecord = z.object({
+  present: z.array(ReconciledPresence),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  note: z.string(),
+});
+export type PresenceReconciledRecord = z.infer<typeof PresenceReconciledRecord>;
+
+/** A read broke the in/out sequence. `person` = the holder. */
+export const PassbackViolationRecord = z.object({
+  reader: z.string(),
+  direction: Direction,
+  /** soft: the read went through; hard: it was denied (`passback`). */
+  mode: AntiPassbackMode,
+  /** The person's last recorded passage through this door (entry for `in`, exit for `out`). */
+  lastPassageAt: z.number().nullable(),
+});
+export type PassbackViolationRecord = z.infer<typeof PassbackViolationRecord>;
+
+/** The empty room was found closed and locked (§7(1)②イ). */
+export const RoomSecuredRecord = z.object({
+  /** Since when the room was empty and not yet secured. */
+  unsecuredSince: z.number(),
+  /** Later than the configured time (a `room_unsecured` alarm was raised). */
+  late: z.boolean(),
+});
+export type RoomSecuredRecord = z.infer<typeof RoomSecuredRecord>;
+
+export const EndOfDayInside = z.object({
+  door: z.string(),
+  personId: z.string(),
+  category: PersonCategory.nullish(),
+  since: z.number(),
+  escort: z.string().nullish(),
+  uncertain: z.boolean(),
+});
+export const EndOfDayBadge = z.object({
+  badgeId: z.string(),
+  personId: z.string(),
+  hostId: z.string(),
+  masked: z.string().nullish(),
+  validUntil: z.number().nullable(),
+  status: VisitorBadgeStatus,
+});
+
+/** The end-of-day report: who is still inside, which visitor badges are not returned. */
+export const EndOfDayReportRecord = z.object({
+  /** The local date reported, YYYY-MM-DD. */
+  date: z.string(),
+  inside: z.array(EndOfDayInside),
+  unreturnedBadges: z.array(EndOfDayBadge),
+});
+export type EndOfDayReportRecord = z.infer<typeof EndOfDayReportRecord>;
+
+/** The registry issued a visitor badge (with its `badge_added` row). `person` = the visitor. */
+export const VisitorBadgeIssuedRecord = z.object({
+  badgeId: z.string(),
+  personId: z.string(),
+  /** The staff member hosting the visit. */
+  hostId: z.string(),
+  purpose: z.string(),
+  /** Equipment declared for carry-in (§7(1)②オ). */
+  equipment: z.array(z.string()),
+  /** Doors the visit is for; empty = wherever the escort may take them. */
+  doors: z.array(z.string()),
+  masked: z.string().nullish(),
+  validFrom: z.number().nullable(),
+  validUntil: z.number().nullable(),
+});
+export type VisitorBadgeIssuedRecord = z.infer<typeof VisitorBadgeIssuedRecord>;
+
+/** The visitor badge is in use (first entry, or handed to the visitor). */
+export const VisitorBadgeInUseRecord = z.object({ badgeId: z.string(), personId: z.string() });
+export type VisitorBadgeInUseRecord = z.infer<typeof VisitorBadgeInUseRecord>;
+
+/** The visitor badge was returned (`actor` = who took it back); its badge is revoked so the card can be reissued. */
+export const VisitorBadgeReturnedRecord = z.object({
+  badgeId: z.string(),
+  personId: z.string(),
+  note: z.string().nullable(),
+});
+export type VisitorBadgeReturnedRecord = z.infer<typeof VisitorBadgeReturnedRecord>;
+
+/** A person may (granted) or may no longer (revoked) escort visitors. `person` = that person. */
+export const EscortPermissionRecord = z.object({ personId: z.string() });
+export type EscortPermissionRecord = z.infer<typeof EscortPermissionRecord>;
+
+/**
+ * The record types of visits, escorts and presence, with the schema of their `data`. Kept apart
+ * from `RecordSchemas` (the door machine's and the shell's); `parseVisitRecord()` parses them.
+ */
+export const VisitRecordSchemas = {
+  escort_visitors_joined: EscortVisitorsJoinedRecord,
+  escort_window_expired: EscortWindowExpiredRecord,
+  handover_offered: HandoverOfferedRecord,
+  handover: HandoverRecord,
+  escort_left_unbadged: EscortLeftUnbadgedRecord,
+  presence_uncertain: PresenceUncertainRecord,
+  presence_reconciled: PresenceReconciledRecord,
+  passback_violation: PassbackViolationRecord,
+  room_secured: RoomSecuredRecord,
+  end_of_day_report: EndOfDayReportRecord,
+  visitor_badge_issued: VisitorBadgeIssuedRecord,
+  visitor_badge_in_use: VisitorBadgeInUseRecord,
+  visitor_badge_returned: VisitorBadgeReturnedRecord,
+  escort_permission_granted: EscortPermissionRecord,
+  escort_permission_revoked: EscortPermissionRecord,
+} as const;
+
+export type VisitRecordType = keyof typeof VisitRecordSchemas;
+export const VisitRecordType = z.enum(
+  Object.keys(VisitRecordSchemas) as [VisitRecordType, ...VisitRecordType[]],
+);
+
+/** The `data` of a visit record of type `T`. */
+export type VisitRecordData<T extends VisitRecordType> = z.infer<(typeof VisitRecordSchemas)[T]>;
+
+/** A typed visit record: `{ type: 'handover', data: HandoverRecord } | …`. */
+export type TypedVisitRecord = {
+  [T in VisitRecordType]: { type: T; data: VisitRecordData<T> };
+}[VisitRecordType];
+
+export function isVisitRecordType(type: string): type is VisitRecordType {
+  return Object.hasOwn(VisitRecordSchemas, type);
+}
+
+/** Like `parseRecord()`, for the visit record types; `undefined` for any other type. */
+export function parseVisitRecord(
+  type: string,
+  data: unknown,
+): { ok: true; record: TypedVisitRecord } | { ok: false; error: string } | undefined {
+  if (!isVisitRecordType(type)) return undefined;
+  const result = VisitRecordSchemas[type].safeParse(data);
+  if (!result.success) {
+    return {
+      ok: false,
+      error: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
+  }
+  return { ok: true, record: { type, data: result.data } as TypedVisitRecord };
+}
 
 /** Every record type the domain knows, with the schema of its `data`. */
 export const RecordSchemas = {

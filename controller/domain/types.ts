@@ -17,6 +17,11 @@ export type Direction = z.infer<typeof Direction>;
  * Every reason a decision can carry. `granted` and `override_granted` are the only ones that open
  * the door. `storage_unavailable` is set by the shell, not by decide(): the decision could not be
  * recorded, so the door was not opened.
+ *
+ * The visit rules (visits.ts) add: `escort_required` (a visitor without an escort — decide() gives
+ * it to every visitor at an entry reader; stepVisits() turns it into a grant when an escort badges
+ * within the window), `too_many_visitors` (the escort already has the maximum), `escort_exit_refused`
+ * (an escort badging out while their visitors are inside) and `passback` (hard anti-passback).
  */
 export const DecisionReason = z.enum([
   'granted',
@@ -31,6 +36,10 @@ export const DecisionReason = z.enum([
   'door_not_permitted',
   'lockdown',
   'storage_unavailable',
+  'escort_required',
+  'too_many_visitors',
+  'escort_exit_refused',
+  'passback',
 ]);
 export type DecisionReason = z.infer<typeof DecisionReason>;
 
@@ -91,8 +100,34 @@ export const AlarmType = z.enum([
   'reader_tamper',
   'controller_fault',
   'storage_fault',
+  // Raised by the visit rules (visits.ts):
+  /** A visitor is inside without their escort (the escort left). One alarm per visitor. */
+  'visitor_unescorted',
+  /** The room became empty and was not closed and locked in time. */
+  'room_unsecured',
+  /** A visitor badge was not returned by the end of its validity. One alarm per visitor. */
+  'visitor_badge_not_returned',
 ]);
 export type AlarmType = z.infer<typeof AlarmType>;
+
+/** The alarm types the visit rules raise and clear (per door, and per visitor where it applies). */
+export const VisitAlarmType = z.enum(['visitor_unescorted', 'room_unsecured', 'visitor_badge_not_returned']);
+export type VisitAlarmType = z.infer<typeof VisitAlarmType>;
+
+/** The alarm types of the door machine and the shell. */
+export type ControllerAlarmType = Exclude<AlarmType, VisitAlarmType>;
+
+/** A visitor badge's lifecycle: issued at reception → in use (first entry, or handed over) → returned. */
+export const VisitorBadgeStatus = z.enum(['issued', 'in_use', 'returned']);
+export type VisitorBadgeStatus = z.infer<typeof VisitorBadgeStatus>;
+
+/** What happens when an escort badges out while their visitors are still inside. */
+export const EscortExitPolicy = z.enum(['refuse', 'allow_and_alarm']);
+export type EscortExitPolicy = z.infer<typeof EscortExitPolicy>;
+
+/** Anti-passback: off, soft (grant and record the violation) or hard (deny). */
+export const AntiPassbackMode = z.enum(['off', 'soft', 'hard']);
+export type AntiPassbackMode = z.infer<typeof AntiPassbackMode>;
 
 export const AlarmSeverity = z.enum(['critical', 'major', 'minor', 'warning']);
 export type AlarmSeverity = z.infer<typeof AlarmSeverity>;

@@ -117,8 +117,46 @@ const registrySchema: Migration = {
   },
 };
 
+/**
+ * Version 3: visitor badges (a temporary badge's visit: host, purpose, declared equipment, doors,
+ * lifecycle issued → in_use → returned) and who may escort visitors.
+ */
+const visitorSchema: Migration = {
+  name: 'visitor badges, escort permissions',
+  up(db) {
+    db.exec(`
+      CREATE TABLE escorts (
+        person_id  TEXT PRIMARY KEY REFERENCES people(id),
+        granted_at INTEGER NOT NULL,
+        granted_by TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- The badge itself (credential hash, validity window, status) is a row of badges.
+      CREATE TABLE visitor_badges (
+        badge_id    TEXT PRIMARY KEY REFERENCES badges(id),
+        person_id   TEXT NOT NULL REFERENCES people(id),
+        host_id     TEXT NOT NULL REFERENCES people(id),
+        purpose     TEXT NOT NULL,
+        equipment   TEXT NOT NULL,  -- JSON array of strings (declared carry-in, §7(1)②オ)
+        doors       TEXT NOT NULL,  -- JSON array of door ids; [] = wherever the escort may go
+        status      TEXT NOT NULL CHECK (status IN ('issued', 'in_use', 'returned')),
+        issued_at   INTEGER NOT NULL,
+        issued_by   TEXT NOT NULL,
+        in_use_at   INTEGER,
+        returned_at INTEGER,
+        returned_by TEXT,
+        return_note TEXT,
+        CHECK ((status = 'returned') = (returned_at IS NOT NULL))
+      );
+      CREATE INDEX visitor_badges_unreturned ON visitor_badges(issued_at) WHERE status <> 'returned';
+      CREATE INDEX visitor_badges_person ON visitor_badges(person_id);
+      CREATE INDEX visitor_badges_host ON visitor_badges(host_id);
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
-export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema];
+export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema, visitorSchema];
 
 /** The schema version this code writes and expects. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -34,12 +34,16 @@ export {
   type BadgeFilter,
   type NewBadge,
   type NewPerson,
+  type NewVisitorBadge,
   type PersonPatch,
   REGISTRY_RECORD_TYPES,
   Registry,
   RegistryError,
   type RegistryErrorCode,
+  type RegistryOptions,
   type RegistryRecordType,
+  type VisitorBadge,
+  type VisitorBadgeFilter,
 } from './registry.js';
 export {
   credentialHash,

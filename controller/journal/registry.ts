@@ -1,19 +1,21 @@
 /**
- * People, badges and door permissions: ordinary tables over the journal's database. Every change
- * commits in one transaction with the journal row that records it and its actor, so the journal
- * can never lack a change nor record one that did not happen.
+ * People, badges and door permissions, visitor badges and who may escort: ordinary tables over the
+ * journal's database. Every change commits in one transaction with the journal row(s) that record it
+ * and its actor, so the journal can never lack a change nor record one that did not happen.
  *
  * Badge credentials are stored only as keyed hashes (HMAC-SHA-256 with the device secret) and a
  * masked suffix; the plain credential is never written to any table, journal row or error.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { endOfLocalDay } from '../domain/local-day.js';
 import {
   type Badge,
   BadgeStatus,
   type DoorPermission,
   type Person,
   PersonCategory,
+  VisitorBadgeStatus,
 } from '../domain/types.js';
 import type { SqliteDatabase } from './db.js';
 import type { Journal } from './journal.js';
@@ -27,6 +29,11 @@ export const REGISTRY_RECORD_TYPES = [
   'badge_status_changed',
   'permission_granted',
   'permission_revoked',
+  'visitor_badge_issued',
+  'visitor_badge_in_use',
+  'visitor_badge_returned',
+  'escort_permission_granted',
+  'escort_permission_revoked',
 ] as const;
 export type RegistryRecordType = (typeof REGISTRY_RECORD_TYPES)[number];
 
@@ -82,6 +89,74 @@ export interface BadgeFilter {
   status?: BadgeStatus;
 }
 
+const NewVisitorBadgeSchema = z
+  .strictObject({
+    /** A visitor already registered (category `visitor`) … */
+    personId: Id.optional(),
+    /** … or a new one, added with the badge. */
+    visitor: z.strictObject({ displayId: Text, name: Text }).optional(),
+    /** The normalised credential of the visitor card handed out. */
+    credential: z.string(),
+    /** The staff member hosting the visit. */
+    hostId: Id,
+    purpose: Text,
+    /** Equipment declared for carry-in (§7(1)②オ), e.g. "laptop, asset tag 1234". */
+    equipment: z.array(Text).max(50).optional(),
+    /** Doors the visit is for; empty or absent = wherever the escort may take them. */
+    doors: z.array(Id).max(50).optional(),
+    /** Default: the time of issue. */
+    validFrom: Millis.nullable().optional(),
+    /** Default: the registry's `visitorBadgeUntil(validFrom)` (the end of that day). */
+    validUntil: Millis.optional(),
+  })
+  .refine((v) => (v.personId === undefined) !== (v.visitor === undefined), {
+    message: 'give either personId (a registered visitor) or visitor (a new one)',
+  });
+export type NewVisitorBadge = z.input<typeof NewVisitorBadgeSchema>;
+
+/** A visitor badge: the badge (validity, status) with its visit. */
+export interface VisitorBadge {
+  badgeId: string;
+  personId: string;
+  hostId: string;
+  purpose: string;
+  equipment: string[];
+  doors: string[];
+  masked: string;
+  validFrom: number | null;
+  validUntil: number | null;
+  /** The badge's own status: active, lost, or revoked (every returned visitor badge is revoked). */
+  badgeStatus: BadgeStatus;
+  status: VisitorBadgeStatus;
+  issuedAt: number;
+  issuedBy: string;
+  inUseAt: number | null;
+  returnedAt: number | null;
+  returnedBy: string | null;
+  returnNote: string | null;
+}
+
+export interface VisitorBadgeFilter {
+  status?: VisitorBadgeStatus;
+  /** Only badges not yet returned (issued or in use). */
+  unreturned?: boolean;
+  personId?: string;
+  hostId?: string;
+}
+
+export interface RegistryOptions {
+  /** The device HMAC key (at least 32 bytes). */
+  hmacKey: Buffer;
+  /**
+   * When a visitor badge issued without `validUntil` ends, given its start (UTC ms). The controller
+   * passes `(at) => defaultVisitorBadgeUntil(at, visitSettings(config))`. Default: the end of that
+   * local day in `timeZone`.
+   */
+  visitorBadgeUntil?: (validFrom: number) => number;
+  /** For the default `visitorBadgeUntil`. Default `Asia/Tokyo`. */
+  timeZone?: string;
+}
+
 type PersonRow = {
   id: string;
   display_id: string;
@@ -105,6 +180,30 @@ type BadgeRow = {
 
 type PermissionRow = { person_id: string; door_id: string; schedule_id: string };
 
+type VisitorBadgeRow = {
+  badge_id: string;
+  person_id: string;
+  host_id: string;
+  purpose: string;
+  equipment: string;
+  doors: string;
+  status: VisitorBadgeStatus;
+  issued_at: number;
+  issued_by: string;
+  in_use_at: number | null;
+  returned_at: number | null;
+  returned_by: string | null;
+  return_note: string | null;
+  masked: string;
+  valid_from: number | null;
+  valid_until: number | null;
+  badge_status: BadgeStatus;
+};
+
+const VISITOR_BADGE_SELECT = `
+  SELECT v.*, b.masked, b.valid_from, b.valid_until, b.status AS badge_status
+  FROM visitor_badges v JOIN badges b ON b.id = v.badge_id`;
+
 const PATCH_FIELDS = [
   'displayId',
   'name',
@@ -118,14 +217,17 @@ const PATCH_FIELDS = [
 export class Registry {
   readonly #journal: Journal;
   readonly #hmacKey: Buffer;
+  readonly #visitorBadgeUntil: (validFrom: number) => number;
   readonly #s;
 
-  constructor(db: SqliteDatabase, journal: Journal, options: { hmacKey: Buffer }) {
+  constructor(db: SqliteDatabase, journal: Journal, options: RegistryOptions) {
     if (!Buffer.isBuffer(options?.hmacKey) || options.hmacKey.length < 32) {
       throw new Error('Registry needs the device HMAC key (at least 32 bytes)');
     }
     this.#journal = journal;
     this.#hmacKey = options.hmacKey;
+    const timeZone = options.timeZone ?? 'Asia/Tokyo';
+    this.#visitorBadgeUntil = options.visitorBadgeUntil ?? ((at) => endOfLocalDay(at, timeZone));
     this.#s = {
       insertPerson: db.prepare(
         `INSERT INTO people (id, display_id, name, category, valid_from, valid_until, active, lockdown_override,
@@ -167,6 +269,34 @@ export class Registry {
       permissionsFor: db.prepare<[string], PermissionRow>(
         'SELECT * FROM permissions WHERE person_id = ? ORDER BY door_id, schedule_id',
       ),
+      insertVisitorBadge: db.prepare(
+        `INSERT INTO visitor_badges (badge_id, person_id, host_id, purpose, equipment, doors, status, issued_at, issued_by)
+         VALUES (@badgeId, @personId, @hostId, @purpose, @equipment, @doors, 'issued', @at, @actor)`,
+      ),
+      getVisitorBadge: db.prepare<[string], VisitorBadgeRow>(`${VISITOR_BADGE_SELECT} WHERE v.badge_id = ?`),
+      listVisitorBadges: db.prepare<
+        [{ status: string | null; unreturned: number; personId: string | null; hostId: string | null }],
+        VisitorBadgeRow
+      >(
+        `${VISITOR_BADGE_SELECT}
+         WHERE (@status IS NULL OR v.status = @status) AND (@unreturned = 0 OR v.status <> 'returned')
+           AND (@personId IS NULL OR v.person_id = @personId) AND (@hostId IS NULL OR v.host_id = @hostId)
+         ORDER BY v.issued_at, v.rowid`,
+      ),
+      setVisitorBadgeInUse: db.prepare<[number, string]>(
+        "UPDATE visitor_badges SET status = 'in_use', in_use_at = ? WHERE badge_id = ?",
+      ),
+      setVisitorBadgeReturned: db.prepare<[number, string, string | null, string]>(
+        "UPDATE visitor_badges SET status = 'returned', returned_at = ?, returned_by = ?, return_note = ? WHERE badge_id = ?",
+      ),
+      getEscort: db.prepare<[string], { person_id: string }>(
+        'SELECT person_id FROM escorts WHERE person_id = ?',
+      ),
+      insertEscort: db.prepare<[string, number, string]>(
+        'INSERT INTO escorts (person_id, granted_at, granted_by) VALUES (?, ?, ?)',
+      ),
+      deleteEscort: db.prepare<[string]>('DELETE FROM escorts WHERE person_id = ?'),
+      listEscorts: db.prepare<[], { person_id: string }>('SELECT person_id FROM escorts ORDER BY person_id'),
     };
   }
 
@@ -230,12 +360,7 @@ export class Registry {
     const b = parse(NewBadgeSchema, input, 'badge');
     checkActorAt(actor, at);
     const { credential } = b;
-    if (credential.length === 0 || credential.length > 256 || credential.trim() !== credential) {
-      throw new RegistryError(
-        'invalid_input',
-        'badge.credential must be a normalised credential (1-256 characters, no surrounding spaces)',
-      );
-    }
+    checkCredential(credential, 'badge');
     const badge: Badge = {
       id: newId('b'),
       personId: b.personId,
@@ -248,32 +373,37 @@ export class Registry {
     checkWindow(badge.validFrom, badge.validUntil);
     this.#journal.transaction(() => {
       this.#requirePerson(badge.personId);
-      const existing = this.#s.badgeByHash.get(badge.credentialHash);
-      if (existing && existing.status !== 'revoked') {
-        throw new RegistryError(
-          'duplicate_credential',
-          `credential ${badge.masked} is already enrolled as badge ${existing.id} (person ${existing.person_id}, ` +
-            `${existing.status}); revoke that badge first`,
-        );
-      }
-      this.#s.insertBadge.run({ ...badge, at });
-      this.#journal.append({
-        type: 'badge_added',
-        at,
-        person: badge.personId,
-        actor,
-        data: {
-          badgeId: badge.id,
-          personId: badge.personId,
-          credentialHash: badge.credentialHash,
-          masked: badge.masked,
-          status: badge.status,
-          validFrom: badge.validFrom,
-          validUntil: badge.validUntil,
-        },
-      });
+      this.#insertBadge(badge, actor, at);
     });
     return badge;
+  }
+
+  /** Inside a transaction: refuse a live duplicate, insert the badge and its `badge_added` row. */
+  #insertBadge(badge: Badge, actor: string, at: number): void {
+    const existing = this.#s.badgeByHash.get(badge.credentialHash);
+    if (existing && existing.status !== 'revoked') {
+      throw new RegistryError(
+        'duplicate_credential',
+        `credential ${badge.masked} is already enrolled as badge ${existing.id} (person ${existing.person_id}, ` +
+          `${existing.status}); revoke that badge first`,
+      );
+    }
+    this.#s.insertBadge.run({ ...badge, at });
+    this.#journal.append({
+      type: 'badge_added',
+      at,
+      person: badge.personId,
+      actor,
+      data: {
+        badgeId: badge.id,
+        personId: badge.personId,
+        credentialHash: badge.credentialHash,
+        masked: badge.masked,
+        status: badge.status,
+        validFrom: badge.validFrom,
+        validUntil: badge.validUntil,
+      },
+    });
   }
 
   getBadge(id: string): Badge | undefined {
@@ -398,6 +528,248 @@ export class Registry {
       .map((r) => ({ personId: r.person_id, doorId: r.door_id, scheduleId: r.schedule_id }));
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Visitor badges
+
+  /**
+   * Issues a visitor badge: a temporary badge on a visitor card with a validity window (default:
+   * from now until the end of the day, see `RegistryOptions.visitorBadgeUntil`), a host (an active
+   * staff member), a purpose, the equipment declared for carry-in and optionally the doors of the
+   * visit. The visitor is a registered person of category `visitor` or is added with the badge.
+   * Rows, in one transaction with the actor: [`person_added`], `badge_added`, `visitor_badge_issued`.
+   */
+  issueVisitorBadge(input: NewVisitorBadge, actor: string, at: number): VisitorBadge {
+    const v = parse(NewVisitorBadgeSchema, input, 'visitor badge');
+    checkActorAt(actor, at);
+    checkCredential(v.credential, 'visitor badge');
+    const validFrom = v.validFrom === undefined ? at : v.validFrom;
+    const validUntil = v.validUntil ?? this.#visitorBadgeUntil(validFrom ?? at);
+    if (validUntil <= at)
+      throw new RegistryError('invalid_input', 'visitor badge.validUntil must be in the future');
+    checkWindow(validFrom, validUntil);
+    return this.#journal.transaction(() => {
+      const host = this.#requirePerson(v.hostId);
+      if (host.category !== 'staff') {
+        throw new RegistryError(
+          'invalid_input',
+          `host ${host.id} is a ${host.category}; a visit's host must be staff`,
+        );
+      }
+      if (!host.active) throw new RegistryError('conflict', `host ${host.id} is inactive`);
+      let personId: string;
+      if (v.personId !== undefined) {
+        const visitor = this.#requirePerson(v.personId);
+        if (visitor.category !== 'visitor') {
+          throw new RegistryError(
+            'invalid_input',
+            `${visitor.id} is a ${visitor.category}; visitor badges are for people of category visitor`,
+          );
+        }
+        if (!visitor.active) throw new RegistryError('conflict', `visitor ${visitor.id} is inactive`);
+        personId = visitor.id;
+      } else {
+        const visitor: Person = {
+          id: newId('p'),
+          displayId: v.visitor!.displayId,
+          name: v.visitor!.name,
+          category: 'visitor',
+          validFrom: null,
+          validUntil: null,
+          active: true,
+          lockdownOverride: false,
+        };
+        this.#s.insertPerson.run({ ...toPersonParams(visitor), at });
+        this.#journal.append({ type: 'person_added', at, person: visitor.id, actor, data: { ...visitor } });
+        personId = visitor.id;
+      }
+      const badge: Badge = {
+        id: newId('b'),
+        personId,
+        credentialHash: credentialHash(this.#hmacKey, v.credential),
+        masked: maskCredential(v.credential),
+        status: 'active',
+        validFrom,
+        validUntil,
+      };
+      this.#insertBadge(badge, actor, at);
+      const equipment = v.equipment ?? [];
+      const doors = [...new Set(v.doors ?? [])];
+      this.#s.insertVisitorBadge.run({
+        badgeId: badge.id,
+        personId,
+        hostId: host.id,
+        purpose: v.purpose,
+        equipment: JSON.stringify(equipment),
+        doors: JSON.stringify(doors),
+        at,
+        actor,
+      });
+      this.#journal.append({
+        type: 'visitor_badge_issued',
+        at,
+        person: personId,
+        actor,
+        data: {
+          badgeId: badge.id,
+          personId,
+          hostId: host.id,
+          purpose: v.purpose,
+          equipment,
+          doors,
+          masked: badge.masked,
+          validFrom,
+          validUntil,
+        },
+      });
+      return this.#requireVisitorBadge(badge.id);
+    });
+  }
+
+  /**
+   * Issued → in use: the visitor has the card (handed over at reception, or first used at a door —
+   * the controller calls this with actor `controller`). Already in use: no change, no row.
+   */
+  markVisitorBadgeInUse(badgeId: string, actor: string, at: number): VisitorBadge {
+    parse(Id, badgeId, 'badgeId');
+    checkActorAt(actor, at);
+    return this.#journal.transaction(() => {
+      const vb = this.#requireVisitorBadge(badgeId);
+      if (vb.status === 'in_use') return vb;
+      if (vb.status === 'returned')
+        throw new RegistryError('conflict', `visitor badge ${badgeId} was returned`);
+      this.#s.setVisitorBadgeInUse.run(at, badgeId);
+      this.#journal.append({
+        type: 'visitor_badge_in_use',
+        at,
+        person: vb.personId,
+        actor,
+        data: { badgeId, personId: vb.personId },
+      });
+      return this.#requireVisitorBadge(badgeId);
+    });
+  }
+
+  /**
+   * The visitor card came back (`actor` = who took it). The badge is revoked at once, so the card
+   * opens nothing and can be issued again. Rows: `visitor_badge_returned` and, unless the badge was
+   * already revoked, `badge_status_changed`. A returned badge cannot be returned again (`conflict`).
+   */
+  returnVisitorBadge(badgeId: string, actor: string, at: number, note?: string): VisitorBadge {
+    parse(Id, badgeId, 'badgeId');
+    const parsedNote = note === undefined ? null : parse(z.string().max(500), note, 'note');
+    checkActorAt(actor, at);
+    return this.#journal.transaction(() => {
+      const vb = this.#requireVisitorBadge(badgeId);
+      if (vb.status === 'returned') {
+        throw new RegistryError('conflict', `visitor badge ${badgeId} was already returned`);
+      }
+      this.#s.setVisitorBadgeReturned.run(at, actor, parsedNote, badgeId);
+      this.#journal.append({
+        type: 'visitor_badge_returned',
+        at,
+        person: vb.personId,
+        actor,
+        data: { badgeId, personId: vb.personId, note: parsedNote },
+      });
+      if (vb.badgeStatus !== 'revoked') {
+        this.#s.setBadgeStatus.run('revoked', at, badgeId);
+        this.#journal.append({
+          type: 'badge_status_changed',
+          at,
+          person: vb.personId,
+          actor,
+          data: {
+            badgeId,
+            personId: vb.personId,
+            from: vb.badgeStatus,
+            status: 'revoked',
+            reason: 'visitor badge returned',
+          },
+        });
+      }
+      return this.#requireVisitorBadge(badgeId);
+    });
+  }
+
+  getVisitorBadge(badgeId: string): VisitorBadge | undefined {
+    const row = this.#s.getVisitorBadge.get(badgeId);
+    return row ? toVisitorBadge(row) : undefined;
+  }
+
+  /** Visitor badges, earliest issued first. */
+  listVisitorBadges(filter: VisitorBadgeFilter = {}): VisitorBadge[] {
+    const status = filter.status === undefined ? null : parse(VisitorBadgeStatus, filter.status, 'status');
+    return this.#s.listVisitorBadges
+      .all({
+        status,
+        unreturned: filter.unreturned ? 1 : 0,
+        personId: filter.personId ?? null,
+        hostId: filter.hostId ?? null,
+      })
+      .map(toVisitorBadge);
+  }
+
+  /** Visitor badges issued or in use, not returned yet: the cards still out. */
+  listUnreturnedVisitorBadges(): VisitorBadge[] {
+    return this.listVisitorBadges({ unreturned: true });
+  }
+
+  #requireVisitorBadge(badgeId: string): VisitorBadge {
+    const row = this.#s.getVisitorBadge.get(badgeId);
+    if (!row) throw new RegistryError('not_found', `no visitor badge ${badgeId}`);
+    return toVisitorBadge(row);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Who may escort visitors
+
+  /**
+   * Allows (or stops) a person to escort visitors (§7(1)②エ: staff permitted to enter). Only an
+   * active staff member can be allowed; stopping always works. Setting the current value is a no-op
+   * (no row); otherwise one `escort_permission_granted` / `escort_permission_revoked` row. Returns
+   * the new value.
+   */
+  setMayEscort(personId: string, allowed: boolean, actor: string, at: number): boolean {
+    parse(Id, personId, 'personId');
+    parse(z.boolean(), allowed, 'allowed');
+    checkActorAt(actor, at);
+    return this.#journal.transaction(() => {
+      const person = this.#requirePerson(personId);
+      const current = this.#s.getEscort.get(personId) !== undefined;
+      if (current === allowed) return allowed;
+      if (allowed) {
+        if (person.category !== 'staff') {
+          throw new RegistryError(
+            'invalid_input',
+            `${personId} is a ${person.category}; only staff may escort visitors`,
+          );
+        }
+        if (!person.active) throw new RegistryError('conflict', `${personId} is inactive`);
+        this.#s.insertEscort.run(personId, at, actor);
+      } else {
+        this.#s.deleteEscort.run(personId);
+      }
+      this.#journal.append({
+        type: allowed ? 'escort_permission_granted' : 'escort_permission_revoked',
+        at,
+        person: personId,
+        actor,
+        data: { personId },
+      });
+      return allowed;
+    });
+  }
+
+  /** Whether the person may escort visitors (the visit rules also require category staff). */
+  mayEscort(personId: string): boolean {
+    return this.#s.getEscort.get(personId) !== undefined;
+  }
+
+  /** The ids of everyone who may escort visitors. */
+  listEscorts(): string[] {
+    return this.#s.listEscorts.all().map((r) => r.person_id);
+  }
+
   #requirePerson(id: string): Person {
     const row = this.#s.getPerson.get(id);
     if (!row) throw new RegistryError('not_found', `no person ${id}`);
@@ -416,6 +788,15 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 function checkActorAt(actor: string, at: number): void {
   parse(Actor, actor, 'actor');
   parse(Millis, at, 'at');
+}
+
+function checkCredential(credential: string, what: string): void {
+  if (credential.length === 0 || credential.length > 256 || credential.trim() !== credential) {
+    throw new RegistryError(
+      'invalid_input',
+      `${what}.credential must be a normalised credential (1-256 characters, no surrounding spaces)`,
+    );
+  }
 }
 
 function checkWindow(from: number | null, until: number | null): void {
@@ -471,5 +852,27 @@ function toBadge(r: BadgeRow): Badge {
     status: r.status,
     validFrom: r.valid_from,
     validUntil: r.valid_until,
+  };
+}
+
+function toVisitorBadge(r: VisitorBadgeRow): VisitorBadge {
+  return {
+    badgeId: r.badge_id,
+    personId: r.person_id,
+    hostId: r.host_id,
+    purpose: r.purpose,
+    equipment: JSON.parse(r.equipment) as string[],
+    doors: JSON.parse(r.doors) as string[],
+    masked: r.masked,
+    validFrom: r.valid_from,
+    validUntil: r.valid_until,
+    badgeStatus: r.badge_status,
+    status: r.status,
+    issuedAt: r.issued_at,
+    issuedBy: r.issued_by,
+    inUseAt: r.in_use_at,
+    returnedAt: r.returned_at,
+    returnedBy: r.returned_by,
+    returnNote: r.return_note,
   };
 }

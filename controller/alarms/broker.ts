@@ -1,0 +1,150 @@
+/**
+ * Broker connection settings: the mqtt.js client options built from the `mqtt` config section, with
+ * the password and TLS files read once, at start. The password is never logged, never put in an
+ * error message and never journaled.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { connect, type IClientOptions } from 'mqtt';
+import type { MqttConfig } from '../config/index.js';
+import { defaultBaseTopic } from './topics.js';
+
+/** A setting that cannot be used (a file missing or too open). The message names the file, never its content. */
+export class MqttSetupError extends Error {
+  override name = 'MqttSetupError';
+}
+
+export interface BrokerSettings {
+  url: string;
+  /** `host:port`, for logs, status and journal rows. */
+  broker: string;
+  tls: boolean;
+  clientId: string;
+  baseTopic: string;
+  options: IClientOptions;
+}
+
+function readSecretFile(file: string, what: string): string {
+  let mode: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new MqttSetupError(`${what} ${file} is not a regular file`);
+    mode = st.mode;
+  } catch (err) {
+    if (err instanceof MqttSetupError) throw err;
+    throw new MqttSetupError(
+      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  if ((mode & 0o077) !== 0) throw new MqttSetupError(`${what} ${file} is readable by others; chmod 600 it`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MqttSetupError(
+      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new MqttSetupError(
+      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+}
+
+/** `host:port` of a broker URL, with the default port of its scheme. */
+export function brokerAddress(url: string): { host: string; port: number; tls: boolean } {
+  const u = new URL(url);
+  const tls = u.protocol === 'mqtts:';
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (tls ? 8883 : 1883)), tls };
+}
+
+/**
+ * The client options for the config. Throws MqttSetupError when a file cannot be used: a password
+ * file must be a regular file of mode 0600 (or stricter); so must the client key.
+ */
+export function brokerSettings(
+  cfg: MqttConfig,
+  controllerId: string,
+  will?: { topic: string; payload: string },
+): BrokerSettings {
+  const { host, port, tls } = brokerAddress(cfg.url);
+  const clientId = cfg.clientId ?? `sekisho-${controllerId}`;
+  const options: IClientOptions = {
+    clientId,
+    protocolVersion: 4,
+    clean: true,
+    keepalive: cfg.keepaliveS,
+    reconnectPeriod: cfg.reconnectS * 1000,
+    reconnectOnConnackError: true,
+    connectTimeout: 10_000,
+    queueQoSZero: false,
+    resubscribe: false,
+  };
+  if (cfg.username !== undefined) options.username = cfg.username;
+  if (cfg.passwordFile !== undefined) {
+    const password = readSecretFile(cfg.passwordFile, 'mqtt.passwordFile').split(/\r?\n/)[0] ?? '';
+    if (password.length === 0) throw new MqttSetupError(`mqtt.passwordFile ${cfg.passwordFile} is empty`);
+    options.password = password;
+  }
+  if (tls) {
+    options.rejectUnauthorized = true;
+    if (cfg.ca !== undefined) options.ca = readPem(cfg.ca, 'mqtt.ca');
+    if (cfg.cert !== undefined) options.cert = readPem(cfg.cert, 'mqtt.cert');
+    if (cfg.key !== undefined) options.key = Buffer.from(readSecretFile(cfg.key, 'mqtt.key'));
+  }
+  if (will) options.will = { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true };
+  return {
+    url: cfg.url,
+    broker: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    tls,
+    clientId,
+    baseTopic: cfg.baseTopic ?? defaultBaseTopic(controllerId),
+    options,
+  };
+}
+
+/**
+ * Connects once with the config's settings (under a different client id, so a running controller
+ * is not disconnected), waits for the broker's answer and disconnects. For `sekisho doctor`.
+ * Resolves null when the broker accepted the connection, or the reason it did not.
+ */
+export async function probeBroker(
+  cfg: MqttConfig,
+  controllerId: string,
+  timeoutMs = 5000,
+): Promise<string | null> {
+  let settings: BrokerSettings;
+  try {
+    settings = brokerSettings(cfg, controllerId);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const client = connect(settings.url, {
+    ...settings.options,
+    clientId: `${settings.clientId}-doctor`.slice(0, 128),
+    reconnectPeriod: 0,
+    reconnectOnConnackError: false,
+    connectTimeout: timeoutMs,
+  });
+  const result = await new Promise<string | null>((resolve) => {
+    const timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    client.on('error', (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve('connection closed by the broker');
+    });
+  });
+  await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  return result;
+}

@@ -1,0 +1,683 @@
+/**
+ * The MQTT publisher: drains the journal's outbox to the broker and keeps the retained state topics
+ * (status, doors, active alarms, checkpoint) current. It is output-only: it never subscribes, so
+ * nothing a broker delivers can reach the controller.
+ *
+ * Delivery. Each outbox row (written in the same transaction as its journal row) is published in seq
+ * order with QoS 1 — to `…/events`, and alarm rows also to `…/alarms` — and removed from the outbox
+ * only after the broker's PUBACK for every message of the row. At most `window` rows are in flight.
+ * When the connection drops, whatever was in flight is forgotten (mqtt.js's own resend store is
+ * emptied) and the next connection starts again from the oldest row still in the outbox, so the
+ * order is kept; a message whose PUBACK was lost is sent again (consumers de-duplicate by `seq`).
+ * Removals are batched into one transaction per ~50 ms: a crash can only cause a re-send.
+ *
+ * The door path never waits for any of this: the runtime calls `committed()` after its commit,
+ * which only counts and schedules work for a later turn of the event loop.
+ */
+import { connect, type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../config/index.js';
+import type { ActiveAlarm } from '../domain/index.js';
+import type { Journal, JournalRow } from '../journal/index.js';
+import type { Logger } from '../log.js';
+import { type BrokerSettings, brokerAddress, brokerSettings } from './broker.js';
+import { discoveryMessages } from './discovery.js';
+import {
+  activeAlarmsPayload,
+  alarmPayload,
+  checkpointPayload,
+  type DoorSnapshot,
+  doorStatePayload,
+  eventPayload,
+  isAlarmRow,
+  isoOf,
+  LAST_WILL,
+  offlinePayload,
+  onlinePayload,
+  PAYLOAD_VERSION,
+  type PersonLookup,
+} from './payloads.js';
+import { type MqttTopics, mqttTopics } from './topics.js';
+
+/** Journal record types the publisher writes itself. */
+export const MQTT_RECORD_TYPES = [
+  'mqtt_connected',
+  'mqtt_disconnected',
+  'mqtt_backlog_full',
+  'mqtt_backlog_resumed',
+] as const;
+
+/** Rows queued even when the backlog is full: alarms, and the publisher's own (rare) rows. */
+const ALWAYS_QUEUED = new Set<string>(MQTT_RECORD_TYPES);
+
+/** The backlog warning levels (fractions of maxBacklog); a level re-arms 10 points below it. */
+export const BACKLOG_WARN_LEVELS = [0.5, 0.8, 1] as const;
+/** After the backlog was full, all rows are queued again once it is below this fraction. */
+const RESUME_BELOW = 0.9;
+
+export interface PublisherTuning {
+  /** Overrides `mqtt.maxBacklog` (tests use small values; the config allows ≥ 1,000,000). */
+  maxBacklog?: number;
+  /** Outbox rows in flight at once. Default 100. */
+  window?: number;
+  /** How often the outbox is looked at for rows written by other connections (CLI). Default 1000 ms. */
+  pollMs?: number;
+  /** How long a clean stop waits for the outbox to drain. Default 2000 ms. */
+  stopTimeoutMs?: number;
+  /** At most this many connection changes are journaled per `transitionWindowMs`. Default 6 per 10 min. */
+  maxTransitions?: number;
+  transitionWindowMs?: number;
+}
+
+export interface PublisherDeps {
+  config: MqttConfig;
+  controllerId: string;
+  siteId: string;
+  version: string;
+  startedAt: number;
+  journal: Journal;
+  log: Logger;
+  now: () => number;
+  doors: () => DoorSnapshot[];
+  activeAlarms: () => ActiveAlarm[];
+  /** Append a journal row (the runtime's write path). */
+  record: (type: string, data: Record<string, unknown>) => void;
+  lookupPerson?: PersonLookup;
+  tuning?: PublisherTuning;
+}
+
+export interface MqttStatus {
+  configured: boolean;
+  connected: boolean;
+  /** Journal rows waiting in the outbox. */
+  backlog: number;
+  lastError: string | null;
+  broker?: string;
+  tls?: boolean;
+  clientId?: string;
+  baseTopic?: string;
+  maxBacklog?: number;
+  /** backlog / maxBacklog, in percent (one decimal). */
+  backlogPercent?: number;
+  /** `alarms_only` while the backlog is full. */
+  queueing?: 'all' | 'alarms_only';
+  /** Rows not queued since start because the backlog was full (they are in the journal). */
+  skipped?: number;
+  /** Rows delivered since start. */
+  published?: number;
+  connectedSince?: number | null;
+  /** Connection attempts that failed since the last successful one. */
+  failedAttempts?: number;
+}
+
+export const MQTT_NOT_CONFIGURED: MqttStatus = {
+  configured: false,
+  connected: false,
+  backlog: 0,
+  lastError: null,
+};
+
+type LinkState = 'connected' | 'disconnected';
+
+export class MqttPublisher {
+  readonly topics: MqttTopics;
+  readonly maxBacklog: number;
+  readonly #d: PublisherDeps;
+  readonly #window: number;
+  readonly #pollMs: number;
+  readonly #stopTimeoutMs: number;
+  readonly #maxTransitions: number;
+  readonly #transitionWindowMs: number;
+  readonly #broker: string;
+  readonly #tls: boolean;
+  readonly #clientId: string;
+  #settings: BrokerSettings | null = null;
+  #client: MqttClient | null = null;
+  #connected = false;
+  #connectedSince: number | null = null;
+  #failedAttempts = 0;
+  /** Bumped on every connect and close: PUBACKs of an older connection no longer count. */
+  #generation = 0;
+  /** The highest outbox seq handed to the client on this connection. */
+  #cursor = 0;
+  /** seq → messages of the row still waiting for their PUBACK. */
+  readonly #inflight = new Map<number, number>();
+  /** Delivered rows not yet removed from the outbox. */
+  #acked: number[] = [];
+  readonly #ackedSet = new Set<number>();
+  #ackTimer: NodeJS.Timeout | null = null;
+  #drainScheduled = false;
+  #stateScheduled = false;
+  /** topic → last published payload without its time, to publish state only when it changed. */
+  readonly #lastState = new Map<string, string>();
+  #backlog = 0;
+  #full = false;
+  #skipped = 0;
+  #skippedSinceFull = 0;
+  #firstSkipped: number | null = null;
+  #lastSkipped: number | null = null;
+  readonly #warned = new Set<number>();
+  #published = 0;
+  #lastError: string | null = null;
+  #lastLogged = { message: '', at: 0 };
+  #started = false;
+  #stopping = false;
+  readonly #timers: NodeJS.Timeout[] = [];
+  // Journaled connection changes (rate-limited).
+  #actual: LinkState | null = null;
+  #actualReason = '';
+  #recorded: LinkState | null = null;
+  #transitions: number[] = [];
+  #suppressed = 0;
+  #transitionTimer: NodeJS.Timeout | null = null;
+
+  constructor(deps: PublisherDeps) {
+    this.#d = deps;
+    const t = deps.tuning ?? {};
+    this.maxBacklog = t.maxBacklog ?? deps.config.maxBacklog;
+    this.#window = t.window ?? 100;
+    this.#pollMs = t.pollMs ?? 1000;
+    this.#stopTimeoutMs = t.stopTimeoutMs ?? 2000;
+    this.#maxTransitions = t.maxTransitions ?? 6;
+    this.#transitionWindowMs = t.transitionWindowMs ?? 600_000;
+    const addr = brokerAddress(deps.config.url);
+    this.#broker = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+    this.#tls = addr.tls;
+    this.#clientId = deps.config.clientId ?? `sekisho-${deps.controllerId}`;
+    this.topics = mqttTopics(deps.config.baseTopic ?? `sekisho/${deps.controllerId}`);
+    this.#backlog = deps.journal.outboxCount();
+    this.#checkLevel();
+  }
+
+  /** Connects (in the background: an unreachable broker only shows in status()). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    try {
+      this.#settings = brokerSettings(this.#d.config, this.#d.controllerId, {
+        topic: this.topics.status,
+        payload: LAST_WILL,
+      });
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      this.#d.log.error(
+        'mqtt disabled: the broker settings cannot be used; alarms stay queued in the outbox',
+        {
+          error: this.#lastError,
+        },
+      );
+      this.#transition('disconnected', this.#lastError);
+      return;
+    }
+    const client = connect(this.#settings.url, this.#settings.options);
+    this.#client = client;
+    client.on('connect', () => this.#guard(() => this.#onConnect()));
+    client.on('close', () => this.#guard(() => this.#onClose()));
+    client.on('error', (err) => this.#guard(() => this.#onError(err)));
+    this.#every(this.#pollMs, () => this.#scheduleDrain());
+    this.#every(this.#d.config.heartbeatS * 1000, () => this.#heartbeat());
+    this.#d.log.info('mqtt connecting', { broker: this.#broker, clientId: this.#clientId });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Called by the runtime
+
+  /**
+   * Whether a row of this type gets an outbox row. Alarm rows always do; other rows only while the
+   * backlog is below maxBacklog (then again once it is below 90 % of it).
+   */
+  accepts(type: string): boolean {
+    if (isAlarmRow(type) || ALWAYS_QUEUED.has(type)) return true;
+    if (this.#full) {
+      this.#maybeResume();
+      if (this.#full) return false;
+    }
+    if (this.#backlog >= this.maxBacklog) {
+      this.#full = true;
+      this.#skippedSinceFull = 0;
+      this.#firstSkipped = null;
+      this.#lastSkipped = null;
+      this.#d.log.error(
+        'mqtt backlog full: only alarm rows are queued for MQTT until it drains (the journal keeps everything)',
+        { backlog: this.#backlog, maxBacklog: this.maxBacklog },
+      );
+      this.#later(() =>
+        this.#d.record('mqtt_backlog_full', { backlog: this.#backlog, maxBacklog: this.maxBacklog }),
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** A journal row was committed; `queued`: with an outbox row. Cheap; never throws. */
+  committed(row: JournalRow, queued: boolean): void {
+    if (queued) {
+      this.#backlog++;
+      this.#checkLevel();
+      this.#scheduleDrain();
+    } else if (this.#full) {
+      this.#skipped++;
+      this.#skippedSinceFull++;
+      this.#firstSkipped ??= row.seq;
+      this.#lastSkipped = row.seq;
+    }
+    this.#scheduleState();
+  }
+
+  /** A new checkpoint was signed. */
+  checkpointed(): void {
+    if (this.#connected) this.#guard(() => this.#publishCheckpoint());
+  }
+
+  status(): MqttStatus {
+    return {
+      configured: true,
+      connected: this.#connected,
+      backlog: this.#backlog,
+      lastError: this.#lastError,
+      broker: this.#broker,
+      tls: this.#tls,
+      clientId: this.#clientId,
+      baseTopic: this.topics.base,
+      maxBacklog: this.maxBacklog,
+      backlogPercent: Math.round((this.#backlog / this.maxBacklog) * 1000) / 10,
+      queueing: this.#full ? 'alarms_only' : 'all',
+      skipped: this.#skipped,
+      published: this.#published,
+      connectedSince: this.#connectedSince,
+      failedAttempts: this.#failedAttempts,
+    };
+  }
+
+  /**
+   * Stops: waits (at most stopTimeoutMs) for the outbox to drain, publishes the retained
+   * `{"state":"offline","reason":"stopped"}` and disconnects cleanly (so the broker does not send
+   * the last will). What was not delivered stays in the outbox for the next start.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#transitionTimer) clearTimeout(this.#transitionTimer);
+    const client = this.#client;
+    if (client && this.#connected) {
+      const deadline = Date.now() + this.#stopTimeoutMs;
+      try {
+        this.#publishCheckpoint();
+        this.#scheduleDrain();
+        while (this.#connected && Date.now() < deadline && !this.#drained()) await sleep(20);
+        await this.#publishAwait(
+          this.topics.status,
+          JSON.stringify(offlinePayload('stopped', this.#d.now())),
+          Math.max(200, deadline - Date.now()),
+        );
+      } catch (err) {
+        this.#d.log.warn('mqtt stop: could not finish publishing', { error: String(err) });
+      }
+    }
+    this.#flushAcks();
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    if (client) {
+      const clean = this.#connected;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          client.end(true, {}, () => undefined);
+          resolve();
+        }, 1000);
+        client.end(!clean, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#connected = false;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Connection
+
+  #onConnect(): void {
+    if (this.#stopping && !this.#connected) return; // a connection completing while stopping
+    this.#connected = true;
+    this.#connectedSince = this.#d.now();
+    this.#failedAttempts = 0;
+    this.#generation++;
+    this.#cursor = 0;
+    this.#inflight.clear();
+    this.#lastState.clear();
+    this.#lastError = null;
+    this.#d.log.info('mqtt connected', { broker: this.#broker, backlog: this.#backlog });
+    this.#transition('connected', '');
+    this.#publishOnline();
+    this.#publishCheckpoint();
+    this.#publishDiscovery();
+    this.#publishState(true);
+    this.#scheduleDrain();
+  }
+
+  #onClose(): void {
+    const was = this.#connected;
+    if (!was) this.#failedAttempts++;
+    this.#connected = false;
+    this.#connectedSince = null;
+    this.#generation++;
+    this.#inflight.clear();
+    // Forget what mqtt.js would re-send by itself: the outbox is the queue, re-sent in order.
+    const client = this.#client;
+    if (client) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+    if (this.#stopping) return;
+    if (was) {
+      this.#lastError ??= 'connection lost';
+      this.#d.log.warn('mqtt connection lost; rows stay queued in the outbox', { broker: this.#broker });
+    }
+    this.#transition('disconnected', this.#lastError ?? 'connection failed');
+  }
+
+  #onError(err: Error & { code?: string | number }): void {
+    const code = typeof err.code === 'string' && !err.message.includes(err.code) ? ` (${err.code})` : '';
+    this.#lastError = `${err.message}${code}`;
+    const now = Date.now();
+    if (this.#lastError !== this.#lastLogged.message || now - this.#lastLogged.at > 600_000) {
+      this.#lastLogged = { message: this.#lastError, at: now };
+      this.#d.log.warn('mqtt broker error', { broker: this.#broker, error: this.#lastError });
+    }
+  }
+
+  /** Journal a connection change: transitions only, at most maxTransitions per window. */
+  #transition(state: LinkState, reason: string): void {
+    this.#actual = state;
+    this.#actualReason = reason;
+    if (this.#recorded === state || this.#stopping) return;
+    const now = this.#d.now();
+    this.#transitions = this.#transitions.filter((t) => now - t < this.#transitionWindowMs);
+    if (this.#transitions.length >= this.#maxTransitions) {
+      this.#suppressed++;
+      if (!this.#transitionTimer) {
+        const wait = this.#transitions[0]! + this.#transitionWindowMs - now;
+        this.#transitionTimer = setTimeout(() => {
+          this.#transitionTimer = null;
+          if (this.#actual) this.#transition(this.#actual, this.#actualReason);
+        }, wait);
+        this.#transitionTimer.unref();
+      }
+      return;
+    }
+    this.#transitions.push(now);
+    this.#recorded = state;
+    const data: Record<string, unknown> = { broker: this.#broker, tls: this.#tls, backlog: this.#backlog };
+    if (state === 'disconnected') data.reason = reason;
+    if (this.#suppressed > 0) data.unrecordedChanges = this.#suppressed;
+    this.#suppressed = 0;
+    this.#later(() => this.#d.record(state === 'connected' ? 'mqtt_connected' : 'mqtt_disconnected', data));
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // The outbox
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || !this.#connected) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#guard(() => this.#drain());
+    });
+  }
+
+  #drain(): void {
+    const client = this.#client;
+    if (!this.#connected || !client) return;
+    const room = this.#window - this.#inflight.size;
+    if (room <= 0) return;
+    const rows = this.#d.journal.outboxPeek(this.#cursor, room);
+    let skipped = 0;
+    for (const row of rows) {
+      this.#cursor = row.seq;
+      if (this.#ackedSet.has(row.seq)) skipped++;
+      else this.#send(client, row);
+    }
+    if (rows.length === room && skipped > 0) this.#scheduleDrain();
+  }
+
+  #send(client: MqttClient, row: JournalRow): void {
+    const messages: [string, string][] = [];
+    try {
+      messages.push([this.topics.events, JSON.stringify(eventPayload(row, this.#lookup))]);
+      if (isAlarmRow(row.type)) {
+        const raise = row.type === 'alarm_raised' ? row : this.#d.journal.get(Number(row.data.alarmId));
+        const alarm = alarmPayload(row, raise);
+        if (alarm) messages.push([this.topics.alarms, JSON.stringify(alarm)]);
+        else this.#d.log.error('alarm row names no alarm; published as an event only', { seq: row.seq });
+      }
+    } catch (err) {
+      // Never let one row block the queue: publish what is certain about it.
+      this.#d.log.error('could not build the payload of a row; publishing a minimal one', {
+        seq: row.seq,
+        error: String(err),
+      });
+      messages.length = 0;
+      messages.push([this.topics.events, minimalEvent(row)]);
+    }
+    const generation = this.#generation;
+    this.#inflight.set(row.seq, messages.length);
+    for (const [topic, payload] of messages)
+      client.publish(topic, payload, { qos: 1 }, (err) => {
+        if (err || generation !== this.#generation) return; // re-sent from the outbox after reconnecting
+        this.#guard(() => this.#delivered(row.seq));
+      });
+  }
+
+  #delivered(seq: number): void {
+    const left = (this.#inflight.get(seq) ?? 0) - 1;
+    if (left > 0) {
+      this.#inflight.set(seq, left);
+      return;
+    }
+    if (!this.#inflight.delete(seq)) return;
+    this.#published++;
+    this.#acked.push(seq);
+    this.#ackedSet.add(seq);
+    if (this.#acked.length >= 500) this.#flushAcks();
+    else if (!this.#ackTimer) {
+      this.#ackTimer = setTimeout(() => this.#guard(() => this.#flushAcks()), 50);
+    }
+    this.#scheduleDrain();
+  }
+
+  /** Removes the delivered rows from the outbox, in one transaction. */
+  #flushAcks(): void {
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    if (this.#acked.length === 0) return;
+    const batch = this.#acked;
+    let removed = 0;
+    try {
+      this.#d.journal.transaction(() => {
+        for (const seq of batch) if (this.#d.journal.outboxAck(seq)) removed++;
+      });
+    } catch (err) {
+      // The rows stay queued (and may be sent again); try later.
+      this.#d.log.error('could not remove delivered rows from the outbox; retrying', { error: String(err) });
+      if (!this.#stopping) this.#ackTimer = setTimeout(() => this.#guard(() => this.#flushAcks()), 1000);
+      return;
+    }
+    this.#acked = [];
+    this.#ackedSet.clear();
+    this.#backlog = Math.max(0, this.#backlog - removed);
+    this.#checkLevel();
+    this.#maybeResume();
+  }
+
+  #drained(): boolean {
+    return this.#inflight.size === 0 && this.#d.journal.outboxPeek(this.#cursor, 1).length === 0;
+  }
+
+  #checkLevel(): void {
+    const fill = this.#backlog / this.maxBacklog;
+    for (const level of BACKLOG_WARN_LEVELS) {
+      if (fill >= level && !this.#warned.has(level)) {
+        this.#warned.add(level);
+        this.#d.log.warn(`mqtt backlog ${Math.round(level * 100)} % full`, {
+          backlog: this.#backlog,
+          maxBacklog: this.maxBacklog,
+        });
+      } else if (fill < level - 0.1) this.#warned.delete(level);
+    }
+  }
+
+  #maybeResume(): void {
+    if (!this.#full || this.#backlog >= this.maxBacklog * RESUME_BELOW) return;
+    this.#full = false;
+    const data = {
+      backlog: this.#backlog,
+      skipped: this.#skippedSinceFull,
+      firstSkippedSeq: this.#firstSkipped,
+      lastSkippedSeq: this.#lastSkipped,
+    };
+    this.#d.log.warn('mqtt backlog below 90 %: all rows are queued again', data);
+    this.#later(() => this.#d.record('mqtt_backlog_resumed', data));
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Retained state
+
+  #scheduleState(): void {
+    if (this.#stateScheduled || !this.#connected) return;
+    this.#stateScheduled = true;
+    setImmediate(() => {
+      this.#stateScheduled = false;
+      this.#guard(() => this.#publishState(false));
+    });
+  }
+
+  /** Publishes the door states and the active alarms that changed (all of them with `force`). */
+  #publishState(force: boolean, alarmsToo = force): void {
+    if (!this.#connected) return;
+    const at = this.#d.now();
+    const alarms = this.#d.activeAlarms();
+    for (const door of this.#d.doors()) {
+      const p = doorStatePayload(door, alarms, at);
+      this.#publishIfChanged(this.topics.doorState(door.id), p, force);
+    }
+    this.#publishIfChanged(this.topics.alarmsActive, activeAlarmsPayload(alarms, at), force || alarmsToo);
+  }
+
+  #publishIfChanged(topic: string, payload: { at: number; time: string }, force: boolean): void {
+    const key = JSON.stringify({ ...payload, at: 0, time: '' });
+    if (!force && this.#lastState.get(topic) === key) return;
+    this.#lastState.set(topic, key);
+    this.#retain(topic, JSON.stringify(payload));
+  }
+
+  #publishOnline(): void {
+    const payload = onlinePayload(
+      {
+        controllerId: this.#d.controllerId,
+        siteId: this.#d.siteId,
+        version: this.#d.version,
+        startedAt: this.#d.startedAt,
+        backlog: this.#backlog,
+        maxBacklog: this.maxBacklog,
+      },
+      this.#d.now(),
+    );
+    this.#retain(this.topics.status, JSON.stringify(payload));
+  }
+
+  #publishCheckpoint(): void {
+    const cp = this.#d.journal.latestCheckpoint();
+    if (cp) this.#retain(this.topics.checkpoint, JSON.stringify(checkpointPayload(cp)));
+  }
+
+  #publishDiscovery(): void {
+    const ha = this.#d.config.homeAssistant;
+    if (!ha?.enabled) return;
+    for (const m of discoveryMessages({
+      discoveryPrefix: ha.discoveryPrefix,
+      controllerId: this.#d.controllerId,
+      version: this.#d.version,
+      topics: this.topics,
+      doors: this.#d.doors(),
+    }))
+      this.#retain(m.topic, m.payload);
+  }
+
+  /** Heartbeat: the status again (with the backlog) and the active alarms (re-announced). */
+  #heartbeat(): void {
+    this.#backlog = this.#d.journal.outboxCount() - this.#acked.length;
+    this.#checkLevel();
+    this.#maybeResume();
+    if (!this.#connected) return;
+    this.#publishOnline();
+    this.#publishState(false, true);
+  }
+
+  #retain(topic: string, payload: string): void {
+    this.#client?.publish(topic, payload, { qos: 1, retain: true }, () => undefined);
+  }
+
+  #publishAwait(topic: string, payload: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#client!.publish(topic, payload, { qos: 1, retain: true }, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+
+  readonly #lookup: PersonLookup = (id) => {
+    try {
+      return this.#d.lookupPerson?.(id);
+    } catch {
+      return undefined;
+    }
+  };
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(() => this.#guard(fn), ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  /** Runs fn on a later turn (never inside the caller's journal write), unless stopping. */
+  #later(fn: () => void): void {
+    setImmediate(() => {
+      if (!this.#stopping) this.#guard(fn);
+    });
+  }
+
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#d.log.error('mqtt publisher failed', { error: err instanceof Error ? err.stack : String(err) });
+    }
+  }
+}
+
+function minimalEvent(row: JournalRow): string {
+  return JSON.stringify({
+    v: PAYLOAD_VERSION,
+    id: row.id,
+    seq: row.seq,
+    type: row.type,
+    at: row.at,
+    time: isoOf(row.at),
+    door: row.door,
+    direction: null,
+    result: null,
+    reason: null,
+    person: null,
+    badge: null,
+    escort: null,
+    actor: row.actor,
+    data: {},
+    hash: row.hash,
+    prevHash: row.prevHash,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Installs (or updates) Sekisho on Raspberry Pi OS 64-bit (Bookworm or later) as a systemd service.
+# Run from a checkout, as root:   sudo scripts/install.sh
+# Step by step, with what to do before and after: docs/install.md.
+#
+#   /opt/sekisho                   the application (root-owned, read-only to the service), npm ci --omit=dev
+#   /etc/sekisho/config.yaml       the config (root:sekisho 0640, folder 0750); never overwritten
+#   /var/lib/sekisho               journal, device secrets, backups/ (sekisho 0700)
+#   /etc/systemd/system/sekisho.service   deploy/sekisho.service, enabled
+#   /usr/local/bin/sekisho         the `sekisho` command, run as the service user
+#
+# Options:
+#   --dry-run      change nothing on the system: no user, no chown, no npm, no systemctl (each is
+#                  printed instead); with --root, the files are still laid out under DIR
+#   --root DIR     lay the files out under DIR instead of / (only with --dry-run)
+#   --node PATH    the Node.js to use (default: the `node` on PATH); must be >= 20.20.2
+#   --no-enable    install the unit but do not enable it
+# Running it again updates the application and the unit; config and state are kept. The previous
+# application stays in /opt/sekisho.previous until the next update.
+set -euo pipefail
+
+NEED_NODE=20.20.2
+SERVICE_USER=sekisho
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT=""
+DRY=0
+ENABLE=1
+NODE=""
+
+say() { printf 'install.sh: %s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+# A command that changes the system: run it, or print it on a dry run.
+sys() {
+  if [ "$DRY" = 1 ]; then printf 'install.sh: (dry run) would run: %s\n' "$*"; else "$@"; fi
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY=1 ;;
+    --root) [ $# -ge 2 ] || die "--root needs a folder"; ROOT="$(cd "$2" && pwd)"; shift ;;
+    --node) [ $# -ge 2 ] || die "--node needs a path"; NODE="$2"; shift ;;
+    --no-enable) ENABLE=0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) printf 'install.sh: unknown option %s (see --help)\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -n "$ROOT" ] && [ "$DRY" = 0 ]; then
+  die "--root is only supported with --dry-run (users, ownership and systemd belong to the running system)"
+fi
+if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then die "run as root: sudo $0"; fi
+
+# --- the machine ----------------------------------------------------------------------------------
+if [ -r /etc/os-release ]; then
+  # shellcheck source=/dev/null
+  . /etc/os-release
+  case "${VERSION_CODENAME:-}" in
+    bookworm|trixie|forky) ;;
+    *) say "warning: made for Raspberry Pi OS / Debian 12 (bookworm) or later; this is ${PRETTY_NAME:-unknown}" ;;
+  esac
+fi
+case "$(uname -m)" in
+  aarch64) ;;
+  *) say "warning: made for 64-bit Raspberry Pi OS (aarch64); this machine is $(uname -m)" ;;
+esac
+
+# --- Node.js ----------------------------------------------------------------------------------------
+if [ -z "$NODE" ]; then
+  NODE="$(command -v node || true)"
+  [ -n "$NODE" ] || die "Node.js >= $NEED_NODE is required and none was found (docs/install.md, step 3)"
+fi
+[ -x "$NODE" ] || die "$NODE is not an executable"
+case "$NODE" in /*) ;; *) NODE="$(cd "$(dirname "$NODE")" && pwd)/$(basename "$NODE")" ;; esac
+HAVE_NODE="$("$NODE" -p 'process.versions.node' 2>/dev/null || true)"
+[[ "$HAVE_NODE" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "$NODE did not report a version"
+if [ "$(printf '%s\n%s\n' "$NEED_NODE" "$HAVE_NODE" | sort -V | head -1)" != "$NEED_NODE" ]; then
+  die "Node.js >= $NEED_NODE is required, $NODE is $HAVE_NODE (docs/install.md, step 3)"
+fi
+NPM="$(dirname "$NODE")/npm"
+[ -x "$NPM" ] || NPM="$(command -v npm || echo npm)"
+say "Node.js $HAVE_NODE at $NODE"
+
+# --- the service user ---------------------------------------------------------------------------------
+for g in gpio dialout; do
+  if ! getent group "$g" >/dev/null; then
+    say "warning: group $g does not exist here (not a Raspberry Pi OS image?); creating it"
+    sys groupadd --system "$g"
+  fi
+done
+if id "$SERVICE_USER" >/dev/null 2>&1; then
+  sys usermod --append --groups gpio,dialout "$SERVICE_USER"
+else
+  sys useradd --system --user-group --groups gpio,dialout --home-dir /var/lib/sekisho --no-create-home \
+    --shell /usr/sbin/nologin --comment "Sekisho access controller" "$SERVICE_USER"
+fi
+# chown by name; on a dry run the user may not exist, so only print it.
+own() { sys chown "$@"; }
+
+# --- the application ------------------------------------------------------------------------------
+APP="$ROOT/opt/sekisho"
+NEW="$APP.new"
+rm -rf "$NEW"
+mkdir -p "$NEW"
+for item in bin controller dashboards firmware-bridge hardware config docs package.json package-lock.json \
+  tsconfig.json README.md LICENSE; do
+  [ -e "$SRC/$item" ] && cp -R "$SRC/$item" "$NEW/"
+done
+[ -f "$NEW/bin/sekisho.mjs" ] || die "$SRC does not look like a Sekisho checkout (no bin/sekisho.mjs)"
+# tsx is a runtime dependency (the TypeScript is run directly); dev tools are left out.
+if [ "$DRY" = 1 ]; then
+  say "(dry run) would run: (cd $NEW && $NPM ci --omit=dev --no-audit --no-fund)"
+else
+  (cd "$NEW" && "$NPM" ci --omit=dev --no-audit --no-fund)
+fi
+find "$NEW" -type d -exec chmod 0755 {} +
+find "$NEW" -type f ! -path '*/node_modules/*' -exec chmod 0644 {} +
+chmod 0755 "$NEW/bin/sekisho.mjs"
+own -R root:root "$NEW"
+if [ -d "$APP" ]; then
+  rm -rf "$APP.previous"
+  mv "$APP" "$APP.previous"
+fi
+mv "$NEW" "$APP"
+say "application installed in $APP"
+
+# --- config and state ---------------------------------------------------------------------------------
+mkdir -p "$ROOT/etc/sekisho"
+chmod 0750 "$ROOT/etc/sekisho"
+own root:$SERVICE_USER "$ROOT/etc/sekisho"
+CONFIG="$ROOT/etc/sekisho/config.yaml"
+if [ -e "$CONFIG" ]; then
+  say "kept the existing config $CONFIG"
+else
+  cp "$SRC/config/raspberry-pi.yaml" "$CONFIG"
+  say "wrote $CONFIG from config/raspberry-pi.yaml: edit it for your doors, pins and readers"
+fi
+chmod 0640 "$CONFIG"
+own root:$SERVICE_USER "$CONFIG"
+
+STATE="$ROOT/var/lib/sekisho"
+mkdir -p "$STATE/backups"
+chmod 0700 "$STATE" "$STATE/backups"
+own -R $SERVICE_USER:$SERVICE_USER "$STATE"
+
+# --- the command and the unit -----------------------------------------------------------------------
+mkdir -p "$ROOT/usr/local/bin"
+cat > "$ROOT/usr/local/bin/sekisho" <<EOF
+#!/bin/sh
+# The sekisho command (installed by scripts/install.sh). Run by root it drops to the service user,
+# so every file it creates (journal, secrets, backups) belongs to the service.
+: "\${SEKISHO_CONFIG:=/etc/sekisho/config.yaml}"
+export SEKISHO_CONFIG
+if [ "\$(id -u)" = 0 ]; then
+  exec runuser -u $SERVICE_USER -- "$NODE" /opt/sekisho/bin/sekisho.mjs "\$@"
+fi
+exec "$NODE" /opt/sekisho/bin/sekisho.mjs "\$@"
+EOF
+chmod 0755 "$ROOT/usr/local/bin/sekisho"
+
+UNIT="$ROOT/etc/systemd/system/sekisho.service"
+mkdir -p "$(dirname "$UNIT")"
+sed "s#/usr/bin/node #$NODE #g" "$SRC/deploy/sekisho.service" > "$UNIT"
+chmod 0644 "$UNIT"
+say "unit installed as $UNIT"
+
+sys systemctl daemon-reload
+if [ "$ENABLE" = 1 ]; then sys systemctl enable sekisho.service; fi
+if [ "$DRY" = 0 ] && systemctl is-active --quiet sekisho.service; then
+  say "restarting the running service with the new version"
+  systemctl restart sekisho.service
+fi
+
+# --- boot config reminders (docs/wiring.md) ----------------------------------------------------------
+BOOT="$ROOT/boot/firmware/config.txt"
+if [ -r "$BOOT" ]; then
+  grep -Eq '^(enable_uart=1|dtparam=uart0=on)' "$BOOT" ||
+    say "note: $BOOT does not enable the UART for the RDM6300 (enable_uart=1, or dtparam=uart0=on on a Pi 5)"
+  grep -Eq '^gpio=' "$BOOT" ||
+    say "note: $BOOT sets no gpio= boot levels: add the pull-ups and the lock relay's safe level (docs/wiring.md)"
+fi
+
+cat <<EOF
+install.sh: done. Next (docs/install.md):
+  1. edit /etc/sekisho/config.yaml (sudoedit /etc/sekisho/config.yaml)
+  2. sudo sekisho doctor
+  3. sudo systemctl start sekisho && systemctl status sekisho
+EOF
