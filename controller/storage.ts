@@ -29,7 +29,11 @@ export function openStorage(loaded: LoadedConfig): Storage {
   const secrets = loadOrCreateDeviceSecrets(loaded.storageDir);
   const dbFile = journalFile(loaded.storageDir);
   const db = openDatabase(dbFile);
-  const journal = new Journal(db, { controllerId: loaded.config.controller.id });
+  // Rows get an outbox row (for the MQTT publisher) only when a broker is configured.
+  const journal = new Journal(db, {
+    controllerId: loaded.config.controller.id,
+    outboxByDefault: loaded.config.mqtt !== undefined,
+  });
   const settings = visitSettings(loaded.config);
   const registry = new Registry(db, journal, {
     hmacKey: secrets.hmacKey,

@@ -280,7 +280,11 @@ export class Journal {
   readonly #queryCache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   readonly #runInTransaction;
 
-  constructor(db: SqliteDatabase, options: { controllerId: string }) {
+  /** Whether append() writes an outbox row when the caller does not say (true when MQTT is configured). */
+  readonly #outboxByDefault: boolean;
+
+  constructor(db: SqliteDatabase, options: { controllerId: string; outboxByDefault?: boolean }) {
+    this.#outboxByDefault = options?.outboxByDefault ?? true;
     if (typeof options?.controllerId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(options.controllerId)) {
       throw new JournalDataError('controllerId must be 1-64 characters of letters, digits, _ . -');
     }
@@ -361,14 +365,14 @@ export class Journal {
    */
   append(input: JournalInput, options: AppendOptions = {}): JournalRow {
     const prepared = prepareInput(input);
-    const outbox = options.outbox ?? true;
+    const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => this.#insertRow(prepared, outbox));
   }
 
   /** Appends several rows in one transaction (all or none). */
   appendMany(inputs: readonly JournalInput[], options: AppendOptions = {}): JournalRow[] {
     const prepared = inputs.map(prepareInput);
-    const outbox = options.outbox ?? true;
+    const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
   }
 
