@@ -29,6 +29,7 @@ import { Controller } from './runtime.js';
 import { createNotifier } from './sdnotify.js';
 import { journalFile, openStorage } from './storage.js';
 import { formatLocal, parseLocal } from './time.js';
+import { userCommand } from './users.js';
 
 class UsageError extends Error {}
 
@@ -55,6 +56,10 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor return BADGE [--note TEXT]
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
+  user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
+                                          a dashboard account; the password is typed twice (or read
+                                          from stdin, or generated and shown once). No default account.
+  user list [--json] | user passwd U [--generate] | user unlock U | user disable U
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]
@@ -111,6 +116,8 @@ export async function main(argv: string[]): Promise<number> {
         return badge(rest);
       case 'visitor':
         return visitorCommand(rest, cliContext);
+      case 'user':
+        return await user(rest);
       case 'presence':
         return presenceCommand(rest, cliContext);
       case 'doctor':
@@ -383,6 +390,11 @@ const cliContext: CliContext = {
   optTime,
   usage: (m) => new UsageError(m),
 };
+
+/** `sekisho user …`: dashboard accounts (controller/users.ts). */
+async function user(args: string[]): Promise<number> {
+  return await userCommand(args, { load, actorOf, usage: (m) => new UsageError(m) });
+}
 
 function person(args: string[]): number {
   const [sub, ...rest] = args;

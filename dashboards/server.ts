@@ -1,96 +1,266 @@
 /**
- * The controller's HTTP face. For now: `/healthz`, a token-protected JSON API for status and the
- * log, and — only when the board is simulated — the simulation routes that stand in for the door
- * hardware and readers (docs/simulation.md). The session-based manager dashboard builds on this.
+ * The controller's HTTP face: the infrastructure manager's dashboard (server-rendered pages in
+ * Japanese and English with a small script, no build step), the JSON API behind it (zod on every
+ * route, OpenAPI at /api/openapi.json), the live event stream, and `/healthz`.
+ *
+ * Security: server-side sessions (SQLite, idle and absolute timeouts) in an HttpOnly SameSite=Strict
+ * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
+ * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
+ * and lock-out. Every route but the login page, the login call, the static assets and /healthz
+ * needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
+ * operator for scripts and the simulation walk-through.
  */
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import type { Controller } from '../controller/runtime.js';
-import type { SimBoard } from '../hardware/index.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { RegistryError } from '../controller/journal/index.js';
+import { journalFile } from '../controller/storage.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
+import { DEFAULT_SCRYPT, generatePassword, hashPassword, type ScryptParams } from './auth/passwords.js';
+import { can } from './auth/roles.js';
+import { SessionStore } from './auth/sessions.js';
+import { AccountError, actorOf, type User, UserStore } from './auth/users.js';
+import type { Dash } from './context.js';
+import { html } from './html.js';
+import {
+  ApiError,
+  type Guard,
+  type Principal,
+  parseCookies,
+  SECURITY_HEADERS,
+  safeEqual,
+  sameOrigin,
+} from './http.js';
+import { pickLang, translator } from './i18n.js';
+import { childVerifier, Integrity, type Verifier } from './integrity.js';
+import { LiveHub } from './live.js';
+import { LogIndex } from './logindex.js';
+import { bare, page } from './pages/layout.js';
+import { RequestStore } from './requests.js';
+import { registerAlarmRoutes } from './routes/alarms.js';
+import { LANG_COOKIE, registerAuthRoutes, SESSION_COOKIE } from './routes/auth.js';
+import { registerIntegrityRoutes } from './routes/integrity.js';
+import { registerLiveRoutes } from './routes/live.js';
+import { registerLogRoutes } from './routes/log.js';
+import { registerOpenApi } from './routes/openapi.js';
+import { registerPeopleRoutes } from './routes/people.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerRequestRoutes } from './routes/requests.js';
+import { registerSimRoutes } from './routes/sim.js';
+import { registerStaticRoutes } from './routes/static.js';
+import { registerUserRoutes } from './routes/users.js';
+import { migrateDashboard } from './schema.js';
+import type { DashboardController } from './service.js';
+
+export { ApiError } from './http.js';
 
 export interface ServerOptions {
-  controller: Controller;
-  /** Bearer token for /api; compared in constant time. */
-  apiToken: string;
+  controller: DashboardController;
+  /** The device's API token (operator rights, for scripts); omit to allow sessions only. */
+  apiToken?: string;
+  /** Idle timeout of a session. Default 15 minutes. */
+  sessionIdleMs?: number;
+  /** Absolute lifetime of a session. Default 12 hours. */
+  sessionMaxAgeMs?: number;
+  loginLimits?: Partial<LoginLimits>;
+  /** scrypt cost for new passwords; tests lower it. Default N=2^15, r=8, p=1. */
+  scrypt?: ScryptParams;
+  /** Mark cookies Secure (behind TLS). HTTPS requests get it anyway. */
+  secureCookies?: boolean;
+  /**
+   * In simulation mode, demo accounts are made at first start (no accounts yet) with generated
+   * passwords, printed once through this. Default: standard output. Pass `demoAccounts: false` to skip.
+   */
+  announce?: (text: string) => void;
+  demoAccounts?: boolean;
+  /** Walks the whole journal for "verify now". Default: a child process (docs/dashboard.md). */
+  verifier?: Verifier;
+  /** Coalescing of live updates, ms. Default 100. */
+  liveCoalesceMs?: number;
 }
 
-/** Errors carry a stable `code` clients can rely on, and a human `message`. */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const first = r.error.issues[0]!;
-    const where = first.path.length ? first.path.join('.') : 'body';
-    throw new ApiError(400, 'invalid_request', `${where}: ${first.message}`);
-  }
-  return r.data;
-}
-
-const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
-const LogQuery = z.strictObject({
-  from: z.coerce.number().int().optional(),
-  to: z.coerce.number().int().optional(),
-  person: z.string().max(64).optional(),
-  door: z.string().max(64).optional(),
-  type: z.string().max(64).optional(),
-  before: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    sekishoRoutes: { method: string; url: string }[];
-  }
-}
+const TOKEN_USER: User = {
+  id: 'api-token',
+  username: 'api-token',
+  displayName: 'API token',
+  role: 'operator',
+  mustChangePassword: false,
+  active: true,
+  validUntil: null,
+  failedLogins: 0,
+  lockedUntil: null,
+  createdAt: 0,
+  passwordChangedAt: 0,
+};
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller } = opts;
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  const token = Buffer.from(opts.apiToken);
-  // Every route, so tests can prove each one is protected.
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
   const routes: { method: string; url: string }[] = [];
   app.decorate('sekishoRoutes', routes);
+  app.decorate('sekishoDefs', []);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('lang', 'ja');
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    if (err instanceof ApiError) {
-      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
+  const { db, journal } = controller;
+  migrateDashboard(db);
+  const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
+  const users = new UserStore(db, journal, { scrypt });
+  const sessions = new SessionStore(db, {
+    idleMs: opts.sessionIdleMs ?? 15 * 60_000,
+    maxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3_600_000,
+  });
+  const limiter = new LoginLimiter({ ...DEFAULT_LOGIN_LIMITS, ...opts.loginLimits });
+  const index = new LogIndex(db, journal);
+  const hub = new LiveHub(controller, { coalesceMs: opts.liveCoalesceMs });
+  const integrity = new Integrity(
+    journal,
+    controller.secrets.publicKey,
+    opts.verifier ?? childVerifier(journalFile(controller.storageDir), controller.secrets.publicKey),
+  );
+  const requests = new RequestStore({
+    db,
+    journal,
+    registry: controller.registry,
+    users,
+    config: controller.config,
+  });
+  const token = opts.apiToken ? Buffer.from(opts.apiToken) : null;
+
+  const guard: Guard = {
+    translate: translator,
+    check(req, def) {
+      if (def.auth === 'public') return;
+      const p = req.principal;
+      if (!p) throw new ApiError(401, 'unauthorized', 'log in first (or send the API token)');
+      if (p.user.mustChangePassword && !def.allowMustChange)
+        throw new ApiError(403, 'password_change_required', 'change your password first');
+      if (!can(p.user.role, def.auth))
+        throw new ApiError(403, 'forbidden', `your role (${p.user.role}) may not do this (${def.auth})`);
+      if (def.method !== 'GET' && p.kind === 'session') checkCsrf(req, p);
+    },
+  };
+
+  const dash: Dash = {
+    controller,
+    guard,
+    users,
+    sessions,
+    limiter,
+    requests,
+    index,
+    integrity,
+    hub,
+    tz: controller.config.timeZone,
+    secureCookies: opts.secureCookies ?? false,
+    simulated: controller.board.kind === 'sim',
+    now: () => controller.now(),
+    record(type, actor, data, extra = {}) {
+      journal.append({
+        type,
+        at: controller.now(),
+        actor,
+        door: extra.door ?? null,
+        person: extra.person ?? null,
+        data,
+      });
+      hub.notify();
+    },
+  };
+
+  // Every response gets the security headers; only static assets may be cached.
+  app.addHook('onRequest', async (req, reply) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    reply.header('cache-control', 'no-store');
+    const cookies = parseCookies(req.headers.cookie);
+    req.lang = pickLang(cookies[LANG_COOKIE], req.headers['accept-language']);
+    req.principal = null;
+    const authz = req.headers.authorization;
+    if (authz !== undefined) {
+      const given = Buffer.from(authz.startsWith('Bearer ') ? authz.slice(7) : '');
+      if (token && given.length === token.length && timingSafeEqual(given, token))
+        req.principal = { kind: 'token', user: TOKEN_USER, actor: 'token:api', session: null };
+      return;
     }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) controller.log.error('http handler failed', { error: err.stack ?? String(err) });
-    const code =
-      status === 500
-        ? 'internal_error'
-        : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || status === 400
-          ? 'invalid_request'
-          : (err.code ?? 'bad_request').toLowerCase();
-    return reply
-      .code(status)
-      .send({ error: { code, message: status === 500 ? 'internal error' : err.message } });
+    const cookie = cookies[SESSION_COOKIE];
+    if (!cookie) return;
+    const now = controller.now();
+    const touch = (req.routeOptions.config as { touch?: boolean } | undefined)?.touch ?? true;
+    const r = sessions.resolve(cookie, now, touch);
+    if (!r.session) return;
+    const user = users.get(r.session.userId);
+    if (!user?.active || (user.validUntil !== null && user.validUntil <= now)) {
+      sessions.destroy(r.session.tokenHash);
+      return;
+    }
+    req.principal = { kind: 'session', user, actor: actorOf(user), session: r.session };
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let status: number;
+    let code: string;
+    let message = err.message;
+    let extra: Record<string, unknown> = {};
+    if (err instanceof ApiError) {
+      status = err.statusCode;
+      code = err.code;
+      extra = err.extra;
+    } else if (err instanceof AccountError || err instanceof RegistryError) {
+      code = err.code === 'invalid_input' ? 'invalid_request' : err.code;
+      status =
+        code === 'not_found' ? 404 : code === 'invalid_request' || code === 'weak_password' ? 400 : 409;
+      if (err instanceof AccountError && err.detail) extra = { detail: err.detail };
+    } else {
+      status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      code =
+        status === 500
+          ? 'internal_error'
+          : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || status === 400
+            ? 'invalid_request'
+            : (err.code ?? 'bad_request').toLowerCase();
+      if (status === 500) {
+        controller.log.error('http handler failed', { error: err.stack ?? String(err) });
+        message = 'internal error';
+      }
+    }
+    const lang = req.lang ?? 'ja';
+    const t = translator(lang);
+    if (req.routeOptions?.config?.kind === 'page' && req.method === 'GET') {
+      if (status === 401)
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(
+            bare(
+              { t, lang },
+              {
+                title: t('login_title'),
+                refreshTo: `/login?next=${encodeURIComponent(req.url)}`,
+                body: html`<p class="card"><a href="/login">${t('please_login')}</a></p>`,
+              },
+            ).value,
+          );
+      if (code === 'password_change_required') return reply.redirect('/account', 303);
+      const text =
+        status === 403 ? t('forbidden_page') : status === 404 ? t('not_found_page') : t('error_page');
+      const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
+      const shell = req.principal
+        ? page({ dash, t, lang, principal: req.principal }, { title: String(status), active: '', body })
+        : bare({ t, lang }, { title: String(status), body });
+      return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
+    }
+    const key = `error_${code}`;
+    const localized = t(key);
+    const detailKey = typeof extra.detail === 'string' ? extra.detail : null;
+    const detail = detailKey ? t(detailKey, { min: 12 }) : null;
+    const text = localized === key ? message : detail ? `${localized} ${detail}` : localized;
+    return reply.code(status).send({ error: { code, message, text, ...extra } });
   });
   app.setNotFoundHandler((_req, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }),
   );
-
-  const requireToken = async (req: FastifyRequest, _reply: FastifyReply) => {
-    const h = req.headers.authorization ?? '';
-    const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
-    if (given.length !== token.length || !timingSafeEqual(given, token)) {
-      throw new ApiError(401, 'unauthorized', 'a valid API token is required');
-    }
-  };
 
   app.get('/healthz', async (_req, reply) => {
     const s = controller.status();
@@ -104,110 +274,70 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       readersOnline: s.readers.filter((r) => r.online).length,
       readers: s.readers.length,
       clockSynced: s.clockSynced,
+      // The broker connection: an unreachable broker does not make the controller unhealthy.
+      mqtt: {
+        configured: s.mqtt.configured,
+        connected: s.mqtt.connected,
+        backlog: s.mqtt.backlog,
+        lastError: s.mqtt.lastError,
+      },
     });
   });
 
-  await app.register(async (api) => {
-    api.addHook('onRequest', requireToken);
+  const dummyHash = await hashPassword(generatePassword(), scrypt);
+  registerStaticRoutes(app, dash);
+  registerAuthRoutes(app, dash, dummyHash);
+  registerLiveRoutes(app, dash);
+  registerLogRoutes(app, dash);
+  registerAlarmRoutes(app, dash);
+  registerPeopleRoutes(app, dash);
+  registerRequestRoutes(app, dash);
+  registerIntegrityRoutes(app, dash);
+  registerReportRoutes(app, dash);
+  registerUserRoutes(app, dash);
+  if (dash.simulated) registerSimRoutes(app, dash);
+  registerOpenApi(app, dash);
 
-    api.get('/api/status', async () => controller.status());
+  // Keep the log index close to the journal's head, in small batches off the critical path. The
+  // first run (a whole existing journal) goes on in the background; log queries wait for it.
+  const syncIndex = () =>
+    index
+      .sync()
+      .catch((err: unknown) => controller.log.error('log index sync failed', { error: String(err) }));
+  const indexTimer = setInterval(syncIndex, 10_000);
+  indexTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(indexTimer);
+    hub.close();
+  });
+  void syncIndex();
 
-    api.get('/api/log', async (req) => {
-      const q = parse(LogQuery, req.query);
-      const rows = controller.journal.query({
-        from: q.from,
-        to: q.to,
-        person: q.person,
-        door: q.door,
-        types: q.type ? [q.type] : undefined,
-        beforeSeq: q.before,
-        limit: q.limit,
+  if ((opts.demoAccounts ?? dash.simulated) && users.count() === 0) {
+    const announce = opts.announce ?? ((s: string) => process.stdout.write(s));
+    const lines = [
+      '',
+      'Demo dashboard accounts (simulation mode; passwords shown only now, change them after login):',
+    ];
+    for (const [username, displayName, role] of [
+      ['demo-admin', 'デモ 管理者 (demo admin)', 'admin'],
+      ['demo-manager', 'デモ 情報基盤管理者 (demo manager)', 'manager'],
+    ] as const) {
+      const password = generatePassword();
+      await users.create({ username, displayName, role, password }, 'system:demo-seed', controller.now(), {
+        demo: true,
       });
-      return {
-        rows: rows.map((r) => ({
-          seq: r.seq,
-          id: r.id,
-          at: r.at,
-          type: r.type,
-          door: r.door,
-          person: r.person,
-          actor: r.actor,
-          data: r.data,
-          hash: r.hash,
-        })),
-        next: rows.length === q.limit ? rows[rows.length - 1]!.seq : null,
-      };
-    });
-
-    if (controller.board.kind === 'sim') registerSimRoutes(api, controller, controller.board as SimBoard);
-  });
+      lines.push(`  ${username.padEnd(13)} ${password}   (${role})`);
+    }
+    announce(`${lines.join('\n')}\n\n`);
+  }
 
   return app;
 }
 
-function registerSimRoutes(api: FastifyInstance, controller: Controller, board: SimBoard): void {
-  const door = (req: FastifyRequest) => {
-    const { door } = parse(DoorParams, req.params);
-    if (!controller.config.doors.some((d) => d.id === door))
-      throw new ApiError(404, 'unknown_door', `no door "${door}"`);
-    return door;
-  };
-  const input = (doorId: string, role: 'contact' | 'exitButton' | 'tamper') => {
-    const cfg = controller.config.doors.find((d) => d.id === doorId)!;
-    if (!cfg[role]) throw new ApiError(409, 'not_configured', `door "${doorId}" has no ${role}`);
-    return `${doorId}.${role}`;
-  };
-
-  api.post('/api/sim/badge', async (req) => {
-    const body = parse(
-      z.strictObject({
-        reader: z.string().min(1).max(64),
-        credential: z.string().regex(/^[0-9A-Za-z:]{1,40}$/, 'expected a credential like 0A1B2C3D4E'),
-        format: z.enum(['em4100', 'wiegand26', 'wiegand34', 'line']).default('em4100'),
-      }),
-      req.body,
-    );
-    if (!controller.config.readers.some((r) => r.id === body.reader))
-      throw new ApiError(404, 'unknown_reader', `no reader "${body.reader}"`);
-    const out = controller.simulateBadge(body.reader, body.credential.toUpperCase(), body.format);
-    return {
-      granted: out.decision.granted,
-      reason: out.decision.reason,
-      door: out.doorId,
-      direction: out.direction,
-      seq: out.row?.seq ?? null,
-    };
-  });
-
-  api.post('/api/sim/doors/:door/contact', async (req) => {
-    const d = door(req);
-    const body = parse(z.strictObject({ open: z.boolean() }), req.body);
-    board.simulate(input(d, 'contact'), body.open);
-    return { door: d, open: body.open };
-  });
-
-  api.post('/api/sim/doors/:door/exit-button', async (req) => {
-    const d = door(req);
-    const name = input(d, 'exitButton');
-    board.simulate(name, true);
-    const cfg = controller.config.doors.find((x) => x.id === d)!;
-    setTimeout(() => board.simulate(name, false), (cfg.exitButton?.debounceMs ?? 0) + 200).unref();
-    return { door: d, pressed: true };
-  });
-
-  api.post('/api/sim/doors/:door/tamper', async (req) => {
-    const d = door(req);
-    const body = parse(z.strictObject({ active: z.boolean() }), req.body);
-    board.simulate(input(d, 'tamper'), body.active);
-    return { door: d, active: body.active };
-  });
-
-  api.get('/api/sim/outputs', async () => {
-    const out: Record<string, boolean> = {};
-    for (const d of controller.config.doors) {
-      out[`${d.id}.lock`] = board.readOutput(`${d.id}.lock`);
-      if (d.buzzer) out[`${d.id}.buzzer`] = board.readOutput(`${d.id}.buzzer`);
-    }
-    return out;
-  });
+function checkCsrf(req: FastifyRequest, p: Principal): void {
+  const header = req.headers['x-csrf-token'];
+  const given = typeof header === 'string' ? header : '';
+  if (!p.session || !given || !safeEqual(given, p.session.csrfToken))
+    throw new ApiError(403, 'csrf_failed', 'missing or wrong x-csrf-token header');
+  if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
 }

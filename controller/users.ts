@@ -1,0 +1,195 @@
+/**
+ * `sekisho user add|list|passwd|unlock|disable`: dashboard accounts from the command line. The first
+ * administrator is made here (`sekisho user add --username NAME --role admin`): there is no default
+ * account and no default password. The password is typed twice at a terminal (not echoed), read
+ * from the first line of standard input when that is not a terminal, or generated and shown once
+ * with --generate. Like every administrative act, each change is a journal row with its actor.
+ */
+import { parseArgs } from 'node:util';
+import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../dashboards/auth/passwords.js';
+import { Role } from '../dashboards/auth/roles.js';
+import { SessionStore } from '../dashboards/auth/sessions.js';
+import { UserStore } from '../dashboards/auth/users.js';
+import { migrateDashboard } from '../dashboards/schema.js';
+import type { LoadedConfig } from './config/index.js';
+import { openStorage } from './storage.js';
+import { formatLocal, parseLocal } from './time.js';
+
+export interface UserCliContext {
+  load(config: string | undefined): LoadedConfig;
+  actorOf(v: string | undefined): string;
+  usage(message: string): Error;
+}
+
+/** Reads a line from a terminal without echoing it. */
+async function promptHidden(question: string): Promise<string> {
+  const { stdin, stderr } = process;
+  stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let value = '';
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === '\r' || ch === '\n') {
+            stdin.off('data', onData);
+            stderr.write('\n');
+            return resolve(value);
+          }
+          if (ch === '\u0003') {
+            stdin.off('data', onData);
+            stderr.write('\n');
+            return reject(new Error('cancelled'));
+          }
+          if (ch === '\u007f' || ch === '\b') value = Array.from(value).slice(0, -1).join('');
+          else if (ch >= ' ') value += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+/** The new password: generated, typed twice at a terminal, or the first line of stdin. */
+async function newPassword(
+  username: string,
+  generate: boolean,
+  cx: UserCliContext,
+): Promise<{ password: string; shown: boolean }> {
+  if (generate) return { password: generatePassword(), shown: true };
+  let password: string;
+  if (process.stdin.isTTY) {
+    password = await promptHidden(
+      `New password for ${username} (at least ${MIN_PASSWORD_LENGTH} characters): `,
+    );
+    const again = await promptHidden('Again: ');
+    if (again !== password) throw cx.usage('the two passwords differ');
+  } else password = await readStdinLine();
+  const problem = passwordProblem(password, username);
+  if (problem)
+    throw cx.usage(
+      {
+        password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
+        password_too_long: 'the password is too long',
+        password_too_simple: 'the password is too simple',
+        password_contains_username: 'the password must not contain the user name',
+      }[problem] ?? problem,
+    );
+  return { password, shown: false };
+}
+
+export async function userCommand(args: string[], cx: UserCliContext): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      actor: { type: 'string' },
+      json: { type: 'boolean' },
+      username: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      'valid-until': { type: 'string' },
+      generate: { type: 'boolean' },
+    },
+  });
+  const loaded = cx.load(values.config);
+  const s = openStorage(loaded);
+  try {
+    migrateDashboard(s.db);
+    const users = new UserStore(s.db, s.journal);
+    const actor = cx.actorOf(values.actor);
+    const tz = loaded.config.timeZone;
+    const find = () => {
+      const name = positionals[0];
+      if (!name) throw cx.usage(`usage: sekisho user ${sub} USERNAME`);
+      const u = users.byUsername(name);
+      if (!u) throw cx.usage(`no account "${name}"`);
+      return u;
+    };
+    switch (sub) {
+      case 'add': {
+        const username = values.username ?? positionals[0];
+        if (!username) throw cx.usage('missing --username');
+        const role = Role.safeParse(values.role);
+        if (!role.success) throw cx.usage('--role: expected admin, manager, operator or auditor');
+        let validUntil: number | null = null;
+        if (values['valid-until'] !== undefined) {
+          try {
+            validUntil = parseLocal(values['valid-until'], tz);
+          } catch (err) {
+            throw cx.usage(`--valid-until: ${(err as Error).message}`);
+          }
+        }
+        users.checkNew({ username, displayName: values.name ?? username, role: role.data });
+        const { password, shown } = await newPassword(username, values.generate ?? false, cx);
+        const u = await users.create(
+          { username, displayName: values.name ?? username, role: role.data, password, validUntil },
+          actor,
+          Date.now(),
+          { via: 'cli' },
+        );
+        if (values.json)
+          process.stdout.write(`${JSON.stringify({ id: u.id, username: u.username, role: u.role })}\n`);
+        else process.stdout.write(`added account ${u.username} (${u.role})\n`);
+        if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
+        return 0;
+      }
+      case 'list': {
+        const list = users.list();
+        if (values.json) {
+          process.stdout.write(
+            `${JSON.stringify(list.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role, active: u.active, validUntil: u.validUntil })))}\n`,
+          );
+          return 0;
+        }
+        for (const u of list) {
+          const until = u.validUntil === null ? '' : ` until ${formatLocal(u.validUntil, tz)}`;
+          const locked = u.lockedUntil !== null && u.lockedUntil > Date.now() ? ' LOCKED' : '';
+          process.stdout.write(
+            `${u.username.padEnd(20)} ${u.role.padEnd(9)} ${u.active ? 'active  ' : 'disabled'}${locked} ${u.displayName}${until}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'passwd': {
+        const u = find();
+        const { password, shown } = await newPassword(u.username, values.generate ?? false, cx);
+        await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
+        new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
+        process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);
+        if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
+        return 0;
+      }
+      case 'unlock': {
+        const u = find();
+        users.unlock(u.id, actor, Date.now());
+        process.stdout.write(`${u.username} unlocked\n`);
+        return 0;
+      }
+      case 'disable': {
+        const u = find();
+        users.setActive(u.id, false, actor, Date.now());
+        new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
+        process.stdout.write(`${u.username} disabled; its sessions ended\n`);
+        return 0;
+      }
+      default:
+        throw cx.usage(`unknown user command "${sub ?? ''}" (add, list, passwd, unlock, disable)`);
+    }
+  } finally {
+    s.db.close();
+  }
+}

@@ -1,0 +1,35 @@
+/** The parts of the dashboard that route modules share. */
+import type { LoginLimiter } from './auth/limiter.js';
+import type { SessionStore } from './auth/sessions.js';
+import type { UserStore } from './auth/users.js';
+import type { Guard } from './http.js';
+import type { Integrity } from './integrity.js';
+import type { LiveHub } from './live.js';
+import type { LogIndex } from './logindex.js';
+import type { RequestStore } from './requests.js';
+import type { DashboardController } from './service.js';
+
+export interface Dash {
+  controller: DashboardController;
+  guard: Guard;
+  users: UserStore;
+  sessions: SessionStore;
+  limiter: LoginLimiter;
+  requests: RequestStore;
+  index: LogIndex;
+  integrity: Integrity;
+  hub: LiveHub;
+  /** The site's time zone. */
+  tz: string;
+  /** Set the Secure flag on cookies. */
+  secureCookies: boolean;
+  simulated: boolean;
+  now(): number;
+  /** Appends one administrative journal row. */
+  record(
+    type: string,
+    actor: string | null,
+    data: Record<string, unknown>,
+    extra?: { door?: string | null; person?: string | null },
+  ): void;
+}

@@ -1,0 +1,155 @@
+/** The page shell (header, navigation, language switch) and small formatting helpers. */
+import { formatLocal } from '../../controller/time.js';
+import { can, type Permission } from '../auth/roles.js';
+import type { Dash } from '../context.js';
+import { html, type SafeHtml } from '../html.js';
+import type { Principal } from '../http.js';
+import type { Lang, Translate } from '../i18n.js';
+
+export interface PageCtx {
+  dash: Dash;
+  t: Translate;
+  lang: Lang;
+  principal: Principal;
+}
+
+interface NavItem {
+  id: string;
+  href: string;
+  label: string;
+  perm: Permission;
+  simOnly?: boolean;
+}
+
+const NAV: NavItem[] = [
+  { id: 'live', href: '/', label: 'nav_live', perm: 'live.read' },
+  { id: 'log', href: '/log', label: 'nav_log', perm: 'log.read' },
+  { id: 'alarms', href: '/alarms', label: 'nav_alarms', perm: 'alarms.read' },
+  { id: 'people', href: '/people', label: 'nav_people', perm: 'people.read' },
+  { id: 'requests', href: '/requests', label: 'nav_requests', perm: 'requests.read' },
+  { id: 'visitors', href: '/visitors', label: 'nav_visitors', perm: 'people.read' },
+  { id: 'integrity', href: '/integrity', label: 'nav_integrity', perm: 'integrity.read' },
+  { id: 'reports', href: '/reports', label: 'nav_reports', perm: 'reports.read' },
+  { id: 'compliance', href: '/compliance', label: 'nav_compliance', perm: 'reports.read' },
+  { id: 'users', href: '/users', label: 'nav_users', perm: 'users.read' },
+  { id: 'sim', href: '/sim', label: 'nav_sim', perm: 'sim.use', simOnly: true },
+];
+
+function head(lang: Lang, title: string, csrf: string | null, refreshTo?: string): SafeHtml {
+  return html`<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${csrf ? html`<meta name="csrf-token" content="${csrf}">` : ''}
+${refreshTo ? html`<meta http-equiv="refresh" content="0;url=${refreshTo}">` : ''}
+<title>${title} — Sekisho</title>
+<link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<script src="/static/app.js" type="module"></script>
+</head>`;
+}
+
+function langSwitch(ctx: { t: Translate; lang: Lang }): SafeHtml {
+  const other = ctx.lang === 'ja' ? 'en' : 'ja';
+  return html`<button type="button" class="link lang-switch" data-lang-switch="${other}" lang="${other}">${ctx.t('lang_switch')}</button>`;
+}
+
+export function page(
+  ctx: PageCtx,
+  opts: { title: string; active: string; body: SafeHtml | SafeHtml[]; wide?: boolean },
+): SafeHtml {
+  const { t, principal, dash } = ctx;
+  const user = principal.user;
+  const unacked = dash.controller.activeAlarms().filter((a) => !a.acknowledged).length;
+  const nav = NAV.filter((n) => can(user.role, n.perm) && (!n.simOnly || dash.simulated));
+  const csrf = principal.session?.csrfToken ?? null;
+  return html`${head(ctx.lang, opts.title, csrf)}
+<body class="${opts.wide ? 'wide' : ''}">
+<header class="top">
+  <a class="brand" href="/"><span class="kanji">関所</span> Sekisho</a>
+  <span class="site">${dash.controller.config.site.name}</span>
+  <div class="me">
+    <a href="/account">${t('signed_in_as', { name: user.displayName, role: t(`role_${user.role}`) })}</a>
+    ${langSwitch(ctx)}
+    ${principal.kind === 'session' ? html`<button type="button" class="link" data-api="/api/session" data-method="DELETE" data-then="/login" id="logout">${t('logout')}</button>` : ''}
+  </div>
+</header>
+<nav class="main-nav" aria-label="main">
+  ${nav.map(
+    (n) =>
+      html`<a href="${n.href}" class="${n.id === opts.active ? 'active' : ''}" data-nav="${n.id}">${t(n.label)}${
+        n.id === 'alarms' && unacked > 0
+          ? html` <span class="count" id="nav-alarm-count">${unacked}</span>`
+          : ''
+      }</a>`,
+  )}
+</nav>
+<main id="main">
+${opts.body}
+</main>
+<footer class="foot">${dash.controller.config.controller.id} · ${dash.controller.config.timeZone}</footer>
+</body>
+</html>`;
+}
+
+/** A page for someone not logged in (the login page, "please log in"). */
+export function bare(
+  ctx: { t: Translate; lang: Lang },
+  opts: { title: string; body: SafeHtml; refreshTo?: string; siteName?: string },
+): SafeHtml {
+  return html`${head(ctx.lang, opts.title, null, opts.refreshTo)}
+<body class="bare">
+<header class="top">
+  <span class="brand"><span class="kanji">関所</span> Sekisho</span>
+  <span class="site">${opts.siteName ?? ''}</span>
+  <div class="me">${langSwitch(ctx)}</div>
+</header>
+<main id="main">
+${opts.body}
+</main>
+</body>
+</html>`;
+}
+
+export function fmtTime(dash: Dash, at: number | null | undefined): string {
+  return at === null || at === undefined ? '—' : formatLocal(at, dash.tz);
+}
+
+export function fmtDate(dash: Dash, at: number | null | undefined): string {
+  return at === null || at === undefined ? '—' : formatLocal(at, dash.tz).slice(0, 10);
+}
+
+/** An actor as people read it: `user:tanaka` → the account's display name. */
+export function actorLabel(dash: Dash, actor: string | null | undefined): string {
+  if (!actor) return '—';
+  if (actor.startsWith('user:')) {
+    const u = dash.users.byUsername(actor.slice(5));
+    return u ? `${u.displayName} (${u.username})` : actor.slice(5);
+  }
+  return actor;
+}
+
+export function reasonLabel(t: Translate, reason: string): string {
+  const key = `reason_${reason}`;
+  const s = t(key);
+  return s === key ? reason : s;
+}
+
+export function alarmLabel(t: Translate, type: string): string {
+  const key = `alarm_${type}`;
+  const s = t(key);
+  return s === key ? type : s;
+}
+
+export function categoryLabel(t: Translate, category: string | null | undefined): string {
+  return category ? t(`cat_${category}`) : '—';
+}
+
+export function doorName(dash: Dash, id: string | null): string {
+  if (!id) return '—';
+  return dash.controller.config.doors.find((d) => d.id === id)?.name ?? id;
+}
+
+/** A form's error slot, filled by app.js. */
+export const formError = html`<p class="form-error" role="alert" hidden></p>`;

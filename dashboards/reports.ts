@@ -1,0 +1,190 @@
+/**
+ * Reports that analyse the log (POLICY §8(1)③) and the compliance view, clause by clause, for the
+ * self-inspection of §12. Every figure is an index range or a small table, never a journal scan.
+ */
+import type { ScheduleConfig } from '../controller/config/index.js';
+import { isWithinSchedule } from '../controller/domain/index.js';
+import { formatLocal } from '../controller/time.js';
+import type { Dash } from './context.js';
+
+/** Office hours for "after hours": the `office-hours` schedule, else weekdays 08:30–18:00. */
+export function officeHours(dash: Dash): ScheduleConfig {
+  return (
+    dash.controller.config.schedules.find((s) => s.id === 'office-hours') ?? {
+      id: 'office-hours',
+      windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }],
+      includeHolidays: false,
+      always: false,
+    }
+  );
+}
+
+export interface Report {
+  from: number;
+  to: number;
+  afterHours: {
+    seq: number;
+    at: number;
+    person: string | null;
+    name: string | null;
+    displayId: string | null;
+  }[];
+  afterHoursTruncated: boolean;
+  denials: { reason: string; n: number }[];
+  doorAlarms: ReturnType<Dash['index']['alarms']>;
+  alarmCounts: { total: number; unacknowledged: number };
+}
+
+const MAX_SCAN = 20_000;
+
+export async function buildReport(dash: Dash, from: number, to: number): Promise<Report> {
+  await dash.index.sync();
+  const { config, registry } = dash.controller;
+  const schedule = officeHours(dash);
+  const entries = dash.index.grantedEntries(from, to, MAX_SCAN);
+  const people = new Map<string, ReturnType<typeof registry.getPerson>>();
+  const afterHours = entries
+    .filter((e) => !isWithinSchedule(schedule, e.at, config.timeZone, config.holidays))
+    .map((e) => {
+      if (e.person && !people.has(e.person)) people.set(e.person, registry.getPerson(e.person));
+      const p = e.person ? people.get(e.person) : undefined;
+      return {
+        seq: e.seq,
+        at: e.at,
+        person: e.person,
+        name: p?.name ?? null,
+        displayId: p?.displayId ?? null,
+      };
+    });
+  return {
+    from,
+    to,
+    afterHours,
+    afterHoursTruncated: entries.length >= MAX_SCAN,
+    denials: dash.index.denialsByReason(from, to),
+    doorAlarms: dash.index.alarms({ from, to, types: ['forced_open', 'held_open'], limit: 500 }),
+    alarmCounts: dash.index.alarmCounts(from, to),
+  };
+}
+
+export type ComplianceStatus = 'ok' | 'attention';
+
+export interface ComplianceItem {
+  clause: string;
+  /** i18n key of the requirement. */
+  requirement: string;
+  status: ComplianceStatus;
+  /** Facts, as [i18n key, value] pairs. */
+  evidence: [string, string | number][];
+}
+
+const DAY = 86_400_000;
+
+export function compliance(dash: Dash): ComplianceItem[] {
+  const { controller, requests, users, integrity } = dash;
+  const { journal, registry, config } = controller;
+  const now = dash.now();
+  const status = controller.status();
+  const items: ComplianceItem[] = [];
+  const item = (clause: string, requirement: string, ok: boolean, evidence: [string, string | number][]) =>
+    items.push({ clause, requirement, status: ok ? 'ok' : 'attention', evidence });
+
+  const last30 = dash.index.accessSeqs({ from: now - 30 * DAY, limit: 1 }).length;
+  item('§7(1)②ア', 'cmp_log', status.journal.storageOk, [
+    ['cmp_ev_storage', status.journal.storageOk ? 'OK' : 'FAULT'],
+    ['cmp_ev_recent_entries', last30 > 0 ? '✓' : '—'],
+    ['cmp_ev_pending_writes', status.journal.pendingWrites],
+  ]);
+
+  const v = integrity.lastVerification();
+  const cp = integrity.checkpointStatus();
+  const verifiedRecently = !!v && v.result.ok && now - v.at < 7 * DAY;
+  item(
+    '§8(1)③',
+    'cmp_integrity',
+    verifiedRecently && (!cp.checkpoint || (cp.signatureValid && cp.matchesJournal)),
+    [
+      ['cmp_ev_last_verify', v ? `${v.result.ok ? 'OK' : 'NG'} ${formatLocal(v.at, config.timeZone)}` : '—'],
+      [
+        'cmp_ev_checkpoint',
+        cp.checkpoint ? `#${cp.checkpoint.seq} ${cp.signatureValid && cp.matchesJournal ? 'OK' : 'NG'}` : '—',
+      ],
+    ],
+  );
+
+  const first = journal.get(1);
+  item('§5(2)⑪ウ', 'cmp_retention', true, [
+    ['cmp_ev_oldest', first ? formatLocal(first.at, config.timeZone).slice(0, 10) : '—'],
+    ['cmp_ev_retention_years', config.storage.retentionYears],
+  ]);
+
+  const selfApproved = requests.selfApprovedCount();
+  const refused = journal.query({
+    types: ['self_approval_refused'],
+    from: now - 365 * DAY,
+    limit: 10_000,
+  }).length;
+  item('§4(3)', 'cmp_sod', selfApproved === 0, [
+    ['cmp_ev_self_approved', selfApproved],
+    ['cmp_ev_self_refused', refused],
+    ['cmp_ev_pending_requests', requests.pendingCount()],
+  ]);
+
+  const unacked = status.alarms.filter((a) => !a.acknowledged);
+  const oldest = unacked.reduce((m, a) => Math.min(m, a.raisedAt), now);
+  item(
+    '§4(2)②',
+    'cmp_alarms',
+    unacked.every((a) => now - a.raisedAt < 3_600_000),
+    [
+      ['cmp_ev_unacked', unacked.length],
+      ['cmp_ev_oldest_unacked_min', unacked.length ? Math.round((now - oldest) / 60_000) : 0],
+    ],
+  );
+
+  const badges = registry.listBadges();
+  item('§6(1)⑧', 'cmp_lost', true, [
+    ['cmp_ev_lost_badges', badges.filter((b) => b.status === 'lost').length],
+  ]);
+
+  const people = registry.listPeople();
+  const expiredPeople = people.filter((p) => p.active && p.validUntil !== null && p.validUntil <= now).length;
+  const expiredBadges = badges.filter(
+    (b) => b.status === 'active' && b.validUntil !== null && b.validUntil <= now,
+  ).length;
+  const accounts = users.list();
+  const expiredAccounts = accounts.filter(
+    (u) => u.active && u.validUntil !== null && u.validUntil <= now,
+  ).length;
+  item('§6(1)⑨', 'cmp_expiry', expiredAccounts === 0, [
+    ['cmp_ev_expired_people', expiredPeople],
+    ['cmp_ev_expired_badges', expiredBadges],
+    ['cmp_ev_expired_accounts', expiredAccounts],
+  ]);
+
+  item('§6(1)⑦ §8(2)④', 'cmp_passwords', true, [
+    ['cmp_ev_accounts', accounts.filter((u) => u.active).length],
+    ['cmp_ev_must_change', accounts.filter((u) => u.active && u.mustChangePassword).length],
+    ['cmp_ev_locked', accounts.filter((u) => u.lockedUntil !== null && u.lockedUntil > now).length],
+  ]);
+
+  const visitorsOverdue = people.filter(
+    (p) =>
+      p.category === 'visitor' &&
+      p.validUntil !== null &&
+      p.validUntil <= now &&
+      badges.some((b) => b.personId === p.id && b.status === 'active'),
+  ).length;
+  item('§7(1)②エ', 'cmp_visitors', visitorsOverdue === 0, [['cmp_ev_visitors_overdue', visitorsOverdue]]);
+
+  const offline = status.readers.filter((r) => !r.online).length;
+  item('§8(1)④ §9(1)', 'cmp_health', offline === 0 && status.journal.storageOk, [
+    ['cmp_ev_readers_offline', offline],
+    ['cmp_ev_clock', status.clockSynced === null ? '?' : status.clockSynced ? 'OK' : 'NG'],
+  ]);
+
+  item('§8(5)①', 'cmp_lockdown', true, [
+    ['cmp_ev_lockdown_doors', status.doors.filter((d) => d.mode === 'lockdown').length],
+  ]);
+  return items;
+}

@@ -1,0 +1,257 @@
+/** Logging in and out, the session, and one's own account (password change). */
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.js';
+import { Role } from '../auth/roles.js';
+import { actorOf, type User } from '../auth/users.js';
+import type { Dash } from '../context.js';
+import { html } from '../html.js';
+import { ApiError, addRoute, Ok, sameOrigin, serializeCookie } from '../http.js';
+import { bare, formError, page } from '../pages/layout.js';
+
+export const SESSION_COOKIE = 'sekisho_session';
+export const LANG_COOKIE = 'sekisho_lang';
+
+const Me = z.object({
+  user: z.object({
+    id: z.string(),
+    username: z.string(),
+    displayName: z.string(),
+    role: Role,
+    mustChangePassword: z.boolean(),
+  }),
+  csrfToken: z.string().nullable(),
+  expiresAt: z.number().nullable(),
+});
+
+function me(user: User, csrf: string | null, expiresAt: number | null): z.infer<typeof Me> {
+  return {
+    user: {
+      id: user.id,
+      username: user.username,
+      displayName: user.displayName,
+      role: user.role,
+      mustChangePassword: user.mustChangePassword,
+    },
+    csrfToken: csrf,
+    expiresAt,
+  };
+}
+
+/** Same-origin redirect targets only. */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) && !next.startsWith('/login') ? next : '/';
+}
+
+function clientIp(req: FastifyRequest): string {
+  return req.ip ?? 'unknown';
+}
+
+/**
+ * `dummyHash`: a hash made with the accounts' scrypt parameters, checked for unknown user names so
+ * that their answer takes as long as a real account's.
+ */
+export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: string): void {
+  const { guard, users, sessions, limiter } = dash;
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/login',
+    auth: 'public',
+    kind: 'page',
+    tag: 'session',
+    summary: 'The login page',
+    query: z.object({ next: z.string().max(500).optional() }),
+    handler: ({ t, lang, query, principal, reply }) => {
+      if (principal) return reply.redirect(safeNext(query.next), 303);
+      return bare(
+        { t, lang },
+        {
+          title: t('login_title'),
+          siteName: dash.controller.config.site.name,
+          body: html`<section class="card login">
+  <h1>${t('login_title')}</h1>
+  <form data-api="/api/session" data-method="POST" data-then="${safeNext(query.next)}" id="login-form">
+    <label>${t('username')}<input name="username" autocomplete="username" required maxlength="32" autofocus></label>
+    <label>${t('password')}<input name="password" type="password" autocomplete="current-password" required maxlength="256"></label>
+    ${formError}
+    <button type="submit" class="primary">${t('login_button')}</button>
+  </form>
+  <p class="hint">${t('login_hint')}</p>
+</section>`,
+        },
+      );
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/session',
+    auth: 'public',
+    kind: 'json',
+    tag: 'session',
+    summary:
+      'Log in. Answers the session cookie and the CSRF token to send as `x-csrf-token` on every change. ' +
+      'Rate-limited per address; repeated failures lock the account for a while.',
+    body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
+    response: Me,
+    handler: async ({ req, reply, body }) => {
+      // Login CSRF: a form on another site cannot log a browser in (SameSite cookie, JSON body, Origin).
+      if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
+      const now = dash.now();
+      const ip = clientIp(req);
+      const wait = limiter.attempt(ip, now);
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        throw new ApiError(429, 'rate_limited', 'too many login attempts from this address; wait and retry');
+      }
+      const user = users.byUsername(body.username);
+      if (!user) {
+        await verifyPassword(body.password, dummyHash);
+        if (limiter.unknownLockedUntil(body.username, now) !== null)
+          throw new ApiError(
+            423,
+            'account_locked',
+            'too many failed logins; the account is locked for a while',
+          );
+        limiter.unknownFailure(body.username, now);
+        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
+      }
+      if (user.lockedUntil !== null && user.lockedUntil > now)
+        throw new ApiError(
+          423,
+          'account_locked',
+          'too many failed logins; the account is locked for a while',
+        );
+      const ok = await verifyPassword(body.password, users.passwordHashOf(user.id) ?? '');
+      const at = dash.now();
+      if (!ok) {
+        const r = users.recordFailure(user.id, at, limiter.limits.maxFailures, limiter.limits.lockMs, ip);
+        if (r.locked)
+          throw new ApiError(
+            423,
+            'account_locked',
+            'too many failed logins; the account is locked for a while',
+          );
+        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
+      }
+      if (!user.active || (user.validUntil !== null && user.validUntil <= at))
+        throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
+      users.recordLogin(user.id, at, ip);
+      const { token, session } = sessions.create(user.id, at);
+      reply.header(
+        'set-cookie',
+        serializeCookie(SESSION_COOKIE, token, {
+          secure: dash.secureCookies || req.protocol === 'https',
+          maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
+        }),
+      );
+      return me(user, session.csrfToken, session.expiresAt);
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/session',
+    auth: 'self',
+    kind: 'json',
+    tag: 'session',
+    summary: 'Who is logged in, and the CSRF token of this session',
+    allowMustChange: true,
+    response: Me,
+    handler: ({ principal }) =>
+      me(principal!.user, principal!.session?.csrfToken ?? null, principal!.session?.expiresAt ?? null),
+  });
+
+  addRoute(app, guard, {
+    method: 'DELETE',
+    url: '/api/session',
+    auth: 'self',
+    kind: 'json',
+    tag: 'session',
+    summary: 'Log out (ends this session)',
+    allowMustChange: true,
+    response: Ok,
+    handler: ({ principal, reply }) => {
+      const p = principal!;
+      if (p.session) {
+        sessions.destroy(p.session.tokenHash);
+        users.recordLogout(p.user, dash.now());
+      }
+      reply.header(
+        'set-cookie',
+        serializeCookie(SESSION_COOKIE, '', { maxAgeS: 0, secure: dash.secureCookies }),
+      );
+      return { ok: true as const };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/me/password',
+    auth: 'self',
+    kind: 'json',
+    tag: 'session',
+    summary: 'Change one’s own password; other sessions of the account end',
+    allowMustChange: true,
+    body: z.strictObject({ current: z.string().min(1).max(1024), next: z.string().min(1).max(1024) }),
+    response: Ok,
+    handler: async ({ principal, body }) => {
+      const p = principal!;
+      if (p.kind !== 'session') throw new ApiError(403, 'forbidden', 'the API token has no password');
+      const ok = await verifyPassword(body.current, users.passwordHashOf(p.user.id) ?? '');
+      if (!ok) throw new ApiError(403, 'invalid_credentials', 'the current password is wrong');
+      if (body.current === body.next)
+        throw new ApiError(400, 'weak_password', 'the new password must differ from the current one', {
+          detail: 'password_same',
+        });
+      await users.setPassword(p.user.id, body.next, actorOf(p.user), dash.now(), { mustChange: false });
+      if (p.session) sessions.destroyOthers(p.user.id, p.session.tokenHash);
+      return { ok: true as const };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/account',
+    auth: 'self',
+    kind: 'page',
+    tag: 'session',
+    summary: 'One’s own account: change the password',
+    allowMustChange: true,
+    handler: ({ t, lang, principal }) => {
+      const p = principal!;
+      return page(
+        { dash, t, lang, principal: p },
+        {
+          title: t('account_title'),
+          active: 'account',
+          body: html`<h1>${t('account_title')}</h1>
+${p.user.mustChangePassword ? html`<p class="notice warn" id="must-change">${t('must_change_password')}</p>` : ''}
+<section class="card">
+  <dl class="facts">
+    <dt>${t('username')}</dt><dd>${p.user.username}</dd>
+    <dt>${t('display_name')}</dt><dd>${p.user.displayName}</dd>
+    <dt>${t('role')}</dt><dd>${t(`role_${p.user.role}`)}</dd>
+  </dl>
+</section>
+${
+  p.kind === 'session'
+    ? html`<section class="card">
+  <h2>${t('change_password')}</h2>
+  <form data-api="/api/me/password" data-method="POST" data-then="/" data-done="${t('password_changed')}" id="password-form">
+    <label>${t('current_password')}<input name="current" type="password" autocomplete="current-password" required></label>
+    <label>${t('new_password')} <small>${t('new_password_hint', { min: MIN_PASSWORD_LENGTH })}</small>
+      <input name="next" type="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}"></label>
+    ${formError}
+    <button type="submit" class="primary">${t('change_password')}</button>
+  </form>
+</section>`
+    : ''
+}`,
+        },
+      );
+    },
+  });
+}

@@ -1,0 +1,421 @@
+/**
+ * The entry/exit log (入退室管理簿, POLICY §7(1)②ア): every badge at every reader, granted or
+ * denied, with person, ID, category, badge (masked), door, direction, time, reason and escort.
+ * Filters by date range, person, badge, door, direction, result, reason and visitors only — each
+ * an index range (logindex.ts) — with cursor pagination, a streamed CSV export and a printable
+ * monthly view.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseLocal } from '../../controller/time.js';
+import { can } from '../auth/roles.js';
+import type { Dash } from '../context.js';
+import { html, type SafeHtml } from '../html.js';
+import { ApiError, addRoute } from '../http.js';
+import type { Translate } from '../i18n.js';
+import type { AccessFilter } from '../logindex.js';
+import { actorLabel, categoryLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
+
+const DateText = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DD or YYYY-MM-DDTHH:MM');
+
+export const LogFilterQuery = z.strictObject({
+  from: DateText.optional(),
+  /** Inclusive when a date. */
+  to: DateText.optional(),
+  person: z.string().trim().max(100).optional(),
+  badge: z.string().trim().max(64).optional(),
+  door: z.string().max(64).optional(),
+  direction: z.enum(['in', 'out']).optional(),
+  result: z.enum(['granted', 'denied']).optional(),
+  reason: z.string().max(64).optional(),
+  visitors: z.enum(['1', '0']).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d+\.\d+$/, 'expected the `next` of the previous page')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export type LogFilterQuery = z.infer<typeof LogFilterQuery>;
+
+export const LogRow = z.object({
+  seq: z.number(),
+  at: z.number(),
+  time: z.string(),
+  door: z.string().nullable(),
+  doorName: z.string(),
+  direction: z.string(),
+  result: z.string(),
+  reason: z.string(),
+  personId: z.string().nullable(),
+  personName: z.string().nullable(),
+  displayId: z.string().nullable(),
+  category: z.string().nullable(),
+  badgeId: z.string().nullable(),
+  masked: z.string().nullable(),
+  escort: z.string().nullable(),
+  escortName: z.string().nullable(),
+  reader: z.string().nullable(),
+});
+export type LogRow = z.infer<typeof LogRow>;
+
+function nextDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Turns the query into an index filter: dates in the site's zone, people and badges to ids. */
+export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
+  const tz = dash.tz;
+  const time = (s: string, end: boolean) => {
+    try {
+      return parseLocal(end && s.length === 10 ? nextDay(s) : s, tz);
+    } catch (err) {
+      throw new ApiError(400, 'invalid_request', (err as Error).message);
+    }
+  };
+  const f: AccessFilter = { limit: q.limit };
+  if (q.from) f.from = time(q.from, false);
+  if (q.to) f.to = time(q.to, true);
+  if (q.person) {
+    const needle = q.person.toLowerCase();
+    const people = dash.controller.registry.listPeople();
+    const exact = people.filter((p) => p.id === q.person || p.displayId.toLowerCase() === needle);
+    const found = exact.length ? exact : people.filter((p) => p.name.toLowerCase().includes(needle));
+    f.persons = found.slice(0, 50).map((p) => p.id);
+  }
+  if (q.badge) {
+    const needle = q.badge.toUpperCase();
+    const badges = dash.controller.registry.listBadges();
+    f.badges = badges
+      .filter((b) => b.id === q.badge || (needle.length >= 4 && b.masked.toUpperCase().endsWith(needle)))
+      .slice(0, 50)
+      .map((b) => b.id);
+  }
+  if (q.door) f.door = q.door;
+  if (q.direction) f.direction = q.direction;
+  if (q.result) f.result = q.result;
+  if (q.reason) f.reason = q.reason;
+  if (q.visitors === '1') f.visitorsOnly = true;
+  if (q.cursor) {
+    const [at, seq] = q.cursor.split('.').map(Number) as [number, number];
+    f.before = { at, seq };
+  }
+  return f;
+}
+
+/** Reads the journal rows of a page of seqs and shapes them for people. */
+export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] {
+  const { registry, journal } = dash.controller;
+  const people = new Map<string, ReturnType<typeof registry.getPerson>>();
+  const person = (id: string | null) => {
+    if (!id) return undefined;
+    if (!people.has(id)) people.set(id, registry.getPerson(id));
+    return people.get(id);
+  };
+  const out: LogRow[] = [];
+  for (const { seq } of seqs) {
+    const r = journal.get(seq);
+    if (!r) continue;
+    const d = r.data as Record<string, unknown>;
+    const p = person(r.person);
+    const escort =
+      typeof d.escort === 'string' ? d.escort : typeof d.escortId === 'string' ? d.escortId : null;
+    out.push({
+      seq: r.seq,
+      at: r.at,
+      time: fmtTime(dash, r.at),
+      door: r.door,
+      doorName: doorName(dash, r.door),
+      direction: String(d.direction ?? ''),
+      result: String(d.result ?? ''),
+      reason: String(d.reason ?? ''),
+      personId: r.person,
+      personName: typeof d.personName === 'string' ? d.personName : (p?.name ?? null),
+      displayId: p?.displayId ?? null,
+      category: typeof d.category === 'string' ? d.category : (p?.category ?? null),
+      badgeId: typeof d.badge === 'string' ? d.badge : null,
+      masked: typeof d.masked === 'string' ? d.masked : null,
+      escort,
+      escortName: escort ? (person(escort)?.name ?? escort) : null,
+      reader: typeof d.reader === 'string' ? d.reader : null,
+    });
+  }
+  return out;
+}
+
+async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; next: string | null }> {
+  await dash.index.sync();
+  const f = toFilter(dash, q);
+  const seqs = dash.index.accessSeqs(f);
+  const last = seqs.at(-1);
+  return {
+    rows: logRows(dash, seqs),
+    next: seqs.length === f.limit && last ? `${last.at}.${last.seq}` : null,
+  };
+}
+
+function csvCell(v: string | number | null): string {
+  let s = v === null ? '' : String(v);
+  // Formula injection: a cell a spreadsheet would run is prefixed with a quote.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function csvHeader(t: Translate): string {
+  return [
+    t('time'),
+    'seq',
+    t('door'),
+    t('direction'),
+    t('result'),
+    t('reason'),
+    t('name'),
+    t('id_card'),
+    t('category'),
+    t('badge'),
+    t('escort'),
+    t('reader'),
+  ]
+    .map(csvCell)
+    .join(',');
+}
+
+function csvLine(t: Translate, r: LogRow): string {
+  return [
+    r.time,
+    r.seq,
+    r.doorName,
+    r.direction ? t(r.direction) : '',
+    r.result ? t(r.result) : '',
+    reasonLabel(t, r.reason),
+    r.personName,
+    r.displayId,
+    r.category ? categoryLabel(t, r.category) : '',
+    r.masked,
+    r.escortName,
+    r.reader,
+  ]
+    .map(csvCell)
+    .join(',');
+}
+
+function filterForm(dash: Dash, t: Translate, q: LogFilterQuery, canExport: boolean): SafeHtml {
+  const doors = dash.controller.config.doors;
+  const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(q))
+    if (v !== undefined && k !== 'cursor' && k !== 'limit') qs.set(k, String(v));
+  const month = (q.from ?? fmtTime(dash, dash.now())).slice(0, 7);
+  return html`<form class="filters card" method="GET" action="/log" id="log-filters">
+  <label>${t('from')}<input type="date" name="from" value="${q.from ?? ''}"></label>
+  <label>${t('to')}<input type="date" name="to" value="${q.to ?? ''}"></label>
+  <label>${t('person')}<input name="person" value="${q.person ?? ''}" placeholder="${t('person_hint')}"></label>
+  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" placeholder="${t('badge_hint')}"></label>
+  <label>${t('door')}<select name="door"><option value="">${t('all')}</option>${doors.map(
+    (d) => html`<option value="${d.id}"${sel(q.door, d.id)}>${d.name}</option>`,
+  )}</select></label>
+  <label>${t('direction')}<select name="direction"><option value="">${t('all')}</option>
+    <option value="in"${sel(q.direction, 'in')}>${t('in')}</option><option value="out"${sel(q.direction, 'out')}>${t('out')}</option></select></label>
+  <label>${t('result')}<select name="result"><option value="">${t('all')}</option>
+    <option value="granted"${sel(q.result, 'granted')}>${t('granted')}</option><option value="denied"${sel(q.result, 'denied')}>${t('denied')}</option></select></label>
+  <label class="check"><input type="checkbox" name="visitors" value="1"${q.visitors === '1' ? html` checked` : ''}> ${t('visitors_only')}</label>
+  <div class="buttons">
+    <button type="submit" class="primary">${t('filter')}</button>
+    <a class="button" href="/log">${t('clear')}</a>
+    ${canExport ? html`<a class="button" id="export-csv" href="/api/log.csv?${qs.toString()}" download>${t('export_csv')}</a>` : ''}
+    <a class="button" id="print-month" href="/log/print?month=${month}${q.door ? `&door=${encodeURIComponent(q.door)}` : ''}">${t('print_month')}</a>
+  </div>
+</form>`;
+}
+
+function logTable(t: Translate, rows: LogRow[]): SafeHtml {
+  if (rows.length === 0) return html`<p class="empty">${t('no_rows')}</p>`;
+  return html`<table class="grid log" id="log-table">
+<thead><tr><th>${t('time')}</th><th>${t('door')}</th><th>${t('direction')}</th><th>${t('result')}</th><th>${t('reason')}</th>
+<th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('badge')}</th><th>${t('escort')}</th></tr></thead>
+<tbody>${rows.map(
+    (r) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}">
+<td class="nowrap">${r.time}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
+<td><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
+<td>${reasonLabel(t, r.reason)}</td><td>${r.personName ?? t('unknown_person')}</td><td>${r.displayId ?? ''}</td>
+<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td>${r.escortName ?? ''}</td>
+</tr>`,
+  )}</tbody></table>`;
+}
+
+export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
+  const { guard } = dash;
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/log',
+    auth: 'log.read',
+    kind: 'page',
+    tag: 'log',
+    summary: 'The entry/exit log page',
+    query: LogFilterQuery,
+    handler: async ({ t, lang, principal, query }) => {
+      const { rows, next } = await page1(dash, query);
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && k !== 'cursor') qs.set(k, String(v));
+      const nextHref = next ? `/log?${qs.toString()}&cursor=${next}` : null;
+      return page(
+        { dash, t, lang, principal: principal! },
+        {
+          title: t('log_title'),
+          active: 'log',
+          wide: true,
+          body: html`<h1>${t('log_title')}</h1>
+${filterForm(dash, t, query, can(principal!.user.role, 'log.export'))}
+<section class="card">${logTable(t, rows)}
+<p class="pager">${query.cursor ? html`<a href="/log?${qs.toString()}">${t('first_page')}</a>` : ''}
+${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page')}</a>` : ''}</p></section>`,
+        },
+      );
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/log',
+    auth: 'log.read',
+    kind: 'json',
+    tag: 'log',
+    summary:
+      'The entry/exit log, newest first. Dates are in the site’s time zone (`to` inclusive). Page with `cursor` = the previous answer’s `next`.',
+    query: LogFilterQuery,
+    response: z.object({ rows: z.array(LogRow), next: z.string().nullable() }),
+    handler: async ({ query }) => page1(dash, query),
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/log.csv',
+    auth: 'log.export',
+    kind: 'stream',
+    tag: 'log',
+    produces: 'text/csv',
+    summary: 'The filtered log as CSV (UTF-8 with BOM), streamed page by page; the export is journaled',
+    query: LogFilterQuery.omit({ cursor: true, limit: true }),
+    handler: async ({ query, t, principal, reply }) => {
+      await dash.index.sync();
+      const base = toFilter(dash, { ...query, limit: 500 });
+      dash.record('log_exported', principal!.actor, { format: 'csv', filter: { ...query } });
+      async function* lines() {
+        yield `\uFEFF${csvHeader(t)}\r\n`;
+        let before = base.before;
+        for (;;) {
+          const seqs = dash.index.accessSeqs({ ...base, ...(before ? { before } : {}) });
+          if (seqs.length === 0) return;
+          yield logRows(dash, seqs)
+            .map((r) => `${csvLine(t, r)}\r\n`)
+            .join('');
+          if (seqs.length < base.limit) return;
+          const last = seqs.at(-1)!;
+          before = { at: last.at, seq: last.seq };
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      const name = `sekisho-log-${fmtTime(dash, dash.now()).slice(0, 10)}.csv`;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(Readable.from(lines()));
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/log/print',
+    auth: 'log.read',
+    kind: 'page',
+    tag: 'log',
+    summary: 'The printable monthly log (oldest first) for one or all doors',
+    query: z.strictObject({
+      month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM'),
+      door: z.string().max(64).optional(),
+    }),
+    handler: async ({ t, lang, principal, query }) => {
+      await dash.index.sync();
+      const [y, m] = query.month.split('-').map(Number) as [number, number];
+      const from = parseLocal(`${query.month}-01`, dash.tz);
+      const next = m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+      const to = parseLocal(next, dash.tz);
+      const MAX = 10_000;
+      const seqs = dash.index.accessSeqs({
+        from,
+        to,
+        ...(query.door ? { door: query.door } : {}),
+        limit: MAX,
+      });
+      const rows = logRows(dash, seqs).reverse();
+      const title = t('print_title', { month: query.month });
+      return page(
+        { dash, t, lang, principal: principal! },
+        {
+          title,
+          active: 'log',
+          wide: true,
+          body: html`<article class="print-view">
+<header class="print-head">
+  <h1>${title}</h1>
+  <p>${dash.controller.config.site.name} · ${query.door ? doorName(dash, query.door) : t('all')} · ${t('rows_count', { n: rows.length })}${rows.length >= MAX ? ' …' : ''}</p>
+  <p class="meta">${t('printed_at', { time: fmtTime(dash, dash.now()), by: actorLabel(dash, principal!.actor) })}</p>
+  <div class="stamp"><span>${t('checked_by')}</span></div>
+  <p class="no-print"><button type="button" data-print>${t('print_button')}</button></p>
+</header>
+${logTable(t, rows)}
+</article>`,
+        },
+      );
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/journal',
+    auth: 'log.export',
+    kind: 'json',
+    tag: 'log',
+    summary:
+      'Raw journal rows (any type), newest first, with their hashes. `before` = the last seq of the previous page.',
+    query: z.strictObject({
+      from: z.coerce.number().int().optional(),
+      to: z.coerce.number().int().optional(),
+      person: z.string().max(64).optional(),
+      door: z.string().max(64).optional(),
+      type: z.string().max(64).optional(),
+      before: z.coerce.number().int().positive().optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+    handler: ({ query: q }) => {
+      const rows = dash.controller.journal.query({
+        from: q.from,
+        to: q.to,
+        person: q.person,
+        door: q.door,
+        types: q.type ? [q.type] : undefined,
+        beforeSeq: q.before,
+        limit: q.limit,
+      });
+      return {
+        rows: rows.map((r) => ({
+          seq: r.seq,
+          id: r.id,
+          at: r.at,
+          type: r.type,
+          door: r.door,
+          person: r.person,
+          actor: r.actor,
+          data: r.data,
+          hash: r.hash,
+        })),
+        next: rows.length === q.limit ? rows[rows.length - 1]!.seq : null,
+      };
+    },
+  });
+}

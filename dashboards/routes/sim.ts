@@ -1,0 +1,189 @@
+/**
+ * Simulation mode only (docs/simulation.md): the routes that stand in for the door hardware and
+ * readers, and the simulation panel that drives them. They do not exist on a real board.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { DEMO_BADGES } from '../../controller/demo.js';
+import type { SimBoard } from '../../hardware/index.js';
+import type { Dash } from '../context.js';
+import { html } from '../html.js';
+import { ApiError, addRoute } from '../http.js';
+import { formError, page, reasonLabel } from '../pages/layout.js';
+
+const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
+
+export function registerSimRoutes(app: FastifyInstance, dash: Dash): void {
+  const { guard, controller } = dash;
+  const board = controller.board as SimBoard;
+  const door = (id: string) => {
+    if (!controller.config.doors.some((d) => d.id === id))
+      throw new ApiError(404, 'unknown_door', `no door "${id}"`);
+    return id;
+  };
+  const input = (doorId: string, role: 'contact' | 'exitButton' | 'tamper') => {
+    const cfg = controller.config.doors.find((d) => d.id === doorId)!;
+    if (!cfg[role]) throw new ApiError(409, 'not_configured', `door "${doorId}" has no ${role}`);
+    return `${doorId}.${role}`;
+  };
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/sim',
+    auth: 'sim.use',
+    kind: 'page',
+    tag: 'simulation',
+    summary: 'The simulation panel: present badges, open and close doors, press the exit button',
+    handler: ({ t, lang, principal }) => {
+      const { readers, doors } = controller.config;
+      return page(
+        { dash, t, lang, principal: principal! },
+        {
+          title: t('sim_title'),
+          active: 'sim',
+          body: html`<h1>${t('sim_title')}</h1>
+<p class="notice">${t('sim_hint')}</p>
+<section class="card"><h2>${t('present_badge')}</h2>
+<form data-api="/api/sim/badge" data-method="POST" data-result="sim-result" class="grid-form" id="sim-badge">
+  <label>${t('reader')}<select name="reader">${readers.map((r) => html`<option value="${r.id}">${r.id}</option>`)}</select></label>
+  <label>${t('badge_number')}<input name="credential" list="demo-badges" required maxlength="40" value="${DEMO_BADGES[0]!.credential}"></label>
+  <datalist id="demo-badges">${DEMO_BADGES.map((b) => html`<option value="${b.credential}">${b.person} — ${b.note}</option>`)}</datalist>
+  ${formError}<button type="submit" class="primary">${t('present_badge')}</button>
+</form>
+<p id="sim-result" class="result" aria-live="polite" data-granted="${t('granted')}" data-denied="${t('denied')}"></p>
+<h3>${t('demo_badges')}</h3>
+<ul class="plain">${DEMO_BADGES.map((b) => html`<li><code>${b.credential}</code> ${b.person} — ${b.note}</li>`)}</ul>
+</section>
+${doors.map(
+  (d) => html`<section class="card" data-door="${d.id}"><h2>${d.name}</h2><p class="actions">
+<button type="button" data-api="/api/sim/doors/${d.id}/contact" data-method="POST" data-body='{"open":true}' id="sim-open-${d.id}">${t('open_door')}</button>
+<button type="button" data-api="/api/sim/doors/${d.id}/contact" data-method="POST" data-body='{"open":false}' id="sim-close-${d.id}">${t('close_door')}</button>
+${d.exitButton ? html`<button type="button" data-api="/api/sim/doors/${d.id}/exit-button" data-method="POST">${t('exit_button')}</button>` : ''}
+${
+  d.tamper
+    ? html`<button type="button" data-api="/api/sim/doors/${d.id}/tamper" data-method="POST" data-body='{"active":true}'>${t('tamper_on')}</button>
+<button type="button" data-api="/api/sim/doors/${d.id}/tamper" data-method="POST" data-body='{"active":false}'>${t('tamper_off')}</button>`
+    : ''
+}
+</p></section>`,
+)}
+<p class="hint"><a href="/">${t('nav_live')} →</a></p>
+<template id="reason-labels">${[
+            'granted',
+            'override_granted',
+            'unknown_badge',
+            'badge_lost',
+            'badge_revoked',
+            'expired',
+            'not_yet_valid',
+            'person_inactive',
+            'outside_schedule',
+            'door_not_permitted',
+            'lockdown',
+            'storage_unavailable',
+          ].map((r) => html`<span data-reason="${r}">${reasonLabel(t, r)}</span>`)}</template>`,
+        },
+      );
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/sim/badge',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary: 'Present a badge at a simulated reader (the same path as a serial frame)',
+    body: z.strictObject({
+      reader: z.string().min(1).max(64),
+      credential: z.string().regex(/^[0-9A-Za-z:]{1,40}$/, 'expected a credential like 0A1B2C3D4E'),
+      format: z.enum(['em4100', 'wiegand26', 'wiegand34', 'line']).default('em4100'),
+    }),
+    response: z.object({
+      granted: z.boolean(),
+      reason: z.string(),
+      door: z.string(),
+      direction: z.string(),
+      seq: z.number().nullable(),
+    }),
+    handler: ({ body }) => {
+      if (!controller.config.readers.some((r) => r.id === body.reader))
+        throw new ApiError(404, 'unknown_reader', `no reader "${body.reader}"`);
+      const out = controller.simulateBadge(body.reader, body.credential.toUpperCase(), body.format);
+      return {
+        granted: out.decision.granted,
+        reason: out.decision.reason,
+        door: out.doorId,
+        direction: out.direction,
+        seq: out.row?.seq ?? null,
+      };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/sim/doors/:door/contact',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary: 'Open or close a simulated door (its contact input, debounced like real hardware)',
+    params: DoorParams,
+    body: z.strictObject({ open: z.boolean() }),
+    handler: ({ params, body }) => {
+      const d = door(params.door);
+      board.simulate(input(d, 'contact'), body.open);
+      return { door: d, open: body.open };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/sim/doors/:door/exit-button',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary: 'Press and release the exit button',
+    params: DoorParams,
+    handler: ({ params }) => {
+      const d = door(params.door);
+      const name = input(d, 'exitButton');
+      board.simulate(name, true);
+      const cfg = controller.config.doors.find((x) => x.id === d)!;
+      setTimeout(() => board.simulate(name, false), (cfg.exitButton?.debounceMs ?? 0) + 200).unref();
+      return { door: d, pressed: true };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/sim/doors/:door/tamper',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary: 'Open or close the enclosure tamper switch',
+    params: DoorParams,
+    body: z.strictObject({ active: z.boolean() }),
+    handler: ({ params, body }) => {
+      const d = door(params.door);
+      board.simulate(input(d, 'tamper'), body.active);
+      return { door: d, active: body.active };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/sim/outputs',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary: 'The logical level of each simulated output',
+    handler: () => {
+      const out: Record<string, boolean> = {};
+      for (const d of controller.config.doors) {
+        out[`${d.id}.lock`] = board.readOutput(`${d.id}.lock`);
+        if (d.buzzer) out[`${d.id}.buzzer`] = board.readOutput(`${d.id}.buzzer`);
+      }
+      return out;
+    },
+  });
+}

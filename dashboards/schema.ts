@@ -1,0 +1,133 @@
+/**
+ * The dashboard's own tables in the controller's database: accounts, sessions, requests and the
+ * log index. They are versioned separately from the journal's schema (controller/journal/db.ts),
+ * in the table `dashboard_schema`, so the two never compete for a migration number. Each step
+ * runs in one immediate transaction with its new version.
+ *
+ * None of these tables is a record: every change they hold is also a journal row (accounts,
+ * requests) or is rebuilt from the journal (the log index). Sessions are throw-away.
+ */
+import type { SqliteDatabase } from '../controller/journal/index.js';
+
+interface Step {
+  name: string;
+  sql: string;
+}
+
+/** Append new steps; never edit or reorder released ones. */
+const STEPS: readonly Step[] = [
+  {
+    name: 'accounts, sessions, requests, log index',
+    sql: `
+      CREATE TABLE dashboard_users (
+        id                   TEXT PRIMARY KEY,
+        username             TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'operator', 'auditor')),
+        password_hash        TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL DEFAULT 0 CHECK (must_change_password IN (0, 1)),
+        active               INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        valid_until          INTEGER,
+        failed_logins        INTEGER NOT NULL DEFAULT 0,
+        locked_until         INTEGER,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        password_changed_at  INTEGER NOT NULL
+      );
+
+      -- The session cookie holds a random token; only its SHA-256 is stored here.
+      CREATE TABLE dashboard_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES dashboard_users(id),
+        csrf_token  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX dashboard_sessions_user ON dashboard_sessions(user_id);
+
+      CREATE TABLE dashboard_requests (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind           TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
+        requested_by   TEXT NOT NULL,
+        requested_at   INTEGER NOT NULL,
+        subject_user   TEXT,
+        payload        TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        decided_by     TEXT,
+        decided_at     INTEGER,
+        decision_note  TEXT,
+        result         TEXT
+      );
+      CREATE INDEX dashboard_requests_status ON dashboard_requests(status, id);
+      CREATE INDEX dashboard_requests_kind ON dashboard_requests(kind, status, id);
+
+      -- The entry/exit log (access rows) and the alarms, indexed for every filter of the log and
+      -- the reports. A cache of the journal: rebuilt from it, never the record itself.
+      CREATE TABLE dashboard_access_index (
+        seq        INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        door       TEXT,
+        person     TEXT,
+        badge      TEXT,
+        direction  TEXT NOT NULL,
+        result     TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        visitor    INTEGER NOT NULL,
+        escort     TEXT
+      );
+      CREATE INDEX dai_at ON dashboard_access_index(at, seq);
+      CREATE INDEX dai_person ON dashboard_access_index(person, at, seq);
+      CREATE INDEX dai_badge ON dashboard_access_index(badge, at, seq);
+      CREATE INDEX dai_door ON dashboard_access_index(door, at, seq);
+      CREATE INDEX dai_result ON dashboard_access_index(result, at, seq);
+      CREATE INDEX dai_reason ON dashboard_access_index(reason, at);
+      CREATE INDEX dai_visitor ON dashboard_access_index(at, seq) WHERE visitor = 1;
+
+      CREATE TABLE dashboard_alarm_index (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        type         TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        door         TEXT,
+        detail       TEXT NOT NULL,
+        acked_by     TEXT,
+        acked_at     INTEGER,
+        ack_comment  TEXT,
+        cleared_at   INTEGER
+      );
+      CREATE INDEX dali_at ON dashboard_alarm_index(at, id);
+      CREATE INDEX dali_type ON dashboard_alarm_index(type, at);
+
+      CREATE TABLE dashboard_index_state (
+        name      TEXT PRIMARY KEY,
+        last_seq  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+export const DASHBOARD_SCHEMA_VERSION = STEPS.length;
+
+/** Creates or upgrades the dashboard's tables. Refuses a database written by a newer dashboard. */
+export function migrateDashboard(db: SqliteDatabase): void {
+  db.exec('CREATE TABLE IF NOT EXISTS dashboard_schema (version INTEGER NOT NULL)');
+  const read = () =>
+    (db.prepare('SELECT version FROM dashboard_schema').get() as { version: number } | undefined)?.version ??
+    0;
+  const found = read();
+  if (found > STEPS.length)
+    throw new Error(
+      `dashboard schema version ${found} is newer than this Sekisho knows (${STEPS.length}); run the newer version`,
+    );
+  for (let v = found; v < STEPS.length; v++) {
+    const step = STEPS[v]!;
+    db.transaction(() => {
+      if (read() !== v) return; // another process migrated meanwhile
+      db.exec(step.sql);
+      db.prepare('DELETE FROM dashboard_schema').run();
+      db.prepare('INSERT INTO dashboard_schema (version) VALUES (?)').run(v + 1);
+    }).immediate();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What the dashboard uses of the controller: a narrow view built from the Controller's public
+ * members. The dashboard never reaches into the door's state machine; it reads status and the
+ * journal, and changes things only through these methods and the registry (whose every change is
+ * a journal row with its actor).
+ */
+import type { Controller } from '../controller/runtime.js';
+
+export type DashboardController = Pick<
+  Controller,
+  | 'config'
+  | 'log'
+  | 'now'
+  | 'db'
+  | 'journal'
+  | 'registry'
+  | 'secrets'
+  | 'board'
+  | 'storageDir'
+  /** The derived state (presence with escorts, visits), read only, through the domain's views. */
+  | 'derived'
+  | 'status'
+  | 'activeAlarms'
+  | 'acknowledgeAlarm'
+  | 'setMode'
+  | 'simulateBadge'
+  | 'onRow'
+>;

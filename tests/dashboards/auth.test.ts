@@ -1,0 +1,268 @@
+/**
+ * Logging in: passwords (scrypt, minimum length, no default), the rate limit and lock-out, sessions
+ * with an idle timeout, logout, password change, disabled accounts, and the simulation-mode demo
+ * accounts whose passwords are generated and printed once.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword, passwordProblem, verifyPassword } from '../../dashboards/auth/passwords.js';
+import { UserStore } from '../../dashboards/auth/users.js';
+import { FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
+
+const login = (d: TestDash, username: string, password: string, ip = '127.0.0.1') =>
+  d.app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, remoteAddress: ip });
+
+function types(d: TestDash, type: string) {
+  return d.controller.journal.query({ types: [type], limit: 100 });
+}
+
+describe('passwords', () => {
+  it('are stored as salted scrypt hashes and checked in constant time', async () => {
+    const a = await hashPassword('a long passphrase here', FAST_SCRYPT);
+    const b = await hashPassword('a long passphrase here', FAST_SCRYPT);
+    expect(a).toMatch(/^scrypt\$1024\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(a).not.toBe(b); // salted
+    expect(await verifyPassword('a long passphrase here', a)).toBe(true);
+    expect(await verifyPassword('a long passphrase herE', a)).toBe(false);
+    expect(await verifyPassword('x', 'garbage')).toBe(false);
+    expect(
+      (await hashPassword('another long one!', { N: 2 ** 15, r: 8, p: 1 })).startsWith('scrypt$32768$8$1$'),
+    ).toBe(true);
+  });
+
+  it('need a minimum length, some variety, and must not contain the user name', () => {
+    expect(passwordProblem('short-pw', 'tanaka')).toBe('password_too_short');
+    expect(passwordProblem('aaaaaaaaaaaaaaaa', 'tanaka')).toBe('password_too_simple');
+    expect(passwordProblem('tanaka-is-my-pass', 'tanaka')).toBe('password_contains_username');
+    expect(passwordProblem('長い日本語のパスワードです', 'tanaka')).toBeNull();
+    expect(passwordProblem(PASSWORD, 'tanaka')).toBeNull();
+  });
+});
+
+describe('login, lock-out and sessions', () => {
+  let d: TestDash;
+  beforeAll(async () => {
+    d = await makeDash({ clock: true, server: { loginLimits: { perWindow: 1000 } } });
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+  afterEach(() => {
+    d.clock.auto = true;
+  });
+
+  it('a wrong password is refused with one stable code and journaled; the right one opens a session', async () => {
+    const bad = await login(d, 'operator1', 'wrong password!!');
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe('invalid_credentials');
+    const unknown = await login(d, 'nobody-here', 'wrong password!!');
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json().error.code).toBe('invalid_credentials');
+    expect(types(d, 'login_failed')[0]!.data).toMatchObject({ username: 'operator1', failures: 1 });
+    const ok = await login(d, 'operator1', PASSWORD);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ user: { username: 'operator1', role: 'operator' } });
+    expect(ok.json().csrfToken).toMatch(/^[\w-]{43}$/);
+    expect(types(d, 'login_succeeded')[0]!.actor).toBe('user:operator1');
+    // A password never reaches the journal.
+    const rows = d.controller.journal.query({ limit: 1000 });
+    expect(rows.some((r) => r.bytes.includes('wrong password') || r.bytes.includes(PASSWORD))).toBe(false);
+  });
+
+  it('locks an account after 5 failures — even the right password is refused — until the lock expires', async () => {
+    for (let i = 1; i <= 4; i++)
+      expect((await login(d, 'auditor1', `bad guess ${i}!!`)).statusCode).toBe(401);
+    const fifth = await login(d, 'auditor1', 'bad guess 5!!');
+    expect(fifth.statusCode).toBe(423);
+    expect(fifth.json().error.code).toBe('account_locked');
+    const right = await login(d, 'auditor1', PASSWORD);
+    expect(right.statusCode).toBe(423);
+    expect(types(d, 'user_locked_out')[0]!.data).toMatchObject({ username: 'auditor1' });
+    d.clock.now += 14 * 60_000;
+    expect((await login(d, 'auditor1', PASSWORD)).statusCode).toBe(423);
+    d.clock.now += 2 * 60_000;
+    expect((await login(d, 'auditor1', PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('an administrator can lift a lock-out at once', async () => {
+    for (let i = 1; i <= 5; i++) await login(d, 'manager2', `bad guess ${i}!!`);
+    expect((await login(d, 'manager2', PASSWORD)).statusCode).toBe(423);
+    const admin = await d.login('admin1');
+    const id = (await admin.get('/api/users'))
+      .json()
+      .users.find((u: { username: string }) => u.username === 'manager2').id;
+    expect((await admin.post(`/api/users/${id}/unlock`)).statusCode).toBe(200);
+    expect((await login(d, 'manager2', PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('locks an unknown user name the same way, so the lock-out does not reveal which names exist', async () => {
+    for (let i = 1; i <= 4; i++)
+      expect((await login(d, 'ghost-user', `guess ${i}!!!!!!`)).statusCode).toBe(401);
+    expect((await login(d, 'ghost-user', 'guess 5!!!!!!')).statusCode).toBe(401);
+    const sixth = await login(d, 'ghost-user', 'guess 6!!!!!!');
+    expect(sixth.statusCode).toBe(423);
+    expect(sixth.json().error.code).toBe('account_locked');
+  });
+
+  it('ends a session after the idle timeout, but not while it is used', async () => {
+    const c = await d.login('manager1');
+    d.clock.auto = false;
+    for (let i = 0; i < 4; i++) {
+      d.clock.now += 10 * 60_000; // 10 minutes each: 40 in all, but never 15 idle
+      expect((await c.get('/api/session')).statusCode).toBe(200);
+    }
+    d.clock.now += 15 * 60_000 + 1000;
+    const res = await c.get('/api/session');
+    expect(res.statusCode).toBe(401);
+    expect((await c.get('/')).statusCode).toBe(401);
+  });
+
+  it('ends every session after the absolute lifetime', async () => {
+    const c = await d.login('manager1');
+    d.clock.auto = false;
+    for (let i = 0; i < 12 * 6; i++) {
+      d.clock.now += 10 * 60_000;
+      const res = await c.get('/api/session');
+      if (res.statusCode !== 200) {
+        expect(i).toBeGreaterThanOrEqual(12 * 6 - 1);
+        return;
+      }
+    }
+    d.clock.now += 10 * 60_000;
+    expect((await c.get('/api/session')).statusCode).toBe(401);
+  });
+
+  it('logout ends the session (and is journaled)', async () => {
+    const c = await d.login('operator1');
+    const out = await c.req('DELETE', '/api/session');
+    expect(out.statusCode).toBe(200);
+    expect(String(out.headers['set-cookie'])).toContain('Max-Age=0');
+    expect((await c.get('/api/status')).statusCode).toBe(401);
+    expect(types(d, 'logout')[0]!.actor).toBe('user:operator1');
+  });
+
+  it('changing one’s password needs the current one, a good new one, and ends the other sessions', async () => {
+    const a = await d.login('operator1');
+    const b = await d.login('operator1');
+    expect(
+      (await a.post('/api/me/password', { current: 'not it', next: 'a-brand-new-passphrase' })).statusCode,
+    ).toBe(403);
+    const weak = await a.post('/api/me/password', { current: PASSWORD, next: 'short' });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json().error.code).toBe('weak_password');
+    expect(
+      (await a.post('/api/me/password', { current: PASSWORD, next: 'a-brand-new-passphrase' })).statusCode,
+    ).toBe(200);
+    expect((await a.get('/api/session')).statusCode).toBe(200);
+    expect((await b.get('/api/session')).statusCode).toBe(401);
+    expect((await login(d, 'operator1', PASSWORD)).statusCode).toBe(401);
+    expect((await login(d, 'operator1', 'a-brand-new-passphrase')).statusCode).toBe(200);
+    await a.post('/api/me/password', { current: 'a-brand-new-passphrase', next: PASSWORD });
+  });
+
+  it('disabling an account ends its sessions at once; it cannot log in again', async () => {
+    const victim = await d.login('auditor1');
+    const admin = await d.login('admin1');
+    const id = victim.user.id;
+    expect((await admin.post(`/api/users/${admin.user.id}/disable`)).statusCode).toBe(409); // not oneself
+    expect((await admin.post(`/api/users/${id}/disable`)).statusCode).toBe(200);
+    expect((await victim.get('/api/status')).statusCode).toBe(401);
+    const again = await login(d, 'auditor1', PASSWORD);
+    expect(again.statusCode).toBe(403);
+    expect(again.json().error.code).toBe('account_disabled');
+    expect(types(d, 'user_disabled')[0]).toMatchObject({
+      actor: 'user:admin1',
+      data: { username: 'auditor1' },
+    });
+  });
+
+  it('a reset password must be changed before anything else', async () => {
+    const admin = await d.login('admin1');
+    const target = await d.login('manager1');
+    const reset = await admin.post(`/api/users/${target.user.id}/reset-password`);
+    expect(reset.statusCode).toBe(200);
+    const temp = reset.json().initialPassword as string;
+    expect(temp.length).toBeGreaterThanOrEqual(20);
+    expect((await target.get('/api/status')).statusCode).toBe(401); // sessions ended
+    const c = await d.login('manager1', temp);
+    const blocked = await c.get('/api/status');
+    expect(blocked.statusCode).toBe(403);
+    expect(blocked.json().error.code).toBe('password_change_required');
+    const page = await c.get('/log');
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/account');
+    expect((await c.get('/account')).statusCode).toBe(200);
+    expect((await c.post('/api/me/password', { current: temp, next: PASSWORD })).statusCode).toBe(200);
+    expect((await c.get('/api/status')).statusCode).toBe(200);
+  });
+});
+
+describe('login rate limit', () => {
+  let d: TestDash;
+  beforeAll(async () => {
+    d = await makeDash({ server: { loginLimits: { perWindow: 3, windowMs: 60_000 } } });
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('allows a few attempts per address per window, then 429 with Retry-After; other addresses are unaffected', async () => {
+    for (let i = 0; i < 3; i++)
+      expect((await login(d, 'manager1', 'nope-nope-nope', '10.0.0.9')).statusCode).toBe(401);
+    const limited = await login(d, 'manager1', PASSWORD, '10.0.0.9');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().error.code).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await login(d, 'manager1', PASSWORD, '10.0.0.10')).statusCode).toBe(200);
+  });
+});
+
+describe('no default passwords; demo accounts only in simulation mode', () => {
+  it('a controller starts with no account at all; the first admin comes from `sekisho user add`', async () => {
+    const d = await makeDash({ accounts: false });
+    try {
+      expect(new UserStore(d.controller.db, d.controller.journal).count()).toBe(0);
+      for (const name of ['admin', 'root', 'sekisho', 'demo-admin'])
+        expect((await login(d, name, 'admin')).statusCode).toBe(401);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('in simulation mode, demo accounts get generated passwords, printed once at first start', async () => {
+    let printed = '';
+    const d = await makeDash({
+      accounts: false,
+      server: { demoAccounts: true, announce: (s) => (printed += s) },
+    });
+    try {
+      const found = [...printed.matchAll(/^\s+(demo-\w+)\s+(\S+)\s+\((\w+)\)$/gm)].map((m) => ({
+        username: m[1]!,
+        password: m[2]!,
+        role: m[3]!,
+      }));
+      expect(found.map((f) => f.role).sort()).toEqual(['admin', 'manager']);
+      expect(found[0]!.password).not.toBe(found[1]!.password);
+      for (const f of found) {
+        expect(f.password.length).toBeGreaterThanOrEqual(20);
+        const res = await login(d, f.username, f.password);
+        expect(res.statusCode).toBe(200);
+      }
+      // The passwords are nowhere in the journal or the database.
+      const all = d.controller.db.prepare('SELECT bytes FROM journal').all() as { bytes: string }[];
+      for (const f of found) expect(all.some((r) => r.bytes.includes(f.password))).toBe(false);
+      // A second start prints nothing and makes no new accounts.
+      let again = '';
+      const { buildServer } = await import('../../dashboards/server.js');
+      const app2 = await buildServer({
+        controller: d.controller,
+        scrypt: FAST_SCRYPT,
+        demoAccounts: true,
+        announce: (s) => (again += s),
+      });
+      await app2.close();
+      expect(again).toBe('');
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * A real controller (simulated board, real SQLite journal in a temp folder) with the dashboard on
+ * top, accounts for every role, and a small client that logs in and keeps its cookie and CSRF token.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../controller/config/index.js';
+import { silentLogger } from '../../controller/log.js';
+import { Controller } from '../../controller/runtime.js';
+import type { Role } from '../../dashboards/auth/roles.js';
+import { buildServer, type ServerOptions } from '../../dashboards/server.js';
+import { SimBoard } from '../../hardware/index.js';
+import { doorConfig, tempDir } from '../helpers/controller.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+/** Cheap scrypt for tests; the hash format and code path are the production ones. */
+export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
+export const PASSWORD = 'correct-horse-battery-7';
+
+export const ACCOUNTS: { username: string; role: Role }[] = [
+  { username: 'admin1', role: 'admin' },
+  { username: 'admin2', role: 'admin' },
+  { username: 'manager1', role: 'manager' },
+  { username: 'manager2', role: 'manager' },
+  { username: 'operator1', role: 'operator' },
+  { username: 'auditor1', role: 'auditor' },
+];
+
+export interface Client {
+  cookie: string;
+  csrf: string;
+  user: { id: string; username: string; role: Role };
+  req(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
+  get(url: string): Promise<LightMyRequestResponse>;
+  post(url: string, body?: unknown): Promise<LightMyRequestResponse>;
+}
+
+export interface TestDash {
+  dir: string;
+  controller: Controller;
+  app: FastifyInstance;
+  clock: { now: number; auto: boolean };
+  login(username: string, password?: string): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export async function makeDash(
+  opts: {
+    server?: Partial<ServerOptions>;
+    config?: Record<string, unknown>;
+    accounts?: boolean;
+    clock?: boolean;
+  } = {},
+): Promise<TestDash> {
+  const dir = tempDir('sekisho-dash-');
+  const cfg = doorConfig(
+    dir,
+    [
+      { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
+      { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
+    ],
+    {
+      schedules: [
+        {
+          id: 'office-hours',
+          name: 'office hours',
+          windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }],
+        },
+      ],
+      ...opts.config,
+    },
+  );
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, stringify(cfg));
+  const config = parseConfig(stringify(cfg));
+  // A controllable clock (advancing with real time unless frozen), so idle timeouts and lock-outs
+  // can be tested without waiting.
+  const clock = { now: Date.now(), auto: true };
+  let last = Date.now();
+  const now = () => {
+    const real = Date.now();
+    if (clock.auto) clock.now += real - last;
+    last = real;
+    return clock.now;
+  };
+  const controller = await Controller.start({
+    loaded: { config, file, storageDir: join(dir, 'data') },
+    board: new SimBoard(),
+    log: silentLogger,
+    ...(opts.clock ? { now } : {}),
+  });
+  const app = await buildServer({
+    controller,
+    apiToken: TOKEN,
+    scrypt: FAST_SCRYPT,
+    demoAccounts: false,
+    liveCoalesceMs: 20,
+    ...opts.server,
+  });
+  await app.ready();
+  if (opts.accounts ?? true) {
+    const { UserStore } = await import('../../dashboards/auth/users.js');
+    const users = new UserStore(controller.db, controller.journal, { scrypt: FAST_SCRYPT });
+    for (const a of ACCOUNTS)
+      await users.create(
+        { username: a.username, displayName: `Test ${a.username}`, role: a.role, password: PASSWORD },
+        'test:setup',
+        controller.now(),
+      );
+  }
+  const login = async (username: string, password = PASSWORD): Promise<Client> => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/session',
+      payload: { username, password },
+    });
+    if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
+    const setCookie = String(res.headers['set-cookie']);
+    const cookie = setCookie.split(';')[0]!;
+    const body = res.json();
+    const client: Client = {
+      cookie,
+      csrf: body.csrfToken,
+      user: body.user,
+      req: (method, url, payload, headers = {}) =>
+        app.inject({
+          method: method as 'GET',
+          url,
+          headers: { cookie, 'x-csrf-token': client.csrf, ...headers },
+          ...(payload === undefined ? {} : { payload: payload as object }),
+        }),
+      get: (url) => client.req('GET', url),
+      post: (url, payload = {}) => client.req('POST', url, payload),
+    };
+    return client;
+  };
+  return {
+    dir,
+    controller,
+    app,
+    clock,
+    login,
+    async close() {
+      await app.close();
+      await controller.stop('test end');
+    },
+  };
+}
