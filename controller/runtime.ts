@@ -554,6 +554,33 @@ export class Controller {
     this.step(doorId, { kind: 'mode', mode, at });
   }
 
+  /**
+   * A manager states who is really inside a room (after exits by the exit button made presence
+   * uncertain). Journaled as `presence_reconciled` with the actor and a note; clears what it settles.
+   */
+  reconcilePresence(
+    doorId: string,
+    present: { personId: string; escort?: string | null }[],
+    actor: string,
+    note: string,
+  ): void {
+    if (!this.doors.has(doorId)) throw new Error(`no door ${doorId}`);
+    const listed = present.map((p) => {
+      const person = this.registry.getPerson(p.personId);
+      if (!person) throw new Error(`no person ${p.personId}`);
+      return { personId: person.id, category: person.category, escort: p.escort ?? null };
+    });
+    const { failed } = this.visitStep({
+      kind: 'reconcile',
+      at: this.now(),
+      doorId,
+      actor,
+      present: listed,
+      note,
+    });
+    if (failed) throw new Error('the journal cannot be written; presence not reconciled');
+  }
+
   /** Feed a simulated reader (simulation mode; the same path as a serial frame). */
   simulateBadge(readerId: string, credential: string, format = 'em4100'): AccessOutcome {
     const rc = this.config.readers.find((r) => r.id === readerId);

@@ -23,6 +23,7 @@ export type DashboardController = Pick<
   | 'activeAlarms'
   | 'acknowledgeAlarm'
   | 'setMode'
+  | 'reconcilePresence'
   | 'simulateBadge'
   | 'onRow'
 >;

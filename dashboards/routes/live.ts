@@ -282,4 +282,36 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
       return { door: params.door, mode: body.mode };
     },
   });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/doors/:door/presence',
+    auth: 'doors.mode',
+    kind: 'json',
+    tag: 'live',
+    summary:
+      'Reconcile who is inside a room (after exit-button exits made presence uncertain); journaled with the actor and a note',
+    params: DoorParams,
+    body: z.strictObject({
+      present: z
+        .array(
+          z.strictObject({
+            personId: z.string().min(1).max(64),
+            escort: z.string().min(1).max(64).nullish(),
+          }),
+        )
+        .max(200),
+      note: z.string().trim().min(1).max(500),
+    }),
+    response: z.object({ door: z.string(), inside: z.number() }),
+    handler: ({ params, body, principal }) => {
+      if (!controller.config.doors.some((d) => d.id === params.door))
+        throw new ApiError(404, 'unknown_door', `no door "${params.door}"`);
+      for (const p of body.present)
+        if (!controller.registry.getPerson(p.personId))
+          throw new ApiError(400, 'invalid_request', `present: no person "${p.personId}"`);
+      controller.reconcilePresence(params.door, body.present, principal!.actor, body.note);
+      return { door: params.door, inside: presenceView(controller.derived, params.door).length };
+    },
+  });
 }
