@@ -26,9 +26,11 @@ fi
 # Debian package -> a file it provides (to skip apt when already there).
 declare -A pkgs=( [python3]=/usr/bin/python3 [make]=/usr/bin/make [g++]=/usr/bin/g++ [sqlite3]=/usr/bin/sqlite3 )
 if [ "$want_test" = 1 ]; then
-  # openssl: test CAs for MQTT over TLS; systemd: systemd-analyze and systemd-notify for the unit tests.
+  # openssl: test CAs for MQTT over TLS; systemd: systemd-analyze and systemd-notify for the unit tests;
+  # a Japanese font so Chromium renders the Japanese UI (screenshots).
   pkgs+=( [mosquitto]=/usr/sbin/mosquitto [socat]=/usr/bin/socat [chromium]=/usr/bin/chromium
-          [openssl]=/usr/bin/openssl [systemd]=/usr/bin/systemd-analyze )
+          [openssl]=/usr/bin/openssl [systemd]=/usr/bin/systemd-analyze
+          [fonts-ipafont-gothic]=/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf )
 fi
 missing=()
 for p in "${!pkgs[@]}"; do
