@@ -23,11 +23,19 @@ import { ConfigError, type LoadedConfig, loadConfig } from './config/index.js';
 import { DEMO_BADGES, seedDemo } from './demo.js';
 import { doctor } from './doctor.js';
 import { PersonCategory } from './domain/index.js';
-import { verifyJournal } from './journal/index.js';
+import {
+  ArchiveError,
+  archiveJournal,
+  PUBLIC_KEY_FILE,
+  verifyArchiveChain,
+  verifyArchiveFile,
+  verifyJournal,
+} from './journal/index.js';
 import { createLogger } from './log.js';
 import { Controller } from './runtime.js';
 import { createNotifier } from './sdnotify.js';
 import { journalFile, openStorage } from './storage.js';
+import { sekishoVersion } from './system.js';
 import { formatLocal, parseLocal } from './time.js';
 import { userCommand } from './users.js';
 
@@ -38,7 +46,9 @@ const HELP = `sekisho — machine-room access controller
 usage: sekisho <command> [options]   (every command takes --config PATH)
 
   start                                   run the controller (and its dashboard)
-  verify                                  check the journal's hash chain and signed checkpoints
+  verify [--archives DIR]                 check the journal's hash chain and signed checkpoints
+                                          (with --archives: also every archive file and the chain
+                                          archive → archive → live journal)
   log [--from D] [--to D] [--person ID|CARD_ID] [--door ID] [--type T] [--limit N] [--json]
                                           the entry/exit log (入退室管理簿); dates in the site's time zone
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor
@@ -66,6 +76,9 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
                                           verify a backup, then replace the journal and secrets with it
                                           (controller stopped; the replaced files are kept aside)
   restore --from FILE --check [--public-key PEM]   only verify a backup
+  archive --to FILE [--before D]          move journal records older than storage.retentionYears into
+                                          a signed archive file (mode 0600), verified before deletion
+  verify-archive FILE [--public-key PEM]  verify an archive file on its own
   secure-outputs                          drive every lock to secured and every buzzer off, then exit
                                           (systemd runs it after the service stops)
 
@@ -126,6 +139,10 @@ export async function main(argv: string[]): Promise<number> {
         return await backupCommand(rest);
       case 'restore':
         return restoreCommand(rest);
+      case 'archive':
+        return archiveCommand(rest);
+      case 'verify-archive':
+        return verifyArchiveCommand(rest);
       case 'secure-outputs':
         return secureOutputsCommand(rest);
       default:
@@ -274,8 +291,9 @@ function openExisting(loaded: LoadedConfig) {
 }
 
 function verify(args: string[]): number {
-  const { values } = parseArgs({ args, options: common });
+  const { values } = parseArgs({ args, options: { ...common, archives: { type: 'string' } } });
   const loaded = load(values.config);
+  if (values.archives !== undefined) return verifyWithArchives(loaded, values.archives, values.json);
   const s = openExisting(loaded);
   const t0 = performance.now();
   const report = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
@@ -284,7 +302,10 @@ function verify(args: string[]): number {
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else if (report.ok)
     process.stdout.write(
-      `journal intact: ${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)\n`,
+      `journal intact: ${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)\n` +
+        (report.archiveBase
+          ? `  rows 1 to ${report.archiveBase.seq} are archived (signed archive base verified); check the archives with --archives DIR\n`
+          : ''),
     );
   else
     process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
@@ -674,6 +695,125 @@ function restoreCommand(args: string[]): number {
   process.stdout.write(`  journal head now seq ${r.head.seq} (the restore itself is journaled and signed)\n`);
   process.stdout.write('Start the controller again: sudo systemctl start sekisho\n');
   return 0;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Archiving (policy §5(2)⑪ウ: 5 years; §8(1)③: protected against tampering and deletion)
+
+function archiveCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { ...common, to: { type: 'string' }, before: { type: 'string' } },
+  });
+  const loaded = load(values.config);
+  const target = need(values.to, 'to');
+  const before = optTime(values.before, loaded.config.timeZone);
+  const years = loaded.config.storage.retentionYears;
+  const s = openExisting(loaded);
+  let r: ReturnType<typeof archiveJournal>;
+  try {
+    r = archiveJournal(s.db, s.journal, {
+      target,
+      before,
+      retentionYears: years,
+      signingKey: s.secrets.signingKey,
+      publicKey: s.secrets.publicKey,
+      keyId: s.secrets.keyId,
+      siteId: loaded.config.site.id,
+      sekishoVersion: sekishoVersion(),
+      actor: actorOf(values.actor),
+      outbox: loaded.config.mqtt !== undefined,
+    });
+  } catch (err) {
+    if (err instanceof ArchiveError) {
+      process.stderr.write(`sekisho: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    s.db.close();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return r.archived && !r.verify.ok ? 1 : 0;
+  }
+  if (!r.archived) {
+    process.stdout.write(
+      `${r.reason} (records before ${formatLocal(r.before, loaded.config.timeZone)} may be archived)\n`,
+    );
+    return 0;
+  }
+  const m = r.manifest;
+  const tz = loaded.config.timeZone;
+  process.stdout.write(
+    `archived and verified: ${r.file} (${r.bytes} bytes, mode 0600, sha256 ${r.fileSha256})\n` +
+      `  rows ${m.prevBase.seq + 1} to ${m.head.seq} (${m.rows} records, ${formatLocal(m.firstAt, tz)} to ${formatLocal(m.lastAt, tz)}), older than ${years} years\n` +
+      `  the live journal now starts after the signed archive base at seq ${m.head.seq}: ${r.verify.ok ? 'intact' : `NOT INTACT: ${r.verify.problem}`}\n` +
+      '  Keep the archive file (and every earlier one) off the device: it is the only copy of these records.\n',
+  );
+  return r.verify.ok ? 0 : 1;
+}
+
+function publicKeyFrom(file: string) {
+  try {
+    return createPublicKey(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--public-key: cannot read a public key from ${file}: ${(err as Error).message}`);
+  }
+}
+
+function verifyArchiveCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...common, 'public-key': { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [file, ...extra] = positionals;
+  if (!file || extra.length > 0)
+    throw new UsageError('usage: sekisho verify-archive FILE [--public-key PEM]');
+  // The device's public key: given (kept off the device: best), or the controller's own.
+  const keyFile = values['public-key'] ?? join(load(values.config).storageDir, PUBLIC_KEY_FILE);
+  const c = verifyArchiveFile(file, { publicKey: publicKeyFrom(keyFile) });
+  if (values.json) process.stdout.write(`${JSON.stringify(c)}\n`);
+  else if (c.ok && c.manifest) {
+    const m = c.manifest;
+    process.stdout.write(
+      `archive intact: rows ${m.prevBase.seq + 1} to ${m.head.seq} (${m.rows} records) of controller ${m.controllerId}, ` +
+        `chain from ${m.prevBase.hash.slice(0, 16)}… to ${m.head.hash.slice(0, 16)}…, signature verified with ${keyFile}\n` +
+        `  sha256 ${c.fileSha256}\n`,
+    );
+  } else process.stdout.write(`ARCHIVE NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
+  return c.ok ? 0 : 1;
+}
+
+function verifyWithArchives(loaded: LoadedConfig, dir: string, json: boolean | undefined): number {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`--archives: ${dir} is not a folder`);
+  const s = openExisting(loaded);
+  let c: ReturnType<typeof verifyArchiveChain>;
+  try {
+    c = verifyArchiveChain(s.db, dir, s.secrets.publicKey);
+  } finally {
+    s.db.close();
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(c)}\n`);
+    return c.ok ? 0 : 1;
+  }
+  for (const a of c.archives)
+    process.stdout.write(
+      `archive ${a.file}: rows ${a.manifest.prevBase.seq + 1} to ${a.manifest.head.seq}, intact\n`,
+    );
+  for (const n of c.notes) process.stdout.write(`note: ${n}\n`);
+  if (c.ok) {
+    process.stdout.write(
+      `chain intact from seq 1 through ${c.archives.length} archive(s) to the live journal: ` +
+        `${c.journal.rows} live rows, head seq ${c.journal.headSeq} ${c.journal.headHash}\n`,
+    );
+    return 0;
+  }
+  process.stdout.write(`CHAIN NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
+  return 1;
 }
 
 /**

@@ -155,8 +155,47 @@ const visitorSchema: Migration = {
   },
 };
 
+/**
+ * Version 4: archive bases. `sekisho archive` moves journal rows older than the retention period
+ * into a signed archive file, records a signed base (the seq and hash the live chain continues
+ * from) and only then deletes the archived rows. The DELETE trigger is replaced by one that refuses
+ * every deletion except of rows at or below the latest archive base.
+ */
+const archiveSchema: Migration = {
+  name: 'archive bases; journal deletion only below the latest archive base',
+  up(db) {
+    db.exec(`
+      CREATE TABLE archive_bases (
+        seq            INTEGER PRIMARY KEY,
+        hash           TEXT NOT NULL,
+        at             INTEGER NOT NULL,
+        controller     TEXT NOT NULL,
+        archive_sha256 TEXT NOT NULL,
+        signature      TEXT NOT NULL,
+        key_id         TEXT NOT NULL
+      );
+      CREATE TRIGGER archive_bases_no_update BEFORE UPDATE ON archive_bases
+      BEGIN SELECT RAISE(ABORT, 'archive bases are append-only: UPDATE refused'); END;
+      CREATE TRIGGER archive_bases_no_delete BEFORE DELETE ON archive_bases
+      BEGIN SELECT RAISE(ABORT, 'archive bases are append-only: DELETE refused'); END;
+      -- A base names an existing row by its stored hash, above the previous base and below the
+      -- head (the head row is never archived, so the live chain always has a row to continue from).
+      CREATE TRIGGER archive_bases_valid BEFORE INSERT ON archive_bases
+      WHEN NEW.seq <= COALESCE((SELECT MAX(seq) FROM archive_bases), 0)
+        OR NOT EXISTS (SELECT 1 FROM journal WHERE seq = NEW.seq AND hash = NEW.hash)
+        OR NEW.seq >= (SELECT MAX(seq) FROM journal)
+      BEGIN SELECT RAISE(ABORT, 'archive bases are append-only: a base must name a journal row above the last base and below the head, by its hash'); END;
+
+      DROP TRIGGER journal_no_delete;
+      CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+      WHEN OLD.seq > COALESCE((SELECT MAX(seq) FROM archive_bases), 0)
+      BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: DELETE refused (only rows at or below the latest signed archive base may be removed)'); END;
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
-export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema, visitorSchema];
+export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema, visitorSchema, archiveSchema];
 
 /** The schema version this code writes and expects. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,20 @@
  * hash-chained journal with its outbox and signed checkpoints, the verifier, the device secrets
  * and the registry of people, badges and door permissions. See docs/journal.md.
  */
+
+export {
+  ARCHIVE_MAGIC,
+  type ArchiveChainCheck,
+  type ArchiveCheck,
+  ArchiveError,
+  ArchiveManifest,
+  type ArchiveOptions,
+  type ArchiveResult,
+  archiveJournal,
+  retentionCutoff,
+  verifyArchiveChain,
+  verifyArchiveFile,
+} from './archive.js';
 export {
   MIGRATIONS,
   type Migration,
@@ -15,6 +29,8 @@ export {
 } from './db.js';
 export {
   type AppendOptions,
+  type ArchiveBase,
+  archiveBaseBytes,
   type Checkpoint,
   canonicalJson,
   chainHash,
@@ -27,7 +43,9 @@ export {
   type JournalInput,
   type JournalRow,
   RECORD_VERSION,
+  readArchiveBases,
   recordBytes,
+  verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';
 export {

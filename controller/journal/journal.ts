@@ -77,6 +77,22 @@ export interface Checkpoint {
   keyId: string;
 }
 
+/**
+ * A signed statement "rows up to `seq` (whose hash is `hash`) were moved into the archive file
+ * whose SHA-256 is `archiveSha256`, at time `at`": the live chain continues from it.
+ */
+export interface ArchiveBase {
+  seq: number;
+  hash: string;
+  at: number;
+  controller: string;
+  /** SHA-256 of the whole archive file, hex. */
+  archiveSha256: string;
+  /** Ed25519 signature over archiveBaseBytes(), base64. */
+  signature: string;
+  keyId: string;
+}
+
 /** Thrown for input the journal refuses to write (nothing is written). */
 export class JournalDataError extends Error {
   override name = 'JournalDataError';
@@ -209,6 +225,81 @@ export function recordBytes(
 /** The canonical bytes a checkpoint signature covers. */
 export function checkpointBytes(cp: Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'controller'>): string {
   return `{"seq":${cp.seq},"hash":${JSON.stringify(cp.hash)},"at":${cp.at},"controller":${JSON.stringify(cp.controller)}}`;
+}
+
+/** The canonical bytes an archive base signature covers. */
+export function archiveBaseBytes(
+  base: Pick<ArchiveBase, 'seq' | 'hash' | 'at' | 'controller' | 'archiveSha256'>,
+): string {
+  return (
+    `{"seq":${base.seq},"hash":${JSON.stringify(base.hash)},"at":${base.at},` +
+    `"controller":${JSON.stringify(base.controller)},"archiveSha256":${JSON.stringify(base.archiveSha256)}}`
+  );
+}
+
+/** Checks an archive base's Ed25519 signature (and its shape) against a public key. */
+export function verifyArchiveBase(base: ArchiveBase, publicKey: KeyObject | string): boolean {
+  if (
+    base === null ||
+    typeof base !== 'object' ||
+    !Number.isSafeInteger(base.seq) ||
+    base.seq < 1 ||
+    typeof base.hash !== 'string' ||
+    !HEX64.test(base.hash) ||
+    !Number.isSafeInteger(base.at) ||
+    typeof base.controller !== 'string' ||
+    typeof base.archiveSha256 !== 'string' ||
+    !HEX64.test(base.archiveSha256) ||
+    typeof base.signature !== 'string'
+  ) {
+    return false;
+  }
+  try {
+    return verify(
+      null,
+      Buffer.from(archiveBaseBytes(base), 'utf8'),
+      publicKey,
+      Buffer.from(base.signature, 'base64'),
+    );
+  } catch {
+    return false;
+  }
+}
+
+type ArchiveBaseRow = {
+  seq: number;
+  hash: string;
+  at: number;
+  controller: string;
+  archive_sha256: string;
+  signature: string;
+  key_id: string;
+};
+
+export function toArchiveBase(row: ArchiveBaseRow): ArchiveBase {
+  return {
+    seq: row.seq,
+    hash: row.hash,
+    at: row.at,
+    controller: row.controller,
+    archiveSha256: row.archive_sha256,
+    signature: row.signature,
+    keyId: row.key_id,
+  };
+}
+
+/**
+ * The archive bases recorded in the database, oldest first ([] for a schema without the table,
+ * i.e. before version 4, or when nothing was ever archived).
+ */
+export function readArchiveBases(db: SqliteDatabase): ArchiveBase[] {
+  const table = db
+    .prepare<[], { n: number }>(
+      "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'archive_bases'",
+    )
+    .get();
+  if (!table || table.n === 0) return [];
+  return db.prepare<[], ArchiveBaseRow>('SELECT * FROM archive_bases ORDER BY seq').all().map(toArchiveBase);
 }
 
 /**
@@ -541,6 +632,13 @@ export class Journal {
     return row ? toCheckpoint(row) : undefined;
   }
 
+  /** The previous hash of the first row after an archive base: the base's hash. */
+  #archivedPrevHash(seq: number): string {
+    if (seq <= 1) return GENESIS_HASH;
+    const base = readArchiveBases(this.#db).find((b) => b.seq === seq - 1);
+    return base?.hash ?? GENESIS_HASH;
+  }
+
   #toRow(row: DbRow): JournalRow {
     const rec = JSON.parse(row.bytes) as {
       at: number;
@@ -560,7 +658,7 @@ export class Journal {
       actor: rec.actor,
       data: rec.data,
       hash: row.hash,
-      prevHash: row.prev_hash ?? GENESIS_HASH,
+      prevHash: row.prev_hash ?? this.#archivedPrevHash(row.seq),
       bytes: row.bytes,
     };
   }
@@ -577,4 +675,4 @@ export function toCheckpoint(row: CheckpointRow): Checkpoint {
   };
 }
 
-export type { CheckpointRow };
+export type { ArchiveBaseRow, CheckpointRow };

@@ -7,14 +7,17 @@
 import type { KeyObject } from 'node:crypto';
 import type { SqliteDatabase } from './db.js';
 import {
+  type ArchiveBase,
   type Checkpoint,
   type CheckpointRow,
   canonicalJson,
   chainHash,
   GENESIS_HASH,
   RECORD_VERSION,
+  readArchiveBases,
   recordBytes,
   toCheckpoint,
+  verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';
 import { publicKeyId } from './secrets.js';
@@ -41,7 +44,9 @@ export type VerifyProblemKind =
   /** A row's hash differs from a signed checkpoint: the chain up to it was rewritten. */
   | 'checkpoint_mismatch'
   /** A checkpoint covers rows the journal no longer has: the journal was truncated. */
-  | 'truncated';
+  | 'truncated'
+  /** An archive base's signature does not verify: it was altered or forged. */
+  | 'archive_base_signature';
 
 export interface VerifyOptions {
   /** The device's public key. Without it, checkpoint signatures are not checked. */
@@ -71,6 +76,8 @@ export interface VerifyResult {
   signaturesChecked: boolean;
   /** Findings that are not proof of tampering, e.g. a missing protective trigger. */
   warnings: string[];
+  /** The latest archive base: the live chain starts after it (rows up to it are in archive files). */
+  archiveBase?: Pick<ArchiveBase, 'seq' | 'hash' | 'at' | 'archiveSha256'>;
 }
 
 type RawRow = [
@@ -99,6 +106,8 @@ const PROTECTIVE_TRIGGERS = [
   'checkpoints_no_update',
   'checkpoints_no_delete',
 ];
+/** Present from schema version 4 (archiving). */
+const ARCHIVE_TRIGGERS = ['archive_bases_no_update', 'archive_bases_no_delete', 'archive_bases_valid'];
 
 export function verifyJournal(db: SqliteDatabase, options: VerifyOptions = {}): VerifyResult {
   const own = !db.inTransaction;
@@ -139,8 +148,30 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     .map(toCheckpoint);
   const checkpoints = [...local, ...(options.trustedCheckpoints ?? [])].sort((a, b) => a.seq - b.seq);
   result.checkpoints = checkpoints.length;
+  // Archive bases: every one must be signed by the device; the live chain starts after the latest.
+  const bases = readArchiveBases(db);
+  const base = bases.at(-1);
+  if (base) {
+    result.archiveBase = { seq: base.seq, hash: base.hash, at: base.at, archiveSha256: base.archiveSha256 };
+    if (!head) {
+      result.headSeq = base.seq;
+      result.headHash = base.hash;
+    }
+  }
   if (options.publicKey) {
     const expectedKeyId = publicKeyId(options.publicKey);
+    for (const b of bases) {
+      if (!verifyArchiveBase(b, options.publicKey)) {
+        const key = b.keyId === expectedKeyId ? '' : ` (it names key ${b.keyId}, expected ${expectedKeyId})`;
+        return fail({
+          seq: b.seq,
+          kind: 'archive_base_signature',
+          problem:
+            `the archive base at seq ${b.seq} does not carry a valid signature${key}: it was altered or forged, ` +
+            `so rows 1 to ${b.seq} may have been deleted without being archived`,
+        });
+      }
+    }
     for (const cp of checkpoints) {
       if (!verifyCheckpoint(cp, options.publicKey)) {
         const key =
@@ -167,12 +198,37 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     .raw();
   const fetch = (seq: number): RawRow | undefined => one.get(seq) as RawRow | undefined;
 
-  let expected = 1;
-  let prev1 = GENESIS_HASH; // hash of row expected - 1
+  let expected = base ? base.seq + 1 : 1;
+  let prev1 = base ? base.hash : GENESIS_HASH; // hash of row expected - 1
   let prev2: string | null = null; // hash of row expected - 2 (GENESIS_HASH for expected = 2)
   let cpIndex = 0;
   let lastMatched = 0;
-  let after = Number.MIN_SAFE_INTEGER;
+  let after = base ? base.seq : Number.MIN_SAFE_INTEGER;
+  if (base) {
+    // Checkpoints at or below the base cover archived rows: only the one at the base can be compared.
+    while (cpIndex < checkpoints.length && checkpoints[cpIndex]!.seq <= base.seq) {
+      const cp = checkpoints[cpIndex]!;
+      if (cp.seq === base.seq && cp.hash !== base.hash) {
+        return fail(
+          {
+            seq: cp.seq,
+            kind: 'checkpoint_mismatch',
+            problem: `the archive base at seq ${base.seq} differs from the checkpoint signed at ${iso(cp.at)} for that seq`,
+          },
+          cp.seq,
+        );
+      }
+      lastMatched = cp.seq;
+      cpIndex++;
+    }
+    const leftover = db
+      .prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM journal WHERE seq <= ?')
+      .get(base.seq)!.n;
+    if (leftover > 0)
+      result.warnings.push(
+        `${leftover} row(s) at or below the archive base (seq ${base.seq}) are still in the table; they were archived and are not checked here`,
+      );
+  }
   let nextProgress = PROGRESS_EVERY;
 
   for (;;) {
@@ -236,6 +292,14 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     after = rows[rows.length - 1]![0];
   }
 
+  if (base && expected === base.seq + 1) {
+    // The head row is never archived: a live chain with no row after its base lost its rows.
+    return fail({
+      seq: expected,
+      kind: 'missing',
+      problem: `no row follows the archive base at seq ${base.seq}: rows from seq ${expected} on were deleted`,
+    });
+  }
   const beyond = checkpoints[cpIndex];
   if (beyond) {
     const last = expected - 1;
@@ -422,9 +486,16 @@ function protectiveTriggerWarnings(db: SqliteDatabase): string[] {
     )
     .all();
   const found = new Map(rows.map((r) => [r.name, r.sql ?? '']));
-  return PROTECTIVE_TRIGGERS.filter((name) => !found.get(name)?.includes('RAISE(ABORT')).map(
-    (name) => `protective trigger ${name} is missing or altered: someone changed the schema`,
-  );
+  const hasArchiveTable =
+    db
+      .prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'archive_bases'",
+      )
+      .get()!.n > 0;
+  const expected = hasArchiveTable ? [...PROTECTIVE_TRIGGERS, ...ARCHIVE_TRIGGERS] : PROTECTIVE_TRIGGERS;
+  return expected
+    .filter((name) => !found.get(name)?.includes('RAISE(ABORT'))
+    .map((name) => `protective trigger ${name} is missing or altered: someone changed the schema`);
 }
 
 function iso(at: number): string {
