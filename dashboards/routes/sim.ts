@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DEMO_BADGES } from '../../controller/demo.js';
+import { DecisionReason } from '../../controller/domain/index.js';
 import type { SimBoard } from '../../hardware/index.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
@@ -68,20 +69,7 @@ ${
 </p></section>`,
 )}
 <p class="hint"><a href="/">${t('nav_live')} →</a></p>
-<template id="reason-labels">${[
-            'granted',
-            'override_granted',
-            'unknown_badge',
-            'badge_lost',
-            'badge_revoked',
-            'expired',
-            'not_yet_valid',
-            'person_inactive',
-            'outside_schedule',
-            'door_not_permitted',
-            'lockdown',
-            'storage_unavailable',
-          ].map((r) => html`<span data-reason="${r}">${reasonLabel(t, r)}</span>`)}</template>`,
+<template id="reason-labels">${DecisionReason.options.map((r) => html`<span data-reason="${r}">${reasonLabel(t, r)}</span>`)}</template>`,
         },
       );
     },
