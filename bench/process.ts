@@ -1,0 +1,163 @@
+/**
+ * The real `sekisho` command as a child process: `verify` over the journal, `start` until the door is
+ * secured and the dashboard serves, and its resident memory after a load of badges and door changes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN } from '../tests/helpers/controller.js';
+import type { Staff } from './lib/dataset.js';
+import { DOOR } from './lib/dataset.js';
+import { rssOf } from './lib/env.js';
+import { now, sleep } from './lib/stats.js';
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const t = now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SEKISHO_LOG: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (code) => resolve({ code, stdout, stderr, ms: now() - t }));
+  });
+}
+
+export interface VerifyFigure {
+  ok: boolean;
+  rows: number;
+  checkpoints: number;
+  /** The verification itself, as the command reports it. */
+  secs: number;
+  /** Spawn to exit. */
+  wallS: number;
+}
+
+export async function cliVerify(configFile: string): Promise<VerifyFigure> {
+  const r = await run(['verify', '--config', configFile]);
+  const m = /journal intact: (\d+) rows, .*?, (\d+) signed checkpoints verified \(([\d.]+) s\)/.exec(
+    r.stdout,
+  );
+  if (!m) return { ok: false, rows: 0, checkpoints: 0, secs: Number.NaN, wallS: r.ms / 1000 };
+  return {
+    ok: r.code === 0,
+    rows: Number(m[1]),
+    checkpoints: Number(m[2]),
+    secs: Number(m[3]),
+    wallS: r.ms / 1000,
+  };
+}
+
+export interface Started {
+  proc: ChildProcess;
+  base: string;
+  token: string;
+  /** Spawn → "door secured, dashboard on …" printed (the door is driven secured before). */
+  readyMs: number;
+  locked: boolean;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+export interface StartOptions {
+  /** The program to run instead of bin/sekisho.mjs (e.g. a bundle). */
+  bin?: string;
+  /** Node flags, e.g. --max-semi-space-size=1. */
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}
+
+export async function startProcess(
+  configFile: string,
+  storageDir: string,
+  opts: StartOptions = {},
+): Promise<Started> {
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const t0 = now();
+  const proc = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', '--config', configFile],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SEKISHO_LOG: 'warn' },
+    },
+  );
+  let out = '';
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const readyMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sekisho start not ready in time:\n${out}`)), timeoutMs);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (/door secured, dashboard on/.test(out)) {
+        clearTimeout(timer);
+        resolve(now() - t0);
+      }
+    });
+    void exited.then(() => reject(new Error(`sekisho start exited early:\n${out}`)));
+  });
+  const base = /dashboard on (http:\/\/\S+)/.exec(out)![1]!;
+  const token = readFileSync(join(storageDir, 'api-token'), 'utf8').trim();
+  const status = (await (
+    await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as {
+    doors: { locked: boolean }[];
+  };
+  return {
+    proc,
+    base,
+    token,
+    readyMs,
+    locked: status.doors.every((d) => d.locked),
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface LoadFigure {
+  requests: number;
+  /** HTTP sim badge round trips (request → response with the committed decision), ms. */
+  http: number[];
+  granted: number;
+  rss: number;
+  peak: number;
+}
+
+/** Badges through the HTTP sim route (and the door opened and closed after each grant), then RSS. */
+export async function loadAndRss(s: Started, staff: readonly Staff[], n: number): Promise<LoadFigure> {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${s.base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as { granted?: boolean };
+  };
+  const inside = new Set<string>();
+  const fig: LoadFigure = { requests: 0, http: [], granted: 0, rss: 0, peak: 0 };
+  for (let i = 0; i < n; i++) {
+    const who = staff[i % staff.length]!;
+    const reader = inside.has(who.personId) ? 'exit' : 'entry';
+    const t = now();
+    const r = await post('/api/sim/badge', { reader, credential: who.credential });
+    fig.http.push(now() - t);
+    fig.requests++;
+    if (r.granted) {
+      fig.granted++;
+      if (reader === 'entry') inside.add(who.personId);
+      else inside.delete(who.personId);
+      await post(`/api/sim/doors/${DOOR}/contact`, { open: true });
+      await post(`/api/sim/doors/${DOOR}/contact`, { open: false });
+    }
+  }
+  await sleep(500);
+  const m = rssOf(s.proc.pid!);
+  fig.rss = m.rss;
+  fig.peak = m.peak;
+  return fig;
+}
