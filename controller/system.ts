@@ -1,12 +1,9 @@
 /** Facts about the machine the controller runs on: clock synchronisation, version. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
-/**
- * Whether the system clock is synchronised (NTP): true / false, or null when it cannot be told
- * (no systemd-timesyncd/chrony to ask — e.g. in a container).
- */
-export function clockSynchronised(): boolean | null {
+/** Ask the system once (blocking, ≤ 1 s): true / false, or null when it cannot be told. */
+function askClockSynchronised(): boolean | null {
   if (existsSync('/run/systemd/timesync/synchronized')) return true;
   try {
     const out = execFileSync('timedatectl', ['show', '--property=NTPSynchronized', '--value'], {
@@ -21,6 +18,42 @@ export function clockSynchronised(): boolean | null {
     // not available
   }
   return null;
+}
+
+let clockCache: { value: boolean | null; at: number; refreshing: boolean } | null = null;
+
+/**
+ * Whether the system clock is synchronised (NTP): true / false, or null when it cannot be told
+ * (no systemd-timesyncd/chrony to ask — e.g. in a container). The first call asks the system;
+ * later calls answer from a cache refreshed in the background at most once a minute, so a status
+ * request never blocks the door on `timedatectl`.
+ */
+export function clockSynchronised(): boolean | null {
+  const now = Date.now();
+  if (clockCache === null) {
+    clockCache = { value: askClockSynchronised(), at: now, refreshing: false };
+  } else if (now - clockCache.at > 60_000 && !clockCache.refreshing) {
+    const cache = clockCache;
+    cache.refreshing = true;
+    if (existsSync('/run/systemd/timesync/synchronized')) {
+      Object.assign(cache, { value: true, at: now, refreshing: false });
+    } else {
+      execFile(
+        'timedatectl',
+        ['show', '--property=NTPSynchronized', '--value'],
+        { timeout: 1000 },
+        (err, out) => {
+          const v = String(out ?? '').trim();
+          Object.assign(cache, {
+            value: err ? null : v === 'yes' ? true : v === 'no' ? false : null,
+            at: Date.now(),
+            refreshing: false,
+          });
+        },
+      );
+    }
+  }
+  return clockCache.value;
 }
 
 let version: string | undefined;

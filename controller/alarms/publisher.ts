@@ -440,13 +440,15 @@ export class MqttPublisher {
   #send(client: MqttClient, row: JournalRow): void {
     const messages: [string, string][] = [];
     try {
-      messages.push([this.topics.events, JSON.stringify(eventPayload(row, this.#lookup))]);
+      // An alarm goes out first: its PUBACK must not wait behind the event's (Nagle + delayed ACK on
+      // a stock broker cost ~40 ms when the event led — docs/benchmarks.md).
       if (isAlarmRow(row.type)) {
         const raise = row.type === 'alarm_raised' ? row : this.#d.journal.get(Number(row.data.alarmId));
         const alarm = alarmPayload(row, raise);
         if (alarm) messages.push([this.topics.alarms, JSON.stringify(alarm)]);
         else this.#d.log.error('alarm row names no alarm; published as an event only', { seq: row.seq });
       }
+      messages.push([this.topics.events, JSON.stringify(eventPayload(row, this.#lookup))]);
     } catch (err) {
       // Never let one row block the queue: publish what is certain about it.
       this.#d.log.error('could not build the payload of a row; publishing a minimal one', {

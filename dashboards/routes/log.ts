@@ -336,7 +336,13 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
     tag: 'log',
     summary: 'The printable monthly log (oldest first) for one or all doors',
     query: z.strictObject({
-      month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM'),
+      month: z
+        .string()
+        .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM')
+        .refine((v) => {
+          const y = Number(v.slice(0, 4));
+          return y >= 1970 && y <= 9998;
+        }, 'expected a month between 1970-01 and 9998-12'),
       door: z.string().max(64).optional(),
     }),
     handler: async ({ t, lang, principal, query }) => {
