@@ -176,7 +176,8 @@ describe('entry/exit log', () => {
     expect(html).toContain('Test manager1 (manager1)');
     expect((await m.get('/log/print?month=2026-13')).statusCode).toBe(400);
     // Years the calendar arithmetic cannot serve are refused, not a 500.
-    for (const month of ['0751-10', '9999-12']) expect((await m.get(`/log/print?month=${month}`)).statusCode).toBe(400);
+    for (const month of ['0751-10', '9999-12'])
+      expect((await m.get(`/log/print?month=${month}`)).statusCode).toBe(400);
   });
 
   it('the log page renders the filters and a next-page link', async () => {
