@@ -48,6 +48,8 @@ import {
   nextDeadline,
   nextVisitDeadline,
   openConditions,
+  restoreDerivedState,
+  snapshotDerivedState,
   stepDoor,
   stepVisits,
   type VisitAction,
@@ -57,7 +59,7 @@ import {
   whoIsInside,
 } from './domain/index.js';
 import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from './journal/index.js';
-import { maskCredential } from './journal/index.js';
+import { loadLatestSnapshot, maskCredential, saveSnapshot } from './journal/index.js';
 import { createLogger, type Logger } from './log.js';
 import { openStorage } from './storage.js';
 import { clockSynchronised, sekishoVersion } from './system.js';
@@ -172,7 +174,7 @@ export class Controller {
     this.db = storage.db;
     this.journal = storage.journal;
     this.registry = storage.registry;
-    this.derived = foldRows(initialDerivedState(), this.journal.iterate(1));
+    this.derived = this.rebuildDerived();
     // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
     for (const rt of this.doors.values()) {
       rt.state = initialDoorState(this.startedAt, undefined, {
@@ -307,7 +309,7 @@ export class Controller {
     const visitPerson = person
       ? { id: person.id, category: person.category, mayEscort: this.registry.mayEscort(person.id) }
       : null;
-    const { rows, failed } = this.visitStep({
+    const { rows } = this.visitStep({
       kind: 'badge',
       at: read.at,
       doorId,
@@ -318,7 +320,7 @@ export class Controller {
     const own = rows.find(
       (r) => r.type === 'access' && r.person === (person?.id ?? null) && r.data.reader === read.readerId,
     );
-    if (!own || failed) {
+    if (!own) {
       this.log.error('access row could not be committed; door stays locked', { door: doorId });
       return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
     }
@@ -333,18 +335,23 @@ export class Controller {
 
   /**
    * Feed the visit rules one event and perform their actions in order: rows first, then the unlock
-   * they justify. If any row cannot be committed, nothing after it opens a door, and a queued
-   * granted access row is rewritten as refused (`storage_unavailable`) — it is what happened.
+   * they justify. If an access row cannot be committed the door does not open, a queued granted
+   * access row is rewritten as refused (`storage_unavailable`) — it is what happened — and an
+   * `unlock_skipped` record names any grants of the same group that were already committed.
    */
   private visitStep(event: VisitEvent): { rows: JournalRow[]; failed: boolean } {
     const { actions } = stepVisits(this.derived, event, this.visits);
     const rows: JournalRow[] = [];
     let failed = false;
+    // An unlock is justified by its access rows: it is skipped when one of them was not committed.
+    // (Other rows that fail — an alarm, a note — are queued and written when storage recovers.)
+    let accessFailed = false;
     const write = (input: JournalInput) => {
       const row = this.write(input);
       if (row) rows.push(row);
       else {
         failed = true;
+        if (input.type === 'access') accessFailed = true;
         if (input.type === 'access' && input.data.result === 'granted') {
           input.data.decided = input.data.reason;
           input.data.result = 'denied';
@@ -358,7 +365,21 @@ export class Controller {
           write(a.record as JournalInput);
           break;
         case 'unlock':
-          if (!failed) this.step(a.doorId, { kind: 'grant', at: a.at });
+          if (!accessFailed) this.step(a.doorId, { kind: 'grant', at: a.at });
+          else {
+            // Some of the group's access rows were committed as granted before storage failed: say,
+            // in a record queued for when storage recovers, that the door did not open for them.
+            const grants = rows
+              .filter((r) => r.type === 'access' && r.data.result === 'granted')
+              .map((r) => r.seq);
+            if (grants.length > 0)
+              this.write({
+                type: 'unlock_skipped',
+                at: a.at,
+                door: a.doorId,
+                data: { reason: 'storage_unavailable', grants },
+              });
+          }
           break;
         case 'alarm_raise':
           write({
@@ -737,9 +758,44 @@ export class Controller {
   checkpoint(): void {
     const head = this.journal.head();
     if (head.seq === 0 || head.seq === this.lastCheckpointSeq) return;
-    this.journal.checkpoint(this.now(), this.secrets.signingKey, this.secrets.keyId);
+    const cp = this.journal.checkpoint(this.now(), this.secrets.signingKey, this.secrets.keyId);
     this.lastCheckpointSeq = head.seq;
     this.mqtt?.checkpointed();
+    // A snapshot of the derived state for the same head, only if the state is exactly at it.
+    if (this.derived.lastSeq !== cp.seq || this.pending.length > 0) return;
+    try {
+      const state = JSON.stringify(snapshotDerivedState(this.derived));
+      const { signingKey, keyId } = this.secrets;
+      saveSnapshot(this.db, { seq: cp.seq, hash: cp.hash, at: this.now(), state }, signingKey, keyId);
+    } catch (err) {
+      this.log.warn('could not save a derived-state snapshot', { seq: cp.seq, error: String(err) });
+    }
+  }
+
+  /** The derived state at start: the latest good signed snapshot plus the rows after it, else a full fold. */
+  private rebuildDerived(): DerivedState {
+    const { snapshot, rejected } = loadLatestSnapshot(this.db, this.secrets.publicKey);
+    for (const r of rejected)
+      this.log.warn('derived-state snapshot rejected', { seq: r.seq, reason: r.reason });
+    if (snapshot) {
+      try {
+        const restored = restoreDerivedState(JSON.parse(snapshot.state));
+        if (restored.lastSeq !== snapshot.seq) throw new Error(`state is at seq ${restored.lastSeq}`);
+        const derived = foldRows(restored, this.journal.iterate(snapshot.seq + 1));
+        this.log.info(
+          `derived state from snapshot at seq ${snapshot.seq} (+${derived.lastSeq - snapshot.seq} rows)`,
+        );
+        return derived;
+      } catch (err) {
+        this.log.warn('derived-state snapshot unusable; folding the whole journal', {
+          seq: snapshot.seq,
+          error: String(err),
+        });
+      }
+    }
+    const derived = foldRows(initialDerivedState(), this.journal.iterate(1));
+    this.log.info(`derived state from a full fold (${derived.lastSeq} rows)`);
+    return derived;
   }
 
   // ---------------------------------------------------------------------------------------------

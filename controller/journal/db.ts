@@ -194,8 +194,34 @@ const archiveSchema: Migration = {
   },
 };
 
+/**
+ * Version 5: signed snapshots of the derived state, a cache that bounds replay at start (see
+ * snapshots.ts). Not evidence: rows may be replaced or deleted, so there are no triggers.
+ */
+const snapshotSchema: Migration = {
+  name: 'derived-state snapshots',
+  up(db) {
+    db.exec(`
+      CREATE TABLE snapshots (
+        seq       INTEGER PRIMARY KEY,
+        hash      TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        state     TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        key_id    TEXT NOT NULL
+      );
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
-export const MIGRATIONS: readonly Migration[] = [journalSchema, registrySchema, visitorSchema, archiveSchema];
+export const MIGRATIONS: readonly Migration[] = [
+  journalSchema,
+  registrySchema,
+  visitorSchema,
+  archiveSchema,
+  snapshotSchema,
+];
 
 /** The schema version this code writes and expects. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

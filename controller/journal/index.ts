@@ -73,4 +73,16 @@ export {
   publicKeyId,
   SIGNING_KEY_FILE,
 } from './secrets.js';
+export {
+  checkSnapshot,
+  loadLatestSnapshot,
+  SNAPSHOTS_KEPT,
+  type SnapshotInput,
+  type SnapshotLookup,
+  type SnapshotRejection,
+  type StoredSnapshot,
+  saveSnapshot,
+  snapshotBytes,
+  snapshotStateSha256,
+} from './snapshots.js';
 export { type VerifyOptions, type VerifyProblemKind, type VerifyResult, verifyJournal } from './verify.js';
