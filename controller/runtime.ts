@@ -143,6 +143,8 @@ export class Controller {
   private lastCheckpointSeq = 0;
   private stopped = false;
   private readonly rowListeners: ((row: JournalRow) => void)[] = [];
+  /** Committed rows not yet announced to the row listeners (see afterCommit). */
+  private readonly announce: JournalRow[] = [];
 
   private constructor(opts: ControllerOptions) {
     const { config, storageDir } = opts.loaded;
@@ -697,16 +699,27 @@ export class Controller {
     if (row.seq > this.derived.lastSeq + 1)
       this.derived = foldRows(this.derived, this.journal.iterate(this.derived.lastSeq + 1));
     else this.derived = foldRow(this.derived, row);
+    // The publisher only counts and schedules here (its own rows are written later, never inline):
+    // its backlog must be exact for the next row's accepts().
     try {
       this.mqtt?.committed(row, queued);
     } catch (err) {
       this.log.error('mqtt notification failed', { error: String(err) });
     }
-    for (const l of this.rowListeners) {
-      try {
-        l(row);
-      } catch (err) {
-        this.log.error('row listener failed', { error: String(err) });
+    // The row listeners (the live dashboard) hear of the row after the current step — after the lock
+    // has moved — so nothing they do sits on the door's path.
+    this.announce.push(row);
+    if (this.announce.length === 1) queueMicrotask(() => this.flushAnnouncements());
+  }
+
+  private flushAnnouncements(): void {
+    for (const row of this.announce.splice(0)) {
+      for (const l of this.rowListeners) {
+        try {
+          l(row);
+        } catch (err) {
+          this.log.error('row listener failed', { error: String(err) });
+        }
       }
     }
   }
@@ -851,6 +864,7 @@ export class Controller {
     } catch (err) {
       this.log.error('closing the board failed', { error: String(err) });
     }
+    this.flushAnnouncements();
     // Deliver what is left (bounded wait), publish "offline" and disconnect; the rest stays queued.
     await this.mqtt
       ?.stop()
