@@ -23,12 +23,12 @@ import {
   type MqttStatus,
   type PublisherTuning,
 } from './alarms/index.js';
-import type { LoadedConfig } from './config/index.js';
-import { ALWAYS_SCHEDULE, type Config, type DoorConfig, type ScheduleConfig } from './config/index.js';
+import type { Config, DoorConfig, LoadedConfig, ScheduleConfig } from './config/index.js';
 import {
   type AccessRecord,
   type AlarmSeverity,
   type AlarmType,
+  alarmSeverity,
   alarmsAwaitingClear,
   type BadgeRead,
   type Decision,
@@ -154,7 +154,8 @@ export class Controller {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     this.visits = visitSettings(config);
-    this.schedules = [ALWAYS_SCHEDULE, ...config.schedules.filter((s) => s.id !== ALWAYS_SCHEDULE.id)];
+    // The built-in `always` schedule is decide()'s own; the config cannot redefine it.
+    this.schedules = config.schedules;
 
     // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
     this.board = opts.board ?? createBoard(config);
@@ -555,14 +556,28 @@ export class Controller {
       door,
       data: { reader: readerId, reason },
     });
-    if (!online) this.raiseAlarm('reader_offline', 'major', door, `reader ${readerId}: ${reason}`, at);
+    if (!online)
+      this.raiseAlarm(
+        'reader_offline',
+        alarmSeverity('reader_offline'),
+        door,
+        `reader ${readerId}: ${reason}`,
+        at,
+      );
     else this.clearAlarmCondition('reader_offline', door, at);
   }
 
   private onReaderTamper(readerId: string, active: boolean): void {
     const at = this.now();
     const door = this.readerDoor.get(readerId)?.doorId ?? null;
-    if (active) this.raiseAlarm('reader_tamper', 'critical', door, `reader ${readerId} case opened`, at);
+    if (active)
+      this.raiseAlarm(
+        'reader_tamper',
+        alarmSeverity('reader_tamper'),
+        door,
+        `reader ${readerId} case opened`,
+        at,
+      );
     else this.clearAlarmCondition('reader_tamper', door, at);
   }
 
@@ -759,7 +774,7 @@ export class Controller {
       const at = this.now();
       this.raiseAlarm(
         'storage_fault',
-        'critical',
+        alarmSeverity('storage_fault'),
         null,
         'journal writes failed; records were queued and written on recovery',
         at,

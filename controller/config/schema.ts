@@ -3,7 +3,7 @@
  * everything else must be given. docs/config.md is the reference and must follow this file.
  */
 import { z } from 'zod';
-import { scheduleProblems } from '../domain/schedule.js';
+import { ALWAYS_SCHEDULE_ID, scheduleProblems } from '../domain/schedule.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -287,6 +287,14 @@ export const ConfigSchema = z
     dup(cfg.readers, 'readers');
     dup(cfg.doors, 'doors');
     dup(cfg.schedules, 'schedules');
+    cfg.schedules.forEach((sch, i) => {
+      if (sch.id === ALWAYS_SCHEDULE_ID)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'id'],
+          message: `"${ALWAYS_SCHEDULE_ID}" is the built-in schedule (every day, all day); choose another id`,
+        });
+    });
     const usedReaders = new Map<string, string>();
     cfg.doors.forEach((d, i) => {
       for (const key of ['entryReader', 'exitReader'] as const) {
@@ -333,12 +341,3 @@ export const ConfigSchema = z
     });
   });
 export type Config = z.infer<typeof ConfigSchema>;
-
-/** The built-in schedule every config has: all day, every day. */
-export const ALWAYS_SCHEDULE: ScheduleConfig = {
-  id: 'always',
-  name: 'Always',
-  windows: [],
-  includeHolidays: true,
-  always: true,
-};

@@ -16,7 +16,7 @@
  */
 import type { ScheduleConfig } from '../config/schema.js';
 
-/** The id of the built-in schedule every config has (`ALWAYS_SCHEDULE` in the config schema). */
+/** The id of the built-in schedule: every day, all day. decide() knows it; a config may not redefine it. */
 export const ALWAYS_SCHEDULE_ID = 'always';
 
 export interface LocalTime {

@@ -96,6 +96,16 @@ describe('config', () => {
     );
   });
 
+  it('refuses a schedule that would redefine the built-in "always"', () => {
+    const cfg = {
+      ...base(),
+      schedules: [{ id: 'always', windows: [{ days: [1], from: '09:00', to: '17:00' }] }],
+    };
+    expect(problems(cfg)).toContain(
+      'schedules[0].id: "always" is the built-in schedule (every day, all day); choose another id',
+    );
+  });
+
   it('reports YAML syntax errors with a line', () => {
     expect(() => parseConfig('site: {id: x\n  name: [')).toThrow(/YAML line/);
   });
