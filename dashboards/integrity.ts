@@ -182,7 +182,8 @@ export class Integrity {
       sha.update(text, 'utf8');
       return text;
     };
-    const prev = opts.fromSeq > 1 ? (this.#journal.get(opts.fromSeq - 1)?.hash ?? null) : GENESIS_HASH;
+    // The first exported row carries its own prevHash (the archive base's hash after archiving).
+    const prev = this.#journal.get(opts.fromSeq)?.prevHash ?? GENESIS_HASH;
     const checkpoints = this.#journal
       .checkpoints()
       .filter((c) => c.seq >= opts.fromSeq && c.seq <= opts.toSeq);

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AlarmType } from '../../controller/domain/index.js';
+import { AlarmType, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
@@ -33,10 +33,23 @@ const AlarmEntry = z.object({
   clearedAt: z.number().nullable(),
 });
 
-/** Journal rows within two minutes of the alarm, on its door (§4(2)③: investigate cause and scope). */
+/** Door, access and alarm records — never accounts, logins or requests — may appear beside an alarm. */
+const CONTEXT_TYPES = [...Object.keys(RecordSchemas), ...Object.keys(VisitRecordSchemas)];
+
+/**
+ * Journal rows within two minutes of the alarm, on its door (§4(2)③: investigate cause and scope).
+ * Only the controller's own record types: an alarm without a door must not show an operator the
+ * account and login rows of the same minutes.
+ */
 function context(dash: Dash, at: number, door: string | null) {
   return dash.controller.journal
-    .query({ from: at - 120_000, to: at + 120_001, ...(door ? { door } : {}), limit: 40 })
+    .query({
+      from: at - 120_000,
+      to: at + 120_001,
+      ...(door ? { door } : {}),
+      types: CONTEXT_TYPES,
+      limit: 40,
+    })
     .map((r) => ({
       seq: r.seq,
       at: r.at,

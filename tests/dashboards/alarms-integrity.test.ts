@@ -73,6 +73,25 @@ describe('alarms', () => {
     const hist = (await op.get('/api/alarms/history?type=door_tamper')).json().rows;
     expect(hist).toHaveLength(1);
   });
+
+  it("an alarm without a door shows its minutes' door records, never the account and login rows", async () => {
+    // A failed login in the same minute as a door-less alarm.
+    await d.app.inject({
+      method: 'POST',
+      url: '/api/session',
+      payload: { username: 'manager1', password: 'not the password!!' },
+    });
+    const c = d.controller;
+    expect(c.journal.query({ types: ['login_failed'], limit: 1 })).toHaveLength(1);
+    c.raiseAlarm('storage_fault', 'critical', null, 'test: a door-less alarm', c.now());
+    const a = (await op.get('/api/alarms'))
+      .json()
+      .alarms.find((x: { type: string }) => x.type === 'storage_fault');
+    const detail = (await op.get(`/api/alarms/${a.id}`)).json();
+    const types = detail.context.map((r: { type: string }) => r.type);
+    expect(types).toContain('alarm_raised');
+    expect(types).not.toContain('login_failed');
+  });
 });
 
 describe('integrity', () => {
