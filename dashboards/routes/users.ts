@@ -150,6 +150,14 @@ ${
       const u = requireUser(params.id);
       if (u.id === principal!.user.id)
         throw new ApiError(409, 'conflict', 'change your own password on /account');
+      // §4(3): whoever learns an approver's one-time password could approve as them, so one
+      // approver can never reset another's here; that is done on the device (`sekisho user passwd`).
+      if (can(u.role, 'requests.approve') || can(u.role, 'accounts.approve'))
+        throw new ApiError(
+          403,
+          'approver_reset_refused',
+          `${u.username} approves requests: reset their password on the device with "sekisho user passwd"`,
+        );
       const password = generatePassword();
       await users.setPassword(u.id, password, principal!.actor, dash.now(), { mustChange: true });
       sessions.destroyUser(u.id);
