@@ -107,16 +107,15 @@ describe('door scenarios (simulated board, controlled clock)', () => {
 
   it('a storage fault: the badge is refused, the door stays locked, the record is written on recovery', () => {
     const { c, board } = ctx;
-    const append = c.journal.append.bind(c.journal);
-    const spy = vi.spyOn(c.journal, 'append').mockImplementation(() => {
-      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    });
+    // A real refusal from SQLite: the connection may no longer write (SQLITE_READONLY), as when the
+    // file system is remounted read-only. (The full-disk case runs on a small tmpfs in tests/torture.)
+    c.db.pragma('query_only = ON');
     const out = c.simulateBadge('entry', '0A1B2C3D4E');
     expect(out.decision).toEqual({ granted: false, reason: 'storage_unavailable' });
     expect(lockOn(board)).toBe(false);
     contact(board, true); // forced while storage is down: queued, not lost
     expect(c.status().journal).toMatchObject({ storageOk: false, pendingWrites: 3 }); // access, door_opened, alarm_raised
-    spy.mockImplementation(append);
+    c.db.pragma('query_only = OFF');
     vi.advanceTimersByTime(2000);
     expect(c.status().journal).toMatchObject({ storageOk: true, pendingWrites: 0 });
     const rows = [...c.journal.iterate(1)];

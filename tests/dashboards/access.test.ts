@@ -102,6 +102,7 @@ describe('every route is protected', () => {
     const changes = d.app.sekishoDefs.filter(
       (x) => x.method !== 'GET' && x.auth !== 'public' && x.auth !== 'self' && x.auth !== 'integrity.verify',
     );
+    expect(changes.length).toBeGreaterThan(20);
     for (const x of changes) expect(can('auditor', x.auth as Permission), `${x.method} ${x.url}`).toBe(false);
     expect(can('operator', 'requests.approve')).toBe(false);
     expect(can('operator', 'badges.lost')).toBe(true);

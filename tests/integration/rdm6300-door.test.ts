@@ -6,6 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import {
   cli,
   cliJson,
@@ -17,16 +18,6 @@ import {
   writeConfig,
 } from '../helpers/controller.js';
 import { makePtyPair } from '../helpers/pty.js';
-
-function rdm6300(hex10: string): Buffer {
-  let x = 0;
-  for (let i = 0; i < 10; i += 2) x ^= Number.parseInt(hex10.slice(i, i + 2), 16);
-  return Buffer.concat([
-    Buffer.from([2]),
-    Buffer.from(hex10 + x.toString(16).toUpperCase().padStart(2, '0')),
-    Buffer.from([3]),
-  ]);
-}
 
 interface Row {
   seq: number;
@@ -103,7 +94,7 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
 
   it('a known badge: grant row committed, lock opened, door opened and closed, relocked', async () => {
     const before = head();
-    send(rdm6300('0A1B2C3D4E'));
+    send(encodeRdm6300Frame('0A1B2C3D4E'));
     const [grant] = await until(() => some('access', before), 'access row');
     const data = JSON.parse(grant!.data).data;
     expect(data).toMatchObject({ result: 'granted', reason: 'granted', direction: 'in', masked: '••••3D4E' });
@@ -124,7 +115,7 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
 
   it('an unknown badge: a denied row, the lock never moves', async () => {
     const before = head();
-    send(rdm6300('FFEEDDCCBB'));
+    send(encodeRdm6300Frame('FFEEDDCCBB'));
     const [row] = await until(() => some('access', before), 'denied row');
     expect(JSON.parse(row!.data).data).toMatchObject({
       result: 'denied',
@@ -138,7 +129,7 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
   it('a card held for 3 s (a frame every 50 ms) gives one decision', async () => {
     await new Promise((r) => setTimeout(r, 1100)); // let the earlier presentation's suppression lapse
     const before = head();
-    const frame = rdm6300('0A1B2C3D4E');
+    const frame = encodeRdm6300Frame('0A1B2C3D4E');
     const end = Date.now() + 3000;
     while (Date.now() < end) {
       send(frame);
@@ -161,17 +152,17 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
     const garbage = Buffer.alloc(64 * 1024);
     for (let i = 0; i < garbage.length; i++) garbage[i] = rand();
     send(garbage);
-    const bad = rdm6300('0A1B2C3D4E');
+    const bad = encodeRdm6300Frame('0A1B2C3D4E');
     bad[11] = bad[11] === 0x30 ? 0x31 : 0x30; // corrupt the checksum
     for (let i = 0; i < 20; i++) send(bad);
-    const wrongData = Buffer.from(rdm6300('0A1B2C3D4E'));
+    const wrongData = Buffer.from(encodeRdm6300Frame('0A1B2C3D4E'));
     wrongData[5] = 0x39; // a data digit changed, checksum kept
     send(wrongData);
     await new Promise((r) => setTimeout(r, 800));
     expect(rows('access', before)).toEqual([]);
     expect(await lockOutput()).toBe(false);
     // The reader still works after the garbage.
-    send(rdm6300('FFEEDDCCBB'));
+    send(encodeRdm6300Frame('FFEEDDCCBB'));
     await until(() => rows('access', before).length === 1, 'a decision after the garbage');
   });
 

@@ -48,6 +48,8 @@ describe(`torture (short), seed ${seed}`, () => {
 
   it('a full disk: door secured, degraded, nothing corrupted, automatic recovery', async (ctx) => {
     const r = await fullDisk();
+    // Mounting a small file system needs root: CI runs as root, so a skip there is a failure.
+    if (r.skipped && process.env.CI) throw new Error(`the full-disk test could not run in CI: ${r.skipped}`);
     if (r.skipped) ctx.skip(r.skipped);
     expect(r.failures).toEqual([]);
     expect(r.integrity).toBe('ok');
