@@ -544,6 +544,8 @@ interface LiveState {
   hashAtBackupHead?: string;
   keyId?: string;
   unreadable?: string;
+  /** The live journal, held under an exclusive lock until its files have been set aside. */
+  lock?: SqliteDatabase;
 }
 
 function inspectLive(storage: string, backupHeadSeq: number): LiveState {
@@ -566,6 +568,7 @@ function inspectLive(storage: string, backupHeadSeq: number): LiveState {
     state.unreadable = (err as Error).message; // not a database any more: it is set aside as it is
     return state;
   }
+  let keep = false;
   try {
     db.pragma('wal_checkpoint(TRUNCATE)');
     const head = db
@@ -575,11 +578,14 @@ function inspectLive(storage: string, backupHeadSeq: number): LiveState {
     state.hashAtBackupHead = db
       .prepare<[number], { hash: string }>('SELECT hash FROM journal WHERE seq = ?')
       .get(backupHeadSeq)?.hash;
+    // Keep the lock: no controller or command may open the journal before it is set aside.
+    state.lock = db;
+    keep = true;
   } catch (err) {
     if (err instanceof BackupError) throw err;
     state.unreadable = (err as Error).message;
   } finally {
-    db.close();
+    if (!keep) db.close();
   }
   return state;
 }
@@ -608,74 +614,79 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
     // What --force is for: restoring something that is not simply "this controller, earlier".
     const live = inspectLive(storage, m.head.seq);
     const objections: string[] = [];
-    if (m.controllerId !== loaded.config.controller.id)
-      objections.push(
-        `the backup is of controller "${m.controllerId}", this config is "${loaded.config.controller.id}"`,
-      );
-    if (live.keyId !== undefined && live.keyId !== m.keyId)
-      objections.push(`the backup's device key is ${m.keyId}, the current one is ${live.keyId}`);
-    if (live.head && live.head.seq > m.head.seq)
-      objections.push(
-        `the current journal has ${live.head.seq - m.head.seq} row(s) newer than the backup (seq ${m.head.seq + 1} to ${live.head.seq}); ` +
-          'they will only be in the set-aside folder, and published checkpoints will show the journal as truncated',
-      );
-    if (live.head && live.hashAtBackupHead !== undefined && live.hashAtBackupHead !== m.head.hash)
-      objections.push(
-        `the current journal's row ${m.head.seq} differs from the backup's: they are different histories`,
-      );
-    if (live.head && live.head.seq > 0 && live.head.seq <= m.head.seq) {
-      // A shorter current journal must be a beginning of the backup's.
-      const copy = new Database(join(staging, JOURNAL_DB), { readonly: true, fileMustExist: true });
-      try {
-        const hash = copy
-          .prepare<[number], { hash: string }>('SELECT hash FROM journal WHERE seq = ?')
-          .get(live.head.seq)?.hash;
-        if (hash !== live.head.hash)
-          objections.push(
-            `the current journal's row ${live.head.seq} differs from the backup's: they are different histories`,
-          );
-      } finally {
-        copy.close();
-      }
-    }
-    if (objections.length > 0 && !options.force)
-      throw new BackupError(
-        'restore refused, nothing was changed (use --force if this is really intended)',
-        objections,
-      );
-
-    // Set the current files aside, then move the backup's into place.
-    const names = [
-      JOURNAL_DB,
-      `${JOURNAL_DB}-wal`,
-      `${JOURNAL_DB}-shm`,
-      HMAC_KEY_FILE,
-      SIGNING_KEY_FILE,
-      PUBLIC_KEY_FILE,
-    ];
-    const present = names.filter((n) => existsSync(join(storage, n)));
     let setAside: string | undefined;
-    const moved: string[] = [];
-    const placed: string[] = [];
     try {
-      if (present.length > 0) {
-        setAside = join(storage, `replaced-${stamp(now())}`);
-        mkdirSync(setAside, { mode: 0o700 });
-        for (const n of present) {
-          renameSync(join(storage, n), join(setAside, n));
-          moved.push(n);
+      if (m.controllerId !== loaded.config.controller.id)
+        objections.push(
+          `the backup is of controller "${m.controllerId}", this config is "${loaded.config.controller.id}"`,
+        );
+      if (live.keyId !== undefined && live.keyId !== m.keyId)
+        objections.push(`the backup's device key is ${m.keyId}, the current one is ${live.keyId}`);
+      if (live.head && live.head.seq > m.head.seq)
+        objections.push(
+          `the current journal has ${live.head.seq - m.head.seq} row(s) newer than the backup (seq ${m.head.seq + 1} to ${live.head.seq}); ` +
+            'they will only be in the set-aside folder, and published checkpoints will show the journal as truncated',
+        );
+      if (live.head && live.hashAtBackupHead !== undefined && live.hashAtBackupHead !== m.head.hash)
+        objections.push(
+          `the current journal's row ${m.head.seq} differs from the backup's: they are different histories`,
+        );
+      if (live.head && live.head.seq > 0 && live.head.seq <= m.head.seq) {
+        // A shorter current journal must be a beginning of the backup's.
+        const copy = new Database(join(staging, JOURNAL_DB), { readonly: true, fileMustExist: true });
+        try {
+          const hash = copy
+            .prepare<[number], { hash: string }>('SELECT hash FROM journal WHERE seq = ?')
+            .get(live.head.seq)?.hash;
+          if (hash !== live.head.hash)
+            objections.push(
+              `the current journal's row ${live.head.seq} differs from the backup's: they are different histories`,
+            );
+        } finally {
+          copy.close();
         }
       }
-      for (const { name } of BACKUP_FILES) {
-        renameSync(join(staging, name), join(storage, name));
-        placed.push(name);
+      if (objections.length > 0 && !options.force)
+        throw new BackupError(
+          'restore refused, nothing was changed (use --force if this is really intended)',
+          objections,
+        );
+
+      // Set the current files aside, then move the backup's into place.
+      const names = [
+        JOURNAL_DB,
+        `${JOURNAL_DB}-wal`,
+        `${JOURNAL_DB}-shm`,
+        HMAC_KEY_FILE,
+        SIGNING_KEY_FILE,
+        PUBLIC_KEY_FILE,
+      ];
+      const present = names.filter((n) => existsSync(join(storage, n)));
+      const moved: string[] = [];
+      const placed: string[] = [];
+      try {
+        if (present.length > 0) {
+          setAside = join(storage, `replaced-${stamp(now())}`);
+          mkdirSync(setAside, { mode: 0o700 });
+          for (const n of present) {
+            renameSync(join(storage, n), join(setAside, n));
+            moved.push(n);
+          }
+        }
+        for (const { name } of BACKUP_FILES) {
+          renameSync(join(staging, name), join(storage, name));
+          placed.push(name);
+        }
+        fsyncPath(storage);
+      } catch (err) {
+        // Put everything back as it was.
+        for (const n of placed) rmSync(join(storage, n), { force: true });
+        for (const n of moved) renameSync(join(setAside!, n), join(storage, n));
+        throw new BackupError(`restore failed and was rolled back: ${(err as Error).message}`);
       }
-      fsyncPath(storage);
-    } catch (err) {
-      // Put everything back as it was.
-      for (const n of placed) rmSync(join(storage, n), { force: true });
-      for (const n of moved) renameSync(join(setAside!, n), join(storage, n));
-      throw new BackupError(`restore failed and was rolled back: ${(err as Error).message}`);
+    } finally {
+      // Released only now that the old files are set aside and the backup's are in place.
+      live.lock?.close();
     }
     const owner = statSync(storage);
     if (process.getuid?.() === 0) {
