@@ -34,6 +34,7 @@ import {
   acknowledgeInto,
   alarmRowChanges,
   clearInto,
+  listActiveAlarms,
   raiseInto,
 } from './alarms.js';
 import {
@@ -412,7 +413,7 @@ export function snapshotDerivedState(state: DerivedState): DerivedSnapshot {
     version: 2,
     lastSeq: state.lastSeq,
     invalidRows: state.invalidRows,
-    alarms: listAlarms(state.alarms).map((a) => ({
+    alarms: listActiveAlarms(state.alarms).map((a) => ({
       ...a,
       acknowledged: a.acknowledged && { ...a.acknowledged },
     })),
@@ -435,10 +436,6 @@ export function snapshotDerivedState(state: DerivedState): DerivedSnapshot {
       lastEndOfDay: v.lastEndOfDay,
     },
   };
-}
-
-function listAlarms(alarms: AlarmState): ActiveAlarm[] {
-  return Object.values(alarms.active).sort((a, b) => a.id - b.id);
 }
 
 /** The derived state from a snapshot; throws a ZodError if it is not a valid snapshot. */

@@ -66,7 +66,7 @@
  */
 import type { VisitorsConfig } from '../config/schema.js';
 import { type ActiveAlarm, VISIT_ALARM_SEVERITY } from './alarms.js';
-import { type DerivedState, foldRow } from './fold.js';
+import { type DerivedState, foldRow, whoIsInside } from './fold.js';
 import { endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
 import type {
   AccessRecord,
@@ -767,19 +767,17 @@ class Step {
     if (this.state.visits.lastEndOfDay === date) return;
     if (!force && this.at < localTimeOn(this.at, endOfDay, timeZone)) return;
     const st = this.state;
-    const inside = Object.entries(st.presence)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .flatMap(([door, entries]) =>
-        Object.values(entries)
-          .sort((a, b) => a.since - b.since || (a.personId < b.personId ? -1 : 1))
-          .map((e) => ({
-            door,
-            personId: e.personId,
-            category: e.category ?? null,
-            since: e.since,
-            escort: e.escort ?? null,
-            uncertain: e.uncertainSince !== undefined,
-          })),
+    const inside = Object.keys(st.presence)
+      .sort()
+      .flatMap((door) =>
+        whoIsInside(st, door).map((e) => ({
+          door,
+          personId: e.personId,
+          category: e.category ?? null,
+          since: e.since,
+          escort: e.escort ?? null,
+          uncertain: e.uncertainSince !== undefined,
+        })),
       );
     this.rec('end_of_day_report', null, null, {
       date,
@@ -869,18 +867,16 @@ export interface PresenceView {
 export function presenceView(state: DerivedState, doorId: string): PresenceView[] {
   const inside = state.presence[doorId];
   if (inside === undefined) return [];
-  return Object.values(inside)
-    .sort((a, b) => a.since - b.since || (a.personId < b.personId ? -1 : 1))
-    .map((e) => ({
-      personId: e.personId,
-      category: e.category ?? null,
-      since: e.since,
-      escort: e.escort ?? null,
-      escorted: e.category === 'visitor' ? e.escort !== undefined && Object.hasOwn(inside, e.escort) : null,
-      uncertain: e.uncertainSince !== undefined,
-      uncertainSince: e.uncertainSince ?? null,
-      exitRefused: e.exitRefusedAt !== undefined,
-    }));
+  return whoIsInside(state, doorId).map((e) => ({
+    personId: e.personId,
+    category: e.category ?? null,
+    since: e.since,
+    escort: e.escort ?? null,
+    escorted: e.category === 'visitor' ? e.escort !== undefined && Object.hasOwn(inside, e.escort) : null,
+    uncertain: e.uncertainSince !== undefined,
+    uncertainSince: e.uncertainSince ?? null,
+    exitRefused: e.exitRefusedAt !== undefined,
+  }));
 }
 
 export interface RoomStatus {
