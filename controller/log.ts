@@ -12,11 +12,19 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const SECRET_KEY = /pass|secret|token|credential|key|cookie/i;
+const SECRET_KEY = /pass|secret|token|credential|key|cookie|hmac/i;
 
+/** A copy of the fields with every secret-looking value replaced, at any depth. */
 export function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  return redactValue(fields, 0) as Record<string, unknown>;
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 16) return value;
+  if (Array.isArray(value)) return value.map((x) => redactValue(x, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : v;
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redactValue(v, depth + 1);
   return out;
 }
 
