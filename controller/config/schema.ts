@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ALWAYS_SCHEDULE_ID, scheduleProblems } from '../domain/schedule.js';
+import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -46,7 +47,17 @@ export const ReaderSchema = z.strictObject({
   baudRate: int().positive().default(9600),
   protocol: z.enum(['rdm6300', 'line', 'wiegand-bridge']),
   /** For protocol `line`: a regular expression a trimmed line must match in full to be a credential. */
-  linePattern: z.string().default('^[0-9A-Fa-f]{4,32}$'),
+  linePattern: z
+    .string()
+    .refine((p) => {
+      try {
+        new RegExp(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a valid regular expression')
+    .default('^[0-9A-Fa-f]{4,32}$'),
   /** The same credential again within this time is the same presentation (RDM6300 repeats every ~50 ms). */
   repeatSuppressMs: int().min(0).max(60_000).default(1000),
   /** Silence longer than this marks a heartbeat-sending reader (wiegand-bridge) offline. 0 = never. */
@@ -198,7 +209,7 @@ export const VisitorsSchema = z.strictObject({
   /** How many visitors one escort may have inside at once. */
   maxVisitorsPerEscort: int().min(1).max(20).default(3),
   /** An escort badging out while their visitors are inside: refused, or let out with a `visitor_unescorted` alarm. */
-  escortExit: z.enum(['refuse', 'allow_and_alarm']).default('refuse'),
+  escortExit: EscortExitPolicy.default('refuse'),
   /**
    * For this long after an escort's exit was refused, another escort's badge at the inside reader
    * offers to take their visitors over (a hand-over) instead of letting that escort out.
@@ -207,7 +218,7 @@ export const VisitorsSchema = z.strictObject({
   antiPassback: z
     .strictObject({
       /** off; soft = record the violation and grant; hard = deny. */
-      mode: z.enum(['off', 'soft', 'hard']).default('soft'),
+      mode: AntiPassbackMode.default('soft'),
       /** A violation is forgiven when the person's last recorded passage is older than this. */
       forgiveAfterS: int()
         .min(0)

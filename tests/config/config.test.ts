@@ -96,6 +96,12 @@ describe('config', () => {
     );
   });
 
+  it('refuses a line reader pattern that is not a regular expression', () => {
+    const cfg = base();
+    (cfg.readers[0] as Record<string, unknown>).linePattern = '^[0-9A-F';
+    expect(problems(cfg)).toContain('readers[0].linePattern: not a valid regular expression');
+  });
+
   it('refuses a schedule that would redefine the built-in "always"', () => {
     const cfg = {
       ...base(),
