@@ -283,18 +283,19 @@ async function start(args: string[]): Promise<number> {
 }
 
 /** Read-only commands never create a journal: a missing one is an error. */
-function openExisting(loaded: LoadedConfig) {
+/** An existing journal, never created here; `readonly` for commands that only look. */
+function openExisting(loaded: LoadedConfig, opts: { readonly?: boolean } = {}) {
   const file = journalFile(loaded.storageDir);
   if (!existsSync(file))
     throw new Error(`no journal at ${file} (has the controller been started with this config?)`);
-  return openStorage(loaded);
+  return openStorage(loaded, opts);
 }
 
 function verify(args: string[]): number {
   const { values } = parseArgs({ args, options: { ...common, archives: { type: 'string' } } });
   const loaded = load(values.config);
   if (values.archives !== undefined) return verifyWithArchives(loaded, values.archives, values.json);
-  const s = openExisting(loaded);
+  const s = openExisting(loaded, { readonly: true });
   const t0 = performance.now();
   const report = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
   const secs = (performance.now() - t0) / 1000;
@@ -330,7 +331,9 @@ function log(args: string[]): number {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
     throw new UsageError('--limit: expected 1..100000');
-  const s = openExisting(loaded);
+  const from = optTime(values.from, tz);
+  const to = optTime(values.to, tz);
+  const s = openExisting(loaded, { readonly: true });
   const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
   // --person takes the internal id or the ID on the person's card (staff number, …).
   const personId =
@@ -340,8 +343,8 @@ function log(args: string[]): number {
         ? values.person
         : ([...people.values()].find((p) => p.displayId === values.person)?.id ?? values.person);
   const rows = s.journal.query({
-    from: optTime(values.from, tz),
-    to: optTime(values.to, tz),
+    from,
+    to,
     person: personId,
     door: values.door,
     types: values.type ? [values.type] : undefined,
@@ -789,7 +792,7 @@ function verifyArchiveCommand(args: string[]): number {
 function verifyWithArchives(loaded: LoadedConfig, dir: string, json: boolean | undefined): number {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`--archives: ${dir} is not a folder`);
-  const s = openExisting(loaded);
+  const s = openExisting(loaded, { readonly: true });
   let c: ReturnType<typeof verifyArchiveChain>;
   try {
     c = verifyArchiveChain(s.db, dir, s.secrets.publicKey);

@@ -68,7 +68,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     add('WARN', 'journal', `no journal yet at ${journalFile(dir)} (created at first start)`);
   else {
     try {
-      const s = openStorage(loaded);
+      const s = openStorage(loaded, { readonly: true });
       const ic = s.db.pragma('quick_check', { simple: true });
       add(ic === 'ok' ? 'OK' : 'FAIL', 'database integrity', String(ic));
       const v = verifyJournal(s.db, { publicKey: s.secrets.publicKey });

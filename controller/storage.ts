@@ -7,6 +7,7 @@ import { defaultVisitorBadgeUntil, visitSettings } from './domain/index.js';
 import {
   type DeviceSecrets,
   Journal,
+  loadDeviceSecrets,
   loadOrCreateDeviceSecrets,
   openDatabase,
   Registry,
@@ -24,11 +25,22 @@ export function journalFile(storageDir: string): string {
   return join(storageDir, 'journal.db');
 }
 
-export function openStorage(loaded: LoadedConfig): Storage {
-  mkdirSync(loaded.storageDir, { recursive: true, mode: 0o700 });
-  const secrets = loadOrCreateDeviceSecrets(loaded.storageDir);
+/**
+ * Opens the storage. By default it is created at first use (secrets made, schema migrated);
+ * `readonly` opens what exists and changes nothing — for verify, log and doctor.
+ */
+export function openStorage(loaded: LoadedConfig, opts: { readonly?: boolean } = {}): Storage {
   const dbFile = journalFile(loaded.storageDir);
-  const db = openDatabase(dbFile);
+  let secrets: DeviceSecrets;
+  let db: Database.Database;
+  if (opts.readonly) {
+    secrets = loadDeviceSecrets(loaded.storageDir);
+    db = openDatabase(dbFile, { readonly: true });
+  } else {
+    mkdirSync(loaded.storageDir, { recursive: true, mode: 0o700 });
+    secrets = loadOrCreateDeviceSecrets(loaded.storageDir);
+    db = openDatabase(dbFile);
+  }
   // Rows get an outbox row (for the MQTT publisher) only when a broker is configured.
   const journal = new Journal(db, {
     controllerId: loaded.config.controller.id,

@@ -67,6 +67,7 @@ export {
   credentialHash,
   type DeviceSecrets,
   HMAC_KEY_FILE,
+  loadDeviceSecrets,
   loadOrCreateDeviceSecrets,
   maskCredential,
   PUBLIC_KEY_FILE,

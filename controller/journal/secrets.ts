@@ -68,11 +68,29 @@ export function loadOrCreateDeviceSecrets(dir: string): DeviceSecrets {
     );
   }
 
+  const secrets = readSecrets(hmacPath, signingPath);
+  writePublicKeyFile(join(root, PUBLIC_KEY_FILE), secrets.publicKeyPem);
+  return secrets;
+}
+
+/**
+ * Loads the existing device secrets from `dir` without creating or writing anything (for read-only
+ * commands such as `sekisho verify`). Throws if either file is missing or fails the checks above.
+ */
+export function loadDeviceSecrets(dir: string): DeviceSecrets {
+  const root = resolve(dir);
+  const hmacPath = join(root, HMAC_KEY_FILE);
+  const signingPath = join(root, SIGNING_KEY_FILE);
+  for (const path of [hmacPath, signingPath])
+    if (!exists(path)) throw new Error(`device secret ${path} is missing; restore it from the backup`);
+  return readSecrets(hmacPath, signingPath);
+}
+
+function readSecrets(hmacPath: string, signingPath: string): DeviceSecrets {
   const hmacKey = parseHmacKey(hmacPath, readSecretFile(hmacPath));
   const signingKey = parseSigningKey(signingPath, readSecretFile(signingPath));
   const publicKey = createPublicKey(signingKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  writePublicKeyFile(join(root, PUBLIC_KEY_FILE), publicKeyPem);
   return { hmacKey, signingKey, publicKey, publicKeyPem, keyId: publicKeyId(publicKey) };
 }
 

@@ -3,8 +3,8 @@
  * journal tampered with the sqlite3 CLI, and a lost badge refused at a running door at once.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
@@ -164,6 +164,21 @@ describe('sekisho CLI', () => {
       const r = cli(['verify', '--config', cfg]);
       expect(r.stdout).toMatch(/journal intact: \d+ rows/);
       expect(r.status).toBe(0);
+    });
+
+    it('verify and log only look: they write nothing into the storage folder', () => {
+      const d = tamperedCopy('SELECT 1');
+      const data = join(dirname(d), 'data');
+      rmSync(join(data, 'device-public.pem'));
+      // SQLite's own -wal/-shm companions may appear for a WAL reader; nothing else may.
+      const files = () =>
+        readdirSync(data)
+          .filter((f) => !/-(wal|shm)$/.test(f))
+          .sort();
+      const before = files();
+      expect(cli(['verify', '--config', d]).status).toBe(0);
+      expect(cli(['log', '--config', d]).status).toBe(0);
+      expect(files()).toEqual(before);
     });
 
     it('the triggers refuse UPDATE and DELETE', () => {
