@@ -190,7 +190,13 @@ function apiToken(dir: string): string {
     return readFileSync(file, 'utf8').trim();
   }
   const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  // 'wx': never overwrite a token another start wrote in the meantime (that one is then used).
+  try {
+    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
+    throw err;
+  }
   chmodSync(file, 0o600);
   return token;
 }

@@ -224,18 +224,6 @@ export function checkStorage(
   }
 }
 
-/** Frames an RDM6300 reader sends for a 10-hex-digit id. */
-export function rdm6300(id: string, badChecksum = false): Buffer {
-  let x = 0;
-  for (let i = 0; i < 10; i += 2) x ^= Number.parseInt(id.slice(i, i + 2), 16);
-  if (badChecksum) x ^= 0x5a;
-  return Buffer.concat([
-    Buffer.from([2]),
-    Buffer.from(id + x.toString(16).toUpperCase().padStart(2, '0'), 'latin1'),
-    Buffer.from([3]),
-  ]);
-}
-
 export function percentiles(xs: readonly number[]): { n: number; p50: number; p99: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
   const at = (p: number) =>

@@ -7,9 +7,10 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { encodeRdm6300Frame } from '../../../firmware-bridge/index.js';
 import { doorConfig, tempDir, writeConfig } from '../../helpers/controller.js';
 import { makePtyPair } from '../../helpers/pty.js';
-import { api, DOOR, enrolStaff, percentiles, rdm6300, rng, sleep, spawnController } from './common.js';
+import { api, DOOR, enrolStaff, percentiles, rng, sleep, spawnController } from './common.js';
 
 export interface GarbageOptions {
   megabytes: number;
@@ -113,14 +114,14 @@ export async function serialGarbage(opts: GarbageOptions): Promise<GarbageResult
       for (let i = 0; i < 8; i++) {
         const r = rand();
         if (r < 0.5) {
-          parts.push(rdm6300(card, true));
+          parts.push(encodeRdm6300Frame(card, { badChecksum: true }));
           res.badChecksumFrames++;
         } else if (r < 0.8) {
-          const f = rdm6300(card);
+          const f = encodeRdm6300Frame(card);
           parts.push(f.subarray(0, 1 + Math.floor(rand() * (f.length - 2)))); // cut short
           res.truncatedFrames++;
         } else {
-          const f = Buffer.from(rdm6300(card));
+          const f = Buffer.from(encodeRdm6300Frame(card));
           f[1 + Math.floor(rand() * 12)] = 0x02; // a start byte inside the frame
           parts.push(f);
           res.truncatedFrames++;
@@ -154,7 +155,7 @@ export async function serialGarbage(opts: GarbageOptions): Promise<GarbageResult
     // The reader still works: a real frame of the card, after a quiet moment (partial frames go stale).
     await sleep(600);
     const before = head();
-    writeSync(fd, rdm6300(card));
+    writeSync(fd, encodeRdm6300Frame(card));
     for (let i = 0; i < 100 && !res.grantedAfter; i++) {
       await sleep(20);
       const r = db.prepare("SELECT bytes FROM journal WHERE type = 'access' AND seq > ?").all(before) as {

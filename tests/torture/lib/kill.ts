@@ -9,6 +9,7 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'mqtt';
+import { encodeRdm6300Frame } from '../../../firmware-bridge/index.js';
 import { doorConfig, tempDir, writeConfig } from '../../helpers/controller.js';
 import type { Mosquitto } from '../../helpers/mosquitto.js';
 import { makePtyPair } from '../../helpers/pty.js';
@@ -19,7 +20,6 @@ import {
   enrolStaff,
   type Proc,
   percentiles,
-  rdm6300,
   rng,
   type StorageCheck,
   sleep,
@@ -199,7 +199,10 @@ export async function killStorm(opts: KillOptions): Promise<KillResult> {
           (async () => {
             while (!stop) {
               const who = staff[Math.floor(rand() * staff.length)]!;
-              const frame = rand() < 0.1 ? rdm6300(who.credential, true) : rdm6300(who.credential);
+              const frame =
+                rand() < 0.1
+                  ? encodeRdm6300Frame(who.credential, { badChecksum: true })
+                  : encodeRdm6300Frame(who.credential);
               writeSync(fd, frame);
               res.frames++;
               await sleep(3 + Math.floor(rand() * 12));
