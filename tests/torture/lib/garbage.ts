@@ -119,6 +119,10 @@ export async function serialGarbage(opts: GarbageOptions): Promise<GarbageResult
         } else if (r < 0.8) {
           const f = encodeRdm6300Frame(card);
           parts.push(f.subarray(0, 1 + Math.floor(rand() * (f.length - 2)))); // cut short
+          // …and abandoned by a start byte: otherwise the random noise after it can supply the missing
+          // checksum digit and end byte (≈1 in 30,000), completing the real card's frame — a genuine
+          // read of bytes the card sends, not a false decode, but indistinguishable from one here.
+          parts.push(Buffer.from([0x02]));
           res.truncatedFrames++;
         } else {
           const f = Buffer.from(encodeRdm6300Frame(card));
