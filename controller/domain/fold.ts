@@ -37,6 +37,7 @@ import {
   listActiveAlarms,
   raiseInto,
 } from './alarms.js';
+import { ExitTimes } from './exit-times.js';
 import {
   AccessRecord,
   AlarmAcknowledgedRecord,
@@ -427,7 +428,7 @@ export function snapshotDerivedState(state: DerivedState): DerivedSnapshot {
       escortWindows: lists(v.escortWindows),
       handoverOffers: lists(v.handoverOffers),
       rooms: Object.entries(v.rooms).map(([door, r]) => [door, { ...r }]),
-      lastExit: Object.entries(v.lastExit).map(([door, d]) => [door, Object.entries(d)]),
+      lastExit: Object.entries(v.lastExit).map(([door, d]) => [door, d.entries()]),
       visitorBadges: Object.values(v.visitorBadges).map((b) => ({
         ...b,
         equipment: [...b.equipment],
@@ -459,12 +460,8 @@ export function restoreDerivedState(snapshot: unknown): DerivedState {
   };
   const rooms = dict<RoomState>();
   for (const [door, r] of s.visits.rooms) rooms[door] = r;
-  const lastExit = dict<Readonly<Dict<number>>>();
-  for (const [door, list] of s.visits.lastExit) {
-    const d = dict<number>();
-    for (const [person, at] of list) d[person] = at;
-    lastExit[door] = d;
-  }
+  const lastExit = dict<ExitTimes>();
+  for (const [door, list] of s.visits.lastExit) lastExit[door] = ExitTimes.fromEntries(list);
   const visitorBadges = dict<VisitorBadgeInfo>();
   for (const b of s.visits.visitorBadges) visitorBadges[b.badgeId] = b;
   const visits: VisitsState = {

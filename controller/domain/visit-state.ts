@@ -21,6 +21,7 @@
  * the state depends on the rows alone. Every structure here is replaced, never modified, once it is
  * part of a state handed out: `VisitsDraft` copies each part on its first change within one fold.
  */
+import { ExitTimes, ExitTimesDraft } from './exit-times.js';
 import { type AccessRecord, type JournalRow, parseVisitRecord } from './records.js';
 import type { PersonCategory, VisitorBadgeStatus } from './types.js';
 
@@ -107,7 +108,7 @@ export interface VisitsState {
   /** Door → room state, for doors with any door or presence row. */
   readonly rooms: Readonly<Dict<RoomState>>;
   /** Door → person → their last recorded exit (UTC ms). */
-  readonly lastExit: Readonly<Dict<Readonly<Dict<number>>>>;
+  readonly lastExit: Readonly<Dict<ExitTimes>>;
   /** Badge id → unreturned visitor badge. */
   readonly visitorBadges: Readonly<Dict<VisitorBadgeInfo>>;
   /** The local date (YYYY-MM-DD) of the last end-of-day report, or null. */
@@ -155,7 +156,8 @@ export class VisitsDraft {
   private readonly parts: { [K in OwnedKey]: Readonly<Dict<PartOf<K>>> };
   private lastEndOfDay: string | null;
   private readonly owned = new Set<string>();
-  private readonly ownedExitDoors = new Set<string>();
+  /** Doors whose exit times changed in this fold. */
+  private readonly exitDrafts = new Map<string, ExitTimesDraft>();
   private changed = false;
   /** The earliest `until` of any window or offer, to skip pruning cheaply. */
   private nextExpiry: number;
@@ -273,17 +275,13 @@ export class VisitsDraft {
   }
 
   setLastExit(door: string, personId: string, at: number): void {
-    const all = this.own('lastExit');
-    if (!this.ownedExitDoors.has(door)) {
-      this.ownedExitDoors.add(door);
-      all[door] = dict(all[door]);
+    let draft = this.exitDrafts.get(door);
+    if (draft === undefined) {
+      this.own('lastExit');
+      draft = new ExitTimesDraft(this.parts.lastExit[door] ?? ExitTimes.EMPTY);
+      this.exitDrafts.set(door, draft);
     }
-    (all[door] as Dict<number>)[personId] = at;
-  }
-
-  lastExitOf(door: string, personId: string): number | undefined {
-    const d = this.parts.lastExit[door];
-    return d !== undefined && Object.hasOwn(d, personId) ? d[personId] : undefined;
+    draft.set(personId, at);
   }
 
   badge(id: string): VisitorBadgeInfo | undefined {
@@ -308,6 +306,10 @@ export class VisitsDraft {
 
   result(): VisitsState {
     if (!this.changed) return this.base;
+    if (this.exitDrafts.size > 0) {
+      const exits = this.parts.lastExit as Dict<ExitTimes>; // owned: setLastExit took it
+      for (const [door, draft] of this.exitDrafts) exits[door] = draft.result();
+    }
     return { ...this.parts, lastEndOfDay: this.lastEndOfDay };
   }
 }

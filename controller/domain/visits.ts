@@ -394,8 +394,7 @@ class Step {
       last = me.since;
     } else {
       if (me !== undefined) return { verdict: 'ok', last: null };
-      const exits = this.state.visits.lastExit[door];
-      last = exits !== undefined && Object.hasOwn(exits, personId) ? exits[personId] : undefined;
+      last = this.state.visits.lastExit[door]?.get(personId);
       if (last === undefined) return { verdict: 'ok', last: null };
     }
     return { verdict: this.at - last < this.settings.passbackForgiveMs ? 'violation' : 'forgiven', last };
