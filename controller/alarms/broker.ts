@@ -3,9 +3,10 @@
  * the password and TLS files read once, at start. The password is never logged, never put in an
  * error message and never journaled.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions } from 'mqtt';
 import type { MqttConfig } from '../config/index.js';
+import { readSecretFile, secretFileMessage } from '../secret-files.js';
 import { defaultBaseTopic } from './topics.js';
 
 /** A setting that cannot be used (a file missing or too open). The message names the file, never its content. */
@@ -23,26 +24,11 @@ export interface BrokerSettings {
   options: IClientOptions;
 }
 
-function readSecretFile(file: string, what: string): string {
-  let mode: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new MqttSetupError(`${what} ${file} is not a regular file`);
-    mode = st.mode;
-  } catch (err) {
-    if (err instanceof MqttSetupError) throw err;
-    throw new MqttSetupError(
-      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
-  if ((mode & 0o077) !== 0) throw new MqttSetupError(`${what} ${file} is readable by others; chmod 600 it`);
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new MqttSetupError(
-      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
+/** A password file or client key: a regular file of mode 0600 (or stricter). */
+function readSecret(file: string, what: string): string {
+  return readSecretFile(file, {
+    error: (problem) => new MqttSetupError(secretFileMessage(problem, file, what)),
+  });
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -86,7 +72,7 @@ export function brokerSettings(
   };
   if (cfg.username !== undefined) options.username = cfg.username;
   if (cfg.passwordFile !== undefined) {
-    const password = readSecretFile(cfg.passwordFile, 'mqtt.passwordFile').split(/\r?\n/)[0] ?? '';
+    const password = readSecret(cfg.passwordFile, 'mqtt.passwordFile').split(/\r?\n/)[0] ?? '';
     if (password.length === 0) throw new MqttSetupError(`mqtt.passwordFile ${cfg.passwordFile} is empty`);
     options.password = password;
   }
@@ -94,7 +80,7 @@ export function brokerSettings(
     options.rejectUnauthorized = true;
     if (cfg.ca !== undefined) options.ca = readPem(cfg.ca, 'mqtt.ca');
     if (cfg.cert !== undefined) options.cert = readPem(cfg.cert, 'mqtt.cert');
-    if (cfg.key !== undefined) options.key = Buffer.from(readSecretFile(cfg.key, 'mqtt.key'));
+    if (cfg.key !== undefined) options.key = Buffer.from(readSecret(cfg.key, 'mqtt.key'));
   }
   if (will) options.will = { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true };
   return {

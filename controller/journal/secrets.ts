@@ -13,18 +13,9 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createSecretFile, modeText, readSecretFile, type SecretFileProblem } from '../secret-files.js';
 
 export const HMAC_KEY_FILE = 'device-hmac.key';
 export const SIGNING_KEY_FILE = 'device-signing.pem';
@@ -58,8 +49,8 @@ export function loadOrCreateDeviceSecrets(dir: string): DeviceSecrets {
 
   if (!hasHmac && !hasSigning) {
     const { privateKey } = generateKeyPairSync('ed25519');
-    writeSecretFile(signingPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeSecretFile(hmacPath, `${randomBytes(32).toString('hex')}\n`);
+    createSecretFile(signingPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    createSecretFile(hmacPath, `${randomBytes(32).toString('hex')}\n`);
   } else if (!hasHmac || !hasSigning) {
     const [present, missing] = hasHmac ? [hmacPath, signingPath] : [signingPath, hmacPath];
     throw new Error(
@@ -87,8 +78,8 @@ export function loadDeviceSecrets(dir: string): DeviceSecrets {
 }
 
 function readSecrets(hmacPath: string, signingPath: string): DeviceSecrets {
-  const hmacKey = parseHmacKey(hmacPath, readSecretFile(hmacPath));
-  const signingKey = parseSigningKey(signingPath, readSecretFile(signingPath));
+  const hmacKey = parseHmacKey(hmacPath, readDeviceSecret(hmacPath));
+  const signingKey = parseSigningKey(signingPath, readDeviceSecret(signingPath));
   const publicKey = createPublicKey(signingKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   return { hmacKey, signingKey, publicKey, publicKeyPem, keyId: publicKeyId(publicKey) };
@@ -124,17 +115,23 @@ function exists(path: string): boolean {
   }
 }
 
-function readSecretFile(path: string): string {
-  const st = lstatSync(path);
-  if (!st.isFile()) throw new Error(`${path}: a device secret must be a regular file (not a link or folder)`);
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new Error(
-      `${path}: device secret is readable by group or others (mode ${mode}); refusing to start. ` +
-        `Check who could have read it, then run: chmod 600 ${path}`,
-    );
+/** A device secret: a regular file (a link is refused, not followed) that only its owner may read. */
+function readDeviceSecret(path: string): string {
+  return readSecretFile(path, { noFollow: true, error: deviceSecretError });
+}
+
+function deviceSecretError(problem: SecretFileProblem, path: string): Error {
+  switch (problem.kind) {
+    case 'not_a_file':
+      return new Error(`${path}: a device secret must be a regular file (not a link or folder)`);
+    case 'open_to_others':
+      return new Error(
+        `${path}: device secret is readable by group or others (mode ${modeText(problem.mode, true)}); refusing to start. ` +
+          `Check who could have read it, then run: chmod 600 ${path}`,
+      );
+    case 'unreadable':
+      return new Error(`${path}: device secret cannot be read (${problem.code})`);
   }
-  return readFileSync(path, 'utf8');
 }
 
 function parseHmacKey(path: string, text: string): Buffer {
@@ -162,24 +159,6 @@ function parseSigningKey(path: string, text: string): KeyObject {
   return key;
 }
 
-/** Writes a new file atomically and without overwriting: temp file (0600), fsync, hard link, unlink. */
-function writeSecretFile(path: string, content: string, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } finally {
-    unlinkSync(tmp);
-  }
-  fsyncDir(resolve(path, '..'));
-}
-
 function writePublicKeyFile(path: string, pem: string): void {
   try {
     if (readFileSync(path, 'utf8') === pem) return;
@@ -187,14 +166,5 @@ function writePublicKeyFile(path: string, pem: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  writeSecretFile(path, pem, 0o644);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  createSecretFile(path, pem, 0o644);
 }
