@@ -3,29 +3,17 @@
  * inside, from the command line (policy §7(1)②エ, §7(1)②オ).
  */
 import { parseArgs } from 'node:util';
-import type { LoadedConfig } from './config/index.js';
+import { common, credentialArg, need, optTime, UsageError, withStorage } from './cli-common.js';
 import { foldRows, initialDerivedState, presenceView, unreturnedVisitorBadges } from './domain/index.js';
-import type { Storage } from './storage.js';
 import { formatLocal } from './time.js';
 
-export interface CliContext {
-  common: Record<string, { type: 'string' | 'boolean'; short?: string }>;
-  withStorage(
-    values: { config?: string; actor?: string },
-    fn: (ctx: { loaded: LoadedConfig; tz: string; actor: string; s: Storage; now: number }) => number,
-  ): number;
-  normalise(raw: string): string;
-  optTime(v: string | undefined, tz: string): number | undefined;
-  usage(message: string): Error;
-}
-
-export function visitorCommand(args: string[], cx: CliContext): number {
+export function visitorCommand(args: string[]): number {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
-      ...cx.common,
+      ...common,
       host: { type: 'string' },
       person: { type: 'string' },
       name: { type: 'string' },
@@ -39,34 +27,27 @@ export function visitorCommand(args: string[], cx: CliContext): number {
       unreturned: { type: 'boolean' },
     },
   });
-  const v = values as Record<string, string | string[] | boolean | undefined>;
-  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const need = (k: string) => {
-    const x = str(k);
-    if (!x) throw cx.usage(`missing --${k}`);
-    return x;
-  };
-  return cx.withStorage({ config: str('config'), actor: str('actor') }, ({ tz, actor, s, now }) => {
+  return withStorage(values, ({ tz, actor, s, now }) => {
     switch (sub) {
       case 'issue': {
-        const host = need('host');
-        const existing = str('person');
+        const host = need(values.host, 'host');
+        const existing = values.person;
         const b = s.registry.issueVisitorBadge(
           {
             ...(existing
               ? { personId: existing }
-              : { visitor: { name: need('name'), displayId: need('id') } }),
-            credential: cx.normalise(need('number')),
+              : { visitor: { name: need(values.name, 'name'), displayId: need(values.id, 'id') } }),
+            credential: credentialArg(need(values.number, 'number')),
             hostId: host,
-            purpose: need('purpose'),
-            equipment: (v.equipment as string[] | undefined) ?? [],
-            doors: (v.door as string[] | undefined) ?? [],
-            validUntil: cx.optTime(str('until'), tz),
+            purpose: need(values.purpose, 'purpose'),
+            equipment: values.equipment ?? [],
+            doors: values.door ?? [],
+            validUntil: optTime(values.until, tz),
           },
           actor,
           now,
         );
-        if (v.json) process.stdout.write(`${JSON.stringify(b)}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify(b)}\n`);
         else
           process.stdout.write(
             `issued visitor badge ${b.badgeId} ${b.masked} to ${b.personId}, host ${b.hostId}, valid until ${b.validUntil === null ? '-' : formatLocal(b.validUntil, tz)}\n`,
@@ -75,14 +56,16 @@ export function visitorCommand(args: string[], cx: CliContext): number {
       }
       case 'return': {
         const id = positionals[0];
-        if (!id) throw cx.usage('usage: sekisho visitor return BADGE_ID [--note TEXT]');
-        const b = s.registry.returnVisitorBadge(id, actor, now, str('note'));
-        process.stdout.write(v.json ? `${JSON.stringify(b)}\n` : `visitor badge ${b.badgeId} returned\n`);
+        if (!id) throw new UsageError('usage: sekisho visitor return BADGE_ID [--note TEXT]');
+        const b = s.registry.returnVisitorBadge(id, actor, now, values.note);
+        process.stdout.write(
+          values.json ? `${JSON.stringify(b)}\n` : `visitor badge ${b.badgeId} returned\n`,
+        );
         return 0;
       }
       case 'list': {
-        const list = s.registry.listVisitorBadges(v.unreturned ? { unreturned: true } : {});
-        if (v.json) {
+        const list = s.registry.listVisitorBadges(values.unreturned ? { unreturned: true } : {});
+        if (values.json) {
           process.stdout.write(`${JSON.stringify(list)}\n`);
           return 0;
         }
@@ -99,16 +82,15 @@ export function visitorCommand(args: string[], cx: CliContext): number {
         return 0;
       }
       default:
-        throw cx.usage(`unknown visitor command "${sub ?? ''}" (issue, return, list)`);
+        throw new UsageError(`unknown visitor command "${sub ?? ''}" (issue, return, list)`);
     }
   });
 }
 
 /** Who is inside each door's room, rebuilt from the journal exactly as the controller does. */
-export function presenceCommand(args: string[], cx: CliContext): number {
-  const { values } = parseArgs({ args, options: cx.common });
-  const v = values as Record<string, string | boolean | undefined>;
-  return cx.withStorage({ config: v.config as string | undefined }, ({ loaded, tz, s }) => {
+export function presenceCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: common });
+  return withStorage({ config: values.config }, ({ loaded, tz, s }) => {
     const state = foldRows(initialDerivedState(), s.journal.iterate(1));
     const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
     const doors = loaded.config.doors.map((d) => ({
@@ -117,7 +99,7 @@ export function presenceCommand(args: string[], cx: CliContext): number {
       inside: presenceView(state, d.id),
     }));
     const unreturned = unreturnedVisitorBadges(state);
-    if (v.json) {
+    if (values.json) {
       process.stdout.write(`${JSON.stringify({ doors, unreturnedVisitorBadges: unreturned })}\n`);
       return 0;
     }

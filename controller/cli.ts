@@ -4,12 +4,10 @@
  * 2 bad usage or a bad config.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildServer } from '../dashboards/server.js';
-import { normaliseCredential } from '../firmware-bridge/index.js';
 import {
   type CreateBoardOptions,
   createBoard,
@@ -18,8 +16,18 @@ import {
   secureLevels,
 } from '../hardware/index.js';
 import { checkBackup, createBackup, describeManifest, restoreBackup } from './backup.js';
-import { type CliContext, presenceCommand, visitorCommand } from './cli-visitors.js';
-import { ConfigError, type LoadedConfig, loadConfig } from './config/index.js';
+import {
+  actorOf,
+  common,
+  credentialArg,
+  load,
+  need,
+  optTime,
+  UsageError,
+  withStorage,
+} from './cli-common.js';
+import { presenceCommand, visitorCommand } from './cli-visitors.js';
+import { ConfigError, type LoadedConfig } from './config/index.js';
 import { DEMO_BADGES, seedDemo } from './demo.js';
 import { doctor } from './doctor.js';
 import { PersonCategory } from './domain/index.js';
@@ -34,12 +42,11 @@ import {
 import { createLogger } from './log.js';
 import { Controller } from './runtime.js';
 import { createNotifier } from './sdnotify.js';
+import { createSecretFile, readSecretFile } from './secret-files.js';
 import { journalFile, openStorage } from './storage.js';
 import { sekishoVersion } from './system.js';
-import { formatLocal, parseLocal } from './time.js';
+import { formatLocal } from './time.js';
 import { userCommand } from './users.js';
-
-class UsageError extends Error {}
 
 const HELP = `sekisho — machine-room access controller
 
@@ -85,28 +92,6 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
 Administrative commands are journal records; the actor is --actor NAME or cli:<login user>.
 `;
 
-function configPath(v: string | undefined): string {
-  return v ?? process.env.SEKISHO_CONFIG ?? '/etc/sekisho/config.yaml';
-}
-
-function actorOf(v: string | undefined): string {
-  if (v) return v;
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry
-  }
-  return `cli:${user}`;
-}
-
-const common = {
-  config: { type: 'string' },
-  actor: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -128,11 +113,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'badge':
         return badge(rest);
       case 'visitor':
-        return visitorCommand(rest, cliContext);
+        return visitorCommand(rest);
       case 'user':
-        return await user(rest);
+        return await userCommand(rest);
       case 'presence':
-        return presenceCommand(rest, cliContext);
+        return presenceCommand(rest);
       case 'doctor':
         return await doctor(load(parseArgs({ args: rest, options: common }).values.config));
       case 'backup':
@@ -162,42 +147,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function load(config: string | undefined): LoadedConfig {
-  return loadConfig(configPath(config));
-}
-
-function need(v: string | undefined, flag: string): string {
-  if (v === undefined || v === '') throw new UsageError(`missing --${flag}`);
-  return v;
-}
-
-function optTime(v: string | undefined, tz: string): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseLocal(v, tz);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 // -------------------------------------------------------------------------------------------------
 
 /** The API token for /api, created at first start with mode 0600. */
 function apiToken(dir: string): string {
   const file = join(dir, 'api-token');
-  if (existsSync(file)) {
-    if ((statSync(file).mode & 0o077) !== 0) throw new Error(`${file} is readable by others; chmod 600 it`);
-    return readFileSync(file, 'utf8').trim();
-  }
+  if (existsSync(file)) return readSecretFile(file).trim();
   const token = randomBytes(24).toString('base64url');
-  // 'wx': never overwrite a token another start wrote in the meantime (that one is then used).
+  // Never overwrite a token another start wrote in the meantime (that one is then used).
   try {
-    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    createSecretFile(file, `${token}\n`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
     throw err;
   }
-  chmodSync(file, 0o600);
   return token;
 }
 
@@ -388,44 +351,6 @@ function log(args: string[]): number {
   return 0;
 }
 
-interface AdminContext {
-  loaded: LoadedConfig;
-  tz: string;
-  actor: string;
-  s: ReturnType<typeof openStorage>;
-  now: number;
-}
-
-/** Opens the storage for an administrative command and always closes it again. */
-function withStorage(values: { config?: string; actor?: string }, fn: (ctx: AdminContext) => number): number {
-  const loaded = load(values.config);
-  const s = openStorage(loaded);
-  try {
-    return fn({ loaded, tz: loaded.config.timeZone, actor: actorOf(values.actor), s, now: Date.now() });
-  } finally {
-    s.db.close();
-  }
-}
-
-const cliContext: CliContext = {
-  common,
-  withStorage,
-  normalise: (raw) => {
-    try {
-      return normaliseCredential('auto', raw);
-    } catch (err) {
-      throw new UsageError(`--number: ${(err as Error).message}`);
-    }
-  },
-  optTime,
-  usage: (m) => new UsageError(m),
-};
-
-/** `sekisho user …`: dashboard accounts (controller/users.ts). */
-async function user(args: string[]): Promise<number> {
-  return await userCommand(args, { load, actorOf, usage: (m) => new UsageError(m) });
-}
-
 function person(args: string[]): number {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -543,12 +468,7 @@ function badge(args: string[]): number {
       case 'add': {
         const personId = need(values.person, 'person');
         if (!s.registry.getPerson(personId)) throw new UsageError(`no person "${personId}"`);
-        let credential: string;
-        try {
-          credential = normaliseCredential(values.format ?? 'auto', need(values.number, 'number'));
-        } catch (err) {
-          throw new UsageError(`--number: ${(err as Error).message}`);
-        }
+        const credential = credentialArg(need(values.number, 'number'), values.format);
         const b = s.registry.addBadge(
           {
             personId,

@@ -11,15 +11,8 @@ import { Role } from '../dashboards/auth/roles.js';
 import { SessionStore } from '../dashboards/auth/sessions.js';
 import { UserStore } from '../dashboards/auth/users.js';
 import { migrateDashboard } from '../dashboards/schema.js';
-import type { LoadedConfig } from './config/index.js';
-import { openStorage } from './storage.js';
-import { formatLocal, parseLocal } from './time.js';
-
-export interface UserCliContext {
-  load(config: string | undefined): LoadedConfig;
-  actorOf(v: string | undefined): string;
-  usage(message: string): Error;
-}
+import { common, optTime, UsageError, withStorage } from './cli-common.js';
+import { formatLocal } from './time.js';
 
 /** Reads a line from a terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {
@@ -65,7 +58,6 @@ async function readStdinLine(): Promise<string> {
 async function newPassword(
   username: string,
   generate: boolean,
-  cx: UserCliContext,
 ): Promise<{ password: string; shown: boolean }> {
   if (generate) return { password: generatePassword(), shown: true };
   let password: string;
@@ -74,11 +66,11 @@ async function newPassword(
       `New password for ${username} (at least ${MIN_PASSWORD_LENGTH} characters): `,
     );
     const again = await promptHidden('Again: ');
-    if (again !== password) throw cx.usage('the two passwords differ');
+    if (again !== password) throw new UsageError('the two passwords differ');
   } else password = await readStdinLine();
   const problem = passwordProblem(password, username);
   if (problem)
-    throw cx.usage(
+    throw new UsageError(
       {
         password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
         password_too_long: 'the password is too long',
@@ -89,15 +81,13 @@ async function newPassword(
   return { password, shown: false };
 }
 
-export async function userCommand(args: string[], cx: UserCliContext): Promise<number> {
+export async function userCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
-      config: { type: 'string' },
-      actor: { type: 'string' },
-      json: { type: 'boolean' },
+      ...common,
       username: { type: 'string' },
       name: { type: 'string' },
       role: { type: 'string' },
@@ -105,36 +95,25 @@ export async function userCommand(args: string[], cx: UserCliContext): Promise<n
       generate: { type: 'boolean' },
     },
   });
-  const loaded = cx.load(values.config);
-  const s = openStorage(loaded);
-  try {
+  return await withStorage(values, async ({ tz, actor, s }) => {
     migrateDashboard(s.db);
     const users = new UserStore(s.db, s.journal);
-    const actor = cx.actorOf(values.actor);
-    const tz = loaded.config.timeZone;
     const find = () => {
       const name = positionals[0];
-      if (!name) throw cx.usage(`usage: sekisho user ${sub} USERNAME`);
+      if (!name) throw new UsageError(`usage: sekisho user ${sub} USERNAME`);
       const u = users.byUsername(name);
-      if (!u) throw cx.usage(`no account "${name}"`);
+      if (!u) throw new UsageError(`no account "${name}"`);
       return u;
     };
     switch (sub) {
       case 'add': {
         const username = values.username ?? positionals[0];
-        if (!username) throw cx.usage('missing --username');
+        if (!username) throw new UsageError('missing --username');
         const role = Role.safeParse(values.role);
-        if (!role.success) throw cx.usage('--role: expected admin, manager, operator or auditor');
-        let validUntil: number | null = null;
-        if (values['valid-until'] !== undefined) {
-          try {
-            validUntil = parseLocal(values['valid-until'], tz);
-          } catch (err) {
-            throw cx.usage(`--valid-until: ${(err as Error).message}`);
-          }
-        }
+        if (!role.success) throw new UsageError('--role: expected admin, manager, operator or auditor');
+        const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
-        const { password, shown } = await newPassword(username, values.generate ?? false, cx);
+        const { password, shown } = await newPassword(username, values.generate ?? false);
         const u = await users.create(
           { username, displayName: values.name ?? username, role: role.data, password, validUntil },
           actor,
@@ -166,7 +145,7 @@ export async function userCommand(args: string[], cx: UserCliContext): Promise<n
       }
       case 'passwd': {
         const u = find();
-        const { password, shown } = await newPassword(u.username, values.generate ?? false, cx);
+        const { password, shown } = await newPassword(u.username, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
         process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);
@@ -187,9 +166,7 @@ export async function userCommand(args: string[], cx: UserCliContext): Promise<n
         return 0;
       }
       default:
-        throw cx.usage(`unknown user command "${sub ?? ''}" (add, list, passwd, unlock, disable)`);
+        throw new UsageError(`unknown user command "${sub ?? ''}" (add, list, passwd, unlock, disable)`);
     }
-  } finally {
-    s.db.close();
-  }
+  });
 }
