@@ -28,13 +28,10 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  chmodSync,
   chownSync,
   closeSync,
   existsSync,
   fstatSync,
-  fsyncSync,
-  linkSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -52,9 +49,7 @@ import { z } from 'zod';
 import type { LoadedConfig } from './config/index.js';
 import {
   HMAC_KEY_FILE,
-  Journal,
   loadOrCreateDeviceSecrets,
-  openDatabase,
   PUBLIC_KEY_FILE,
   publicKeyId,
   SCHEMA_VERSION,
@@ -64,7 +59,8 @@ import {
   type VerifyResult,
   verifyJournal,
 } from './journal/index.js';
-import { journalFile } from './storage.js';
+import { createSecretFile, fsyncDir } from './secret-files.js';
+import { journalFile, openStorage, openStorageFiles } from './storage.js';
 import { sekishoVersion } from './system.js';
 
 export const BACKUP_MAGIC = 'SEKISHO-BACKUP 1\n';
@@ -114,10 +110,16 @@ export class BackupError extends Error {
 // ------------------------------------------------------------------------------------------------
 // Small file helpers
 
-function fsyncPath(path: string): void {
+/** Calls `fn` with each chunk of the file in order (the buffer is reused: use it before returning). */
+function readChunks(path: string, fn: (chunk: Buffer) => void): void {
   const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(CHUNK);
   try {
-    fsyncSync(fd);
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      fn(buf.subarray(0, n));
+    }
   } finally {
     closeSync(fd);
   }
@@ -125,56 +127,31 @@ function fsyncPath(path: string): void {
 
 function sha256File(path: string): string {
   const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
+  readChunks(path, (chunk) => hash.update(chunk));
   return hash.digest('hex');
 }
 
 /** Copies `length` bytes from `fd` at `position` into a new file (mode), returning their SHA-256. */
 function copyOut(fd: number, position: number, length: number, target: string, mode: number): string {
-  const out = openSync(target, 'wx', mode);
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
-  try {
-    let left = length;
-    let at = position;
-    while (left > 0) {
-      const n = readSync(fd, buf, 0, Math.min(CHUNK, left), at);
-      if (n === 0) throw new BackupError(`the backup file ends early (truncated?)`);
-      writeSync(out, buf, 0, n);
-      hash.update(buf.subarray(0, n));
-      left -= n;
-      at += n;
-    }
-    fsyncSync(out);
-  } finally {
-    closeSync(out);
-  }
-  chmodSync(target, mode);
+  createSecretFile(
+    target,
+    (out) => {
+      let left = length;
+      let at = position;
+      while (left > 0) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, left), at);
+        if (n === 0) throw new BackupError(`the backup file ends early (truncated?)`);
+        writeSync(out, buf, 0, n);
+        hash.update(buf.subarray(0, n));
+        left -= n;
+        at += n;
+      }
+    },
+    mode,
+  );
   return hash.digest('hex');
-}
-
-function appendFileTo(out: number, path: string): void {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      writeSync(out, buf, 0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function mb(bytes: number): string {
@@ -393,17 +370,17 @@ export async function createBackup(
     if (!existsSync(join(storage, name)))
       throw new BackupError(`${join(storage, name)} is missing: the device secrets are incomplete`);
   }
-  const secrets = loadOrCreateDeviceSecrets(storage);
+  // Read-only: a backup changes nothing in the storage folder.
+  const src = openStorageFiles(loaded, { readonly: true });
+  const { secrets } = src;
 
   const staging = mkdtempSync(join(dirname(file), '.sekisho-backup-'));
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     // 1. The consistent copy: all pages in one step of the backup API.
-    const src = openDatabase(live, { readonly: true });
     try {
-      await src.backup(join(staging, JOURNAL_DB), { progress: () => 0x7fffffff });
+      await src.db.backup(join(staging, JOURNAL_DB), { progress: () => 0x7fffffff });
     } finally {
-      src.close();
+      src.db.close();
     }
     const copy = new Database(join(staging, JOURNAL_DB), { fileMustExist: true });
     let verify: VerifyResult;
@@ -431,23 +408,12 @@ export async function createBackup(
       );
 
     // 2. The secrets, byte for byte as stored (the public key as derived from the signing key).
-    for (const name of [HMAC_KEY_FILE, SIGNING_KEY_FILE]) {
-      const out = openSync(join(staging, name), 'wx', 0o600);
-      try {
-        writeSync(out, readFileSync(join(storage, name)));
-      } finally {
-        closeSync(out);
-      }
-    }
-    const pub = openSync(join(staging, PUBLIC_KEY_FILE), 'wx', 0o600);
-    try {
-      writeSync(pub, secrets.publicKeyPem);
-    } finally {
-      closeSync(pub);
-    }
+    for (const name of [HMAC_KEY_FILE, SIGNING_KEY_FILE])
+      createSecretFile(join(staging, name), readFileSync(join(storage, name)));
+    createSecretFile(join(staging, PUBLIC_KEY_FILE), secrets.publicKeyPem);
 
     // 3. The bundle: header, manifest, files; written to a temporary name, then linked into place
-    // (link refuses to replace a file that appeared meanwhile).
+    // (which refuses to replace a file that appeared meanwhile).
     const manifest: BackupManifest = {
       format: 1,
       createdAt: now(),
@@ -464,18 +430,10 @@ export async function createBackup(
         sha256: sha256File(join(staging, name)),
       })),
     };
-    const out = openSync(tmp, 'wx', 0o600);
-    try {
+    createSecretFile(file, (out) => {
       writeSync(out, `${BACKUP_MAGIC}${JSON.stringify(manifest)}\n`);
-      for (const { name } of BACKUP_FILES) appendFileTo(out, join(staging, name));
-      fsyncSync(out);
-    } finally {
-      closeSync(out);
-    }
-    chmodSync(tmp, 0o600);
-    linkSync(tmp, file);
-    unlinkSync(tmp);
-    fsyncPath(dirname(file));
+      for (const { name } of BACKUP_FILES) readChunks(join(staging, name), (chunk) => writeSync(out, chunk));
+    });
 
     // 4. Verified after writing: read the bundle back from disk and check all of it.
     rmSync(staging, { recursive: true, force: true });
@@ -490,7 +448,6 @@ export async function createBackup(
     return { file, bytes: statSync(file).size, sha256: sha256File(file), manifest, verify: check.verify! };
   } finally {
     rmSync(staging, { recursive: true, force: true });
-    rmSync(tmp, { force: true });
   }
 }
 
@@ -677,7 +634,7 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
           renameSync(join(staging, name), join(storage, name));
           placed.push(name);
         }
-        fsyncPath(storage);
+        fsyncDir(storage);
       } catch (err) {
         // Put everything back as it was.
         for (const n of placed) rmSync(join(storage, n), { force: true });
@@ -695,10 +652,8 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
     }
 
     // Record the restore in the restored journal (migrating an older schema first), and sign it.
-    const secrets = loadOrCreateDeviceSecrets(storage);
-    const db = openDatabase(journalFile(storage));
+    const { db, journal, secrets } = openStorage(loaded);
     try {
-      const journal = new Journal(db, { controllerId: loaded.config.controller.id });
       const at = now();
       journal.append(
         {

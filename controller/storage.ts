@@ -13,16 +13,36 @@ import {
   Registry,
 } from './journal/index.js';
 
-export interface Storage {
-  db: Database.Database;
+export interface Storage extends StorageFiles {
   journal: Journal;
   registry: Registry;
-  secrets: DeviceSecrets;
-  dbFile: string;
 }
 
 export function journalFile(storageDir: string): string {
   return join(storageDir, 'journal.db');
+}
+
+/** The storage's database and device secrets, without the journal and registry built on them. */
+export interface StorageFiles {
+  db: Database.Database;
+  secrets: DeviceSecrets;
+  dbFile: string;
+}
+
+/**
+ * Opens the device secrets and the database. By default they are created at first use (secrets
+ * made, schema migrated); `readonly` opens what exists and changes nothing. For a command that only
+ * copies or checks the database (backup), which need not build a journal or registry on it.
+ */
+export function openStorageFiles(loaded: LoadedConfig, opts: { readonly?: boolean } = {}): StorageFiles {
+  const dbFile = journalFile(loaded.storageDir);
+  if (opts.readonly) {
+    const secrets = loadDeviceSecrets(loaded.storageDir);
+    return { db: openDatabase(dbFile, { readonly: true }), secrets, dbFile };
+  }
+  mkdirSync(loaded.storageDir, { recursive: true, mode: 0o700 });
+  const secrets = loadOrCreateDeviceSecrets(loaded.storageDir);
+  return { db: openDatabase(dbFile), secrets, dbFile };
 }
 
 /**
@@ -30,17 +50,7 @@ export function journalFile(storageDir: string): string {
  * `readonly` opens what exists and changes nothing — for verify, log and doctor.
  */
 export function openStorage(loaded: LoadedConfig, opts: { readonly?: boolean } = {}): Storage {
-  const dbFile = journalFile(loaded.storageDir);
-  let secrets: DeviceSecrets;
-  let db: Database.Database;
-  if (opts.readonly) {
-    secrets = loadDeviceSecrets(loaded.storageDir);
-    db = openDatabase(dbFile, { readonly: true });
-  } else {
-    mkdirSync(loaded.storageDir, { recursive: true, mode: 0o700 });
-    secrets = loadOrCreateDeviceSecrets(loaded.storageDir);
-    db = openDatabase(dbFile);
-  }
+  const { db, secrets, dbFile } = openStorageFiles(loaded, opts);
   // Rows get an outbox row (for the MQTT publisher) only when a broker is configured.
   const journal = new Journal(db, {
     controllerId: loaded.config.controller.id,
