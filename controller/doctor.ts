@@ -14,7 +14,6 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { type CodecEvent, createCodec } from '../firmware-bridge/index.js';
 import {
   describeChip,
@@ -27,7 +26,8 @@ import {
 import { brokerAddress, brokerSettings, probeBroker } from './alarms/index.js';
 import type { LoadedConfig, ReaderConfig } from './config/index.js';
 import { maskCredential, verifyJournal } from './journal/index.js';
-import { journalFile, openStorage } from './storage.js';
+import { modeText, openToOthers } from './secret-files.js';
+import { journalFile, openStorage, type Storage } from './storage.js';
 import { clockSynchronised } from './system.js';
 import { formatLocal } from './time.js';
 
@@ -64,32 +64,59 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
   // Storage
   const dir = loaded.storageDir;
   diskChecks(dir, add);
+  // Open read-only once, for the integrity and chain checks here and the outbox backlog below.
+  let storage: Storage | undefined;
+  let storageError: string | undefined;
   if (!existsSync(journalFile(dir)))
     add('WARN', 'journal', `no journal yet at ${journalFile(dir)} (created at first start)`);
   else {
     try {
-      const s = openStorage(loaded, { readonly: true });
-      const ic = s.db.pragma('quick_check', { simple: true });
-      add(ic === 'ok' ? 'OK' : 'FAIL', 'database integrity', String(ic));
-      const v = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
-      add(
-        v.ok ? 'OK' : 'FAIL',
-        'journal chain',
-        v.ok
-          ? `intact, ${v.rows} rows, ${v.checkpoints} signed checkpoints`
-          : `first bad row seq ${v.firstBadSeq}: ${v.problem}`,
-      );
-      s.db.close();
+      storage = openStorage(loaded, { readonly: true });
     } catch (err) {
-      add('FAIL', 'storage', (err as Error).message);
+      storageError = (err as Error).message;
+      add('FAIL', 'storage', storageError);
     }
   }
+  try {
+    if (storage) storageChecks(storage, add);
+    // Clock
+    clockChecks(loaded, add, opts.now ?? Date.now());
+    await mqttChecks(loaded, add, storage, storageError);
+  } finally {
+    storage?.db.close();
+  }
+  return checks;
+}
 
-  // Clock
-  clockChecks(loaded, add, opts.now ?? Date.now());
+/** The database's integrity and the journal's chain and signed checkpoints. */
+function storageChecks(s: Storage, add: Add): void {
+  try {
+    const ic = s.db.pragma('quick_check', { simple: true });
+    add(ic === 'ok' ? 'OK' : 'FAIL', 'database integrity', String(ic));
+    const v = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
+    add(
+      v.ok ? 'OK' : 'FAIL',
+      'journal chain',
+      v.ok
+        ? `intact, ${v.rows} rows, ${v.checkpoints} signed checkpoints`
+        : `first bad row seq ${v.firstBadSeq}: ${v.problem}`,
+    );
+  } catch (err) {
+    add('FAIL', 'storage', (err as Error).message);
+  }
+}
 
-  // MQTT: the settings (files and their modes), a real connection (under another client id, so a
-  // running controller is not disturbed), and the outbox backlog.
+/**
+ * MQTT: the settings (files and their modes), a real connection (under another client id, so a
+ * running controller is not disturbed), and the outbox backlog of the storage doctor opened.
+ */
+async function mqttChecks(
+  loaded: LoadedConfig,
+  add: Add,
+  storage: Storage | undefined,
+  storageError: string | undefined,
+): Promise<void> {
+  const { config } = loaded;
   if (!config.mqtt) add('OK', 'mqtt', 'not configured');
   else {
     const m = config.mqtt;
@@ -107,11 +134,10 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     } catch (err) {
       add('FAIL', 'mqtt settings', (err as Error).message);
     }
-    if (existsSync(journalFile(dir))) {
+    if (storageError !== undefined) add('WARN', 'mqtt backlog', `cannot read the outbox: ${storageError}`);
+    else if (storage) {
       try {
-        const db = new Database(journalFile(dir), { readonly: true, fileMustExist: true });
-        const n = (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
-        db.close();
+        const n = (storage.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
         const pct = Math.round((n / m.maxBacklog) * 100);
         add(
           pct >= 50 ? 'WARN' : 'OK',
@@ -123,7 +149,6 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
       }
     }
   }
-  return checks;
 }
 
 export async function doctor(loaded: LoadedConfig): Promise<number> {
@@ -494,11 +519,11 @@ function diskChecks(dir: string, add: Add): void {
   if (!existsSync(dir)) return;
   const st = statSync(dir);
   const uid = process.getuid?.();
-  if ((st.mode & 0o077) !== 0)
+  if (openToOthers(st.mode))
     add(
       'WARN',
       'storage permissions',
-      `${dir} is mode ${(st.mode & 0o777).toString(8)}: others may read the journal and device keys — chmod 700 ${dir}`,
+      `${dir} is mode ${modeText(st.mode)}: others may read the journal and device keys — chmod 700 ${dir}`,
     );
   else if (uid !== undefined && uid !== 0 && st.uid !== uid)
     add(
@@ -506,7 +531,7 @@ function diskChecks(dir: string, add: Add): void {
       'storage permissions',
       `${dir} belongs to uid ${st.uid}, not to ${whoAmI()}: run doctor as the service user`,
     );
-  else add('OK', 'storage permissions', `${dir} is private (mode ${(st.mode & 0o777).toString(8)})`);
+  else add('OK', 'storage permissions', `${dir} is private (mode ${modeText(st.mode)})`);
   const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
   const db = size(journalFile(dir));
   const wal = size(`${journalFile(dir)}-wal`);
