@@ -117,10 +117,10 @@ async function run(el, method, url, body, scope) {
     if (!r.ok) {
       if (r.status === 401 && r.data?.error?.code === 'unauthorized') {
         window.location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
-        return;
+        return false;
       }
       showError(scope, r.data, r.status);
-      return;
+      return false;
     }
     const done = el.getAttribute('data-done');
     if (done && slot) {
@@ -128,8 +128,10 @@ async function run(el, method, url, body, scope) {
       slot.hidden = false;
     }
     await after(el, r.data);
+    return true;
   } catch (err) {
     showError(scope, { error: { message: String(err) } }, 0);
+    return false;
   } finally {
     if (button) {
       button.disabled = false;
@@ -177,6 +179,145 @@ document.addEventListener('click', (e) => {
   );
 });
 
+// The Live page, managers: correct who is inside a room. The dialog lives outside the live panel so
+// that live updates do not reset it; it copies the door's rows (a template in the panel) when it opens,
+// and says so when the room changes while it is open (the server refuses a correction made on an
+// outdated view: `seen`).
+const presenceDialog = document.getElementById('presence-dialog');
+let presenceDoor = null;
+let presenceSeen = [];
+
+function presenceRowsOf(doorId) {
+  return [...document.querySelectorAll('template[data-presence-rows]')].find(
+    (tpl) => tpl.getAttribute('data-presence-rows') === doorId,
+  );
+}
+
+function presenceIds(tpl) {
+  return tpl
+    ? [...tpl.content.querySelectorAll('tr[data-person]')].map((tr) => tr.dataset.person).sort()
+    : [];
+}
+
+function presenceSync() {
+  const form = presenceDialog.querySelector('form');
+  const rows = [...form.querySelectorAll('tbody tr[data-person]')];
+  form.querySelector('[data-field="nobody"]').hidden = rows.length > 0;
+  // A visitor's escort is needed only while the visitor is ticked.
+  for (const tr of rows) {
+    const select = tr.querySelector('select[name="escort"]');
+    if (select) select.disabled = !tr.querySelector('input[name="inside"]').checked;
+  }
+  const listed = new Set(rows.map((tr) => tr.dataset.person));
+  for (const option of form.querySelectorAll('select[name="add"] option[value]')) {
+    if (option.value) option.disabled = listed.has(option.value);
+  }
+}
+
+function presenceOpen(button) {
+  const form = presenceDialog.querySelector('form');
+  const tpl = presenceRowsOf(button.getAttribute('data-presence-open'));
+  presenceDoor = button.getAttribute('data-presence-open');
+  presenceSeen = presenceIds(tpl);
+  form.reset();
+  form.querySelector('[data-field="door-name"]').textContent = button.getAttribute('data-door-name');
+  form.querySelector('[data-field="stale"]').hidden = true;
+  form.querySelector('.form-error').hidden = true;
+  const tbody = form.querySelector('tbody');
+  tbody.replaceChildren();
+  if (tpl) tbody.append(tpl.content.cloneNode(true));
+  presenceSync();
+  document.getElementById('presence-done').hidden = true;
+  presenceDialog.showModal();
+}
+
+function presenceAdd() {
+  const form = presenceDialog.querySelector('form');
+  const option = form.querySelector('select[name="add"]').selectedOptions[0];
+  if (!option?.value) return;
+  const tbody = form.querySelector('tbody');
+  const existing = [...tbody.querySelectorAll('tr[data-person]')].find(
+    (tr) => tr.dataset.person === option.value,
+  );
+  if (existing) {
+    existing.querySelector('input[name="inside"]').checked = true;
+  } else {
+    const tr = document.createElement('tr');
+    tr.dataset.person = option.value;
+    tr.dataset.category = option.dataset.category;
+    tr.className = 'added';
+    const cell = (child) => {
+      const td = document.createElement('td');
+      if (typeof child === 'string') td.textContent = child;
+      else if (child) td.append(child);
+      tr.append(td);
+      return td;
+    };
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.name = 'inside';
+    box.checked = true;
+    box.setAttribute('aria-label', option.dataset.name);
+    cell(box);
+    const name = cell(option.dataset.name);
+    const tag = document.createElement('span');
+    tag.className = 'tag ok';
+    tag.textContent = form.dataset.added;
+    name.append(' ', tag);
+    cell(option.dataset.displayId);
+    const cat = document.createElement('span');
+    cat.className = `tag cat-${option.dataset.category}`;
+    cat.textContent = option.dataset.categoryLabel;
+    cell(cat);
+    const escort =
+      option.dataset.category === 'visitor'
+        ? document.getElementById('presence-escort-select').content.firstElementChild.cloneNode(true)
+        : null;
+    cell(escort);
+    tbody.append(tr);
+    escort?.focus();
+  }
+  form.querySelector('select[name="add"]').value = '';
+  presenceSync();
+}
+
+/** The live panel was replaced: tell the manager if the room of the open dialog changed. */
+function presenceCheckStale() {
+  if (!presenceDialog?.open || presenceDoor === null) return;
+  const now = presenceIds(presenceRowsOf(presenceDoor));
+  const changed = now.length !== presenceSeen.length || now.some((id, i) => id !== presenceSeen[i]);
+  presenceDialog.querySelector('[data-field="stale"]').hidden = !changed;
+}
+
+if (presenceDialog) {
+  const form = presenceDialog.querySelector('form');
+  document.addEventListener('click', (e) => {
+    const open = e.target.closest('[data-presence-open]');
+    if (open) presenceOpen(open);
+    else if (e.target.closest('[data-presence-add]')) presenceAdd();
+    else if (e.target.closest('[data-presence-cancel]')) presenceDialog.close();
+  });
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'inside') presenceSync();
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (presenceDoor === null) return;
+    const present = [...form.querySelectorAll('tbody tr[data-person]')]
+      .filter((tr) => tr.querySelector('input[name="inside"]').checked)
+      .map((tr) => {
+        const escort = tr.querySelector('select[name="escort"]');
+        return { personId: tr.dataset.person, escort: escort ? escort.value || null : null };
+      });
+    const body = { present, note: form.elements.note.value, seen: presenceSeen };
+    const url = `/api/doors/${encodeURIComponent(presenceDoor)}/presence`;
+    if (await run(form, 'POST', url, body, form)) {
+      presenceDialog.close();
+      document.getElementById('presence-done').hidden = false;
+    }
+  });
+}
+
 // The Live page: replace the panel with each `status` event; reconnects by itself.
 const live = document.querySelector('[data-live]');
 if (live && 'EventSource' in window) {
@@ -195,7 +336,10 @@ if (live && 'EventSource' in window) {
     // Keep what someone is typing: do not replace the panel while a field in it has focus.
     const active = document.activeElement;
     if (active && live.contains(active) && active.tagName === 'INPUT' && active.value) return;
-    if (typeof data.html === 'string') live.innerHTML = data.html;
+    if (typeof data.html === 'string') {
+      live.innerHTML = data.html;
+      presenceCheckStale();
+    }
     live.dataset.seq = String(data.status?.journal?.headSeq ?? '');
     const count = document.getElementById('nav-alarm-count');
     const unacked = (data.status?.alarms ?? []).filter((a) => !a.acknowledged).length;

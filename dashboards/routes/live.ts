@@ -8,7 +8,7 @@ import { presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
-import { html, type SafeHtml } from '../html.js';
+import { html, type SafeHtml, when } from '../html.js';
 import { ApiError, addRoute, SECURITY_HEADERS } from '../http.js';
 import { translator } from '../i18n.js';
 import {
@@ -23,6 +23,104 @@ import {
   reasonLabel,
 } from '../pages/layout.js';
 
+interface EscortOption {
+  id: string;
+  label: string;
+}
+
+/** The people who may escort visitors (active staff with the permission), by name. */
+function escortOptions(dash: Dash): EscortOption[] {
+  const { registry } = dash.controller;
+  return registry
+    .listEscorts()
+    .map((id) => registry.getPerson(id))
+    .filter((p): p is NonNullable<typeof p> => p?.active === true && p.category === 'staff')
+    .map((p) => ({ id: p.id, label: `${p.name} (${p.displayId})` }))
+    .sort((a, b) => a.label.localeCompare(b.label, 'ja'));
+}
+
+/** A visitor's escort in the correction form; the current escort stays choosable even if no longer listed. */
+function escortSelect(ctx: PageCtx, escorts: EscortOption[], current: string | null): SafeHtml {
+  const { t, dash } = ctx;
+  let list = escorts;
+  if (current !== null && !escorts.some((e) => e.id === current)) {
+    const p = dash.controller.registry.getPerson(current);
+    list = [...escorts, { id: current, label: p ? `${p.name} (${p.displayId})` : current }];
+  }
+  return html`<select name="escort" required aria-label="${t('escort')}"><option value="">${t('presence_escort_choose')}</option>${list.map(
+    (e) => html`<option value="${e.id}"${when(e.id === current, ' selected')}>${e.label}</option>`,
+  )}</select>`;
+}
+
+/**
+ * A door's people as rows of the presence correction form, in a template: the dialog (outside the
+ * live panel, so that live updates do not reset what the manager is doing) copies them when it opens.
+ */
+function presenceRows(ctx: PageCtx, doorId: string, escorts: EscortOption[]): SafeHtml {
+  const { dash, t } = ctx;
+  const rows = presenceView(dash.controller.derived, doorId).map((o) => {
+    const p = dash.controller.registry.getPerson(o.personId);
+    const category = p?.category ?? o.category;
+    const name = p?.name ?? t('unknown_person');
+    return html`<tr data-person="${o.personId}" data-category="${category ?? ''}" class="${o.uncertain ? 'uncertain' : ''}">
+  <td><input type="checkbox" name="inside" checked aria-label="${t('presence_inside')}: ${name}"></td>
+  <td>${name}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td>
+  <td>${p?.displayId ?? o.personId}</td>
+  <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
+  <td>${category === 'visitor' ? escortSelect(ctx, escorts, o.escort) : ''}</td>
+</tr>`;
+  });
+  return html`<template data-presence-rows="${doorId}">${rows}</template>`;
+}
+
+const CATEGORY_ORDER = ['staff', 'contractor', 'visitor'] as const;
+
+/** The presence correction dialog of the Live page (managers): one for all doors. */
+function presenceDialog(ctx: PageCtx): SafeHtml {
+  const { dash, t } = ctx;
+  const people = dash.controller.registry
+    .listPeople()
+    .filter((p) => p.active)
+    .sort((a, b) => a.name.localeCompare(b.name, 'ja'));
+  const groups = CATEGORY_ORDER.map((c) => {
+    const members = people.filter((p) => p.category === c);
+    return members.length === 0
+      ? ''
+      : html`<optgroup label="${categoryLabel(t, c)}">${members.map(
+          (p) =>
+            html`<option value="${p.id}" data-name="${p.name}" data-display-id="${p.displayId}" data-category="${p.category}" data-category-label="${categoryLabel(t, p.category)}">${p.name} (${p.displayId})</option>`,
+        )}</optgroup>`;
+  });
+  return html`<dialog id="presence-dialog" class="presence" aria-labelledby="presence-title">
+<form id="presence-form" data-presence-form data-stale="${t('presence_stale')}" data-added="${t('presence_added')}">
+  <h2 id="presence-title">${t('presence_title')} — <span data-field="door-name"></span></h2>
+  <p class="hint">${t('presence_hint')}</p>
+  <p class="notice warn" data-field="stale" role="alert" hidden>${t('presence_stale')}</p>
+  <table class="grid presence-rows">
+    <thead><tr><th>${t('presence_inside')}</th><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('escort')}</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p class="empty" data-field="nobody" hidden>${t('nobody_inside')}</p>
+  <div class="presence-add">
+    <label>${t('presence_add')}
+      <select name="add" id="presence-add-person"><option value="">${t('presence_choose')}</option>${groups}</select>
+    </label>
+    <button type="button" data-presence-add>${t('presence_add_button')}</button>
+  </div>
+  <p class="hint">${t('presence_escort_hint')}</p>
+  <template id="presence-escort-select">${escortSelect(ctx, escortOptions(dash), null)}</template>
+  <label class="presence-note">${t('presence_note')}
+    <textarea name="note" required maxlength="500" rows="2" placeholder="${t('presence_note_placeholder')}"></textarea>
+  </label>
+  ${formError}
+  <div class="buttons">
+    <button type="submit" class="primary">${t('presence_submit')}</button>
+    <button type="button" data-presence-cancel>${t('cancel')}</button>
+  </div>
+</form>
+</dialog>`;
+}
+
 export function renderLivePanel(ctx: PageCtx, status: ControllerStatus): SafeHtml {
   const { dash, t, principal } = ctx;
   const role = principal.user.role;
@@ -35,6 +133,11 @@ export function renderLivePanel(ctx: PageCtx, status: ControllerStatus): SafeHtm
   const readerFor = (doorId: string) => {
     const d = dash.controller.config.doors.find((x) => x.id === doorId);
     return status.readers.filter((r) => r.id === d?.entryReader || r.id === d?.exitReader);
+  };
+  let escortList: EscortOption[] | undefined;
+  const escorts = () => {
+    escortList ??= escortOptions(dash);
+    return escortList;
   };
   const doors = status.doors.map((d) => {
     const inside = presenceView(dash.controller.derived, d.id).map((o) => {
@@ -72,7 +175,8 @@ export function renderLivePanel(ctx: PageCtx, status: ControllerStatus): SafeHtm
           d.mode === 'normal'
             ? html`<button type="button" class="danger" data-api="/api/doors/${d.id}/mode" data-method="POST" data-body='{"mode":"lockdown"}' data-confirm="${t('confirm_action')}">${t('set_lockdown')}</button>`
             : html`<button type="button" data-api="/api/doors/${d.id}/mode" data-method="POST" data-body='{"mode":"normal"}' data-confirm="${t('confirm_action')}">${t('set_normal')}</button>`
-        }</p>`
+        } <button type="button" id="presence-open-${d.id}" data-presence-open="${d.id}" data-door-name="${d.name}">${t('presence_correct')}</button></p>
+  ${presenceRows(ctx, d.id, escorts())}`
       : ''
   }
   <h3>${t('who_inside')} <span class="count-inline" data-field="occupancy">${d.occupants.length}</span></h3>
@@ -160,12 +264,15 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'The Live page',
     handler: ({ t, lang, principal }) => {
       const ctx = { dash, t, lang, principal: principal! };
+      const manager = can(ctx.principal.user.role, 'doors.mode');
       return page(ctx, {
         title: t('live_title'),
         active: 'live',
         wide: true,
         body: html`<h1>${t('live_title')} <span class="live-indicator" id="live-indicator" data-ok="${t('live_connected')}" data-lost="${t('live_disconnected')}">…</span></h1>
-<div id="live-panel" data-live="/api/live?html=1">${renderLivePanel(ctx, controller.status())}</div>`,
+${manager ? html`<p class="notice" id="presence-done" role="status" hidden>${t('presence_done')}</p>` : ''}
+<div id="live-panel" data-live="/api/live?html=1">${renderLivePanel(ctx, controller.status())}</div>
+${manager ? presenceDialog(ctx) : ''}`,
       });
     },
   });
@@ -290,7 +397,10 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'live',
     summary:
-      'Reconcile who is inside a room (after exit-button exits made presence uncertain); journaled with the actor and a note',
+      'Reconcile who is inside a room (after exit-button exits made presence uncertain); journaled with the actor and a note. ' +
+      "A visitor's `escort` must be someone who may escort (or their current escort). With `seen` (the ids the caller saw " +
+      'inside) it is refused with 409 `presence_changed` if the room changed meanwhile; 503 `storage_unavailable` when the ' +
+      'journal cannot be written (the record is queued and takes effect when storage recovers).',
     params: DoorParams,
     body: z.strictObject({
       present: z
@@ -302,15 +412,49 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
         )
         .max(200),
       note: z.string().trim().min(1).max(500),
+      seen: z.array(z.string().min(1).max(64)).max(200).optional(),
     }),
     response: z.object({ door: z.string(), inside: z.number() }),
     handler: ({ params, body, principal }) => {
       if (!controller.config.doors.some((d) => d.id === params.door))
         throw new ApiError(404, 'unknown_door', `no door "${params.door}"`);
-      for (const p of body.present)
-        if (!controller.registry.getPerson(p.personId))
+      const { registry } = controller;
+      const before = presenceView(controller.derived, params.door);
+      for (const p of body.present) {
+        if (!registry.getPerson(p.personId))
           throw new ApiError(400, 'invalid_request', `present: no person "${p.personId}"`);
-      controller.reconcilePresence(params.door, body.present, principal!.actor, body.note);
+        if (p.escort == null) continue;
+        // An escort is someone who may escort, or the one the visitor has now (even if no longer allowed).
+        const escort = registry.getPerson(p.escort);
+        const current = before.find((o) => o.personId === p.personId)?.escort === p.escort;
+        if (
+          !escort ||
+          escort.id === p.personId ||
+          (!current && (escort.category !== 'staff' || !registry.mayEscort(escort.id)))
+        )
+          throw new ApiError(400, 'invalid_request', `present: "${p.escort}" may not escort visitors`);
+      }
+      // The correction states the whole room: refuse it if the room changed since the caller looked.
+      if (body.seen) {
+        const now = before.map((o) => o.personId).sort();
+        const seen = [...new Set(body.seen)].sort();
+        if (now.length !== seen.length || now.some((id, i) => id !== seen[i]))
+          throw new ApiError(
+            409,
+            'presence_changed',
+            'who is inside changed since the caller looked (seen); nothing was recorded',
+          );
+      }
+      try {
+        controller.reconcilePresence(params.door, body.present, principal!.actor, body.note);
+      } catch (err) {
+        if (controller.status().journal.storageOk) throw err;
+        throw new ApiError(
+          503,
+          'storage_unavailable',
+          'the journal cannot be written; the correction is queued and takes effect when storage recovers',
+        );
+      }
       return { door: params.door, inside: presenceView(controller.derived, params.door).length };
     },
   });

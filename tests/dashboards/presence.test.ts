@@ -50,4 +50,70 @@ describe('presence reconciliation', () => {
     expect(row.actor).toBe('user:manager1');
     expect(row.data).toMatchObject({ note: body.note });
   });
+
+  it('checks escorts, refuses a correction made on an outdated view, and says so when storage fails', async () => {
+    const c = d.controller;
+    const at = c.now();
+    const staff = c.registry.addPerson({ displayId: 'S-20', name: 'Chiba', category: 'staff' }, 'test', at);
+    c.registry.setMayEscort(staff.id, true, 'test', at);
+    const other = c.registry.addPerson({ displayId: 'S-21', name: 'Doi', category: 'staff' }, 'test', at);
+    const visitor = c.registry.addPerson({ displayId: 'V-1', name: 'Endo', category: 'visitor' }, 'test', at);
+    const inside = () => presenceView(c.derived, 'machine-room').map((p) => p.personId);
+    const seen = inside();
+    const url = '/api/doors/machine-room/presence';
+    const note = 'checked on site';
+
+    // Only someone who may escort can be named as a visitor's escort.
+    for (const escort of [other.id, visitor.id, 'p_nobody']) {
+      const res = await manager.post(url, { present: [{ personId: visitor.id, escort }], note, seen });
+      expect(res.statusCode, escort).toBe(400);
+      expect(res.json().error.message).toContain('may not escort');
+    }
+    // The room changed since the caller looked: nothing is recorded.
+    const heads = c.journal.head().seq;
+    const stale = await manager.post(url, { present: [{ personId: staff.id }], note, seen: [] });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().error.code).toBe('presence_changed');
+    expect(c.journal.head().seq).toBe(heads);
+
+    // A real refusal from SQLite: the answer says the record is queued, and it is applied on recovery.
+    c.db.pragma('query_only = ON');
+    try {
+      const res = await manager.post(url, {
+        present: [
+          { personId: staff.id, escort: null },
+          { personId: visitor.id, escort: staff.id },
+        ],
+        note,
+        seen,
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatchObject({ code: 'storage_unavailable' });
+      expect(res.json().error.text).toContain('復旧後に書き込まれます');
+    } finally {
+      c.db.pragma('query_only = OFF');
+    }
+    await expect.poll(() => inside().sort(), { timeout: 5000 }).toEqual([staff.id, visitor.id].sort());
+    const row = c.journal.query({ types: ['presence_reconciled'], limit: 1 })[0]!;
+    expect(row.actor).toBe('user:manager1');
+    expect(presenceView(c.derived, 'machine-room').find((p) => p.personId === visitor.id)).toMatchObject({
+      escort: staff.id,
+      escorted: true,
+    });
+  });
+
+  it('the Live page offers the correction to the roles that may make it, and only to them', async () => {
+    for (const [username, offered] of [
+      ['manager1', true],
+      ['admin1', true],
+      ['operator1', false],
+      ['auditor1', false],
+    ] as const) {
+      const client = await d.login(username);
+      const page = await client.get('/');
+      expect(page.statusCode).toBe(200);
+      expect(page.body.includes('data-presence-open="machine-room"'), username).toBe(offered);
+      expect(page.body.includes('id="presence-dialog"'), username).toBe(offered);
+    }
+  });
 });
