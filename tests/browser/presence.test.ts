@@ -213,10 +213,10 @@ describe('correcting presence in Chromium', () => {
   });
 
   it('roles without doors.mode do not see the control', async () => {
+    const before = inside().map((p) => p.personId);
     for (const username of ['operator1', 'auditor1']) {
       const { page, errors } = await pageFor(username);
       await expect.poll(() => page.locator('[data-field="occupancy"]').count()).toBe(1);
-      expect(await page.locator('section.door table.inside tbody tr').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-presence-open]').count(), username).toBe(0);
       expect(await page.locator('#presence-dialog').count(), username).toBe(0);
       expect(await page.locator('template[data-presence-rows]').count(), username).toBe(0);
@@ -230,6 +230,6 @@ describe('correcting presence in Chromium', () => {
       expect(errors, username).toEqual([]);
       await page.context().close();
     }
-    expect(inside().length).toBe(2);
+    expect(inside().map((p) => p.personId)).toEqual(before);
   });
 });
