@@ -1,18 +1,31 @@
 /**
  * Wall-clock moments of a local day in the site's time zone, as UTC ms: "19:00 today", "the end of
- * today", "the next 19:00". Pure: the moment `at` is passed in. Built on `localTime()` (minute
- * resolution), so it is exact for every zone whose offset is a whole number of minutes.
+ * today", "the next 19:00". Pure: the moment `at` is passed in. Built on `wallClock()` (second
+ * resolution), so it is exact for every zone whose offset is a whole number of seconds.
  */
-import { localTime, parseTimeOfDay } from './schedule.js';
+import { parseTimeOfDay, wallClock } from './schedule.js';
 
+const SECOND = 1000;
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 /** Local wall-clock minus UTC at `at`, in ms (e.g. +9 h in Tokyo). */
 function offsetAt(at: number, timeZone: string): number {
-  const t = localTime(at, timeZone);
-  const asUtc = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute);
-  return asUtc - Math.floor(at / MINUTE) * MINUTE;
+  const t = wallClock(at, timeZone);
+  const asUtc = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second);
+  return asUtc - Math.floor(at / SECOND) * SECOND;
+}
+
+/**
+ * The UTC ms at which the clocks in `timeZone` show `wall` (a wall-clock time written as if it were
+ * UTC ms, e.g. Date.UTC(2026, 10, 26, 9, 30) for 09:30 on 26 November). Around a daylight-saving
+ * change a wall-clock time that does not exist maps to the moment after the gap; one that exists
+ * twice maps to the first.
+ */
+export function fromWallClock(wall: number, timeZone: string): number {
+  // Two passes settle the offset even next to a change of offset.
+  const utc = wall - offsetAt(wall, timeZone);
+  return wall - offsetAt(utc, timeZone);
 }
 
 /**
@@ -21,12 +34,8 @@ function offsetAt(at: number, timeZone: string): number {
  * to the moment after the gap; one that exists twice maps to the first.
  */
 export function atLocalMinute(at: number, minuteOfDay: number, timeZone: string): number {
-  const t = localTime(at, timeZone);
-  const wall = Date.UTC(t.year, t.month - 1, t.day) + minuteOfDay * MINUTE;
-  // Two passes settle the offset even next to a change of offset.
-  let utc = wall - offsetAt(wall, timeZone);
-  utc = wall - offsetAt(utc, timeZone);
-  return utc;
+  const t = wallClock(at, timeZone);
+  return fromWallClock(Date.UTC(t.year, t.month - 1, t.day) + minuteOfDay * MINUTE, timeZone);
 }
 
 /** The end of the local day of `at` (the next local midnight), UTC ms. */

@@ -19,6 +19,19 @@ import type { ScheduleConfig } from '../config/schema.js';
 /** The id of the built-in schedule: every day, all day. decide() knows it; a config may not redefine it. */
 export const ALWAYS_SCHEDULE_ID = 'always';
 
+/** The fields a clock in the zone shows. */
+export interface WallClock {
+  year: number;
+  /** 1–12 */
+  month: number;
+  /** 1–31 */
+  day: number;
+  /** 0–23 */
+  hour: number;
+  minute: number;
+  second: number;
+}
+
 export interface LocalTime {
   year: number;
   /** 1–12 */
@@ -47,19 +60,21 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
       day: 'numeric',
       hour: 'numeric',
       minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(timeZone, f);
   }
   return f;
 }
 
-/** The wall-clock time in `timeZone` at UTC ms `at`. Throws RangeError for an unknown zone. */
-export function localTime(at: number, timeZone: string): LocalTime {
+/** The wall-clock time in `timeZone` at UTC ms `at`, to the second. Throws RangeError for an unknown zone. */
+export function wallClock(at: number, timeZone: string): WallClock {
   let year = 0;
   let month = 0;
   let day = 0;
   let hour = 0;
   let minute = 0;
+  let second = 0;
   for (const part of formatterFor(timeZone).formatToParts(at)) {
     switch (part.type) {
       case 'year':
@@ -78,8 +93,17 @@ export function localTime(at: number, timeZone: string): LocalTime {
       case 'minute':
         minute = Number(part.value);
         break;
+      case 'second':
+        second = Number(part.value);
+        break;
     }
   }
+  return { year, month, day, hour, minute, second };
+}
+
+/** The wall-clock time in `timeZone` at UTC ms `at`, to the minute, with the weekday. */
+export function localTime(at: number, timeZone: string): LocalTime {
+  const { year, month, day, hour, minute } = wallClock(at, timeZone);
   // 1970-01-01 was a Thursday (4). Date.UTC is pure arithmetic, no clock read.
   const days = Math.floor(Date.UTC(year, month - 1, day) / 86_400_000);
   const weekday = (((days + 4) % 7) + 7) % 7;
@@ -90,10 +114,19 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
+/** 'YYYY-MM-DD' of a local time. */
+export function formatDate(t: { year: number; month: number; day: number }): string {
+  return `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}`;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS' of a wall-clock time. */
+export function formatDateTime(t: WallClock): string {
+  return `${formatDate(t)} ${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}`;
+}
+
 /** The local date in `timeZone` at UTC ms `at`, as 'YYYY-MM-DD'. */
 export function localDate(at: number, timeZone: string): string {
-  const t = localTime(at, timeZone);
-  return `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}`;
+  return formatDate(localTime(at, timeZone));
 }
 
 /** 'HH:MM' (00:00–24:00) → minutes since midnight, or null if it is not a valid time of day. */
@@ -138,8 +171,7 @@ export function isWithinSchedule(
   if (schedule.windows.length === 0) return false;
   const t = localTime(at, timeZone);
   if (!schedule.includeHolidays && holidays.length > 0) {
-    const date = `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}`;
-    if (holidays.includes(date)) return false;
+    if (holidays.includes(formatDate(t))) return false;
   }
   for (const w of schedule.windows) {
     if (!w.days.includes(t.weekday)) continue;
