@@ -28,7 +28,7 @@ class Watch {
     match: (r: JournalRow) => boolean;
     resolve: (r: { row: JournalRow; t: number }) => void;
   } | null = null;
-  /** The time the latest access row was committed (onRow runs right after the commit). */
+  /** The time the latest access row was committed. */
   lastAccess: { row: JournalRow; t: number } | null = null;
 
   constructor(rig: DoorRig) {
@@ -39,7 +39,12 @@ class Watch {
       this.lockWaiter = null;
       w.resolve(now());
     });
-    rig.controller.onRow((row) => {
+    // The bench's probe on the commit: Journal.append returns once the row's transaction is
+    // committed. (The controller's row listeners run later, after the lock has moved.)
+    const journal = rig.controller.journal;
+    const append = journal.append.bind(journal);
+    journal.append = (...args: Parameters<typeof append>) => {
+      const row = append(...args);
       const t = now();
       if (row.type === 'access') this.lastAccess = { row, t };
       if (this.rowWaiter?.match(row)) {
@@ -47,7 +52,8 @@ class Watch {
         this.rowWaiter = null;
         w.resolve({ row, t });
       }
-    });
+      return row;
+    };
   }
 
   /** Resolves with the time the lock output goes to `level`, or NaN after timeoutMs. */

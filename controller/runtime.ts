@@ -60,6 +60,7 @@ import {
 } from './domain/index.js';
 import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from './journal/index.js';
 import { loadLatestSnapshot, maskCredential, saveSnapshot } from './journal/index.js';
+import { WalCheckpointer } from './journal/wal-checkpointer.js';
 import { createLogger, type Logger } from './log.js';
 import { openStorage } from './storage.js';
 import { clockSynchronised, sekishoVersion } from './system.js';
@@ -142,6 +143,7 @@ export class Controller {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private lastCheckpointSeq = 0;
   private stopped = false;
+  private readonly walCheckpointer: WalCheckpointer;
   private readonly rowListeners: ((row: JournalRow) => void)[] = [];
   /** Committed rows not yet announced to the row listeners (see afterCommit). */
   private readonly announce: JournalRow[] = [];
@@ -177,6 +179,8 @@ export class Controller {
     this.db = storage.db;
     this.journal = storage.journal;
     this.registry = storage.registry;
+    // WAL checkpoints run in a worker thread, never inside a commit on the door path.
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log);
     this.derived = this.rebuildDerived();
     // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
     for (const rt of this.doors.values()) {
@@ -884,6 +888,7 @@ export class Controller {
     await this.mqtt
       ?.stop()
       .catch((err: unknown) => this.log.error('mqtt stop failed', { error: String(err) }));
+    await this.walCheckpointer.stop();
     this.db.close();
   }
 }

@@ -1,0 +1,44 @@
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SqliteDatabase } from '../../controller/journal/index.js';
+import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
+import { silentLogger } from '../../controller/log.js';
+import { until } from '../helpers/util.js';
+import { openJournal, sampleInput, tempDir } from './helpers.js';
+
+const autoPages = (db: SqliteDatabase) => Number(db.pragma('wal_autocheckpoint', { simple: true }));
+
+describe('WalCheckpointer', () => {
+  it('checkpoints from its worker while the connection writes with the automatic checkpoint off', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    expect(autoPages(db)).toBe(1000);
+    const cp = WalCheckpointer.start(db, silentLogger, 50);
+    await until(() => cp.stats().running, 'the worker to start');
+    expect(autoPages(db)).toBe(0);
+    // Enough rows for well over 1,000 pages: without any checkpoint the WAL would hold them all.
+    for (let i = 0; i < 3000; i++) journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(2000), i } });
+    await until(() => cp.stats().checkpoints > 0, 'a checkpoint by the worker');
+    // The worker copied the log into the database file: its pages are there without the WAL.
+    await until(() => cp.stats().copiedPages === cp.stats().walPages, 'the whole log to be copied');
+    expect(statSync(file).size).toBeGreaterThan(3000 * 2000);
+    await cp.stop();
+    expect(cp.stats().running).toBe(false);
+    expect(autoPages(db)).toBe(1000);
+    expect(journal.head().seq).toBe(3000);
+  });
+
+  it('falls back to the automatic checkpoint when its worker cannot open the database', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db } = openJournal(file);
+    db.pragma('wal_autocheckpoint = 1000');
+    rmSync(file); // the connection keeps its open file; the worker finds none to open
+    const cp = WalCheckpointer.start(db, silentLogger, 50);
+    await until(() => cp.stats().lastError !== null, 'the worker to fail');
+    expect(cp.stats().running).toBe(false);
+    expect(cp.stats().lastError).toMatch(/worker/);
+    expect(autoPages(db)).toBe(1000);
+    await cp.stop();
+  });
+});
