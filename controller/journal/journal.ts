@@ -306,20 +306,23 @@ export function readArchiveBases(db: SqliteDatabase): ArchiveBase[] {
  * Checks a checkpoint's Ed25519 signature (and its shape) against a public key, given as a
  * KeyObject or SPKI PEM. Standalone so that an off-device consumer can check a published one.
  */
+/** Whether a checkpoint has the shape its signature can cover (a bad shape is a bad checkpoint). */
+export function checkpointShapeOk(cp: Checkpoint): boolean {
+  return (
+    cp !== null &&
+    typeof cp === 'object' &&
+    Number.isSafeInteger(cp.seq) &&
+    cp.seq >= 1 &&
+    typeof cp.hash === 'string' &&
+    HEX64.test(cp.hash) &&
+    Number.isSafeInteger(cp.at) &&
+    typeof cp.controller === 'string' &&
+    typeof cp.signature === 'string'
+  );
+}
+
 export function verifyCheckpoint(cp: Checkpoint, publicKey: KeyObject | string): boolean {
-  if (
-    cp === null ||
-    typeof cp !== 'object' ||
-    !Number.isSafeInteger(cp.seq) ||
-    cp.seq < 1 ||
-    typeof cp.hash !== 'string' ||
-    !HEX64.test(cp.hash) ||
-    !Number.isSafeInteger(cp.at) ||
-    typeof cp.controller !== 'string' ||
-    typeof cp.signature !== 'string'
-  ) {
-    return false;
-  }
+  if (!checkpointShapeOk(cp)) return false;
   try {
     return verify(
       null,

@@ -18,9 +18,9 @@ import {
   recordBytes,
   toCheckpoint,
   verifyArchiveBase,
-  verifyCheckpoint,
 } from './journal.js';
 import { publicKeyId } from './secrets.js';
+import { startSignatureCheck } from './signature-check.js';
 
 export type VerifyProblemKind =
   /** A seq is absent: a row was deleted. */
@@ -172,22 +172,37 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
         });
       }
     }
-    for (const cp of checkpoints) {
-      if (!verifyCheckpoint(cp, options.publicKey)) {
-        const key =
-          cp.keyId === expectedKeyId ? '' : ` (it names key ${cp.keyId}, expected ${expectedKeyId})`;
-        return fail(
-          {
-            seq: cp.seq,
-            kind: 'checkpoint_signature',
-            problem: `the checkpoint at seq ${cp.seq} does not carry a valid signature${key}: it was altered or forged`,
-          },
-          cp.seq,
-        );
-      }
-    }
   }
+  // Checkpoint signatures are checked by a worker thread while this thread walks the chain (and
+  // then helps with the rest); a bad signature is reported before any finding of the walk.
+  const signatures = options.publicKey ? startSignatureCheck(checkpoints, options.publicKey) : null;
+  const walked = walk(db, result, checkpoints, base, options, fail);
+  const bad = signatures ? signatures.finish() : -1;
+  if (bad >= 0) {
+    const cp = checkpoints[bad]!;
+    const expectedKeyId = publicKeyId(options.publicKey!);
+    const key = cp.keyId === expectedKeyId ? '' : ` (it names key ${cp.keyId}, expected ${expectedKeyId})`;
+    return fail(
+      {
+        seq: cp.seq,
+        kind: 'checkpoint_signature',
+        problem: `the checkpoint at seq ${cp.seq} does not carry a valid signature${key}: it was altered or forged`,
+      },
+      cp.seq,
+    );
+  }
+  return walked;
+}
 
+/** The walk over the rows in seq order: the chain, the columns, and the checkpoints' hashes. */
+function walk(
+  db: SqliteDatabase,
+  result: VerifyResult,
+  checkpoints: readonly Checkpoint[],
+  base: ArchiveBase | undefined,
+  options: VerifyOptions,
+  fail: (f: Finding, checkpointSeq?: number) => VerifyResult,
+): VerifyResult {
   const page = db
     .prepare<[number, number]>(
       'SELECT seq, at, type, door, person, actor, bytes, hash FROM journal WHERE seq > ? ORDER BY seq LIMIT ?',
