@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { DEMO_BADGES, seedDemo } from '../../controller/demo.js';
 import type { SimBoard } from '../../hardware/index.js';
 import { FAST_SCRYPT, makeDash, PASSWORD } from '../dashboards/helpers.js';
@@ -129,7 +130,15 @@ const browser = await launchChromium();
 async function shoot(
   name: string,
   path: string,
-  opts: { locale?: 'ja-JP' | 'en-US'; user?: string; full?: boolean; height?: number; print?: boolean } = {},
+  opts: {
+    locale?: 'ja-JP' | 'en-US';
+    user?: string;
+    full?: boolean;
+    height?: number;
+    print?: boolean;
+    /** Something to do on the page before the picture (open a dialog, fill a form). */
+    action?: (page: Page) => Promise<void>;
+  } = {},
 ) {
   const ctx = await newContext(browser, {
     locale: opts.locale ?? 'ja-JP',
@@ -140,6 +149,7 @@ async function shoot(
   if (opts.user) await loginAs(page, base, opts.user, PASSWORD, path);
   else await page.goto(base + path);
   if (opts.print) await page.emulateMedia({ media: 'print' });
+  if (opts.action) await opts.action(page);
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: opts.full ?? false });
   await ctx.close();
@@ -162,5 +172,22 @@ await shoot('integrity', '/integrity', { user: 'auditor1', full: true });
 await shoot('reports', '/reports', { user: 'manager1', full: true });
 await shoot('compliance', '/compliance', { user: 'auditor1', full: true });
 await shoot('sim', '/sim', { user: 'operator1', full: true });
+// Someone leaves by the exit button: everyone inside "may have left"; a manager corrects it.
+board.simulate('machine-room.exitButton', true);
+board.simulate('machine-room.exitButton', false);
+const sato1 = people.find((p) => p.displayId === 'S-1002')!;
+await shoot('live-presence', '/', {
+  user: 'manager1',
+  height: 760,
+  action: async (page) => {
+    await page.click('#presence-open-machine-room');
+    const row = page.locator(`#presence-dialog tr[data-person="${sato1.id}"] input[name="inside"]`);
+    if ((await row.count()) > 0) await row.uncheck();
+    await page.fill(
+      '#presence-dialog textarea[name="note"]',
+      '佐藤は 14:05 に退室ボタンで退室（防犯カメラで確認）',
+    );
+  },
+});
 await browser.close();
 await d.close();
