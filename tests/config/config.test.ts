@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '../../controller/config/index.js';
+import { tempDir } from '../helpers/util.js';
 
 const base = () => ({
   site: { id: 'hq', name: 'HQ' },
@@ -117,7 +117,7 @@ describe('config', () => {
   });
 
   it('resolves storage.path relative to the config file, and reports a missing file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekisho-cfg-'));
+    const dir = tempDir('sekisho-cfg-');
     const file = join(dir, 'c.yaml');
     writeFileSync(file, stringify({ ...base(), storage: { path: './data' } }));
     expect(loadConfig(file).storageDir).toBe(join(dir, 'data'));

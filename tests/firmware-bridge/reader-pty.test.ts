@@ -2,10 +2,8 @@
  * ReaderPort on a real serial device: a socat pseudo-terminal pair. The reader opens one end with
  * the real serialport binding; the test writes RDM6300 frames into the other end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BadgeRead } from '../../controller/domain/types.js';
 import {
@@ -15,9 +13,8 @@ import {
   type ReaderStatus,
 } from '../../firmware-bridge/index.js';
 import { makePtyPair, type PtyPair } from '../helpers/pty.js';
+import { sleep, tempDir } from '../helpers/util.js';
 import { prng, randomBytes } from './util.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -30,7 +27,7 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
 }
 
 describe('ReaderPort on a socat pty (RDM6300)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sekisho-pty-'));
+  const dir = tempDir('sekisho-pty-');
   let pty: PtyPair;
   let reader: ReaderPort;
   /** The device end of the pair. Written asynchronously: a blocking write would stall the reader. */

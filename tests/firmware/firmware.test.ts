@@ -5,9 +5,8 @@
  * (sekisho_bridge.ino) run against a simulated clock, pins and USB port.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,8 +17,8 @@ import {
   wiegandBits,
 } from '../../firmware-bridge/index.js';
 import { TEST_VECTORS_FILE, type TestVectors } from '../../firmware-bridge/test-vectors.js';
+import { ROOT, tempDir } from '../helpers/util.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const SKETCH = join(ROOT, 'firmware-bridge/firmware/sekisho_bridge');
 const HERE = join(ROOT, 'tests/firmware');
 const STRICT = ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-O1'];
@@ -32,7 +31,7 @@ let simRp2040 = '';
 let simAvr = '';
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sekisho-fw-'));
+  dir = tempDir('sekisho-fw-');
   encoder = join(dir, 'encode');
   simRp2040 = join(dir, 'sim-rp2040');
   simAvr = join(dir, 'sim-avr');

@@ -1,7 +1,7 @@
 /** A throw-away /sys/class/gpio look-alike: one folder per gpiochip with label, base and ngpio. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/util.js';
 
 export interface FakeChip {
   label: string;
@@ -15,7 +15,7 @@ export interface FakeSysfs {
 }
 
 export function fakeSysfs(chips: FakeChip[]): FakeSysfs {
-  const root = mkdtempSync(join(tmpdir(), 'sekisho-gpio-'));
+  const root = tempDir('sekisho-gpio-');
   writeFileSync(join(root, 'export'), '');
   writeFileSync(join(root, 'unexport'), '');
   for (const chip of chips) {

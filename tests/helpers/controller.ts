@@ -3,17 +3,15 @@
  * Used by the integration tests: real SQLite files, real serial ptys, real HTTP.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = join(ROOT, 'bin/sekisho.mjs');
+import { ROOT } from './util.js';
 
-export function tempDir(prefix = 'sekisho-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { ROOT, tempDir, until } from './util.js';
+
+export const BIN = join(ROOT, 'bin/sekisho.mjs');
 
 /** A config for one door with the sim board; readers are given by the caller. */
 export function doorConfig(
@@ -71,6 +69,99 @@ export function cliJson<T>(args: string[]): T {
   return JSON.parse(r.stdout) as T;
 }
 
+export interface Proc {
+  proc: ChildProcess;
+  /** Resolves with the base URL once the controller serves; rejects if it exits first. */
+  ready: Promise<string>;
+  exited: Promise<number | null>;
+  output: () => string;
+  /** The API token (read when asked: the controller writes it during start-up). */
+  token: () => string;
+  /** SIGKILL (unless it has ended) and wait for the exit. */
+  kill9: () => Promise<void>;
+  /** SIGTERM (unless it has ended) and wait for the exit; returns the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/**
+ * Spawns `sekisho start`; does not wait (a kill may come at any moment, also during start-up).
+ * `log` is SEKISHO_LOG for the child (default: the test's own, or info).
+ */
+export function spawnController(configFile: string, storageDir: string, opts: { log?: string } = {}): Proc {
+  const proc = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SEKISHO_LOG: opts.log ?? process.env.SEKISHO_LOG ?? 'info' },
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const ready = new Promise<string>((res, rej) => {
+    const onData = () => {
+      const m = /listening (http:\/\/\S+)/.exec(out);
+      if (m) {
+        proc.stdout!.off('data', onData);
+        res(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    void exited.then((code) => rej(new Error(`controller exited with ${code} before it was ready:\n${out}`)));
+  });
+  ready.catch(() => undefined);
+  const ended = () => proc.exitCode !== null || proc.signalCode !== null;
+  return {
+    proc,
+    ready,
+    exited,
+    output: () => out,
+    token: () => readFileSync(join(storageDir, 'api-token'), 'utf8').trim(),
+    async kill9() {
+      if (!ended()) proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (!ended()) proc.kill('SIGTERM');
+      return await exited;
+    },
+  };
+}
+
+export interface Api {
+  base: string;
+  /** One request with the bearer token; a body that is not JSON comes back as `{ text }`. */
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
+}
+
+/** A client of the controller's /api with its token. Every request gives up after 15 s. */
+export function apiClient(base: string, token: string): Api {
+  return {
+    base,
+    async call<T>(method: string, path: string, body?: unknown) {
+      const res = await fetch(base + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const text = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = { text };
+      }
+      return { status: res.status, body: parsed as T };
+    },
+  };
+}
+
 export interface Running {
   proc: ChildProcess;
   base: string;
@@ -82,77 +173,29 @@ export interface Running {
   kill9(): Promise<void>;
 }
 
+/** Starts `sekisho start` and waits until it serves (or fails after `timeoutMs`). */
 export async function startController(
   configFile: string,
   storageDir: string,
   timeoutMs = 20_000,
 ): Promise<Running> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SEKISHO_LOG: process.env.SEKISHO_LOG ?? 'info' },
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  const base = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`controller did not start in time:\n${out}`)), timeoutMs);
-    const onData = () => {
-      const m = /listening (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`controller exited with ${code} before it was ready:\n${out}`));
-    });
-  });
-  const token = readFileSync(join(storageDir, 'api-token'), 'utf8').trim();
-  const api = async <T>(method: string, path: string, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  };
+  const p = spawnController(configFile, storageDir);
+  let timer: NodeJS.Timeout | undefined;
+  const base = await Promise.race([
+    p.ready,
+    new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`controller did not start in time:\n${p.output()}`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const token = p.token();
+  const client = apiClient(base, token);
   return {
-    proc,
+    proc: p.proc,
     base,
     token,
-    output: () => out,
-    api,
-    async stop() {
-      if (proc.exitCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      return await exited;
-    },
-    async kill9() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGKILL');
-      await exited.catch(() => undefined);
-    },
+    output: p.output,
+    api: <T>(method: string, path: string, body?: unknown) => client.call<T>(method, path, body),
+    stop: p.stop,
+    kill9: p.kill9,
   };
-}
-
-/** Poll `fn` until it returns a truthy value or the time runs out. */
-export async function until<T>(
-  fn: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

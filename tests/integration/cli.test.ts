@@ -1,8 +1,3 @@
-/**
- * The `sekisho` command as an operator uses it: bad configs, enrolment, the log, verify against a
- * journal tampered with the sqlite3 CLI, and a lost badge refused at a running door at once.
- */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +11,7 @@ import {
   tempDir,
   writeConfig,
 } from '../helpers/controller.js';
-
-const sqlite = (db: string, sql: string) =>
-  execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+import { sqlite } from '../helpers/util.js';
 
 describe('sekisho CLI', () => {
   const dir = tempDir('sekisho-cli-');

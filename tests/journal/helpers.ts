@@ -1,8 +1,5 @@
 /** Shared helpers for the journal tests: temp folders, real database files, the sqlite3 CLI. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import {
   Journal,
@@ -10,8 +7,9 @@ import {
   openDatabase,
   type SqliteDatabase,
 } from '../../controller/journal/index.js';
+import { tempDir as newTempDir } from '../helpers/util.js';
 
-export const SQLITE3 = '/usr/bin/sqlite3';
+export { SQLITE3, sqlite } from '../helpers/util.js';
 export const T0 = Date.UTC(2026, 3, 1, 0, 0, 0); // 2026-04-01T00:00:00Z
 
 const dirs: string[] = [];
@@ -24,7 +22,7 @@ afterEach(() => {
 
 /** A fresh temp folder, removed after the test. */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sekisho-journal-'));
+  const dir = newTempDir('sekisho-journal-');
   dirs.push(dir);
   return dir;
 }
@@ -34,11 +32,6 @@ export function openJournal(file: string, controllerId = 'ctl-1'): { db: SqliteD
   const db = openDatabase(file);
   open.push(db);
   return { db, journal: new Journal(db, { controllerId }) };
-}
-
-/** Runs SQL through the real sqlite3 command-line shell, as an attacker with file access would. */
-export function sqlite(file: string, sql: string): string {
-  return execFileSync(SQLITE3, ['-batch', '-bail', file], { input: sql, encoding: 'utf8' });
 }
 
 /** What an attacker does first: remove the protective triggers. */

@@ -42,11 +42,10 @@ import {
   tempDir,
   writeConfig,
 } from '../helpers/controller.js';
+import { sqlite } from '../helpers/util.js';
 
 const sha = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
 const mode = (file: string) => statSync(file).mode & 0o777;
-const sqlite = (db: string, sql: string) =>
-  execFileSync('sqlite3', ['-batch', '-bail', db], { input: sql, encoding: 'utf8' });
 
 /** Writes a bundle the way the format says, from files in `dir` (an attacker's or a damaged tool's). */
 function pack(dir: string, manifest: BackupManifest, file: string, recomputeDigests: boolean): void {

@@ -4,27 +4,17 @@
  * a temp folder (the tree, the modes, what it would do to the system, updates, refusals).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../helpers/util.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = join(ROOT, 'deploy/sekisho.service');
 const INSTALL = join(ROOT, 'scripts/install.sh');
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 const dirs: string[] = [];
 const temp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'sekisho-install-'));
+  const d = tempDir('sekisho-install-');
   dirs.push(d);
   return d;
 };

@@ -3,15 +3,12 @@
  * real systemd-notify: the exact messages, their order, the watchdog cadence and its gating.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, watchdogInterval } from '../../controller/sdnotify.js';
+import { ROOT, sleep, tempDir } from '../helpers/util.js';
 import { type NotifySocket, notifySocket } from './notify-socket.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('sd_notify', () => {
   let dir = '';
@@ -19,7 +16,7 @@ describe('sd_notify', () => {
   const logs: string[] = [];
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sekisho-notify-'));
+    dir = tempDir('sekisho-notify-');
     sock = await notifySocket(join(dir, 'notify'));
     logs.length = 0;
   });

@@ -4,16 +4,29 @@
  * storage after every crash — SQLite's integrity_check, the hash chain and signed checkpoints, every
  * unlock preceded by its grant, every acknowledged decision present.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SIGNING_KEY_FILE, verifyJournal } from '../../../controller/journal/index.js';
-import { BIN, cliJson, cli as runCli } from '../../helpers/controller.js';
+import {
+  type Api,
+  apiClient,
+  cliJson,
+  type Proc,
+  cli as runCli,
+  spawnController as spawn,
+} from '../../helpers/controller.js';
+
+export { sleep } from '../../helpers/util.js';
+export { type Api, apiClient as api, type Proc };
 
 export const DOOR = 'machine-room';
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Spawns `sekisho start` (logging only warnings); does not wait for it to be ready. */
+export function spawnController(configFile: string, storageDir: string): Proc {
+  return spawn(configFile, storageDir, { log: 'warn' });
+}
 
 /** A deterministic PRNG (mulberry32): a failing run can be repeated with its seed. */
 export function rng(seed: number): () => number {
@@ -24,90 +37,6 @@ export function rng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface Proc {
-  proc: ChildProcess;
-  /** Resolves with the base URL once the controller serves; rejects if it exits first. */
-  ready: Promise<string>;
-  exited: Promise<number | null>;
-  output: () => string;
-  token: () => string;
-  kill9: () => Promise<void>;
-  stop: () => Promise<number | null>;
-}
-
-/** Spawns `sekisho start`; does not wait (a kill may come at any moment, also during start-up). */
-export function spawnController(configFile: string, storageDir: string): Proc {
-  const proc = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SEKISHO_LOG: 'warn' },
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const ready = new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = /listening (http:\/\/\S+)/.exec(out);
-      if (m) {
-        proc.stdout!.off('data', onData);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', onData);
-    void exited.then((code) => reject(new Error(`controller exited (${code}) before it was ready:\n${out}`)));
-  });
-  ready.catch(() => undefined);
-  return {
-    proc,
-    ready,
-    exited,
-    output: () => out,
-    token: () => readFileSync(join(storageDir, 'api-token'), 'utf8').trim(),
-    async kill9() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return await exited;
-    },
-  };
-}
-
-export interface Api {
-  base: string;
-  call<T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }>;
-}
-
-export function api(base: string, token: string): Api {
-  return {
-    base,
-    async call<T>(method: string, path: string, body?: unknown) {
-      const res = await fetch(base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const text = await res.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = { text };
-      }
-      return { status: res.status, body: parsed as T };
-    },
   };
 }
 
