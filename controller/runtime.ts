@@ -316,7 +316,7 @@ export class Controller {
     const visitPerson = person
       ? { id: person.id, category: person.category, mayEscort: this.registry.mayEscort(person.id) }
       : null;
-    const { rows } = this.visitStep({
+    const { rows, unlockSkipped } = this.visitStep({
       kind: 'badge',
       at: read.at,
       doorId,
@@ -332,8 +332,13 @@ export class Controller {
       return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
     }
     const result = own.data as AccessRecord;
+    // A committed grant whose group's unlock was skipped (another row of the group failed): the door
+    // stayed shut, so the caller is told what happened at the door, not what was decided.
+    const granted = result.result === 'granted' && !unlockSkipped;
     return {
-      decision: { granted: result.result === 'granted', reason: result.reason },
+      decision: granted
+        ? { granted: true, reason: result.reason }
+        : { granted: false, reason: unlockSkipped ? 'storage_unavailable' : result.reason },
       row: own,
       doorId,
       direction,
@@ -346,10 +351,11 @@ export class Controller {
    * access row is rewritten as refused (`storage_unavailable`) — it is what happened — and an
    * `unlock_skipped` record names any grants of the same group that were already committed.
    */
-  private visitStep(event: VisitEvent): { rows: JournalRow[]; failed: boolean } {
+  private visitStep(event: VisitEvent): { rows: JournalRow[]; failed: boolean; unlockSkipped: boolean } {
     const { actions } = stepVisits(this.derived, event, this.visits);
     const rows: JournalRow[] = [];
     let failed = false;
+    let unlockSkipped = false;
     // An unlock is justified by its access rows: it is skipped when one of them was not committed.
     // (Other rows that fail — an alarm, a note — are queued and written when storage recovers.)
     let accessFailed = false;
@@ -374,17 +380,23 @@ export class Controller {
         case 'unlock':
           if (!accessFailed) this.step(a.doorId, { kind: 'grant', at: a.at });
           else {
+            unlockSkipped = true;
             // Some of the group's access rows were committed as granted before storage failed: say,
             // in a record queued for when storage recovers, that the door did not open for them.
-            const grants = rows
-              .filter((r) => r.type === 'access' && r.data.result === 'granted')
-              .map((r) => r.seq);
-            if (grants.length > 0)
+            const granted = rows.filter((r) => r.type === 'access' && r.data.result === 'granted');
+            if (granted.length > 0)
               this.write({
                 type: 'unlock_skipped',
                 at: a.at,
                 door: a.doorId,
-                data: { reason: 'storage_unavailable', grants },
+                data: {
+                  reason: 'storage_unavailable',
+                  grants: granted.map((r) => r.seq),
+                  // The fold takes them out of the room again: the door never opened for them.
+                  entering: granted
+                    .filter((r) => r.data.direction === 'in' && r.person !== null)
+                    .map((r) => r.person as string),
+                },
               });
           }
           break;
@@ -409,6 +421,8 @@ export class Controller {
             });
           break;
         case 'visitor_badge_in_use':
+          // Only for an entry that happened: not when the group's rows failed and the door stayed shut.
+          if (accessFailed) break;
           try {
             this.registry.markVisitorBadgeInUse(a.badgeId, 'controller', a.at);
           } catch (err) {
@@ -418,7 +432,7 @@ export class Controller {
       }
     }
     this.armVisits();
-    return { rows, failed };
+    return { rows, failed, unlockSkipped };
   }
 
   /** The visit rules' next deadline (escort windows, room-secured checks, end of day, badge expiry). */

@@ -285,6 +285,19 @@ export const EscortPermissionRecord = z.object({ personId: z.string() });
 export type EscortPermissionRecord = z.infer<typeof EscortPermissionRecord>;
 
 /**
+ * The door did not open for a group entry because one of its access rows could not be committed
+ * (storage fault); the group's grants that were committed (`grants`, their seqs) did not happen.
+ * Written when storage recovers. `door` = the door.
+ */
+export const UnlockSkippedRecord = z.object({
+  reason: z.string(),
+  grants: z.array(z.int()),
+  /** The people of those grants who were entering: they never went in, so they are not inside. */
+  entering: z.array(z.string()).default([]),
+});
+export type UnlockSkippedRecord = z.infer<typeof UnlockSkippedRecord>;
+
+/**
  * The record types of visits, escorts and presence, with the schema of their `data`. Kept apart
  * from `RecordSchemas` (the door machine's and the shell's); `parseVisitRecord()` parses them.
  */
@@ -304,6 +317,7 @@ export const VisitRecordSchemas = {
   visitor_badge_returned: VisitorBadgeReturnedRecord,
   escort_permission_granted: EscortPermissionRecord,
   escort_permission_revoked: EscortPermissionRecord,
+  unlock_skipped: UnlockSkippedRecord,
 } as const;
 
 export type VisitRecordType = keyof typeof VisitRecordSchemas;

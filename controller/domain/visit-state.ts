@@ -439,6 +439,15 @@ export function applyVisitRecord(v: VisitsDraft, p: PresenceOps, row: JournalRow
       v.setLastExit(door, person, row.at);
       v.dropWindows(door, person);
       return true;
+    case 'unlock_skipped':
+      // The door stayed shut: whoever the committed grants recorded as entering is not inside.
+      if (door === null) return false;
+      for (const id of rec.data.entering) {
+        if (entryOf(p, door, id) === undefined) continue;
+        p.leave(door, id);
+        v.dropWindows(door, id);
+      }
+      return true;
     case 'presence_uncertain':
       if (door === null) return false;
       for (const id of rec.data.persons) {

@@ -146,6 +146,31 @@ describe('foldRows', () => {
     expect(whoIsInside(s, DOOR)).toEqual([]);
   });
 
+  it('takes the entering people of an unlock_skipped group out again: the door never opened', () => {
+    const r = new Rows();
+    r.access('p-0', 'in', true, { category: 'staff' }); // already inside, not part of the group
+    const escort = r.access('p-1', 'in', true, { category: 'staff', escortUntil: T0 + 60_000 });
+    let s = foldRows(initialDerivedState(), r.rows);
+    expect(whoIsInside(s, DOOR).map((p) => p.personId)).toEqual(['p-0', 'p-1']);
+    expect(s.visits.escortWindows[DOOR]?.map((w) => w.personId)).toEqual(['p-1']);
+    r.add(
+      'unlock_skipped',
+      { reason: 'storage_unavailable', grants: [escort], entering: ['p-1'] },
+      { door: DOOR },
+    );
+    s = foldRows(initialDerivedState(), r.rows);
+    expect(whoIsInside(s, DOOR).map((p) => p.personId)).toEqual(['p-0']);
+    expect(s.visits.escortWindows[DOOR]).toBeUndefined();
+    // They never passed the door: no exit is recorded for anti-passback either.
+    expect(s.visits.lastExit[DOOR]?.get('p-1')).toBeUndefined();
+    expect(s.invalidRows).toBe(0);
+    // A row written before `entering` existed is valid and changes nothing.
+    r.add('unlock_skipped', { reason: 'storage_unavailable', grants: [escort] }, { door: DOOR });
+    const older = foldRows(initialDerivedState(), r.rows);
+    expect(whoIsInside(older, DOOR).map((p) => p.personId)).toEqual(['p-0']);
+    expect(older.invalidRows).toBe(0);
+  });
+
   it('accepts any id as a key', () => {
     const r = new Rows();
     r.access('__proto__', 'in', true);
