@@ -4,6 +4,7 @@
  * command. Used by cli.ts, cli-visitors.ts and users.ts.
  */
 import { userInfo } from 'node:os';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { normaliseCredential } from '../firmware-bridge/index.js';
 import { type LoadedConfig, loadConfig } from './config/index.js';
 import { openStorage, type Storage } from './storage.js';
@@ -97,4 +98,21 @@ export function withStorage<T extends number | Promise<number>>(
   if (result instanceof Promise) return result.finally(() => s.db.close()) as T;
   s.db.close();
   return result;
+}
+
+/**
+ * Parses `<sub> [positionals] [options]` of a command with subcommands (person, badge, visitor,
+ * user): the common options plus the command's own.
+ */
+export function parseSubcommand<const O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+) {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs<{
+    args: string[];
+    allowPositionals: true;
+    options: typeof common & O;
+  }>({ args: rest, allowPositionals: true, options: { ...common, ...options } });
+  return { sub, values, positionals };
 }

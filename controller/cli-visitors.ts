@@ -3,29 +3,31 @@
  * inside, from the command line (policy §7(1)②エ, §7(1)②オ).
  */
 import { parseArgs } from 'node:util';
-import { common, credentialArg, need, optTime, UsageError, withStorage } from './cli-common.js';
+import {
+  common,
+  credentialArg,
+  need,
+  optTime,
+  parseSubcommand,
+  UsageError,
+  withStorage,
+} from './cli-common.js';
 import { foldRows, initialDerivedState, presenceView, unreturnedVisitorBadges } from './domain/index.js';
 import { formatLocal } from './time.js';
 
 export function visitorCommand(args: string[]): number {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...common,
-      host: { type: 'string' },
-      person: { type: 'string' },
-      name: { type: 'string' },
-      id: { type: 'string' },
-      number: { type: 'string' },
-      purpose: { type: 'string' },
-      equipment: { type: 'string', multiple: true },
-      door: { type: 'string', multiple: true },
-      until: { type: 'string' },
-      note: { type: 'string' },
-      unreturned: { type: 'boolean' },
-    },
+  const { sub, values, positionals } = parseSubcommand(args, {
+    host: { type: 'string' },
+    person: { type: 'string' },
+    name: { type: 'string' },
+    id: { type: 'string' },
+    number: { type: 'string' },
+    purpose: { type: 'string' },
+    equipment: { type: 'string', multiple: true },
+    door: { type: 'string', multiple: true },
+    until: { type: 'string' },
+    note: { type: 'string' },
+    unreturned: { type: 'boolean' },
   });
   return withStorage(values, ({ tz, actor, s, now }) => {
     switch (sub) {

@@ -23,6 +23,7 @@ import {
   load,
   need,
   optTime,
+  parseSubcommand,
   UsageError,
   withStorage,
 } from './cli-common.js';
@@ -352,22 +353,16 @@ function log(args: string[]): number {
 }
 
 function person(args: string[]): number {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...common,
-      name: { type: 'string' },
-      id: { type: 'string' },
-      category: { type: 'string' },
-      'valid-from': { type: 'string' },
-      'valid-until': { type: 'string' },
-      'lockdown-override': { type: 'boolean' },
-      door: { type: 'string' },
-      schedule: { type: 'string' },
-      no: { type: 'boolean' },
-    },
+  const { sub, values, positionals } = parseSubcommand(args, {
+    name: { type: 'string' },
+    id: { type: 'string' },
+    category: { type: 'string' },
+    'valid-from': { type: 'string' },
+    'valid-until': { type: 'string' },
+    'lockdown-override': { type: 'boolean' },
+    door: { type: 'string' },
+    schedule: { type: 'string' },
+    no: { type: 'boolean' },
   });
   return withStorage(values, ({ loaded, tz, actor, s, now }) => {
     switch (sub) {
@@ -449,19 +444,13 @@ function person(args: string[]): number {
 }
 
 function badge(args: string[]): number {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...common,
-      person: { type: 'string' },
-      number: { type: 'string' },
-      format: { type: 'string' },
-      reason: { type: 'string' },
-      'valid-from': { type: 'string' },
-      'valid-until': { type: 'string' },
-    },
+  const { sub, values, positionals } = parseSubcommand(args, {
+    person: { type: 'string' },
+    number: { type: 'string' },
+    format: { type: 'string' },
+    reason: { type: 'string' },
+    'valid-from': { type: 'string' },
+    'valid-until': { type: 'string' },
   });
   return withStorage(values, ({ tz, actor, s, now }) => {
     switch (sub) {

@@ -1,17 +1,9 @@
-/**
- * `sekisho user add|list|passwd|unlock|disable`: dashboard accounts from the command line. The first
- * administrator is made here (`sekisho user add --username NAME --role admin`): there is no default
- * account and no default password. The password is typed twice at a terminal (not echoed), read
- * from the first line of standard input when that is not a terminal, or generated and shown once
- * with --generate. Like every administrative act, each change is a journal row with its actor.
- */
-import { parseArgs } from 'node:util';
 import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../dashboards/auth/passwords.js';
 import { Role } from '../dashboards/auth/roles.js';
 import { SessionStore } from '../dashboards/auth/sessions.js';
 import { UserStore } from '../dashboards/auth/users.js';
 import { migrateDashboard } from '../dashboards/schema.js';
-import { common, optTime, UsageError, withStorage } from './cli-common.js';
+import { optTime, parseSubcommand, UsageError, withStorage } from './cli-common.js';
 import { formatLocal } from './time.js';
 
 /** Reads a line from a terminal without echoing it. */
@@ -82,18 +74,12 @@ async function newPassword(
 }
 
 export async function userCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...common,
-      username: { type: 'string' },
-      name: { type: 'string' },
-      role: { type: 'string' },
-      'valid-until': { type: 'string' },
-      generate: { type: 'boolean' },
-    },
+  const { sub, values, positionals } = parseSubcommand(args, {
+    username: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    'valid-until': { type: 'string' },
+    generate: { type: 'boolean' },
   });
   return await withStorage(values, async ({ tz, actor, s }) => {
     migrateDashboard(s.db);
