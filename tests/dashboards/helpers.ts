@@ -12,7 +12,7 @@ import { Controller } from '../../controller/runtime.js';
 import type { Role } from '../../dashboards/auth/roles.js';
 import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, tempDir } from '../helpers/controller.js';
+import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 /** Cheap scrypt for tests; the hash format and code path are the production ones. */
@@ -60,23 +60,16 @@ export async function makeDash(
   } = {},
 ): Promise<TestDash> {
   const dir = tempDir('sekisho-dash-');
-  const cfg = doorConfig(
-    dir,
-    [
-      { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-      { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
+  const cfg = doorConfig(dir, simReaders(), {
+    schedules: [
+      {
+        id: 'office-hours',
+        name: 'office hours',
+        windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }],
+      },
     ],
-    {
-      schedules: [
-        {
-          id: 'office-hours',
-          name: 'office hours',
-          windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }],
-        },
-      ],
-      ...opts.config,
-    },
-  );
+    ...opts.config,
+  });
   const file = join(dir, 'config.yaml');
   writeFileSync(file, stringify(cfg));
   const config = parseConfig(stringify(cfg));

@@ -13,6 +13,14 @@ export { ROOT, tempDir, until } from './util.js';
 
 export const BIN = join(ROOT, 'bin/sekisho.mjs');
 
+/** An entry and an exit reader, both simulated (badges are presented through /api/sim/badge). */
+export function simReaders(): Record<string, unknown>[] {
+  return [
+    { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
+    { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
+  ];
+}
+
 /** A config for one door with the sim board; readers are given by the caller. */
 export function doorConfig(
   dir: string,

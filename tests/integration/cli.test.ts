@@ -7,6 +7,7 @@ import {
   cliJson,
   doorConfig,
   type Running,
+  simReaders,
   startController,
   tempDir,
   writeConfig,
@@ -16,13 +17,7 @@ import { sqlite } from '../helpers/util.js';
 describe('sekisho CLI', () => {
   const dir = tempDir('sekisho-cli-');
   const storage = join(dir, 'data');
-  const cfg = writeConfig(
-    dir,
-    doorConfig(dir, [
-      { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-      { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-    ]),
-  );
+  const cfg = writeConfig(dir, doorConfig(dir, simReaders()));
   let ctl: Running | undefined;
   let personId = '';
   let badgeId = '';

@@ -10,6 +10,7 @@ import {
   cli,
   doorConfig,
   type Running,
+  simReaders,
   startController,
   tempDir,
   writeConfig,
@@ -25,17 +26,7 @@ const STAFF = ['0A1B2C3D4E', '99AABBCCDD'];
 describe('restart after kill -9', () => {
   const dir = tempDir('sekisho-kill-');
   const storage = join(dir, 'data');
-  const cfgFile = writeConfig(
-    dir,
-    doorConfig(
-      dir,
-      [
-        { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-        { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-      ],
-      { demo: { seed: true } },
-    ),
-  );
+  const cfgFile = writeConfig(dir, doorConfig(dir, simReaders(), { demo: { seed: true } }));
   let ctl: Running | undefined;
   afterAll(async () => {
     await ctl?.kill9();

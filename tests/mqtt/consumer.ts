@@ -11,7 +11,7 @@ import { parseConfig } from '../../controller/config/index.js';
 import { createLogger } from '../../controller/log.js';
 import { Controller, type ControllerOptions } from '../../controller/runtime.js';
 import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, tempDir, until } from '../helpers/controller.js';
+import { doorConfig, simReaders, tempDir, until } from '../helpers/controller.js';
 
 export interface Received {
   topic: string;
@@ -104,14 +104,11 @@ export async function startMqttController(
   > = {},
 ) {
   const dir = opts.dir ?? tempDir('sekisho-mqtt-');
-  const cfg = doorConfig(
-    dir,
-    [
-      { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-      { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-    ],
-    { controller: { id: opts.id ?? 'test-ctl' }, mqtt: { reconnectS: 1, ...mqtt }, ...opts.extra },
-  );
+  const cfg = doorConfig(dir, simReaders(), {
+    controller: { id: opts.id ?? 'test-ctl' },
+    mqtt: { reconnectS: 1, ...mqtt },
+    ...opts.extra,
+  });
   const config = parseConfig(stringify(cfg));
   const board = new SimBoard();
   const logLines: string[] = [];

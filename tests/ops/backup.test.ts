@@ -38,6 +38,7 @@ import {
   cli,
   doorConfig,
   type Running,
+  simReaders,
   startController,
   tempDir,
   writeConfig,
@@ -72,13 +73,7 @@ function pack(dir: string, manifest: BackupManifest, file: string, recomputeDige
 describe('backup and restore', () => {
   const dir = tempDir('sekisho-backup-');
   const storage = join(dir, 'data');
-  const cfg = writeConfig(
-    dir,
-    doorConfig(dir, [
-      { id: 'entry', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-      { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
-    ]),
-  );
+  const cfg = writeConfig(dir, doorConfig(dir, simReaders()));
   const backups = join(dir, 'backups');
   const b1 = join(backups, 'b1.sekisho-backup');
   let ctl: Running | undefined;
