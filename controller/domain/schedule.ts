@@ -67,8 +67,53 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The wall-clock time in `timeZone` at UTC ms `at`, to the second. Throws RangeError for an unknown zone. */
+const HOUR = 3_600_000;
+/** Per zone: UTC hour index → the zone's offset (ms) throughout that hour. Bounded; see wallClock. */
+const hourOffsets = new Map<string, Map<number, number>>();
+const HOUR_OFFSETS_KEPT = 4096;
+
+/**
+ * The wall-clock time in `timeZone` at UTC ms `at`, to the second. Throws RangeError for an unknown zone.
+ *
+ * Asking ICU (formatToParts) costs several microseconds and the door path asks a few times per
+ * badge, so the zone's offset is remembered per UTC hour — only for an hour whose first and last
+ * second have the same offset, i.e. with no change of offset inside it — and the fields are then
+ * plain arithmetic. The result is the same: `tests/domain/schedule.test.ts` compares both ways.
+ */
 export function wallClock(at: number, timeZone: string): WallClock {
+  const hour = Math.floor(at / HOUR);
+  let zone = hourOffsets.get(timeZone);
+  let offset = zone?.get(hour);
+  if (offset === undefined) {
+    const first = offsetOf(hour * HOUR, timeZone);
+    if (first === offsetOf(hour * HOUR + HOUR - 1000, timeZone)) {
+      if (zone === undefined) {
+        zone = new Map();
+        hourOffsets.set(timeZone, zone);
+      } else if (zone.size >= HOUR_OFFSETS_KEPT) zone.clear();
+      zone.set(hour, first);
+      offset = first;
+    } else return wallClockByIcu(at, timeZone); // the offset changes within this hour
+  }
+  const d = new Date(Math.floor(at / 1000) * 1000 + offset);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
+}
+
+/** The zone's offset at `at` (a whole second), ms: local wall clock minus UTC. */
+function offsetOf(at: number, timeZone: string): number {
+  const t = wallClockByIcu(at, timeZone);
+  return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) - at;
+}
+
+/** wallClock() asking ICU every time. */
+export function wallClockByIcu(at: number, timeZone: string): WallClock {
   let year = 0;
   let month = 0;
   let day = 0;

@@ -7,6 +7,7 @@ import {
   parseTimeOfDay,
   scheduleProblems,
 } from '../../controller/domain/index.js';
+import { wallClock, wallClockByIcu } from '../../controller/domain/schedule.js';
 
 const TOKYO = 'Asia/Tokyo';
 const UTC = 'UTC';
@@ -64,6 +65,53 @@ describe('localTime / localDate', () => {
 
   it('throws for an unknown zone', () => {
     expect(() => localTime(0, 'Mars/Olympus_Mons')).toThrow(RangeError);
+  });
+});
+
+describe('wallClock (offsets remembered per hour)', () => {
+  // Zones with daylight saving, half and quarter hours, a 30-minute DST (Lord Howe) and a
+  // southern-hemisphere DST: every answer must equal ICU's own.
+  const ZONES = [
+    'Asia/Tokyo',
+    'UTC',
+    'Europe/London',
+    'America/New_York',
+    'America/St_Johns',
+    'Asia/Kathmandu',
+    'Australia/Lord_Howe',
+    'Pacific/Chatham',
+    'America/Santiago',
+  ];
+
+  it('equals ICU on every minute around each change of offset in 2026, and at random times', () => {
+    let checked = 0;
+    let changes = 0;
+    for (const zone of ZONES) {
+      const from = Date.UTC(2026, 0, 1);
+      const to = Date.UTC(2027, 0, 1);
+      let prev = wallClockByIcu(from, zone);
+      for (let h = from; h < to; h += 3_600_000) {
+        const w = wallClockByIcu(h, zone);
+        const jumped = (w.hour - prev.hour + 24) % 24 !== 1 || w.minute !== prev.minute;
+        prev = w;
+        if (!jumped) continue;
+        changes++;
+        for (let t = h - 3 * 3_600_000; t < h + 3_600_000; t += 60_000 + 7) {
+          expect(wallClock(t, zone), `${zone} at ${new Date(t).toISOString()}`).toEqual(
+            wallClockByIcu(t, zone),
+          );
+          checked++;
+        }
+      }
+      for (let i = 0; i < 5000; i++) {
+        const t = Math.floor(Date.UTC(1990, 0, 1) + Math.random() * 80 * 365.25 * 86_400_000);
+        expect(wallClock(t, zone), `${zone} at ${t}`).toEqual(wallClockByIcu(t, zone));
+        checked++;
+      }
+    }
+    // The DST zones above change twice a year each: the boundary walk must have found them.
+    expect(changes).toBeGreaterThanOrEqual(12);
+    expect(checked).toBeGreaterThan(45_000);
   });
 });
 
