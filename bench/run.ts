@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       t = now();
       const controller = await Controller.start({ loaded, board, log: createLogger({ level: 'error' }) });
       const inProcStart = now() - t;
-      log(`controller started in this process in ${(inProcStart / 1000).toFixed(2)} s (folds the journal)`);
+      log(`controller started in this process in ${(inProcStart / 1000).toFixed(2)} s (latest snapshot + the rows after it)`);
       extra.inProcessStartS = inProcStart / 1000;
       extra.invalidRowsAtStart = controller.derived.invalidRows;
       const end = Date.now() + 10_000;
