@@ -65,7 +65,22 @@ export interface StartOptions {
   /** Node flags, e.g. --max-semi-space-size=1. */
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Extra environment (after the service unit's). */
+  env?: Record<string, string>;
+  /** false: without the service unit's environment (SERVICE_ENV). */
+  serviceEnv?: boolean;
 }
+
+/**
+ * The environment deploy/sekisho.service gives the controller that changes how it runs
+ * (MALLOC_ARENA_MAX): the process figures are of the controller as it is deployed.
+ */
+export const SERVICE_ENV: Record<string, string> = (() => {
+  const unit = readFileSync(join(import.meta.dirname, '..', 'deploy', 'sekisho.service'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  return env;
+})();
 
 export async function startProcess(
   configFile: string,
@@ -79,7 +94,12 @@ export async function startProcess(
     [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', '--config', configFile],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SEKISHO_LOG: 'warn' },
+      env: {
+        ...process.env,
+        SEKISHO_LOG: 'warn',
+        ...(opts.serviceEnv === false ? {} : SERVICE_ENV),
+        ...opts.env,
+      },
     },
   );
   let out = '';

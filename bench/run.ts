@@ -23,7 +23,7 @@ import { bareCommits, mqttRoundTrips, ptyTransfers, rawSha256Rate, sumOfIndepend
 import { type Figure, renderMarkdown, renderText } from './lib/report.js';
 import { benchConfig, workingCopy } from './lib/setup.js';
 import { fmt, now, type Summary, summarize } from './lib/stats.js';
-import { cliVerify, loadAndRss, startProcess } from './process.js';
+import { cliVerify, loadAndRss, SERVICE_ENV, startProcess } from './process.js';
 import { runQueries } from './queries.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -121,7 +121,9 @@ async function main(): Promise<void> {
       t = now();
       const controller = await Controller.start({ loaded, board, log: createLogger({ level: 'error' }) });
       const inProcStart = now() - t;
-      log(`controller started in this process in ${(inProcStart / 1000).toFixed(2)} s (latest snapshot + the rows after it)`);
+      log(
+        `controller started in this process in ${(inProcStart / 1000).toFixed(2)} s (latest snapshot + the rows after it)`,
+      );
       extra.inProcessStartS = inProcStart / 1000;
       extra.invalidRowsAtStart = controller.derived.invalidRows;
       const end = Date.now() + 10_000;
@@ -522,6 +524,10 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
   );
   const fl = await loadAndRss(full, meta.staff, size.load);
   await full.stop();
+  // The same restart and load with glibc's default malloc arenas (without the unit's MALLOC_ARENA_MAX).
+  const plain = await startProcess(file, storage, { serviceEnv: false });
+  const pl = await loadAndRss(plain, meta.staff, size.load);
+  await plain.stop();
   // The same with an empty journal: the startup and memory floor of the same code.
   const emptyStorage = join(work, 'empty-data');
   const empty = benchConfig({ storageDir: emptyStorage, entry: 'sim', exit: 'sim', mqttUrl });
@@ -535,6 +541,7 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
     emptyStartupMs: bare.readyMs,
     locked: full.locked,
     load: { ...fl, http: summarize(fl.http) },
+    loadWithoutArenaLimit: { ...pl, http: summarize(pl.http) },
     emptyLoad: { ...bl, http: summarize(bl.http) },
   };
   figures.push({
@@ -564,6 +571,15 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
     ratio: ratio(fl.rss, bl.rss),
     goal: '≤ 100 MB',
     met: mb(fl.rss) <= 100,
+  });
+  figures.push({
+    group: 'Process',
+    measure: `… the same without MALLOC_ARENA_MAX=${SERVICE_ENV.MALLOC_ARENA_MAX ?? '?'} (deploy/sekisho.service sets it; glibc's default arenas)`,
+    figure: `${fmt(mb(pl.rss))} MB (peak ${fmt(mb(pl.peak))} MB)`,
+    limit: '—',
+    ratio: '—',
+    goal: '—',
+    met: null,
   });
   // Where start-up time goes: reading and folding every row, and what restoring a snapshot costs.
   const rb = replayBreakdown(join(storage, 'journal.db'));
