@@ -143,7 +143,7 @@ export class Controller {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private lastCheckpointSeq = 0;
   private stopped = false;
-  private readonly walCheckpointer: WalCheckpointer;
+  private walCheckpointer: WalCheckpointer | null = null;
   private readonly rowListeners: ((row: JournalRow) => void)[] = [];
   /** Committed rows not yet announced to the row listeners (see afterCommit). */
   private readonly announce: JournalRow[] = [];
@@ -179,8 +179,6 @@ export class Controller {
     this.db = storage.db;
     this.journal = storage.journal;
     this.registry = storage.registry;
-    // WAL checkpoints run in a worker thread, never inside a commit on the door path.
-    this.walCheckpointer = WalCheckpointer.start(this.db, this.log);
     this.derived = this.rebuildDerived();
     // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
     for (const rt of this.doors.values()) {
@@ -218,12 +216,15 @@ export class Controller {
       c.begin();
     } catch (err) {
       c.secureAll();
+      await c.walCheckpointer?.stop();
       throw err;
     }
     return c;
   }
 
   private begin(): void {
+    // WAL checkpoints run in a worker thread, never inside a commit on the door path.
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log);
     const at = this.now();
     this.write({
       type: 'controller_started',
@@ -902,7 +903,7 @@ export class Controller {
     await this.mqtt
       ?.stop()
       .catch((err: unknown) => this.log.error('mqtt stop failed', { error: String(err) }));
-    await this.walCheckpointer.stop();
+    await this.walCheckpointer?.stop();
     this.db.close();
   }
 }
