@@ -44,7 +44,8 @@ export interface Principal {
 }
 
 export type Auth = 'public' | Permission;
-export type RouteKind = 'json' | 'page' | 'stream';
+/** `text`: a plain-text answer (the Prometheus metrics); errors are JSON as for `json`. */
+export type RouteKind = 'json' | 'page' | 'stream' | 'text';
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface Ctx<P, Q, B> {
@@ -91,6 +92,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     kind?: RouteKind;
+    touch?: boolean;
   }
   interface FastifyInstance {
     /** Every route fastify registered (HEAD excluded), so tests can prove each one is protected. */
@@ -116,7 +118,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
   app.route({
     method: def.method,
     url: def.url,
-    config: { kind: def.kind },
+    config: { kind: def.kind, touch: def.touch ?? true },
     onRequest: async (req) => guard.check(req, def as unknown as RouteDef),
     handler: async (req, reply) => {
       const params = def.params ? parse(def.params, req.params, 'params') : {};

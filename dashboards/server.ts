@@ -41,6 +41,7 @@ import { LANG_COOKIE, registerAuthRoutes, SESSION_COOKIE } from './routes/auth.j
 import { registerIntegrityRoutes } from './routes/integrity.js';
 import { registerLiveRoutes } from './routes/live.js';
 import { registerLogRoutes } from './routes/log.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerPeopleRoutes } from './routes/people.js';
 import { registerReportRoutes } from './routes/reports.js';
@@ -187,7 +188,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const cookie = cookies[SESSION_COOKIE];
     if (!cookie) return;
     const now = controller.now();
-    const touch = (req.routeOptions.config as { touch?: boolean } | undefined)?.touch ?? true;
+    const touch = req.routeOptions.config?.touch ?? true;
     const r = sessions.resolve(cookie, now, touch);
     if (!r.session) return;
     const user = users.get(r.session.userId);
@@ -296,6 +297,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerReportRoutes(app, dash);
   registerUserRoutes(app, dash);
   if (dash.simulated) registerSimRoutes(app, dash);
+  registerMetricsRoutes(app, dash);
   registerOpenApi(app, dash);
 
   // Keep the log index close to the journal's head, in small batches off the critical path. The

@@ -37,7 +37,8 @@ export function buildOpenApi(app: FastifyInstance, dash: Dash): Record<string, u
   const paths: Record<string, Record<string, unknown>> = {};
   const error = { content: { 'application/json': { schema: schema(ErrorBody, 'output') } } };
   for (const def of app.sekishoDefs) {
-    if (def.kind === 'page' || !def.url.startsWith('/api/')) continue;
+    // The JSON API, and the other machine-readable routes outside it (the Prometheus metrics).
+    if (def.kind === 'page' || !(def.url.startsWith('/api/') || def.kind === 'text')) continue;
     const path = def.url.replace(/:(\w+)/g, '{$1}');
     const roles =
       def.auth === 'public' ? [] : ROLES.filter((r) => ROLE_PERMISSIONS[r].has(def.auth as never));
