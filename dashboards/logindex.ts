@@ -7,7 +7,10 @@
  * event loop, so the door is never kept waiting, and the index can always be rebuilt from the
  * journal. Queries return journal seqs; the rows themselves are read from the journal.
  */
+import { z } from 'zod';
+import type { Direction } from '../controller/domain/index.js';
 import type { Journal, JournalRow, SqliteDatabase } from '../controller/journal/index.js';
+import type { AccessResult } from './vocabulary.js';
 
 export interface AccessFilter {
   /** Inclusive, UTC ms. */
@@ -19,8 +22,8 @@ export interface AccessFilter {
   /** Any of these badge ids. */
   badges?: readonly string[];
   door?: string;
-  direction?: 'in' | 'out';
-  result?: 'granted' | 'denied';
+  direction?: Direction;
+  result?: AccessResult;
   reason?: string;
   visitorsOnly?: boolean;
   /** Rows older than this (at, seq) position. */
@@ -28,18 +31,20 @@ export interface AccessFilter {
   limit: number;
 }
 
-export interface AlarmEntry {
-  id: number;
-  at: number;
-  type: string;
-  severity: string;
-  door: string | null;
-  detail: string;
-  ackedBy: string | null;
-  ackedAt: number | null;
-  ackComment: string | null;
-  clearedAt: number | null;
-}
+/** An alarm of the history (also the API's answer schema). */
+export const AlarmEntry = z.object({
+  id: z.number(),
+  at: z.number(),
+  type: z.string(),
+  severity: z.string(),
+  door: z.string().nullable(),
+  detail: z.string(),
+  ackedBy: z.string().nullable(),
+  ackedAt: z.number().nullable(),
+  ackComment: z.string().nullable(),
+  clearedAt: z.number().nullable(),
+});
+export type AlarmEntry = z.infer<typeof AlarmEntry>;
 
 interface AlarmRow {
   id: number;

@@ -6,6 +6,7 @@ import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
 import { formatLocal } from '../controller/time.js';
 import type { Dash } from './context.js';
+import { DoorAlarmType } from './vocabulary.js';
 
 /** Office hours for "after hours": the `office-hours` schedule, else weekdays 08:30–18:00. */
 export function officeHours(dash: Dash): ScheduleConfig {
@@ -62,7 +63,7 @@ export async function buildReport(dash: Dash, from: number, to: number): Promise
     afterHours,
     afterHoursTruncated: entries.length >= MAX_SCAN,
     denials: dash.index.denialsByReason(from, to),
-    doorAlarms: dash.index.alarms({ from, to, types: ['forced_open', 'held_open'], limit: 500 }),
+    doorAlarms: dash.index.alarms({ from, to, types: DoorAlarmType.options, limit: 500 }),
     alarmCounts: dash.index.alarmCounts(from, to),
   };
 }

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { Config } from '../controller/config/index.js';
+import { Direction } from '../controller/domain/index.js';
 import type { Journal, Registry, SqliteDatabase } from '../controller/journal/index.js';
 import { generatePassword } from './auth/passwords.js';
 import { can, Role } from './auth/roles.js';
@@ -52,7 +53,7 @@ export const PAYLOADS = {
   }),
   equipment: z.strictObject({
     personId: Id,
-    direction: z.enum(['in', 'out']),
+    direction: Direction,
     description: Text(500),
     witnessPersonId: Id,
     doorId: Id,
@@ -66,23 +67,27 @@ export const PAYLOADS = {
   role_change: z.strictObject({ userId: Id, role: Role }),
 } as const satisfies Record<RequestKind, z.ZodType>;
 
-export const NewRequest = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('access_grant'), payload: PAYLOADS.access_grant, reason: Text(500) }),
-  z.strictObject({
-    kind: z.literal('schedule_change'),
-    payload: PAYLOADS.schedule_change,
-    reason: Text(500),
-  }),
-  z.strictObject({
-    kind: z.literal('escort_permission'),
-    payload: PAYLOADS.escort_permission,
-    reason: Text(500),
-  }),
-  z.strictObject({ kind: z.literal('visitor_badge'), payload: PAYLOADS.visitor_badge, reason: Text(500) }),
-  z.strictObject({ kind: z.literal('equipment'), payload: PAYLOADS.equipment, reason: Text(500) }),
-  z.strictObject({ kind: z.literal('account_create'), payload: PAYLOADS.account_create, reason: Text(500) }),
-  z.strictObject({ kind: z.literal('role_change'), payload: PAYLOADS.role_change, reason: Text(500) }),
-]);
+type Payloads = { readonly [K in RequestKind]: z.ZodType };
+type RequestOption<P extends Payloads> = {
+  [K in RequestKind]: z.ZodObject<
+    { kind: z.ZodLiteral<K>; payload: P[K]; reason: ReturnType<typeof Text> },
+    z.core.$strict
+  >;
+}[RequestKind];
+
+/**
+ * A request as filed: `{ kind, payload, reason }`, one option per request kind with that kind's
+ * payload schema. The store takes `NewRequest`; the API's body (routes/requests.ts) is the same
+ * schema with the visitor's window also accepted as local date-times.
+ */
+export function requestSchema<P extends Payloads>(payloads: P) {
+  const options = RequestKind.options.map((kind) =>
+    z.strictObject({ kind: z.literal(kind), payload: payloads[kind], reason: Text(500) }),
+  );
+  return z.discriminatedUnion('kind', options as unknown as [RequestOption<P>, ...RequestOption<P>[]]);
+}
+
+export const NewRequest = requestSchema(PAYLOADS);
 export type NewRequest = z.infer<typeof NewRequest>;
 
 export interface RequestRecord {

@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { Direction } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
@@ -16,6 +17,7 @@ import { ApiError, addRoute } from '../http.js';
 import type { Translate } from '../i18n.js';
 import type { AccessFilter } from '../logindex.js';
 import { actorLabel, categoryLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
+import { AccessResult } from '../vocabulary.js';
 
 const DateText = z
   .string()
@@ -28,8 +30,8 @@ export const LogFilterQuery = z.strictObject({
   person: z.string().trim().max(100).optional(),
   badge: z.string().trim().max(64).optional(),
   door: z.string().max(64).optional(),
-  direction: z.enum(['in', 'out']).optional(),
-  result: z.enum(['granted', 'denied']).optional(),
+  direction: Direction.optional(),
+  result: AccessResult.optional(),
   reason: z.string().max(64).optional(),
   visitors: z.enum(['1', '0']).optional(),
   cursor: z
@@ -219,9 +221,9 @@ function filterForm(dash: Dash, t: Translate, q: LogFilterQuery, canExport: bool
     (d) => html`<option value="${d.id}"${sel(q.door, d.id)}>${d.name}</option>`,
   )}</select></label>
   <label>${t('direction')}<select name="direction"><option value="">${t('all')}</option>
-    <option value="in"${sel(q.direction, 'in')}>${t('in')}</option><option value="out"${sel(q.direction, 'out')}>${t('out')}</option></select></label>
+    ${Direction.options.map((x) => html`<option value="${x}"${sel(q.direction, x)}>${t(x)}</option>`)}</select></label>
   <label>${t('result')}<select name="result"><option value="">${t('all')}</option>
-    <option value="granted"${sel(q.result, 'granted')}>${t('granted')}</option><option value="denied"${sel(q.result, 'denied')}>${t('denied')}</option></select></label>
+    ${AccessResult.options.map((x) => html`<option value="${x}"${sel(q.result, x)}>${t(x)}</option>`)}</select></label>
   <label class="check"><input type="checkbox" name="visitors" value="1"${q.visitors === '1' ? html` checked` : ''}> ${t('visitors_only')}</label>
   <div class="buttons">
     <button type="submit" class="primary">${t('filter')}</button>

@@ -14,13 +14,14 @@ import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute, IdParam } from '../http.js';
 import type { Translate } from '../i18n.js';
 import { categoryLabel, fmtDate, formError, page } from '../pages/layout.js';
+import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
 
 const LocalDate = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DD');
 
 const PersonBody = z.strictObject({
   displayId: z.string().trim().min(1).max(200),
   name: z.string().trim().min(1).max(200),
-  category: z.enum(['staff', 'contractor']),
+  category: EnrolledCategory,
   /** Local date (or date and time) in the site's zone. */
   validFrom: LocalDate.nullable().optional(),
   /** Inclusive local date: valid through the end of that day. */
@@ -376,7 +377,7 @@ ${
     params: IdParam,
     body: z.strictObject({
       number: z.string().trim().min(1).max(40),
-      format: z.enum(['auto', 'em4100', 'wiegand26', 'wiegand34', 'line']).default('auto'),
+      format: EnrolFormat.default('auto'),
       validFrom: LocalDate.nullable().optional(),
       validUntil: LocalDate.nullable().optional(),
     }),

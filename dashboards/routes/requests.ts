@@ -12,7 +12,14 @@ import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute, IdParam, NumericIdParam, type Principal } from '../http.js';
 import type { Translate } from '../i18n.js';
 import { actorLabel, categoryLabel, doorName, fmtTime, formError, page } from '../pages/layout.js';
-import { NewRequest, PAYLOADS, RequestKind, type RequestRecord, RequestStatus } from '../requests.js';
+import {
+  NewRequest,
+  PAYLOADS,
+  RequestKind,
+  type RequestRecord,
+  RequestStatus,
+  requestSchema,
+} from '../requests.js';
 import { localTime } from './people.js';
 
 const LocalOrMillis = z.union([
@@ -20,26 +27,11 @@ const LocalOrMillis = z.union([
   z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DDTHH:MM'),
 ]);
 
-const Reason = z.string().trim().min(1).max(500);
-
 /** What the API accepts: NewRequest, with a visitor's window also as local date-times. */
-const RequestBody = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('access_grant'), payload: PAYLOADS.access_grant, reason: Reason }),
-  z.strictObject({ kind: z.literal('schedule_change'), payload: PAYLOADS.schedule_change, reason: Reason }),
-  z.strictObject({
-    kind: z.literal('escort_permission'),
-    payload: PAYLOADS.escort_permission,
-    reason: Reason,
-  }),
-  z.strictObject({
-    kind: z.literal('visitor_badge'),
-    payload: PAYLOADS.visitor_badge.extend({ validFrom: LocalOrMillis, validUntil: LocalOrMillis }),
-    reason: Reason,
-  }),
-  z.strictObject({ kind: z.literal('equipment'), payload: PAYLOADS.equipment, reason: Reason }),
-  z.strictObject({ kind: z.literal('account_create'), payload: PAYLOADS.account_create, reason: Reason }),
-  z.strictObject({ kind: z.literal('role_change'), payload: PAYLOADS.role_change, reason: Reason }),
-]);
+const RequestBody = requestSchema({
+  ...PAYLOADS,
+  visitor_badge: PAYLOADS.visitor_badge.extend({ validFrom: LocalOrMillis, validUntil: LocalOrMillis }),
+});
 
 const RequestView = z.object({
   id: z.number(),

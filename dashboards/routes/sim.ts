@@ -5,12 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DEMO_BADGES } from '../../controller/demo.js';
-import { DecisionReason } from '../../controller/domain/index.js';
+import { DecisionReason, type DoorInputRole } from '../../controller/domain/index.js';
 import type { SimBoard } from '../../hardware/index.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
 import { ApiError, addRoute } from '../http.js';
 import { formError, page, reasonLabel } from '../pages/layout.js';
+import { CredentialFormat } from '../vocabulary.js';
 
 const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
 
@@ -22,7 +23,7 @@ export function registerSimRoutes(app: FastifyInstance, dash: Dash): void {
       throw new ApiError(404, 'unknown_door', `no door "${id}"`);
     return id;
   };
-  const input = (doorId: string, role: 'contact' | 'exitButton' | 'tamper') => {
+  const input = (doorId: string, role: DoorInputRole) => {
     const cfg = controller.config.doors.find((d) => d.id === doorId)!;
     if (!cfg[role]) throw new ApiError(409, 'not_configured', `door "${doorId}" has no ${role}`);
     return `${doorId}.${role}`;
@@ -85,7 +86,7 @@ ${
     body: z.strictObject({
       reader: z.string().min(1).max(64),
       credential: z.string().regex(/^[0-9A-Za-z:]{1,40}$/, 'expected a credential like 0A1B2C3D4E'),
-      format: z.enum(['em4100', 'wiegand26', 'wiegand34', 'line']).default('em4100'),
+      format: CredentialFormat.default('em4100'),
     }),
     response: z.object({
       granted: z.boolean(),

@@ -2,11 +2,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlarmSeverity, AlarmType, DecisionReason, PersonCategory } from '../../controller/domain/index.js';
+import {
+  AlarmSeverity,
+  AlarmType,
+  BadgeStatus,
+  DecisionReason,
+  Direction,
+  DoorMode,
+  PersonCategory,
+} from '../../controller/domain/index.js';
 import { ROLES } from '../../dashboards/auth/roles.js';
 import { escapeHtml, html, raw } from '../../dashboards/html.js';
 import { pickLang, STRINGS, translator } from '../../dashboards/i18n.js';
 import { RequestKind, RequestStatus } from '../../dashboards/requests.js';
+import { AccessResult } from '../../dashboards/vocabulary.js';
 import { ROOT } from '../helpers/controller.js';
 import { makeDash, type TestDash } from './helpers.js';
 
@@ -84,15 +93,10 @@ describe('languages', () => {
       'contact_open',
       'contact_closed',
       'contact_unknown',
-      'mode_normal',
-      'mode_lockdown',
-      'badge_status_active',
-      'badge_status_lost',
-      'badge_status_revoked',
-      'in',
-      'out',
-      'granted',
-      'denied',
+      ...DoorMode.options.map((m) => `mode_${m}`),
+      ...BadgeStatus.options.map((b) => `badge_status_${b}`),
+      ...Direction.options,
+      ...AccessResult.options,
       'ok',
       'attention',
     ];
