@@ -230,6 +230,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 // Shared schemas
 
 export const Millis = z.coerce.number().int().nonnegative();
+const LocalDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+/** A range of local days of the site's zone (`to` inclusive), as the reports and exports take it. */
+export const DayRangeQuery = z.strictObject({ from: LocalDay.optional(), to: LocalDay.optional() });
 export const IdParam = z.strictObject({ id: z.string().min(1).max(64) });
 export const NumericIdParam = z.strictObject({ id: z.coerce.number().int().positive() });
 export const Ok = z.object({ ok: z.literal(true) });

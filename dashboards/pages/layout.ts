@@ -1,6 +1,8 @@
 /** The page shell (header, navigation, language switch) and small formatting helpers. */
+
+import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
-import { can, type Permission } from '../auth/roles.js';
+import { can, type Permission, type Role } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Principal } from '../http.js';
@@ -153,3 +155,31 @@ export function doorName(dash: Dash, id: string | null): string {
 
 /** A form's error slot, filled by app.js. */
 export const formError = html`<p class="form-error" role="alert" hidden></p>`;
+
+/**
+ * One active alarm as the Live and Alarms pages list it: type, severity, door, time, condition,
+ * detail, and who acknowledged it or (with `alarms.ack`) the form to acknowledge it.
+ */
+export function activeAlarmItem(
+  dash: Dash,
+  t: Translate,
+  role: Role,
+  a: ActiveAlarm,
+  opts: { link: boolean },
+): SafeHtml {
+  const label = html`<strong>${alarmLabel(t, a.type)}</strong>`;
+  return html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
+  <div>${opts.link ? html`<a href="/alarms/${a.id}">${label}</a>` : label} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
+  ${doorName(dash, a.door)} · ${fmtTime(dash, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
+  <div class="detail">${a.detail}</div>
+  ${
+    a.acknowledged
+      ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(dash, a.acknowledged.by), time: fmtTime(dash, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`
+      : can(role, 'alarms.ack')
+        ? html`<form class="inline" data-api="/api/alarms/${a.id}/ack" data-method="POST" data-then="reload">
+    <input name="comment" required maxlength="500" placeholder="${t('ack_comment_hint')}" aria-label="${t('comment')}">
+    <button type="submit">${t('acknowledge')}</button>${formError}</form>`
+        : html`<div class="ack">${t('unacknowledged')}</div>`
+  }
+</li>`;
+}

@@ -5,11 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AlarmType, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
-import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, NumericIdParam } from '../http.js';
-import { actorLabel, alarmLabel, doorName, fmtTime, formError, page } from '../pages/layout.js';
+import { AlarmEntry } from '../logindex.js';
+import { activeAlarmItem, actorLabel, alarmLabel, doorName, fmtTime, page } from '../pages/layout.js';
 
 const HistoryQuery = z.strictObject({
   type: z.string().max(64).optional(),
@@ -18,19 +18,6 @@ const HistoryQuery = z.strictObject({
     .regex(/^\d+\.\d+$/)
     .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
-const AlarmEntry = z.object({
-  id: z.number(),
-  at: z.number(),
-  type: z.string(),
-  severity: z.string(),
-  door: z.string().nullable(),
-  detail: z.string(),
-  ackedBy: z.string().nullable(),
-  ackedAt: z.number().nullable(),
-  ackComment: z.string().nullable(),
-  clearedAt: z.number().nullable(),
 });
 
 /** Door, access and alarm records — never accounts, logins or requests — may appear beside an alarm. */
@@ -101,23 +88,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
 <h2>${t('active_alarms')}</h2>
 ${
   active.length
-    ? html`<ul class="alarms" id="active-alarms">${active.map(
-        (
-          a,
-        ) => html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
-  <div><a href="/alarms/${a.id}"><strong>${alarmLabel(t, a.type)}</strong></a> <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
-  ${doorName(dash, a.door)} · ${fmtTime(dash, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
-  <div class="detail">${a.detail}</div>
-  ${
-    a.acknowledged
-      ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(dash, a.acknowledged.by), time: fmtTime(dash, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`
-      : can(role, 'alarms.ack')
-        ? html`<form class="inline" data-api="/api/alarms/${a.id}/ack" data-method="POST" data-then="reload">
-    <input name="comment" required maxlength="500" placeholder="${t('ack_comment_hint')}" aria-label="${t('comment')}">
-    <button type="submit">${t('acknowledge')}</button>${formError}</form>`
-        : html`<div class="ack">${t('unacknowledged')}</div>`
-  }</li>`,
-      )}</ul>`
+    ? html`<ul class="alarms" id="active-alarms">${active.map((a) => activeAlarmItem(dash, t, role, a, { link: true }))}</ul>`
     : html`<p class="empty">${t('no_active_alarms')}</p>`
 }
 </section>

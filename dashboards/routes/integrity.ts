@@ -8,20 +8,11 @@ import { z } from 'zod';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
-import { ApiError, addRoute } from '../http.js';
+import { ApiError, addRoute, DayRangeQuery } from '../http.js';
 import { actorLabel, fmtTime, formError, page } from '../pages/layout.js';
 import { localTime } from './people.js';
 
-const ExportQuery = z.strictObject({
-  from: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-    .optional(),
-  /** Inclusive. */
-  to: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-    .optional(),
+const ExportQuery = DayRangeQuery.extend({
   fromSeq: z.coerce.number().int().positive().optional(),
   toSeq: z.coerce.number().int().positive().optional(),
 });

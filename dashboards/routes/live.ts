@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { presenceView } from '../../controller/domain/index.js';
+import { DoorMode, PersonCategory, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
@@ -12,8 +12,7 @@ import { html, type SafeHtml, when } from '../html.js';
 import { ApiError, addRoute, SECURITY_HEADERS } from '../http.js';
 import { translator } from '../i18n.js';
 import {
-  actorLabel,
-  alarmLabel,
+  activeAlarmItem,
   categoryLabel,
   doorName,
   fmtTime,
@@ -73,8 +72,6 @@ function presenceRows(ctx: PageCtx, doorId: string, escorts: EscortOption[]): Sa
   return html`<template data-presence-rows="${doorId}">${rows}</template>`;
 }
 
-const CATEGORY_ORDER = ['staff', 'contractor', 'visitor'] as const;
-
 /** The presence correction dialog of the Live page (managers): one for all doors. */
 function presenceDialog(ctx: PageCtx): SafeHtml {
   const { dash, t } = ctx;
@@ -82,7 +79,7 @@ function presenceDialog(ctx: PageCtx): SafeHtml {
     .listPeople()
     .filter((p) => p.active)
     .sort((a, b) => a.name.localeCompare(b.name, 'ja'));
-  const groups = CATEGORY_ORDER.map((c) => {
+  const groups = PersonCategory.options.map((c) => {
     const members = people.filter((p) => p.category === c);
     return members.length === 0
       ? ''
@@ -187,24 +184,7 @@ export function renderLivePanel(ctx: PageCtx, status: ControllerStatus): SafeHtm
   }
 </section>`;
   });
-  const alarms = status.alarms.map(
-    (
-      a,
-    ) => html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
-  <div><strong>${alarmLabel(t, a.type)}</strong> <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
-    ${doorName(dash, a.door)} · ${fmtTime(dash, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
-  <div class="detail">${a.detail}</div>
-  ${
-    a.acknowledged
-      ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(dash, a.acknowledged.by), time: fmtTime(dash, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`
-      : can(role, 'alarms.ack')
-        ? html`<form class="inline" data-api="/api/alarms/${a.id}/ack" data-method="POST" data-then="reload">
-    <input name="comment" required maxlength="500" placeholder="${t('ack_comment_hint')}" aria-label="${t('comment')}">
-    <button type="submit">${t('acknowledge')}</button>${formError}</form>`
-        : html`<div class="ack">${t('unacknowledged')}</div>`
-  }
-</li>`,
-  );
+  const alarms = status.alarms.map((a) => activeAlarmItem(dash, t, role, a, { link: false }));
   const oneDoor = dash.controller.config.doors.length === 1;
   const today = fmtTime(dash, dash.now()).slice(0, 10);
   /** Today's rows show the time only; older ones the date too. */
@@ -380,8 +360,8 @@ ${manager ? presenceDialog(ctx) : ''}`,
     tag: 'live',
     summary: 'Set a door to lockdown (only override badges open it) or back to normal; at once, journaled',
     params: DoorParams,
-    body: z.strictObject({ mode: z.enum(['normal', 'lockdown']) }),
-    response: z.object({ door: z.string(), mode: z.enum(['normal', 'lockdown']) }),
+    body: z.strictObject({ mode: DoorMode }),
+    response: z.object({ door: z.string(), mode: DoorMode }),
     handler: ({ params, body, principal }) => {
       if (!controller.config.doors.some((d) => d.id === params.door))
         throw new ApiError(404, 'unknown_door', `no door "${params.door}"`);

@@ -1,24 +1,14 @@
 /** Reports (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
-import { addRoute } from '../http.js';
+import { addRoute, DayRangeQuery } from '../http.js';
 import { actorLabel, alarmLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
 import { buildReport, compliance } from '../reports.js';
 import { localTime } from './people.js';
 
-const RangeQuery = z.strictObject({
-  from: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-    .optional(),
-  /** Inclusive. */
-  to: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-    .optional(),
-});
+const RangeQuery = DayRangeQuery;
 
 export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard } = dash;
