@@ -4,6 +4,13 @@
  * supervises one serial reader and emits `BadgeRead`s. Frame spec: docs/bridge-frame.md.
  */
 export {
+  type BudgetVerdict,
+  ByteBudget,
+  type ByteBudgetSettings,
+  DEFAULT_BYTE_BUDGET,
+  lineBytesPerS,
+} from './budget.js';
+export {
   BRIDGE_FRAME_TYPES,
   BRIDGE_MAX_CARD_BITS,
   BRIDGE_MAX_FRAME,
@@ -50,6 +57,7 @@ export {
   BACKOFF_JITTER,
   backoffDelay,
   type DroppedEvent,
+  FLOOD_REASON,
   type HelloEvent,
   ReaderPort,
   type ReaderPortEvents,

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import type { BadgeRead } from '../controller/domain/types.js';
+import { ByteBudget, type ByteBudgetSettings, DEFAULT_BYTE_BUDGET } from './budget.js';
 import { createCodec, type ReaderProtocol } from './codecs/index.js';
 import { type Codec, type CodecEvent, type DropReason, isSignOfLife } from './codecs/types.js';
 
@@ -23,6 +24,11 @@ export interface ReaderSettings {
   repeatSuppressMs: number;
   offlineAfterMs: number;
   reconnect: { initialMs: number; maxMs: number };
+  /**
+   * The byte budget (see budget.ts): more than `factor` × baudRate / 10 bytes/s over `windowMs` is
+   * a flood. Default `DEFAULT_BYTE_BUDGET` (10×, 1 s, 5 s cool-down).
+   */
+  byteBudget?: ByteBudgetSettings;
 }
 
 /** The part of serialport's `SerialPort` the reader uses (tests pass their own). */
@@ -53,8 +59,12 @@ export interface ReaderStatus {
   online: boolean;
   /**
    * online: `open` (the port opened; rdm6300, line) or `receiving` (a valid frame; wiegand-bridge).
-   * offline: `silent` (no frame for offlineAfterMs), `disconnected`, `closed`, an errno code such
-   * as `ENOENT`, `EACCES`, `EBUSY`, `EIO`, or the error message when there is no code.
+   * offline: `flood` (bytes far above the line's rate: not decoded until the flood is over),
+   * `silent` (no frame for offlineAfterMs), `disconnected`, `closed`, an errno code such as
+   * `ENOENT`, `EACCES`, `EBUSY`, `EIO`, or the error message when there is no code.
+   *
+   * A status is emitted when `online` changes, and also when the reader enters or leaves `flood`
+   * while offline (e.g. `offline:silent` → `offline:flood` → `offline:ENOENT`).
    */
   reason: string;
   at: number;
@@ -97,7 +107,14 @@ export interface ReaderStats {
   /** null until the first status is known. */
   online: boolean | null;
   reason: string;
+  /** Bytes received, decoded or not (`floodBytes` of them were thrown away undecoded). */
   bytes: number;
+  /** Bytes thrown away undecoded because the port was over its byte budget. */
+  floodBytes: number;
+  /** Times the port went over its byte budget (flood episodes). */
+  floods: number;
+  /** Whether the port is flooding now (its bytes are not decoded). */
+  flooding: boolean;
   /** Intact frames decoded (including heartbeats and rejected-content frames). */
   frames: number;
   /** Badge events emitted. */
@@ -164,6 +181,8 @@ interface Connection {
 const OPEN_TIMEOUT_MS = 10_000;
 /** Waiting for a port to close (or an abandoned open to settle) ends after this, regardless. */
 const CLOSE_TIMEOUT_MS = 2000;
+/** The status reason of a port over its byte budget. */
+export const FLOOD_REASON = 'flood';
 
 function defaultOpenPort(path: string, baudRate: number): SerialLike {
   return new SerialPort({ path, baudRate, autoOpen: false });
@@ -178,6 +197,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   private readonly random: () => number;
   private readonly stableMs: number;
   private readonly heartbeatReader: boolean;
+  private readonly budget: ByteBudget;
 
   private running = false;
   private conn: Connection | undefined;
@@ -186,10 +206,15 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   private stopped: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
+  private floodTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
 
   private online: boolean | null = null;
   private reason = 'not started';
+  /** The reason of the last status emitted. */
+  private emittedReason = '';
+  /** While flooding: the last status the port itself asked for, reported when the flood ends. */
+  private deferred: { online: boolean; reason: string } | undefined;
   private tamper: boolean | undefined;
   private readonly lastSeen = new Map<string, number>();
   private lastHeartbeat: { seq: number; uptimeMs: number } | undefined;
@@ -204,6 +229,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     missedHeartbeats: 0,
     boardRestarts: 0,
     listenerErrors: 0,
+    floodBytes: 0,
+    floods: 0,
   };
   private firmware: string | null = null;
 
@@ -221,6 +248,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.random = options.random ?? Math.random;
     this.stableMs = options.stableMs ?? 10_000;
     this.heartbeatReader = settings.protocol === 'wiegand-bridge';
+    this.budget = new ByteBudget(settings.baudRate, settings.byteBudget ?? DEFAULT_BYTE_BUDGET);
   }
 
   /** Begin supervising the port. Idempotent. */
@@ -230,6 +258,9 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.attempt = 0;
     this.online = null;
     this.reason = 'starting';
+    this.emittedReason = '';
+    this.deferred = undefined;
+    this.budget.clear();
     void this.released.then(() => this.guard(() => this.connect()));
   }
 
@@ -242,6 +273,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.running = false;
     this.clearTimer('retryTimer');
     this.clearTimer('silenceTimer');
+    this.clearTimer('floodTimer');
     const conn = this.conn;
     if (conn) this.release(conn);
     this.reason = 'stopped';
@@ -260,11 +292,12 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
       readerId: this.id,
       online: this.online,
       reason: this.reason,
-      bytes: c.bytes,
+      bytes: c.bytes + this.counts.floodBytes,
       frames: c.frames,
       dropped: c.dropped,
       droppedBytes: c.droppedBytes,
       ...this.counts,
+      flooding: this.budget.flooding,
       firmware: this.firmware,
     };
   }
@@ -325,7 +358,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.handle(this.codec.reset(), conn.openedAt);
     if (this.heartbeatReader) {
       // Online only once the board speaks; until then the last reason stays, or `waiting`.
-      if (this.online !== true) this.reason = 'waiting';
+      if (this.budget.flooding) this.deferred = { online: false, reason: 'waiting' };
+      else if (this.online !== true) this.reason = 'waiting';
       this.armSilence();
     } else this.setStatus(true, 'open', conn.openedAt);
   }
@@ -389,7 +423,71 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
 
   private onData(chunk: Buffer): void {
     const at = this.now();
+    switch (this.budget.take(chunk.length, at)) {
+      case 'decode':
+        break;
+      case 'flood':
+        this.counts.floodBytes += chunk.length;
+        this.floodBegins(at);
+        return;
+      case 'drop':
+        // The cheap path: a flood costs one counter update per chunk.
+        this.counts.floodBytes += chunk.length;
+        return;
+      case 'resume':
+        this.floodEnds(at);
+        break;
+    }
     this.handle(this.codec.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk), at), at);
+  }
+
+  /**
+   * Over budget: stop decoding. A partial frame is thrown away (it can never be completed by bytes
+   * after the flood), the reader is reported offline with reason `flood`, and a timer looks for
+   * the end of the cool-down even if no more bytes come.
+   */
+  private floodBegins(at: number): void {
+    this.counts.floods++;
+    this.handle(this.codec.reset(), at);
+    this.deferred = { online: this.online ?? false, reason: this.reason };
+    this.publish(false, FLOOD_REASON, at);
+    this.armFloodTimer(at);
+  }
+
+  /** The cool-down passed: decode again from a clean codec and report what the port is now. */
+  private floodEnds(at: number): void {
+    this.clearTimer('floodTimer');
+    this.handle(this.codec.reset(), at);
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    if (!this.running) return;
+    if (this.conn?.state === 'open') {
+      if (this.heartbeatReader) {
+        // Online again only once the board speaks; a silence reports `silent`.
+        this.reason = 'waiting';
+        this.armSilence();
+      } else this.publish(true, 'open', at);
+    } else if (!this.conn) {
+      // The port went away during the flood (or is waiting for a retry).
+      this.publish(false, deferred && !deferred.online ? deferred.reason : 'closed', at);
+    } else {
+      // Opening: the open's outcome reports.
+      this.reason = 'opening';
+    }
+  }
+
+  private armFloodTimer(at: number): void {
+    this.clearTimer('floodTimer');
+    const delay = Math.max(1, Math.ceil(this.budget.msUntilResume(at)));
+    this.floodTimer = setTimeout(() => {
+      this.floodTimer = undefined;
+      this.guard(() => {
+        if (!this.running || !this.budget.flooding) return;
+        const now = this.now();
+        if (this.budget.poll(now)) this.floodEnds(now);
+        else this.armFloodTimer(now);
+      });
+    }, delay);
   }
 
   private handle(events: CodecEvent[], at: number): void {
@@ -482,15 +580,27 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
 
   // --- plumbing --------------------------------------------------------------------------------
 
+  /** What the port says about itself; held back while the port is flooding. */
   private setStatus(online: boolean, reason: string, at: number): void {
     if (!this.running) return;
+    if (this.budget.flooding) {
+      this.deferred = { online, reason };
+      return;
+    }
+    this.publish(online, reason, at);
+  }
+
+  private publish(online: boolean, reason: string, at: number): void {
+    if (!this.running) return;
     this.reason = reason;
-    if (this.online === online) return;
+    const floodChange = (reason === FLOOD_REASON) !== (this.emittedReason === FLOOD_REASON);
+    if (this.online === online && !floodChange) return;
     this.online = online;
+    this.emittedReason = reason;
     this.emitSafely('status', { readerId: this.id, online, reason, at });
   }
 
-  private clearTimer(which: 'retryTimer' | 'silenceTimer'): void {
+  private clearTimer(which: 'retryTimer' | 'silenceTimer' | 'floodTimer'): void {
     const t = this[which];
     if (t) clearTimeout(t);
     this[which] = undefined;

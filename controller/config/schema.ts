@@ -3,6 +3,7 @@
  * everything else must be given. docs/config.md is the reference and must follow this file.
  */
 import { z } from 'zod';
+import { DEFAULT_BYTE_BUDGET } from '../../firmware-bridge/budget.js';
 import { ALWAYS_SCHEDULE_ID, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 
@@ -68,6 +69,20 @@ export const ReaderSchema = z.strictObject({
       maxMs: int().positive().default(30_000),
     })
     .default({ initialMs: 500, maxMs: 30_000 }),
+  /**
+   * The port's byte budget. A UART receives at most baudRate / 10 bytes/s (8N1); a port delivering
+   * more than `factor` times that over `windowMs` is flooding (a pty, a USB-serial adapter with
+   * something hostile or broken behind it): its bytes are dropped undecoded, the reader is offline
+   * with reason `flood`, and decoding resumes `coolDownMs` after it was last over budget.
+   */
+  byteBudget: z
+    .strictObject({
+      /** ≥ 1.2: a UART with the shortest framing (7N1, 9 bits a byte) still stays under. */
+      factor: z.number().min(1.2).max(100_000).default(DEFAULT_BYTE_BUDGET.factor),
+      windowMs: int().min(100).max(60_000).default(DEFAULT_BYTE_BUDGET.windowMs),
+      coolDownMs: int().min(100).max(600_000).default(DEFAULT_BYTE_BUDGET.coolDownMs),
+    })
+    .default({ ...DEFAULT_BYTE_BUDGET }),
 });
 export type ReaderConfig = z.infer<typeof ReaderSchema>;
 

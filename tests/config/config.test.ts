@@ -102,6 +102,32 @@ describe('config', () => {
     expect(problems(cfg)).toContain('readers[0].linePattern: not a valid regular expression');
   });
 
+  it('gives each reader a byte budget: defaults, partial overrides, and limits', () => {
+    const cfg = base();
+    expect(parseConfig(stringify(cfg)).readers[0]!.byteBudget).toEqual({
+      factor: 10,
+      windowMs: 1000,
+      coolDownMs: 5000,
+    });
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = { factor: 2.5, coolDownMs: 30_000 };
+    expect(parseConfig(stringify(cfg)).readers[0]!.byteBudget).toEqual({
+      factor: 2.5,
+      windowMs: 1000,
+      coolDownMs: 30_000,
+    });
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = {
+      factor: 1,
+      windowMs: 50,
+      coolDownMs: 2.5,
+      burst: 3,
+    };
+    const p = problems(cfg);
+    expect(p).toContain('readers[0].byteBudget.factor: Too small: expected number to be >=1.2');
+    expect(p).toContain('readers[0].byteBudget.windowMs: expected integer');
+    expect(p).toContain('readers[0].byteBudget.coolDownMs: expected integer');
+    expect(p).toContain('readers[0].byteBudget: unknown key "burst"');
+  });
+
   it('refuses a schedule that would redefine the built-in "always"', () => {
     const cfg = {
       ...base(),

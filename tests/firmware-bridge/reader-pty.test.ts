@@ -56,6 +56,9 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
       repeatSuppressMs: 500,
       offlineAfterMs: 5000,
       reconnect: { initialMs: 50, maxMs: 400 },
+      // 32 KB of noise at once is a flood for a 9600-baud line; this reader is here to decode it.
+      // The flood itself: tests/integration/reader-flood.test.ts.
+      byteBudget: { factor: 1000, windowMs: 1000, coolDownMs: 5000 },
     });
     reader.on('status', (s) => status.push(s));
     reader.on('badge', (b) => badges.push(b));

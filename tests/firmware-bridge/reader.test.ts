@@ -534,6 +534,7 @@ describe('ReaderPort: config and reasons', () => {
       repeatSuppressMs: 1000,
       offlineAfterMs: 5000,
       reconnect: { initialMs: 500, maxMs: 30_000 },
+      byteBudget: { factor: 2, windowMs: 1000, coolDownMs: 5000 },
     };
     expect(new ReaderPort(rc).id).toBe('exit');
     expect(() => new ReaderPort({ ...rc, linePattern: '(' })).toThrow(/invalid linePattern/);
@@ -546,5 +547,149 @@ describe('ReaderPort: config and reasons', () => {
     expect(reasonOf(Object.assign(new Error('x'), { disconnected: true }))).toBe('disconnected');
     expect(reasonOf(Object.assign(new Error('x'), { code: 'ENODEV' }))).toBe('ENODEV');
     expect(reasonOf(new Error('something odd'))).toBe('something odd');
+  });
+});
+
+describe('ReaderPort: byte budget (flood)', () => {
+  /** 9600 baud × 2 = 1920 bytes a second allowed; 5 s cool-down. */
+  const budget = { byteBudget: { factor: 2, windowMs: 1000, coolDownMs: 5000 } };
+  const garbage = (n: number) => Buffer.alloc(n, 0x41);
+
+  it('a port over its budget is offline (flood), its bytes are not decoded, a valid frame included', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge).toHaveLength(1);
+    // Frames every 50 ms (280 bytes/s) are far under the budget.
+    for (let i = 0; i < 100; i++) {
+      await tick(50);
+      port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    }
+    expect(transitions(seen.status)).toEqual(['online:open']);
+    await tick(1100);
+    // A flood: 4 KB chunks every 10 ms for 3 s, each followed by a valid frame of another card.
+    for (let i = 0; i < 300; i++) {
+      port().feed(Buffer.concat([garbage(4096), encodeRdm6300Frame('FFEEDDCCBB')]));
+      await tick(10);
+    }
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood']);
+    expect(seen.badge.map((b) => b.credential)).toEqual(['0A1B2C3D4E']);
+    expect(reader.status()).toMatchObject({ online: false, reason: 'flood' });
+    const s = reader.stats();
+    expect(s).toMatchObject({ floods: 1, flooding: true, online: false, reason: 'flood' });
+    expect(s.floodBytes).toBe(300 * (4096 + 14));
+    expect(s.bytes).toBe(101 * 14 + 300 * (4096 + 14));
+    // The codec never saw the flood: only the 101 frames before it.
+    expect(s.frames).toBe(101);
+    await reader.stop();
+  });
+
+  it('resumes after the cool-down even when no byte comes, and decodes again', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood']);
+    // Under the budget but inside the cool-down: still dropped.
+    await tick(2000);
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge).toEqual([]);
+    await tick(2999);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood']);
+    await tick(1);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood', 'online:open']);
+    expect(reader.stats()).toMatchObject({ flooding: false, floods: 1 });
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge.map((b) => b.credential)).toEqual(['0A1B2C3D4E']);
+    await reader.stop();
+  });
+
+  it('a half frame from before the flood never completes with bytes after it', async () => {
+    // staleMs so long that only the flood's reset can stop the two halves joining.
+    const { reader, port, seen } = setup(budget, { staleMs: 3_600_000 });
+    reader.start();
+    await tick();
+    const frame = encodeRdm6300Frame('0A1B2C3D4E');
+    port().feed(frame.subarray(0, 7));
+    await tick(100);
+    port().feed(garbage(64 * 1024));
+    await tick(6000);
+    expect(reader.stats().flooding).toBe(false);
+    port().feed(frame.subarray(7));
+    expect(seen.badge).toEqual([]);
+    expect(reader.stats().dropped.bad_length).toBeGreaterThanOrEqual(1);
+    // Without a flood in between, the same halves make a badge (the test would catch a no-op).
+    port().feed(frame.subarray(0, 7));
+    await tick(100);
+    port().feed(frame.subarray(7));
+    expect(seen.badge.map((b) => b.credential)).toEqual(['0A1B2C3D4E']);
+    await reader.stop();
+  });
+
+  it('a port lost and reopened during the flood reports what it is once the flood ends', async () => {
+    const { reader, ports, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    port().unplug();
+    await tick(1000); // reopened (backoff 450 ms), still flooding: no status
+    expect(ports).toHaveLength(2);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood']);
+    port().feed(garbage(64 * 1024)); // the new connection floods too: the cool-down starts again
+    await tick(4999);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood']);
+    await tick(1100);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood', 'online:open']);
+    expect(reader.stats()).toMatchObject({ floods: 1, opens: 2 });
+    await reader.stop();
+  });
+
+  it('a port gone when the flood ends reports its failure', async () => {
+    const { reader, port, seen } = setup(budget, {}, [undefined as never, enoent(), enoent(), enoent()]);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    port().unplug();
+    await tick(5000);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood', 'offline:ENOENT']);
+    await reader.stop();
+  });
+
+  it('a bridge board already silent: the flood is still reported, then the silence or the board', async () => {
+    const { reader, port, seen } = setup({ ...budget, protocol: 'wiegand-bridge', offlineAfterMs: 2000 });
+    reader.start();
+    await tick(2000);
+    expect(transitions(seen.status)).toEqual(['offline:silent']);
+    port().feed(garbage(64 * 1024));
+    expect(transitions(seen.status)).toEqual(['offline:silent', 'offline:flood']);
+    // Heartbeats inside the flood are not decoded: no sign of life.
+    port().feed(encodeBridgeFrame({ type: 'heartbeat', seq: 1, uptimeMs: 1000, tamper: false }));
+    await tick(5000 + 2000);
+    expect(transitions(seen.status)).toEqual(['offline:silent', 'offline:flood', 'offline:silent']);
+    port().feed(encodeBridgeFrame({ type: 'heartbeat', seq: 2, uptimeMs: 2000, tamper: false }));
+    expect(transitions(seen.status)).toEqual([
+      'offline:silent',
+      'offline:flood',
+      'offline:silent',
+      'online:receiving',
+    ]);
+    expect(reader.stats().heartbeats).toBe(1);
+    await reader.stop();
+  });
+
+  it('stop() during a flood leaves no timer, and a restart begins with a fresh budget', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await reader.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    reader.start();
+    await tick();
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge).toHaveLength(1);
+    expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood', 'online:open']);
+    await reader.stop();
   });
 });
