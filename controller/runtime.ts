@@ -135,6 +135,8 @@ export class Controller {
   private readonly schedules: ScheduleConfig[];
   private readonly visits: VisitSettings;
   private visitTimer: NodeJS.Timeout | null = null;
+  /** When visitTimer fires (UTC ms). */
+  private visitTimerDue: number | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   /** Records that could not be written (storage fault); retried in order, never dropped. */
   private readonly pending: JournalInput[] = [];
@@ -438,19 +440,25 @@ export class Controller {
 
   /** The visit rules' next deadline (escort windows, room-secured checks, end of day, badge expiry). */
   private armVisits(): void {
+    const now = this.now();
+    const when = this.stopped ? null : nextVisitDeadline(this.derived, this.visits, now);
+    // While storage is failing the state cannot advance: don't spin on an overdue deadline.
+    const due = when === null ? null : Math.max(this.storageOk ? 0 : 1000, when - now) + now;
+    // Most steps leave the deadline where it was (the end of the day, a room's check): keep that
+    // timer. The timer is not unref'd: Node keeps the empty list of a cleared unref'd timer until
+    // its duration has passed, so re-arming one at every badge kept a list per badge for up to a day.
+    // (stop() clears it.)
+    if (this.visitTimer !== null && due === this.visitTimerDue) return;
     if (this.visitTimer) clearTimeout(this.visitTimer);
     this.visitTimer = null;
-    if (this.stopped) return;
-    const now = this.now();
-    const when = nextVisitDeadline(this.derived, this.visits, now);
-    if (when === null) return;
-    // While storage is failing the state cannot advance: don't spin on an overdue deadline.
-    const delay = Math.max(this.storageOk ? 0 : 1000, when - now);
+    this.visitTimerDue = null;
+    if (due === null) return;
+    this.visitTimerDue = due;
     this.visitTimer = setTimeout(() => {
       this.visitTimer = null;
+      this.visitTimerDue = null;
       this.guard(() => this.visitStep({ kind: 'tick', at: this.now() }));
-    }, delay);
-    this.visitTimer.unref?.();
+    }, due - now);
   }
 
   private onInput(name: string, active: boolean, at: number): void {
