@@ -6,7 +6,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { ReaderPort } from '../firmware-bridge/index.js';
+import { FLOOD_REASON, ReaderPort } from '../firmware-bridge/index.js';
 import {
   type Board,
   claimDoorPins,
@@ -571,10 +571,19 @@ export class Controller {
   // ---------------------------------------------------------------------------------------------
   // Readers
 
+  /**
+   * A reader's online/offline transition: a journal row, and the `reader_offline` alarm raised or
+   * its condition cleared. A flood (reason `flood`: the port is over its byte budget and nothing it
+   * sends is decoded) is recorded and alarmed even when the reader was already offline; leaving it
+   * for another offline reason is recorded without a second alarm.
+   */
   private onReaderStatus(readerId: string, online: boolean, reason: string): void {
     const prev = this.readerState.get(readerId);
     this.readerState.set(readerId, { online, reason });
-    if (prev && prev.online === online && prev.reason !== 'starting') return;
+    const enteringFlood = reason === FLOOD_REASON && prev?.reason !== FLOOD_REASON;
+    const leavingFlood = prev?.reason === FLOOD_REASON && reason !== FLOOD_REASON;
+    if (prev && prev.online === online && prev.reason !== 'starting' && !enteringFlood && !leavingFlood)
+      return;
     const at = this.now();
     const door = this.readerDoor.get(readerId)?.doorId ?? null;
     this.write({
@@ -583,15 +592,17 @@ export class Controller {
       door,
       data: { reader: readerId, reason },
     });
-    if (!online)
+    if (online) this.clearAlarmCondition('reader_offline', door, at);
+    else if (!leavingFlood)
       this.raiseAlarm(
         'reader_offline',
         alarmSeverity('reader_offline'),
         door,
-        `reader ${readerId}: ${reason}`,
+        reason === FLOOD_REASON
+          ? `reader ${readerId}: flood (far more bytes than its line can carry; not decoded)`
+          : `reader ${readerId}: ${reason}`,
         at,
       );
-    else this.clearAlarmCondition('reader_offline', door, at);
   }
 
   private onReaderTamper(readerId: string, active: boolean): void {
