@@ -539,13 +539,16 @@ export class Controller {
     door: string | null,
     detail: string,
     at: number,
+    /** What on the door raised it (a reader id), so that only its return clears the condition. */
+    source?: string,
   ): void {
-    this.write({ type: 'alarm_raised', at, door, data: { alarm, severity, detail } });
+    const data = source === undefined ? { alarm, severity, detail } : { alarm, severity, detail, source };
+    this.write({ type: 'alarm_raised', at, door, data });
     this.log.warn(`alarm ${alarm}`, { door, severity, detail });
   }
 
-  private clearAlarmCondition(alarm: AlarmType, door: string | null, at: number): void {
-    for (const a of alarmsAwaitingClear(this.derived.alarms, alarm, door)) {
+  private clearAlarmCondition(alarm: AlarmType, door: string | null, at: number, source?: string): void {
+    for (const a of alarmsAwaitingClear(this.derived.alarms, alarm, door, undefined, source)) {
       this.write({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } });
     }
   }
@@ -592,7 +595,7 @@ export class Controller {
       door,
       data: { reader: readerId, reason },
     });
-    if (online) this.clearAlarmCondition('reader_offline', door, at);
+    if (online) this.clearAlarmCondition('reader_offline', door, at, readerId);
     else if (!leavingFlood)
       this.raiseAlarm(
         'reader_offline',
@@ -602,6 +605,7 @@ export class Controller {
           ? `reader ${readerId}: flood (far more bytes than its line can carry; not decoded)`
           : `reader ${readerId}: ${reason}`,
         at,
+        readerId,
       );
   }
 
@@ -615,8 +619,9 @@ export class Controller {
         door,
         `reader ${readerId} case opened`,
         at,
+        readerId,
       );
-    else this.clearAlarmCondition('reader_tamper', door, at);
+    else this.clearAlarmCondition('reader_tamper', door, at, readerId);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ export interface ActiveAlarm {
    * of `visitor_unescorted`. Absent for alarms about a door or the controller.
    */
   person?: string;
+  /** What on the door raised it (a reader id), when the door has several; see AlarmRaisedRecord. */
+  source?: string;
   detail: string;
   raisedAt: number;
   conditionCleared: boolean;
@@ -52,6 +54,7 @@ export interface AlarmRaise {
   door: string | null;
   /** The person the alarm is about, if any (see `ActiveAlarm.person`). */
   person?: string | null;
+  source?: string | null;
   detail: string;
   at: number;
 }
@@ -100,6 +103,7 @@ export function raiseInto(active: Record<number, ActiveAlarm>, r: AlarmRaise): v
     severity: r.severity,
     door: r.door,
     ...(r.person == null ? {} : { person: r.person }),
+    ...(r.source == null ? {} : { source: r.source }),
     detail: r.detail,
     raisedAt: r.at,
     conditionCleared: false,
@@ -179,20 +183,23 @@ export function findActiveAlarm(
  * Active alarms of `type` on `door` whose condition still holds, oldest first: the ones to clear
  * when the door machine reports `alarm_condition_cleared` for that type. With `person` (a string),
  * only the alarms about that person; with `null`, only those about nobody in particular; omitted,
- * all of them.
+ * all of them. With `source` (a reader id), only that source's alarms (and any without a source).
  */
 export function alarmsAwaitingClear(
   state: AlarmState,
   type: AlarmType,
   door: string | null,
   person?: string | null,
+  source?: string,
 ): ActiveAlarm[] {
   return listActiveAlarms(state).filter(
     (a) =>
       a.type === type &&
       a.door === door &&
       !a.conditionCleared &&
-      (person === undefined || (a.person ?? null) === person),
+      (person === undefined || (a.person ?? null) === person) &&
+      // An alarm raised before sources were recorded is cleared by any source, as it always was.
+      (source === undefined || a.source === undefined || a.source === source),
   );
 }
 

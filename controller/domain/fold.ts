@@ -257,6 +257,7 @@ function apply(d: Draft, row: JournalRow): void {
         severity: r.data.severity,
         door: row.door,
         person: row.person,
+        source: r.data.source,
         detail: r.data.detail,
         at: row.at,
       });
@@ -339,6 +340,7 @@ const ActiveAlarmSnapshot = z.object({
   severity: AlarmSeverity,
   door: z.string().nullable(),
   person: z.string().optional(),
+  source: z.string().optional(),
   detail: z.string(),
   raisedAt: z.number(),
   conditionCleared: z.boolean(),

@@ -82,7 +82,16 @@ export const HeldOpenPrealarmRecord = z.object({});
 export type HeldOpenPrealarmRecord = z.infer<typeof HeldOpenPrealarmRecord>;
 
 /** An alarm is raised. Its id is this row's seq. */
-export const AlarmRaisedRecord = z.object({ alarm: AlarmType, severity: AlarmSeverity, detail: z.string() });
+export const AlarmRaisedRecord = z.object({
+  alarm: AlarmType,
+  severity: AlarmSeverity,
+  detail: z.string(),
+  /**
+   * What on the door raised it, when a door has several (the reader id of `reader_offline` and
+   * `reader_tamper`): only that source's return clears the condition. Absent in older rows.
+   */
+  source: z.string().optional(),
+});
 export type AlarmRaisedRecord = z.infer<typeof AlarmRaisedRecord>;
 
 /** The alarm's condition no longer holds (door closed, tamper restored …). */

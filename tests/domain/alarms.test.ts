@@ -117,6 +117,26 @@ describe('finding alarms', () => {
     expect(openConditions(emptyAlarmState(), 'machine-room')).toEqual([]);
   });
 
+  it('clears a reader alarm only for its own reader (and alarms raised before sources existed)', () => {
+    const reader = (id: number, source?: string): AlarmRaise => ({
+      id,
+      type: 'reader_offline',
+      severity: 'major',
+      door: 'machine-room',
+      ...(source === undefined ? {} : { source }),
+      detail: `reader ${source ?? '?'}: silent`,
+      at: T0,
+    });
+    let r = emptyAlarmState();
+    for (const a of [reader(30, 'entry'), reader(31, 'exit'), reader(32)]) r = applyAlarmRaised(r, a);
+    const ids = (source?: string) =>
+      alarmsAwaitingClear(r, 'reader_offline', 'machine-room', undefined, source).map((a) => a.id);
+    expect(ids('entry')).toEqual([30, 32]);
+    expect(ids('exit')).toEqual([31, 32]);
+    expect(ids()).toEqual([30, 31, 32]);
+    expect(listActiveAlarms(r).find((a) => a.id === 31)?.source).toBe('exit');
+  });
+
   it('has a default severity for every alarm type', () => {
     expect(DEFAULT_ALARM_SEVERITY.forced_open).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.held_open).toBe('major');

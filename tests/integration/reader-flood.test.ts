@@ -195,6 +195,10 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
       () => rows('alarm_condition_cleared', before).some((r) => dataOf(r).alarmId === floodAlarm!.seq),
       'the flood alarm condition cleared',
     );
+    // The other reader of the door (the silent bridge) is still offline: the entry reader's return
+    // clears only the entry reader's alarm, not the exit reader's.
+    const exitAlarm = (await activeAlarms()).find((a) => a.detail.startsWith('reader exit: silent'));
+    expect(exitAlarm).toMatchObject({ conditionCleared: false });
 
     writeSync(fd, encodeRdm6300Frame(CARD));
     const [row] = await until(() => rows('access', before).at(0) && rows('access', before), 'access row');
