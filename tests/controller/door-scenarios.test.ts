@@ -2,35 +2,28 @@
  * Door scenarios through the real controller (real SQLite journal) on the simulated board, with a
  * controlled clock (vitest fake timers drive both Date.now and the door's timers).
  */
+
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../controller/config/index.js';
-import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
-import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, tempDir } from '../helpers/controller.js';
+import type { Controller } from '../../controller/runtime.js';
+import type { SimBoard } from '../../hardware/index.js';
+import { tempDir } from '../helpers/controller.js';
+import { startInProcess } from '../helpers/in-process.js';
 
 const T0 = Date.UTC(2026, 10, 26, 1, 0, 0); // Thursday 10:00 in Tokyo
 
 /** Start a controller on the simulated board over the storage in `dir`. */
-async function startIn(dir: string) {
-  const cfg = doorConfig(dir, [
-    { id: 'entry', path: 'sim', protocol: 'rdm6300' },
-    { id: 'exit', path: 'sim', protocol: 'rdm6300' },
-  ]);
-  (cfg as Record<string, unknown>).schedules = [
-    { id: 'office-hours', windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }] },
-  ];
-  const config = parseConfig(stringify(cfg));
-  const board = new SimBoard();
-  const c = await Controller.start({
-    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-    board,
-    log: silentLogger,
+function startIn(dir: string) {
+  return startInProcess(dir, {
+    readers: [
+      { id: 'entry', path: 'sim', protocol: 'rdm6300' },
+      { id: 'exit', path: 'sim', protocol: 'rdm6300' },
+    ],
+    extra: {
+      schedules: [{ id: 'office-hours', windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }] }],
+    },
   });
-  return { c, board };
 }
 
 async function setup(dir = tempDir('sekisho-door-')) {

@@ -3,11 +3,10 @@
  * SQLite storage, restarted over the same folder. A start must give the same derived state as a
  * full fold, whether it used a snapshot or had to refuse one.
  */
+
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../controller/config/index.js';
 import { foldRows, initialDerivedState, snapshotDerivedState } from '../../controller/domain/index.js';
 import {
   Journal,
@@ -17,9 +16,9 @@ import {
   saveSnapshot,
 } from '../../controller/journal/index.js';
 import type { Logger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
-import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, tempDir } from '../helpers/controller.js';
+import type { Controller } from '../../controller/runtime.js';
+import { tempDir } from '../helpers/controller.js';
+import { startInProcess } from '../helpers/in-process.js';
 
 const running: Controller[] = [];
 afterEach(async () => {
@@ -38,15 +37,12 @@ function capture() {
 }
 
 async function start(dir: string) {
-  const cfg = doorConfig(dir, [
-    { id: 'entry', path: 'sim', protocol: 'rdm6300' },
-    { id: 'exit', path: 'sim', protocol: 'rdm6300' },
-  ]);
-  const config = parseConfig(stringify(cfg));
   const { lines, log } = capture();
-  const c = await Controller.start({
-    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-    board: new SimBoard(),
+  const { c } = await startInProcess(dir, {
+    readers: [
+      { id: 'entry', path: 'sim', protocol: 'rdm6300' },
+      { id: 'exit', path: 'sim', protocol: 'rdm6300' },
+    ],
     log,
   });
   running.push(c);

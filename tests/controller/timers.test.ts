@@ -4,16 +4,13 @@
  * visit deadline (the end of the day: hours away) with a fresh duration at every badge left one list
  * per badge in memory for up to a day. Counted here in a real heap snapshot.
  */
+
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../controller/config/index.js';
-import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
-import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, simReaders } from '../helpers/controller.js';
+import type { Controller } from '../../controller/runtime.js';
+import { startInProcess } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/util.js';
 
 function countInHeap(constructorName: string, dir: string): number {
@@ -40,13 +37,7 @@ afterEach(async () => {
 describe('timers', () => {
   it('1,000 badges leave no timer lists behind', async () => {
     const dir = tempDir();
-    const config = parseConfig(stringify(doorConfig(dir, simReaders())));
-    const board = new SimBoard();
-    const c = await Controller.start({
-      loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-      board,
-      log: silentLogger,
-    });
+    const { c } = await startInProcess(dir);
     started.push(c);
     const at = Date.now();
     const p = c.registry.addPerson({ displayId: 'S-1', name: 'Sato', category: 'staff' }, 'test', at);

@@ -11,16 +11,14 @@
  * test starts fresh controllers with 0, 1, 2 … filler rows until a run lands exactly in that window
  * (every tenth or so does; see `findWindow`). Real SQLite file, simulated board, vitest's fake clock.
  */
-import { join } from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../controller/config/index.js';
 import { presenceView } from '../../controller/domain/index.js';
 import type { JournalRow } from '../../controller/journal/index.js';
-import { silentLogger } from '../../controller/log.js';
-import { type AccessOutcome, Controller } from '../../controller/runtime.js';
-import { lockOutputLevel, SimBoard } from '../../hardware/index.js';
-import { doorConfig, tempDir } from '../helpers/controller.js';
+import type { AccessOutcome, Controller } from '../../controller/runtime.js';
+import { lockOutputLevel, type SimBoard } from '../../hardware/index.js';
+import { tempDir } from '../helpers/controller.js';
+import { startInProcess } from '../helpers/in-process.js';
 
 const T0 = Date.UTC(2026, 10, 26, 1, 0, 0); // Thursday 10:00 in Tokyo
 const ESCORT_CARD = '0A1B2C3D4E';
@@ -52,20 +50,12 @@ const started: Controller[] = [];
 /** A controller with an escort and a visitor badge, `filler` rows, the visitor waiting at the door. */
 async function prepare(filler: number, extra: Record<string, unknown> = {}) {
   const dir = tempDir('sekisho-unlock-skipped-');
-  const cfg = doorConfig(
-    dir,
-    [
+  const { c, board } = await startInProcess(dir, {
+    readers: [
       { id: 'entry', path: 'sim', protocol: 'rdm6300' },
       { id: 'exit', path: 'sim', protocol: 'rdm6300' },
     ],
     extra,
-  );
-  const config = parseConfig(stringify(cfg));
-  const board = new SimBoard();
-  const c = await Controller.start({
-    loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-    board,
-    log: silentLogger,
   });
   started.push(c);
   const r = c.registry;

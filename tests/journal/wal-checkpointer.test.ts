@@ -1,14 +1,10 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../controller/config/index.js';
 import type { SqliteDatabase } from '../../controller/journal/index.js';
 import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
 import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
-import { SimBoard } from '../../hardware/index.js';
-import { doorConfig, simReaders } from '../helpers/controller.js';
+import { startInProcess } from '../helpers/in-process.js';
 import { until } from '../helpers/util.js';
 import { openJournal, sampleInput, tempDir } from './helpers.js';
 
@@ -49,12 +45,7 @@ describe('WalCheckpointer', () => {
 
   it('is what a running controller uses: its connection has the automatic checkpoint off until it stops', async () => {
     const dir = tempDir();
-    const config = parseConfig(stringify(doorConfig(dir, simReaders())));
-    const c = await Controller.start({
-      loaded: { config, file: join(dir, 'c.yaml'), storageDir: join(dir, 'data') },
-      board: new SimBoard(),
-      log: silentLogger,
-    });
+    const { c } = await startInProcess(dir);
     try {
       await until(() => autoPages(c.db) === 0, 'the worker to take over the checkpoints');
     } finally {
