@@ -162,10 +162,11 @@ function summary(r: Results): string {
   const g = r.garbage;
   if (g)
     lines.push(
-      `| serial garbage | ${(g.bytes / 1048576).toFixed(0)} MB into the RDM6300 reader's pty at ${f1(g.mbPerS)} MB/s (≈${Math.round((g.mbPerS * 1048576) / 960).toLocaleString('en')}× a 9600-baud line): ` +
+      `| serial garbage | decoder phase: ${(g.bytes / 1048576).toFixed(0)} MB into the RDM6300 reader's pty, paced at ${f1(g.mbPerS)} MB/s with the reader's byte budget raised so that every byte is decoded: ` +
         `random bytes, start/end-byte noise, ${g.badChecksumFrames.toLocaleString('en')} well-formed frames of an enrolled card with bad checksums, ` +
-        `${g.truncatedFrames.toLocaleString('en')} cut or broken frames | no crash (alive: ${g.alive}), no grant from garbage (${g.grants} grants of ${g.decisions} decisions on valid frames of unknown ids found in the noise), ` +
-        `a real frame granted afterwards (${g.grantedAfter}); door answer over HTTP during the flood p50 ${f1(g.doorMs.p50)} ms, max ${f1(g.doorMs.max)} ms | ${ok(g.failures.length === 0)} |`,
+        `${g.truncatedFrames.toLocaleString('en')} cut or broken frames; flood phase: ${(g.floodBytes / 1048576).toFixed(0)} MB as fast as the pty takes it (${f1(g.floodMbPerS)} MB/s, ` +
+        `≈${Math.round((g.floodMbPerS * 1048576) / 960).toLocaleString('en')}× a 9600-baud line) | no crash (alive: ${g.alive}), no grant from garbage (${g.grants} grants of ${g.decisions} decisions on valid frames of unknown ids found in the noise), ` +
+        `a real frame granted after the decoder phase (${g.grantedAfterDecoder}) and after the flood (${g.grantedAfter}); flood reported by the byte budget: ${g.floodReported}; door answer over HTTP during the flood p50 ${f1(g.doorMs.p50)} ms, max ${f1(g.doorMs.max)} ms | ${ok(g.failures.length === 0)} |`,
     );
   const f = r.fuzz;
   if (f)
