@@ -384,13 +384,15 @@ export class MqttPublisher {
 
   /** Journal a connection change: transitions only, at most maxTransitions per window. */
   #transition(state: LinkState, reason: string): void {
+    const previous = this.#actual;
     this.#actual = state;
     this.#actualReason = reason;
     if (this.#recorded === state || this.#stopping) return;
     const now = this.#d.now();
     this.#transitions = this.#transitions.filter((t) => now - t < this.#transitionWindowMs);
     if (this.#transitions.length >= this.#maxTransitions) {
-      this.#suppressed++;
+      // A change of state; the same state reported again (an error, then the close) is not one.
+      if (previous !== state) this.#suppressed++;
       if (!this.#transitionTimer) {
         const wait = this.#transitions[0]! + this.#transitionWindowMs - now;
         this.#transitionTimer = setTimeout(() => {
