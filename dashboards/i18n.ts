@@ -151,6 +151,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   presence_add_button: ['追加', 'Add'],
   presence_added: ['追加', 'added'],
   presence_choose: ['登録者から選択…', 'Choose an enrolled person…'],
+  presence_search: ['氏名または ID で検索', 'Search by name or ID'],
+  presence_search_none: ['該当する登録者はいません', 'No enrolled person matches'],
   presence_escort_choose: ['同行者を選択…', 'Choose their escort…'],
   presence_escort_hint: [
     '来訪者には同行者が必要です。同行者も室内にいなければ「同行者なし」の警報が出ます。',

@@ -241,6 +241,10 @@ export class Registry {
       ),
       getPerson: db.prepare<[string], PersonRow>('SELECT * FROM people WHERE id = ?'),
       listPeople: db.prepare<[], PersonRow>('SELECT * FROM people ORDER BY name, id'),
+      searchPeople: db.prepare<{ q: string; limit: number }, PersonRow>(
+        `SELECT * FROM people WHERE active = 1 AND (instr(lower(name), :q) > 0 OR instr(lower(display_id), :q) > 0)
+         ORDER BY name, id LIMIT :limit`,
+      ),
       insertBadge: db.prepare(
         `INSERT INTO badges (id, person_id, credential_hash, masked, status, valid_from, valid_until, created_at, updated_at)
          VALUES (@id, @personId, @credentialHash, @masked, @status, @validFrom, @validUntil, @at, @at)`,
@@ -350,6 +354,16 @@ export class Registry {
 
   listPeople(): Person[] {
     return this.#s.listPeople.all().map(toPerson);
+  }
+
+  /**
+   * Active people whose name or display id contains `query` (case-insensitive for ASCII), by name,
+   * at most `limit`: for pickers, which must not load a registry of 100,000 people into a page.
+   */
+  searchPeople(query: string, limit = 20): Person[] {
+    const q = query.trim().toLowerCase();
+    if (q === '') return [];
+    return this.#s.searchPeople.all({ q, limit: Math.max(1, Math.min(100, Math.trunc(limit))) }).map(toPerson);
   }
 
   /**

@@ -281,6 +281,54 @@ function presenceAdd() {
   presenceSync();
 }
 
+/**
+ * The "add a person" picker: the registry may hold 100,000 people, so the page carries none of
+ * them; what the manager types is looked up (GET /api/people/search) and the matches fill the list.
+ */
+let presenceFindTimer = null;
+let presenceFindSeq = 0;
+function presenceFind(input) {
+  clearTimeout(presenceFindTimer);
+  presenceFindTimer = setTimeout(async () => {
+    const select = presenceDialog.querySelector('select[name="add"]');
+    const placeholder = select.options[0];
+    const q = input.value.trim();
+    const mine = ++presenceFindSeq;
+    let people = [];
+    if (q !== '') {
+      try {
+        const res = await fetch(`/api/people/search?q=${encodeURIComponent(q)}&limit=30`, {
+          headers: { accept: 'application/json' },
+        });
+        if (res.ok) people = (await res.json()).people;
+      } catch {
+        people = [];
+      }
+    }
+    if (mine !== presenceFindSeq) return; // a later search is under way
+    const labels = JSON.parse(select.dataset.categoryLabels);
+    const options = people.map((p) => {
+      const o = document.createElement('option');
+      o.value = p.id;
+      o.textContent = `${p.name} (${p.displayId})`;
+      o.dataset.name = p.name;
+      o.dataset.displayId = p.displayId;
+      o.dataset.category = p.category;
+      o.dataset.categoryLabel = labels[p.category] ?? p.category;
+      return o;
+    });
+    if (q !== '' && options.length === 0) {
+      const none = document.createElement('option');
+      none.value = '';
+      none.disabled = true;
+      none.textContent = select.dataset.none;
+      options.push(none);
+    }
+    select.replaceChildren(placeholder, ...options);
+    if (people.length === 1) select.value = people[0].id;
+  }, 200);
+}
+
 /** The live panel was replaced: tell the manager if the room of the open dialog changed. */
 function presenceCheckStale() {
   if (!presenceDialog?.open || presenceDoor === null) return;
@@ -296,6 +344,9 @@ if (presenceDialog) {
     if (open) presenceOpen(open);
     else if (e.target.closest('[data-presence-add]')) presenceAdd();
     else if (e.target.closest('[data-presence-cancel]')) presenceDialog.close();
+  });
+  form.addEventListener('input', (e) => {
+    if (e.target.matches('[data-presence-find]')) presenceFind(e.target);
   });
   form.addEventListener('change', (e) => {
     if (e.target.name === 'inside') presenceSync();

@@ -75,19 +75,6 @@ function presenceRows(ctx: PageCtx, doorId: string, escorts: EscortOption[]): Sa
 /** The presence correction dialog of the Live page (managers): one for all doors. */
 function presenceDialog(ctx: PageCtx): SafeHtml {
   const { dash, t } = ctx;
-  const people = dash.controller.registry
-    .listPeople()
-    .filter((p) => p.active)
-    .sort((a, b) => a.name.localeCompare(b.name, 'ja'));
-  const groups = PersonCategory.options.map((c) => {
-    const members = people.filter((p) => p.category === c);
-    return members.length === 0
-      ? ''
-      : html`<optgroup label="${categoryLabel(t, c)}">${members.map(
-          (p) =>
-            html`<option value="${p.id}" data-name="${p.name}" data-display-id="${p.displayId}" data-category="${p.category}" data-category-label="${categoryLabel(t, p.category)}">${p.name} (${p.displayId})</option>`,
-        )}</optgroup>`;
-  });
   return html`<dialog id="presence-dialog" class="presence" aria-labelledby="presence-title">
 <form id="presence-form" data-presence-form data-stale="${t('presence_stale')}" data-added="${t('presence_added')}">
   <h2 id="presence-title">${t('presence_title')} — <span data-field="door-name"></span></h2>
@@ -99,8 +86,11 @@ function presenceDialog(ctx: PageCtx): SafeHtml {
   </table>
   <p class="empty" data-field="nobody" hidden>${t('nobody_inside')}</p>
   <div class="presence-add">
+    <label>${t('presence_search')}
+      <input type="search" name="find" data-presence-find maxlength="100" autocomplete="off" placeholder="${t('presence_search')}">
+    </label>
     <label>${t('presence_add')}
-      <select name="add" id="presence-add-person"><option value="">${t('presence_choose')}</option>${groups}</select>
+      <select name="add" id="presence-add-person" data-none="${t('presence_search_none')}" data-category-labels="${JSON.stringify(Object.fromEntries(PersonCategory.options.map((c) => [c, categoryLabel(t, c)])))}"><option value="">${t('presence_choose')}</option></select>
     </label>
     <button type="button" data-presence-add>${t('presence_add_button')}</button>
   </div>

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Badge, Person } from '../../controller/domain/index.js';
+import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
@@ -301,6 +301,31 @@ ${
       for (const b of badges) byPerson.set(b.personId, [...(byPerson.get(b.personId) ?? []), b]);
       return { people: registry.listPeople().map((p) => personView(dash, p, byPerson.get(p.id) ?? [])) };
     },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/people/search',
+    auth: 'people.read',
+    kind: 'json',
+    tag: 'people',
+    summary:
+      'Active people whose name or ID contains `q` (at most `limit`, default 20): for pickers such as the ' +
+      'presence correction, which must not put the whole registry into a page',
+    query: z.strictObject({
+      q: z.string().min(1).max(100),
+      limit: z.coerce.number().int().min(1).max(100).optional(),
+    }),
+    response: z.object({
+      people: z.array(
+        z.object({ id: z.string(), name: z.string(), displayId: z.string(), category: PersonCategory }),
+      ),
+    }),
+    handler: ({ query }) => ({
+      people: registry
+        .searchPeople(query.q, query.limit ?? 20)
+        .map((p) => ({ id: p.id, name: p.name, displayId: p.displayId, category: p.category })),
+    }),
   });
 
   addRoute(app, guard, {

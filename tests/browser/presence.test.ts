@@ -112,6 +112,12 @@ describe('correcting presence in Chromium', () => {
     expect(await dialog.locator(`tr[data-person="${chiba.id}"]`).textContent()).not.toContain('退室不明');
     await dialog.locator(`tr[data-person="${baba.id}"] input[name="inside"]`).uncheck();
     // The visitor is inside too (came in with 青木 through the door 馬場 held open): add them.
+    // The page carries no list of the registry: the picker is filled from a search of what is typed.
+    expect(await dialog.locator('select[name="add"] option').count()).toBe(1);
+    await dialog.locator('input[name="find"]').fill('来訪');
+    await expect
+      .poll(() => dialog.locator(`select[name="add"] option[value="${visitor.id}"]`).count())
+      .toBe(1);
     await dialog.locator('select[name="add"]').selectOption(visitor.id);
     await dialog.locator('[data-presence-add]').click();
     const added = dialog.locator(`tr[data-person="${visitor.id}"]`);

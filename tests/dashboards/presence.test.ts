@@ -116,4 +116,44 @@ describe('presence reconciliation', () => {
       expect(page.body.includes('id="presence-dialog"'), username).toBe(offered);
     }
   });
+
+  it('the Live page carries no list of the registry; its picker searches it, bounded', async () => {
+    const c = d.controller;
+    const at = c.now();
+    for (let i = 0; i < 300; i++)
+      c.registry.addPerson(
+        { displayId: `B-${1000 + i}`, name: `Bulk Person ${i}`, category: 'contractor' },
+        'test',
+        at,
+      );
+    const gone = c.registry.addPerson(
+      { displayId: 'B-GONE', name: 'Bulk Gone', category: 'staff' },
+      'test',
+      at,
+    );
+    c.registry.updatePerson(gone.id, { active: false }, 'test', at);
+
+    const live = await manager.get('/');
+    expect(live.statusCode).toBe(200);
+    expect(live.body).toContain('presence-dialog');
+    expect(live.body).not.toContain('Bulk Person');
+
+    const search = async (q: string, limit?: number) => {
+      const res = await manager.get(
+        `/api/people/search?q=${encodeURIComponent(q)}${limit === undefined ? '' : `&limit=${limit}`}`,
+      );
+      expect(res.statusCode).toBe(200);
+      return (res.json() as { people: { id: string; name: string; displayId: string; category: string }[] })
+        .people;
+    };
+    expect(await search('bulk person')).toHaveLength(20); // the default bound, case-insensitive
+    expect(await search('Bulk', 100)).toHaveLength(100);
+    expect((await search('b-1042')).map((p) => p.name)).toEqual(['Bulk Person 42']);
+    expect(await search('Bulk Gone')).toEqual([]); // inactive people are not offered
+    expect((await manager.get('/api/people/search?q=')).statusCode).toBe(400);
+    expect((await manager.get('/api/people/search?q=x&limit=1000')).statusCode).toBe(400);
+    expect((await operator.get('/api/people/search?q=Bulk')).statusCode).toBe(200); // people.read
+    const anonymous = await d.app.inject({ method: 'GET', url: '/api/people/search?q=Bulk' });
+    expect(anonymous.statusCode).toBe(401);
+  });
 });
