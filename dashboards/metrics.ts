@@ -287,22 +287,20 @@ export class MetricsCollector {
       );
 
     // Registry (counts only)
-    const people = c.registry.listPeople();
+    // Counted by SQLite: a scrape must not load a registry of 100,000 people on the door's thread.
+    const people = c.registry.countActivePeople();
     out.family(
       'sekisho_people',
       'gauge',
       'Enrolled people that are active, by category.',
-      PersonCategory.options.map((category) => [
-        { category },
-        people.filter((p) => p.active && p.category === category).length,
-      ]),
+      PersonCategory.options.map((category) => [{ category }, people[category] ?? 0]),
     );
-    const badges = c.registry.listBadges();
+    const badges = c.registry.countBadges();
     out.family(
       'sekisho_badges',
       'gauge',
       'Enrolled badges, by status.',
-      BadgeStatus.options.map((status) => [{ status }, badges.filter((b) => b.status === status).length]),
+      BadgeStatus.options.map((status) => [{ status }, badges[status] ?? 0]),
     );
 
     // MQTT

@@ -241,6 +241,12 @@ export class Registry {
       ),
       getPerson: db.prepare<[string], PersonRow>('SELECT * FROM people WHERE id = ?'),
       listPeople: db.prepare<[], PersonRow>('SELECT * FROM people ORDER BY name, id'),
+      countPeople: db.prepare<[], { category: string; n: number }>(
+        'SELECT category, COUNT(*) AS n FROM people WHERE active = 1 GROUP BY category',
+      ),
+      countBadges: db.prepare<[], { status: string; n: number }>(
+        'SELECT status, COUNT(*) AS n FROM badges GROUP BY status',
+      ),
       searchPeople: db.prepare<{ q: string; limit: number }, PersonRow>(
         `SELECT * FROM people WHERE active = 1 AND (instr(lower(name), :q) > 0 OR instr(lower(display_id), :q) > 0)
          ORDER BY name, id LIMIT :limit`,
@@ -356,6 +362,16 @@ export class Registry {
     return this.#s.listPeople.all().map(toPerson);
   }
 
+  /** How many active people there are of each category (a count, not the rows: for metrics). */
+  countActivePeople(): Record<string, number> {
+    return Object.fromEntries(this.#s.countPeople.all().map((r) => [r.category, r.n]));
+  }
+
+  /** How many badges there are in each status. */
+  countBadges(): Record<string, number> {
+    return Object.fromEntries(this.#s.countBadges.all().map((r) => [r.status, r.n]));
+  }
+
   /**
    * Active people whose name or display id contains `query` (case-insensitive for ASCII), by name,
    * at most `limit`: for pickers, which must not load a registry of 100,000 people into a page.
@@ -363,7 +379,9 @@ export class Registry {
   searchPeople(query: string, limit = 20): Person[] {
     const q = query.trim().toLowerCase();
     if (q === '') return [];
-    return this.#s.searchPeople.all({ q, limit: Math.max(1, Math.min(100, Math.trunc(limit))) }).map(toPerson);
+    return this.#s.searchPeople
+      .all({ q, limit: Math.max(1, Math.min(100, Math.trunc(limit))) })
+      .map(toPerson);
   }
 
   /**

@@ -299,6 +299,26 @@ describe('GET /metrics', () => {
     expect(value(m, 'sekisho_alarms_active_conditions', { severity })).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts the registry: active people by category, badges by status', async () => {
+    const c = d.controller;
+    const count = (m: Map<string, Family>) => ({
+      contractors: value(m, 'sekisho_people', { category: 'contractor' }) ?? -1,
+      lost: value(m, 'sekisho_badges', { status: 'lost' }) ?? -1,
+    });
+    const before = count((await scrape()).m);
+    const at = c.now();
+    const p = c.registry.addPerson(
+      { displayId: 'C-77', name: 'Counted', category: 'contractor' },
+      'test',
+      at,
+    );
+    const b = c.registry.addBadge({ personId: p.id, credential: '7777777777' }, 'test', at);
+    c.registry.setBadgeStatus(b.id, 'lost', 'test', at);
+    c.registry.addPerson({ displayId: 'C-78', name: 'Inactive', category: 'contractor' }, 'test', at);
+    c.registry.updatePerson(c.registry.searchPeople('C-78')[0]!.id, { active: false }, 'test', at);
+    expect(count((await scrape()).m)).toEqual({ contractors: before.contractors + 1, lost: before.lost + 1 });
+  });
+
   it('names no person, badge, account or secret', async () => {
     const { res } = await scrape();
     const text = res.body;
