@@ -46,6 +46,7 @@ import {
   isVisitRecordType,
   type JournalRow,
   ModeChangedRecord,
+  VisitorBadgeIssuedRecord,
 } from './records.js';
 import { AlarmSeverity, AlarmType, DoorMode, PersonCategory, VisitorBadgeStatus } from './types.js';
 import {
@@ -368,16 +369,9 @@ const RoomSnapshot = z.object({
   lock: z.enum(['locked', 'unlocked', 'unknown']),
   unsecuredSince: z.number().nullable(),
 });
-const VisitorBadgeSnapshot = z.object({
-  badgeId: z.string(),
-  personId: z.string(),
-  hostId: z.string(),
-  purpose: z.string(),
-  equipment: z.array(z.string()),
-  doors: z.array(z.string()),
+/** A visitor badge as the visit state keeps it: its issue record, with its status and issue time. */
+const VisitorBadgeSnapshot = VisitorBadgeIssuedRecord.extend({
   masked: z.string().nullable(),
-  validFrom: z.number().nullable(),
-  validUntil: z.number().nullable(),
   status: VisitorBadgeStatus.exclude(['returned']),
   issuedAt: z.number(),
 });
