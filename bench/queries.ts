@@ -3,7 +3,12 @@
  * `sekisho log` call), each beside the same SQL run bare (only the stored bytes, no row objects).
  */
 import type Database from 'better-sqlite3';
-import type { Journal, JournalFilter, JournalRow } from '../controller/journal/index.js';
+import {
+  type Journal,
+  type JournalFilter,
+  type JournalRow,
+  journalFilterWhere,
+} from '../controller/journal/index.js';
 import type { DatasetMeta } from './lib/dataset.js';
 import { now, rng } from './lib/stats.js';
 
@@ -16,28 +21,7 @@ export interface QueryFigure {
 
 /** The bare form of a filter: the same WHERE, ORDER BY and LIMIT, selecting only the bytes. */
 function bareSql(f: JournalFilter): { sql: string; params: (string | number)[] } {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (f.from !== undefined) {
-    where.push('at >= ?');
-    params.push(f.from);
-  }
-  if (f.to !== undefined) {
-    where.push('at < ?');
-    params.push(f.to);
-  }
-  if (f.person !== undefined) {
-    where.push('person = ?');
-    params.push(f.person);
-  }
-  if (f.door !== undefined) {
-    where.push('door = ?');
-    params.push(f.door);
-  }
-  if (f.types) {
-    where.push(`type IN (${f.types.map(() => '?').join(', ')})`);
-    params.push(...f.types);
-  }
+  const { where, params } = journalFilterWhere(f);
   const sql = `SELECT seq, bytes FROM journal${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, seq DESC LIMIT ?`;
   params.push(f.limit);
   return { sql, params };

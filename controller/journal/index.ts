@@ -42,6 +42,7 @@ export {
   type JournalHead,
   type JournalInput,
   type JournalRow,
+  journalFilterWhere,
   RECORD_VERSION,
   readArchiveBases,
   recordBytes,

@@ -354,6 +354,29 @@ type CheckpointRow = {
 const ROW_COLUMNS =
   'j.seq, j.bytes, j.hash, (SELECT p.hash FROM journal p WHERE p.seq = j.seq - 1) AS prev_hash';
 
+/**
+ * The WHERE terms and parameters of a filter's time range, person, door and types (not its cursor),
+ * for columns prefixed with `prefix` (e.g. 'j.'). Journal.query() builds on it; the bench runs the
+ * same terms bare.
+ */
+export function journalFilterWhere(
+  filter: Pick<JournalFilter, 'from' | 'to' | 'person' | 'door' | 'types'>,
+  prefix = '',
+): { where: string[]; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const term = (sql: string, ...values: (string | number)[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (filter.from !== undefined) term(`${prefix}at >= ?`, filter.from);
+  if (filter.to !== undefined) term(`${prefix}at < ?`, filter.to);
+  if (filter.person !== undefined) term(`${prefix}person = ?`, filter.person);
+  if (filter.door !== undefined) term(`${prefix}door = ?`, filter.door);
+  if (filter.types) term(`${prefix}type IN (${filter.types.map(() => '?').join(', ')})`, ...filter.types);
+  return { where, params };
+}
+
 export class Journal {
   readonly controllerId: string;
   readonly #db: SqliteDatabase;
@@ -548,28 +571,7 @@ export class Journal {
       throw new RangeError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
     }
     if (filter.types && filter.types.length === 0) return [];
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.from !== undefined) {
-      where.push('j.at >= ?');
-      params.push(filter.from);
-    }
-    if (filter.to !== undefined) {
-      where.push('j.at < ?');
-      params.push(filter.to);
-    }
-    if (filter.person !== undefined) {
-      where.push('j.person = ?');
-      params.push(filter.person);
-    }
-    if (filter.door !== undefined) {
-      where.push('j.door = ?');
-      params.push(filter.door);
-    }
-    if (filter.types) {
-      where.push(`j.type IN (${filter.types.map(() => '?').join(', ')})`);
-      params.push(...filter.types);
-    }
+    const { where, params } = journalFilterWhere(filter, 'j.');
     if (filter.beforeSeq !== undefined) {
       const cursor = this.#atOfStmt.get(filter.beforeSeq);
       if (cursor) {
