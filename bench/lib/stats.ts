@@ -50,9 +50,7 @@ export function ms(x: number): string {
 /** Milliseconds since an arbitrary origin, sub-millisecond. */
 export const now = (): number => performance.now();
 
-export function sleep(msec: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, msec));
-}
+export { sleep } from '../../tests/helpers/util.js';
 
 /** A deterministic PRNG (mulberry32) so generated data and workloads repeat from run to run. */
 export function rng(seed: number): () => number {

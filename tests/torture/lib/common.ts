@@ -18,6 +18,8 @@ import {
   spawnController as spawn,
 } from '../../helpers/controller.js';
 
+/** The bench's deterministic PRNG: a failing run can be repeated with its seed. */
+export { rng } from '../../../bench/lib/stats.js';
 export { sleep } from '../../helpers/util.js';
 export { type Api, apiClient as api, type Proc };
 
@@ -26,18 +28,6 @@ export const DOOR = 'machine-room';
 /** Spawns `sekisho start` (logging only warnings); does not wait for it to be ready. */
 export function spawnController(configFile: string, storageDir: string): Proc {
   return spawn(configFile, storageDir, { log: 'warn' });
-}
-
-/** A deterministic PRNG (mulberry32): a failing run can be repeated with its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface Enrolled {
