@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type Config, type LoadedConfig, parseConfig } from '../../controller/config/index.js';
+import { doorConfig } from '../../tests/helpers/controller.js';
 import { CONTROLLER_ID, DOOR } from './dataset.js';
 
 export interface BenchConfigOptions {
@@ -14,15 +15,23 @@ export interface BenchConfigOptions {
   port?: number;
 }
 
-/** The machine room as the generated dataset knows it: one door, an entry and an exit reader. */
+/**
+ * The machine room as the generated dataset knows it: the tests' one-door config (doorConfig, the
+ * door `machine-room` = DOOR, relock on close by default) with the dataset's site, controller id and
+ * schedule, and its two readers.
+ */
 export function benchConfigObject(o: BenchConfigOptions): Record<string, unknown> {
-  return {
+  // The bench presents cards every few milliseconds: repeat suppression would swallow them.
+  const readers = [
+    { id: 'entry', path: o.entry, protocol: 'rdm6300', repeatSuppressMs: 0 },
+    { id: 'exit', path: o.exit, protocol: 'rdm6300', repeatSuppressMs: 0 },
+  ];
+  const cfg = doorConfig(o.storageDir, readers, {
     site: { id: 'bench-city-hall', name: 'ベンチ市役所 本庁舎' },
     controller: { id: CONTROLLER_ID },
     timeZone: 'Asia/Tokyo',
     storage: { path: o.storageDir, checkpointEveryS: 300 },
     dashboard: { host: '127.0.0.1', port: o.port ?? 0 },
-    board: { kind: 'sim' },
     schedules: [
       {
         id: 'office-hours',
@@ -30,30 +39,10 @@ export function benchConfigObject(o: BenchConfigOptions): Record<string, unknown
         windows: [{ days: [1, 2, 3, 4, 5], from: '08:30', to: '18:00' }],
       },
     ],
-    // The bench presents cards every few milliseconds: repeat suppression would swallow them.
-    readers: [
-      { id: 'entry', path: o.entry, protocol: 'rdm6300', repeatSuppressMs: 0 },
-      { id: 'exit', path: o.exit, protocol: 'rdm6300', repeatSuppressMs: 0 },
-    ],
-    doors: [
-      {
-        id: DOOR,
-        name: 'マシン室',
-        entryReader: 'entry',
-        exitReader: 'exit',
-        exitButton: { pin: 27, debounceMs: 0 },
-        contact: { pin: 17, debounceMs: 0 },
-        lock: { pin: 22, activeLow: true, failMode: 'fail-secure' },
-        buzzer: { pin: 23 },
-        tamper: { pin: 24, debounceMs: 0 },
-        unlockMs: 5000,
-        heldOpenMs: 30000,
-        preAlarmMs: 10000,
-        relockOnClose: true,
-      },
-    ],
     ...(o.mqttUrl ? { mqtt: { url: o.mqttUrl, reconnectS: 1, homeAssistant: { enabled: false } } } : {}),
-  };
+  });
+  if (cfg.doors[0]!.id !== DOOR) throw new Error(`the test config's door is not the dataset's ${DOOR}`);
+  return cfg;
 }
 
 export function benchConfig(o: BenchConfigOptions): { loaded: LoadedConfig; file: string; config: Config } {
