@@ -31,6 +31,7 @@ export {
   isAlarmRow,
   isoOf,
   LAST_WILL,
+  minimalEventPayload,
   type OnlineStatus,
   offlinePayload,
   onlinePayload,

@@ -271,6 +271,23 @@ export function eventPayload(row: JournalRow, lookupPerson?: PersonLookup): Even
   const masked = str(data.masked);
   const badgeId = str(data.badge) ?? str(data.badgeId);
   return {
+    ...minimalEventPayload(row),
+    direction,
+    result,
+    reason: isAccess ? str(data.reason) : null,
+    person,
+    badge: masked !== null || badgeId !== null ? { id: badgeId, masked } : null,
+    escort: escortOf(data, lookupPerson),
+    data: withoutSecrets(data) as Record<string, unknown>,
+  };
+}
+
+/**
+ * What is certain about any row, without reading its data: the `…/events` payload the publisher
+ * sends when a row's full payload cannot be built, so that one row never blocks the queue.
+ */
+export function minimalEventPayload(row: JournalRow): EventPayload {
+  return {
     v: PAYLOAD_VERSION,
     id: row.id,
     seq: row.seq,
@@ -278,14 +295,14 @@ export function eventPayload(row: JournalRow, lookupPerson?: PersonLookup): Even
     at: row.at,
     time: isoOf(row.at),
     door: row.door,
-    direction,
-    result,
-    reason: isAccess ? str(data.reason) : null,
-    person,
-    badge: masked !== null || badgeId !== null ? { id: badgeId, masked } : null,
-    escort: escortOf(data, lookupPerson),
+    direction: null,
+    result: null,
+    reason: null,
+    person: null,
+    badge: null,
+    escort: null,
     actor: row.actor,
-    data: withoutSecrets(data) as Record<string, unknown>,
+    data: {},
     hash: row.hash,
     prevHash: row.prevHash,
   };

@@ -29,11 +29,10 @@ import {
   doorStatePayload,
   eventPayload,
   isAlarmRow,
-  isoOf,
   LAST_WILL,
+  minimalEventPayload,
   offlinePayload,
   onlinePayload,
-  PAYLOAD_VERSION,
   type PersonLookup,
 } from './payloads.js';
 import { type MqttTopics, mqttTopics } from './topics.js';
@@ -458,7 +457,7 @@ export class MqttPublisher {
         error: String(err),
       });
       messages.length = 0;
-      messages.push([this.topics.events, minimalEvent(row)]);
+      messages.push([this.topics.events, JSON.stringify(minimalEventPayload(row))]);
     }
     const generation = this.#generation;
     this.#inflight.set(row.seq, messages.length);
@@ -658,28 +657,6 @@ export class MqttPublisher {
       this.#d.log.error('mqtt publisher failed', { error: err instanceof Error ? err.stack : String(err) });
     }
   }
-}
-
-function minimalEvent(row: JournalRow): string {
-  return JSON.stringify({
-    v: PAYLOAD_VERSION,
-    id: row.id,
-    seq: row.seq,
-    type: row.type,
-    at: row.at,
-    time: isoOf(row.at),
-    door: row.door,
-    direction: null,
-    result: null,
-    reason: null,
-    person: null,
-    badge: null,
-    escort: null,
-    actor: row.actor,
-    data: {},
-    hash: row.hash,
-    prevHash: row.prevHash,
-  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -22,6 +22,7 @@ import {
   eventPayload,
   LAST_WILL,
   MqttSetupError,
+  minimalEventPayload,
   mqttTopics,
   offlinePayload,
   onlinePayload,
@@ -189,6 +190,23 @@ describe('payloads', () => {
     expect(typeof p.at).toBe('number');
   });
 
+  it('the minimal payload, sent when a row cannot be read, is a valid event with only the certain fields', () => {
+    const r = row(9, 'access', { result: 'granted', masked: '••••3D4E' }, { person: 'p_1', actor: 'user:x' });
+    const p = EventPayload.parse(minimalEventPayload(r));
+    expect(p).toMatchObject({
+      seq: 9,
+      id: 'ctl-1:9',
+      type: 'access',
+      actor: 'user:x',
+      data: {},
+      person: null,
+    });
+    expect(p.result).toBeNull();
+    // The certain fields are the same as in the full payload of the same row.
+    const full = EventPayload.parse(eventPayload(r));
+    for (const k of ['v', 'id', 'seq', 'type', 'at', 'time', 'door', 'actor', 'hash', 'prevHash'] as const)
+      expect(p[k], k).toEqual(full[k]);
+  });
   it('never publishes a credential hash; other rows get null access fields', () => {
     const r = row(
       3,
