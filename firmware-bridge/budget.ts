@@ -5,9 +5,17 @@
  * with something hostile behind it, or a fault. While it floods, its bytes are counted and thrown
  * away undecoded, so garbage cannot take the event loop that also drives the door.
  *
+ * Repeated floods back off. A flood that begins less than `quietMs` after the previous one's
+ * cool-down ended is the next **episode** of the same **incident**, and its cool-down is twice the
+ * previous one, up to `maxCoolDownMs`: episode n of an incident cools down for
+ * min(maxCoolDownMs, coolDownMs × 2^(n−1)). Once the port has stayed within its budget for `quietMs`
+ * after a cool-down ended, the incident is over (`settle()`), and the next flood starts again at
+ * `coolDownMs`. A port flooding again and again is thus cut off for longer and longer, instead of
+ * coming back (and being reported back) every `coolDownMs`.
+ *
  * Pure: the time is passed in (ms, any clock); no timers. A clock that goes backwards is treated
- * as standing still, so a wall-clock step never prolongs or shortens a cool-down by more than the
- * step itself forwards.
+ * as standing still, so a wall-clock step never prolongs or shortens a cool-down (or the quiet time
+ * that ends an incident) by more than the step itself forwards.
  */
 
 export interface ByteBudgetSettings {
@@ -15,8 +23,23 @@ export interface ByteBudgetSettings {
   factor: number;
   /** The sliding window the rate is measured over (ms). */
   windowMs: number;
-  /** Decoding resumes this long after the last moment the port was over its budget (ms). */
+  /**
+   * Decoding resumes this long after the last moment the port was over its budget (ms): the
+   * cool-down of the first flood of an incident.
+   */
   coolDownMs: number;
+  /**
+   * The longest cool-down: each repeated flood of an incident doubles it up to this (ms, ≥
+   * coolDownMs; equal: no back-off). Default `DEFAULT_BYTE_BUDGET.maxCoolDownMs`, or coolDownMs if
+   * that is longer.
+   */
+  maxCoolDownMs?: number;
+  /**
+   * A flood beginning within this time after the previous cool-down ended is a repeat (its
+   * cool-down doubles); this long within the budget after a cool-down ends the incident (ms; 0:
+   * every flood is an incident of its own, at coolDownMs). Default `DEFAULT_BYTE_BUDGET.quietMs`.
+   */
+  quietMs?: number;
 }
 
 /**
@@ -26,12 +49,41 @@ export interface ByteBudgetSettings {
  * frames back to back faster than a line could (the bench presents ~270 frames/s, ≈ 4× a 9600-baud
  * line), while decoding at most 9.6 KB/s of garbage on a 9600-baud reader — a negligible load next
  * to the decoder's tens of MB/s.
+ *
+ * The back-off: 5 s, 10 s, 20 s … up to 5 min for a port that floods again and again, and 5 min
+ * within its budget to be forgiven — so a port flooding at any rhythm faster than that is one
+ * incident (one alarm) with at most one offline/online cycle every 5 minutes.
  */
-export const DEFAULT_BYTE_BUDGET: Readonly<ByteBudgetSettings> = Object.freeze({
+export const DEFAULT_BYTE_BUDGET: Readonly<Required<ByteBudgetSettings>> = Object.freeze({
   factor: 10,
   windowMs: 1000,
   coolDownMs: 5000,
+  maxCoolDownMs: 300_000,
+  quietMs: 300_000,
 });
+
+/** The settings with the back-off's defaults filled in (see `ByteBudgetSettings`). */
+export function withBackOffDefaults(settings: ByteBudgetSettings): Required<ByteBudgetSettings> {
+  return {
+    factor: settings.factor,
+    windowMs: settings.windowMs,
+    coolDownMs: settings.coolDownMs,
+    maxCoolDownMs: settings.maxCoolDownMs ?? Math.max(DEFAULT_BYTE_BUDGET.maxCoolDownMs, settings.coolDownMs),
+    quietMs: settings.quietMs ?? DEFAULT_BYTE_BUDGET.quietMs,
+  };
+}
+
+/**
+ * The cool-down of the `episode`th flood of an incident (1-based): coolDownMs doubled for each
+ * repeat, at most maxCoolDownMs.
+ */
+export function floodCoolDownMs(
+  episode: number,
+  settings: Pick<Required<ByteBudgetSettings>, 'coolDownMs' | 'maxCoolDownMs'>,
+): number {
+  const doublings = Math.min(Math.max(0, episode - 1), 40);
+  return Math.min(settings.maxCoolDownMs, settings.coolDownMs * 2 ** doublings);
+}
 
 /** The most bytes per second a UART at `baudRate` receives (8N1: 10 bits a byte). */
 export function lineBytesPerS(baudRate: number): number {
@@ -44,6 +96,8 @@ export function lineBytesPerS(baudRate: number): number {
  * - `flood`: these bytes put the port over its budget — the flood begins; drop them
  * - `drop`: the port is flooding (or cooling down); drop them
  * - `resume`: the cool-down ended before these bytes; reset the codec, then decode them
+ *
+ * After `flood`, `episode` and `coolDownMs` tell which flood of its incident this is.
  */
 export type BudgetVerdict = 'decode' | 'flood' | 'drop' | 'resume';
 
@@ -53,8 +107,9 @@ const BUCKETS = 10;
 export class ByteBudget {
   /** Bytes allowed within one window. */
   readonly limit: number;
+  /** The settings in force, defaults filled in. */
+  readonly settings: Readonly<Required<ByteBudgetSettings>>;
   private readonly bucketMs: number;
-  private readonly coolDownMs: number;
   private readonly counts = new Float64Array(BUCKETS);
   /** Absolute index of the newest bucket, on the budget's own clock. */
   private head = 0;
@@ -64,18 +119,46 @@ export class ByteBudget {
   private lastAt = Number.NaN;
   private floodingNow = false;
   private lastOver = 0;
+  /** The flood of the current incident (1 = its first); 0 when there is no incident. */
+  private episodeNow = 0;
+  /** The cool-down of the current (or, between floods, the last) episode. */
+  private coolDownNow = 0;
+  /** When the last cool-down ended (on our clock); meaningful between the floods of an incident. */
+  private endedAt = 0;
 
   constructor(baudRate: number, settings: ByteBudgetSettings = DEFAULT_BYTE_BUDGET) {
     if (!(baudRate > 0)) throw new RangeError(`baudRate must be positive, not ${baudRate}`);
-    if (!(settings.factor > 0) || !(settings.windowMs > 0) || !(settings.coolDownMs >= 0))
+    const s = withBackOffDefaults(settings);
+    if (!(s.factor > 0) || !(s.windowMs > 0) || !(s.coolDownMs >= 0))
       throw new RangeError('byte budget: factor and windowMs must be positive, coolDownMs ≥ 0');
-    this.limit = (lineBytesPerS(baudRate) * settings.factor * settings.windowMs) / 1000;
-    this.bucketMs = settings.windowMs / BUCKETS;
-    this.coolDownMs = settings.coolDownMs;
+    if (!(s.maxCoolDownMs >= s.coolDownMs) || !(s.quietMs >= 0))
+      throw new RangeError('byte budget: maxCoolDownMs must be ≥ coolDownMs, quietMs ≥ 0');
+    this.settings = Object.freeze(s);
+    this.limit = (lineBytesPerS(baudRate) * s.factor * s.windowMs) / 1000;
+    this.bucketMs = s.windowMs / BUCKETS;
+    this.coolDownNow = s.coolDownMs;
   }
 
   get flooding(): boolean {
     return this.floodingNow;
+  }
+
+  /**
+   * Which flood of the current incident the port is in (flooding) or was last in (cooled down, not
+   * yet quiet for `quietMs`): 1 for the first. 0 when there is no incident.
+   */
+  get episode(): number {
+    return this.episodeNow;
+  }
+
+  /** The cool-down of the current (or last) episode, ms. */
+  get coolDownMs(): number {
+    return this.coolDownNow;
+  }
+
+  /** An incident is open: the port is flooding, or cooled down less than `quietMs` ago. */
+  get inIncident(): boolean {
+    return this.episodeNow > 0;
   }
 
   /** Account `bytes` received at `at` and say what to do with them. */
@@ -87,11 +170,11 @@ export class ByteBudget {
     if (over) this.lastOver = this.mono;
     if (!this.floodingNow) {
       if (!over) return 'decode';
-      this.floodingNow = true;
+      this.begin();
       return 'flood';
     }
-    if (over || this.mono - this.lastOver < this.coolDownMs) return 'drop';
-    this.floodingNow = false;
+    if (over || !this.cooledDown()) return 'drop';
+    this.end();
     return 'resume';
   }
 
@@ -101,8 +184,22 @@ export class ByteBudget {
    */
   poll(at: number): boolean {
     this.advance(at);
-    if (!this.floodingNow || this.mono - this.lastOver < this.coolDownMs) return false;
-    this.floodingNow = false;
+    if (!this.floodingNow || !this.cooledDown()) return false;
+    this.end();
+    return true;
+  }
+
+  /**
+   * End the incident if the port has stayed within its budget for `quietMs` since its last
+   * cool-down ended, by `at`. Returns true when this call ended it (the next flood starts again at
+   * the base cool-down). A flood that begins after that time without `settle()` having been called
+   * starts a new incident all the same (`episode` 1).
+   */
+  settle(at: number): boolean {
+    this.advance(at);
+    if (this.floodingNow || this.episodeNow === 0 || !this.quiet()) return false;
+    this.episodeNow = 0;
+    this.coolDownNow = this.settings.coolDownMs;
     return true;
   }
 
@@ -110,7 +207,17 @@ export class ByteBudget {
   msUntilResume(at: number): number {
     this.advance(at);
     if (!this.floodingNow) return 0;
-    return Math.max(0, this.coolDownMs - (this.mono - this.lastOver));
+    return Math.max(0, this.coolDownNow - (this.mono - this.lastOver));
+  }
+
+  /**
+   * Between the floods of an incident: how long (ms, on this budget's clock) until `settle()` can
+   * end it. 0 if flooding or there is no incident.
+   */
+  msUntilSettled(at: number): number {
+    this.advance(at);
+    if (this.floodingNow || this.episodeNow === 0) return 0;
+    return Math.max(0, this.settings.quietMs - (this.mono - this.endedAt));
   }
 
   /** Bytes counted in the current window as of `at`. */
@@ -119,13 +226,38 @@ export class ByteBudget {
     return this.sum;
   }
 
-  /** Forget everything (the reader was stopped). */
+  /** Forget everything, the back-off included (the reader was stopped). */
   clear(): void {
     this.counts.fill(0);
     this.sum = 0;
     this.floodingNow = false;
     this.lastOver = 0;
     this.lastAt = Number.NaN;
+    this.episodeNow = 0;
+    this.coolDownNow = this.settings.coolDownMs;
+    this.endedAt = 0;
+  }
+
+  /** A flood begins now: the next episode of the incident, or the first of a new one. */
+  private begin(): void {
+    this.floodingNow = true;
+    this.episodeNow = this.episodeNow > 0 && !this.quiet() ? this.episodeNow + 1 : 1;
+    this.coolDownNow = floodCoolDownMs(this.episodeNow, this.settings);
+  }
+
+  private end(): void {
+    this.floodingNow = false;
+    // When it ended, not when someone noticed: a late timer or byte does not move the quiet time.
+    this.endedAt = this.lastOver + this.coolDownNow;
+  }
+
+  private cooledDown(): boolean {
+    return this.mono - this.lastOver >= this.coolDownNow;
+  }
+
+  /** Between floods: within the budget for quietMs since the last cool-down ended. */
+  private quiet(): boolean {
+    return this.mono - this.endedAt >= this.settings.quietMs;
   }
 
   private advance(at: number): void {

@@ -8,7 +8,9 @@ export {
   ByteBudget,
   type ByteBudgetSettings,
   DEFAULT_BYTE_BUDGET,
+  floodCoolDownMs,
   lineBytesPerS,
+  withBackOffDefaults,
 } from './budget.js';
 export {
   BRIDGE_FRAME_TYPES,

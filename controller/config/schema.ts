@@ -3,12 +3,17 @@
  * everything else must be given. docs/config.md is the reference and must follow this file.
  */
 import { z } from 'zod';
-import { DEFAULT_BYTE_BUDGET } from '../../firmware-bridge/budget.js';
+import { DEFAULT_BYTE_BUDGET, withBackOffDefaults } from '../../firmware-bridge/budget.js';
 import { ALWAYS_SCHEDULE_ID, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
+/** Whole milliseconds within [min, max], saying so when out of range. */
+const msBetween = (min: number, max: number) =>
+  int()
+    .min(min, { error: `must be ${min}–${max} ms` })
+    .max(max, { error: `must be ${min}–${max} ms` });
 
 const id = z
   .string()
@@ -73,15 +78,30 @@ export const ReaderSchema = z.strictObject({
    * The port's byte budget. A UART receives at most baudRate / 10 bytes/s (8N1); a port delivering
    * more than `factor` times that over `windowMs` is flooding (a pty, a USB-serial adapter with
    * something hostile or broken behind it): its bytes are dropped undecoded, the reader is offline
-   * with reason `flood`, and decoding resumes `coolDownMs` after it was last over budget.
+   * with reason `flood`, and decoding resumes `coolDownMs` after it was last over budget. A flood
+   * within `quietMs` of the previous one's end is a repeat: its cool-down doubles, up to
+   * `maxCoolDownMs`; `quietMs` within the budget forgives the port (back to `coolDownMs`).
    */
   byteBudget: z
     .strictObject({
       /** ≥ 1.2: a UART with the shortest framing (7N1, 9 bits a byte) still stays under. */
       factor: z.number().min(1.2).max(100_000).default(DEFAULT_BYTE_BUDGET.factor),
-      windowMs: int().min(100).max(60_000).default(DEFAULT_BYTE_BUDGET.windowMs),
-      coolDownMs: int().min(100).max(600_000).default(DEFAULT_BYTE_BUDGET.coolDownMs),
+      windowMs: msBetween(100, 60_000).default(DEFAULT_BYTE_BUDGET.windowMs),
+      coolDownMs: msBetween(100, 600_000).default(DEFAULT_BYTE_BUDGET.coolDownMs),
+      /** The longest cool-down (≥ coolDownMs). Default 300 000, or coolDownMs if that is longer. */
+      maxCoolDownMs: msBetween(100, 3_600_000).optional(),
+      /** 0: no back-off, every flood is its own incident (and alarm). */
+      quietMs: msBetween(0, 86_400_000).default(DEFAULT_BYTE_BUDGET.quietMs),
     })
+    .superRefine((b, ctx) => {
+      if (b.maxCoolDownMs !== undefined && b.maxCoolDownMs < b.coolDownMs)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxCoolDownMs'],
+          message: `${b.maxCoolDownMs} is shorter than coolDownMs (${b.coolDownMs}): it is the longest cool-down, coolDownMs the first`,
+        });
+    })
+    .transform(withBackOffDefaults)
     .default({ ...DEFAULT_BYTE_BUDGET }),
 });
 export type ReaderConfig = z.infer<typeof ReaderSchema>;

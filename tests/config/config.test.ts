@@ -108,12 +108,29 @@ describe('config', () => {
       factor: 10,
       windowMs: 1000,
       coolDownMs: 5000,
+      maxCoolDownMs: 300_000,
+      quietMs: 300_000,
     });
     (cfg.readers[0] as Record<string, unknown>).byteBudget = { factor: 2.5, coolDownMs: 30_000 };
     expect(parseConfig(stringify(cfg)).readers[0]!.byteBudget).toEqual({
       factor: 2.5,
       windowMs: 1000,
       coolDownMs: 30_000,
+      maxCoolDownMs: 300_000,
+      quietMs: 300_000,
+    });
+    // A first cool-down longer than the default ceiling raises the ceiling, rather than an error
+    // about a key that was not written.
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = { coolDownMs: 600_000 };
+    expect(parseConfig(stringify(cfg)).readers[0]!.byteBudget).toMatchObject({
+      coolDownMs: 600_000,
+      maxCoolDownMs: 600_000,
+    });
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = { maxCoolDownMs: 60_000, quietMs: 0 };
+    expect(parseConfig(stringify(cfg)).readers[0]!.byteBudget).toMatchObject({
+      coolDownMs: 5000,
+      maxCoolDownMs: 60_000,
+      quietMs: 0,
     });
     (cfg.readers[0] as Record<string, unknown>).byteBudget = {
       factor: 1,
@@ -123,9 +140,21 @@ describe('config', () => {
     };
     const p = problems(cfg);
     expect(p).toContain('readers[0].byteBudget.factor: Too small: expected number to be >=1.2');
-    expect(p).toContain('readers[0].byteBudget.windowMs: expected integer');
+    expect(p).toContain('readers[0].byteBudget.windowMs: must be 100–60000 ms');
     expect(p).toContain('readers[0].byteBudget.coolDownMs: expected integer');
     expect(p).toContain('readers[0].byteBudget: unknown key "burst"');
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = {
+      coolDownMs: 10_000,
+      maxCoolDownMs: 5000,
+      quietMs: -1,
+    };
+    const q = problems(cfg);
+    expect(q).toContain(
+      'readers[0].byteBudget.maxCoolDownMs: 5000 is shorter than coolDownMs (10000): it is the longest cool-down, coolDownMs the first',
+    );
+    expect(q).toContain('readers[0].byteBudget.quietMs: must be 0–86400000 ms');
+    (cfg.readers[0] as Record<string, unknown>).byteBudget = { maxCoolDownMs: 7_200_000 };
+    expect(problems(cfg)).toContain('readers[0].byteBudget.maxCoolDownMs: must be 100–3600000 ms');
   });
 
   it('refuses a schedule that would redefine the built-in "always"', () => {

@@ -534,7 +534,7 @@ describe('ReaderPort: config and reasons', () => {
       repeatSuppressMs: 1000,
       offlineAfterMs: 5000,
       reconnect: { initialMs: 500, maxMs: 30_000 },
-      byteBudget: { factor: 2, windowMs: 1000, coolDownMs: 5000 },
+      byteBudget: { factor: 2, windowMs: 1000, coolDownMs: 5000, maxCoolDownMs: 300_000, quietMs: 300_000 },
     };
     expect(new ReaderPort(rc).id).toBe('exit');
     expect(() => new ReaderPort({ ...rc, linePattern: '(' })).toThrow(/invalid linePattern/);
