@@ -60,6 +60,8 @@ export {
   backoffDelay,
   type DroppedEvent,
   FLOOD_REASON,
+  type FloodEpisode,
+  type FloodSettledEvent,
   type HelloEvent,
   ReaderPort,
   type ReaderPortEvents,

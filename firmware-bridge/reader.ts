@@ -26,7 +26,8 @@ export interface ReaderSettings {
   reconnect: { initialMs: number; maxMs: number };
   /**
    * The byte budget (see budget.ts): more than `factor` × baudRate / 10 bytes/s over `windowMs` is
-   * a flood. Default `DEFAULT_BYTE_BUDGET` (10×, 1 s, 5 s cool-down).
+   * a flood; repeated floods back off. Default `DEFAULT_BYTE_BUDGET` (10×, 1 s, 5 s cool-down
+   * doubling up to 5 min, forgiven after 5 min within the budget).
    */
   byteBudget?: ByteBudgetSettings;
 }
@@ -63,10 +64,35 @@ export interface ReaderStatus {
    * `silent` (no frame for offlineAfterMs), `disconnected`, `closed`, an errno code such as
    * `ENOENT`, `EACCES`, `EBUSY`, `EIO`, or the error message when there is no code.
    *
-   * A status is emitted when `online` changes, and also when the reader enters or leaves `flood`
-   * while offline (e.g. `offline:silent` → `offline:flood` → `offline:ENOENT`).
+   * A status is emitted when `online` changes, also when the reader enters or leaves `flood`
+   * while offline (e.g. `offline:silent` → `offline:flood` → `offline:ENOENT`), and at the start of
+   * every flood episode.
    */
   reason: string;
+  /** With reason `flood`, one per episode: which flood of its incident this is, and its cool-down. */
+  flood?: FloodEpisode;
+  at: number;
+}
+
+export interface FloodEpisode {
+  /**
+   * 1 for the first flood of an incident; n for a flood that began within `quietMs` of the end of
+   * flood n − 1's cool-down.
+   */
+  episode: number;
+  /** This episode's cool-down (ms): coolDownMs × 2^(episode − 1), at most maxCoolDownMs. */
+  coolDownMs: number;
+}
+
+/**
+ * A flood incident is over: the port has stayed within its byte budget for `quietMs` since the
+ * last cool-down ended, and the next flood starts again at the base cool-down. Emitted once per
+ * incident, after its last `offline:flood` status (and before the first status of the next one).
+ */
+export interface FloodSettledEvent {
+  readerId: string;
+  /** How many floods the incident had. */
+  episodes: number;
   at: number;
 }
 
@@ -100,6 +126,8 @@ export type ReaderPortEvents = {
   dropped: [DroppedEvent];
   /** A bridge board announced itself (after it started). */
   hello: [HelloEvent];
+  /** A flood incident ended (see FloodSettledEvent). */
+  floodSettled: [FloodSettledEvent];
 };
 
 export interface ReaderStats {
@@ -115,6 +143,13 @@ export interface ReaderStats {
   floods: number;
   /** Whether the port is flooding now (its bytes are not decoded). */
   flooding: boolean;
+  /**
+   * The flood episode of the open incident (flooding, or cooled down less than `quietMs` ago): 1
+   * for the first; 0 when there is none.
+   */
+  floodEpisode: number;
+  /** The cool-down of that episode (ms); the base cool-down when there is no incident. */
+  floodCoolDownMs: number;
   /** Intact frames decoded (including heartbeats and rejected-content frames). */
   frames: number;
   /** Badge events emitted. */
@@ -215,6 +250,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
   private emittedReason = '';
   /** While flooding: the last status the port itself asked for, reported when the flood ends. */
   private deferred: { online: boolean; reason: string } | undefined;
+  /** Episodes reported of the flood incident not yet reported settled (0: none open). */
+  private floodEpisodes = 0;
   private tamper: boolean | undefined;
   private readonly lastSeen = new Map<string, number>();
   private lastHeartbeat: { seq: number; uptimeMs: number } | undefined;
@@ -260,6 +297,7 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.reason = 'starting';
     this.emittedReason = '';
     this.deferred = undefined;
+    this.floodEpisodes = 0;
     this.budget.clear();
     void this.released.then(() => this.guard(() => this.connect()));
   }
@@ -298,6 +336,8 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
       droppedBytes: c.droppedBytes,
       ...this.counts,
       flooding: this.budget.flooding,
+      floodEpisode: this.budget.episode,
+      floodCoolDownMs: this.budget.coolDownMs,
       firmware: this.firmware,
     };
   }
@@ -443,14 +483,18 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
 
   /**
    * Over budget: stop decoding. A partial frame is thrown away (it can never be completed by bytes
-   * after the flood), the reader is reported offline with reason `flood`, and a timer looks for
-   * the end of the cool-down even if no more bytes come.
+   * after the flood), the reader is reported offline with reason `flood` and the episode, and a
+   * timer looks for the end of the cool-down even if no more bytes come.
    */
   private floodBegins(at: number): void {
     this.counts.floods++;
+    const episode = this.budget.episode;
+    // The previous incident ended without its timer having said so (the event loop was late).
+    if (episode === 1 && this.floodEpisodes > 0) this.floodSettled(at);
+    this.floodEpisodes = episode;
     this.handle(this.codec.reset(), at);
     this.deferred = { online: this.online ?? false, reason: this.reason };
-    this.publish(false, FLOOD_REASON, at);
+    this.publish(false, FLOOD_REASON, at, { episode, coolDownMs: this.budget.coolDownMs });
     this.armFloodTimer(at);
   }
 
@@ -474,20 +518,45 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
       // Opening: the open's outcome reports.
       this.reason = 'opening';
     }
+    // Now the quiet time that ends the incident.
+    this.armFloodTimer(at);
   }
 
+  private floodSettled(at: number): void {
+    const episodes = this.floodEpisodes;
+    this.floodEpisodes = 0;
+    this.emitSafely('floodSettled', { readerId: this.id, episodes, at });
+  }
+
+  /**
+   * One timer for the two ends of a flood: while flooding, the end of the cool-down; after it, the
+   * end of the quiet time that closes the incident. Bytes can end the cool-down first (`resume`);
+   * only this timer ends the incident, or the next flood if the timer is late.
+   */
   private armFloodTimer(at: number): void {
     this.clearTimer('floodTimer');
-    const delay = Math.max(1, Math.ceil(this.budget.msUntilResume(at)));
-    this.floodTimer = setTimeout(() => {
-      this.floodTimer = undefined;
-      this.guard(() => {
-        if (!this.running || !this.budget.flooding) return;
-        const now = this.now();
-        if (this.budget.poll(now)) this.floodEnds(now);
-        else this.armFloodTimer(now);
-      });
-    }, delay);
+    if (!this.running) return;
+    let delay: number;
+    if (this.budget.flooding) delay = this.budget.msUntilResume(at);
+    else if (this.floodEpisodes > 0) delay = this.budget.msUntilSettled(at);
+    else return;
+    this.floodTimer = setTimeout(
+      () => {
+        this.floodTimer = undefined;
+        this.guard(() => {
+          if (!this.running) return;
+          const now = this.now();
+          if (this.budget.flooding) {
+            if (this.budget.poll(now)) this.floodEnds(now);
+            else this.armFloodTimer(now);
+          } else if (this.floodEpisodes > 0) {
+            if (this.budget.settle(now) || !this.budget.inIncident) this.floodSettled(now);
+            else this.armFloodTimer(now);
+          }
+        });
+      },
+      Math.max(1, Math.ceil(delay)),
+    );
   }
 
   private handle(events: CodecEvent[], at: number): void {
@@ -590,14 +659,15 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.publish(online, reason, at);
   }
 
-  private publish(online: boolean, reason: string, at: number): void {
+  /** Emit a status if it is news; one with `flood` (a new episode) always is. */
+  private publish(online: boolean, reason: string, at: number, flood?: FloodEpisode): void {
     if (!this.running) return;
     this.reason = reason;
     const floodChange = (reason === FLOOD_REASON) !== (this.emittedReason === FLOOD_REASON);
-    if (this.online === online && !floodChange) return;
+    if (this.online === online && !floodChange && !flood) return;
     this.online = online;
     this.emittedReason = reason;
-    this.emitSafely('status', { readerId: this.id, online, reason, at });
+    this.emitSafely('status', { readerId: this.id, online, reason, ...(flood && { flood }), at });
   }
 
   private clearTimer(which: 'retryTimer' | 'silenceTimer' | 'floodTimer'): void {

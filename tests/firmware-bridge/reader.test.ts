@@ -11,6 +11,7 @@ import {
   type DroppedEvent,
   encodeBridgeFrame,
   encodeRdm6300Frame,
+  type FloodSettledEvent,
   type HelloEvent,
   ReaderPort,
   type ReaderPortOptions,
@@ -108,12 +109,14 @@ function setup(
     tamper: [] as TamperEvent[],
     dropped: [] as DroppedEvent[],
     hello: [] as HelloEvent[],
+    settled: [] as FloodSettledEvent[],
   };
   reader.on('status', (e) => seen.status.push(e));
   reader.on('badge', (e) => seen.badge.push(e));
   reader.on('tamper', (e) => seen.tamper.push(e));
   reader.on('dropped', (e) => seen.dropped.push(e));
   reader.on('hello', (e) => seen.hello.push(e));
+  reader.on('floodSettled', (e) => seen.settled.push(e));
   const port = () => ports[ports.length - 1]!;
   return { reader, ports, port, seen };
 }
@@ -690,6 +693,139 @@ describe('ReaderPort: byte budget (flood)', () => {
     port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
     expect(seen.badge).toHaveLength(1);
     expect(transitions(seen.status)).toEqual(['online:open', 'offline:flood', 'online:open']);
+    await reader.stop();
+  });
+});
+
+describe('ReaderPort: repeated floods back off', () => {
+  /** 1920 bytes/s allowed; 5 s cool-down doubling up to 20 s; forgiven after 60 s within the budget. */
+  const budget = {
+    byteBudget: { factor: 2, windowMs: 1000, coolDownMs: 5000, maxCoolDownMs: 20_000, quietMs: 60_000 },
+  };
+  const garbage = (n: number) => Buffer.alloc(n, 0x41);
+  const floods = (s: ReaderStatus[]) => s.filter((e) => e.reason === 'flood').map((e) => e.flood);
+
+  it('each flood soon after the last cool-down gets twice the cool-down, up to the ceiling', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    const offlineFor: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // A 64 KB burst; back 1 s after each return.
+      port().feed(garbage(64 * 1024));
+      const from = Date.now();
+      while (reader.status().online !== true) await tick(100);
+      offlineFor.push(Date.now() - from);
+      await tick(1000);
+    }
+    expect(offlineFor).toEqual([5000, 10_000, 20_000, 20_000]);
+    expect(floods(seen.status)).toEqual([
+      { episode: 1, coolDownMs: 5000 },
+      { episode: 2, coolDownMs: 10_000 },
+      { episode: 3, coolDownMs: 20_000 },
+      { episode: 4, coolDownMs: 20_000 },
+    ]);
+    // Every episode is reported: offline, then back.
+    expect(transitions(seen.status)).toEqual([
+      'online:open',
+      ...Array.from({ length: 4 }, () => ['offline:flood', 'online:open']).flat(),
+    ]);
+    expect(reader.stats()).toMatchObject({ floods: 4, floodEpisode: 4, floodCoolDownMs: 20_000 });
+    expect(seen.settled).toEqual([]);
+    await reader.stop();
+  });
+
+  it('bytes within the cool-down are still dropped and counted, and never decoded', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await tick(5000);
+    port().feed(garbage(64 * 1024)); // episode 2: 10 s
+    await tick(9000);
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge).toEqual([]);
+    expect(reader.stats()).toMatchObject({ floodBytes: 2 * 64 * 1024 + 14, flooding: true });
+    await tick(1000);
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    expect(seen.badge).toHaveLength(1);
+    await reader.stop();
+  });
+
+  it('quiet for quietMs after a cool-down: the incident settles once, and the next flood starts over', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await tick(5000 + 1000);
+    port().feed(garbage(64 * 1024));
+    await tick(10_000);
+    expect(reader.status()).toMatchObject({ online: true, reason: 'open' });
+    // Badges meanwhile are normal use, not a flood.
+    port().feed(encodeRdm6300Frame('0A1B2C3D4E'));
+    await tick(59_999);
+    expect(seen.settled).toEqual([]);
+    expect(reader.stats().floodEpisode).toBe(2);
+    await tick(1);
+    expect(seen.settled).toEqual([{ readerId: 'entry', episodes: 2, at: Date.now() }]);
+    expect(reader.stats()).toMatchObject({ floodEpisode: 0, floodCoolDownMs: 5000 });
+    await tick(600_000);
+    expect(seen.settled).toHaveLength(1);
+    port().feed(garbage(64 * 1024));
+    expect(floods(seen.status).at(-1)).toEqual({ episode: 1, coolDownMs: 5000 });
+    expect(seen.badge).toHaveLength(1);
+    await reader.stop();
+  });
+
+  it('a late timer: the old incident is reported settled before the new one begins', async () => {
+    let skew = 0;
+    const { reader, port, seen } = setup(budget, { now: () => Date.now() + skew });
+    const order: string[] = [];
+    reader.on('status', (e) => order.push(`${e.reason}${e.flood ? `#${e.flood.episode}` : ''}`));
+    reader.on('floodSettled', (e) => order.push(`settled(${e.episodes})`));
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await tick(5000);
+    // The clock the port reads jumps past the quiet time before its timer runs.
+    skew = 60_000;
+    port().feed(garbage(64 * 1024));
+    expect(order).toEqual(['open', 'flood#1', 'open', 'settled(1)', 'flood#1']);
+    await tick(5000);
+    expect(seen.settled).toHaveLength(1);
+    await reader.stop();
+  });
+
+  it('a bridge board that never speaks between floods: every episode is still reported', async () => {
+    const { reader, port, seen } = setup({ ...budget, protocol: 'wiegand-bridge', offlineAfterMs: 30_000 });
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await tick(5000); // cool-down over: waiting for the board, not yet silent
+    port().feed(garbage(64 * 1024));
+    await tick(10_000);
+    port().feed(garbage(64 * 1024));
+    expect(transitions(seen.status)).toEqual(['offline:flood', 'offline:flood', 'offline:flood']);
+    expect(floods(seen.status).map((f) => f?.episode)).toEqual([1, 2, 3]);
+    await reader.stop();
+  });
+
+  it('stop() between floods leaves no timer, and a restart forgets the back-off', async () => {
+    const { reader, port, seen } = setup(budget);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    await tick(5000);
+    port().feed(garbage(64 * 1024));
+    await tick(10_000);
+    expect(reader.stats().floodEpisode).toBe(2);
+    await reader.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    reader.start();
+    await tick();
+    port().feed(garbage(64 * 1024));
+    expect(floods(seen.status).at(-1)).toEqual({ episode: 1, coolDownMs: 5000 });
+    expect(seen.settled).toEqual([]);
     await reader.stop();
   });
 });
