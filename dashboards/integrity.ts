@@ -36,15 +36,22 @@ export interface VerificationRecord {
 
 export type Verifier = () => Promise<VerifyResult>;
 
-/** The default verifier: `verify-child.ts` under tsx in a child process, on a read-only connection. */
+/**
+ * The default verifier: `verify-child` in a child process, on a read-only connection. Run from the
+ * TypeScript sources (tests, development) the child is `verify-child.ts` under tsx; run from the
+ * build (`npm run build`, as deployed) it is the plain `verify-child.js` beside this file, and
+ * nothing loads tsx.
+ */
 export function childVerifier(dbFile: string, publicKey: KeyObject): Verifier {
-  const require = createRequire(import.meta.url);
-  const tsx = pathToFileURL(require.resolve('tsx')).href;
-  const script = join(import.meta.dirname, 'verify-child.ts');
+  const fromSources = import.meta.url.endsWith('.ts');
+  const script = join(import.meta.dirname, fromSources ? 'verify-child.ts' : 'verify-child.js');
+  const loader = fromSources
+    ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
+    : [];
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   return () =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', tsx, script, dbFile], {
+      const child = spawn(process.execPath, [...loader, script, dbFile], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';
