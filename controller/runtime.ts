@@ -673,6 +673,15 @@ export class Controller {
     this.rowListeners.push(listener);
   }
 
+  /**
+   * For writers of many batches into the database (the dashboard's log index): awaited between two
+   * batches, it holds them back until the checkpoint worker has caught up, so the write-ahead log
+   * stays small (WalCheckpointer.room).
+   */
+  walRoom(): Promise<void> {
+    return this.walCheckpointer?.room() ?? Promise.resolve();
+  }
+
   /** What the MQTT publisher shows of each door. Cheap: no I/O. */
   private doorSnapshots(): DoorSnapshot[] {
     return [...this.doors.values()].map((rt) => ({

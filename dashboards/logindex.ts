@@ -68,9 +68,16 @@ export class LogIndex {
   #running: Promise<void> | null = null;
   readonly #cache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
-  constructor(db: SqliteDatabase, journal: Journal) {
+  readonly #room: () => Promise<void>;
+
+  /**
+   * `room` is awaited between two batches of a long sync (Controller.walRoom: the write-ahead log
+   * must not outgrow its checkpoints while five years of rows are indexed).
+   */
+  constructor(db: SqliteDatabase, journal: Journal, room: () => Promise<void> = () => Promise.resolve()) {
     this.#db = db;
     this.#journal = journal;
+    this.#room = room;
     this.#s = {
       last: db.prepare<[], { last_seq: number }>(
         "SELECT last_seq FROM dashboard_index_state WHERE name = 'journal'",
@@ -106,7 +113,11 @@ export class LogIndex {
     if (this.#running) return this.#running;
     if (this.syncBatch(BATCH)) return Promise.resolve();
     const run = (async () => {
-      while (!this.syncBatch(BATCH)) await new Promise((r) => setImmediate(r));
+      // Each further batch after a turn of the event loop and room in the write-ahead log.
+      do {
+        await new Promise((r) => setImmediate(r));
+        await this.#room();
+      } while (!this.syncBatch(BATCH));
     })();
     this.#running = run.finally(() => {
       this.#running = null;

@@ -114,7 +114,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     maxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3_600_000,
   });
   const limiter = new LoginLimiter({ ...DEFAULT_LOGIN_LIMITS, ...opts.loginLimits });
-  const index = new LogIndex(db, journal);
+  const index = new LogIndex(db, journal, () => controller.walRoom());
   const hub = new LiveHub(controller, { coalesceMs: opts.liveCoalesceMs });
   const integrity = new Integrity(
     journal,

@@ -26,4 +26,5 @@ export type DashboardController = Pick<
   | 'reconcilePresence'
   | 'simulateBadge'
   | 'onRow'
+  | 'walRoom'
 >;

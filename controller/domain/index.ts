@@ -52,6 +52,15 @@ export {
   whoIsInside,
 } from './fold.js';
 export { atLocalMinute, endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
+export {
+  READER_STARTING,
+  type ReaderCondition,
+  type ReaderFloodEpisode,
+  type ReaderReport,
+  type ReaderStep,
+  readerOfflineDetail,
+  stepReader,
+} from './reader-alarm.js';
 export * from './records.js';
 export {
   ALWAYS_SCHEDULE_ID,

@@ -106,7 +106,16 @@ export type AlarmAcknowledgedRecord = z.infer<typeof AlarmAcknowledgedRecord>;
 export const ModeChangedRecord = z.object({ mode: DoorMode });
 export type ModeChangedRecord = z.infer<typeof ModeChangedRecord>;
 
-export const ReaderStatusRecord = z.object({ reader: z.string(), reason: z.string() });
+export const ReaderStatusRecord = z.object({
+  reader: z.string(),
+  reason: z.string(),
+  /**
+   * Reason `flood`: which flood of its incident this is (1 = the first; floods within the byte
+   * budget's quietMs of each other are one incident) and its cool-down (ms).
+   */
+  episode: z.number().int().positive().optional(),
+  coolDownMs: z.number().nonnegative().optional(),
+});
 export type ReaderStatusRecord = z.infer<typeof ReaderStatusRecord>;
 
 export const ControllerStartedRecord = z.object({

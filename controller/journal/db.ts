@@ -235,6 +235,9 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/** Bytes the write-ahead log's file is cut back to when the log restarts. */
+export const WAL_SIZE_LIMIT = 32 * 1024 * 1024;
+
 /**
  * Opens (creating if needed) the database file with WAL, synchronous=FULL, foreign keys on and a
  * busy timeout, and migrates it to the latest schema. The parent folder is created with mode 0700
@@ -261,6 +264,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteDat
     if (String(mode).toLowerCase() !== 'wal')
       throw new Error(`${path}: could not switch to WAL (got ${mode})`);
     db.pragma('synchronous = FULL');
+    // When the log restarts after a burst (a migration, an archive, the first log index), its file is
+    // cut back to this size instead of keeping its peak on disk (wal-checkpointer.ts).
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     migrate(db, migrations, path);
     return db;
   } catch (err) {

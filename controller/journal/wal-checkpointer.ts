@@ -8,18 +8,27 @@
  * `intervalMs`. A PASSIVE checkpoint never waits for, nor blocks, the writer; SQLite restarts the log
  * from its start at the next write once everything in it has been copied.
  *
+ * A PASSIVE checkpoint never catches up with a writer that never pauses, and the log is only restarted
+ * once all of it has been copied: a bulk writer (the dashboard's log index over five years of rows)
+ * would grow it without bound — 2 GB in 20 s was measured, and every read then searches that much
+ * more WAL index. Bulk writers therefore await `room()` between batches: past `ROOM_PAGES` pages it
+ * holds them until the worker has copied the whole log, so that the next write restarts it. The
+ * connection's `journal_size_limit` (db.ts) cuts the file back when it restarts.
+ *
  * If the worker cannot start, fails repeatedly or exits, the connection's automatic checkpoint is
  * turned back on, so the log never grows without bound.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import type { SqliteDatabase } from './db.js';
+import { type SqliteDatabase, WAL_SIZE_LIMIT } from './db.js';
 
 /** SQLite's default `wal_autocheckpoint`, restored when the worker is not running. */
 const AUTO_PAGES = 1000;
 /** Consecutive failed checkpoints after which the worker is given up. */
 const MAX_FAILURES = 5;
+/** Log pages past which `room()` makes a bulk writer wait for the whole log to be copied (16 MB). */
+export const ROOM_PAGES = 4096;
 
 export interface WalCheckpointerStats {
   /** The worker is running and the connection's automatic checkpoint is off. */
@@ -34,8 +43,8 @@ export interface WalCheckpointerStats {
 
 type FromWorker =
   | { kind: 'ready' }
-  | { kind: 'done'; busy: number; log: number; checkpointed: number }
-  | { kind: 'error'; message: string }
+  | { kind: 'done'; id?: number; busy: number; log: number; checkpointed: number }
+  | { kind: 'error'; id?: number; message: string }
   | { kind: 'closed' };
 
 // Plain CommonJS, evaluated in the worker: it needs only better-sqlite3, whose path is passed in.
@@ -46,18 +55,22 @@ const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
-let last = -1;
-const run = () => {
+db.pragma('journal_size_limit = ' + workerData.sizeLimit);
+let last = '';
+const run = (id) => {
   try {
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    if (r.log !== last || r.checkpointed !== r.log) parentPort.postMessage({ kind: 'done', ...r });
-    last = r.log;
+    const key = r.log + '/' + r.checkpointed;
+    if (id !== undefined || key !== last || r.checkpointed !== r.log)
+      parentPort.postMessage({ kind: 'done', id, ...r });
+    last = key;
   } catch (e) {
-    parentPort.postMessage({ kind: 'error', message: String((e && e.message) || e) });
+    parentPort.postMessage({ kind: 'error', id, message: String((e && e.message) || e) });
   }
 };
 const timer = setInterval(run, workerData.intervalMs);
 parentPort.on('message', (m) => {
+  if (m && m.kind === 'now') return run(m.id);
   if (m !== 'stop') return;
   clearInterval(timer);
   run();
@@ -72,6 +85,9 @@ export class WalCheckpointer {
   private worker: Worker | null = null;
   private failures = 0;
   private closing: Promise<void> | null = null;
+  /** room(): the pending checkpoint asked for, by id. */
+  private readonly asked = new Map<number, (copiedAll: boolean) => void>();
+  private nextId = 1;
   private readonly s: WalCheckpointerStats = {
     running: false,
     checkpoints: 0,
@@ -90,7 +106,10 @@ export class WalCheckpointer {
     const c = new WalCheckpointer(db, log);
     try {
       const module = createRequire(import.meta.url).resolve('better-sqlite3');
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: db.name, module, intervalMs } });
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { file: db.name, module, intervalMs, sizeLimit: WAL_SIZE_LIMIT },
+      });
       c.worker = w;
       w.unref();
       w.on('message', (m: FromWorker) => c.onMessage(m));
@@ -120,8 +139,10 @@ export class WalCheckpointer {
         this.s.walPages = m.log;
         this.s.copiedPages = m.checkpointed;
         if (m.checkpointed > 0) this.s.checkpoints++;
+        if (m.id !== undefined) this.answer(m.id, m.checkpointed === m.log);
         return;
       case 'error':
+        if (m.id !== undefined) this.answer(m.id, false);
         this.s.lastError = m.message;
         if (++this.failures >= MAX_FAILURES) this.fallBack(`checkpoints keep failing: ${m.message}`);
         return;
@@ -130,8 +151,42 @@ export class WalCheckpointer {
     }
   }
 
+  /**
+   * For a writer of many batches, between two of them. While the log is under `maxPages` pages (as of
+   * the worker's latest report) it resolves at once. Past that, the writer is paused here: the worker
+   * checkpoints at once and, once it has copied the whole log, the writer's next transaction restarts
+   * it. A reader holding old pages can keep the copy from finishing: then it resolves anyway, after
+   * `timeoutMs` at most, and the next call tries again.
+   */
+  async room(maxPages = ROOM_PAGES, timeoutMs = 2000): Promise<void> {
+    const w = this.worker;
+    if (w === null || !this.s.running || this.s.walPages < maxPages) return;
+    const id = this.nextId++;
+    const copiedAll = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.answer(id, false), timeoutMs);
+      this.asked.set(id, (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      });
+      w.postMessage({ kind: 'now', id });
+    });
+    // The next write restarts the log: until the worker says otherwise, it is empty.
+    if (copiedAll) this.s.walPages = this.s.copiedPages = 0;
+  }
+
+  private answer(id: number, copiedAll: boolean): void {
+    const f = this.asked.get(id);
+    this.asked.delete(id);
+    f?.(copiedAll);
+  }
+
+  private answerAll(): void {
+    for (const id of [...this.asked.keys()]) this.answer(id, false);
+  }
+
   /** Back to SQLite's automatic checkpoint on the controller's connection. */
   private fallBack(why: string): void {
+    this.answerAll();
     const w = this.worker;
     this.worker = null;
     this.s.running = false;
@@ -153,6 +208,7 @@ export class WalCheckpointer {
     const w = this.worker;
     this.worker = null;
     this.s.running = false;
+    this.answerAll();
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTO_PAGES}`);
     if (w === null) {
       this.closing = Promise.resolve();

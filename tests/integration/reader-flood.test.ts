@@ -33,6 +33,11 @@ interface Row {
 const CARD = '0A1B2C3D4E';
 /** Short, so the test does not wait long; the default is 5 s. */
 const COOL_DOWN_MS = 1500;
+/**
+ * The quiet time after which a flood incident is over and its alarm's condition clears (default
+ * 5 min). Repeated floods: tests/integration/reader-flood-backoff.test.ts.
+ */
+const QUIET_MS = 1000;
 
 describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back after the cool-down', () => {
   const dir = tempDir('sekisho-flood-');
@@ -75,14 +80,14 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
           path: pty.b,
           protocol: 'rdm6300',
           repeatSuppressMs: 0,
-          byteBudget: { coolDownMs: COOL_DOWN_MS },
+          byteBudget: { coolDownMs: COOL_DOWN_MS, quietMs: QUIET_MS },
         },
         {
           id: 'exit',
           path: pty2.b,
           protocol: 'wiegand-bridge',
           offlineAfterMs: 500,
-          byteBudget: { coolDownMs: COOL_DOWN_MS },
+          byteBudget: { coolDownMs: COOL_DOWN_MS, quietMs: QUIET_MS },
         },
       ]),
     );
@@ -156,7 +161,7 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
     const offline = rows('reader_offline', before)
       .map(dataOf)
       .filter((d) => d.reader === 'entry');
-    expect(offline).toEqual([{ reader: 'entry', reason: 'flood' }]);
+    expect(offline).toEqual([{ reader: 'entry', reason: 'flood', episode: 1, coolDownMs: COOL_DOWN_MS }]);
     const raised = rows('alarm_raised', before)
       .map(dataOf)
       .filter((d) => d.detail.startsWith('reader entry'));
@@ -173,7 +178,7 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
     expect(rows('access', before)).toEqual([]);
   });
 
-  it('after the flood stops and the cool-down passes: reader back, alarm condition cleared, frames granted', async () => {
+  it('after the flood stops and the cool-down passes: reader back, frames granted; alarm cleared after the quiet time', async () => {
     const before = head();
     const online = await until(
       async () => {
@@ -187,13 +192,14 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
     // Nothing from the flood was decided, not even the frame in its last write.
     expect(rows('access', floodFrom)).toEqual([]);
     expect(rows('reader_online', before).map(dataOf)).toEqual([{ reader: 'entry', reason: 'open' }]);
-    // The flood's alarm: its condition cleared now that the reader is back.
+    // The flood's alarm: its condition cleared once the reader has been back for the quiet time.
     const floodAlarm = rows('alarm_raised', floodFrom).find((r) =>
       dataOf(r).detail.startsWith('reader entry: flood'),
     );
     await until(
       () => rows('alarm_condition_cleared', before).some((r) => dataOf(r).alarmId === floodAlarm!.seq),
       'the flood alarm condition cleared',
+      QUIET_MS + 10_000,
     );
     // The other reader of the door (the silent bridge) is still offline: the entry reader's return
     // clears only the entry reader's alarm, not the exit reader's.
@@ -224,7 +230,8 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
     }
     await until(async () => (await readerStatus('exit'))?.reason === 'flood', 'exit reader flooding');
     expect((await readerStatus('exit'))?.online).toBe(false);
-    expect(exitRows('reader_offline', before)).toEqual([{ reader: 'exit', reason: 'flood' }]);
+    const flood = { reader: 'exit', reason: 'flood', episode: 1, coolDownMs: COOL_DOWN_MS };
+    expect(exitRows('reader_offline', before)).toEqual([flood]);
     expect(exitRows('alarm_raised', before)).toEqual([
       expect.objectContaining({
         alarm: 'reader_offline',
@@ -237,10 +244,7 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
       'exit reader silent again',
       COOL_DOWN_MS + 10_000,
     );
-    expect(exitRows('reader_offline', before)).toEqual([
-      { reader: 'exit', reason: 'flood' },
-      { reader: 'exit', reason: 'silent' },
-    ]);
+    expect(exitRows('reader_offline', before)).toEqual([flood, { reader: 'exit', reason: 'silent' }]);
     expect(exitRows('alarm_raised', before)).toHaveLength(1);
     expect(exitRows('reader_online', before)).toEqual([]);
   });

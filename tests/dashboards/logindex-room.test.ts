@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LogIndex } from '../../dashboards/logindex.js';
+import { migrateDashboard } from '../../dashboards/schema.js';
+import { openJournal, T0, tempDir } from '../journal/helpers.js';
+
+describe('LogIndex.sync over a long journal', () => {
+  it('indexes every row and awaits room() between its batches (the WAL bound of a first sync)', async () => {
+    const { db, journal } = openJournal(join(tempDir(), 'journal.db'));
+    migrateDashboard(db);
+    const rows = 5500;
+    journal.transaction(() => {
+      for (let i = 0; i < rows; i++)
+        journal.append({
+          type: 'access',
+          at: T0 + i * 1000,
+          door: 'machine-room',
+          person: `p${i % 50}`,
+          data: { direction: 'in', result: 'granted', reason: 'ok', badge: `b${i % 50}`, category: 'staff' },
+        });
+    });
+    let rooms = 0;
+    const indexedAtRoom: number[] = [];
+    const index = new LogIndex(db, journal, async () => {
+      rooms++;
+      indexedAtRoom.push(index.lastSeq());
+    });
+    await index.sync();
+    expect(index.lastSeq()).toBe(journal.head().seq);
+    // Batches of 2,000: before each one after the first, a turn of the event loop and room().
+    expect(rooms).toBe(2);
+    expect(indexedAtRoom).toEqual([2000, 4000]);
+    expect(index.accessSeqs({ persons: ['p7'], limit: 1000 })).toHaveLength(rows / 50);
+  });
+});
