@@ -91,12 +91,16 @@ export interface Proc {
   stop: () => Promise<number | null>;
 }
 
-/**
- * Spawns `sekisho start`; does not wait (a kill may come at any moment, also during start-up).
- * `log` is SEKISHO_LOG for the child (default: the test's own, or info).
- */
-export function spawnController(configFile: string, storageDir: string, opts: { log?: string } = {}): Proc {
-  const proc = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
+export interface SpawnOptions {
+  /** SEKISHO_LOG for the child (default: the test's own, or info). */
+  log?: string;
+  /** The entry to run (default: BIN, the TypeScript sources under tsx); e.g. a build's bin/sekisho-dist.mjs. */
+  bin?: string;
+}
+
+/** Spawns `sekisho start`; does not wait (a kill may come at any moment, also during start-up). */
+export function spawnController(configFile: string, storageDir: string, opts: SpawnOptions = {}): Proc {
+  const proc = spawn(process.execPath, [opts.bin ?? BIN, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SEKISHO_LOG: opts.log ?? process.env.SEKISHO_LOG ?? 'info' },
   });
@@ -186,8 +190,9 @@ export async function startController(
   configFile: string,
   storageDir: string,
   timeoutMs = 20_000,
+  opts: SpawnOptions = {},
 ): Promise<Running> {
-  const p = spawnController(configFile, storageDir);
+  const p = spawnController(configFile, storageDir, opts);
   let timer: NodeJS.Timeout | undefined;
   const base = await Promise.race([
     p.ready,
