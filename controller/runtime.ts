@@ -6,7 +6,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { FLOOD_REASON, ReaderPort } from '../firmware-bridge/index.js';
+import { ReaderPort, type ReaderStatus } from '../firmware-bridge/index.js';
 import {
   type Board,
   claimDoorPins,
@@ -48,9 +48,12 @@ import {
   nextDeadline,
   nextVisitDeadline,
   openConditions,
+  type ReaderCondition,
+  type ReaderReport,
   restoreDerivedState,
   snapshotDerivedState,
   stepDoor,
+  stepReader,
   stepVisits,
   type VisitAction,
   type VisitEvent,
@@ -131,7 +134,7 @@ export class Controller {
   private readonly doors = new Map<string, DoorRuntime>();
   private readonly readerDoor = new Map<string, { doorId: string; direction: Direction }>();
   private readonly readers = new Map<string, ReaderPort>();
-  private readonly readerState = new Map<string, { online: boolean; reason: string }>();
+  private readonly readerState = new Map<string, ReaderCondition>();
   private readonly schedules: ScheduleConfig[];
   private readonly visits: VisitSettings;
   private visitTimer: NodeJS.Timeout | null = null;
@@ -252,8 +255,18 @@ export class Controller {
       this.readerState.set(rc.id, { online: false, reason: 'starting' });
       const port = new ReaderPort(rc, { now: this.now });
       port.on('badge', (read: BadgeRead) => this.guard(() => this.handleBadge(read)));
-      port.on('status', (s: { readerId: string; online: boolean; reason: string }) =>
-        this.guard(() => this.onReaderStatus(s.readerId, s.online, s.reason)),
+      port.on('status', (s: ReaderStatus) =>
+        this.guard(() =>
+          this.onReaderReport(s.readerId, {
+            kind: 'status',
+            online: s.online,
+            reason: s.reason,
+            ...(s.flood && { flood: s.flood }),
+          }),
+        ),
+      );
+      port.on('floodSettled', (e) =>
+        this.guard(() => this.onReaderReport(e.readerId, { kind: 'flood-settled' })),
       );
       port.on('tamper', (t: { readerId: string; active: boolean }) =>
         this.guard(() => this.onReaderTamper(t.readerId, t.active)),
@@ -575,35 +588,25 @@ export class Controller {
   // Readers
 
   /**
-   * A reader's online/offline transition: a journal row, and the `reader_offline` alarm raised or
-   * its condition cleared. A flood (reason `flood`: the port is over its byte budget and nothing it
-   * sends is decoded) is recorded and alarmed even when the reader was already offline; leaving it
-   * for another offline reason is recorded without a second alarm.
+   * A reader's report (stepReader in domain/reader-alarm.ts): its journal row, and the
+   * `reader_offline` alarm raised or its condition cleared. Every flood episode is recorded; a flood
+   * incident (floods within the byte budget's quietMs of each other) raises one alarm, whose
+   * condition clears only once the incident has settled with the reader online.
    */
-  private onReaderStatus(readerId: string, online: boolean, reason: string): void {
-    const prev = this.readerState.get(readerId);
-    this.readerState.set(readerId, { online, reason });
-    const enteringFlood = reason === FLOOD_REASON && prev?.reason !== FLOOD_REASON;
-    const leavingFlood = prev?.reason === FLOOD_REASON && reason !== FLOOD_REASON;
-    if (prev && prev.online === online && prev.reason !== 'starting' && !enteringFlood && !leavingFlood)
-      return;
+  private onReaderReport(readerId: string, report: ReaderReport): void {
+    const step = stepReader(readerId, this.readerState.get(readerId), report);
+    this.readerState.set(readerId, step.state);
+    if (!step.record && !step.alarm) return;
     const at = this.now();
     const door = this.readerDoor.get(readerId)?.doorId ?? null;
-    this.write({
-      type: online ? 'reader_online' : 'reader_offline',
-      at,
-      door,
-      data: { reader: readerId, reason },
-    });
-    if (online) this.clearAlarmCondition('reader_offline', door, at, readerId);
-    else if (!leavingFlood)
+    if (step.record) this.write({ type: step.record.type, at, door, data: step.record.data });
+    if (step.alarm?.action === 'clear') this.clearAlarmCondition('reader_offline', door, at, readerId);
+    else if (step.alarm?.action === 'raise')
       this.raiseAlarm(
         'reader_offline',
         alarmSeverity('reader_offline'),
         door,
-        reason === FLOOD_REASON
-          ? `reader ${readerId}: flood (far more bytes than its line can carry; not decoded)`
-          : `reader ${readerId}: ${reason}`,
+        step.alarm.detail,
         at,
         readerId,
       );
@@ -721,10 +724,10 @@ export class Controller {
           since: o.since,
         })),
       })),
-      readers: this.config.readers.map((r) => ({
-        id: r.id,
-        ...(this.readerState.get(r.id) ?? { online: false, reason: 'unknown' }),
-      })),
+      readers: this.config.readers.map((r) => {
+        const s = this.readerState.get(r.id);
+        return { id: r.id, online: s?.online ?? false, reason: s?.reason ?? 'unknown' };
+      }),
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
     };
