@@ -77,10 +77,15 @@ function files(dir: string, rel = ''): string[] {
   );
 }
 
-/** Marks of tsx (or any esbuild) in a running process: in its command line, its NODE_OPTIONS,
- * the files it maps, or its child processes (tsx keeps an `esbuild --service` child). */
-const TRACE = /node_modules\/(tsx|esbuild|@esbuild)\/|esbuild --service|(^|[\s=])tsx(\/|\s|$)/;
-function loaderTraces(pid: number): string[] {
+/** Where a file of tsx or esbuild would be. */
+const LOADER = /node_modules\/(tsx|esbuild|@esbuild)\//;
+
+/**
+ * Marks of tsx or esbuild in a running process that Linux shows: its command line, its
+ * NODE_OPTIONS, the files it maps, and its child processes (tsx runs an `esbuild --service` child
+ * whenever it has something to transpile).
+ */
+function processTraces(pid: number): string[] {
   const traces: string[] = [];
   const read = (f: string) => {
     try {
@@ -90,23 +95,23 @@ function loaderTraces(pid: number): string[] {
     }
   };
   const cmdline = (p: number | string) => read(`/proc/${p}/cmdline`).replaceAll('\0', ' ').trim();
-  if (TRACE.test(cmdline(pid))) traces.push(`command line: ${cmdline(pid)}`);
+  const trace = (s: string) => LOADER.test(s) || /esbuild --service|(^|[\s=])tsx(\/|\s|$)/.test(s);
+  if (trace(cmdline(pid))) traces.push(`command line: ${cmdline(pid)}`);
   const nodeOptions = read(`/proc/${pid}/environ`)
     .split('\0')
     .find((v) => v.startsWith('NODE_OPTIONS='));
-  if (nodeOptions && TRACE.test(nodeOptions)) traces.push(nodeOptions);
-  for (const line of read(`/proc/${pid}/maps`).split('\n'))
-    if (TRACE.test(line)) traces.push(`maps: ${line}`);
+  if (nodeOptions && trace(nodeOptions)) traces.push(nodeOptions);
+  for (const line of read(`/proc/${pid}/maps`).split('\n')) if (trace(line)) traces.push(`maps: ${line}`);
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     const stat = read(`/proc/${p}/stat`);
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) {
-      const cmd = cmdline(p);
-      if (TRACE.test(cmd)) traces.push(`child ${p}: ${cmd}`);
-    }
+    if (ppid === pid && trace(cmdline(p))) traces.push(`child ${p}: ${cmdline(p)}`);
   }
   return traces;
 }
+
+/** NODE_DEBUG=esm,module makes Node name on stderr every module it loads (ES modules and CommonJS). */
+const MODULE_DEBUG = { NODE_DEBUG: 'esm,module' };
 
 describe('the built controller (npm run build, bin/sekisho-dist.mjs)', () => {
   let co: string;
@@ -127,7 +132,10 @@ describe('the built controller (npm run build, bin/sekisho-dist.mjs)', () => {
     unlinkSync(join(co, 'node_modules/@esbuild'));
     storage = join(co, 'data');
     cfg = writeConfig(co, doorConfig(co, simReaders()));
-    ctl = await startController(cfg, storage, 20_000, { bin: join(co, 'bin/sekisho-dist.mjs') });
+    ctl = await startController(cfg, storage, 20_000, {
+      bin: join(co, 'bin/sekisho-dist.mjs'),
+      env: MODULE_DEBUG,
+    });
   });
 
   afterAll(async () => {
@@ -185,18 +193,23 @@ describe('the built controller (npm run build, bin/sekisho-dist.mjs)', () => {
     expect(badge.body).toMatchObject({ granted: false, reason: 'unknown_badge' });
   });
 
-  it('runs no tsx and no esbuild; the same probe finds them beside the TypeScript entry', async () => {
-    expect(loaderTraces(ctl.proc.pid!)).toEqual([]);
+  it('loads no module of tsx or esbuild, and shows no trace of them; the same checks see tsx in the TypeScript entry', () => {
+    const loaded = ctl.output();
+    // The debug output does name the modules loaded (else this test could not fail) ...
+    expect(loaded).toContain(pathToFileURL(join(dist, 'controller/cli.js')).href);
+    expect(loaded).toContain('node_modules/better-sqlite3/');
+    // ... and none of tsx or esbuild.
+    expect(loaded.split('\n').filter((l) => LOADER.test(l))).toEqual([]);
+    expect(processTraces(ctl.proc.pid!)).toEqual([]);
     expect(readFileSync(`/proc/${ctl.proc.pid}/cmdline`, 'utf8')).toContain('sekisho-dist.mjs');
 
-    const dev = tempDir('sekisho-build-dev-');
-    dirs.push(dev);
-    const devCtl = await startController(writeConfig(dev, doorConfig(dev, simReaders())), join(dev, 'data'));
-    try {
-      expect(loaderTraces(devCtl.proc.pid!).join('\n')).toMatch(/esbuild --service/);
-    } finally {
-      await devCtl.stop();
-    }
+    const dev = spawnSync(process.execPath, [join(ROOT, 'bin/sekisho.mjs'), 'help'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...MODULE_DEBUG },
+      maxBuffer: 64 << 20,
+    });
+    expect(dev.status).toBe(0);
+    expect(dev.stderr).toMatch(LOADER);
   });
 
   it('the dashboard’s “verify now” verifier runs the built verify-child.js, without tsx', () => {

@@ -96,13 +96,15 @@ export interface SpawnOptions {
   log?: string;
   /** The entry to run (default: BIN, the TypeScript sources under tsx); e.g. a build's bin/sekisho-dist.mjs. */
   bin?: string;
+  /** More environment variables for the child. */
+  env?: Record<string, string>;
 }
 
 /** Spawns `sekisho start`; does not wait (a kill may come at any moment, also during start-up). */
 export function spawnController(configFile: string, storageDir: string, opts: SpawnOptions = {}): Proc {
   const proc = spawn(process.execPath, [opts.bin ?? BIN, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SEKISHO_LOG: opts.log ?? process.env.SEKISHO_LOG ?? 'info' },
+    env: { ...process.env, ...opts.env, SEKISHO_LOG: opts.log ?? process.env.SEKISHO_LOG ?? 'info' },
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
