@@ -27,9 +27,15 @@ describe('LogIndex.sync over a long journal', () => {
     });
     await index.sync();
     expect(index.lastSeq()).toBe(journal.head().seq);
-    // Batches of 2,000: before each one after the first, a turn of the event loop and room().
-    expect(rooms).toBe(2);
-    expect(indexedAtRoom).toEqual([2000, 4000]);
+    // Batches of at most 2,000 rows (fewer if one takes over 5 ms): before each one after the
+    // first, a turn of the event loop and room().
+    expect(rooms).toBeGreaterThanOrEqual(2);
+    expect(indexedAtRoom[0]).toBeGreaterThan(0);
+    for (let i = 1; i < indexedAtRoom.length; i++) {
+      expect(indexedAtRoom[i]).toBeGreaterThan(indexedAtRoom[i - 1]!);
+      expect(indexedAtRoom[i]! - indexedAtRoom[i - 1]!).toBeLessThanOrEqual(2000);
+    }
+    expect(indexedAtRoom.at(-1)).toBeLessThan(journal.head().seq);
     expect(index.accessSeqs({ persons: ['p7'], limit: 1000 })).toHaveLength(rows / 50);
   });
 });
