@@ -164,18 +164,18 @@ export class ByteBudget {
   /** Account `bytes` received at `at` and say what to do with them. */
   take(bytes: number, at: number): BudgetVerdict {
     this.advance(at);
+    // The cool-down ended before these bytes: a fresh window (see end()) that they may fit in.
+    const resumed = this.floodingNow && this.cooledDown() && bytes <= this.limit;
+    if (resumed) this.end();
     this.counts[this.head % BUCKETS]! += bytes;
     this.sum += bytes;
     const over = this.sum > this.limit;
     if (over) this.lastOver = this.mono;
-    if (!this.floodingNow) {
-      if (!over) return 'decode';
-      this.begin();
-      return 'flood';
-    }
-    if (over || !this.cooledDown()) return 'drop';
-    this.end();
-    return 'resume';
+    if (resumed) return 'resume';
+    if (this.floodingNow) return 'drop';
+    if (!over) return 'decode';
+    this.begin();
+    return 'flood';
   }
 
   /**
@@ -245,7 +245,14 @@ export class ByteBudget {
     this.coolDownNow = floodCoolDownMs(this.episodeNow, this.settings);
   }
 
+  /**
+   * The cool-down is over. The window starts empty, like the codec: the flood's bytes were paid for
+   * by the cool-down, and with a cool-down shorter than the window they would otherwise still be in
+   * it and trip the budget again with the first byte after it.
+   */
   private end(): void {
+    this.counts.fill(0);
+    this.sum = 0;
     this.floodingNow = false;
     // When it ended, not when someone noticed: a late timer or byte does not move the quiet time.
     this.endedAt = this.lastOver + this.coolDownNow;

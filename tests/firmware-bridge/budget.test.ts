@@ -299,6 +299,27 @@ describe('ByteBudget: back-off of repeated floods', () => {
     expect(b.episode).toBe(1);
   });
 
+  it("a cool-down shorter than the window: the flood's bytes do not trip the budget again after it", () => {
+    const b = new ByteBudget(9600, { ...B, windowMs: 1000, coolDownMs: 200, maxCoolDownMs: 200 });
+    expect(b.take(FLOOD, 0)).toBe('flood');
+    expect(b.poll(200)).toBe(true);
+    // 200 ms later the flood's bytes would still be in a 1 s window.
+    expect(b.take(14, 300)).toBe('decode');
+    expect(b.windowBytes(300)).toBe(14);
+    const c = new ByteBudget(9600, { ...B, windowMs: 1000, coolDownMs: 200, maxCoolDownMs: 200 });
+    expect(c.take(FLOOD, 0)).toBe('flood');
+    expect(c.take(14, 250)).toBe('resume');
+    expect(c.windowBytes(250)).toBe(14);
+    expect(c.take(1900, 260)).toBe('decode');
+    expect(c.take(10, 270)).toBe('flood');
+    // More than a whole window's budget at once when the cool-down ends: the flood goes on.
+    const d = new ByteBudget(9600, { ...B, windowMs: 1000, coolDownMs: 200, maxCoolDownMs: 200 });
+    expect(d.take(FLOOD, 0)).toBe('flood');
+    expect(d.take(FLOOD, 250)).toBe('drop');
+    expect(d.episode).toBe(1);
+    expect(d.msUntilResume(250)).toBe(200);
+  });
+
   it('clear() forgets the back-off too', () => {
     const b = new ByteBudget(9600, B);
     const [, , end] = floodOnce(b, 0);
