@@ -3,7 +3,8 @@
 # Run from a checkout, as root:   sudo scripts/install.sh
 # Step by step, with what to do before and after: docs/install.md.
 #
-#   /opt/sekisho                   the application (root-owned, read-only to the service), npm ci --omit=dev
+#   /opt/sekisho                   the application (root-owned, read-only to the service), npm ci --omit=dev,
+#                                  then npm run build: the service runs the JavaScript in /opt/sekisho/dist
 #   /etc/sekisho/config.yaml       the config (root:sekisho 0640, folder 0750); never overwritten
 #   /var/lib/sekisho               journal, device secrets, backups/ (sekisho 0700)
 #   /etc/systemd/system/sekisho.service   deploy/sekisho.service, enabled
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --root) [ $# -ge 2 ] || die "--root needs a folder"; ROOT="$(cd "$2" && pwd)"; shift ;;
     --node) [ $# -ge 2 ] || die "--node needs a path"; NODE="$2"; shift ;;
     --no-enable) ENABLE=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) printf 'install.sh: unknown option %s (see --help)\n' "$1" >&2; exit 2 ;;
   esac
   shift
@@ -101,20 +102,25 @@ APP="$ROOT/opt/sekisho"
 NEW="$APP.new"
 rm -rf "$NEW"
 mkdir -p "$NEW"
-for item in bin controller dashboards firmware-bridge hardware config docs package.json package-lock.json \
+for item in bin scripts controller dashboards firmware-bridge hardware config docs package.json package-lock.json \
   tsconfig.json README.md LICENSE; do
   [ -e "$SRC/$item" ] && cp -R "$SRC/$item" "$NEW/"
 done
-[ -f "$NEW/bin/sekisho.mjs" ] || die "$SRC does not look like a Sekisho checkout (no bin/sekisho.mjs)"
-# tsx is a runtime dependency (the TypeScript is run directly); dev tools are left out.
+[ -f "$NEW/bin/sekisho-dist.mjs" ] && [ -f "$NEW/scripts/build.mjs" ] ||
+  die "$SRC does not look like a Sekisho checkout (no bin/sekisho-dist.mjs or scripts/build.mjs)"
+# Dev tools are left out. esbuild is a runtime dependency: the build (npm run build, run here with
+# the chosen Node) transpiles the TypeScript into $APP/dist, which the service runs without tsx.
+# A dist/ in the checkout is never copied: the one installed is always built from what is installed.
 if [ "$DRY" = 1 ]; then
   say "(dry run) would run: (cd $NEW && $NPM ci --omit=dev --no-audit --no-fund)"
+  say "(dry run) would run: (cd $NEW && $NODE scripts/build.mjs)"
 else
   (cd "$NEW" && "$NPM" ci --omit=dev --no-audit --no-fund)
+  (cd "$NEW" && "$NODE" scripts/build.mjs)
 fi
 find "$NEW" -type d -exec chmod 0755 {} +
 find "$NEW" -type f ! -path '*/node_modules/*' -exec chmod 0644 {} +
-chmod 0755 "$NEW/bin/sekisho.mjs"
+chmod 0755 "$NEW/bin/sekisho.mjs" "$NEW/bin/sekisho-dist.mjs"
 own -R root:root "$NEW"
 if [ -d "$APP" ]; then
   rm -rf "$APP.previous"
@@ -151,9 +157,9 @@ cat > "$ROOT/usr/local/bin/sekisho" <<EOF
 : "\${SEKISHO_CONFIG:=/etc/sekisho/config.yaml}"
 export SEKISHO_CONFIG
 if [ "\$(id -u)" = 0 ]; then
-  exec runuser -u $SERVICE_USER -- "$NODE" /opt/sekisho/bin/sekisho.mjs "\$@"
+  exec runuser -u $SERVICE_USER -- "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
 fi
-exec "$NODE" /opt/sekisho/bin/sekisho.mjs "\$@"
+exec "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
 EOF
 chmod 0755 "$ROOT/usr/local/bin/sekisho"
 

@@ -2,7 +2,8 @@
 # Sets up Sekisho on a fresh Debian 12 / Raspberry Pi OS machine (run as root, Node >= 20.20.2).
 #   scripts/setup.sh          what running the controller needs (build tools for the native modules, sqlite3)
 #   scripts/setup.sh --test   also what the test suite needs: mosquitto, socat, chromium
-# Safe to run again: it installs only what is missing, then `npm ci`.
+# Safe to run again: it installs only what is missing, then `npm ci` (when package-lock.json is newer
+# than node_modules), then always `npm run build` (dist/, which `npm start` runs; about a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,4 +52,5 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+npm run build --silent
 echo "setup.sh: ready"

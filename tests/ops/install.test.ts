@@ -96,11 +96,12 @@ describe('deploy/sekisho.service', () => {
     expect(one('RestartPreventExitStatus')).toBe('2');
     expect(u.Unit!.StartLimitIntervalSec).toEqual(['0']);
     expect(one('User')).toBe('sekisho');
+    // The build (npm run build, made by install.sh), not the TypeScript under tsx.
     expect(one('ExecStart')).toBe(
-      '/usr/bin/node /opt/sekisho/bin/sekisho.mjs start --config /etc/sekisho/config.yaml',
+      '/usr/bin/node --max-semi-space-size=1 /opt/sekisho/bin/sekisho-dist.mjs start --config /etc/sekisho/config.yaml',
     );
     expect(one('ExecStopPost')).toBe(
-      '/usr/bin/node /opt/sekisho/bin/sekisho.mjs secure-outputs --config /etc/sekisho/config.yaml',
+      '/usr/bin/node /opt/sekisho/bin/sekisho-dist.mjs secure-outputs --config /etc/sekisho/config.yaml',
     );
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('ReadWritePaths')).toBe('/var/lib/sekisho');
@@ -152,6 +153,9 @@ describe('scripts/install.sh --dry-run --root', () => {
 
     expect(mode(p('opt/sekisho'))).toBe('755');
     expect(mode(p('opt/sekisho/bin/sekisho.mjs'))).toBe('755');
+    expect(mode(p('opt/sekisho/bin/sekisho-dist.mjs'))).toBe('755');
+    expect(existsSync(p('opt/sekisho/scripts/build.mjs'))).toBe(true);
+    expect(existsSync(p('opt/sekisho/dist'))).toBe(false); // built there, never copied from the checkout
     expect(mode(p('opt/sekisho/package.json'))).toBe('644');
     expect(mode(p('opt/sekisho/controller/cli.ts'))).toBe('644');
     expect(existsSync(p('opt/sekisho/controller/backup.ts'))).toBe(true);
@@ -172,7 +176,7 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(mode(p('usr/local/bin/sekisho'))).toBe('755');
     const wrapper = readFileSync(p('usr/local/bin/sekisho'), 'utf8');
     expect(wrapper).toContain(
-      `exec runuser -u sekisho -- "${process.execPath}" /opt/sekisho/bin/sekisho.mjs "$@"`,
+      `exec runuser -u sekisho -- "${process.execPath}" /opt/sekisho/bin/sekisho-dist.mjs "$@"`,
     );
     execFileSync('sh', ['-n', p('usr/local/bin/sekisho')]);
 
@@ -181,6 +185,9 @@ describe('scripts/install.sh --dry-run --root', () => {
       /would run: (useradd --system --user-group --groups gpio,dialout .*sekisho|usermod --append --groups gpio,dialout sekisho)/,
     );
     expect(r.stdout).toContain('npm ci --omit=dev --no-audit --no-fund');
+    expect(r.stdout).toContain(
+      `would run: (cd ${p('opt/sekisho.new')} && ${process.execPath} scripts/build.mjs)`,
+    );
     expect(r.stdout).toContain(`would run: chown root:sekisho ${p('etc/sekisho/config.yaml')}`);
     expect(r.stdout).toContain(`would run: chown -R sekisho:sekisho ${p('var/lib/sekisho')}`);
     expect(r.stdout).toContain('would run: systemctl enable sekisho.service');
@@ -207,8 +214,12 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(existsSync(join(root, 'opt/sekisho.previous/bin/sekisho.mjs'))).toBe(true);
     expect(existsSync(join(root, 'opt/sekisho.new'))).toBe(false);
     const unit = readFileSync(join(root, 'etc/systemd/system/sekisho.service'), 'utf8');
-    expect(unit).toMatch(new RegExp(`^ExecStart=${bin} /opt/sekisho/bin/sekisho.mjs start`, 'm'));
-    expect(unit).toMatch(new RegExp(`^ExecStopPost=${bin} /opt/sekisho/bin/sekisho.mjs secure-outputs`, 'm'));
+    expect(unit).toMatch(
+      new RegExp(`^ExecStart=${bin} --max-semi-space-size=1 /opt/sekisho/bin/sekisho-dist.mjs start`, 'm'),
+    );
+    expect(unit).toMatch(
+      new RegExp(`^ExecStopPost=${bin} /opt/sekisho/bin/sekisho-dist.mjs secure-outputs`, 'm'),
+    );
     expect(unit).not.toContain('/usr/bin/node');
   });
 
