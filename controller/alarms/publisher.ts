@@ -493,9 +493,7 @@ export class MqttPublisher {
     const batch = this.#acked;
     let removed = 0;
     try {
-      this.#d.journal.transaction(() => {
-        for (const seq of batch) if (this.#d.journal.outboxAck(seq)) removed++;
-      });
+      removed = this.#d.journal.outboxAckMany(batch);
     } catch (err) {
       // The rows stay queued (and may be sent again); try later.
       this.#d.log.error('could not remove delivered rows from the outbox; retrying', { error: String(err) });

@@ -604,6 +604,30 @@ export class Journal {
     return this.#outboxAckStmt.run(seq).changes === 1;
   }
 
+  /**
+   * Removes delivered rows from the outbox in one transaction, committed without waiting for the
+   * disk (synchronous=NORMAL for this commit only; WAL mode keeps the database consistent). A power
+   * cut may forget the removal and the rows are delivered again — the outbox is at-least-once — but
+   * the door's next commit no longer waits behind this one's fsync. The journal's own rows are
+   * always committed with synchronous=FULL. Returns how many rows were removed.
+   */
+  outboxAckMany(seqs: readonly number[]): number {
+    const db = this.#db;
+    const ack = () => {
+      let removed = 0;
+      for (const seq of seqs) if (this.#outboxAckStmt.run(seq).changes === 1) removed++;
+      return removed;
+    };
+    if (db.inTransaction) return ack(); // joins the caller's commit, whatever its durability
+    const level = db.pragma('synchronous', { simple: true });
+    db.pragma('synchronous = NORMAL');
+    try {
+      return this.transaction(ack);
+    } finally {
+      db.pragma(`synchronous = ${Number(level)}`);
+    }
+  }
+
   outboxCount(): number {
     return this.#outboxCountStmt.get()!.n;
   }

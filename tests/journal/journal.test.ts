@@ -205,6 +205,32 @@ describe('transactions and the outbox', () => {
     expect(journal.outboxCount()).toBe(2);
   });
 
+  it('outboxAckMany removes delivered rows in one commit at synchronous=NORMAL, then FULL again', () => {
+    const { db, journal } = openJournal(join(tempDir(), 'j.db'));
+    for (let i = 0; i < 5; i++) journal.append(sampleInput(i));
+    const calls: string[] = [];
+    const pragma = db.pragma.bind(db);
+    db.pragma = ((source: string, options?: { simple?: boolean }) => {
+      calls.push(`${source}${db.inTransaction ? ' (in transaction)' : ''}`);
+      return pragma(source, options);
+    }) as typeof db.pragma;
+    try {
+      expect(journal.outboxAckMany([2, 4, 99])).toBe(2);
+    } finally {
+      db.pragma = pragma;
+    }
+    // The level is lowered before the transaction begins and restored after it commits.
+    expect(calls).toEqual(['synchronous', 'synchronous = NORMAL', 'synchronous = 2']);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(journal.outboxPeek(0, 10).map((r) => r.seq)).toEqual([1, 3, 5]);
+    // Inside a caller's transaction it joins that commit and leaves the level alone.
+    journal.transaction(() => {
+      expect(journal.outboxAckMany([1])).toBe(1);
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    });
+    expect(journal.outboxCount()).toBe(2);
+  });
+
   it('a failing transaction leaves neither the journal row nor its outbox row, and the chain goes on', () => {
     const { db, journal } = openJournal(join(tempDir(), 'j.db'));
     journal.append(sampleInput(0));
