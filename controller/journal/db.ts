@@ -214,6 +214,26 @@ const snapshotSchema: Migration = {
   },
 };
 
+/**
+ * Version 6: indexes for reading the registry a page at a time instead of whole (the dashboard's
+ * people list and pickers with 100,000 people): people in (name, id) order — all, by category, by
+ * active — for keyset paging, an ID card looked up without regard to case, and a badge found by the
+ * last four characters of its number (its masked form).
+ */
+const registryPagingSchema: Migration = {
+  name: 'registry paging and lookup indexes',
+  up(db) {
+    db.exec(`
+      CREATE INDEX people_name ON people(name, id);
+      -- active last: counting a category's active people reads the index alone.
+      CREATE INDEX people_category_name ON people(category, name, id, active);
+      CREATE INDEX people_active_name ON people(active, name, id);
+      CREATE INDEX people_display_id_nocase ON people(display_id COLLATE NOCASE);
+      CREATE INDEX badges_masked ON badges(masked COLLATE NOCASE);
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
 export const MIGRATIONS: readonly Migration[] = [
   journalSchema,
@@ -221,6 +241,7 @@ export const MIGRATIONS: readonly Migration[] = [
   visitorSchema,
   archiveSchema,
   snapshotSchema,
+  registryPagingSchema,
 ];
 
 /** The schema version this code writes and expects. */

@@ -7,6 +7,7 @@
  * masked suffix; the plain credential is never written to any table, journal row or error.
  */
 import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { endOfLocalDay } from '../domain/local-day.js';
 import {
@@ -88,6 +89,64 @@ export interface BadgeFilter {
   personId?: string;
   status?: BadgeStatus;
 }
+
+/** Which people a list or a count is about; every field narrows it. */
+export interface PeopleFilter {
+  /** Part of the name or display id (ASCII letters case-insensitively); at most 100 characters. */
+  text?: string;
+  /** One or more categories. */
+  categories?: readonly PersonCategory[];
+  active?: boolean;
+  /** Only these people (e.g. the holders of a badge found by its number); at most 500. */
+  ids?: readonly string[];
+}
+
+/** A person's place in the people's order (name, then id): a keyset cursor. */
+export interface PeopleKey {
+  name: string;
+  id: string;
+}
+
+export interface PeoplePageQuery extends PeopleFilter {
+  /** 1–500. */
+  limit: number;
+  /** The people after this one … */
+  after?: PeopleKey;
+  /** … or before it (not both). */
+  before?: PeopleKey;
+}
+
+export interface PeoplePage {
+  /** In order (name, then id), whichever way the page was read. */
+  people: Person[];
+  /** Whether there are more people beyond the page in the direction it was read. */
+  more: boolean;
+}
+
+/** What identifies a badge when someone types it; each given field may match. */
+export interface BadgeMatch {
+  /** The badge's id (b_…). */
+  id?: string;
+  /** The last four characters of the number, as its masked form shows them (any case). */
+  last4?: string;
+}
+
+/** What needs attention in the registry at an instant, counted in SQL (the compliance view). */
+export interface AttentionCounts {
+  /** Badges reported lost. */
+  lostBadges: number;
+  /** Active people whose validity ended. */
+  expiredPeople: number;
+  /** Active badges whose validity ended. */
+  expiredBadges: number;
+  /** Visitors whose validity ended and who still hold an active badge. */
+  overdueVisitors: number;
+}
+
+/** The most people a page (or a `PeopleFilter.ids`) holds. */
+export const MAX_PEOPLE_PAGE = 500;
+/** Ids per statement of the batch lookups (getPeople, badgesOf, …); more take several. */
+const IDS_PER_QUERY = 500;
 
 const NewVisitorBadgeSchema = z
   .strictObject({
@@ -218,6 +277,10 @@ export class Registry {
   readonly #journal: Journal;
   readonly #hmacKey: Buffer;
   readonly #visitorBadgeUntil: (validFrom: number) => number;
+  readonly #db: SqliteDatabase;
+  /** The people queries by the shape of their filter (a handful of shapes, each prepared once). */
+  readonly #peopleStatements = new Map<string, Database.Statement<Record<string, unknown>, PersonRow>>();
+  readonly #countStatements = new Map<string, Database.Statement<Record<string, unknown>, { n: number }>>();
   readonly #s;
 
   constructor(db: SqliteDatabase, journal: Journal, options: RegistryOptions) {
@@ -225,6 +288,7 @@ export class Registry {
       throw new Error('Registry needs the device HMAC key (at least 32 bytes)');
     }
     this.#journal = journal;
+    this.#db = db;
     this.#hmacKey = options.hmacKey;
     const timeZone = options.timeZone ?? 'Asia/Tokyo';
     this.#visitorBadgeUntil = options.visitorBadgeUntil ?? ((at) => endOfLocalDay(at, timeZone));
@@ -241,15 +305,51 @@ export class Registry {
       ),
       getPerson: db.prepare<[string], PersonRow>('SELECT * FROM people WHERE id = ?'),
       listPeople: db.prepare<[], PersonRow>('SELECT * FROM people ORDER BY name, id'),
+      // One index range per category (people_category_name holds `active`): no table scan.
       countPeople: db.prepare<[], { category: string; n: number }>(
-        'SELECT category, COUNT(*) AS n FROM people WHERE active = 1 GROUP BY category',
+        `SELECT category, COUNT(*) AS n FROM people
+         WHERE category IN ('staff', 'contractor', 'visitor') AND active = 1 GROUP BY category`,
+      ),
+      getPeople: db.prepare<[string], PersonRow>(
+        'SELECT * FROM people WHERE id IN (SELECT value FROM json_each(?))',
+      ),
+      badgesOf: db.prepare<[string], BadgeRow>(
+        `SELECT * FROM badges WHERE person_id IN (SELECT value FROM json_each(?))
+         ORDER BY person_id, created_at, rowid`,
+      ),
+      permissionsOf: db.prepare<[string], PermissionRow>(
+        `SELECT * FROM permissions WHERE person_id IN (SELECT value FROM json_each(?))
+         ORDER BY person_id, door_id, schedule_id`,
+      ),
+      escortsAmong: db.prepare<[string], { person_id: string }>(
+        'SELECT person_id FROM escorts WHERE person_id IN (SELECT value FROM json_each(?))',
+      ),
+      peopleById: db.prepare<{ id: string; displayId: string; limit: number }, PersonRow>(
+        `SELECT * FROM people WHERE id IN (
+           SELECT id FROM people WHERE id = :id
+           UNION SELECT id FROM people WHERE display_id = :displayId COLLATE NOCASE)
+         ORDER BY name, id LIMIT :limit`,
+      ),
+      findBadges: db.prepare<{ id: string | null; masked: string | null; limit: number }, BadgeRow>(
+        `SELECT * FROM badges WHERE rowid IN (
+           SELECT rowid FROM badges WHERE id = :id
+           UNION SELECT rowid FROM badges WHERE masked = :masked COLLATE NOCASE)
+         ORDER BY created_at, rowid LIMIT :limit`,
+      ),
+      expiredPeople: db.prepare<[number], { n: number }>(
+        // One read of the table: through the active index it would fetch nearly every row singly.
+        'SELECT COUNT(*) AS n FROM people NOT INDEXED WHERE active = 1 AND valid_until <= ?',
+      ),
+      badgeAttention: db.prepare<[number], { lost: number | null; expired: number | null }>(
+        `SELECT SUM(status = 'lost') AS lost, SUM(status = 'active' AND valid_until <= ?) AS expired
+         FROM badges`,
+      ),
+      overdueVisitors: db.prepare<[number], { n: number }>(
+        `SELECT COUNT(*) AS n FROM people p WHERE p.category = 'visitor' AND p.valid_until <= ?
+           AND EXISTS (SELECT 1 FROM badges b WHERE b.person_id = p.id AND b.status = 'active')`,
       ),
       countBadges: db.prepare<[], { status: string; n: number }>(
         'SELECT status, COUNT(*) AS n FROM badges GROUP BY status',
-      ),
-      searchPeople: db.prepare<{ q: string; limit: number }, PersonRow>(
-        `SELECT * FROM people WHERE active = 1 AND (instr(lower(name), :q) > 0 OR instr(lower(display_id), :q) > 0)
-         ORDER BY name, id LIMIT :limit`,
       ),
       insertBadge: db.prepare(
         `INSERT INTO badges (id, person_id, credential_hash, masked, status, valid_from, valid_until, created_at, updated_at)
@@ -374,14 +474,146 @@ export class Registry {
 
   /**
    * Active people whose name or display id contains `query` (case-insensitive for ASCII), by name,
-   * at most `limit`: for pickers, which must not load a registry of 100,000 people into a page.
+   * at most `limit` (1–100), optionally only of some categories: for pickers, which must not load a
+   * registry of 100,000 people into a page.
    */
-  searchPeople(query: string, limit = 20): Person[] {
-    const q = query.trim().toLowerCase();
-    if (q === '') return [];
-    return this.#s.searchPeople
-      .all({ q, limit: Math.max(1, Math.min(100, Math.trunc(limit))) })
+  searchPeople(query: string, limit = 20, categories?: readonly PersonCategory[]): Person[] {
+    const text = query.trim();
+    if (text === '') return [];
+    return this.pagePeople({
+      text,
+      active: true,
+      ...(categories ? { categories } : {}),
+      limit: Math.max(1, Math.min(100, Math.trunc(limit))),
+    }).people;
+  }
+
+  /**
+   * One page of people in the registry's order (name, then id), filtered, read forwards from
+   * `after` or backwards from `before` (keyset paging: a page costs an index range, whatever its
+   * depth). A text filter reads the table once (a substring has no index).
+   */
+  pagePeople(query: PeoplePageQuery): PeoplePage {
+    const q = parse(PeoplePageQuerySchema, query, 'people query');
+    if (q.after && q.before)
+      throw new RegistryError('invalid_input', 'people query: after or before, not both');
+    const key = q.after ?? q.before;
+    const backwards = q.before !== undefined;
+    const { where, params, shape } = peopleWhere(q);
+    if (key) {
+      where.push(`(name, id) ${backwards ? '<' : '>'} (:keyName, :keyId)`);
+      params.keyName = key.name;
+      params.keyId = key.id;
+    }
+    const cacheKey = `${shape}|${key ? (backwards ? 'b' : 'a') : '-'}`;
+    let st = this.#peopleStatements.get(cacheKey);
+    if (!st) {
+      // A substring filter reads every row anyway: scan the table and sort the matches, rather
+      // than walk the name index and fetch each row it points at (3–5 times slower when few match).
+      const scan = q.text !== undefined && q.ids === undefined ? ' NOT INDEXED' : '';
+      const order = backwards ? 'name DESC, id DESC' : 'name, id';
+      st = this.#db.prepare<Record<string, unknown>, PersonRow>(
+        `SELECT * FROM people${scan} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${order} LIMIT :limit`,
+      );
+      this.#peopleStatements.set(cacheKey, st);
+    }
+    const rows = st.all({ ...params, limit: q.limit + 1 });
+    const more = rows.length > q.limit;
+    const people = rows.slice(0, q.limit).map(toPerson);
+    if (backwards) people.reverse();
+    return { people, more };
+  }
+
+  /** How many people match the filter (a count in SQL; with a text filter, one read of the table). */
+  countPeople(filter: PeopleFilter = {}): number {
+    const f = parse(PeopleFilterSchema, filter, 'people filter');
+    const { where, params, shape } = peopleWhere(f);
+    let st = this.#countStatements.get(shape);
+    if (!st) {
+      st = this.#db.prepare<Record<string, unknown>, { n: number }>(
+        `SELECT COUNT(*) AS n FROM people ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+      );
+      this.#countStatements.set(shape, st);
+    }
+    return st.get(params)!.n;
+  }
+
+  /** The people with these ids that exist, by id: one query per 500 ids. */
+  getPeople(ids: Iterable<string>): Map<string, Person> {
+    return new Map(byIds(this.#s.getPeople, ids).map((r) => [r.id, toPerson(r)]));
+  }
+
+  /**
+   * The people a typed identifier names exactly: their id, or their display id in any case (ASCII).
+   * By name, at most `limit` (display ids need not be unique).
+   */
+  findPeopleById(identifier: string, limit = 50): Person[] {
+    const s = identifier.trim();
+    if (s === '') return [];
+    return this.#s.peopleById
+      .all({ id: s, displayId: s, limit: Math.max(1, Math.min(MAX_PEOPLE_PAGE, Math.trunc(limit))) })
       .map(toPerson);
+  }
+
+  /** The badges of these people, by person then enrolment: one query per 500 people. */
+  badgesOf(personIds: Iterable<string>): Map<string, Badge[]> {
+    const out = new Map<string, Badge[]>();
+    for (const r of byIds(this.#s.badgesOf, personIds)) {
+      const b = toBadge(r);
+      const of = out.get(b.personId);
+      if (of) of.push(b);
+      else out.set(b.personId, [b]);
+    }
+    return out;
+  }
+
+  /** The door permissions of these people: one query per 500 people. */
+  permissionsOf(personIds: Iterable<string>): Map<string, DoorPermission[]> {
+    const out = new Map<string, DoorPermission[]>();
+    for (const r of byIds(this.#s.permissionsOf, personIds)) {
+      const p = { personId: r.person_id, doorId: r.door_id, scheduleId: r.schedule_id };
+      const of = out.get(p.personId);
+      if (of) of.push(p);
+      else out.set(p.personId, [p]);
+    }
+    return out;
+  }
+
+  /** Which of these people may escort visitors: one query per 500 people. */
+  escortsAmong(personIds: Iterable<string>): Set<string> {
+    return new Set(byIds(this.#s.escortsAmong, personIds).map((r) => r.person_id));
+  }
+
+  /**
+   * Badges matching what someone typed: the badge id, or the last four characters of the number as
+   * its masked form shows them (any case). Earliest enrolled first, at most `limit`. Index lookups.
+   */
+  findBadges(match: BadgeMatch, limit = 50): Badge[] {
+    const last4 = match.last4?.trim();
+    if (last4 !== undefined && Array.from(last4).length !== 4)
+      throw new RegistryError('invalid_input', 'badge match.last4 must be 4 characters');
+    const id = match.id?.trim() || null;
+    const masked = last4 ? `••••${last4}` : null;
+    if (id === null && masked === null) return [];
+    return this.#s.findBadges
+      .all({ id, masked, limit: Math.max(1, Math.min(MAX_PEOPLE_PAGE, Math.trunc(limit))) })
+      .map(toBadge);
+  }
+
+  /**
+   * Lost badges, and the people and badges expired or overdue at `now`: counted in SQL (one read
+   * of each table), for the compliance view, instead of loading the registry.
+   */
+  attentionCounts(now: number): AttentionCounts {
+    parse(Millis, now, 'now');
+    const badges = this.#s.badgeAttention.get(now)!;
+    return {
+      lostBadges: badges.lost ?? 0,
+      expiredPeople: this.#s.expiredPeople.get(now)!.n,
+      expiredBadges: badges.expired ?? 0,
+      overdueVisitors: this.#s.overdueVisitors.get(now)!.n,
+    };
   }
 
   /**
@@ -815,6 +1047,71 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   const issue = result.error.issues[0]!;
   const path = issue.path.length ? `${what}.${issue.path.join('.')}` : what;
   throw new RegistryError('invalid_input', `${path}: ${issue.message}`);
+}
+
+const PeopleFilterSchema = z.object({
+  text: z.string().trim().min(1).max(100).optional(),
+  categories: z.array(PersonCategory).min(1).max(PersonCategory.options.length).optional(),
+  active: z.boolean().optional(),
+  ids: z.array(Id).max(MAX_PEOPLE_PAGE).optional(),
+});
+const PeopleKeySchema = z.strictObject({ name: z.string().max(200), id: z.string().max(64) });
+const PeoplePageQuerySchema = PeopleFilterSchema.extend({
+  limit: z.number().int().min(1).max(MAX_PEOPLE_PAGE),
+  after: PeopleKeySchema.optional(),
+  before: PeopleKeySchema.optional(),
+});
+
+/**
+ * The WHERE terms of a people filter, their parameters, and the filter's shape (which terms there
+ * are: the statements are prepared once per shape). Equalities, so that SQLite can take the
+ * category or active index in (name, id) order; a substring is a LIKE (ASCII case-insensitive).
+ */
+function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
+  where: string[];
+  params: Record<string, unknown>;
+  shape: string;
+} {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const shape: string[] = [];
+  if (f.text !== undefined) {
+    where.push("(name LIKE :text ESCAPE '\\' OR display_id LIKE :text ESCAPE '\\')");
+    params.text = `%${f.text.replace(/[\\%_]/g, '\\$&')}%`;
+    shape.push('t');
+  }
+  const categories = f.categories === undefined ? [] : [...new Set(f.categories)];
+  if (categories.length > 0 && categories.length < PersonCategory.options.length) {
+    where.push(
+      categories.length === 1
+        ? 'category = :c0'
+        : `category IN (${categories.map((_, i) => `:c${i}`).join(', ')})`,
+    );
+    categories.forEach((c, i) => {
+      params[`c${i}`] = c;
+    });
+    shape.push(`c${categories.length}`);
+  }
+  if (f.active !== undefined) {
+    where.push('active = :active');
+    params.active = f.active ? 1 : 0;
+    shape.push('a');
+  }
+  if (f.ids !== undefined) {
+    where.push('id IN (SELECT value FROM json_each(:ids))');
+    params.ids = JSON.stringify(f.ids);
+    shape.push('i');
+  }
+  return { where, params, shape: shape.join(',') };
+}
+
+/** Runs a `… IN (SELECT value FROM json_each(?))` statement over distinct ids, 500 at a time. */
+function byIds<R>(st: Database.Statement<[string], R>, ids: Iterable<string>): R[] {
+  const list = [...new Set(ids)];
+  const out: R[] = [];
+  for (let i = 0; i < list.length; i += IDS_PER_QUERY)
+    out.push(...st.all(JSON.stringify(list.slice(i, i + IDS_PER_QUERY))));
+  return out;
 }
 
 function checkActorAt(actor: string, at: number): void {
