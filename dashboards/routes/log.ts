@@ -82,19 +82,19 @@ export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
   const f: AccessFilter = { limit: q.limit };
   if (q.from) f.from = time(q.from, false);
   if (q.to) f.to = time(q.to, true);
+  const { registry } = dash.controller;
   if (q.person) {
-    const needle = q.person.toLowerCase();
-    const people = dash.controller.registry.listPeople();
-    const exact = people.filter((p) => p.id === q.person || p.displayId.toLowerCase() === needle);
-    const found = exact.length ? exact : people.filter((p) => p.name.toLowerCase().includes(needle));
-    f.persons = found.slice(0, 50).map((p) => p.id);
+    // Exactly their id or ID card (any case); else up to 50 people whose name or ID card contains
+    // it. SQL lookups of at most 50 rows, never the whole registry.
+    const exact = registry.findPeopleById(q.person, 50);
+    const found = exact.length ? exact : registry.pagePeople({ text: q.person, limit: 50 }).people;
+    f.persons = found.map((p) => p.id);
   }
   if (q.badge) {
-    const needle = q.badge.toUpperCase();
-    const badges = dash.controller.registry.listBadges();
-    f.badges = badges
-      .filter((b) => b.id === q.badge || (needle.length >= 4 && b.masked.toUpperCase().endsWith(needle)))
-      .slice(0, 50)
+    // The badge's id, or the last four characters of its number (pasted `••••3D4E` too).
+    const needle = q.badge.replace(/^[•*]+/, '');
+    f.badges = registry
+      .findBadges({ id: q.badge, ...(Array.from(needle).length === 4 ? { last4: needle } : {}) }, 50)
       .map((b) => b.id);
   }
   if (q.door) f.door = q.door;
@@ -112,20 +112,23 @@ export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
 /** Reads the journal rows of a page of seqs and shapes them for people. */
 export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] {
   const { registry, journal } = dash.controller;
-  const people = new Map<string, ReturnType<typeof registry.getPerson>>();
-  const person = (id: string | null) => {
-    if (!id) return undefined;
-    if (!people.has(id)) people.set(id, registry.getPerson(id));
-    return people.get(id);
-  };
+  const rows = seqs.map(({ seq }) => journal.get(seq)).filter((r) => r !== undefined);
+  const escortOf = (d: Record<string, unknown>) =>
+    typeof d.escort === 'string' ? d.escort : typeof d.escortId === 'string' ? d.escortId : null;
+  // The people the page names (and their escorts), in one query.
+  const ids = new Set<string>();
+  for (const r of rows) {
+    if (r.person) ids.add(r.person);
+    const escort = escortOf(r.data as Record<string, unknown>);
+    if (escort) ids.add(escort);
+  }
+  const people = registry.getPeople(ids);
+  const person = (id: string | null) => (id ? people.get(id) : undefined);
   const out: LogRow[] = [];
-  for (const { seq } of seqs) {
-    const r = journal.get(seq);
-    if (!r) continue;
+  for (const r of rows) {
     const d = r.data as Record<string, unknown>;
     const p = person(r.person);
-    const escort =
-      typeof d.escort === 'string' ? d.escort : typeof d.escortId === 'string' ? d.escortId : null;
+    const escort = escortOf(d);
     out.push({
       seq: r.seq,
       at: r.at,
