@@ -259,6 +259,30 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'バッジを無効にしました。扉では直ちに拒否されます。',
     'Badge disabled: refused at the door from now on.',
   ],
+  people_active_counts: [
+    '有効な登録者：職員 {staff} 人・業者 {contractor} 人・来訪者 {visitor} 人',
+    'Active: {staff} staff, {contractor} contractors, {visitor} visitors',
+  ],
+  people_range: ['全 {total} 人中 {from}–{to} 人目（氏名順）', '{from}–{to} of {total}, by name'],
+  people_range_filtered: [
+    '該当 {total} 人中 {from}–{to} 人目（氏名順）',
+    '{from}–{to} of {total} matching, by name',
+  ],
+  people_none_match: ['条件に合う人はいません。', 'Nobody matches.'],
+  people_badge_hint: ['バッジ ID または下 4 桁', 'Badge id or last 4'],
+  people_first_page: ['« 先頭', '« First'],
+  people_prev_page: ['← 前へ', '← Previous'],
+  people_next_page: ['次へ →', 'Next →'],
+  // person pickers (request and visitor forms): a search, never the whole registry in the page
+  picker_find: ['氏名または ID で検索', 'Search by name or ID'],
+  picker_choose: ['検索してから選択…', 'Search, then choose…'],
+  picker_none: ['該当する登録者はいません', 'No enrolled person matches'],
+  picker_found: ['{n} 人が該当します。一覧から選んでください', '{n} found: choose from the list'],
+  picker_more: [
+    '先頭 {n} 件を表示しています。さらに入力して絞り込んでください',
+    'The first {n} are shown; type more to narrow',
+  ],
+  picker_failed: ['検索できませんでした', 'The search failed'],
   // requests
   requests_title: ['申請と承認', 'Requests and approvals'],
   new_request: ['新しい申請', 'New request'],

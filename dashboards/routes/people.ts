@@ -5,7 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
+import {
+  type Badge,
+  type DoorPermission,
+  type Person,
+  PersonCategory,
+} from '../../controller/domain/index.js';
+import { MAX_PEOPLE_PAGE, type PeopleFilter } from '../../controller/journal/registry.js';
 import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
@@ -15,6 +21,9 @@ import { ApiError, addRoute, IdParam } from '../http.js';
 import type { Translate } from '../i18n.js';
 import { categoryLabel, fmtDate, formError, page } from '../pages/layout.js';
 import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
+
+const CATEGORY = `(?:${PersonCategory.options.join('|')})`;
+const CATEGORY_LIST = new RegExp(`^${CATEGORY}(?:,${CATEGORY}){0,${PersonCategory.options.length - 1}}$`);
 
 const LocalDate = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DD');
 
@@ -87,16 +96,182 @@ function badgeView(b: Badge, now: number) {
   };
 }
 
-function personView(dash: Dash, p: Person, badges?: Badge[]) {
-  const now = dash.now();
+function personView(dash: Dash, p: Person) {
   const { registry } = dash.controller;
+  return toView(
+    p,
+    dash.now(),
+    registry.mayEscort(p.id),
+    registry.listBadges({ personId: p.id }),
+    registry.permissionsFor(p.id),
+  );
+}
+
+function toView(p: Person, now: number, mayEscort: boolean, badges: Badge[], permissions: DoorPermission[]) {
   return {
     ...p,
-    mayEscort: registry.mayEscort(p.id),
+    mayEscort,
     expired: p.validUntil !== null && p.validUntil <= now,
-    badges: (badges ?? registry.listBadges({ personId: p.id })).map((b) => badgeView(b, now)),
-    permissions: registry.permissionsFor(p.id).map((x) => ({ doorId: x.doorId, scheduleId: x.scheduleId })),
+    badges: badges.map((b) => badgeView(b, now)),
+    permissions: permissions.map((x) => ({ doorId: x.doorId, scheduleId: x.scheduleId })),
   };
+}
+
+/** A page of people with their badges, door access and escort permission: three queries for the page. */
+function peopleViews(dash: Dash, people: Person[]) {
+  const { registry } = dash.controller;
+  const ids = people.map((p) => p.id);
+  const badges = registry.badgesOf(ids);
+  const permissions = registry.permissionsOf(ids);
+  const escorts = registry.escortsAmong(ids);
+  const now = dash.now();
+  return people.map((p) =>
+    toView(p, now, escorts.has(p.id), badges.get(p.id) ?? [], permissions.get(p.id) ?? []),
+  );
+}
+
+// -------------------------------------------------------------------------------------------------
+// The people list: a page at a time (keyset on name, id), filtered in SQL, never the whole registry.
+
+export const PEOPLE_PAGE_DEFAULT = 100;
+
+/** A badge as someone types it to find its holder: its id, or the last 4 of its number (`••••` allowed). */
+const BadgeNeedle = z
+  .string()
+  .trim()
+  .max(64)
+  .transform((v) => v.replace(/^[•*]+/, ''))
+  .refine(
+    (v) => /^b_[0-9A-Za-z]{1,62}$/.test(v) || Array.from(v).length === 4,
+    'expected a badge id (b_…) or the last 4 characters of its number',
+  );
+
+export const PeopleListQuery = z.strictObject({
+  /** Part of the name or ID card. */
+  q: z.string().trim().max(100).optional(),
+  badge: BadgeNeedle.optional(),
+  category: PersonCategory.optional(),
+  /** `1` active only, `0` inactive only; absent: both. */
+  active: z.enum(['1', '0']).optional(),
+  cursor: z
+    .string()
+    .max(1024)
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected the `next` or `prev` of a previous answer')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PEOPLE_PAGE).default(PEOPLE_PAGE_DEFAULT),
+});
+export type PeopleListQuery = z.infer<typeof PeopleListQuery>;
+
+/** What a cursor carries: which way, the person it starts from, and that person's position. */
+const CursorBody = z.strictObject({
+  d: z.enum(['a', 'b']),
+  n: z.string().max(200),
+  i: z.string().max(64),
+  o: z.number().int().nonnegative(),
+});
+type CursorBody = z.infer<typeof CursorBody>;
+
+function encodeCursor(c: CursorBody): string {
+  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
+}
+
+function decodeCursor(text: string): CursorBody {
+  try {
+    return CursorBody.parse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
+  } catch {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'query.cursor: expected the `next` or `prev` of a previous answer',
+    );
+  }
+}
+
+function peopleFilter(dash: Dash, q: PeopleListQuery): PeopleFilter {
+  const f: PeopleFilter = {};
+  if (q.q) f.text = q.q;
+  if (q.category) f.categories = [q.category];
+  if (q.active) f.active = q.active === '1';
+  if (q.badge !== undefined) {
+    const badges = dash.controller.registry.findBadges(
+      q.badge.startsWith('b_') ? { id: q.badge } : { last4: q.badge },
+      50,
+    );
+    f.ids = [...new Set(badges.map((b) => b.personId))];
+  }
+  return f;
+}
+
+export interface PeopleListPage {
+  people: ReturnType<typeof toView>[];
+  /** How many people match the filter. */
+  total: number;
+  /** The position of the first row among them (0-based; counted along the pages). */
+  offset: number;
+  limit: number;
+  next: string | null;
+  prev: string | null;
+}
+
+/** One page of the people list: the page's people, the filter's count, the cursors either way. */
+export function peoplePage(dash: Dash, q: PeopleListQuery): PeopleListPage {
+  const { registry } = dash.controller;
+  const filter = peopleFilter(dash, q);
+  const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  const key = cursor ? { name: cursor.n, id: cursor.i } : undefined;
+  const backwards = cursor?.d === 'b';
+  const { people, more } = registry.pagePeople({
+    ...filter,
+    limit: q.limit,
+    ...(key ? (backwards ? { before: key } : { after: key }) : {}),
+  });
+  const total = registry.countPeople(filter);
+  // Positions are counted along the pages (a key's rank would cost a count of the rows before it).
+  let offset: number;
+  if (!cursor) offset = 0;
+  else if (backwards) offset = more ? Math.max(0, cursor.o - people.length) : 0;
+  else offset = cursor.o + 1;
+  const first = people[0];
+  const last = people.at(-1);
+  const next =
+    last && (backwards || more)
+      ? encodeCursor({ d: 'a', n: last.name, i: last.id, o: offset + people.length - 1 })
+      : null;
+  const prev =
+    first && (backwards ? more : cursor !== undefined && offset > 0)
+      ? encodeCursor({ d: 'b', n: first.name, i: first.id, o: offset })
+      : null;
+  return { people: peopleViews(dash, people), total, offset, limit: q.limit, next, prev };
+}
+
+function peopleQueryString(q: PeopleListQuery, cursor?: string): string {
+  const qs = new URLSearchParams();
+  for (const k of ['q', 'badge', 'category', 'active'] as const) if (q[k]) qs.set(k, q[k]);
+  if (q.limit !== PEOPLE_PAGE_DEFAULT) qs.set('limit', String(q.limit));
+  if (cursor) qs.set('cursor', cursor);
+  const s = qs.toString();
+  return s ? `?${s}` : '';
+}
+
+const numberFormat = new Intl.NumberFormat('en-US');
+const fmtCount = (n: number) => numberFormat.format(n);
+
+function peopleFilterForm(t: Translate, q: PeopleListQuery): SafeHtml {
+  const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
+  return html`<form class="filters card" method="GET" action="/people" id="people-filters" role="search">
+  <label>${t('person')}<input type="search" name="q" value="${q.q ?? ''}" maxlength="100" placeholder="${t('person_hint')}"></label>
+  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" maxlength="64" autocomplete="off" placeholder="${t('people_badge_hint')}"></label>
+  <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${PersonCategory.options.map(
+    (c) => html`<option value="${c}"${sel(q.category, c)}>${t(`cat_${c}`)}</option>`,
+  )}</select></label>
+  <label>${t('status')}<select name="active"><option value="">${t('all')}</option>
+    <option value="1"${sel(q.active, '1')}>${t('active')}</option><option value="0"${sel(q.active, '0')}>${t('inactive')}</option></select></label>
+  ${q.limit !== PEOPLE_PAGE_DEFAULT ? html`<input type="hidden" name="limit" value="${q.limit}">` : ''}
+  <div class="buttons">
+    <button type="submit" class="primary">${t('filter')}</button>
+    <a class="button" href="/people">${t('clear')}</a>
+  </div>
+</form>`;
 }
 
 function scheduleName(dash: Dash, id: string): string {
@@ -125,13 +300,20 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'people.read',
     kind: 'page',
     tag: 'people',
-    summary: 'People with their badges and door access',
-    handler: ({ t, lang, principal }) => {
+    summary:
+      'People with their badges and door access, a page at a time (by name), filtered by name or ID, badge, ' +
+      'category and status',
+    query: PeopleListQuery,
+    handler: ({ t, lang, principal, query }) => {
       const role = principal!.user.role;
-      const badges = registry.listBadges();
-      const byPerson = new Map<string, Badge[]>();
-      for (const b of badges) byPerson.set(b.personId, [...(byPerson.get(b.personId) ?? []), b]);
-      const people = registry.listPeople().map((p) => personView(dash, p, byPerson.get(p.id) ?? []));
+      const list = peoplePage(dash, query);
+      const { people } = list;
+      const active = registry.countActivePeople();
+      const filtered = !!(query.q || query.badge || query.category || query.active);
+      const pager = html`<p class="pager" id="people-pager">
+<span>${query.cursor ? html`<a href="/people${peopleQueryString(query)}" id="people-first">${t('people_first_page')}</a>` : ''}
+${list.prev ? html`<a href="/people${peopleQueryString(query, list.prev)}" id="people-prev" rel="prev">${t('people_prev_page')}</a>` : ''}</span>
+${list.next ? html`<a href="/people${peopleQueryString(query, list.next)}" id="people-next" rel="next">${t('people_next_page')}</a>` : ''}</p>`;
       return page(
         { dash, t, lang, principal: principal! },
         {
@@ -139,17 +321,37 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
           active: 'people',
           wide: true,
           body: html`<h1>${t('people_title')}</h1>
+<p class="meta" id="people-counts">${t('people_active_counts', {
+            staff: fmtCount(active.staff ?? 0),
+            contractor: fmtCount(active.contractor ?? 0),
+            visitor: fmtCount(active.visitor ?? 0),
+          })}</p>
+${peopleFilterForm(t, query)}
 <section class="card">
-<table class="grid" id="people-table"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('status')}</th>
+<p class="meta" id="people-range">${
+            people.length
+              ? t(filtered ? 'people_range_filtered' : 'people_range', {
+                  from: fmtCount(list.offset + 1),
+                  to: fmtCount(list.offset + people.length),
+                  total: fmtCount(list.total),
+                })
+              : ''
+          }</p>
+${
+  people.length
+    ? html`<table class="grid" id="people-table"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('status')}</th>
 <th>${t('valid_until')}</th><th>${t('badges')}</th><th>${t('permissions')}</th></tr></thead>
 <tbody>${people.map(
-            (p) => html`<tr data-person="${p.id}" class="${p.active && !p.expired ? '' : 'muted'}">
+        (p) => html`<tr data-person="${p.id}" class="${p.active && !p.expired ? '' : 'muted'}">
 <td><a href="/people/${p.id}">${p.name}</a></td><td>${p.displayId}</td><td><span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></td>
 <td>${p.active ? (p.expired ? html`<span class="tag bad">${t('expired')}</span>` : t('active')) : t('inactive')}</td>
 <td>${p.validUntil === null ? t('open_ended') : fmtDate(dash, p.validUntil - 1)}</td>
 <td>${p.badges.map((b) => html`<span class="mono">${b.masked}</span> ${statusTag(t, b)}<br>`)}</td>
 <td>${p.permissions.map((x) => html`${x.doorId} (${scheduleName(dash, x.scheduleId)})<br>`)}</td></tr>`,
-          )}</tbody></table>
+      )}</tbody></table>`
+    : html`<p class="empty" id="people-none">${filtered ? t('people_none_match') : t('none')}</p>`
+}
+${pager}
 </section>
 ${
   can(role, 'people.write')
@@ -293,14 +495,20 @@ ${
     auth: 'people.read',
     kind: 'json',
     tag: 'people',
-    summary: 'Every person with badges (masked) and door access',
-    response: z.object({ people: z.array(PersonView) }),
-    handler: () => {
-      const badges = registry.listBadges();
-      const byPerson = new Map<string, Badge[]>();
-      for (const b of badges) byPerson.set(b.personId, [...(byPerson.get(b.personId) ?? []), b]);
-      return { people: registry.listPeople().map((p) => personView(dash, p, byPerson.get(p.id) ?? [])) };
-    },
+    summary:
+      'People with badges (masked) and door access, by name, a page at a time (`limit`, default 100, at most 500): ' +
+      'filter with `q` (part of the name or ID card), `badge` (badge id or last 4), `category`, `active` (1 or 0); ' +
+      '`total` counts the matches; page with `cursor` = the previous answer’s `next` (or `prev`)',
+    query: PeopleListQuery,
+    response: z.object({
+      people: z.array(PersonView),
+      total: z.number(),
+      offset: z.number(),
+      limit: z.number(),
+      next: z.string().nullable(),
+      prev: z.string().nullable(),
+    }),
+    handler: ({ query }) => peoplePage(dash, query),
   });
 
   addRoute(app, guard, {
@@ -310,11 +518,17 @@ ${
     kind: 'json',
     tag: 'people',
     summary:
-      'Active people whose name or ID contains `q` (at most `limit`, default 20): for pickers such as the ' +
-      'presence correction, which must not put the whole registry into a page',
+      'Active people whose name or ID contains `q` (at most `limit`, default 20), optionally of `category` ' +
+      '(one or several, comma-separated): for pickers such as the presence correction and the request forms, ' +
+      'which must not put the whole registry into a page',
     query: z.strictObject({
       q: z.string().min(1).max(100),
       limit: z.coerce.number().int().min(1).max(100).optional(),
+      /** One category or several, comma-separated (e.g. `staff,contractor`). */
+      category: z
+        .string()
+        .regex(CATEGORY_LIST, 'expected staff, contractor or visitor, or several comma-separated')
+        .optional(),
     }),
     response: z.object({
       people: z.array(
@@ -323,7 +537,11 @@ ${
     }),
     handler: ({ query }) => ({
       people: registry
-        .searchPeople(query.q, query.limit ?? 20)
+        .searchPeople(
+          query.q,
+          query.limit ?? 20,
+          query.category === undefined ? undefined : (query.category.split(',') as PersonCategory[]),
+        )
         .map((p) => ({ id: p.id, name: p.name, displayId: p.displayId, category: p.category })),
     }),
   });
