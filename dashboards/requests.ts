@@ -418,7 +418,16 @@ export class RequestStore {
     switch (kind) {
       case 'access_grant': {
         const p = payload as z.infer<(typeof PAYLOADS)['access_grant']>;
-        this.#person(p.personId);
+        // What the form's picker offers: active staff and contractors (a visitor's doors come with
+        // their visitor badge). The picker only searches; this is the check.
+        const person = this.#person(p.personId);
+        if (person.category === 'visitor')
+          throw new ApiError(
+            400,
+            'invalid_request',
+            'a visitor gets doors with their visitor badge, not a grant',
+          );
+        if (!person.active) throw new ApiError(400, 'invalid_request', 'the person is inactive');
         this.#door(p.doorId);
         this.#schedule(p.scheduleId);
         if (
@@ -464,9 +473,11 @@ export class RequestStore {
       }
       case 'equipment': {
         const p = payload as z.infer<(typeof PAYLOADS)['equipment']>;
-        this.#person(p.personId);
+        if (!this.#person(p.personId).active)
+          throw new ApiError(400, 'invalid_request', 'the person is inactive');
         const w = this.#person(p.witnessPersonId, 'witness');
-        if (w.category !== 'staff') throw new ApiError(400, 'invalid_request', 'the witness must be staff');
+        if (w.category !== 'staff' || !w.active)
+          throw new ApiError(400, 'invalid_request', 'the witness must be an active staff member');
         this.#door(p.doorId);
         return;
       }

@@ -329,6 +329,72 @@ function presenceFind(input) {
   }, 200);
 }
 
+/**
+ * The person pickers of the request and visitor forms (fieldset[data-person-picker]): like the
+ * presence dialog's, the page carries none of the registry; what is typed is looked up
+ * (GET /api/people/search, the picker's categories, active people) and the matches fill its list.
+ * The select is required, so a form cannot be sent before someone is chosen; the server checks
+ * the id it receives.
+ */
+const pickerTimers = new WeakMap();
+const pickerSeqs = new WeakMap();
+
+async function pickerSearch(picker) {
+  const input = picker.querySelector('[data-person-find]');
+  const select = picker.querySelector('select');
+  const status = picker.querySelector('[data-picker-status]');
+  const limit = Number(picker.getAttribute('data-limit')) || 30;
+  const q = input.value.trim();
+  const mine = (pickerSeqs.get(picker) ?? 0) + 1;
+  pickerSeqs.set(picker, mine);
+  let people = [];
+  let failed = false;
+  if (q !== '') {
+    const params = new URLSearchParams({ q, limit: String(limit) });
+    const category = picker.getAttribute('data-category');
+    if (category) params.set('category', category);
+    try {
+      const res = await fetch(`/api/people/search?${params}`, {
+        headers: { accept: 'application/json' },
+        credentials: 'same-origin',
+      });
+      if (res.ok) people = (await res.json()).people;
+      else failed = true;
+    } catch {
+      failed = true;
+    }
+  }
+  if (pickerSeqs.get(picker) !== mine) return; // a later search is under way
+  const chosen = select.value;
+  const options = people.map((p) => {
+    const o = document.createElement('option');
+    o.value = p.id;
+    o.textContent = `${p.name} [${p.displayId}]`;
+    return o;
+  });
+  select.replaceChildren(select.options[0], ...options);
+  if (people.some((p) => p.id === chosen)) select.value = chosen;
+  else if (people.length === 1) select.value = people[0].id;
+  else select.value = '';
+  let text = '';
+  if (failed) text = select.dataset.failed;
+  else if (q !== '' && people.length === 0) text = select.dataset.none;
+  else if (people.length >= limit) text = select.dataset.more;
+  else if (people.length > 0) text = select.dataset.found.replace('{n}', String(people.length));
+  status.textContent = text;
+  status.hidden = text === '';
+}
+
+document.addEventListener('input', (e) => {
+  if (!(e.target instanceof Element) || !e.target.matches('[data-person-picker] [data-person-find]')) return;
+  const picker = e.target.closest('[data-person-picker]');
+  clearTimeout(pickerTimers.get(picker));
+  pickerTimers.set(
+    picker,
+    setTimeout(() => pickerSearch(picker), 200),
+  );
+});
+
 /** The live panel was replaced: tell the manager if the room of the open dialog changed. */
 function presenceCheckStale() {
   if (!presenceDialog?.open || presenceDoor === null) return;

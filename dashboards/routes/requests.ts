@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { presenceView } from '../../controller/domain/index.js';
+import { type PersonCategory, presenceView } from '../../controller/domain/index.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
@@ -77,6 +77,26 @@ ${fmtTime(dash, Number(p.validFrom))} – ${fmtTime(dash, Number(p.validUntil))}
   }
 }
 
+/** How many matches a person picker shows (it says so when there may be more). */
+const PICKER_LIMIT = 30;
+
+/**
+ * A person picker for a request form: a search box and the list of its matches, filled by
+ * GET /api/people/search as the user types (app.js). The page carries none of the registry, which
+ * may hold 100,000 people; the server checks the id the form sends (RequestStore.create).
+ */
+function personPicker(
+  t: Translate,
+  o: { name: string; id: string; label: string; categories?: readonly PersonCategory[] },
+): SafeHtml {
+  return html`<fieldset class="person-picker" data-person-picker data-limit="${PICKER_LIMIT}"${o.categories ? html` data-category="${o.categories.join(',')}"` : ''}>
+  <legend>${o.label}</legend>
+  <input type="search" data-person-find maxlength="100" autocomplete="off" placeholder="${t('picker_find')}" aria-label="${o.label}: ${t('picker_find')}" aria-controls="${o.id}">
+  <select name="${o.name}" id="${o.id}" required aria-label="${o.label}" data-none="${t('picker_none')}" data-found="${t('picker_found')}" data-more="${t('picker_more', { n: PICKER_LIMIT })}" data-failed="${t('picker_failed')}"><option value="">${t('picker_choose')}</option></select>
+  <p class="hint" data-picker-status role="status" hidden></p>
+</fieldset>`;
+}
+
 function requestRow(dash: Dash, t: Translate, principal: Principal, r: RequestRecord): SafeHtml {
   const role = principal.user.role;
   const own = r.requestedBy === principal.actor;
@@ -130,7 +150,6 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
       const p = principal!;
       const pending = requests.list({ status: 'pending', limit: 200 });
       const decided = requests.list({ limit: 100 }).filter((r) => r.status !== 'pending');
-      const staff = registry.listPeople().filter((x) => x.active && x.category !== 'visitor');
       return page(
         { dash, t, lang, principal: p },
         {
@@ -146,7 +165,7 @@ ${
 <details><summary>${t('kind_access_grant')}</summary>
 <form data-api="/api/requests" data-method="POST" data-then="reload" class="grid-form" id="new-access-request">
   <input type="hidden" name="kind" value="access_grant">
-  <label>${t('person')}<select name="payload.personId">${staff.map((x) => html`<option value="${x.id}">${x.name} [${x.displayId}]</option>`)}</select></label>
+  ${personPicker(t, { name: 'payload.personId', id: 'access-person', label: t('person'), categories: ['staff', 'contractor'] })}
   <label>${t('door')}<select name="payload.doorId">${config.doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
   <label>${t('schedule')}<select name="payload.scheduleId"><option value="always">always</option>${config.schedules.map((s) => html`<option value="${s.id}">${s.name ?? s.id}</option>`)}</select></label>
   <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
@@ -154,13 +173,10 @@ ${
 <details><summary>${t('kind_equipment')}</summary>
 <form data-api="/api/requests" data-method="POST" data-then="reload" class="grid-form" id="new-equipment-request">
   <input type="hidden" name="kind" value="equipment">
-  <label>${t('person')}<select name="payload.personId">${registry
-    .listPeople()
-    .filter((x) => x.active)
-    .map((x) => html`<option value="${x.id}">${x.name} [${x.displayId}]</option>`)}</select></label>
+  ${personPicker(t, { name: 'payload.personId', id: 'equipment-person', label: t('person') })}
   <label>${t('direction')}<select name="payload.direction"><option value="in">${t('in')}</option><option value="out">${t('out')}</option></select></label>
   <label>${t('door')}<select name="payload.doorId">${config.doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
-  <label>${t('witness')}<select name="payload.witnessPersonId">${staff.filter((x) => x.category === 'staff').map((x) => html`<option value="${x.id}">${x.name}</option>`)}</select></label>
+  ${personPicker(t, { name: 'payload.witnessPersonId', id: 'equipment-witness', label: t('witness'), categories: ['staff'] })}
   <label class="wide">${t('equipment')}<input name="payload.description" required maxlength="500"></label>
   <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
   ${formError}<button type="submit">${t('submit')}</button></form></details>
@@ -328,7 +344,6 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
       const p = principal!;
       const role = p.user.role;
       const { awaiting, unreturned } = visitorState();
-      const hosts = registry.listPeople().filter((x) => x.active && x.category === 'staff');
       const today = fmtTime(dash, dash.now()).slice(0, 10);
       return page(
         { dash, t, lang, principal: p },
@@ -376,7 +391,7 @@ ${
   <label>${t('name')}<input name="payload.name" required maxlength="100"></label>
   <label>${t('organisation')}<input name="payload.organisation" maxlength="100"></label>
   <label>${t('visitor_pass_id')}<input name="payload.displayId" maxlength="64"></label>
-  <label>${t('host')}<select name="payload.hostPersonId">${hosts.map((h) => html`<option value="${h.id}">${h.name} [${h.displayId}]</option>`)}</select></label>
+  ${personPicker(t, { name: 'payload.hostPersonId', id: 'visitor-host', label: t('host'), categories: ['staff'] })}
   <label>${t('door')}<select name="payload.doorId">${config.doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
   <label>${t('valid_from')}<input type="datetime-local" name="payload.validFrom" required value="${today}T09:00"></label>
   <label>${t('valid_until')}<input type="datetime-local" name="payload.validUntil" required value="${today}T18:00"></label>
