@@ -114,7 +114,8 @@ export async function serialGarbage(opts: GarbageOptions): Promise<GarbageResult
         path: pty.b,
         protocol: 'rdm6300',
         repeatSuppressMs: 0,
-        byteBudget: { factor: BUDGET_FACTOR, coolDownMs: COOL_DOWN_MS },
+        // One cool-down length for every flood (no back-off): the phases wait for the reader by it.
+        byteBudget: { factor: BUDGET_FACTOR, coolDownMs: COOL_DOWN_MS, maxCoolDownMs: COOL_DOWN_MS },
       },
       { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
     ]),
