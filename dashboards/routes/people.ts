@@ -260,7 +260,7 @@ function peopleFilterForm(t: Translate, q: PeopleListQuery): SafeHtml {
   const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
   return html`<form class="filters card" method="GET" action="/people" id="people-filters" role="search">
   <label>${t('person')}<input type="search" name="q" value="${q.q ?? ''}" maxlength="100" placeholder="${t('person_hint')}"></label>
-  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" maxlength="64" autocomplete="off" placeholder="${t('people_badge_hint')}"></label>
+  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" maxlength="64" autocomplete="off" placeholder="${t('people_badge_hint')}" pattern="[•*]*[^•*]{4}|b_[0-9A-Za-z]{1,62}" title="${t('people_badge_hint')}"></label>
   <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${PersonCategory.options.map(
     (c) => html`<option value="${c}"${sel(q.category, c)}>${t(`cat_${c}`)}</option>`,
   )}</select></label>

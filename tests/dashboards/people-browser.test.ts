@@ -84,6 +84,16 @@ describe.skipIf(!haveChromium())('people and person pickers in Chromium', () => 
     await Promise.all([page.waitForURL((u) => u.href !== second), page.click('#people-prev')]);
     expect(await page.locator('#people-table tbody tr').first().textContent()).toContain('Bulk 000');
 
+    // A badge that is neither an id nor four characters: the browser says so before asking.
+    await page.fill('#people-filters input[name="badge"]', 'abc');
+    expect(
+      await page
+        .locator('#people-filters input[name="badge"]')
+        .evaluate(
+          (i) => (i as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch,
+        ),
+    ).toBe(true);
+    await page.fill('#people-filters input[name="badge"]', '');
     await page.fill('#people-filters input[name="q"]', '山');
     await page.selectOption('#people-filters select[name="category"]', 'staff');
     await page.selectOption('#people-filters select[name="active"]', '1');
