@@ -508,12 +508,23 @@ export class Registry {
     const cacheKey = `${shape}|${key ? (backwards ? 'b' : 'a') : '-'}`;
     let st = this.#peopleStatements.get(cacheKey);
     if (!st) {
-      // A substring filter reads every row anyway: scan the table and sort the matches, rather
-      // than walk the name index and fetch each row it points at (3–5 times slower when few match).
-      const scan = q.text !== undefined && q.ids === undefined ? ' NOT INDEXED' : '';
+      // Which way to read, where SQLite (without statistics) may guess wrong:
+      // - a substring filter reads every row anyway: scan the table and sort the matches, rather
+      //   than walk the name index and fetch each row it points at (3–5 times slower when few match);
+      // - one category: its index, which holds `active` too, so with a status filter too a rare
+      //   pair (active visitors) is an index range, not a walk of every active person.
+      const categories = new Set(q.categories ?? []);
+      const how =
+        q.ids !== undefined
+          ? ''
+          : q.text !== undefined
+            ? ' NOT INDEXED'
+            : categories.size === 1
+              ? ' INDEXED BY people_category_name'
+              : '';
       const order = backwards ? 'name DESC, id DESC' : 'name, id';
       st = this.#db.prepare<Record<string, unknown>, PersonRow>(
-        `SELECT * FROM people${scan} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        `SELECT * FROM people${how} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY ${order} LIMIT :limit`,
       );
       this.#peopleStatements.set(cacheKey, st);
