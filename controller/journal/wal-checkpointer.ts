@@ -9,11 +9,13 @@
  * from its start at the next write once everything in it has been copied.
  *
  * A PASSIVE checkpoint never catches up with a writer that never pauses, and the log is only restarted
- * once all of it has been copied: a bulk writer (the dashboard's log index over five years of rows)
- * would grow it without bound — 2 GB in 20 s was measured, and every read then searches that much
- * more WAL index. Bulk writers therefore await `room()` between batches: past `ROOM_PAGES` pages it
- * holds them until the worker has copied the whole log, so that the next write restarts it. The
- * connection's `journal_size_limit` (db.ts) cuts the file back when it restarts.
+ * once all of it has been copied: a steady stream of commits (the dashboard's log index over five
+ * years of rows, a bench's load of badges) grew it without bound — 2 GB in 20 s, and every read then
+ * searches that much more WAL index. Two things keep it small. Past `ROOM_PAGES` pages, once the
+ * worker has copied the log as it was, the controller's thread copies what was committed meanwhile
+ * (a few pages; `catchUp`), and the next commit restarts the log. Bulk writers also await `room()`
+ * between batches, which holds them while the worker copies. The connection's `journal_size_limit`
+ * (db.ts) cuts the file back when the log restarts.
  *
  * If the worker cannot start, fails repeatedly or exits, the connection's automatic checkpoint is
  * turned back on, so the log never grows without bound.
@@ -38,6 +40,8 @@ export interface WalCheckpointerStats {
   /** Pages in the log after the latest checkpoint, and how many of them were copied. */
   walPages: number;
   copiedPages: number;
+  /** Checkpoints of the log's last pages run on the controller's thread (catchUp). */
+  catchUps: number;
   lastError: string | null;
 }
 
@@ -93,17 +97,19 @@ export class WalCheckpointer {
     checkpoints: 0,
     walPages: 0,
     copiedPages: 0,
+    catchUps: 0,
     lastError: null,
   };
 
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly log: Logger,
+    private readonly roomPages: number,
   ) {}
 
   /** Starts the worker for the database `db` has open (a file, in WAL mode). */
-  static start(db: SqliteDatabase, log: Logger, intervalMs = 250): WalCheckpointer {
-    const c = new WalCheckpointer(db, log);
+  static start(db: SqliteDatabase, log: Logger, intervalMs = 250, roomPages = ROOM_PAGES): WalCheckpointer {
+    const c = new WalCheckpointer(db, log, roomPages);
     try {
       const module = createRequire(import.meta.url).resolve('better-sqlite3');
       const w = new Worker(WORKER_SOURCE, {
@@ -139,6 +145,7 @@ export class WalCheckpointer {
         this.s.walPages = m.log;
         this.s.copiedPages = m.checkpointed;
         if (m.checkpointed > 0) this.s.checkpoints++;
+        if (m.log >= this.roomPages && m.checkpointed === m.log) this.catchUp();
         if (m.id !== undefined) this.answer(m.id, m.checkpointed === m.log);
         return;
       case 'error':
@@ -158,7 +165,7 @@ export class WalCheckpointer {
    * it. A reader holding old pages can keep the copy from finishing: then it resolves anyway, after
    * `timeoutMs` at most, and the next call tries again.
    */
-  async room(maxPages = ROOM_PAGES, timeoutMs = 2000): Promise<void> {
+  async room(maxPages = this.roomPages, timeoutMs = 2000): Promise<void> {
     const w = this.worker;
     if (w === null || !this.s.running || this.s.walPages < maxPages) return;
     const id = this.nextId++;
@@ -172,6 +179,24 @@ export class WalCheckpointer {
     });
     // The next write restarts the log: until the worker says otherwise, it is empty.
     if (copiedAll) this.s.walPages = this.s.copiedPages = 0;
+  }
+
+  /**
+   * The worker copied the log as it was when its checkpoint began, but commits made meanwhile keep
+   * the log from restarting; under a steady stream of commits (a bench's load, a bulk writer) it
+   * would grow without end. Past `roomPages`, the controller's thread copies that remainder itself —
+   * a few pages, while no commit can run — so that the next commit restarts the log.
+   */
+  private catchUp(): void {
+    try {
+      if (!this.db.open || this.db.inTransaction) return;
+      const r = this.db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+      this.s.catchUps++;
+      this.s.walPages = r[0]!.log;
+      this.s.copiedPages = r[0]!.checkpointed;
+    } catch (err) {
+      this.s.lastError = `catch-up checkpoint: ${String(err)}`;
+    }
   }
 
   private answer(id: number, copiedAll: boolean): void {

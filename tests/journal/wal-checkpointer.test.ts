@@ -58,6 +58,25 @@ describe('WalCheckpointer', () => {
     await cp.stop();
   });
 
+  it('keeps the log small under a steady stream of commits: past roomPages the controller thread copies the rest', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    const cp = WalCheckpointer.start(db, silentLogger, 20, 300);
+    await until(() => cp.stats().running, 'the worker to start');
+    // Door-like commits, one row each, with a turn of the event loop between every tenth: ~30 MB.
+    let biggest = 0;
+    for (let i = 0; i < 6000; i++) {
+      journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(4000) } });
+      if (i % 10 === 9) {
+        biggest = Math.max(biggest, statSync(`${file}-wal`).size);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    expect(cp.stats().catchUps).toBeGreaterThan(0);
+    expect(biggest).toBeLessThan(12 * 1024 * 1024);
+    await cp.stop();
+  });
+
   it('room() does not wait when the worker is not running', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db } = openJournal(file);
