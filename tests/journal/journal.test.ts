@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CACHE_KIB } from '../../controller/journal/db.js';
 import {
   canonicalJson,
   checkpointBytes,
@@ -186,6 +187,7 @@ describe('reopening', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0);
+    expect(db.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);
   });
 });
 
