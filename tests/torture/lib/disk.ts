@@ -30,9 +30,16 @@ export interface DiskResult {
     recovery: string;
     /** Badge requests answered before /healthz said degraded (the WAL still had room). */
     requestsBeforeDegraded: number;
-    /** Requests answered while degraded: all refused, none granted. */
+    /** Requests refused once /healthz had said degraded. */
     refusedWhileFull: number;
     grantedWithoutSeq: number;
+    /**
+     * Grants after /healthz had said degraded, each committed: SQLite found room of its own (the
+     * write-ahead log restarted from its beginning) and the queued rows were written first. Each is
+     * checked to be in the journal.
+     */
+    grantedOnReclaimedSpace: number;
+    /** Lock open while /healthz said degraded. */
     unlockedWhileDegraded: number;
     healthz: number[];
     /** Space freed → /healthz ok again, ms. */
@@ -156,6 +163,7 @@ export async function fullDisk(
         requestsBeforeDegraded: 0,
         refusedWhileFull: 0,
         grantedWithoutSeq: 0,
+        grantedOnReclaimedSpace: 0,
         unlockedWhileDegraded: 0,
         healthz: [] as number[],
         recoveryMs: 0,
@@ -164,6 +172,7 @@ export async function fullDisk(
       res.cycles.push(cycle);
       log(`  filling ${m.fs} (${sizeMB} MB): ${(fill(filler) / 1048576).toFixed(1)} MB of filler`);
       // Badges and door changes until the journal cannot grow any more, then some more.
+      const grantedOnReclaimedSpace: number[] = [];
       let degraded = false;
       let after = 0;
       let open = false;
@@ -189,9 +198,12 @@ export async function fullDisk(
         if (!degraded) cycle.requestsBeforeDegraded++;
         else {
           after++;
-          if (r.body.granted) res.failures.push('granted while the journal could not be written');
-          else cycle.refusedWhileFull++;
-          if (!(await locked())) cycle.unlockedWhileDegraded++;
+          // SQLite can reuse space of its own on a full disk (the write-ahead log restarts from its
+          // beginning once checkpointed), so a grant may still be committed: it must then be in the
+          // journal (checked below). A grant without its row is the failure.
+          if (r.body.granted && r.body.seq !== null) grantedOnReclaimedSpace.push(r.body.seq);
+          else if (!r.body.granted) cycle.refusedWhileFull++;
+          if (h === 503 && !(await locked())) cycle.unlockedWhileDegraded++;
         }
         if (!degraded && i % 50 === 49) fill(filler); // whatever SQLite freed meanwhile
       }
@@ -228,6 +240,15 @@ export async function fullDisk(
           )
           .get() as { n: number }
       ).n;
+      const grantRow = db.prepare<[number], { bytes: string }>(
+        "SELECT bytes FROM journal WHERE seq = ? AND type = 'access'",
+      );
+      cycle.grantedOnReclaimedSpace = grantedOnReclaimedSpace.length;
+      for (const seq of grantedOnReclaimedSpace)
+        if (!/"result":"granted"/.test(grantRow.get(seq)?.bytes ?? ''))
+          res.failures.push(
+            `${recovery}: a grant while full answered seq ${seq}, which is not in the journal`,
+          );
       db.close();
       refusedSoFar += cycle.refusedWhileFull;
       if (cycle.queuedRecorded < refusedSoFar)
