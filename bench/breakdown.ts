@@ -3,9 +3,10 @@
  * (reading vs folding, and what a snapshot would cost instead), the verifier with and without the
  * checkpoint signatures, and the resident memory of the process floor (Node, tsx, the modules).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   foldRows,
   initialDerivedState,
@@ -21,6 +22,7 @@ import {
 import { CONTROLLER_ID } from './lib/dataset.js';
 import { rssOf } from './lib/env.js';
 import { now, sleep } from './lib/stats.js';
+import { DEPLOYED, SERVICE_ENV, SERVICE_NODE_ARGS } from './process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -89,8 +91,8 @@ export interface MemoryFloor {
   tsxNodeMB: number;
   /** `import('controller/cli.ts')` under tsx: every module loaded, nothing started. */
   modulesMB: number;
-  /** The bundle (esbuild, no tsx at run time), or null if it could not be built. */
-  bundle: string | null;
+  /** The same from the build (plain JavaScript, no tsx), with the unit's node flags. */
+  builtModulesMB: number;
 }
 
 /** The floor under `sekisho start`: bare Node, Node with tsx's loader, all of Sekisho's modules loaded. */
@@ -104,44 +106,11 @@ export async function memoryFloor(work: string): Promise<MemoryFloor> {
     `await import(${JSON.stringify(join(ROOT, 'controller/cli.ts'))});\nsetInterval(() => {}, 1000);\n`,
   );
   const modulesMB = await idleRss(['--import', 'tsx', loader]);
-  return { bareNodeMB, tsxNodeMB, modulesMB, bundle: buildBundle() };
-}
-
-/**
- * `sekisho` as plain JavaScript: every source file transpiled on its own by esbuild into
- * tmp/bench-js/ (git-ignored), same layout, with the dashboard's assets linked and package.json
- * copied beside it, so that the relative paths the code uses still resolve and it runs without
- * tsx's loader. Returns the entry file, or null.
- */
-export function buildBundle(): string | null {
-  const out = join(ROOT, 'tmp', 'bench-js');
-  rmSync(out, { recursive: true, force: true });
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-      const rel = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== 'node_modules' && e.name !== 'firmware') walk(rel);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) files.push(rel);
-    }
-  };
-  for (const d of ['controller', 'dashboards', 'hardware', 'firmware-bridge']) walk(d);
-  const r = spawnSync(
-    join(ROOT, 'node_modules/.bin/esbuild'),
-    [...files, '--format=esm', '--platform=node', '--target=node20', `--outbase=${ROOT}`, `--outdir=${out}`],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (r.status !== 0) return null;
-  for (const d of ['controller', 'dashboards', 'hardware', 'firmware-bridge'])
-    for (const e of readdirSync(join(ROOT, d), { withFileTypes: true }))
-      if (e.isDirectory() && e.name === 'assets') symlinkSync(join(ROOT, d, e.name), join(out, d, e.name));
-  copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));
-  for (const f of readdirSync(join(ROOT, 'firmware-bridge')))
-    if (f.endsWith('.json')) copyFileSync(join(ROOT, 'firmware-bridge', f), join(out, 'firmware-bridge', f));
-  const entry = join(out, 'sekisho.mjs');
+  const built = join(work, 'load-built.mjs');
   writeFileSync(
-    entry,
-    "import { main } from './controller/cli.js';\nprocess.exitCode = await main(process.argv.slice(2));\n",
+    built,
+    `await import(${JSON.stringify(pathToFileURL(join(DEPLOYED.dist, 'controller/cli.js')).href)});\nsetInterval(() => {}, 1000);\n`,
   );
-  return entry;
+  const builtModulesMB = await idleRss([...SERVICE_NODE_ARGS, built], SERVICE_ENV);
+  return { bareNodeMB, tsxNodeMB, modulesMB, builtModulesMB };
 }

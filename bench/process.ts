@@ -2,7 +2,7 @@
  * The real `sekisho` command as a child process: `verify` over the journal, `start` until the door is
  * secured and the dashboard serves, and its resident memory after a load of badges and door changes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from '../tests/helpers/controller.js';
@@ -14,7 +14,8 @@ import { now, sleep } from './lib/stats.js';
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t = now();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SEKISHO_LOG: 'warn' } });
+    const cmd = command(args);
+    const p = spawn(process.execPath, cmd.argv, { env: { ...process.env, SEKISHO_LOG: 'warn', ...cmd.env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -60,27 +61,60 @@ export interface Started {
 }
 
 export interface StartOptions {
-  /** The program to run instead of bin/sekisho.mjs (e.g. a bundle). */
-  bin?: string;
-  /** Node flags, e.g. --max-semi-space-size=1. */
+  /**
+   * 'deployed' (default): the build (bin/sekisho-dist.mjs over DEPLOYED.dist) with the node flags and
+   * environment of deploy/sekisho.service; 'sources': bin/sekisho.mjs, the TypeScript under tsx.
+   */
+  form?: 'deployed' | 'sources';
+  /** Node flags instead of the unit's (deployed form only). */
   nodeArgs?: string[];
   timeoutMs?: number;
   /** Extra environment (after the service unit's). */
   env?: Record<string, string>;
-  /** false: without the service unit's environment (SERVICE_ENV). */
-  serviceEnv?: boolean;
 }
+
+const ROOT = join(import.meta.dirname, '..');
+const UNIT = readFileSync(join(ROOT, 'deploy', 'sekisho.service'), 'utf8');
 
 /**
  * The environment deploy/sekisho.service gives the controller that changes how it runs
  * (MALLOC_ARENA_MAX): the process figures are of the controller as it is deployed.
  */
 export const SERVICE_ENV: Record<string, string> = (() => {
-  const unit = readFileSync(join(import.meta.dirname, '..', 'deploy', 'sekisho.service'), 'utf8');
   const env: Record<string, string> = {};
-  for (const m of unit.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  for (const m of UNIT.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
   return env;
 })();
+
+/** The node flags of the unit's ExecStart (between the node binary and the entry). */
+export const SERVICE_NODE_ARGS: string[] = (() => {
+  const m = /^ExecStart=\S+\s+(.*?)\s*\S+sekisho-dist\.mjs\s/m.exec(UNIT);
+  if (!m) throw new Error('deploy/sekisho.service: no ExecStart running sekisho-dist.mjs');
+  return m[1]!.split(/\s+/).filter(Boolean);
+})();
+
+/** The build the deployed form runs: `node scripts/build.mjs --out tmp/bench-dist`, made by buildForBench. */
+export const DEPLOYED = { bin: join(ROOT, 'bin', 'sekisho-dist.mjs'), dist: join(ROOT, 'tmp', 'bench-dist') };
+
+/** Builds the sources into DEPLOYED.dist (as `npm run build` does into dist/). */
+export function buildForBench(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out', DEPLOYED.dist], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`the build failed: ${r.stderr || r.stdout}`);
+}
+
+/** The command line and environment of `sekisho <args>` in the given form. */
+export function command(
+  args: string[],
+  opts: StartOptions = {},
+): { argv: string[]; env: Record<string, string> } {
+  if (opts.form === 'sources') return { argv: [BIN, ...args], env: { ...opts.env } };
+  return {
+    argv: [...(opts.nodeArgs ?? SERVICE_NODE_ARGS), DEPLOYED.bin, ...args],
+    env: { ...SERVICE_ENV, SEKISHO_DIST: DEPLOYED.dist, ...opts.env },
+  };
+}
 
 export async function startProcess(
   configFile: string,
@@ -89,19 +123,11 @@ export async function startProcess(
 ): Promise<Started> {
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const t0 = now();
-  const proc = spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', '--config', configFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SEKISHO_LOG: 'warn',
-        ...(opts.serviceEnv === false ? {} : SERVICE_ENV),
-        ...opts.env,
-      },
-    },
-  );
+  const cmd = command(['start', '--config', configFile], opts);
+  const proc = spawn(process.execPath, cmd.argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SEKISHO_LOG: 'warn', ...cmd.env },
+  });
   let out = '';
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

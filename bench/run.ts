@@ -24,7 +24,7 @@ import { bareCommits, mqttRoundTrips, ptyTransfers, rawSha256Rate, sumOfIndepend
 import { type Figure, renderMarkdown, renderText } from './lib/report.js';
 import { benchConfig, workingCopy } from './lib/setup.js';
 import { fmt, now, type Summary, summarize } from './lib/stats.js';
-import { cliVerify, loadAndRss, SERVICE_ENV, startProcess } from './process.js';
+import { buildForBench, cliVerify, loadAndRss, SERVICE_NODE_ARGS, startProcess } from './process.js';
 import { runQueries } from './queries.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -89,6 +89,9 @@ async function main(): Promise<void> {
   log(`working copy in ${((now() - t) / 1000).toFixed(1)} s: ${storage}`);
   const mach = machine(storage, command);
   const dbFile = join(storage, 'journal.db');
+
+  // The controller as deployed runs the build (`npm run build`): the process figures use one.
+  buildForBench();
 
   // 2. A real Mosquitto, when the MQTT helper exists.
   const mosq = await import('../tests/helpers/mosquitto.js').catch(() => null);
@@ -532,10 +535,13 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
   if (!demo) throw new Error('the first start printed no demo manager account');
   const api = await apiQueries(full, meta, { username: 'demo-manager', password: demo[1]! }, size.apiQueries);
   await full.stop();
-  // The same restart and load with glibc's default malloc arenas (without the unit's MALLOC_ARENA_MAX).
-  const plain = await startProcess(file, storage, { serviceEnv: false });
-  const pl = await loadAndRss(plain, meta.staff, size.load);
-  await plain.stop();
+  // The same restart and load without the unit's node flags, and from the TypeScript sources (tsx).
+  const noFlags = await startProcess(file, storage, { nodeArgs: [] });
+  const nf = await loadAndRss(noFlags, meta.staff, size.load);
+  await noFlags.stop();
+  const sources = await startProcess(file, storage, { form: 'sources' });
+  const sl = await loadAndRss(sources, meta.staff, size.load);
+  await sources.stop();
   // The same with an empty journal: the startup and memory floor of the same code.
   const emptyStorage = join(work, 'empty-data');
   const empty = benchConfig({ storageDir: emptyStorage, entry: 'sim', exit: 'sim', mqttUrl });
@@ -549,7 +555,8 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
     emptyStartupMs: bare.readyMs,
     locked: full.locked,
     load: { ...fl, http: summarize(fl.http) },
-    loadWithoutArenaLimit: { ...pl, http: summarize(pl.http) },
+    loadWithoutNodeFlags: { ...nf, http: summarize(nf.http) },
+    loadFromSources: { ...sl, http: summarize(sl.http) },
     emptyLoad: { ...bl, http: summarize(bl.http) },
   };
   figures.push({
@@ -631,7 +638,7 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
   const mb = (mib: number) => (mib * 1048576) / 1e6;
   figures.push({
     group: 'Process',
-    measure: `resident memory of sekisho start after ${fl.requests.toLocaleString('en')} HTTP badges (+ door open/close)`,
+    measure: `resident memory of sekisho start as deployed (the build, the unit's flags and environment) after ${fl.requests.toLocaleString('en')} HTTP badges (+ door open/close)`,
     figure: `${fmt(mb(fl.rss))} MB (peak ${fmt(mb(fl.peak))} MB)`,
     limit: `${fmt(mb(bl.rss))} MB (empty journal, same load; peak ${fmt(mb(bl.peak))} MB)`,
     ratio: ratio(fl.rss, bl.rss),
@@ -640,8 +647,8 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
   });
   figures.push({
     group: 'Process',
-    measure: `… the same without MALLOC_ARENA_MAX=${SERVICE_ENV.MALLOC_ARENA_MAX ?? '?'} (deploy/sekisho.service sets it; glibc's default arenas)`,
-    figure: `${fmt(mb(pl.rss))} MB (peak ${fmt(mb(pl.peak))} MB)`,
+    measure: `… the same without the unit's node flags (${SERVICE_NODE_ARGS.join(' ')}) / from the TypeScript sources under tsx`,
+    figure: `${fmt(mb(nf.rss))} / ${fmt(mb(sl.rss))} MB (peaks ${fmt(mb(nf.peak))} / ${fmt(mb(sl.peak))} MB)`,
     limit: '—',
     ratio: '—',
     goal: '—',
@@ -659,47 +666,19 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
     goal: '—',
     met: null,
   });
-  // Where memory goes: the floor under the process, and the same code without tsx at run time.
+  // Where memory goes: the floor under the process.
   const floor = await memoryFloor(work);
   extra.memoryFloor = floor;
-  let bundled: { rss: number; peak: number } | null = null;
-  let semi: { rss: number; peak: number } | null = null;
-  if (floor.bundle) {
-    const bStorage = join(work, 'bundle-data');
-    const bc = benchConfig({ storageDir: bStorage, entry: 'sim', exit: 'sim', mqttUrl });
-    const bs = await startProcess(bc.file, bStorage, { bin: floor.bundle });
-    bundled = await loadAndRss(bs, meta.staff, size.load);
-    await bs.stop();
-    const sStorage = join(work, 'semi-data');
-    const sc = benchConfig({ storageDir: sStorage, entry: 'sim', exit: 'sim', mqttUrl });
-    const ss = await startProcess(sc.file, sStorage, {
-      bin: floor.bundle,
-      nodeArgs: ['--max-semi-space-size=1'],
-    });
-    semi = await loadAndRss(ss, meta.staff, size.load);
-    await ss.stop();
-  }
-  extra.memoryVariants = { bundled, semi };
   figures.push({
     group: 'Process',
-    measure: '… memory floor: idle node / node --import tsx / all Sekisho modules loaded under tsx',
-    figure: `${fmt(floor.bareNodeMB)} / ${fmt(floor.tsxNodeMB)} / ${fmt(floor.modulesMB)} MB`,
+    measure:
+      '… memory floor: idle node / node --import tsx / all Sekisho modules loaded under tsx / loaded from the build (unit flags)',
+    figure: `${fmt(floor.bareNodeMB)} / ${fmt(floor.tsxNodeMB)} / ${fmt(floor.modulesMB)} / ${fmt(floor.builtModulesMB)} MB`,
     limit: '—',
     ratio: '—',
     goal: '—',
     met: null,
   });
-  if (bundled && semi)
-    figures.push({
-      group: 'Process',
-      measure:
-        '… empty journal, same load, run from an esbuild bundle (no tsx) / plus --max-semi-space-size=1',
-      figure: `${fmt(mb(bundled.rss))} / ${fmt(mb(semi.rss))} MB (peaks ${fmt(mb(bundled.peak))} / ${fmt(mb(semi.peak))})`,
-      limit: `${fmt(mb(bl.rss))} MB as shipped (tsx)`,
-      ratio: ratio(bl.rss, semi.rss),
-      goal: '≤ 100 MB',
-      met: null,
-    });
   const h = summarize(fl.http);
   figures.push({
     group: 'Process',
