@@ -14,7 +14,7 @@ import { now, sleep } from './lib/stats.js';
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t = now();
   return new Promise((resolve) => {
-    const cmd = command(args);
+    const cmd = command(args, { form: 'cli' });
     const p = spawn(process.execPath, cmd.argv, { env: { ...process.env, SEKISHO_LOG: 'warn', ...cmd.env } });
     let stdout = '';
     let stderr = '';
@@ -63,9 +63,11 @@ export interface Started {
 export interface StartOptions {
   /**
    * 'deployed' (default): the build (bin/sekisho-dist.mjs over DEPLOYED.dist) with the node flags and
-   * environment of deploy/sekisho.service; 'sources': bin/sekisho.mjs, the TypeScript under tsx.
+   * environment of deploy/sekisho.service; 'cli': the same build as the installed `sekisho` command
+   * runs it (scripts/install.sh's wrapper: no node flags, no unit environment); 'sources':
+   * bin/sekisho.mjs, the TypeScript under tsx.
    */
-  form?: 'deployed' | 'sources';
+  form?: 'deployed' | 'cli' | 'sources';
   /** Node flags instead of the unit's (deployed form only). */
   nodeArgs?: string[];
   timeoutMs?: number;
@@ -110,6 +112,8 @@ export function command(
   opts: StartOptions = {},
 ): { argv: string[]; env: Record<string, string> } {
   if (opts.form === 'sources') return { argv: [BIN, ...args], env: { ...opts.env } };
+  if (opts.form === 'cli')
+    return { argv: [DEPLOYED.bin, ...args], env: { SEKISHO_DIST: DEPLOYED.dist, ...opts.env } };
   return {
     argv: [...(opts.nodeArgs ?? SERVICE_NODE_ARGS), DEPLOYED.bin, ...args],
     env: { ...SERVICE_ENV, SEKISHO_DIST: DEPLOYED.dist, ...opts.env },
@@ -172,6 +176,9 @@ export interface LoadFigure {
   granted: number;
   rss: number;
   peak: number;
+  /** The RSS's anonymous and file-backed parts (rssOf). */
+  anon: number;
+  file: number;
 }
 
 /** Badges through the HTTP sim route (and the door opened and closed after each grant), then RSS. */
@@ -185,7 +192,7 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
     return (await res.json()) as { granted?: boolean };
   };
   const inside = new Set<string>();
-  const fig: LoadFigure = { requests: 0, http: [], granted: 0, rss: 0, peak: 0 };
+  const fig: LoadFigure = { requests: 0, http: [], granted: 0, rss: 0, peak: 0, anon: 0, file: 0 };
   for (let i = 0; i < n; i++) {
     const who = staff[i % staff.length]!;
     const reader = inside.has(who.personId) ? 'exit' : 'entry';
@@ -205,5 +212,7 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
   const m = rssOf(s.proc.pid!);
   fig.rss = m.rss;
   fig.peak = m.peak;
+  fig.anon = m.anon;
+  fig.file = m.file;
   return fig;
 }

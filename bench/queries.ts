@@ -1,6 +1,8 @@
 /**
- * The log's queries on the full journal, through Journal.query/iterate (what the dashboard and
- * `sekisho log` call), each beside the same SQL run bare (only the stored bytes, no row objects).
+ * The journal's queries on the full journal, through Journal.query/iterate (what `sekisho log`, the
+ * dashboard's `GET /api/journal` and its Live page call; the entry/exit log pages go through the
+ * dashboard's index, measured through the HTTP API in dashboard.ts), each beside the same SQL run
+ * bare (only the stored bytes, no row objects).
  */
 import type Database from 'better-sqlite3';
 import {

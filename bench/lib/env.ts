@@ -67,9 +67,18 @@ export class LoadWatch {
   }
 }
 
-/** VmRSS and VmHWM (peak) of a process, in MiB, from /proc. */
-export function rssOf(pid: number): { rss: number; peak: number } {
+/**
+ * VmRSS and VmHWM (peak) of a process, in MiB, from /proc; and how the RSS splits into anonymous
+ * memory (the process's own: heaps, stacks) and file pages (mostly the node binary's code, shared
+ * and clean: the kernel can drop and re-read them).
+ */
+export function rssOf(pid: number): { rss: number; peak: number; anon: number; file: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return {
+    rss: kb('VmRSS') / 1024,
+    peak: kb('VmHWM') / 1024,
+    anon: kb('RssAnon') / 1024,
+    file: (kb('RssFile') + kb('RssShmem')) / 1024,
+  };
 }
