@@ -30,10 +30,8 @@ interface EscortOption {
 /** The people who may escort visitors (active staff with the permission), by name. */
 function escortOptions(dash: Dash): EscortOption[] {
   const { registry } = dash.controller;
-  return registry
-    .listEscorts()
-    .map((id) => registry.getPerson(id))
-    .filter((p): p is NonNullable<typeof p> => p?.active === true && p.category === 'staff')
+  return [...registry.getPeople(registry.listEscorts()).values()]
+    .filter((p) => p.active && p.category === 'staff')
     .map((p) => ({ id: p.id, label: `${p.name} (${p.displayId})` }))
     .sort((a, b) => a.label.localeCompare(b.label, 'ja'));
 }
