@@ -179,7 +179,15 @@ export interface LoadFigure {
   /** The RSS's anonymous and file-backed parts (rssOf). */
   anon: number;
   file: number;
+  /** The V8 heap in use and allocated, MiB. */
+  heapUsed: number;
+  heapTotal: number;
+  /** RSS again, SETTLE_MS after the load. */
+  settled: { rss: number; anon: number; file: number };
 }
+
+/** How long after a load its settled RSS is read (V8's memory reducer acts within about 10 s). */
+export const SETTLE_MS = 15_000;
 
 /** Badges through the HTTP sim route (and the door opened and closed after each grant), then RSS. */
 export async function loadAndRss(s: Started, staff: readonly Staff[], n: number): Promise<LoadFigure> {
@@ -192,7 +200,18 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
     return (await res.json()) as { granted?: boolean };
   };
   const inside = new Set<string>();
-  const fig: LoadFigure = { requests: 0, http: [], granted: 0, rss: 0, peak: 0, anon: 0, file: 0 };
+  const fig: LoadFigure = {
+    requests: 0,
+    http: [],
+    granted: 0,
+    rss: 0,
+    peak: 0,
+    anon: 0,
+    file: 0,
+    heapUsed: 0,
+    heapTotal: 0,
+    settled: { rss: 0, anon: 0, file: 0 },
+  };
   for (let i = 0; i < n; i++) {
     const who = staff[i % staff.length]!;
     const reader = inside.has(who.personId) ? 'exit' : 'entry';
@@ -214,5 +233,19 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
   fig.peak = m.peak;
   fig.anon = m.anon;
   fig.file = m.file;
+  // What the process says of its own heaps (GET /metrics), to tell a JavaScript heap from native memory.
+  const metrics = await (
+    await fetch(`${s.base}/metrics`, { headers: { authorization: `Bearer ${s.token}` } })
+  ).text();
+  const gauge = (name: string) =>
+    Number(new RegExp(`^sekisho_process_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN) / 1048576;
+  fig.heapUsed = gauge('heap_used_bytes');
+  fig.heapTotal = gauge('heap_total_bytes');
+  // Right after the load the V8 heap still holds garbage no major collection has taken yet (how much
+  // depends on when the last one ran); once the allocation rate drops, V8's memory reducer collects
+  // it. The resident memory of the controller between badges is the settled figure.
+  await sleep(SETTLE_MS);
+  const settled = rssOf(s.proc.pid!);
+  fig.settled = { rss: settled.rss, anon: settled.anon, file: settled.file };
   return fig;
 }
