@@ -5,12 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import {
-  type Badge,
-  type DoorPermission,
-  type Person,
-  PersonCategory,
-} from '../../controller/domain/index.js';
+import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter } from '../../controller/journal/registry.js';
 import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
@@ -96,28 +91,12 @@ function badgeView(b: Badge, now: number) {
   };
 }
 
+/** One person with their badges, door access and escort permission. */
 function personView(dash: Dash, p: Person) {
-  const { registry } = dash.controller;
-  return toView(
-    p,
-    dash.now(),
-    registry.mayEscort(p.id),
-    registry.listBadges({ personId: p.id }),
-    registry.permissionsFor(p.id),
-  );
+  return peopleViews(dash, [p])[0]!;
 }
 
-function toView(p: Person, now: number, mayEscort: boolean, badges: Badge[], permissions: DoorPermission[]) {
-  return {
-    ...p,
-    mayEscort,
-    expired: p.validUntil !== null && p.validUntil <= now,
-    badges: badges.map((b) => badgeView(b, now)),
-    permissions: permissions.map((x) => ({ doorId: x.doorId, scheduleId: x.scheduleId })),
-  };
-}
-
-/** A page of people with their badges, door access and escort permission: three queries for the page. */
+/** People with their badges, door access and escort permission: three queries, whatever their number. */
 function peopleViews(dash: Dash, people: Person[]) {
   const { registry } = dash.controller;
   const ids = people.map((p) => p.id);
@@ -125,9 +104,13 @@ function peopleViews(dash: Dash, people: Person[]) {
   const permissions = registry.permissionsOf(ids);
   const escorts = registry.escortsAmong(ids);
   const now = dash.now();
-  return people.map((p) =>
-    toView(p, now, escorts.has(p.id), badges.get(p.id) ?? [], permissions.get(p.id) ?? []),
-  );
+  return people.map((p) => ({
+    ...p,
+    mayEscort: escorts.has(p.id),
+    expired: p.validUntil !== null && p.validUntil <= now,
+    badges: (badges.get(p.id) ?? []).map((b) => badgeView(b, now)),
+    permissions: (permissions.get(p.id) ?? []).map((x) => ({ doorId: x.doorId, scheduleId: x.scheduleId })),
+  }));
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -203,7 +186,7 @@ function peopleFilter(dash: Dash, q: PeopleListQuery): PeopleFilter {
 }
 
 export interface PeopleListPage {
-  people: ReturnType<typeof toView>[];
+  people: ReturnType<typeof peopleViews>;
   /** How many people match the filter. */
   total: number;
   /** The position of the first row among them (0-based; counted along the pages). */
