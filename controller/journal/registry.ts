@@ -613,6 +613,16 @@ export class Registry {
   }
 
   /**
+   * Badges matching what someone typed to find one: its id, or the last four characters of its
+   * number (a pasted masked form such as `••••3D4E` too).
+   */
+  findTypedBadges(typed: string, limit = 50): Badge[] {
+    const text = typed.trim().replace(/^[•*]+/, '');
+    if (text === '') return [];
+    return this.findBadges({ id: text, ...(Array.from(text).length === 4 ? { last4: text } : {}) }, limit);
+  }
+
+  /**
    * Lost badges, and the people and badges expired or overdue at `now`: counted in SQL (one read
    * of each table), for the compliance view, instead of loading the registry.
    */

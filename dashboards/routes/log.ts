@@ -92,10 +92,7 @@ export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
   }
   if (q.badge) {
     // The badge's id, or the last four characters of its number (pasted `••••3D4E` too).
-    const needle = q.badge.replace(/^[•*]+/, '');
-    f.badges = registry
-      .findBadges({ id: q.badge, ...(Array.from(needle).length === 4 ? { last4: needle } : {}) }, 50)
-      .map((b) => b.id);
+    f.badges = registry.findTypedBadges(q.badge, 50).map((b) => b.id);
   }
   if (q.door) f.door = q.door;
   if (q.direction) f.direction = q.direction;

@@ -176,10 +176,7 @@ function peopleFilter(dash: Dash, q: PeopleListQuery): PeopleFilter {
   if (q.category) f.categories = [q.category];
   if (q.active) f.active = q.active === '1';
   if (q.badge !== undefined) {
-    const badges = dash.controller.registry.findBadges(
-      q.badge.startsWith('b_') ? { id: q.badge } : { last4: q.badge },
-      50,
-    );
+    const badges = dash.controller.registry.findTypedBadges(q.badge, 50);
     f.ids = [...new Set(badges.map((b) => b.personId))];
   }
   return f;
