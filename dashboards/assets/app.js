@@ -282,117 +282,120 @@ function presenceAdd() {
 }
 
 /**
- * The "add a person" picker: the registry may hold 100,000 people, so the page carries none of
- * them; what the manager types is looked up (GET /api/people/search) and the matches fill the list.
+ * Active people whose name or ID contains `q`, from GET /api/people/search (the pages carry none of
+ * a registry that may hold 100,000 people): `{ people, failed }`, no people for an empty `q`.
  */
-let presenceFindTimer = null;
-let presenceFindSeq = 0;
-function presenceFind(input) {
-  clearTimeout(presenceFindTimer);
-  presenceFindTimer = setTimeout(async () => {
-    const select = presenceDialog.querySelector('select[name="add"]');
-    const placeholder = select.options[0];
-    const q = input.value.trim();
-    const mine = ++presenceFindSeq;
-    let people = [];
-    if (q !== '') {
-      try {
-        const res = await fetch(`/api/people/search?q=${encodeURIComponent(q)}&limit=30`, {
-          headers: { accept: 'application/json' },
-        });
-        if (res.ok) people = (await res.json()).people;
-      } catch {
-        people = [];
-      }
-    }
-    if (mine !== presenceFindSeq) return; // a later search is under way
-    const labels = JSON.parse(select.dataset.categoryLabels);
-    const options = people.map((p) => {
-      const o = document.createElement('option');
-      o.value = p.id;
-      o.textContent = `${p.name} (${p.displayId})`;
-      o.dataset.name = p.name;
-      o.dataset.displayId = p.displayId;
-      o.dataset.category = p.category;
-      o.dataset.categoryLabel = labels[p.category] ?? p.category;
-      return o;
+async function searchPeople(q, limit, category) {
+  if (q === '') return { people: [], failed: false };
+  const params = new URLSearchParams({ q, limit: String(limit) });
+  if (category) params.set('category', category);
+  try {
+    const res = await fetch(`/api/people/search?${params}`, {
+      headers: { accept: 'application/json' },
+      credentials: 'same-origin',
     });
-    if (q !== '' && options.length === 0) {
-      const none = document.createElement('option');
-      none.value = '';
-      none.disabled = true;
-      none.textContent = select.dataset.none;
-      options.push(none);
-    }
-    select.replaceChildren(placeholder, ...options);
-    if (people.length === 1) select.value = people[0].id;
-  }, 200);
+    return res.ok ? { people: (await res.json()).people, failed: false } : { people: [], failed: true };
+  } catch {
+    return { people: [], failed: true };
+  }
 }
 
 /**
- * The person pickers of the request and visitor forms (fieldset[data-person-picker]): like the
- * presence dialog's, the page carries none of the registry; what is typed is looked up
- * (GET /api/people/search, the picker's categories, active people) and the matches fill its list.
- * The select is required, so a form cannot be sent before someone is chosen; the server checks
- * the id it receives.
+ * Runs `search(key)` 200 ms after the last call for `key`, and hands its answer to `show(key, …)`
+ * only if no later search for the same key began meanwhile.
  */
-const pickerTimers = new WeakMap();
-const pickerSeqs = new WeakMap();
+const searchTimers = new WeakMap();
+const searchSeqs = new WeakMap();
+function searchAsYouType(key, search, show) {
+  clearTimeout(searchTimers.get(key));
+  searchTimers.set(
+    key,
+    setTimeout(async () => {
+      const mine = (searchSeqs.get(key) ?? 0) + 1;
+      searchSeqs.set(key, mine);
+      const answer = await search(key);
+      if (searchSeqs.get(key) === mine) show(key, answer);
+    }, 200),
+  );
+}
 
-async function pickerSearch(picker) {
-  const input = picker.querySelector('[data-person-find]');
-  const select = picker.querySelector('select');
-  const status = picker.querySelector('[data-picker-status]');
-  const limit = Number(picker.getAttribute('data-limit')) || 30;
-  const q = input.value.trim();
-  const mine = (pickerSeqs.get(picker) ?? 0) + 1;
-  pickerSeqs.set(picker, mine);
-  let people = [];
-  let failed = false;
-  if (q !== '') {
-    const params = new URLSearchParams({ q, limit: String(limit) });
-    const category = picker.getAttribute('data-category');
-    if (category) params.set('category', category);
-    try {
-      const res = await fetch(`/api/people/search?${params}`, {
-        headers: { accept: 'application/json' },
-        credentials: 'same-origin',
+/** The presence dialog's "add a person" picker: the matches fill its list. */
+function presenceFind(input) {
+  searchAsYouType(
+    input,
+    (i) => searchPeople(i.value.trim(), 30),
+    (i, { people }) => {
+      const select = presenceDialog.querySelector('select[name="add"]');
+      const placeholder = select.options[0];
+      const labels = JSON.parse(select.dataset.categoryLabels);
+      const options = people.map((p) => {
+        const o = document.createElement('option');
+        o.value = p.id;
+        o.textContent = `${p.name} (${p.displayId})`;
+        o.dataset.name = p.name;
+        o.dataset.displayId = p.displayId;
+        o.dataset.category = p.category;
+        o.dataset.categoryLabel = labels[p.category] ?? p.category;
+        return o;
       });
-      if (res.ok) people = (await res.json()).people;
-      else failed = true;
-    } catch {
-      failed = true;
-    }
-  }
-  if (pickerSeqs.get(picker) !== mine) return; // a later search is under way
-  const chosen = select.value;
-  const options = people.map((p) => {
-    const o = document.createElement('option');
-    o.value = p.id;
-    o.textContent = `${p.name} [${p.displayId}]`;
-    return o;
-  });
-  select.replaceChildren(select.options[0], ...options);
-  if (people.some((p) => p.id === chosen)) select.value = chosen;
-  else if (people.length === 1) select.value = people[0].id;
-  else select.value = '';
-  let text = '';
-  if (failed) text = select.dataset.failed;
-  else if (q !== '' && people.length === 0) text = select.dataset.none;
-  else if (people.length >= limit) text = select.dataset.more;
-  else if (people.length > 0) text = select.dataset.found.replace('{n}', String(people.length));
-  status.textContent = text;
-  status.hidden = text === '';
+      if (i.value.trim() !== '' && options.length === 0) {
+        const none = document.createElement('option');
+        none.value = '';
+        none.disabled = true;
+        none.textContent = select.dataset.none;
+        options.push(none);
+      }
+      select.replaceChildren(placeholder, ...options);
+      if (people.length === 1) select.value = people[0].id;
+    },
+  );
+}
+
+/**
+ * The person pickers of the request and visitor forms (fieldset[data-person-picker]): what is
+ * typed is looked up (the picker's categories, active people) and the matches fill its list. The
+ * select is required, so a form cannot be sent before someone is chosen; the server checks the id
+ * it receives.
+ */
+function pickerFind(picker) {
+  const limit = Number(picker.getAttribute('data-limit')) || 30;
+  searchAsYouType(
+    picker,
+    (p) =>
+      searchPeople(
+        p.querySelector('[data-person-find]').value.trim(),
+        limit,
+        p.getAttribute('data-category'),
+      ),
+    (p, { people, failed }) => {
+      const q = p.querySelector('[data-person-find]').value.trim();
+      const select = p.querySelector('select');
+      const status = p.querySelector('[data-picker-status]');
+      const chosen = select.value;
+      const options = people.map((x) => {
+        const o = document.createElement('option');
+        o.value = x.id;
+        o.textContent = `${x.name} [${x.displayId}]`;
+        return o;
+      });
+      select.replaceChildren(select.options[0], ...options);
+      if (people.some((x) => x.id === chosen)) select.value = chosen;
+      else if (people.length === 1) select.value = people[0].id;
+      else select.value = '';
+      let text = '';
+      if (failed) text = select.dataset.failed;
+      else if (q !== '' && people.length === 0) text = select.dataset.none;
+      else if (people.length >= limit) text = select.dataset.more;
+      else if (people.length > 0) text = select.dataset.found.replace('{n}', String(people.length));
+      status.textContent = text;
+      status.hidden = text === '';
+    },
+  );
 }
 
 document.addEventListener('input', (e) => {
   if (!(e.target instanceof Element) || !e.target.matches('[data-person-picker] [data-person-find]')) return;
-  const picker = e.target.closest('[data-person-picker]');
-  clearTimeout(pickerTimers.get(picker));
-  pickerTimers.set(
-    picker,
-    setTimeout(() => pickerSearch(picker), 200),
-  );
+  pickerFind(e.target.closest('[data-person-picker]'));
 });
 
 /** The live panel was replaced: tell the manager if the room of the open dialog changed. */
