@@ -48,6 +48,7 @@ import {
   nextDeadline,
   nextVisitDeadline,
   openConditions,
+  READER_STARTING,
   type ReaderCondition,
   type ReaderReport,
   restoreDerivedState,
@@ -252,7 +253,7 @@ export class Controller {
         this.readerState.set(rc.id, { online: true, reason: 'simulated' });
         continue;
       }
-      this.readerState.set(rc.id, { online: false, reason: 'starting' });
+      this.readerState.set(rc.id, { online: false, reason: READER_STARTING });
       const port = new ReaderPort(rc, { now: this.now });
       port.on('badge', (read: BadgeRead) => this.guard(() => this.handleBadge(read)));
       port.on('status', (s: ReaderStatus) =>

@@ -599,9 +599,9 @@ export class Journal {
     return this.#outboxPeekStmt.all(afterSeq, limit).map((row) => this.#toRow(row));
   }
 
-  /** Removes a delivered row from the outbox. Returns false if it was not there. */
+  /** Removes a delivered row from the outbox (as outboxAckMany). Returns false if it was not there. */
   outboxAck(seq: number): boolean {
-    return this.#outboxAckStmt.run(seq).changes === 1;
+    return this.outboxAckMany([seq]) === 1;
   }
 
   /**
