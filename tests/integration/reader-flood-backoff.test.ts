@@ -14,8 +14,6 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import {
-  cli,
-  cliJson,
   doorConfig,
   type Running,
   startController,
@@ -25,6 +23,7 @@ import {
 } from '../helpers/controller.js';
 import { makePtyPair } from '../helpers/pty.js';
 import { sleep } from '../helpers/util.js';
+import { enrolCard, floodUntil, noiseAndFrame } from './flood.js';
 
 interface Row {
   seq: number;
@@ -69,26 +68,15 @@ describe('a reader flooded again and again: growing cool-downs, one alarm, clear
   const floodAlarms = (after: number) =>
     rows('alarm_raised', after).filter((r) => FLOOD_DETAIL.test(dataOf(r).detail));
 
-  /**
-   * Printable noise (no RDM6300 start byte, so the frame after it stays intact) followed by a valid
-   * frame of the enrolled card: without the budget, every such frame would be granted.
-   */
-  const chunk = (() => {
-    const noise = Buffer.alloc(16 * 1024);
-    for (let i = 0; i < noise.length; i++) noise[i] = 0x41 + (i % 26);
-    return Buffer.concat([noise, encodeRdm6300Frame(CARD)]);
-  })();
+  /** Noise and frames of the enrolled card: without the budget, every such frame would be granted. */
+  const chunk = noiseAndFrame(CARD);
 
   /** Flood until the controller has journaled `episodes` flood rows since `after`, then stop. */
   async function flood(after: number, episodes: number): Promise<void> {
-    for (let i = 0; i < 4000; i++) {
-      writeSync(fd, chunk);
-      if (i % 10 === 9) {
-        await sleep(5);
-        if (floodRows(after).length >= episodes) return;
-      }
-    }
-    throw new Error(`flood episode ${episodes} was never reported`);
+    await floodUntil(fd, chunk, () => floodRows(after).length >= episodes, {
+      checkEvery: 10,
+      maxWrites: 4000,
+    });
   }
 
   /** The reader back online; then one frame of the card, which must be granted. */
@@ -109,20 +97,7 @@ describe('a reader flooded again and again: growing cool-downs, one alarm, clear
         { id: 'exit', path: 'sim', protocol: 'rdm6300', repeatSuppressMs: 0 },
       ]),
     );
-    const p = cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      cfgFile,
-      '--name',
-      'Yamada Taro',
-      '--id',
-      'S-1',
-      '--category',
-      'staff',
-    ]);
-    expect(cli(['person', 'grant', p.id, '--config', cfgFile, '--door', 'machine-room']).status).toBe(0);
-    expect(cli(['badge', 'add', '--config', cfgFile, '--person', p.id, '--number', CARD]).status).toBe(0);
+    enrolCard(cfgFile, CARD);
     ctl = await startController(cfgFile, storage);
     db = new Database(join(storage, 'journal.db'), { readonly: true });
     fd = openSync(pty.a, 'w');

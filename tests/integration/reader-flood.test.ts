@@ -12,8 +12,6 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import {
-  cli,
-  cliJson,
   doorConfig,
   type Running,
   startController,
@@ -23,6 +21,7 @@ import {
 } from '../helpers/controller.js';
 import { makePtyPair } from '../helpers/pty.js';
 import { sleep } from '../helpers/util.js';
+import { enrolCard, floodUntil, noiseAndFrame } from './flood.js';
 
 interface Row {
   seq: number;
@@ -91,20 +90,7 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
         },
       ]),
     );
-    const p = cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      cfgFile,
-      '--name',
-      'Yamada Taro',
-      '--id',
-      'S-1',
-      '--category',
-      'staff',
-    ]);
-    expect(cli(['person', 'grant', p.id, '--config', cfgFile, '--door', 'machine-room']).status).toBe(0);
-    expect(cli(['badge', 'add', '--config', cfgFile, '--person', p.id, '--number', CARD]).status).toBe(0);
+    enrolCard(cfgFile, CARD);
     ctl = await startController(cfgFile, storage);
     db = new Database(join(storage, 'journal.db'), { readonly: true });
     fd = openSync(pty.a, 'w');
@@ -132,24 +118,17 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
   it('a flood with valid frames in it: reader offline (flood), journal row and alarm, no decision', async () => {
     const before = head();
     floodFrom = before;
-    // Printable noise with no RDM6300 start byte (0x02), so the frames in it stay intact: without the
-    // budget, every one of them would be decoded and granted.
-    const noise = Buffer.alloc(16 * 1024);
-    for (let i = 0; i < noise.length; i++) noise[i] = 0x41 + (i % 26);
-    const frame = encodeRdm6300Frame(CARD);
-    let frames = 0;
-    let flooded = false;
-    // Keep flooding until the controller says so, then a little longer, with frames interleaved.
-    for (let i = 0; i < 2000 && !(flooded && i > 200); i++) {
-      writeSync(fd, Buffer.concat([noise, frame]));
-      frames++;
-      if (i % 20 === 19) {
-        await sleep(5);
-        flooded ||= (await readerStatus())?.reason === 'flood';
-      }
-    }
+    // Noise with frames of the enrolled card in it, which stay intact: without the budget, every one
+    // of them would be decoded and granted.
+    const chunk = noiseAndFrame(CARD);
+    // Keep flooding until the controller says so, and at least 200 writes.
+    let frames = await floodUntil(fd, chunk, async () => (await readerStatus())?.reason === 'flood', {
+      checkEvery: 20,
+      maxWrites: 2000,
+      atLeast: 200,
+    });
     // The last frame rides in the same write as the last noise: it is inside the flood.
-    writeSync(fd, Buffer.concat([noise, frame]));
+    writeSync(fd, chunk);
     frames++;
     const status = await until(async () => {
       const s = await readerStatus();
@@ -220,14 +199,15 @@ describe('a flooded RDM6300 pty: flood reported, nothing decided from it, back a
         .filter((d) => d.reader === 'exit' || d.detail?.startsWith('reader exit'));
     await until(async () => (await readerStatus('exit'))?.reason === 'silent', 'exit reader silent');
     const before = head();
-    const noise = Buffer.alloc(16 * 1024, 0x41);
-    for (let i = 0; i < 2000; i++) {
-      writeSync(fd2, noise);
-      if (i % 20 === 19) {
-        await sleep(5);
-        if ((await readerStatus('exit'))?.reason === 'flood') break;
-      }
-    }
+    await floodUntil(
+      fd2,
+      Buffer.alloc(16 * 1024, 0x41),
+      async () => (await readerStatus('exit'))?.reason === 'flood',
+      {
+        checkEvery: 20,
+        maxWrites: 2000,
+      },
+    );
     await until(async () => (await readerStatus('exit'))?.reason === 'flood', 'exit reader flooding');
     expect((await readerStatus('exit'))?.online).toBe(false);
     const flood = { reader: 'exit', reason: 'flood', episode: 1, coolDownMs: COOL_DOWN_MS };
