@@ -186,7 +186,7 @@ describe('people a page at a time', () => {
       expect([...r.escortsAmong(page)]).toEqual([badgeHolder.id]);
     });
 
-    it('counts what the compliance view needs in SQL', () => {
+    it('counts what the compliance view needs in SQL', async () => {
       const r = d.controller.registry;
       const now = d.controller.now();
       expect(r.attentionCounts(now)).toEqual({
@@ -195,6 +195,43 @@ describe('people a page at a time', () => {
         expiredBadges: 0,
         overdueVisitors: 0,
       });
+      // Each count on a registry of its own (this one is the other tests' oracle), beside what it must not count.
+      const other = await makeDash();
+      try {
+        const o = other.controller.registry;
+        const at = other.controller.now();
+        const past = { validUntil: at - 1000 };
+        const future = { validUntil: at + 3_600_000 };
+        o.addPerson({ displayId: 'S-1', name: 'Expired Staff', category: 'staff', ...past }, 'test', at);
+        o.addPerson({ displayId: 'S-2', name: 'Valid Staff', category: 'staff', ...future }, 'test', at);
+        const gone = o.addPerson(
+          { displayId: 'S-3', name: 'Expired Gone', category: 'staff', ...past },
+          'test',
+          at,
+        );
+        o.updatePerson(gone.id, { active: false }, 'test', at);
+        const holder = o.addPerson({ displayId: 'S-4', name: 'Holder', category: 'staff' }, 'test', at);
+        const lost = o.addBadge({ personId: holder.id, credential: '1111111111' }, 'test', at);
+        o.setBadgeStatus(lost.id, 'lost', 'test', at);
+        o.addBadge({ personId: holder.id, credential: '2222222222', ...past }, 'test', at);
+        o.addBadge({ personId: holder.id, credential: '3333333333', ...future }, 'test', at);
+        const overdue = o.addPerson(
+          { displayId: 'V-1', name: 'Overdue', category: 'visitor', ...past },
+          'test',
+          at,
+        );
+        o.addBadge({ personId: overdue.id, credential: '4444444444' }, 'test', at);
+        // A visitor past their time who holds no badge any more is not overdue.
+        o.addPerson({ displayId: 'V-2', name: 'Left', category: 'visitor', ...past }, 'test', at);
+        expect(o.attentionCounts(at)).toEqual({
+          lostBadges: 1,
+          expiredPeople: 3, // Expired Staff, Overdue, Left
+          expiredBadges: 1,
+          overdueVisitors: 1,
+        });
+      } finally {
+        await other.close();
+      }
     });
 
     it('searches active people for the pickers, of the categories asked', () => {
