@@ -7,10 +7,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Person } from '../../controller/domain/types.js';
-import { haveChromium, launchChromium, loginAs, newContext, watchErrors } from '../helpers/browser.js';
+import { launchChromium, loginAs, newContext, watchErrors } from '../helpers/browser.js';
 import { makeDash, PASSWORD, type TestDash } from './helpers.js';
 
-describe.skipIf(!haveChromium())('people and person pickers in Chromium', () => {
+describe('people and person pickers in Chromium', () => {
   let d: TestDash;
   let base: string;
   let browser: Browser;
