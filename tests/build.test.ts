@@ -193,7 +193,7 @@ describe('the built controller (npm run build, bin/sekisho-dist.mjs)', () => {
     expect(badge.body).toMatchObject({ granted: false, reason: 'unknown_badge' });
   });
 
-  it('loads no module of tsx or esbuild, and shows no trace of them; the same checks see tsx in the TypeScript entry', () => {
+  it('loads no module of tsx or esbuild, and shows no trace of them; the same checks see tsx in the TypeScript entry', async () => {
     const loaded = ctl.output();
     // The debug output does name the modules loaded (else this test could not fail) ...
     expect(loaded).toContain(pathToFileURL(join(dist, 'controller/cli.js')).href);
@@ -210,6 +210,21 @@ describe('the built controller (npm run build, bin/sekisho-dist.mjs)', () => {
     });
     expect(dev.status).toBe(0);
     expect(dev.stderr).toMatch(LOADER);
+    // The process probe sees tsx at work in a controller started from the TypeScript entry (with tsx's
+    // cache off, so that it transpiles, through its esbuild child): else its [] above could not fail.
+    const devDir = tempDir('sekisho-build-dev-');
+    dirs.push(devDir);
+    const devCtl = await startController(
+      writeConfig(devDir, doorConfig(devDir, simReaders())),
+      join(devDir, 'data'),
+      20_000,
+      { env: { TSX_DISABLE_CACHE: '1' } },
+    );
+    try {
+      expect(processTraces(devCtl.proc.pid!).join('\n')).toMatch(/esbuild --service/);
+    } finally {
+      await devCtl.stop();
+    }
   });
 
   it('the dashboard’s “verify now” verifier runs the built verify-child.js, without tsx', () => {
