@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Staff } from './lib/dataset.js';
 import { now, rng, sleep } from './lib/stats.js';
-import type { Started } from './process.js';
+import { SimBadges, type Started } from './process.js';
 
 export interface IndexBuildFigure {
   /** Journal rows the index had to cover. */
@@ -39,15 +39,6 @@ function indexState(dbFile: string): { indexed: number; head: number } {
   }
 }
 
-async function post(s: Started, path: string, body: unknown): Promise<{ granted?: boolean }> {
-  const res = await fetch(`${s.base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as { granted?: boolean };
-}
-
 /**
  * Waits, on a controller just started on a journal its dashboard has not indexed, until the index has
  * reached the journal's head; meanwhile a badge every 100 ms through the HTTP sim route (granted
@@ -64,7 +55,7 @@ export async function waitForIndex(
   const fig: IndexBuildFigure = { rows: 0, seconds: 0, walMaxBytes: 0, badgeMs: [] };
   // The journal as the controller found it (the badges below add rows, indexed on the next sync).
   let target = Number.POSITIVE_INFINITY;
-  const inside = new Set<string>();
+  const badges = new SimBadges(s);
   let i = 0;
   let lastPoll = 0;
   for (;;) {
@@ -84,15 +75,7 @@ export async function waitForIndex(
         return fig;
       }
     }
-    const who = staff[i++ % staff.length]!;
-    const reader = inside.has(who.personId) ? 'exit' : 'entry';
-    const t = now();
-    const r = await post(s, '/api/sim/badge', { reader, credential: who.credential });
-    fig.badgeMs.push(now() - t);
-    if (r.granted) {
-      if (reader === 'entry') inside.add(who.personId);
-      else inside.delete(who.personId);
-    }
+    fig.badgeMs.push((await badges.present(staff[i++ % staff.length]!)).ms);
     await sleep(100);
   }
 }

@@ -189,17 +189,47 @@ export interface LoadFigure {
 /** How long after a load its settled RSS is read (V8's memory reducer acts within about 10 s). */
 export const SETTLE_MS = 15_000;
 
-/** Badges through the HTTP sim route (and the door opened and closed after each grant), then RSS. */
-export async function loadAndRss(s: Started, staff: readonly Staff[], n: number): Promise<LoadFigure> {
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${s.base}${path}`, {
+/**
+ * Staff badging through the HTTP sim route of a started controller, as at the door: someone outside
+ * presents at the entry reader, someone inside at the exit reader.
+ */
+export class SimBadges {
+  readonly #inside = new Set<string>();
+
+  constructor(private readonly s: Started) {}
+
+  /** One badge: the round trip (request → committed decision → response, ms) and the decision. */
+  async present(who: Staff): Promise<{ ms: number; granted: boolean }> {
+    const reader = this.#inside.has(who.personId) ? 'exit' : 'entry';
+    const t = now();
+    const r = await this.post('/api/sim/badge', { reader, credential: who.credential });
+    const ms = now() - t;
+    if (r.granted) {
+      if (reader === 'entry') this.#inside.add(who.personId);
+      else this.#inside.delete(who.personId);
+    }
+    return { ms, granted: r.granted === true };
+  }
+
+  /** The door opened and closed (after a grant; it relocks on close). */
+  async walkThrough(): Promise<void> {
+    await this.post(`/api/sim/doors/${DOOR}/contact`, { open: true });
+    await this.post(`/api/sim/doors/${DOOR}/contact`, { open: false });
+  }
+
+  private async post(path: string, body: unknown): Promise<{ granted?: boolean }> {
+    const res = await fetch(`${this.s.base}${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.s.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     return (await res.json()) as { granted?: boolean };
-  };
-  const inside = new Set<string>();
+  }
+}
+
+/** Badges through the HTTP sim route (and the door opened and closed after each grant), then RSS. */
+export async function loadAndRss(s: Started, staff: readonly Staff[], n: number): Promise<LoadFigure> {
+  const badges = new SimBadges(s);
   const fig: LoadFigure = {
     requests: 0,
     http: [],
@@ -213,18 +243,12 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
     settled: { rss: 0, anon: 0, file: 0 },
   };
   for (let i = 0; i < n; i++) {
-    const who = staff[i % staff.length]!;
-    const reader = inside.has(who.personId) ? 'exit' : 'entry';
-    const t = now();
-    const r = await post('/api/sim/badge', { reader, credential: who.credential });
-    fig.http.push(now() - t);
+    const r = await badges.present(staff[i % staff.length]!);
+    fig.http.push(r.ms);
     fig.requests++;
     if (r.granted) {
       fig.granted++;
-      if (reader === 'entry') inside.add(who.personId);
-      else inside.delete(who.personId);
-      await post(`/api/sim/doors/${DOOR}/contact`, { open: true });
-      await post(`/api/sim/doors/${DOOR}/contact`, { open: false });
+      await badges.walkThrough();
     }
   }
   await sleep(500);
