@@ -69,6 +69,9 @@ export function brokerSettings(
     connectTimeout: 10_000,
     queueQoSZero: false,
     resubscribe: false,
+    // mqtt-packet otherwise builds a table of 65,536 two-byte Buffers for message ids and lengths on
+    // the first packet: about 7 MB of the controller's heap, for a client that publishes a few rows.
+    writeCache: false,
   };
   if (cfg.username !== undefined) options.username = cfg.username;
   if (cfg.passwordFile !== undefined) {
