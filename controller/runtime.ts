@@ -110,7 +110,14 @@ export interface ControllerStatus {
   version: string;
   startedAt: number;
   board: 'sim' | 'rpi';
-  journal: { headSeq: number; headHash: string; storageOk: boolean; pendingWrites: number };
+  journal: {
+    headSeq: number;
+    headHash: string;
+    storageOk: boolean;
+    pendingWrites: number;
+    /** The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures. */
+    walCheckpoints: { count: number; lastMs: number; maxMs: number; failures: number };
+  };
   clockSynced: boolean | null;
   doors: DoorStatus[];
   readers: { id: string; online: boolean; reason: string }[];
@@ -229,7 +236,7 @@ export class Controller {
   }
 
   private begin(): void {
-    // WAL checkpoints run in a worker thread, never inside a commit on the door path.
+    // WAL checkpoints run from a timer between events, never inside a commit on the door path.
     this.walCheckpointer = WalCheckpointer.start(this.db, this.log);
     const at = this.now();
     this.write({
@@ -679,11 +686,21 @@ export class Controller {
 
   /**
    * For writers of many batches into the database (the dashboard's log index): awaited between two
-   * batches, it holds them back until the checkpoint worker has caught up, so the write-ahead log
-   * stays small (WalCheckpointer.room).
+   * batches, it checkpoints the write-ahead log when the latest checkpoint is 100 ms old, so that the
+   * log stays small and each checkpoint short (WalCheckpointer.room).
    */
   walRoom(): Promise<void> {
     return this.walCheckpointer?.room() ?? Promise.resolve();
+  }
+
+  private walCheckpoints(): ControllerStatus['journal']['walCheckpoints'] {
+    const w = this.walCheckpointer?.stats();
+    return {
+      count: w?.checkpoints ?? 0,
+      lastMs: w?.lastMs ?? 0,
+      maxMs: w?.maxMs ?? 0,
+      failures: w?.failures ?? 0,
+    };
   }
 
   /** What the MQTT publisher shows of each door. Cheap: no I/O. */
@@ -711,6 +728,7 @@ export class Controller {
         headHash: head.hash,
         storageOk: this.storageOk,
         pendingWrites: this.pending.length,
+        walCheckpoints: this.walCheckpoints(),
       },
       clockSynced: clockSynchronised(),
       doors: [...this.doors.values()].map((rt) => ({

@@ -278,6 +278,25 @@ export class MetricsCollector {
       'Journal rows the controller committed since the dashboard started.',
       this.#rows,
     );
+    const wal = s.journal.walCheckpoints;
+    out.single(
+      'sekisho_wal_checkpoints_total',
+      'counter',
+      'WAL checkpoints that copied pages into the database file since the controller started.',
+      wal.count,
+    );
+    out.single(
+      'sekisho_wal_checkpoint_failures_total',
+      'counter',
+      'WAL checkpoints that failed (an I/O error, a full disk) since the controller started.',
+      wal.failures,
+    );
+    out.single(
+      'sekisho_wal_checkpoint_max_seconds',
+      'gauge',
+      'The longest WAL checkpoint since the controller started (it runs on the controller thread), in seconds.',
+      wal.maxMs / 1000,
+    );
     if (s.clockSynced !== null)
       out.single(
         'sekisho_clock_synced',

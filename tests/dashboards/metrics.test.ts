@@ -195,6 +195,19 @@ describe('GET /metrics', () => {
     expect(() => parseExposition(viaSession.body)).not.toThrow();
   });
 
+  it("shows the controller's WAL checkpoints, their longest in seconds", async () => {
+    await until(() => d.controller.status().journal.walCheckpoints.count > 0, 'a WAL checkpoint');
+    const { m } = await scrape();
+    const w = d.controller.status().journal.walCheckpoints; // read after the scrape: only ever higher
+    const total = value(m, 'sekisho_wal_checkpoints_total')!;
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(w.count);
+    const max = value(m, 'sekisho_wal_checkpoint_max_seconds')!;
+    expect(max).toBeGreaterThan(0);
+    expect(max).toBeLessThanOrEqual(w.maxMs / 1000); // seconds, not milliseconds
+    expect(value(m, 'sekisho_wal_checkpoint_failures_total')).toBe(0);
+  });
+
   it('is valid exposition text with the expected families, types and base units', async () => {
     const { m } = await scrape();
     for (const name of m.keys()) expect(name.startsWith('sekisho_'), name).toBe(true);
@@ -208,6 +221,9 @@ describe('GET /metrics', () => {
       sekisho_journal_head_seq: 'gauge',
       sekisho_journal_storage_ok: 'gauge',
       sekisho_journal_pending_writes: 'gauge',
+      sekisho_wal_checkpoints_total: 'counter',
+      sekisho_wal_checkpoint_failures_total: 'counter',
+      sekisho_wal_checkpoint_max_seconds: 'gauge',
       sekisho_mqtt_connected: 'gauge',
       sekisho_mqtt_outbox_backlog: 'gauge',
       sekisho_process_uptime_seconds: 'gauge',

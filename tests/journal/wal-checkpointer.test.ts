@@ -1,44 +1,86 @@
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WAL_SIZE_LIMIT } from '../../controller/journal/db.js';
 import type { SqliteDatabase } from '../../controller/journal/index.js';
 import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
-import { silentLogger } from '../../controller/log.js';
+import { createLogger, silentLogger } from '../../controller/log.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { until } from '../helpers/util.js';
 import { openJournal, sampleInput, tempDir } from './helpers.js';
 
 const autoPages = (db: SqliteDatabase) => Number(db.pragma('wal_autocheckpoint', { simple: true }));
+const walSize = (file: string) => statSync(`${file}-wal`).size;
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
+/**
+ * Door-like commits, one row of 4 kB each (about 30 MB in all), with a turn of the event loop after
+ * every tenth; the largest size of the WAL file seen.
+ */
+async function steadyCommits(
+  file: string,
+  db: SqliteDatabase,
+  journal: ReturnType<typeof openJournal>['journal'],
+) {
+  let biggest = 0;
+  for (let i = 0; i < 6000; i++) {
+    journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(4000) } });
+    if (i % 10 === 9) {
+      biggest = Math.max(biggest, walSize(file));
+      await nextTurn();
+    }
+  }
+  expect(journal.head().seq).toBe(6000);
+  expect(db.inTransaction).toBe(false);
+  return biggest;
+}
 
 describe('WalCheckpointer', () => {
-  it('checkpoints from its worker while the connection writes with the automatic checkpoint off', async () => {
+  it('checkpoints from its timer with the automatic checkpoint off, and turns it back on when stopped', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
     expect(autoPages(db)).toBe(1000);
-    const cp = WalCheckpointer.start(db, silentLogger, 50);
-    await until(() => cp.stats().running, 'the worker to start');
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 50 });
     expect(autoPages(db)).toBe(0);
-    // Enough rows for well over 1,000 pages: without any checkpoint the WAL would hold them all.
+    expect(cp.stats().running).toBe(true);
+    // Enough rows for well over 1,000 pages in one go: no checkpoint runs inside these commits.
     for (let i = 0; i < 3000; i++) journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(2000), i } });
-    await until(() => cp.stats().checkpoints > 0, 'a checkpoint by the worker');
-    // The worker copied the log into the database file: its pages are there without the WAL.
-    await until(() => cp.stats().copiedPages === cp.stats().walPages, 'the whole log to be copied');
+    expect(cp.stats().checkpoints).toBe(0);
+    expect(walSize(file)).toBeGreaterThan(3000 * 2000);
+    await until(() => cp.stats().checkpoints > 0, 'a checkpoint from the timer');
+    // The whole log was copied into the database file: the next commit restarts the log.
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
+    expect(cp.stats().walPages).toBeGreaterThan(1000);
     expect(statSync(file).size).toBeGreaterThan(3000 * 2000);
+    expect(cp.stats().maxMs).toBeGreaterThan(0);
     await cp.stop();
     expect(cp.stats().running).toBe(false);
     expect(autoPages(db)).toBe(1000);
     expect(journal.head().seq).toBe(3000);
   });
 
-  it('keeps the log small under a writer that never stops, when the writer awaits room() between batches', async () => {
+  it('keeps the log small under a steady stream of commits; without it the log grows with them', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
     expect(Number(db.pragma('journal_size_limit', { simple: true }))).toBe(WAL_SIZE_LIMIT);
-    const cp = WalCheckpointer.start(db, silentLogger, 50);
-    await until(() => cp.stats().running, 'the worker to start');
-    // 120 batches of 100 rows of 4 kB (with their outbox and index pages, about 1 MB each), one after
-    // another.
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20 });
+    const biggest = await steadyCommits(file, db, journal);
+    expect(cp.stats().checkpoints).toBeGreaterThan(0);
+    expect(biggest).toBeLessThan(12 * 1024 * 1024);
+    await cp.stop();
+
+    // The control: the same commits with the automatic checkpoint off and no checkpointer.
+    const file2 = join(tempDir(), 'journal.db');
+    const other = openJournal(file2);
+    other.db.pragma('wal_autocheckpoint = 0');
+    expect(await steadyCommits(file2, other.db, other.journal)).toBeGreaterThan(25 * 1024 * 1024);
+  });
+
+  it('room() checkpoints at once between a bulk writer’s batches once the latest checkpoint is old enough', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    // The timer alone would not run during this writer's 120 batches; room() keeps the log small.
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 600_000, bulkIntervalMs: 0 });
     let biggest = 0;
     let seq = 0;
     for (let b = 0; b < 120; b++) {
@@ -46,62 +88,64 @@ describe('WalCheckpointer', () => {
         for (let i = 0; i < 100; i++)
           journal.append({ ...sampleInput(seq++), data: { pad: 'x'.repeat(4000) } });
       })();
-      biggest = Math.max(biggest, statSync(`${file}-wal`).size);
-      await new Promise((r) => setImmediate(r));
-      await cp.room(300);
+      biggest = Math.max(biggest, walSize(file));
+      await cp.room();
     }
-    // The log restarted each time the worker saw it past 300 pages; its reports lag a few batches
-    // behind, so the file held up to about ten batches (measured 9 MB). Without room() it grew past
-    // 35 MB in 60 batches.
-    expect(biggest).toBeLessThan(20 * 1024 * 1024);
+    // About 1 MB a batch (rows with their outbox and index pages): the log restarts after each.
+    expect(biggest).toBeLessThan(4 * 1024 * 1024);
+    expect(cp.stats().checkpoints).toBe(120);
     expect(journal.head().seq).toBe(12_000);
+
+    // Not again before bulkIntervalMs has passed since the latest checkpoint.
+    const slow = WalCheckpointer.start(db, silentLogger, { intervalMs: 600_000, bulkIntervalMs: 600_000 });
+    journal.append(sampleInput(seq++));
+    await slow.room();
+    expect(slow.stats().checkpoints).toBe(0);
+    await slow.stop(); // its last checkpoint copies the row
+    expect(slow.stats().checkpoints).toBe(1);
     await cp.stop();
   });
 
-  it('keeps the log small under a steady stream of commits: past roomPages the controller thread copies the rest', async () => {
+  it('puts a checkpoint off while an iterator of the connection is open, and copies the log once it is closed', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
-    const cp = WalCheckpointer.start(db, silentLogger, 20, 300);
-    await until(() => cp.stats().running, 'the worker to start');
-    // Door-like commits, one row each, with a turn of the event loop between every tenth: ~30 MB.
-    let biggest = 0;
-    for (let i = 0; i < 6000; i++) {
-      journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(4000) } });
-      if (i % 10 === 9) {
-        biggest = Math.max(biggest, statSync(`${file}-wal`).size);
-        await new Promise((r) => setImmediate(r));
-      }
-    }
-    expect(cp.stats().catchUps).toBeGreaterThan(0);
-    expect(biggest).toBeLessThan(12 * 1024 * 1024);
+    for (let i = 0; i < 50; i++) journal.append(sampleInput(i));
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20 });
+    // An export between two of its chunks (opened before the timer can run).
+    const rows = db.prepare('SELECT seq FROM journal ORDER BY seq').iterate();
+    rows.next();
+    await until(() => cp.stats().deferred > 0, 'a checkpoint put off');
+    expect(cp.stats().checkpoints).toBe(0);
+    expect(cp.stats().failures).toBe(0);
+    rows.return?.();
+    await until(() => cp.stats().checkpoints > 0, 'the checkpoint once the iterator is closed');
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
     await cp.stop();
   });
 
-  it('room() does not wait when the worker is not running', async () => {
+  it('reports a checkpoint that fails (once in the log), never throws, and goes on once checkpoints work again', async () => {
     const file = join(tempDir(), 'journal.db');
-    const { db } = openJournal(file);
-    rmSync(file);
-    const cp = WalCheckpointer.start(db, silentLogger, 50);
-    await until(() => cp.stats().lastError !== null, 'the worker to fail');
-    // Settled before the next turn of the event loop: no checkpoint is asked for, no timeout waited on.
-    const first = await Promise.race([
-      cp.room(0, 60_000).then(() => 'room'),
-      new Promise<string>((r) => setImmediate(() => r('next turn'))),
-    ]);
-    expect(first).toBe('room');
-    await cp.stop();
-  });
-
-  it('falls back to the automatic checkpoint when its worker cannot open the database', async () => {
-    const file = join(tempDir(), 'journal.db');
-    const { db } = openJournal(file);
-    db.pragma('wal_autocheckpoint = 1000');
-    rmSync(file); // the connection keeps its open file; the worker finds none to open
-    const cp = WalCheckpointer.start(db, silentLogger, 50);
-    await until(() => cp.stats().lastError !== null, 'the worker to fail');
-    expect(cp.stats().running).toBe(false);
-    expect(cp.stats().lastError).toMatch(/worker/);
-    expect(autoPages(db)).toBe(1000);
+    const { db, journal } = openJournal(file);
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const cp = WalCheckpointer.start(db, log, { intervalMs: 600_000 });
+    for (let i = 0; i < 50; i++) journal.append(sampleInput(i));
+    // SQLite's own I/O error: the log's frames are gone from under the connection.
+    const wal = readFileSync(`${file}-wal`);
+    truncateSync(`${file}-wal`, 0);
+    expect(() => cp.checkpoint()).not.toThrow();
+    expect(() => cp.checkpoint()).not.toThrow();
+    expect(cp.stats().failures).toBe(2);
+    expect(cp.stats().lastError).toMatch(/I\/O/);
+    expect(lines.filter((l) => l.includes('WAL checkpoint failed'))).toHaveLength(1);
+    // The frames are back: the next checkpoint copies them all.
+    writeFileSync(`${file}-wal`, wal);
+    cp.checkpoint();
+    expect(cp.stats().failures).toBe(2);
+    expect(cp.stats().checkpoints).toBe(1);
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
+    expect(lines.filter((l) => l.includes('WAL checkpoints work again'))).toHaveLength(1);
+    expect(journal.head().seq).toBe(50);
     await cp.stop();
   });
 
@@ -109,7 +153,7 @@ describe('WalCheckpointer', () => {
     const dir = tempDir();
     const { c } = await startInProcess(dir);
     try {
-      await until(() => autoPages(c.db) === 0, 'the worker to take over the checkpoints');
+      expect(autoPages(c.db)).toBe(0);
     } finally {
       await c.stop('test end');
     }
