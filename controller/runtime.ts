@@ -115,8 +115,17 @@ export interface ControllerStatus {
     headHash: string;
     storageOk: boolean;
     pendingWrites: number;
-    /** The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures. */
-    walCheckpoints: { count: number; lastMs: number; maxMs: number; failures: number };
+    /**
+     * The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures, and how
+     * many waited for a frame to finish arriving.
+     */
+    walCheckpoints: {
+      count: number;
+      lastMs: number;
+      maxMs: number;
+      failures: number;
+      waitedForFrames: number;
+    };
   };
   clockSynced: boolean | null;
   doors: DoorStatus[];
@@ -237,7 +246,13 @@ export class Controller {
 
   private begin(): void {
     // WAL checkpoints run from a timer between events, never inside a commit on the door path.
-    this.walCheckpointer = WalCheckpointer.start(this.db, this.log);
+    // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, {
+      busy: () => {
+        for (const r of this.readers.values()) if (r.receiving()) return true;
+        return false;
+      },
+    });
     const at = this.now();
     this.write({
       type: 'controller_started',
@@ -700,6 +715,7 @@ export class Controller {
       lastMs: w?.lastMs ?? 0,
       maxMs: w?.maxMs ?? 0,
       failures: w?.failures ?? 0,
+      waitedForFrames: w?.waitedForFrames ?? 0,
     };
   }
 

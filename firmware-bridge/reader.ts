@@ -288,6 +288,15 @@ export class ReaderPort extends EventEmitter<ReaderPortEvents> {
     this.budget = new ByteBudget(settings.baudRate, settings.byteBudget ?? DEFAULT_BYTE_BUDGET);
   }
 
+  /**
+   * Whether a frame is arriving: its first bytes are here, its last not yet (an RDM6300 frame takes
+   * 14.6 ms at 9600 baud). The controller puts a WAL checkpoint off meanwhile, so that the frame's
+   * decision does not wait for it.
+   */
+  receiving(): boolean {
+    return this.running && this.codec.receiving(this.now());
+  }
+
   /** Begin supervising the port. Idempotent. */
   start(): void {
     if (this.running) return;

@@ -1,5 +1,6 @@
 /**
- * WAL checkpoints on the controller's thread, between events, never inside a commit.
+ * WAL checkpoints on the controller's thread, between events, never inside a commit, and not while a
+ * badge's frame is arriving.
  *
  * SQLite's automatic checkpoint runs inside the commit that pushes the write-ahead log past 1,000
  * pages: that commit copies the pages into the database file and syncs it, which took the door path
@@ -8,17 +9,22 @@
  * timer, that is between two events of the controller and never in the middle of a presentation's
  * frame → commit → lock sequence, which runs without a turn of the event loop.
  *
- * Why not a worker thread with its own connection, as before: its checkpoints
- * ran beside the door's commits, and the fsync of the database file competed with the fsync of the
- * door's commit — a third of the door's p99 under the bench's load — and its V8 isolate and Node
- * environment held about 6 MB of the controller's resident memory. On the controller's thread the
- * checkpoint delays only the events that arrive while it runs: at the door's real rates a few pages
- * and one fsync now and then; under the bench's back-to-back badges about one presentation in 150,
- * by a few ms (docs/benchmarks.md).
+ * A reader's frame takes time to arrive (an RDM6300 frame 14.6 ms at 9600 baud). When the timer
+ * fires while one is arriving (`busy`), the checkpoint waits until it has arrived and its decision is
+ * committed and acted on, polling every millisecond, at most `maxDeferMs`. A checkpoint that starts
+ * between two frames is over before the next frame, begun meanwhile, has arrived, as long as it is
+ * shorter than a frame (docs/benchmarks.md measures both). A line that keeps sending partial frames
+ * (noise) delays each checkpoint by at most `maxDeferMs`. Events that are not frames (an HTTP request,
+ * a door contact) wait for a checkpoint that is running.
+ *
+ * Why not a worker thread with its own connection, as before: its checkpoints ran beside the door's
+ * commits, its fsync of the database file competed with the fsync of the door's commit (a third of
+ * the door's p99 under the bench's load), and its V8 isolate and Node environment held about 6 MB of
+ * the controller's resident memory.
  *
  * Every write comes from this connection, so a checkpoint that runs here always sees the whole log and
  * copies all of it (unless another process, `sekisho verify` or a backup, holds an old snapshot); the
- * next commit then restarts the log from its start. The log therefore holds at most `intervalMs` of
+ * next commit then restarts the log from its start. The log therefore holds about `intervalMs` of
  * commits. A bulk writer (the dashboard's first log index) calls `room()` between its batches, which
  * checkpoints at once once `bulkIntervalMs` have passed, so that each checkpoint stays small. The
  * connection's `journal_size_limit` (db.ts) cuts the file back when the log restarts.
@@ -34,6 +40,12 @@ export interface WalCheckpointerOptions {
   intervalMs?: number;
   /** room(): how old the latest checkpoint may be before a bulk writer's batch, ms. */
   bulkIntervalMs?: number;
+  /**
+   * Whether a badge is arriving (a reader has the first bytes of a frame): the timer's checkpoint
+   * waits, polling every millisecond, until it is not or `maxDeferMs` have passed.
+   */
+  busy?: () => boolean;
+  maxDeferMs?: number;
 }
 
 export interface WalCheckpointerStats {
@@ -49,6 +61,9 @@ export interface WalCheckpointerStats {
   maxMs: number;
   /** Checkpoints put off because a statement of the connection was still reading (an iterator). */
   deferred: number;
+  /** Timer checkpoints that waited for a frame to finish arriving (`busy`), and those that gave up. */
+  waitedForFrames: number;
+  waitsGivenUp: number;
   /** Checkpoints that failed (the disk full, an I/O error); the next tick tries again. */
   failures: number;
   lastError: string | null;
@@ -66,25 +81,70 @@ export class WalCheckpointer {
     lastMs: 0,
     maxMs: 0,
     deferred: 0,
+    waitedForFrames: 0,
+    waitsGivenUp: 0,
     failures: 0,
     lastError: null,
   };
 
+  /** A timer checkpoint waiting for a frame to finish arriving. */
+  private wait: NodeJS.Timeout | null = null;
+  private readonly bulkIntervalMs: number;
+  private readonly busy: () => boolean;
+  private readonly maxDeferMs: number;
+
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly log: Logger,
-    private readonly bulkIntervalMs: number,
-  ) {}
+    opts: WalCheckpointerOptions,
+  ) {
+    this.bulkIntervalMs = opts.bulkIntervalMs ?? 100;
+    this.busy = opts.busy ?? (() => false);
+    this.maxDeferMs = opts.maxDeferMs ?? 100;
+  }
 
   /** Turns the automatic checkpoint of `db` (a file, in WAL mode) off and starts the timer. */
   static start(db: SqliteDatabase, log: Logger, opts: WalCheckpointerOptions = {}): WalCheckpointer {
-    const c = new WalCheckpointer(db, log, opts.bulkIntervalMs ?? 100);
+    const c = new WalCheckpointer(db, log, opts);
     db.pragma('wal_autocheckpoint = 0');
     c.lastRun = performance.now();
-    c.timer = setInterval(() => c.checkpoint(), opts.intervalMs ?? 500);
+    c.timer = setInterval(() => c.tick(), opts.intervalMs ?? 500);
     c.timer.unref();
     c.s.running = true;
     return c;
+  }
+
+  /** The timer's checkpoint: at once, or once the frame a reader is receiving has arrived. */
+  private tick(): void {
+    if (this.wait !== null) return;
+    if (!this.isBusy()) {
+      this.checkpoint();
+      return;
+    }
+    this.s.waitedForFrames++;
+    const since = performance.now();
+    const poll = () => {
+      this.wait = null;
+      if (this.timer === null) return;
+      const busy = this.isBusy();
+      if (!busy || performance.now() - since >= this.maxDeferMs) {
+        if (busy) this.s.waitsGivenUp++;
+        this.checkpoint();
+        return;
+      }
+      this.wait = setTimeout(poll, 1);
+      this.wait.unref();
+    };
+    this.wait = setTimeout(poll, 1);
+    this.wait.unref();
+  }
+
+  private isBusy(): boolean {
+    try {
+      return this.busy();
+    } catch {
+      return false;
+    }
   }
 
   stats(): WalCheckpointerStats {
@@ -139,6 +199,8 @@ export class WalCheckpointer {
     if (this.timer === null) return Promise.resolve();
     clearInterval(this.timer);
     this.timer = null;
+    if (this.wait !== null) clearTimeout(this.wait);
+    this.wait = null;
     this.s.running = false;
     this.checkpoint();
     try {

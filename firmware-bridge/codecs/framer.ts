@@ -99,6 +99,10 @@ export class SyncFramer implements Codec {
     return out;
   }
 
+  receiving(at: number): boolean {
+    return this.pending.length > 0 && at - this.lastAt <= this.staleMs;
+  }
+
   reset(): CodecEvent[] {
     const n = this.pending.length;
     this.pending = EMPTY;

@@ -117,6 +117,10 @@ class LineCodec implements Codec {
     );
   }
 
+  receiving(at: number): boolean {
+    return this.partLength > 0 && at - this.lastAt <= this.staleMs;
+  }
+
   reset(): CodecEvent[] {
     const out: CodecEvent[] = [];
     if (this.discarding > 0)

@@ -64,6 +64,11 @@ export interface Codec {
   push(chunk: Buffer, at: number): CodecEvent[];
   /** Forget any partial frame (e.g. after the port was reopened); counted as `bad_length`. */
   reset(): CodecEvent[];
+  /**
+   * Whether a frame (or line) has begun and not yet ended at `at` (ms), its latest byte no older than
+   * the stale limit: a badge is arriving. Bytes outside any frame do not count.
+   */
+  receiving(at: number): boolean;
   stats(): CodecStats;
 }
 

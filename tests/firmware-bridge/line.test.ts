@@ -81,6 +81,18 @@ describe('line codec', () => {
     expect(credentials(codec.push(Buffer.from('2C3D4E\n'), 1020))).toEqual(['0A1B2C3D4E']);
   });
 
+  it('tells when a line is arriving: from its first byte to its end, but not an overlong one it drops', () => {
+    const codec = createLineCodec({ staleMs: 100 });
+    expect(codec.receiving(0)).toBe(false);
+    codec.push(Buffer.from('0A1B'), 0);
+    expect(codec.receiving(100)).toBe(true);
+    expect(codec.receiving(101)).toBe(false);
+    expect(credentials(codec.push(Buffer.from('2C\n'), 50))).toEqual(['0A1B2C']);
+    expect(codec.receiving(50)).toBe(false);
+    codec.push(Buffer.alloc(300, 0x41), 60); // over the 256-byte limit: thrown away as it comes
+    expect(codec.receiving(60)).toBe(false);
+  });
+
   it('refuses an invalid pattern when the codec is made', () => {
     expect(() => createLineCodec({ linePattern: '([0-9' })).toThrow(/invalid linePattern/);
   });

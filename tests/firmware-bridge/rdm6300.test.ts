@@ -121,4 +121,21 @@ describe('RDM6300 / EM4100 codec', () => {
     expect(codec.reset()).toEqual([]);
     expect(credentials(codec.push(DOC_FRAME.subarray(5), 0))).toEqual([]);
   });
+
+  it('tells when a frame is arriving: from its start byte to its end, while its bytes are fresh', () => {
+    const codec = createRdm6300Codec({ staleMs: 100 });
+    expect(codec.receiving(0)).toBe(false);
+    codec.push(Buffer.from('noise'), 0); // bytes outside any frame are not a frame arriving
+    expect(codec.receiving(0)).toBe(false);
+    codec.push(DOC_FRAME.subarray(0, 1), 10);
+    expect(codec.receiving(10)).toBe(true);
+    codec.push(DOC_FRAME.subarray(1, 13), 20);
+    expect(codec.receiving(120)).toBe(true);
+    expect(codec.receiving(121)).toBe(false); // stale: it will be thrown away, not completed
+    expect(credentials(codec.push(DOC_FRAME.subarray(13), 30))).toEqual(['62E3086CED']);
+    expect(codec.receiving(30)).toBe(false);
+    codec.push(DOC_FRAME.subarray(0, 4), 40);
+    codec.reset();
+    expect(codec.receiving(40)).toBe(false);
+  });
 });

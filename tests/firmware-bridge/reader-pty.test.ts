@@ -143,4 +143,15 @@ describe('ReaderPort on a socat pty (RDM6300)', () => {
     await until('a badge on the new connection', () => badges.length > start);
     expect(badges.slice(start).map((b) => b.credential)).toEqual(['0123456789']);
   });
+
+  it('tells while a frame is arriving: from its first byte until it is decoded', async () => {
+    const frame = encodeRdm6300Frame('0102030405');
+    const seen = badges.length;
+    expect(reader.receiving()).toBe(false);
+    await send(frame.subarray(0, 5));
+    await until('the frame arriving', () => reader.receiving());
+    await send(frame.subarray(5));
+    await until('the badge', () => badges.length > seen && badges.at(-1)!.credential === '0102030405');
+    expect(reader.receiving()).toBe(false);
+  });
 });

@@ -176,6 +176,24 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
     await until(() => rows('access', before).length === 1, 'a decision after the garbage');
   });
 
+  it('a WAL checkpoint that falls due while a frame is arriving waits until the frame is decided', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // let the earlier presentation's suppression lapse
+    const wal = async () =>
+      (await ctl.api<{ journal: { walCheckpoints: { waitedForFrames: number } } }>('GET', '/api/status')).body
+        .journal.walCheckpoints;
+    const waitedBefore = (await wal()).waitedForFrames;
+    const before = head();
+    // A byte every 60 ms: the frame takes 720 ms to arrive, longer than the 500 ms between checkpoints.
+    const frame = encodeRdm6300Frame('FFEEDDCCBB');
+    for (let i = 0; i < frame.length - 1; i++) {
+      send(frame.subarray(i, i + 1));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    send(frame.subarray(frame.length - 1));
+    await until(() => rows('access', before).length === 1, 'the decision');
+    expect((await wal()).waitedForFrames).toBeGreaterThan(waitedBefore);
+  });
+
   it('stops cleanly on SIGTERM with the door secured and the journal intact', async () => {
     expect(await ctl.stop()).toBe(0);
     const stopped = rows('controller_stopped');

@@ -149,6 +149,38 @@ describe('WalCheckpointer', () => {
     await cp.stop();
   });
 
+  it('waits while a frame is arriving and checkpoints once it has; gives up after maxDeferMs on a line that never ends one', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    let arriving = true;
+    const cp = WalCheckpointer.start(db, silentLogger, {
+      intervalMs: 20,
+      busy: () => arriving,
+      maxDeferMs: 60_000,
+    });
+    for (let i = 0; i < 50; i++) journal.append(sampleInput(i));
+    await until(() => cp.stats().waitedForFrames > 0, 'a checkpoint waiting for the frame');
+    await new Promise((r) => setTimeout(r, 150)); // several ticks: still waiting, no other checkpoint
+    expect(cp.stats().checkpoints).toBe(0);
+    expect(cp.stats().waitedForFrames).toBe(1);
+    arriving = false;
+    await until(() => cp.stats().checkpoints > 0, 'the checkpoint once the frame has arrived');
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
+    expect(cp.stats().waitsGivenUp).toBe(0);
+    await cp.stop();
+
+    // Noise that keeps a partial frame fresh must not hold the log back for ever.
+    const noisy = WalCheckpointer.start(db, silentLogger, {
+      intervalMs: 20,
+      busy: () => true,
+      maxDeferMs: 50,
+    });
+    for (let i = 50; i < 100; i++) journal.append(sampleInput(i));
+    await until(() => noisy.stats().checkpoints > 0, 'a checkpoint despite the noise');
+    expect(noisy.stats().waitsGivenUp).toBeGreaterThan(0);
+    await noisy.stop();
+  });
+
   it('is what a running controller uses: its connection has the automatic checkpoint off until it stops', async () => {
     const dir = tempDir();
     const { c } = await startInProcess(dir);
