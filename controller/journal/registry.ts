@@ -569,26 +569,18 @@ export class Registry {
 
   /** The badges of these people, by person then enrolment: one query per 500 people. */
   badgesOf(personIds: Iterable<string>): Map<string, Badge[]> {
-    const out = new Map<string, Badge[]>();
-    for (const r of byIds(this.#s.badgesOf, personIds)) {
-      const b = toBadge(r);
-      const of = out.get(b.personId);
-      if (of) of.push(b);
-      else out.set(b.personId, [b]);
-    }
-    return out;
+    return byPerson(byIds(this.#s.badgesOf, personIds).map(toBadge));
   }
 
   /** The door permissions of these people: one query per 500 people. */
   permissionsOf(personIds: Iterable<string>): Map<string, DoorPermission[]> {
-    const out = new Map<string, DoorPermission[]>();
-    for (const r of byIds(this.#s.permissionsOf, personIds)) {
-      const p = { personId: r.person_id, doorId: r.door_id, scheduleId: r.schedule_id };
-      const of = out.get(p.personId);
-      if (of) of.push(p);
-      else out.set(p.personId, [p]);
-    }
-    return out;
+    return byPerson(
+      byIds(this.#s.permissionsOf, personIds).map((r) => ({
+        personId: r.person_id,
+        doorId: r.door_id,
+        scheduleId: r.schedule_id,
+      })),
+    );
   }
 
   /** Which of these people may escort visitors: one query per 500 people. */
@@ -617,7 +609,7 @@ export class Registry {
    * number (a pasted masked form such as `••••3D4E` too).
    */
   findTypedBadges(typed: string, limit = 50): Badge[] {
-    const text = typed.trim().replace(/^[•*]+/, '');
+    const text = withoutMask(typed.trim());
     if (text === '') return [];
     return this.findBadges({ id: text, ...(Array.from(text).length === 4 ? { last4: text } : {}) }, limit);
   }
@@ -1127,6 +1119,22 @@ function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
 }
 
 /** Runs a `… IN (SELECT value FROM json_each(?))` statement over distinct ids, 500 at a time. */
+/** Items grouped by their person, each group in the items' order. */
+function byPerson<T extends { personId: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) {
+    const of = out.get(x.personId);
+    if (of) of.push(x);
+    else out.set(x.personId, [x]);
+  }
+  return out;
+}
+
+/** A badge number as typed or pasted from its masked form (`••••3D4E`, `****3D4E`): the mask dropped. */
+export function withoutMask(typed: string): string {
+  return typed.replace(/^[•*]+/, '');
+}
+
 function byIds<R>(st: Database.Statement<[string], R>, ids: Iterable<string>): R[] {
   const list = [...new Set(ids)];
   const out: R[] = [];

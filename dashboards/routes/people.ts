@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
-import { MAX_PEOPLE_PAGE, type PeopleFilter } from '../../controller/journal/registry.js';
+import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/journal/registry.js';
 import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
@@ -123,7 +123,7 @@ const BadgeNeedle = z
   .string()
   .trim()
   .max(64)
-  .transform((v) => v.replace(/^[•*]+/, ''))
+  .transform(withoutMask)
   .refine(
     (v) => /^b_[0-9A-Za-z]{1,62}$/.test(v) || Array.from(v).length === 4,
     'expected a badge id (b_…) or the last 4 characters of its number',
