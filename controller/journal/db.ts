@@ -257,7 +257,7 @@ export interface OpenOptions {
 }
 
 /** SQLite's page cache per connection, KiB. */
-export const CACHE_KIB = 4096;
+export const CACHE_KIB = 2048;
 
 /** Bytes the write-ahead log's file is cut back to when the log restarts. */
 export const WAL_SIZE_LIMIT = 32 * 1024 * 1024;

@@ -1118,7 +1118,6 @@ function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
   return { where, params, shape: shape.join(',') };
 }
 
-/** Runs a `… IN (SELECT value FROM json_each(?))` statement over distinct ids, 500 at a time. */
 /** Items grouped by their person, each group in the items' order. */
 function byPerson<T extends { personId: string }>(items: readonly T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -1135,6 +1134,7 @@ export function withoutMask(typed: string): string {
   return typed.replace(/^[•*]+/, '');
 }
 
+/** Runs a `… IN (SELECT value FROM json_each(?))` statement over distinct ids, 500 at a time. */
 function byIds<R>(st: Database.Statement<[string], R>, ids: Iterable<string>): R[] {
   const list = [...new Set(ids)];
   const out: R[] = [];
