@@ -398,9 +398,12 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         extraArb,
         fc.boolean(),
         async (params, query, body, encoding, extra, rawParams) => {
+          // Objects as JSON: fast-check makes some without a prototype, which String() cannot convert.
+          const asText = (v: unknown) =>
+            v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v ?? '');
           let url = route.url;
           for (const [n, v] of Object.entries(params)) {
-            const s = String(v);
+            const s = asText(v);
             url = url.replace(
               `:${n}`,
               rawParams && /^[\x21-\x7e]+$/.test(s) && !/[?#/%]/.test(s) ? s : encodeURIComponent(s),
@@ -409,8 +412,8 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
           const qs = new URLSearchParams();
           if (query && typeof query === 'object' && !Array.isArray(query))
             for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
-              if (Array.isArray(v)) for (const x of v) qs.append(k, String(x));
-              else qs.append(k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v ?? ''));
+              if (Array.isArray(v)) for (const x of v) qs.append(k, asText(x));
+              else qs.append(k, asText(v));
             }
           if ([...qs].length) url += `?${qs}`;
           const headers: Record<string, string> = {};
