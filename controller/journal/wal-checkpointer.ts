@@ -22,9 +22,10 @@
  * the door's p99 under the bench's load), and its V8 isolate and Node environment held about 6 MB of
  * the controller's resident memory.
  *
- * Every write comes from this connection, so a checkpoint that runs here always sees the whole log and
- * copies all of it (unless another process, `sekisho verify` or a backup, holds an old snapshot); the
- * next commit then restarts the log from its start. The log therefore holds about `intervalMs` of
+ * Nearly every write comes from this connection (the CLI's registry changes are the exception), and
+ * none of them can commit while a checkpoint runs on its thread, so a checkpoint copies the whole log
+ * (unless another process, `sekisho verify` or a backup, holds an old snapshot); the next commit then
+ * restarts the log from its start. The log therefore holds about `intervalMs` of
  * commits. A bulk writer (the dashboard's first log index) calls `room()` between its batches, which
  * checkpoints at once once `bulkIntervalMs` have passed, so that each checkpoint stays small. The
  * connection's `journal_size_limit` (db.ts) cuts the file back when the log restarts.
