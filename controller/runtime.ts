@@ -116,11 +116,12 @@ export interface ControllerStatus {
     storageOk: boolean;
     pendingWrites: number;
     /**
-     * The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures, and how
-     * many waited for a frame to finish arriving.
+     * The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures, how many
+     * waited for a frame to finish arriving, and the pages in the log at the latest one.
      */
     walCheckpoints: {
       count: number;
+      walPages: number;
       lastMs: number;
       maxMs: number;
       failures: number;
@@ -712,6 +713,7 @@ export class Controller {
     const w = this.walCheckpointer?.stats();
     return {
       count: w?.checkpoints ?? 0,
+      walPages: w?.walPages ?? 0,
       lastMs: w?.lastMs ?? 0,
       maxMs: w?.maxMs ?? 0,
       failures: w?.failures ?? 0,

@@ -292,6 +292,12 @@ export class MetricsCollector {
       wal.failures,
     );
     out.single(
+      'sekisho_wal_pages',
+      'gauge',
+      'Pages in the write-ahead log at the latest checkpoint (it grows while another process holds an old snapshot).',
+      wal.walPages,
+    );
+    out.single(
       'sekisho_wal_checkpoint_max_seconds',
       'gauge',
       'The longest WAL checkpoint since the controller started (it runs on the controller thread), in seconds.',

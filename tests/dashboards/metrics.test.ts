@@ -206,6 +206,8 @@ describe('GET /metrics', () => {
     expect(max).toBeGreaterThan(0);
     expect(max).toBeLessThanOrEqual(w.maxMs / 1000); // seconds, not milliseconds
     expect(value(m, 'sekisho_wal_checkpoint_failures_total')).toBe(0);
+    expect(value(m, 'sekisho_wal_pages')).toBeGreaterThan(0); // the log the checkpoints copied
+    expect(m.get('sekisho_wal_pages')?.type).toBe('gauge');
   });
 
   it('is valid exposition text with the expected families, types and base units', async () => {
