@@ -122,7 +122,6 @@ export interface ControllerStatus {
     walCheckpoints: {
       count: number;
       walPages: number;
-      lastMs: number;
       maxMs: number;
       failures: number;
       waitedForFrames: number;
@@ -714,7 +713,6 @@ export class Controller {
     return {
       count: w?.checkpoints ?? 0,
       walPages: w?.walPages ?? 0,
-      lastMs: w?.lastMs ?? 0,
       maxMs: w?.maxMs ?? 0,
       failures: w?.failures ?? 0,
       waitedForFrames: w?.waitedForFrames ?? 0,

@@ -57,8 +57,7 @@ export interface WalCheckpointerStats {
   /** Pages in the log at the latest checkpoint, and how many of them were copied. */
   walPages: number;
   copiedPages: number;
-  /** The latest and the longest checkpoint that copied pages, ms. */
-  lastMs: number;
+  /** The longest checkpoint that copied pages, ms. */
   maxMs: number;
   /** Checkpoints put off because a statement of the connection was still reading (an iterator). */
   deferred: number;
@@ -79,7 +78,6 @@ export class WalCheckpointer {
     checkpoints: 0,
     walPages: 0,
     copiedPages: 0,
-    lastMs: 0,
     maxMs: 0,
     deferred: 0,
     waitedForFrames: 0,
@@ -118,25 +116,24 @@ export class WalCheckpointer {
   /** The timer's checkpoint: at once, or once the frame a reader is receiving has arrived. */
   private tick(): void {
     if (this.wait !== null) return;
-    if (!this.isBusy()) {
-      this.checkpoint();
-      return;
+    if (!this.isBusy()) this.checkpoint();
+    else {
+      this.s.waitedForFrames++;
+      this.waitForFrame(performance.now());
     }
-    this.s.waitedForFrames++;
-    const since = performance.now();
-    const poll = () => {
+  }
+
+  /** Checks again in 1 ms: checkpoints once the frame has arrived, or `maxDeferMs` after `since`. */
+  private waitForFrame(since: number): void {
+    this.wait = setTimeout(() => {
       this.wait = null;
       if (this.timer === null) return;
-      const busy = this.isBusy();
-      if (!busy || performance.now() - since >= this.maxDeferMs) {
-        if (busy) this.s.waitsGivenUp++;
+      if (!this.isBusy()) this.checkpoint();
+      else if (performance.now() - since >= this.maxDeferMs) {
+        this.s.waitsGivenUp++;
         this.checkpoint();
-        return;
-      }
-      this.wait = setTimeout(poll, 1);
-      this.wait.unref();
-    };
-    this.wait = setTimeout(poll, 1);
+      } else this.waitForFrame(since);
+    }, 1);
     this.wait.unref();
   }
 
@@ -188,10 +185,8 @@ export class WalCheckpointer {
     this.s.walPages = r.log;
     this.s.copiedPages = r.checkpointed;
     if (r.checkpointed > 0) {
-      const ms = performance.now() - t0;
       this.s.checkpoints++;
-      this.s.lastMs = ms;
-      this.s.maxMs = Math.max(this.s.maxMs, ms);
+      this.s.maxMs = Math.max(this.s.maxMs, performance.now() - t0);
     }
   }
 
