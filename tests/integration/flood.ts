@@ -1,6 +1,6 @@
 /**
- * What the reader-flood integration tests share: enrolling the card they send, the noise they flood
- * a pty with, and flooding until the controller reports it.
+ * What the reader-flood integration tests share: enrolling the card they send (also used by the
+ * RDM6300 door test), the noise they flood a pty with, and flooding until the controller reports it.
  */
 import { writeSync } from 'node:fs';
 import { expect } from 'vitest';

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import {
   cli,
-  cliJson,
   doorConfig,
   type Running,
   startController,
@@ -18,6 +17,7 @@ import {
   writeConfig,
 } from '../helpers/controller.js';
 import { makePtyPair } from '../helpers/pty.js';
+import { enrolCard } from './flood.js';
 
 interface Row {
   seq: number;
@@ -64,22 +64,7 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
         },
       ]),
     );
-    const p = cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      cfgFile,
-      '--name',
-      'Yamada Taro',
-      '--id',
-      'S-1',
-      '--category',
-      'staff',
-    ]);
-    expect(cli(['person', 'grant', p.id, '--config', cfgFile, '--door', 'machine-room']).status).toBe(0);
-    expect(
-      cli(['badge', 'add', '--config', cfgFile, '--person', p.id, '--number', '0A1B2C3D4E']).status,
-    ).toBe(0);
+    enrolCard(cfgFile, '0A1B2C3D4E');
     ctl = await startController(cfgFile, storage);
     db = new Database(join(storage, 'journal.db'), { readonly: true });
     fd = openSync(pty.a, 'w');
