@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimBoard } from '../../hardware/index.js';
-import { makeDash, PASSWORD, type TestDash } from '../dashboards/helpers.js';
-import { launchChromium, loginAs, newContext, watchErrors } from '../helpers/browser.js';
+import { PASSWORD, type TestDash } from '../dashboards/helpers.js';
+import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
 
 describe('dashboard in Chromium', () => {
   let d: TestDash;
@@ -17,10 +17,7 @@ describe('dashboard in Chromium', () => {
   let person: { id: string };
 
   beforeAll(async () => {
-    // Every login here comes from 127.0.0.1: lift the per-address limit (tested in auth.test.ts).
-    d = await makeDash({ server: { loginLimits: { perWindow: 1000 } } });
-    base = await d.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ d, base, browser } = await startBrowserDash());
     const r = d.controller.registry;
     const at = d.controller.now();
     const p = r.addPerson({ displayId: 'S-1001', name: '山田 太郎', category: 'staff' }, 'test', at);
@@ -30,10 +27,7 @@ describe('dashboard in Chromium', () => {
     r.addBadge({ personId: q.id, credential: '1122334455' }, 'test', at);
     person = q;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await d?.close();
-  });
+  afterAll(() => stopBrowserDash({ d, browser }));
 
   async function pageFor(
     username: string,

@@ -9,8 +9,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presenceView } from '../../controller/domain/index.js';
 import type { Person } from '../../controller/domain/types.js';
-import { type Client, makeDash, PASSWORD, type TestDash } from '../dashboards/helpers.js';
-import { launchChromium, loginAs, newContext, watchErrors } from '../helpers/browser.js';
+import { type Client, PASSWORD, type TestDash } from '../dashboards/helpers.js';
+import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
 
 describe('correcting presence in Chromium', () => {
   let d: TestDash;
@@ -23,9 +23,7 @@ describe('correcting presence in Chromium', () => {
   let visitor: Person;
 
   beforeAll(async () => {
-    d = await makeDash({ server: { loginLimits: { perWindow: 1000 } } });
-    base = await d.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ d, base, browser } = await startBrowserDash());
     const r = d.controller.registry;
     const at = d.controller.now();
     const staff = (displayId: string, name: string, credential: string) => {
@@ -41,10 +39,7 @@ describe('correcting presence in Chromium', () => {
     visitor = r.addPerson({ displayId: 'V-0042', name: '来訪 太郎', category: 'visitor' }, 'test', at);
     sim = await d.login('operator1');
   });
-  afterAll(async () => {
-    await browser?.close();
-    await d?.close();
-  });
+  afterAll(() => stopBrowserDash({ d, browser }));
 
   async function pageFor(username: string, locale: 'ja-JP' | 'en-US' = 'ja-JP') {
     const ctx = await newContext(browser, { locale });

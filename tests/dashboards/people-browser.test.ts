@@ -7,8 +7,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Person } from '../../controller/domain/types.js';
-import { launchChromium, loginAs, newContext, watchErrors } from '../helpers/browser.js';
-import { makeDash, PASSWORD, type TestDash } from './helpers.js';
+import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
+import { PASSWORD, type TestDash } from './helpers.js';
 
 describe('people and person pickers in Chromium', () => {
   let d: TestDash;
@@ -21,9 +21,7 @@ describe('people and person pickers in Chromium', () => {
   let yamashitaGone: Person;
 
   beforeAll(async () => {
-    d = await makeDash({ server: { loginLimits: { perWindow: 1000 } } });
-    base = await d.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ d, base, browser } = await startBrowserDash());
     const r = d.controller.registry;
     const at = d.controller.now();
     // More people than a page of the list holds, none of whom the forms may carry.
@@ -48,10 +46,7 @@ describe('people and person pickers in Chromium', () => {
     yamashitaGone = r.addPerson({ displayId: 'S-1003', name: '山下 退職', category: 'staff' }, 'test', at);
     r.updatePerson(yamashitaGone.id, { active: false }, 'test', at);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await d?.close();
-  });
+  afterAll(() => stopBrowserDash({ d, browser }));
 
   async function pageFor(username: string, locale: 'ja-JP' | 'en-US', next: string) {
     const ctx = await newContext(browser, { locale });

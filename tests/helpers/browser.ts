@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { makeDash, type TestDash } from '../dashboards/helpers.js';
 
 export const CHROMIUM = process.env.SEKISHO_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -69,4 +70,20 @@ export function watchErrors(page: Page): string[] {
     errors.push(`console: ${m.text()}`);
   });
   return errors;
+}
+
+/**
+ * A dashboard listening on a free port of 127.0.0.1 and a Chromium to drive it. Every login comes
+ * from that one address: the per-address login limit is lifted (tested in auth.test.ts).
+ */
+export async function startBrowserDash(): Promise<{ d: TestDash; base: string; browser: Browser }> {
+  const d = await makeDash({ server: { loginLimits: { perWindow: 1000 } } });
+  const base = await d.app.listen({ host: '127.0.0.1', port: 0 });
+  return { d, base, browser: await launchChromium() };
+}
+
+/** Closes what startBrowserDash started (either may be missing when it failed half-way). */
+export async function stopBrowserDash(s: { d?: TestDash; browser?: Browser }): Promise<void> {
+  await s.browser?.close();
+  await s.d?.close();
 }
