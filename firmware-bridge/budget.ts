@@ -74,15 +74,22 @@ export function withBackOffDefaults(settings: ByteBudgetSettings): Required<Byte
 }
 
 /**
- * The cool-down of the `episode`th flood of an incident (1-based): coolDownMs doubled for each
- * repeat, at most maxCoolDownMs.
+ * An exponential back-off: `initialMs` doubled `attempt` times (0-based), at most `maxMs`. The
+ * reader's reconnection delays (before jitter) and the flood cool-downs.
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 40));
+}
+
+/**
+ * The cool-down of the `episode`th flood of an incident (1-based; 0, no incident, gives the first's):
+ * coolDownMs doubled for each repeat, at most maxCoolDownMs.
  */
 export function floodCoolDownMs(
   episode: number,
   settings: Pick<Required<ByteBudgetSettings>, 'coolDownMs' | 'maxCoolDownMs'>,
 ): number {
-  const doublings = Math.min(Math.max(0, episode - 1), 40);
-  return Math.min(settings.maxCoolDownMs, settings.coolDownMs * 2 ** doublings);
+  return backoffDelay(Math.max(0, episode - 1), settings.coolDownMs, settings.maxCoolDownMs);
 }
 
 /** The most bytes per second a UART at `baudRate` receives (8N1: 10 bits a byte). */
@@ -121,8 +128,6 @@ export class ByteBudget {
   private lastOver = 0;
   /** The flood of the current incident (1 = its first); 0 when there is no incident. */
   private episodeNow = 0;
-  /** The cool-down of the current (or, between floods, the last) episode. */
-  private coolDownNow = 0;
   /** When the last cool-down ended (on our clock); meaningful between the floods of an incident. */
   private endedAt = 0;
 
@@ -136,7 +141,6 @@ export class ByteBudget {
     this.settings = Object.freeze(s);
     this.limit = (lineBytesPerS(baudRate) * s.factor * s.windowMs) / 1000;
     this.bucketMs = s.windowMs / BUCKETS;
-    this.coolDownNow = s.coolDownMs;
   }
 
   get flooding(): boolean {
@@ -151,9 +155,9 @@ export class ByteBudget {
     return this.episodeNow;
   }
 
-  /** The cool-down of the current (or last) episode, ms. */
+  /** The cool-down of the current (or, between floods, the last) episode, ms. */
   get coolDownMs(): number {
-    return this.coolDownNow;
+    return floodCoolDownMs(this.episodeNow, this.settings);
   }
 
   /** An incident is open: the port is flooding, or cooled down less than `quietMs` ago. */
@@ -199,7 +203,6 @@ export class ByteBudget {
     this.advance(at);
     if (this.floodingNow || this.episodeNow === 0 || !this.quiet()) return false;
     this.episodeNow = 0;
-    this.coolDownNow = this.settings.coolDownMs;
     return true;
   }
 
@@ -207,7 +210,7 @@ export class ByteBudget {
   msUntilResume(at: number): number {
     this.advance(at);
     if (!this.floodingNow) return 0;
-    return Math.max(0, this.coolDownNow - (this.mono - this.lastOver));
+    return Math.max(0, this.coolDownMs - (this.mono - this.lastOver));
   }
 
   /**
@@ -234,7 +237,6 @@ export class ByteBudget {
     this.lastOver = 0;
     this.lastAt = Number.NaN;
     this.episodeNow = 0;
-    this.coolDownNow = this.settings.coolDownMs;
     this.endedAt = 0;
   }
 
@@ -242,7 +244,6 @@ export class ByteBudget {
   private begin(): void {
     this.floodingNow = true;
     this.episodeNow = this.episodeNow > 0 && !this.quiet() ? this.episodeNow + 1 : 1;
-    this.coolDownNow = floodCoolDownMs(this.episodeNow, this.settings);
   }
 
   /**
@@ -255,11 +256,11 @@ export class ByteBudget {
     this.sum = 0;
     this.floodingNow = false;
     // When it ended, not when someone noticed: a late timer or byte does not move the quiet time.
-    this.endedAt = this.lastOver + this.coolDownNow;
+    this.endedAt = this.lastOver + this.coolDownMs;
   }
 
   private cooledDown(): boolean {
-    return this.mono - this.lastOver >= this.coolDownNow;
+    return this.mono - this.lastOver >= this.coolDownMs;
   }
 
   /** Between floods: within the budget for quietMs since the last cool-down ended. */

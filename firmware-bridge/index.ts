@@ -7,6 +7,7 @@ export {
   type BudgetVerdict,
   ByteBudget,
   type ByteBudgetSettings,
+  backoffDelay,
   DEFAULT_BYTE_BUDGET,
   floodCoolDownMs,
   lineBytesPerS,
@@ -57,7 +58,6 @@ export {
 } from './credential.js';
 export {
   BACKOFF_JITTER,
-  backoffDelay,
   type DroppedEvent,
   FLOOD_REASON,
   type FloodEpisode,

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import type { BadgeRead } from '../controller/domain/types.js';
-import { ByteBudget, type ByteBudgetSettings, DEFAULT_BYTE_BUDGET } from './budget.js';
+import { ByteBudget, type ByteBudgetSettings, backoffDelay, DEFAULT_BYTE_BUDGET } from './budget.js';
 import { createCodec, type ReaderProtocol } from './codecs/index.js';
 import { type Codec, type CodecEvent, type DropReason, isSignOfLife } from './codecs/types.js';
 
@@ -174,11 +174,6 @@ export interface ReaderStats {
 
 /** Jitter takes up to this fraction off a backoff delay (never adds, so maxMs holds). */
 export const BACKOFF_JITTER = 0.2;
-
-/** The delay before reconnection attempt `attempt` (0-based), before jitter. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 40));
-}
 
 const ERRNO_BY_MESSAGE: [RegExp, string][] = [
   [/no such file or directory/i, 'ENOENT'],
