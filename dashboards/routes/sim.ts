@@ -18,12 +18,6 @@ const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
 export function registerSimRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard, controller } = dash;
   const board = controller.board as SimBoard;
-  /** Exit-button releases still to come: dropped when the server closes. */
-  const releases = new Set<NodeJS.Timeout>();
-  app.addHook('onClose', async () => {
-    for (const t of releases) clearTimeout(t);
-    releases.clear();
-  });
   const door = (id: string) => {
     if (!controller.config.doors.some((d) => d.id === id))
       throw new ApiError(404, 'unknown_door', `no door "${id}"`);
@@ -144,9 +138,8 @@ ${
       const name = input(d, 'exitButton');
       board.simulate(name, true);
       const cfg = controller.config.doors.find((x) => x.id === d)!;
-      const release = setTimeout(
+      setTimeout(
         () => {
-          releases.delete(release);
           try {
             board.simulate(name, false);
           } catch {
@@ -154,9 +147,7 @@ ${
           }
         },
         (cfg.exitButton?.debounceMs ?? 0) + 200,
-      );
-      release.unref();
-      releases.add(release);
+      ).unref();
       return { door: d, pressed: true };
     },
   });

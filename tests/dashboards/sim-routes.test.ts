@@ -37,7 +37,7 @@ describe('simulation routes, stopping', () => {
     }
   });
 
-  it('the release is dropped when the server closes first', async () => {
+  it('… nor when the server closes first', async () => {
     const d = await makeDash();
     const seen = await uncaughtDuring(async () => {
       expect((await d.app.inject({ ...press, headers: auth })).statusCode).toBe(200);
