@@ -288,11 +288,6 @@ describe('MQTT publisher (real Mosquitto)', () => {
     // change more than once while the broker comes back (seen in CI: 2), which the count includes.
     expect((summary.data as { unrecordedChanges: number }).unrecordedChanges).toBeGreaterThanOrEqual(1);
     expect(rowsOf(c, 'mqtt_disconnected')).toHaveLength(1);
-    // Not before the window had room: the first recorded change opened it 5 s before. A row's time is
-    // when it was written, a moment after its change was seen (up to 1 s allowed here), and the broker
-    // was back within about a second, so a summary written at the reconnection would be seen here.
-    const first = rowsOf(c, 'mqtt_connected')[0]!;
-    expect(summary.at - first.at).toBeGreaterThanOrEqual(5000 - 1000);
   });
 
   it('publishes the signed checkpoint (retained) so truncation is detectable off the device', async () => {
