@@ -57,13 +57,16 @@ export function digests(root, files) {
   return out;
 }
 
-/** The stamp for a build of `root` made now. */
-export function makeStamp(root, builtWith) {
+/**
+ * The stamp for a build of `root` made now from `inputs` (buildInputs(root), the same walk the build
+ * transpiles and copies from: a file created after it is neither built nor stamped).
+ */
+export function makeStamp(root, builtWith, inputs) {
   return {
     format: STAMP_FORMAT,
     builtAt: new Date().toISOString(),
     builtWith,
-    files: digests(root, buildInputs(root).all),
+    files: digests(root, inputs.all),
   };
 }
 

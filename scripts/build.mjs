@@ -44,7 +44,7 @@ const t0 = performance.now();
 const inputs = buildInputs(ROOT);
 // The digests are taken before transpiling: a source changed during the build leaves a stamp that
 // no longer matches it, so the change is not lost silently.
-const stamp = makeStamp(ROOT, { esbuild: esbuildVersion, node: process.version });
+const stamp = makeStamp(ROOT, { esbuild: esbuildVersion, node: process.version }, inputs);
 
 const staging = `${out}.building-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
