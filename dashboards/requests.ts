@@ -412,6 +412,13 @@ export class RequestStore {
     return p;
   }
 
+  /** The person `id`, who must be an active staff member (else 400 with `message`). */
+  #activeStaff(id: string, what: string, message: string) {
+    const p = this.#person(id, what);
+    if (p.category !== 'staff' || !p.active) throw new ApiError(400, 'invalid_request', message);
+    return p;
+  }
+
   /** Checks a request's payload against the current state (it is checked again when approved). */
   #check(kind: RequestKind, payload: Record<string, unknown>, requestId?: number): void {
     const { registry, users } = this.#d;
@@ -452,18 +459,14 @@ export class RequestStore {
       }
       case 'escort_permission': {
         const p = payload as z.infer<(typeof PAYLOADS)['escort_permission']>;
-        const person = this.#person(p.personId);
-        if (person.category !== 'staff' || !person.active)
-          throw new ApiError(400, 'invalid_request', 'only an active staff member may escort visitors');
+        this.#activeStaff(p.personId, 'person', 'only an active staff member may escort visitors');
         if (registry.mayEscort(p.personId))
           throw new ApiError(409, 'conflict', 'this person may already escort');
         return;
       }
       case 'visitor_badge': {
         const p = payload as z.infer<(typeof PAYLOADS)['visitor_badge']>;
-        const host = this.#person(p.hostPersonId, 'host');
-        if (host.category !== 'staff' || !host.active)
-          throw new ApiError(400, 'invalid_request', 'the host must be an active staff member');
+        this.#activeStaff(p.hostPersonId, 'host', 'the host must be an active staff member');
         this.#door(p.doorId);
         if (p.validUntil <= p.validFrom)
           throw new ApiError(400, 'invalid_request', 'the visit must end after it starts');
@@ -475,9 +478,7 @@ export class RequestStore {
         const p = payload as z.infer<(typeof PAYLOADS)['equipment']>;
         if (!this.#person(p.personId).active)
           throw new ApiError(400, 'invalid_request', 'the person is inactive');
-        const w = this.#person(p.witnessPersonId, 'witness');
-        if (w.category !== 'staff' || !w.active)
-          throw new ApiError(400, 'invalid_request', 'the witness must be an active staff member');
+        this.#activeStaff(p.witnessPersonId, 'witness', 'the witness must be an active staff member');
         this.#door(p.doorId);
         return;
       }
