@@ -80,7 +80,7 @@ export class LogIndex {
    * `room` is awaited between two batches of a long sync (Controller.walRoom: the write-ahead log
    * must not outgrow its checkpoints while five years of rows are indexed).
    */
-  constructor(db: SqliteDatabase, journal: Journal, room: () => Promise<void> = () => Promise.resolve()) {
+  constructor(db: SqliteDatabase, journal: Journal, room: () => Promise<void>) {
     this.#db = db;
     this.#journal = journal;
     this.#room = room;
@@ -117,13 +117,13 @@ export class LogIndex {
   /** Brings the index up to the journal's head. Concurrent callers share one run. */
   sync(): Promise<void> {
     if (this.#running) return this.#running;
-    if (this.syncBatch(BATCH, BATCH_BUDGET_MS)) return Promise.resolve();
+    if (this.#syncBatch()) return Promise.resolve();
     const run = (async () => {
       // Each further batch after a turn of the event loop and room in the write-ahead log.
       do {
         await new Promise((r) => setImmediate(r));
         await this.#room();
-      } while (!this.syncBatch(BATCH, BATCH_BUDGET_MS));
+      } while (!this.#syncBatch());
     })();
     this.#running = run.finally(() => {
       this.#running = null;
@@ -132,10 +132,10 @@ export class LogIndex {
   }
 
   /**
-   * Indexes at most `max` journal rows, stopping early once `budgetMs` have passed; returns true
+   * Indexes at most BATCH journal rows, stopping early once BATCH_BUDGET_MS have passed; returns true
    * when the index has reached the head.
    */
-  syncBatch(max: number, budgetMs = Number.POSITIVE_INFINITY): boolean {
+  #syncBatch(): boolean {
     const t0 = performance.now();
     const head = this.#journal.head().seq;
     const from = this.lastSeq();
@@ -146,7 +146,7 @@ export class LogIndex {
       for (const row of this.#journal.iterate(from + 1)) {
         this.#indexRow(row);
         last = row.seq;
-        if (++n >= max || ((n & 63) === 0 && performance.now() - t0 > budgetMs)) break;
+        if (++n >= BATCH || ((n & 63) === 0 && performance.now() - t0 > BATCH_BUDGET_MS)) break;
       }
       this.#s.setLast.run(last);
     })();

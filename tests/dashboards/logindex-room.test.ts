@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
+import { silentLogger } from '../../controller/log.js';
 import { LogIndex } from '../../dashboards/logindex.js';
 import { migrateDashboard } from '../../dashboards/schema.js';
 import { openJournal, T0, tempDir } from '../journal/helpers.js';
@@ -19,13 +21,19 @@ describe('LogIndex.sync over a long journal', () => {
           data: { direction: 'in', result: 'granted', reason: 'ok', badge: `b${i % 50}`, category: 'staff' },
         });
     });
+    // The controller's room (Controller.walRoom): the checkpointer's, here checkpointing at every call.
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 600_000, bulkIntervalMs: 0 });
     let rooms = 0;
     const indexedAtRoom: number[] = [];
     const index = new LogIndex(db, journal, async () => {
       rooms++;
       indexedAtRoom.push(index.lastSeq());
+      await cp.room();
     });
     await index.sync();
+    // Each room() copied the batches before it into the database file.
+    expect(cp.stats().checkpoints).toBe(rooms);
+    await cp.stop();
     expect(index.lastSeq()).toBe(journal.head().seq);
     // Batches of at most 2,000 rows (fewer if one takes over 5 ms): before each one after the
     // first, a turn of the event loop and room().
