@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Staff } from './lib/dataset.js';
+import { type Staff, TZ_OFFSET_MS } from './lib/dataset.js';
 import { now, rng, sleep } from './lib/stats.js';
 import { SimBadges, type Started } from './process.js';
 
@@ -101,7 +101,7 @@ interface LogPage {
   next: string | null;
 }
 
-const day = (ms: number) => new Date(ms + 9 * 3600_000).toISOString().slice(0, 10); // Asia/Tokyo dates
+const day = (ms: number) => new Date(ms + TZ_OFFSET_MS).toISOString().slice(0, 10); // Asia/Tokyo dates
 
 /** The log's API on the running controller: pages, filters, one person's years, a CSV export. */
 export async function apiQueries(

@@ -30,7 +30,7 @@ import { now, rng } from './stats.js';
 export const DATASET_VERSION = 3;
 export const CONTROLLER_ID = 'bench-ctl';
 export const DOOR = 'machine-room';
-const TZ_OFFSET_MS = 9 * 3600_000; // Asia/Tokyo has no DST
+export const TZ_OFFSET_MS = 9 * 3600_000; // Asia/Tokyo has no DST
 const DAY = 86_400_000;
 const YEARS = 5;
 

@@ -6,6 +6,7 @@ export interface Summary {
   p50: number;
   p95: number;
   p99: number;
+  p999: number;
   max: number;
   mean: number;
 }
@@ -26,6 +27,7 @@ export function summarize(samples: readonly number[]): Summary {
     p50: percentile(s, 50),
     p95: percentile(s, 95),
     p99: percentile(s, 99),
+    p999: percentile(s, 99.9),
     max: s[s.length - 1] ?? Number.NaN,
     mean: s.length ? sum / s.length : Number.NaN,
   };
