@@ -58,7 +58,6 @@ export {
   type ReaderFloodEpisode,
   type ReaderReport,
   type ReaderStep,
-  readerOfflineDetail,
   stepReader,
 } from './reader-alarm.js';
 export * from './records.js';

@@ -61,7 +61,7 @@ export interface ReaderStep {
 export const READER_STARTING = 'starting';
 
 /** The `reader_offline` alarm's detail for a reader gone offline for `reason` (or flooding). */
-export function readerOfflineDetail(readerId: string, reason: string, flooding: boolean): string {
+function readerOfflineDetail(readerId: string, reason: string, flooding: boolean): string {
   return flooding
     ? `reader ${readerId}: flood (far more bytes than its line can carry; not decoded)`
     : `reader ${readerId}: ${reason}`;

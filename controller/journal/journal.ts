@@ -599,11 +599,6 @@ export class Journal {
     return this.#outboxPeekStmt.all(afterSeq, limit).map((row) => this.#toRow(row));
   }
 
-  /** Removes a delivered row from the outbox (as outboxAckMany). Returns false if it was not there. */
-  outboxAck(seq: number): boolean {
-    return this.outboxAckMany([seq]) === 1;
-  }
-
   /**
    * Removes delivered rows from the outbox in one transaction, committed without waiting for the
    * disk (synchronous=NORMAL for this commit only; WAL mode keeps the database consistent). A power

@@ -201,8 +201,8 @@ describe('transactions and the outbox', () => {
     expect(journal.outboxPeek(0, 10).map((r) => r.seq)).toEqual([1, 3, 4]);
     expect(journal.outboxPeek(1, 1).map((r) => r.id)).toEqual(['ctl-1:3']);
     expect(journal.outboxPeek(0, 10)[1]).toEqual(journal.get(3));
-    expect(journal.outboxAck(3)).toBe(true);
-    expect(journal.outboxAck(3)).toBe(false);
+    expect(journal.outboxAckMany([3])).toBe(1);
+    expect(journal.outboxAckMany([3])).toBe(0);
     expect(journal.outboxPeek(0, 10).map((r) => r.seq)).toEqual([1, 4]);
     expect(journal.outboxCount()).toBe(2);
   });
