@@ -188,7 +188,7 @@ function summary(r: Results): string {
       d.skipped
         ? `| full disk | skipped: ${d.skipped} | | |`
         : `| full disk | storage on a ${d.sizeMB} MB ${d.fs}, filled to the last byte while badges and door changes continue; recovery: ${d.cycles.map((c) => `“${c.recovery}”`).join(', then ')}; then kill -9 while full | ` +
-            `door secured (grants without a committed row: ${d.cycles.reduce((a, c) => a + c.grantedWithoutSeq, 0)}, lock open while degraded: ${d.cycles.reduce((a, c) => a + c.unlockedWhileDegraded, 0)}; grants committed on space SQLite reclaimed, each found in the journal: ${d.cycles.reduce((a, c) => a + c.grantedOnReclaimedSpace, 0)}); ` +
+            `door secured (grants without a committed row: ${d.cycles.reduce((a, c) => a + c.grantedWithoutSeq, 0)}, lock open while degraded with no grant committed: ${d.cycles.reduce((a, c) => a + c.unlockedWhileDegraded, 0)}; grants committed on space SQLite reclaimed, each found in the journal: ${d.cycles.reduce((a, c) => a + c.grantedOnReclaimedSpace, 0)}); ` +
             `/healthz 503 degraded; every refusal queued and recorded after recovery (${d.cycles.map((c) => `${c.refusedWhileFull} refused`).join(', ')}); ` +
             `automatic recovery in ${d.cycles.map((c) => `${f1(c.recoveryMs)} ms`).join(' / ')}; ${d.storageFaultAlarms} storage_fault alarms; ` +
             `integrity_check ${d.integrity}, chain verifies ${d.verified}; after the kill while full: integrity ${d.killWhileFull?.integrity}, secured at restart ${d.killWhileFull?.securedAtRestart} | ${ok(d.failures.length === 0)} |`,

@@ -203,7 +203,9 @@ export async function fullDisk(
           // journal (checked below). A grant without its row is the failure.
           if (r.body.granted && r.body.seq !== null) grantedOnReclaimedSpace.push(r.body.seq);
           else if (!r.body.granted) cycle.refusedWhileFull++;
-          if (h === 503 && !(await locked())) cycle.unlockedWhileDegraded++;
+          // Open while degraded is a failure unless a grant was committed meanwhile (it may open it).
+          if (h === 503 && grantedOnReclaimedSpace.length === 0 && !(await locked()))
+            cycle.unlockedWhileDegraded++;
         }
         if (!degraded && i % 50 === 49) fill(filler); // whatever SQLite freed meanwhile
       }
