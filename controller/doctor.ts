@@ -26,6 +26,7 @@ import {
 import { brokerAddress, brokerSettings, probeBroker } from './alarms/index.js';
 import type { LoadedConfig, ReaderConfig } from './config/index.js';
 import { maskCredential, verifyJournal } from './journal/index.js';
+import { nodeSupport } from './node-support.js';
 import { modeText, openToOthers } from './secret-files.js';
 import { journalFile, openStorage, type Storage } from './storage.js';
 import { clockSynchronised } from './system.js';
@@ -45,6 +46,8 @@ export interface DoctorOptions {
   serialListenMs?: number;
   /** The time to judge the clock by (tests). Default Date.now(). */
   now?: number;
+  /** The Node.js version to judge (tests). Default the running one. */
+  nodeVersion?: string;
 }
 
 export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}): Promise<Check[]> {
@@ -56,6 +59,8 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     'config',
     `${loaded.file} is valid (${config.doors.length} door(s), ${config.readers.length} reader(s))`,
   );
+
+  runtimeCheck(opts.nodeVersion ?? process.versions.node, opts.now ?? Date.now(), add);
 
   // GPIO and serial readers
   await gpioChecks(loaded, add, opts.gpioRoot ?? '/sys/class/gpio');
@@ -472,6 +477,18 @@ async function serialChecks(loaded: LoadedConfig, add: Add, listenMs: number | u
       );
   }
 }
+
+/** The Node.js runtime: a supported line, with security fixes for a while yet. */
+function runtimeCheck(version: string, now: number, add: Add): void {
+  const s = nodeSupport(version, new Date(now).toISOString().slice(0, 10));
+  if (s.status !== 'supported') add('WARN', 'runtime', s.message);
+  else if (s.daysLeft !== null && s.daysLeft < RUNTIME_WARN_DAYS)
+    add('WARN', 'runtime', `${s.message} — ${s.daysLeft} days left: plan the upgrade (docs/install.md)`);
+  else add('OK', 'runtime', s.message);
+}
+
+/** How long before a line's end of life doctor starts to warn. */
+const RUNTIME_WARN_DAYS = 90;
 
 /** The clock: synchronised, plausible, and whether a hardware clock keeps it over a power cut. */
 function clockChecks(loaded: LoadedConfig, add: Add, now: number): void {

@@ -14,7 +14,8 @@
 #   --dry-run      change nothing on the system: no user, no chown, no npm, no systemctl (each is
 #                  printed instead); with --root, the files are still laid out under DIR
 #   --root DIR     lay the files out under DIR instead of / (only with --dry-run)
-#   --node PATH    the Node.js to use (default: the `node` on PATH); must be >= 20.20.2
+#   --node PATH    the Node.js to use (default: the `node` on PATH): 22, 24 or 26 (24 or 26 recommended;
+#                  20.20.2 is accepted with a warning, it is past its end of life)
 #   --no-enable    install the unit but do not enable it
 # Running it again updates the application and the unit; config and state are kept. The previous
 # application stays in /opt/sekisho.previous until the next update.
@@ -77,6 +78,12 @@ HAVE_NODE="$("$NODE" -p 'process.versions.node' 2>/dev/null || true)"
 if [ "$(printf '%s\n%s\n' "$NEED_NODE" "$HAVE_NODE" | sort -V | head -1)" != "$NEED_NODE" ]; then
   die "Node.js >= $NEED_NODE is required, $NODE is $HAVE_NODE (docs/install.md, step 3)"
 fi
+case "${HAVE_NODE%%.*}" in
+  24 | 26) ;;
+  22) say "note: Node.js $HAVE_NODE gets security fixes until 2027-04-30; plan the move to 24 or 26 (docs/install.md, step 3)" ;;
+  20) say "WARNING: Node.js $HAVE_NODE reached its end of life on 2026-04-30 and gets no security fixes: install 24 or 26 (docs/install.md, step 3)" ;;
+  *) say "WARNING: Node.js $HAVE_NODE is not a line Sekisho is tested on (22, 24, 26) (docs/install.md, step 3)" ;;
+esac
 NPM="$(dirname "$NODE")/npm"
 [ -x "$NPM" ] || NPM="$(command -v npm || echo npm)"
 say "Node.js $HAVE_NODE at $NODE"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up Sekisho on a fresh Debian 12 / Raspberry Pi OS machine (run as root, Node >= 20.20.2).
+# Sets up Sekisho on a fresh Debian 12 / Raspberry Pi OS machine (run as root; Node.js 22, 24 or 26;
+# 20.20.2 is still accepted for development, with a warning: it is past its end of life).
 #   scripts/setup.sh          what running the controller needs (build tools for the native modules, sqlite3)
 #   scripts/setup.sh --test   also what the test suite needs: mosquitto, socat, chromium
 # Safe to run again: it installs only what is missing, then `npm ci` (when package-lock.json is newer
@@ -23,6 +24,12 @@ have_node="$(node -p 'process.versions.node')"
 if [ "$(printf '%s\n%s\n' "$need_node" "$have_node" | sort -V | head -1)" != "$need_node" ]; then
   echo "setup.sh: Node.js >= $need_node is required, found $have_node" >&2; exit 1
 fi
+case "${have_node%%.*}" in
+  22 | 24 | 26) ;;
+  20) echo "setup.sh: WARNING: Node.js $have_node reached its end of life on 2026-04-30 (no security fixes):" \
+        "fine for development, never for a door — install Node.js 24 or 26 (docs/install.md)" >&2 ;;
+  *) echo "setup.sh: WARNING: Node.js $have_node is not a line Sekisho is tested on (22, 24, 26)" >&2 ;;
+esac
 
 # Debian package -> a file it provides (to skip apt when already there).
 declare -A pkgs=( [python3]=/usr/bin/python3 [make]=/usr/bin/make [g++]=/usr/bin/g++ [sqlite3]=/usr/bin/sqlite3 )

@@ -206,4 +206,28 @@ describe('doctor: serial readers, clock, disk', () => {
     });
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('warns about a Node.js past its end of life, or close to it, and accepts a supported one', async () => {
+    const dir = tempDir('sekisho-doctor-');
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, JSON.stringify(doorConfig(dir, [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }])));
+    const at = (nodeVersion: string, day: string) =>
+      runChecks(loadConfig(file), { nodeVersion, now: Date.parse(`${day}T09:00:00Z`) }).then((c) =>
+        find(c, 'runtime'),
+      );
+    expect(await at('20.20.2', '2026-12-07')).toMatchObject({
+      verdict: 'WARN',
+      detail: expect.stringMatching(/^Node\.js 20\.20\.2 reached its end of life on 2026-04-30/),
+    });
+    expect(await at('24.22.3', '2026-12-07')).toMatchObject({
+      verdict: 'OK',
+      detail: expect.stringMatching(/until 2028-04-30/),
+    });
+    expect(await at('24.22.3', '2028-03-01')).toMatchObject({
+      verdict: 'WARN',
+      detail: expect.stringMatching(/60 days left: plan the upgrade/),
+    });
+    expect(await at('25.9.0', '2026-05-10')).toMatchObject({ verdict: 'WARN' });
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -239,3 +239,25 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(install(['--frobnicate']).status).toBe(2);
   });
 });
+
+describe('scripts/install.sh: the Node.js it is given', () => {
+  // A stand-in that answers `node -p process.versions.node` with the given version.
+  const fakeNode = (version: string) => {
+    const bin = join(temp(), 'node');
+    writeFileSync(bin, `#!/bin/sh\necho ${version}\n`, { mode: 0o755 });
+    return bin;
+  };
+
+  it('warns about a Node.js past its end of life and about one it is not tested on, not about 24 or 26', () => {
+    const run = (version: string) => install(['--dry-run', '--root', temp(), '--node', fakeNode(version)]);
+    const eol = run('20.20.2');
+    expect(eol.status).toBe(0);
+    expect(eol.stdout).toMatch(/WARNING: Node\.js 20\.20\.2 reached its end of life on 2026-04-30/);
+    expect(run('25.9.0').stdout).toMatch(/WARNING: Node\.js 25\.9\.0 is not a line Sekisho is tested on/);
+    expect(run('22.23.5').stdout).toMatch(/security fixes until 2027-04-30/);
+    for (const v of ['24.22.3', '26.12.1']) expect(run(v).stdout).not.toMatch(/WARNING|note: Node/);
+    const old = run('20.20.1');
+    expect(old.status).not.toBe(0);
+    expect(old.stdout + old.stderr).toMatch(/Node\.js >= 20\.20\.2 is required/);
+  });
+});
