@@ -172,7 +172,10 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(mode(p('var/lib/sekisho/backups'))).toBe('700');
 
     expect(mode(p('etc/systemd/system/sekisho.service'))).toBe('644');
-    expect(readFileSync(p('etc/systemd/system/sekisho.service'), 'utf8')).toBe(readFileSync(UNIT, 'utf8'));
+    // The unit names the Node.js it was given (the repository's names /usr/bin/node).
+    expect(readFileSync(p('etc/systemd/system/sekisho.service'), 'utf8')).toBe(
+      readFileSync(UNIT, 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `),
+    );
     expect(mode(p('usr/local/bin/sekisho'))).toBe('755');
     const wrapper = readFileSync(p('usr/local/bin/sekisho'), 'utf8');
     expect(wrapper).toContain(
