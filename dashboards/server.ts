@@ -12,13 +12,20 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  DEFAULT_SCRYPT,
+  generatePassword,
+  hashPassword,
+  type ScryptParams,
+} from '../controller/accounts/passwords.js';
+import { can } from '../controller/accounts/roles.js';
+import { migrateDashboard } from '../controller/accounts/schema.js';
+import { SessionStore } from '../controller/accounts/sessions.js';
+import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
+import { RequestStore } from '../controller/approvals/requests.js';
 import { RegistryError } from '../controller/journal/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
-import { DEFAULT_SCRYPT, generatePassword, hashPassword, type ScryptParams } from './auth/passwords.js';
-import { can } from './auth/roles.js';
-import { SessionStore } from './auth/sessions.js';
-import { AccountError, actorOf, type User, UserStore } from './auth/users.js';
 import type { Dash } from './context.js';
 import { html } from './html.js';
 import {
@@ -35,7 +42,6 @@ import { childVerifier, Integrity, type Verifier } from './integrity.js';
 import { LiveHub } from './live.js';
 import { LogIndex } from './logindex.js';
 import { bare, page } from './pages/layout.js';
-import { RequestStore } from './requests.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
 import { LANG_COOKIE, registerAuthRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { registerIntegrityRoutes } from './routes/integrity.js';
@@ -49,7 +55,6 @@ import { registerRequestRoutes } from './routes/requests.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
 import { registerUserRoutes } from './routes/users.js';
-import { migrateDashboard } from './schema.js';
 import type { DashboardController } from './service.js';
 
 export { ApiError } from './http.js';

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { migrateDashboard } from '../../controller/accounts/schema.js';
 import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
 import { silentLogger } from '../../controller/log.js';
 import { LogIndex } from '../../dashboards/logindex.js';
-import { migrateDashboard } from '../../dashboards/schema.js';
 import { openJournal, T0, tempDir } from '../journal/helpers.js';
 
 describe('LogIndex.sync over a long journal', () => {

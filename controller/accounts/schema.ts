@@ -7,7 +7,7 @@
  * None of these tables is a record: every change they hold is also a journal row (accounts,
  * requests) or is rebuilt from the journal (the log index). Sessions are throw-away.
  */
-import type { SqliteDatabase } from '../controller/journal/index.js';
+import type { SqliteDatabase } from '../journal/index.js';
 
 interface Step {
   name: string;

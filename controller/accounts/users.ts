@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Journal, SqliteDatabase } from '../../controller/journal/index.js';
+import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
 import { Role } from './roles.js';
 

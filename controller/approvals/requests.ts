@@ -9,13 +9,13 @@
  * makes commit in one transaction.
  */
 import { z } from 'zod';
-import type { Config } from '../controller/config/index.js';
-import { Direction } from '../controller/domain/index.js';
-import type { Journal, Registry, SqliteDatabase } from '../controller/journal/index.js';
-import { generatePassword } from './auth/passwords.js';
-import { can, Role } from './auth/roles.js';
-import { DisplayName, Username, type UserStore } from './auth/users.js';
-import { ApiError, type Principal } from './http.js';
+import { ApiError, type Principal } from '../../dashboards/http.js';
+import { generatePassword } from '../accounts/passwords.js';
+import { can, Role } from '../accounts/roles.js';
+import { DisplayName, Username, type UserStore } from '../accounts/users.js';
+import type { Config } from '../config/index.js';
+import { Direction } from '../domain/index.js';
+import type { Journal, Registry, SqliteDatabase } from '../journal/index.js';
 
 export const RequestKind = z.enum([
   'access_grant',
