@@ -22,7 +22,7 @@ import { can } from '../controller/accounts/roles.js';
 import { migrateDashboard } from '../controller/accounts/schema.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
-import { RequestStore } from '../controller/approvals/requests.js';
+import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
 import { RegistryError } from '../controller/journal/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
@@ -213,10 +213,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       status = err.statusCode;
       code = err.code;
       extra = err.extra;
-    } else if (err instanceof AccountError || err instanceof RegistryError) {
+    } else if (err instanceof AccountError || err instanceof RegistryError || err instanceof ApprovalError) {
       code = err.code === 'invalid_input' ? 'invalid_request' : err.code;
       status =
-        code === 'not_found' ? 404 : code === 'invalid_request' || code === 'weak_password' ? 400 : 409;
+        code === 'not_found'
+          ? 404
+          : code === 'invalid_request' || code === 'weak_password'
+            ? 400
+            : code === 'forbidden' || code === 'self_approval_refused'
+              ? 403
+              : 409;
       if (err instanceof AccountError && err.detail) extra = { detail: err.detail };
     } else {
       status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -8,87 +8,38 @@
  * Filing, approving, rejecting and withdrawing are journal rows; an approval and the change it
  * makes commit in one transaction.
  */
-import { z } from 'zod';
-import { ApiError, type Principal } from '../../dashboards/http.js';
-import { generatePassword } from '../accounts/passwords.js';
-import { can, Role } from '../accounts/roles.js';
-import { DisplayName, Username, type UserStore } from '../accounts/users.js';
+import { can, type Role } from '../accounts/roles.js';
+import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import { Direction } from '../domain/index.js';
 import type { Journal, Registry, SqliteDatabase } from '../journal/index.js';
+import { ApprovalError } from './errors.js';
+import {
+  type BoundRequest,
+  bindRequest,
+  type CheckContext,
+  equipmentList,
+  KINDS,
+  type NewRequest,
+  PAYLOADS,
+  type RequestKind,
+  type RequestStatus,
+} from './kinds.js';
 
-export const RequestKind = z.enum([
-  'access_grant',
-  'schedule_change',
-  'escort_permission',
-  'visitor_badge',
-  'equipment',
-  'account_create',
-  'role_change',
-]);
-export type RequestKind = z.infer<typeof RequestKind>;
-export const RequestStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
-export type RequestStatus = z.infer<typeof RequestStatus>;
+export { ApprovalError, type ApprovalErrorCode } from './errors.js';
+export {
+  equipmentList,
+  NewRequest,
+  PAYLOADS,
+  RequestKind,
+  RequestStatus,
+  requestSchema,
+} from './kinds.js';
 
-const Id = z.string().min(1).max(64);
-const Text = (max: number) => z.string().trim().min(1).max(max);
-const Time = z.number().int().nonnegative();
-
-export const PAYLOADS = {
-  access_grant: z.strictObject({ personId: Id, doorId: Id, scheduleId: Id }),
-  schedule_change: z.strictObject({ personId: Id, doorId: Id, fromScheduleId: Id, toScheduleId: Id }),
-  escort_permission: z.strictObject({ personId: Id }),
-  visitor_badge: z.strictObject({
-    name: Text(100),
-    organisation: z.string().trim().max(100).default(''),
-    /** The ID on the visitor's pass; default `V-<request id>`. */
-    displayId: z.string().trim().max(64).default(''),
-    hostPersonId: Id,
-    purpose: Text(200),
-    doorId: Id,
-    validFrom: Time,
-    validUntil: Time,
-    /** Equipment declared for carry-in (§7(1)②オ), one item per line or comma. */
-    equipment: z.string().trim().max(1000).default(''),
-  }),
-  equipment: z.strictObject({
-    personId: Id,
-    direction: Direction,
-    description: Text(500),
-    witnessPersonId: Id,
-    doorId: Id,
-  }),
-  account_create: z.strictObject({
-    username: Username,
-    displayName: DisplayName,
-    role: Role,
-    validUntil: Time.nullable().default(null),
-  }),
-  role_change: z.strictObject({ userId: Id, role: Role }),
-} as const satisfies Record<RequestKind, z.ZodType>;
-
-type Payloads = { readonly [K in RequestKind]: z.ZodType };
-type RequestOption<P extends Payloads> = {
-  [K in RequestKind]: z.ZodObject<
-    { kind: z.ZodLiteral<K>; payload: P[K]; reason: ReturnType<typeof Text> },
-    z.core.$strict
-  >;
-}[RequestKind];
-
-/**
- * A request as filed: `{ kind, payload, reason }`, one option per request kind with that kind's
- * payload schema. The store takes `NewRequest`; the API's body (routes/requests.ts) is the same
- * schema with the visitor's window also accepted as local date-times.
- */
-export function requestSchema<P extends Payloads>(payloads: P) {
-  const options = RequestKind.options.map((kind) =>
-    z.strictObject({ kind: z.literal(kind), payload: payloads[kind], reason: Text(500) }),
-  );
-  return z.discriminatedUnion('kind', options as unknown as [RequestOption<P>, ...RequestOption<P>[]]);
+/** Who files or decides a request: the journal's actor and their account. */
+export interface RequestActor {
+  actor: string;
+  user: Pick<User, 'id' | 'username'> & { role: Role };
 }
-
-export const NewRequest = requestSchema(PAYLOADS);
-export type NewRequest = z.infer<typeof NewRequest>;
 
 export interface RequestRecord {
   id: number;
@@ -119,8 +70,6 @@ interface RequestRow {
   decision_note: string | null;
   result: string | null;
 }
-
-const ACCOUNT_KINDS: ReadonlySet<RequestKind> = new Set(['account_create', 'role_change']);
 
 export interface RequestDeps {
   db: SqliteDatabase;
@@ -201,17 +150,17 @@ export class RequestStore {
   }
 
   /** Files a request after checking that it could be carried out now. */
-  create(input: NewRequest, by: Principal, at: number): RequestRecord {
-    if (ACCOUNT_KINDS.has(input.kind) && !can(by.user.role, 'users.read'))
-      throw new ApiError(403, 'forbidden', 'only administrators and managers may request account changes');
-    this.#check(input.kind, input.payload);
-    const subjectUser = input.kind === 'role_change' ? input.payload.userId : null;
+  create(input: NewRequest, by: RequestActor, at: number): RequestRecord {
+    if (KINDS[input.kind].account && !can(by.user.role, 'users.read'))
+      throw new ApprovalError('forbidden', 'only administrators and managers may request account changes');
+    const bound = bindRequest(input.kind, input.payload);
+    bound.check(this.#checkContext());
     const id = this.#d.journal.transaction(() => {
       const info = this.#s.insert.run({
         kind: input.kind,
         requestedBy: by.actor,
         at,
-        subjectUser,
+        subjectUser: bound.subjectUser,
         payload: JSON.stringify(input.payload),
         reason: input.reason,
       });
@@ -221,7 +170,7 @@ export class RequestStore {
         at,
         by.actor,
         { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
-        personOf(input.kind, input.payload),
+        bound.person,
       );
       return id;
     });
@@ -229,47 +178,47 @@ export class RequestStore {
   }
 
   /**
-   * Approves a pending request and carries it out, in one transaction. Refuses (403
-   * `self_approval_refused`, journaled) when the approver filed the request or is its subject.
+   * Approves a pending request and carries it out, in one transaction. Refuses
+   * (`self_approval_refused`, journaled) when the approver filed the request or is its subject.
    * Answers the result; for a new account, also the initial password, shown this once only.
    */
   async approve(
     id: number,
-    by: Principal,
+    by: RequestActor,
     note: string,
     at: () => number,
   ): Promise<{ request: RequestRecord; initialPassword?: string }> {
     const req = this.#requirePending(id);
-    if (ACCOUNT_KINDS.has(req.kind) && !can(by.user.role, 'accounts.approve'))
-      throw new ApiError(403, 'forbidden', 'only an administrator may approve account requests');
-    const self =
-      req.requestedBy === by.actor ||
-      (req.kind === 'role_change' && req.payload.userId === by.user.id) ||
-      (req.kind === 'account_create' &&
-        String(req.payload.username).toLowerCase() === by.user.username.toLowerCase());
-    if (self) {
+    const bound = bind(req);
+    if (bound.account && !can(by.user.role, 'accounts.approve'))
+      throw new ApprovalError('forbidden', 'only an administrator may approve account requests');
+    if (req.requestedBy === by.actor || bound.concerns(by.user)) {
       this.#append('self_approval_refused', at(), by.actor, {
         requestId: id,
         kind: req.kind,
         requestedBy: req.requestedBy,
       });
-      throw new ApiError(
-        403,
+      throw new ApprovalError(
         'self_approval_refused',
         'the applicant and the approver must be different people (§4(3)); this attempt was recorded',
       );
     }
     // The slow part (hashing a new account's password) happens before the transaction.
-    let initialPassword: string | undefined;
-    let passwordHash: string | undefined;
-    if (req.kind === 'account_create') {
-      initialPassword = generatePassword();
-      passwordHash = await this.#d.users.hashFor(initialPassword, String(req.payload.username));
-    }
+    const prepared = await bound.prepare(this.#d.users);
     const when = at();
     this.#d.journal.transaction(() => {
       const current = this.#requirePending(id);
-      const result = this.#apply(current, by.actor, when, passwordHash);
+      const todo = bind(current);
+      todo.check(this.#checkContext(id));
+      const result = todo.apply({
+        registry: this.#d.registry,
+        users: this.#d.users,
+        actor: by.actor,
+        at: when,
+        requestId: id,
+        requestedBy: current.requestedBy,
+        prepared,
+      });
       const info = this.#s.decide.run({
         id,
         status: 'approved',
@@ -278,32 +227,33 @@ export class RequestStore {
         note: note || null,
         result: JSON.stringify(result),
       });
-      if (info.changes !== 1) throw new ApiError(409, 'conflict', `request ${id} is no longer pending`);
+      if (info.changes !== 1) throw new ApprovalError('conflict', `request ${id} is no longer pending`);
       this.#append(
         'request_approved',
         when,
         by.actor,
         { requestId: id, kind: current.kind, requestedBy: current.requestedBy, note, result },
-        personOf(current.kind, current.payload),
+        todo.person,
       );
     });
+    const { initialPassword } = prepared;
     return { request: this.get(id)!, ...(initialPassword ? { initialPassword } : {}) };
   }
 
-  reject(id: number, by: Principal, note: string, at: number): RequestRecord {
+  reject(id: number, by: RequestActor, note: string, at: number): RequestRecord {
     const req = this.#requirePending(id);
-    if (ACCOUNT_KINDS.has(req.kind) && !can(by.user.role, 'accounts.approve'))
-      throw new ApiError(403, 'forbidden', 'only an administrator may decide account requests');
+    if (KINDS[req.kind].account && !can(by.user.role, 'accounts.approve'))
+      throw new ApprovalError('forbidden', 'only an administrator may decide account requests');
     if (req.requestedBy === by.actor)
-      throw new ApiError(409, 'own_request', 'withdraw your own request instead of rejecting it');
+      throw new ApprovalError('own_request', 'withdraw your own request instead of rejecting it');
     this.#decide(req, 'rejected', 'request_rejected', by, note, at);
     return this.get(id)!;
   }
 
-  withdraw(id: number, by: Principal, at: number): RequestRecord {
+  withdraw(id: number, by: RequestActor, at: number): RequestRecord {
     const req = this.#requirePending(id);
     if (req.requestedBy !== by.actor)
-      throw new ApiError(403, 'forbidden', 'only the applicant may withdraw a request');
+      throw new ApprovalError('forbidden', 'only the applicant may withdraw a request');
     this.#decide(req, 'cancelled', 'request_withdrawn', by, '', at);
     return this.get(id)!;
   }
@@ -316,17 +266,17 @@ export class RequestStore {
   issueVisitorBadge(
     id: number,
     credential: string,
-    by: Principal,
+    by: RequestActor,
     at: number,
   ): { badgeId: string; personId: string; masked: string } {
     return this.#d.journal.transaction(() => {
       const req = this.get(id);
-      if (req?.kind !== 'visitor_badge') throw new ApiError(404, 'not_found', `no visitor request ${id}`);
-      if (req.status !== 'approved') throw new ApiError(409, 'conflict', `request ${id} is not approved`);
+      if (req?.kind !== 'visitor_badge') throw new ApprovalError('not_found', `no visitor request ${id}`);
+      if (req.status !== 'approved') throw new ApprovalError('conflict', `request ${id} is not approved`);
       const result = req.result ?? {};
       if (typeof result.badgeId === 'string')
-        throw new ApiError(409, 'conflict', `the badge for request ${id} was already handed out`);
-      const p = req.payload as z.infer<(typeof PAYLOADS)['visitor_badge']>;
+        throw new ApprovalError('conflict', `the badge for request ${id} was already handed out`);
+      const p = PAYLOADS.visitor_badge.parse(req.payload);
       const vb = this.#d.registry.issueVisitorBadge(
         {
           visitor: {
@@ -362,7 +312,7 @@ export class RequestStore {
     req: RequestRecord,
     status: 'rejected' | 'cancelled',
     type: string,
-    by: Principal,
+    by: RequestActor,
     note: string,
     at: number,
   ): void {
@@ -375,199 +325,40 @@ export class RequestStore {
         note: note || null,
         result: null,
       });
-      if (info.changes !== 1) throw new ApiError(409, 'conflict', `request ${req.id} is no longer pending`);
+      if (info.changes !== 1) throw new ApprovalError('conflict', `request ${req.id} is no longer pending`);
       this.#append(
         type,
         at,
         by.actor,
         { requestId: req.id, kind: req.kind, requestedBy: req.requestedBy, note },
-        personOf(req.kind, req.payload),
+        bind(req).person,
       );
     });
   }
 
   #requirePending(id: number): RequestRecord {
     const req = this.get(id);
-    if (!req) throw new ApiError(404, 'not_found', `no request ${id}`);
+    if (!req) throw new ApprovalError('not_found', `no request ${id}`);
     if (req.status !== 'pending')
-      throw new ApiError(409, 'conflict', `request ${id} is already ${req.status}`);
+      throw new ApprovalError('conflict', `request ${id} is already ${req.status}`);
     return req;
   }
 
-  // -----------------------------------------------------------------------------------------------
-
-  #door(id: string): void {
-    if (!this.#d.config.doors.some((d) => d.id === id))
-      throw new ApiError(400, 'invalid_request', `no door "${id}"`);
-  }
-
-  #schedule(id: string): void {
-    if (id !== 'always' && !this.#d.config.schedules.some((s) => s.id === id))
-      throw new ApiError(400, 'invalid_request', `no schedule "${id}"`);
-  }
-
-  #person(id: string, what = 'person') {
-    const p = this.#d.registry.getPerson(id);
-    if (!p) throw new ApiError(400, 'invalid_request', `no ${what} "${id}"`);
-    return p;
-  }
-
-  /** The person `id`, who must be an active staff member (else 400 with `message`). */
-  #activeStaff(id: string, what: string, message: string) {
-    const p = this.#person(id, what);
-    if (p.category !== 'staff' || !p.active) throw new ApiError(400, 'invalid_request', message);
-    return p;
-  }
-
-  /** Checks a request's payload against the current state (it is checked again when approved). */
-  #check(kind: RequestKind, payload: Record<string, unknown>, requestId?: number): void {
-    const { registry, users } = this.#d;
-    switch (kind) {
-      case 'access_grant': {
-        const p = payload as z.infer<(typeof PAYLOADS)['access_grant']>;
-        // What the form's picker offers: active staff and contractors (a visitor's doors come with
-        // their visitor badge). The picker only searches; this is the check.
-        const person = this.#person(p.personId);
-        if (person.category === 'visitor')
-          throw new ApiError(
-            400,
-            'invalid_request',
-            'a visitor gets doors with their visitor badge, not a grant',
-          );
-        if (!person.active) throw new ApiError(400, 'invalid_request', 'the person is inactive');
-        this.#door(p.doorId);
-        this.#schedule(p.scheduleId);
-        if (
-          registry
-            .permissionsFor(p.personId)
-            .some((x) => x.doorId === p.doorId && x.scheduleId === p.scheduleId)
-        )
-          throw new ApiError(409, 'conflict', 'this person already has that access');
-        return;
-      }
-      case 'schedule_change': {
-        const p = payload as z.infer<(typeof PAYLOADS)['schedule_change']>;
-        this.#person(p.personId);
-        this.#door(p.doorId);
-        this.#schedule(p.toScheduleId);
-        if (p.fromScheduleId === p.toScheduleId)
-          throw new ApiError(400, 'invalid_request', 'the new schedule is the current one');
-        const perms = registry.permissionsFor(p.personId);
-        if (!perms.some((x) => x.doorId === p.doorId && x.scheduleId === p.fromScheduleId))
-          throw new ApiError(409, 'conflict', 'this person has no access under the current schedule given');
-        return;
-      }
-      case 'escort_permission': {
-        const p = payload as z.infer<(typeof PAYLOADS)['escort_permission']>;
-        this.#activeStaff(p.personId, 'person', 'only an active staff member may escort visitors');
-        if (registry.mayEscort(p.personId))
-          throw new ApiError(409, 'conflict', 'this person may already escort');
-        return;
-      }
-      case 'visitor_badge': {
-        const p = payload as z.infer<(typeof PAYLOADS)['visitor_badge']>;
-        this.#activeStaff(p.hostPersonId, 'host', 'the host must be an active staff member');
-        this.#door(p.doorId);
-        if (p.validUntil <= p.validFrom)
-          throw new ApiError(400, 'invalid_request', 'the visit must end after it starts');
-        if (p.validUntil - p.validFrom > 7 * 86_400_000)
-          throw new ApiError(400, 'invalid_request', 'a visitor badge is valid for at most 7 days');
-        return;
-      }
-      case 'equipment': {
-        const p = payload as z.infer<(typeof PAYLOADS)['equipment']>;
-        if (!this.#person(p.personId).active)
-          throw new ApiError(400, 'invalid_request', 'the person is inactive');
-        this.#activeStaff(p.witnessPersonId, 'witness', 'the witness must be an active staff member');
-        this.#door(p.doorId);
-        return;
-      }
-      case 'account_create': {
-        const p = payload as z.infer<(typeof PAYLOADS)['account_create']>;
-        users.checkNew(p);
-        const pending = this.list({ status: 'pending', kind: 'account_create', limit: 1000 });
-        if (
-          pending.some(
-            (r) =>
-              r.id !== requestId && String(r.payload.username).toLowerCase() === p.username.toLowerCase(),
-          )
-        )
-          throw new ApiError(409, 'conflict', `an account "${p.username}" is already requested`);
-        return;
-      }
-      case 'role_change': {
-        const p = payload as z.infer<(typeof PAYLOADS)['role_change']>;
-        const u = users.get(p.userId);
-        if (!u) throw new ApiError(400, 'invalid_request', `no account "${p.userId}"`);
-        if (u.role === p.role) throw new ApiError(409, 'conflict', `${u.username} already has that role`);
-        return;
-      }
-    }
-  }
-
-  /** Carries out an approved request inside the approval's transaction; returns what it did. */
-  #apply(req: RequestRecord, actor: string, at: number, passwordHash?: string): Record<string, unknown> {
-    const { registry, users } = this.#d;
-    this.#check(req.kind, req.payload, req.id);
-    switch (req.kind) {
-      case 'access_grant': {
-        const p = req.payload as z.infer<(typeof PAYLOADS)['access_grant']>;
-        registry.grantDoor(p.personId, p.doorId, p.scheduleId, actor, at);
-        return { granted: true };
-      }
-      case 'schedule_change': {
-        const p = req.payload as z.infer<(typeof PAYLOADS)['schedule_change']>;
-        registry.revokeDoor(p.personId, p.doorId, actor, at, p.fromScheduleId);
-        registry.grantDoor(p.personId, p.doorId, p.toScheduleId, actor, at);
-        return { changed: true };
-      }
-      case 'escort_permission': {
-        const p = req.payload as z.infer<(typeof PAYLOADS)['escort_permission']>;
-        registry.setMayEscort(p.personId, true, actor, at);
-        return { mayEscort: true };
-      }
-      case 'visitor_badge':
-        // The card is enrolled when it is handed out (issueVisitorBadge): no badge number waits here.
-        return { approved: true };
-      case 'equipment':
-        return { approved: true };
-      case 'account_create': {
-        const p = req.payload as z.infer<(typeof PAYLOADS)['account_create']>;
-        const u = users.createHashed({ ...p, mustChangePassword: true }, passwordHash!, actor, at, {
-          requestId: req.id,
-          requestedBy: req.requestedBy,
-        });
-        return { userId: u.id, username: u.username };
-      }
-      case 'role_change': {
-        const p = req.payload as z.infer<(typeof PAYLOADS)['role_change']>;
-        const u = users.setRole(p.userId, p.role, actor, at, {
-          requestId: req.id,
-          requestedBy: req.requestedBy,
-        });
-        return { userId: u.id, role: u.role };
-      }
-    }
+  #checkContext(requestId?: number): CheckContext {
+    const { registry, users, config } = this.#d;
+    return {
+      registry,
+      users,
+      config,
+      ...(requestId === undefined ? {} : { requestId }),
+      pending: (kind) => this.list({ status: 'pending', kind, limit: 1000 }),
+    };
   }
 }
 
-export function equipmentList(text: string): string[] {
-  return text
-    .split(/[\n,、]/)
-    .map((x) => x.trim())
-    .filter(Boolean)
-    .slice(0, 50);
-}
-
-function personOf(kind: RequestKind, payload: Record<string, unknown>): string | null {
-  if (
-    kind === 'access_grant' ||
-    kind === 'schedule_change' ||
-    kind === 'equipment' ||
-    kind === 'escort_permission'
-  )
-    return typeof payload.personId === 'string' ? payload.personId : null;
-  return null;
+/** A stored request's kind entry, its payload read back with the kind's schema. */
+function bind(req: RequestRecord): BoundRequest {
+  return bindRequest(req.kind, req.payload);
 }
 
 function toRecord(r: RequestRow): RequestRecord {
