@@ -1,6 +1,6 @@
 import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from './accounts/passwords.js';
 import { Role } from './accounts/roles.js';
-import { migrateDashboard } from './accounts/schema.js';
+import { migrateAccounts } from './accounts/schema.js';
 import { SessionStore } from './accounts/sessions.js';
 import { UserStore } from './accounts/users.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './cli-common.js';
@@ -82,7 +82,7 @@ export async function userCommand(args: string[]): Promise<number> {
     generate: { type: 'boolean' },
   });
   return await withStorage(values, async ({ tz, actor, s }) => {
-    migrateDashboard(s.db);
+    migrateAccounts(s.db);
     const users = new UserStore(s.db, s.journal);
     const find = () => {
       const name = positionals[0];

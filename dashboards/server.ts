@@ -19,7 +19,7 @@ import {
   type ScryptParams,
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
-import { migrateDashboard } from '../controller/accounts/schema.js';
+import { migrateAccounts } from '../controller/accounts/schema.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
@@ -111,7 +111,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const { db, journal } = controller;
-  migrateDashboard(db);
+  migrateAccounts(db);
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
   const sessions = new SessionStore(db, {

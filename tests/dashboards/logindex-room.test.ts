@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migrateDashboard } from '../../controller/accounts/schema.js';
+import { migrateAccounts } from '../../controller/accounts/schema.js';
 import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
 import { silentLogger } from '../../controller/log.js';
 import { LogIndex } from '../../dashboards/logindex.js';
@@ -9,7 +9,7 @@ import { openJournal, T0, tempDir } from '../journal/helpers.js';
 describe('LogIndex.sync over a long journal', () => {
   it('indexes every row and awaits room() between its batches (the WAL bound of a first sync)', async () => {
     const { db, journal } = openJournal(join(tempDir(), 'journal.db'));
-    migrateDashboard(db);
+    migrateAccounts(db);
     const rows = 5500;
     journal.transaction(() => {
       for (let i = 0; i < rows; i++)
