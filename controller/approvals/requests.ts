@@ -8,7 +8,7 @@
  * Filing, approving, rejecting and withdrawing are journal rows; an approval and the change it
  * makes commit in one transaction.
  */
-import { can, type Role } from '../accounts/roles.js';
+import { can } from '../accounts/roles.js';
 import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
 import type { Journal, Registry, SqliteDatabase } from '../journal/index.js';
@@ -26,8 +26,8 @@ import {
 } from './kinds.js';
 
 export { ApprovalError, type ApprovalErrorCode } from './errors.js';
+// The dashboard imports the request's vocabulary from here, with the store.
 export {
-  equipmentList,
   NewRequest,
   PAYLOADS,
   RequestKind,
@@ -38,7 +38,7 @@ export {
 /** Who files or decides a request: the journal's actor and their account. */
 export interface RequestActor {
   actor: string;
-  user: Pick<User, 'id' | 'username'> & { role: Role };
+  user: Pick<User, 'id' | 'username' | 'role'>;
 }
 
 export interface RequestRecord {
