@@ -1,8 +1,8 @@
-import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../dashboards/auth/passwords.js';
-import { Role } from '../dashboards/auth/roles.js';
-import { SessionStore } from '../dashboards/auth/sessions.js';
-import { UserStore } from '../dashboards/auth/users.js';
-import { migrateDashboard } from '../dashboards/schema.js';
+import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from './accounts/passwords.js';
+import { Role } from './accounts/roles.js';
+import { migrateAccounts } from './accounts/schema.js';
+import { SessionStore } from './accounts/sessions.js';
+import { UserStore } from './accounts/users.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './cli-common.js';
 import { formatLocal } from './time.js';
 
@@ -82,7 +82,7 @@ export async function userCommand(args: string[]): Promise<number> {
     generate: { type: 'boolean' },
   });
   return await withStorage(values, async ({ tz, actor, s }) => {
-    migrateDashboard(s.db);
+    migrateAccounts(s.db);
     const users = new UserStore(s.db, s.journal);
     const find = () => {
       const name = positionals[0];

@@ -1,12 +1,13 @@
 /** The parts of the dashboard that route modules share. */
+
+import type { SessionStore } from '../controller/accounts/sessions.js';
+import type { UserStore } from '../controller/accounts/users.js';
+import type { RequestStore } from '../controller/approvals/requests.js';
 import type { LoginLimiter } from './auth/limiter.js';
-import type { SessionStore } from './auth/sessions.js';
-import type { UserStore } from './auth/users.js';
 import type { Guard } from './http.js';
 import type { Integrity } from './integrity.js';
 import type { LiveHub } from './live.js';
 import type { LogIndex } from './logindex.js';
-import type { RequestStore } from './requests.js';
 import type { DashboardController } from './service.js';
 
 export interface Dash {

@@ -7,9 +7,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Permission } from './auth/roles.js';
-import type { Session } from './auth/sessions.js';
-import type { User } from './auth/users.js';
+import type { Permission } from '../controller/accounts/roles.js';
+import type { Session } from '../controller/accounts/sessions.js';
+import type { User } from '../controller/accounts/users.js';
 import type { Lang, Translate } from './i18n.js';
 
 /** Errors carry a stable `code` clients can rely on, and a human `message`. */

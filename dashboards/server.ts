@@ -12,13 +12,20 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  DEFAULT_SCRYPT,
+  generatePassword,
+  hashPassword,
+  type ScryptParams,
+} from '../controller/accounts/passwords.js';
+import { can } from '../controller/accounts/roles.js';
+import { migrateAccounts } from '../controller/accounts/schema.js';
+import { SessionStore } from '../controller/accounts/sessions.js';
+import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
+import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
 import { RegistryError } from '../controller/journal/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
-import { DEFAULT_SCRYPT, generatePassword, hashPassword, type ScryptParams } from './auth/passwords.js';
-import { can } from './auth/roles.js';
-import { SessionStore } from './auth/sessions.js';
-import { AccountError, actorOf, type User, UserStore } from './auth/users.js';
 import type { Dash } from './context.js';
 import { html } from './html.js';
 import {
@@ -35,7 +42,6 @@ import { childVerifier, Integrity, type Verifier } from './integrity.js';
 import { LiveHub } from './live.js';
 import { LogIndex } from './logindex.js';
 import { bare, page } from './pages/layout.js';
-import { RequestStore } from './requests.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
 import { LANG_COOKIE, registerAuthRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { registerIntegrityRoutes } from './routes/integrity.js';
@@ -49,7 +55,6 @@ import { registerRequestRoutes } from './routes/requests.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
 import { registerUserRoutes } from './routes/users.js';
-import { migrateDashboard } from './schema.js';
 import type { DashboardController } from './service.js';
 
 export { ApiError } from './http.js';
@@ -106,7 +111,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const { db, journal } = controller;
-  migrateDashboard(db);
+  migrateAccounts(db);
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
   const sessions = new SessionStore(db, {
@@ -208,10 +213,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       status = err.statusCode;
       code = err.code;
       extra = err.extra;
-    } else if (err instanceof AccountError || err instanceof RegistryError) {
+    } else if (err instanceof AccountError || err instanceof RegistryError || err instanceof ApprovalError) {
       code = err.code === 'invalid_input' ? 'invalid_request' : err.code;
       status =
-        code === 'not_found' ? 404 : code === 'invalid_request' || code === 'weak_password' ? 400 : 409;
+        code === 'not_found'
+          ? 404
+          : code === 'invalid_request' || code === 'weak_password'
+            ? 400
+            : code === 'forbidden' || code === 'self_approval_refused'
+              ? 403
+              : 409;
       if (err instanceof AccountError && err.detail) extra = { detail: err.detail };
     } else {
       status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

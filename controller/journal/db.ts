@@ -1,9 +1,12 @@
 /**
- * Opening the controller's SQLite database and migrating its schema.
+ * Opening the controller's SQLite database and migrating its schemas.
  *
- * The schema version lives in `PRAGMA user_version`. MIGRATIONS is an ordered list: migration i
- * brings a database from version i to version i + 1, inside one transaction together with the
- * new user_version, so a crash mid-migration leaves the previous version intact.
+ * A schema is an ordered list of migrations: migration i brings a database from version i to
+ * version i + 1, inside one transaction together with the new version, so a crash mid-migration
+ * leaves the previous version intact. `runMigrations` applies any such list. The journal's schema
+ * (MIGRATIONS here) keeps its version in `PRAGMA user_version`; the accounts' tables
+ * (controller/accounts/schema.ts) keep theirs in a table of their own, so the two never compete for
+ * a version number.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -306,25 +309,54 @@ export function schemaVersion(db: SqliteDatabase): number {
   return Number(db.pragma('user_version', { simple: true }));
 }
 
+/** Where a schema keeps its version. */
+export interface VersionSlot {
+  /** Makes the slot exist; runs outside any transaction, so it must be idempotent. */
+  init?(db: SqliteDatabase): void;
+  read(db: SqliteDatabase): number;
+  write(db: SqliteDatabase, version: number): void;
+}
+
+/** The journal's schema version: `PRAGMA user_version`. */
+export const USER_VERSION: VersionSlot = {
+  read: schemaVersion,
+  write: (db, version) => db.pragma(`user_version = ${version}`),
+};
+
+/** A version kept as the one row of `table`. */
+export function versionTable(table: string): VersionSlot {
+  return {
+    init: (db) => db.exec(`CREATE TABLE IF NOT EXISTS ${table} (version INTEGER NOT NULL)`),
+    read: (db) =>
+      (db.prepare(`SELECT version FROM ${table}`).get() as { version: number } | undefined)?.version ?? 0,
+    write(db, version) {
+      db.prepare(`DELETE FROM ${table}`).run();
+      db.prepare(`INSERT INTO ${table} (version) VALUES (?)`).run(version);
+    },
+  };
+}
+
 /**
- * Applies the migrations after the database's current user_version, each in its own immediate
- * transaction. Returns the versions applied. Refuses a database written by newer code.
+ * Applies the migrations after the version in `slot`, each in its own immediate transaction with
+ * its new version. Returns the versions applied. Refuses a database written by newer code.
  */
-export function migrate(
+export function runMigrations(
   db: SqliteDatabase,
-  migrations: readonly Migration[] = MIGRATIONS,
-  label = 'database',
-) {
-  const from = schemaVersion(db);
+  migrations: readonly Migration[],
+  slot: VersionSlot,
+  label: string,
+): number[] {
+  slot.init?.(db);
+  const from = slot.read(db);
   if (from > migrations.length) throw newerSchemaError(label, from, migrations.length);
   const applied: number[] = [];
   for (let version = from; version < migrations.length; version++) {
     const migration = migrations[version]!;
     const step = db.transaction(() => {
       // Re-read inside the lock: another process may have migrated meanwhile.
-      if (schemaVersion(db) !== version) return false;
+      if (slot.read(db) !== version) return false;
       migration.up(db);
-      db.pragma(`user_version = ${version + 1}`);
+      slot.write(db, version + 1);
       return true;
     });
     try {
@@ -337,6 +369,15 @@ export function migrate(
     }
   }
   return applied;
+}
+
+/** Migrates the journal's schema (user_version). */
+export function migrate(
+  db: SqliteDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+  label = 'database',
+): number[] {
+  return runMigrations(db, migrations, USER_VERSION, label);
 }
 
 function newerSchemaError(label: string, found: number, known: number): Error {

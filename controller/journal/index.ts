@@ -23,9 +23,13 @@ export {
   migrate,
   type OpenOptions,
   openDatabase,
+  runMigrations,
   SCHEMA_VERSION,
   type SqliteDatabase,
   schemaVersion,
+  USER_VERSION,
+  type VersionSlot,
+  versionTable,
 } from './db.js';
 export {
   type AppendOptions,

@@ -1,8 +1,8 @@
 /** The page shell (header, navigation, language switch) and small formatting helpers. */
 
+import { can, type Permission, type Role } from '../../controller/accounts/roles.js';
 import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
-import { can, type Permission, type Role } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Principal } from '../http.js';

@@ -2,9 +2,9 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.js';
-import { Role } from '../auth/roles.js';
-import { actorOf, type User } from '../auth/users.js';
+import { MIN_PASSWORD_LENGTH, verifyPassword } from '../../controller/accounts/passwords.js';
+import { Role } from '../../controller/accounts/roles.js';
+import { actorOf, type User } from '../../controller/accounts/users.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, Ok, sameOrigin, serializeCookie } from '../http.js';

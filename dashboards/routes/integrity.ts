@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { can } from '../auth/roles.js';
+import { can } from '../../controller/accounts/roles.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, DayRangeQuery } from '../http.js';

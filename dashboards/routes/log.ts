@@ -8,9 +8,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { can } from '../../controller/accounts/roles.js';
 import { Direction } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
-import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute } from '../http.js';

@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 document of the JSON API, generated from the same zod schemas that check requests. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ROLE_PERMISSIONS, ROLES } from '../auth/roles.js';
+import { ROLE_PERMISSIONS, ROLES } from '../../controller/accounts/roles.js';
 import type { Dash } from '../context.js';
 import { addRoute, ErrorBody, type RouteDef } from '../http.js';
 

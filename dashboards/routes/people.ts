@@ -5,11 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { can } from '../../controller/accounts/roles.js';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/journal/registry.js';
 import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
-import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute, IdParam } from '../http.js';

@@ -4,14 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type PersonCategory, presenceView } from '../../controller/domain/index.js';
-import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
-import { can } from '../auth/roles.js';
-import type { Dash } from '../context.js';
-import { html, type SafeHtml } from '../html.js';
-import { ApiError, addRoute, IdParam, NumericIdParam, type Principal } from '../http.js';
-import type { Translate } from '../i18n.js';
-import { actorLabel, categoryLabel, doorName, fmtTime, formError, page } from '../pages/layout.js';
+import { can } from '../../controller/accounts/roles.js';
 import {
   NewRequest,
   PAYLOADS,
@@ -19,7 +12,14 @@ import {
   type RequestRecord,
   RequestStatus,
   requestSchema,
-} from '../requests.js';
+} from '../../controller/approvals/requests.js';
+import { type PersonCategory, presenceView } from '../../controller/domain/index.js';
+import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
+import type { Dash } from '../context.js';
+import { html, type SafeHtml } from '../html.js';
+import { ApiError, addRoute, IdParam, NumericIdParam, type Principal } from '../http.js';
+import type { Translate } from '../i18n.js';
+import { actorLabel, categoryLabel, doorName, fmtTime, formError, page } from '../pages/layout.js';
 import { localTime } from './people.js';
 
 const LocalOrMillis = z.union([

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { generatePassword } from '../auth/passwords.js';
-import { can, ROLES } from '../auth/roles.js';
-import type { User } from '../auth/users.js';
+import { generatePassword } from '../../controller/accounts/passwords.js';
+import { can, ROLES } from '../../controller/accounts/roles.js';
+import type { User } from '../../controller/accounts/users.js';
 import type { Dash } from '../context.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, IdParam } from '../http.js';

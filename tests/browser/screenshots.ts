@@ -24,7 +24,7 @@ const d = await makeDash({
   server: { loginLimits: { perWindow: 1000 } },
   accounts: false,
 });
-const { UserStore } = await import('../../dashboards/auth/users.js');
+const { UserStore } = await import('../../controller/accounts/users.js');
 const accounts = new UserStore(d.controller.db, d.controller.journal, { scrypt: FAST_SCRYPT });
 for (const [username, displayName, role] of [
   ['manager1', '情報政策課長 中村', 'manager'],

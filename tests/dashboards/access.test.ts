@@ -4,7 +4,7 @@
  * what the roles table grants. Plus CSRF, security headers and the cookie's flags.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { can, type Permission, ROLES, type Role } from '../../dashboards/auth/roles.js';
+import { can, type Permission, ROLES, type Role } from '../../controller/accounts/roles.js';
 import { ACCOUNTS, type Client, makeDash, type TestDash, TOKEN } from './helpers.js';
 
 const PUBLIC = ['GET /healthz', 'GET /login', 'POST /api/session', 'GET /static/:file'];

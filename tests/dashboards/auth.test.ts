@@ -4,8 +4,8 @@
  * accounts whose passwords are generated and printed once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, passwordProblem, verifyPassword } from '../../dashboards/auth/passwords.js';
-import { UserStore } from '../../dashboards/auth/users.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../../controller/accounts/passwords.js';
+import { UserStore } from '../../controller/accounts/users.js';
 import { FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 const login = (d: TestDash, username: string, password: string, ip = '127.0.0.1') =>

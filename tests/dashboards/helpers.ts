@@ -6,10 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { stringify } from 'yaml';
+import type { Role } from '../../controller/accounts/roles.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { Controller } from '../../controller/runtime.js';
-import type { Role } from '../../dashboards/auth/roles.js';
 import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
@@ -99,7 +99,7 @@ export async function makeDash(
   });
   await app.ready();
   if (opts.accounts ?? true) {
-    const { UserStore } = await import('../../dashboards/auth/users.js');
+    const { UserStore } = await import('../../controller/accounts/users.js');
     const users = new UserStore(controller.db, controller.journal, { scrypt: FAST_SCRYPT });
     for (const a of ACCOUNTS)
       await users.create(

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { migrateAccounts } from '../../controller/accounts/schema.js';
 import { WalCheckpointer } from '../../controller/journal/wal-checkpointer.js';
 import { silentLogger } from '../../controller/log.js';
 import { LogIndex } from '../../dashboards/logindex.js';
-import { migrateDashboard } from '../../dashboards/schema.js';
 import { openJournal, T0, tempDir } from '../journal/helpers.js';
 
 describe('LogIndex.sync over a long journal', () => {
   it('indexes every row and awaits room() between its batches (the WAL bound of a first sync)', async () => {
     const { db, journal } = openJournal(join(tempDir(), 'journal.db'));
-    migrateDashboard(db);
+    migrateAccounts(db);
     const rows = 5500;
     journal.transaction(() => {
       for (let i = 0; i < rows; i++)

@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES } from '../../controller/accounts/roles.js';
+import { RequestKind, RequestStatus } from '../../controller/approvals/requests.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -11,10 +13,8 @@ import {
   DoorMode,
   PersonCategory,
 } from '../../controller/domain/index.js';
-import { ROLES } from '../../dashboards/auth/roles.js';
 import { escapeHtml, html, raw } from '../../dashboards/html.js';
 import { pickLang, STRINGS, translator } from '../../dashboards/i18n.js';
-import { RequestKind, RequestStatus } from '../../dashboards/requests.js';
 import { AccessResult } from '../../dashboards/vocabulary.js';
 import { ROOT } from '../helpers/controller.js';
 import { makeDash, type TestDash } from './helpers.js';

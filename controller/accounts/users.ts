@@ -1,11 +1,12 @@
 /**
- * Dashboard accounts. Every change (creation, role, activation, password, lock-out) commits in one
- * transaction with the journal row that records it and its actor (POLICY §8(1)①, §8(2)②). The
- * password itself never leaves this module: only its scrypt hash is stored, never logged.
+ * Accounts, used by the dashboard and the `sekisho user` command. Every change (creation, role,
+ * activation, password, lock-out) commits in one transaction with the journal row that records it
+ * and its actor (POLICY §8(1)①, §8(2)②). The password itself never leaves this module: only its
+ * scrypt hash is stored, never logged.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Journal, SqliteDatabase } from '../../controller/journal/index.js';
+import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
 import { Role } from './roles.js';
 

@@ -5,7 +5,7 @@
  * when its account is disabled or its password changed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { SqliteDatabase } from '../../controller/journal/index.js';
+import type { SqliteDatabase } from '../journal/index.js';
 
 export interface Session {
   tokenHash: string;

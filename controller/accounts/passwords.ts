@@ -1,5 +1,5 @@
 /**
- * Dashboard passwords (POLICY §6(1)⑦, §8(2)④): a minimum length, scrypt from node:crypto with a
+ * Account passwords (POLICY §6(1)⑦, §8(2)④): a minimum length, scrypt from node:crypto with a
  * random salt, compared in constant time. Hashing runs on libuv's thread pool (async scrypt), so a
  * login never blocks the door's event loop.
  *

@@ -1,24 +1,20 @@
 /**
- * The dashboard's own tables in the controller's database: accounts, sessions, requests and the
- * log index. They are versioned separately from the journal's schema (controller/journal/db.ts),
- * in the table `dashboard_schema`, so the two never compete for a migration number. Each step
- * runs in one immediate transaction with its new version.
+ * The tables beside the journal's in the controller's database: accounts and sessions
+ * (controller/accounts), requests (controller/approvals) and the dashboard's log index
+ * (dashboards/logindex.ts), released together as version 1. They are versioned apart from the
+ * journal's schema (controller/journal/db.ts), in the table `dashboard_schema`, by the same runner.
  *
  * None of these tables is a record: every change they hold is also a journal row (accounts,
  * requests) or is rebuilt from the journal (the log index). Sessions are throw-away.
  */
-import type { SqliteDatabase } from '../controller/journal/index.js';
+import { type Migration, runMigrations, type SqliteDatabase, versionTable } from '../journal/index.js';
 
-interface Step {
-  name: string;
-  sql: string;
-}
-
-/** Append new steps; never edit or reorder released ones. */
-const STEPS: readonly Step[] = [
+/** Append new migrations; never edit or reorder released ones. */
+export const ACCOUNT_MIGRATIONS: readonly Migration[] = [
   {
     name: 'accounts, sessions, requests, log index',
-    sql: `
+    up: (db) =>
+      db.exec(`
       CREATE TABLE dashboard_users (
         id                   TEXT PRIMARY KEY,
         username             TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -104,30 +100,11 @@ const STEPS: readonly Step[] = [
         name      TEXT PRIMARY KEY,
         last_seq  INTEGER NOT NULL
       ) WITHOUT ROWID;
-    `,
+    `),
   },
 ];
 
-export const DASHBOARD_SCHEMA_VERSION = STEPS.length;
-
-/** Creates or upgrades the dashboard's tables. Refuses a database written by a newer dashboard. */
-export function migrateDashboard(db: SqliteDatabase): void {
-  db.exec('CREATE TABLE IF NOT EXISTS dashboard_schema (version INTEGER NOT NULL)');
-  const read = () =>
-    (db.prepare('SELECT version FROM dashboard_schema').get() as { version: number } | undefined)?.version ??
-    0;
-  const found = read();
-  if (found > STEPS.length)
-    throw new Error(
-      `dashboard schema version ${found} is newer than this Sekisho knows (${STEPS.length}); run the newer version`,
-    );
-  for (let v = found; v < STEPS.length; v++) {
-    const step = STEPS[v]!;
-    db.transaction(() => {
-      if (read() !== v) return; // another process migrated meanwhile
-      db.exec(step.sql);
-      db.prepare('DELETE FROM dashboard_schema').run();
-      db.prepare('INSERT INTO dashboard_schema (version) VALUES (?)').run(v + 1);
-    }).immediate();
-  }
+/** Creates or upgrades these tables. Refuses a database written by a newer Sekisho. */
+export function migrateAccounts(db: SqliteDatabase): void {
+  runMigrations(db, ACCOUNT_MIGRATIONS, versionTable('dashboard_schema'), `${db.name} (dashboard_schema)`);
 }

@@ -1,0 +1,333 @@
+/**
+ * The kinds of request (POLICY §4(3)), one entry each: the payload's schema, the check that the
+ * request could be carried out now (run when it is filed and again when it is approved), and what
+ * approving it does. RequestStore (requests.ts) holds the workflow common to every kind.
+ */
+import { z } from 'zod';
+import { generatePassword } from '../accounts/passwords.js';
+import { Role } from '../accounts/roles.js';
+import { DisplayName, type User, Username, type UserStore } from '../accounts/users.js';
+import type { Config } from '../config/index.js';
+import { Direction } from '../domain/index.js';
+import type { Registry } from '../journal/index.js';
+import { ApprovalError } from './errors.js';
+
+export const RequestKind = z.enum([
+  'access_grant',
+  'schedule_change',
+  'escort_permission',
+  'visitor_badge',
+  'equipment',
+  'account_create',
+  'role_change',
+]);
+export type RequestKind = z.infer<typeof RequestKind>;
+export const RequestStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
+export type RequestStatus = z.infer<typeof RequestStatus>;
+
+const Id = z.string().min(1).max(64);
+const Text = (max: number) => z.string().trim().min(1).max(max);
+const Time = z.number().int().nonnegative();
+
+export const PAYLOADS = {
+  access_grant: z.strictObject({ personId: Id, doorId: Id, scheduleId: Id }),
+  schedule_change: z.strictObject({ personId: Id, doorId: Id, fromScheduleId: Id, toScheduleId: Id }),
+  escort_permission: z.strictObject({ personId: Id }),
+  visitor_badge: z.strictObject({
+    name: Text(100),
+    organisation: z.string().trim().max(100).default(''),
+    /** The ID on the visitor's pass; default `V-<request id>`. */
+    displayId: z.string().trim().max(64).default(''),
+    hostPersonId: Id,
+    purpose: Text(200),
+    doorId: Id,
+    validFrom: Time,
+    validUntil: Time,
+    /** Equipment declared for carry-in (§7(1)②オ), one item per line or comma. */
+    equipment: z.string().trim().max(1000).default(''),
+  }),
+  equipment: z.strictObject({
+    personId: Id,
+    direction: Direction,
+    description: Text(500),
+    witnessPersonId: Id,
+    doorId: Id,
+  }),
+  account_create: z.strictObject({
+    username: Username,
+    displayName: DisplayName,
+    role: Role,
+    validUntil: Time.nullable().default(null),
+  }),
+  role_change: z.strictObject({ userId: Id, role: Role }),
+} as const satisfies Record<RequestKind, z.ZodType>;
+
+export type Payload<K extends RequestKind> = z.output<(typeof PAYLOADS)[K]>;
+
+type Payloads = { readonly [K in RequestKind]: z.ZodType };
+type RequestOption<P extends Payloads> = {
+  [K in RequestKind]: z.ZodObject<
+    { kind: z.ZodLiteral<K>; payload: P[K]; reason: ReturnType<typeof Text> },
+    z.core.$strict
+  >;
+}[RequestKind];
+
+/**
+ * A request as filed: `{ kind, payload, reason }`, one option per request kind with that kind's
+ * payload schema. The store takes `NewRequest`; the API's body (dashboards/routes/requests.ts) is
+ * the same schema with the visitor's window also accepted as local date-times.
+ */
+export function requestSchema<P extends Payloads>(payloads: P) {
+  const options = RequestKind.options.map((kind) =>
+    z.strictObject({ kind: z.literal(kind), payload: payloads[kind], reason: Text(500) }),
+  );
+  return z.discriminatedUnion('kind', options as unknown as [RequestOption<P>, ...RequestOption<P>[]]);
+}
+
+export const NewRequest = requestSchema(PAYLOADS);
+export type NewRequest = z.infer<typeof NewRequest>;
+
+/** What a kind's check reads. */
+export interface CheckContext {
+  registry: Registry;
+  users: UserStore;
+  config: Config;
+  /** The request being checked again at its approval; absent when it is filed. */
+  requestId?: number;
+  /** The pending requests of one kind (their payloads as stored). */
+  pending(kind: RequestKind): { id: number; payload: Record<string, unknown> }[];
+}
+
+/** What approving a request may write, inside the approval's transaction. */
+export interface ApplyContext {
+  registry: Registry;
+  users: UserStore;
+  actor: string;
+  at: number;
+  requestId: number;
+  requestedBy: string;
+  /** What the kind's `prepare` made before the transaction. */
+  prepared: Prepared;
+}
+
+/** Made before the approval's transaction, because it is slow (hashing a new password). */
+export interface Prepared {
+  /** A new account's initial password, shown to the approver this once. */
+  initialPassword?: string;
+  passwordHash?: string;
+}
+
+export interface KindDef<P> {
+  /** The payload's schema (also what a stored payload is read back with). */
+  readonly payload: z.ZodType<P>;
+  /** Account kinds are filed by those who may read accounts and approved by administrators. */
+  readonly account: boolean;
+  /** The person the request's journal rows name, if any. */
+  person?(p: P): string | null;
+  /** The account the request changes, if any (stored with the request). */
+  subjectUser?(p: P): string | null;
+  /** Whether `user` is the request's subject, who may not approve it (besides its applicant). */
+  concerns?(p: P, user: Pick<User, 'id' | 'username'>): boolean;
+  /** Throws ApprovalError (or the account or registry error) if the request cannot be carried out. */
+  check(p: P, ctx: CheckContext): void;
+  prepare?(p: P, users: UserStore): Promise<Prepared>;
+  /** Carries the approved request out; answers what it did (stored as the request's result). */
+  apply(p: P, ctx: ApplyContext): Record<string, unknown>;
+}
+
+function door(ctx: CheckContext, id: string): void {
+  if (!ctx.config.doors.some((d) => d.id === id)) throw new ApprovalError('invalid_input', `no door "${id}"`);
+}
+
+function schedule(ctx: CheckContext, id: string): void {
+  if (id !== 'always' && !ctx.config.schedules.some((s) => s.id === id))
+    throw new ApprovalError('invalid_input', `no schedule "${id}"`);
+}
+
+function person(ctx: CheckContext, id: string, what = 'person') {
+  const p = ctx.registry.getPerson(id);
+  if (!p) throw new ApprovalError('invalid_input', `no ${what} "${id}"`);
+  return p;
+}
+
+/** The person `id`, who must be an active staff member (else invalid_input with `message`). */
+function activeStaff(ctx: CheckContext, id: string, what: string, message: string) {
+  const p = person(ctx, id, what);
+  if (p.category !== 'staff' || !p.active) throw new ApprovalError('invalid_input', message);
+  return p;
+}
+
+const personId = (p: { personId: string }) => p.personId;
+
+/** Every request kind. The mapped type ties each entry to its own payload type. */
+export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
+  access_grant: {
+    payload: PAYLOADS.access_grant,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      // What the form's picker offers: active staff and contractors (a visitor's doors come with
+      // their visitor badge). The picker only searches; this is the check.
+      const who = person(ctx, p.personId);
+      if (who.category === 'visitor')
+        throw new ApprovalError(
+          'invalid_input',
+          'a visitor gets doors with their visitor badge, not a grant',
+        );
+      if (!who.active) throw new ApprovalError('invalid_input', 'the person is inactive');
+      door(ctx, p.doorId);
+      schedule(ctx, p.scheduleId);
+      if (
+        ctx.registry
+          .permissionsFor(p.personId)
+          .some((x) => x.doorId === p.doorId && x.scheduleId === p.scheduleId)
+      )
+        throw new ApprovalError('conflict', 'this person already has that access');
+    },
+    apply(p, ctx) {
+      ctx.registry.grantDoor(p.personId, p.doorId, p.scheduleId, ctx.actor, ctx.at);
+      return { granted: true };
+    },
+  },
+  schedule_change: {
+    payload: PAYLOADS.schedule_change,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      person(ctx, p.personId);
+      door(ctx, p.doorId);
+      schedule(ctx, p.toScheduleId);
+      if (p.fromScheduleId === p.toScheduleId)
+        throw new ApprovalError('invalid_input', 'the new schedule is the current one');
+      const perms = ctx.registry.permissionsFor(p.personId);
+      if (!perms.some((x) => x.doorId === p.doorId && x.scheduleId === p.fromScheduleId))
+        throw new ApprovalError('conflict', 'this person has no access under the current schedule given');
+    },
+    apply(p, ctx) {
+      ctx.registry.revokeDoor(p.personId, p.doorId, ctx.actor, ctx.at, p.fromScheduleId);
+      ctx.registry.grantDoor(p.personId, p.doorId, p.toScheduleId, ctx.actor, ctx.at);
+      return { changed: true };
+    },
+  },
+  escort_permission: {
+    payload: PAYLOADS.escort_permission,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      activeStaff(ctx, p.personId, 'person', 'only an active staff member may escort visitors');
+      if (ctx.registry.mayEscort(p.personId))
+        throw new ApprovalError('conflict', 'this person may already escort');
+    },
+    apply(p, ctx) {
+      ctx.registry.setMayEscort(p.personId, true, ctx.actor, ctx.at);
+      return { mayEscort: true };
+    },
+  },
+  visitor_badge: {
+    payload: PAYLOADS.visitor_badge,
+    account: false,
+    check(p, ctx) {
+      activeStaff(ctx, p.hostPersonId, 'host', 'the host must be an active staff member');
+      door(ctx, p.doorId);
+      if (p.validUntil <= p.validFrom)
+        throw new ApprovalError('invalid_input', 'the visit must end after it starts');
+      if (p.validUntil - p.validFrom > 7 * 86_400_000)
+        throw new ApprovalError('invalid_input', 'a visitor badge is valid for at most 7 days');
+    },
+    // The card is enrolled when it is handed out (RequestStore.issueVisitorBadge): no badge number
+    // waits here.
+    apply: () => ({ approved: true }),
+  },
+  equipment: {
+    payload: PAYLOADS.equipment,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      if (!person(ctx, p.personId).active) throw new ApprovalError('invalid_input', 'the person is inactive');
+      activeStaff(ctx, p.witnessPersonId, 'witness', 'the witness must be an active staff member');
+      door(ctx, p.doorId);
+    },
+    apply: () => ({ approved: true }),
+  },
+  account_create: {
+    payload: PAYLOADS.account_create,
+    account: true,
+    concerns: (p, user) => p.username.toLowerCase() === user.username.toLowerCase(),
+    check(p, ctx) {
+      ctx.users.checkNew(p);
+      const name = p.username.toLowerCase();
+      if (
+        ctx
+          .pending('account_create')
+          .some((r) => r.id !== ctx.requestId && String(r.payload.username).toLowerCase() === name)
+      )
+        throw new ApprovalError('conflict', `an account "${p.username}" is already requested`);
+    },
+    async prepare(p, users) {
+      const initialPassword = generatePassword();
+      return { initialPassword, passwordHash: await users.hashFor(initialPassword, p.username) };
+    },
+    apply(p, ctx) {
+      const { passwordHash } = ctx.prepared;
+      if (passwordHash === undefined) throw new Error('account_create: no password hash was prepared');
+      const u = ctx.users.createHashed({ ...p, mustChangePassword: true }, passwordHash, ctx.actor, ctx.at, {
+        requestId: ctx.requestId,
+        requestedBy: ctx.requestedBy,
+      });
+      return { userId: u.id, username: u.username };
+    },
+  },
+  role_change: {
+    payload: PAYLOADS.role_change,
+    account: true,
+    subjectUser: (p) => p.userId,
+    concerns: (p, user) => p.userId === user.id,
+    check(p, ctx) {
+      const u = ctx.users.get(p.userId);
+      if (!u) throw new ApprovalError('invalid_input', `no account "${p.userId}"`);
+      if (u.role === p.role) throw new ApprovalError('conflict', `${u.username} already has that role`);
+    },
+    apply(p, ctx) {
+      const u = ctx.users.setRole(p.userId, p.role, ctx.actor, ctx.at, {
+        requestId: ctx.requestId,
+        requestedBy: ctx.requestedBy,
+      });
+      return { userId: u.id, role: u.role };
+    },
+  },
+};
+
+/** A request's kind entry with its payload read by that kind's schema, so the two cannot disagree. */
+export interface BoundRequest {
+  readonly kind: RequestKind;
+  readonly account: boolean;
+  readonly person: string | null;
+  readonly subjectUser: string | null;
+  concerns(user: Pick<User, 'id' | 'username'>): boolean;
+  check(ctx: CheckContext): void;
+  prepare(users: UserStore): Promise<Prepared>;
+  apply(ctx: ApplyContext): Record<string, unknown>;
+}
+
+export function bindRequest<K extends RequestKind>(kind: K, payload: unknown): BoundRequest {
+  const def: KindDef<Payload<K>> = KINDS[kind];
+  const p = def.payload.parse(payload);
+  return {
+    kind,
+    account: def.account,
+    person: def.person?.(p) ?? null,
+    subjectUser: def.subjectUser?.(p) ?? null,
+    concerns: (user) => def.concerns?.(p, user) ?? false,
+    check: (ctx) => def.check(p, ctx),
+    prepare: async (users) => (def.prepare ? await def.prepare(p, users) : {}),
+    apply: (ctx) => def.apply(p, ctx),
+  };
+}
+
+export function equipmentList(text: string): string[] {
+  return text
+    .split(/[\n,、]/)
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .slice(0, 50);
+}

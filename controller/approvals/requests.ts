@@ -1,0 +1,379 @@
+/**
+ * Requests and approvals (POLICY §4(3)): granting or changing machine-room access, a visitor badge,
+ * carrying equipment in or out, a new account or a role change is filed as a request and takes
+ * effect only when a *different* user approves it. The server refuses self-approval and records the
+ * attempt in the journal. Revocations (lost badge, withdrawing access, disabling an account) never
+ * wait for a request.
+ *
+ * Filing, approving, rejecting and withdrawing are journal rows; an approval and the change it
+ * makes commit in one transaction.
+ */
+import { can } from '../accounts/roles.js';
+import type { User, UserStore } from '../accounts/users.js';
+import type { Config } from '../config/index.js';
+import type { Journal, Registry, SqliteDatabase } from '../journal/index.js';
+import { ApprovalError } from './errors.js';
+import {
+  type BoundRequest,
+  bindRequest,
+  type CheckContext,
+  equipmentList,
+  KINDS,
+  type NewRequest,
+  PAYLOADS,
+  type RequestKind,
+  type RequestStatus,
+} from './kinds.js';
+
+export { ApprovalError, type ApprovalErrorCode } from './errors.js';
+// The dashboard imports the request's vocabulary from here, with the store.
+export {
+  NewRequest,
+  PAYLOADS,
+  RequestKind,
+  RequestStatus,
+  requestSchema,
+} from './kinds.js';
+
+/** Who files or decides a request: the journal's actor and their account. */
+export interface RequestActor {
+  actor: string;
+  user: Pick<User, 'id' | 'username' | 'role'>;
+}
+
+export interface RequestRecord {
+  id: number;
+  kind: RequestKind;
+  status: RequestStatus;
+  requestedBy: string;
+  requestedAt: number;
+  subjectUser: string | null;
+  payload: Record<string, unknown>;
+  reason: string;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionNote: string | null;
+  result: Record<string, unknown> | null;
+}
+
+interface RequestRow {
+  id: number;
+  kind: RequestKind;
+  status: RequestStatus;
+  requested_by: string;
+  requested_at: number;
+  subject_user: string | null;
+  payload: string;
+  reason: string;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_note: string | null;
+  result: string | null;
+}
+
+export interface RequestDeps {
+  db: SqliteDatabase;
+  journal: Journal;
+  registry: Registry;
+  users: UserStore;
+  config: Config;
+}
+
+export class RequestStore {
+  readonly #d: RequestDeps;
+  readonly #s;
+
+  constructor(deps: RequestDeps) {
+    this.#d = deps;
+    const { db } = deps;
+    this.#s = {
+      insert: db.prepare(
+        `INSERT INTO dashboard_requests (kind, status, requested_by, requested_at, subject_user, payload, reason)
+         VALUES (@kind, 'pending', @requestedBy, @at, @subjectUser, @payload, @reason)`,
+      ),
+      get: db.prepare<[number], RequestRow>('SELECT * FROM dashboard_requests WHERE id = ?'),
+      decide: db.prepare(
+        `UPDATE dashboard_requests SET status = @status, decided_by = @by, decided_at = @at, decision_note = @note,
+           result = @result WHERE id = @id AND status = 'pending'`,
+      ),
+      setResult: db.prepare<[string, number]>('UPDATE dashboard_requests SET result = ? WHERE id = ?'),
+      countSelfApproved: db.prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM dashboard_requests WHERE status = 'approved' AND decided_by = requested_by",
+      ),
+      pendingCount: db.prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM dashboard_requests WHERE status = 'pending'",
+      ),
+    };
+  }
+
+  #append(
+    type: string,
+    at: number,
+    actor: string | null,
+    data: Record<string, unknown>,
+    person?: string | null,
+  ) {
+    this.#d.journal.append({ type, at, actor, person: person ?? null, data });
+  }
+
+  get(id: number): RequestRecord | undefined {
+    const r = this.#s.get.get(id);
+    return r ? toRecord(r) : undefined;
+  }
+
+  list(f: { status?: RequestStatus; kind?: RequestKind; beforeId?: number; limit: number }): RequestRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (f.status) {
+      where.push('status = ?');
+      params.push(f.status);
+    }
+    if (f.kind) {
+      where.push('kind = ?');
+      params.push(f.kind);
+    }
+    if (f.beforeId !== undefined) {
+      where.push('id < ?');
+      params.push(f.beforeId);
+    }
+    const sql = `SELECT * FROM dashboard_requests${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.#d.db.prepare(sql).all(...params, f.limit) as RequestRow[]).map(toRecord);
+  }
+
+  pendingCount(): number {
+    return this.#s.pendingCount.get()!.n;
+  }
+
+  /** Approved requests whose approver was also the requester: must be 0 (the compliance view). */
+  selfApprovedCount(): number {
+    return this.#s.countSelfApproved.get()!.n;
+  }
+
+  /** Files a request after checking that it could be carried out now. */
+  create(input: NewRequest, by: RequestActor, at: number): RequestRecord {
+    if (KINDS[input.kind].account && !can(by.user.role, 'users.read'))
+      throw new ApprovalError('forbidden', 'only administrators and managers may request account changes');
+    const bound = bindRequest(input.kind, input.payload);
+    bound.check(this.#checkContext());
+    const id = this.#d.journal.transaction(() => {
+      const info = this.#s.insert.run({
+        kind: input.kind,
+        requestedBy: by.actor,
+        at,
+        subjectUser: bound.subjectUser,
+        payload: JSON.stringify(input.payload),
+        reason: input.reason,
+      });
+      const id = Number(info.lastInsertRowid);
+      this.#append(
+        'request_created',
+        at,
+        by.actor,
+        { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
+        bound.person,
+      );
+      return id;
+    });
+    return this.get(id)!;
+  }
+
+  /**
+   * Approves a pending request and carries it out, in one transaction. Refuses
+   * (`self_approval_refused`, journaled) when the approver filed the request or is its subject.
+   * Answers the result; for a new account, also the initial password, shown this once only.
+   */
+  async approve(
+    id: number,
+    by: RequestActor,
+    note: string,
+    at: () => number,
+  ): Promise<{ request: RequestRecord; initialPassword?: string }> {
+    const req = this.#requirePending(id);
+    const bound = bind(req);
+    if (bound.account && !can(by.user.role, 'accounts.approve'))
+      throw new ApprovalError('forbidden', 'only an administrator may approve account requests');
+    if (req.requestedBy === by.actor || bound.concerns(by.user)) {
+      this.#append('self_approval_refused', at(), by.actor, {
+        requestId: id,
+        kind: req.kind,
+        requestedBy: req.requestedBy,
+      });
+      throw new ApprovalError(
+        'self_approval_refused',
+        'the applicant and the approver must be different people (§4(3)); this attempt was recorded',
+      );
+    }
+    // The slow part (hashing a new account's password) happens before the transaction.
+    const prepared = await bound.prepare(this.#d.users);
+    const when = at();
+    this.#d.journal.transaction(() => {
+      const current = this.#requirePending(id);
+      const todo = bind(current);
+      todo.check(this.#checkContext(id));
+      const result = todo.apply({
+        registry: this.#d.registry,
+        users: this.#d.users,
+        actor: by.actor,
+        at: when,
+        requestId: id,
+        requestedBy: current.requestedBy,
+        prepared,
+      });
+      const info = this.#s.decide.run({
+        id,
+        status: 'approved',
+        by: by.actor,
+        at: when,
+        note: note || null,
+        result: JSON.stringify(result),
+      });
+      if (info.changes !== 1) throw new ApprovalError('conflict', `request ${id} is no longer pending`);
+      this.#append(
+        'request_approved',
+        when,
+        by.actor,
+        { requestId: id, kind: current.kind, requestedBy: current.requestedBy, note, result },
+        todo.person,
+      );
+    });
+    const { initialPassword } = prepared;
+    return { request: this.get(id)!, ...(initialPassword ? { initialPassword } : {}) };
+  }
+
+  reject(id: number, by: RequestActor, note: string, at: number): RequestRecord {
+    const req = this.#requirePending(id);
+    if (KINDS[req.kind].account && !can(by.user.role, 'accounts.approve'))
+      throw new ApprovalError('forbidden', 'only an administrator may decide account requests');
+    if (req.requestedBy === by.actor)
+      throw new ApprovalError('own_request', 'withdraw your own request instead of rejecting it');
+    this.#decide(req, 'rejected', 'request_rejected', by, note, at);
+    return this.get(id)!;
+  }
+
+  withdraw(id: number, by: RequestActor, at: number): RequestRecord {
+    const req = this.#requirePending(id);
+    if (req.requestedBy !== by.actor)
+      throw new ApprovalError('forbidden', 'only the applicant may withdraw a request');
+    this.#decide(req, 'cancelled', 'request_withdrawn', by, '', at);
+    return this.get(id)!;
+  }
+
+  /**
+   * Hands out the card of an approved visitor-badge request: the registry issues the visitor badge
+   * (adding the visitor) for the approved window, host, purpose, equipment and door, and marks it in
+   * use; the request is linked to the badge by a `request_fulfilled` row, in one transaction.
+   */
+  issueVisitorBadge(
+    id: number,
+    credential: string,
+    by: RequestActor,
+    at: number,
+  ): { badgeId: string; personId: string; masked: string } {
+    return this.#d.journal.transaction(() => {
+      const req = this.get(id);
+      if (req?.kind !== 'visitor_badge') throw new ApprovalError('not_found', `no visitor request ${id}`);
+      if (req.status !== 'approved') throw new ApprovalError('conflict', `request ${id} is not approved`);
+      const result = req.result ?? {};
+      if (typeof result.badgeId === 'string')
+        throw new ApprovalError('conflict', `the badge for request ${id} was already handed out`);
+      const p = PAYLOADS.visitor_badge.parse(req.payload);
+      const vb = this.#d.registry.issueVisitorBadge(
+        {
+          visitor: {
+            displayId: p.displayId || `V-${id}`,
+            name: p.organisation ? `${p.name} (${p.organisation})` : p.name,
+          },
+          credential,
+          hostId: p.hostPersonId,
+          purpose: p.purpose,
+          equipment: equipmentList(p.equipment),
+          doors: [p.doorId],
+          validFrom: p.validFrom,
+          validUntil: p.validUntil,
+        },
+        by.actor,
+        at,
+      );
+      this.#d.registry.markVisitorBadgeInUse(vb.badgeId, by.actor, at);
+      const done = { badgeId: vb.badgeId, personId: vb.personId, masked: vb.masked };
+      this.#s.setResult.run(JSON.stringify({ ...result, ...done }), id);
+      this.#append(
+        'request_fulfilled',
+        at,
+        by.actor,
+        { requestId: id, kind: req.kind, ...done },
+        vb.personId,
+      );
+      return done;
+    });
+  }
+
+  #decide(
+    req: RequestRecord,
+    status: 'rejected' | 'cancelled',
+    type: string,
+    by: RequestActor,
+    note: string,
+    at: number,
+  ): void {
+    this.#d.journal.transaction(() => {
+      const info = this.#s.decide.run({
+        id: req.id,
+        status,
+        by: by.actor,
+        at,
+        note: note || null,
+        result: null,
+      });
+      if (info.changes !== 1) throw new ApprovalError('conflict', `request ${req.id} is no longer pending`);
+      this.#append(
+        type,
+        at,
+        by.actor,
+        { requestId: req.id, kind: req.kind, requestedBy: req.requestedBy, note },
+        bind(req).person,
+      );
+    });
+  }
+
+  #requirePending(id: number): RequestRecord {
+    const req = this.get(id);
+    if (!req) throw new ApprovalError('not_found', `no request ${id}`);
+    if (req.status !== 'pending')
+      throw new ApprovalError('conflict', `request ${id} is already ${req.status}`);
+    return req;
+  }
+
+  #checkContext(requestId?: number): CheckContext {
+    const { registry, users, config } = this.#d;
+    return {
+      registry,
+      users,
+      config,
+      ...(requestId === undefined ? {} : { requestId }),
+      pending: (kind) => this.list({ status: 'pending', kind, limit: 1000 }),
+    };
+  }
+}
+
+/** A stored request's kind entry, its payload read back with the kind's schema. */
+function bind(req: RequestRecord): BoundRequest {
+  return bindRequest(req.kind, req.payload);
+}
+
+function toRecord(r: RequestRow): RequestRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    subjectUser: r.subject_user,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    reason: r.reason,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    decisionNote: r.decision_note,
+    result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
+  };
+}
