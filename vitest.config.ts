@@ -1,11 +1,45 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Four projects, by what a test needs besides Node.js and the project's own files:
+ * - unit: nothing (real SQLite files and in-process servers are fine): `npm run test:unit`;
+ * - integration: real processes and services: Mosquitto, socat ptys, `sekisho` child processes,
+ *   g++ (the bridge firmware), systemd-analyze, the installer;
+ * - browser: Chromium;
+ * - torture: the short torture run.
+ * `npm test` runs all four.
+ */
+const browser = ['tests/browser/**/*.test.ts', 'tests/dashboards/people-browser.test.ts'];
+const torture = ['tests/torture/**/*.test.ts'];
+const integration = [
+  'tests/integration/**/*.test.ts',
+  'tests/mqtt/**/*.test.ts',
+  'tests/ops/**/*.test.ts',
+  'tests/golden/**/*.test.ts',
+  'tests/firmware/**/*.test.ts',
+  'tests/build.test.ts',
+  'tests/firmware-bridge/reader-pty.test.ts',
+  'tests/dashboards/cli-user.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...browser, ...torture, ...integration],
+        },
+      },
+      { extends: true, test: { name: 'integration', include: integration } },
+      { extends: true, test: { name: 'browser', include: browser } },
+      { extends: true, test: { name: 'torture', include: torture } },
+    ],
   },
 });
