@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DoorMode, PersonCategory, presenceView } from '../../controller/domain/index.js';
-import type { ControllerStatus } from '../../controller/runtime.js';
+import type { ControllerStatus } from '../../controller/runtime/index.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml, when } from '../html.js';

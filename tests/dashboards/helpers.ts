@@ -8,7 +8,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
+import { Controller } from '../../controller/runtime/index.js';
 import type { Role } from '../../dashboards/auth/roles.js';
 import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
