@@ -8,7 +8,7 @@
  * product's code is not changed.
  */
 import { MqttClient } from 'mqtt';
-import type { Controller } from '../controller/runtime.js';
+import type { Controller } from '../controller/runtime/index.js';
 import type { SimBoard } from '../hardware/index.js';
 import { DOOR } from './lib/dataset.js';
 import { now, sleep } from './lib/stats.js';

@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import type { JournalRow } from '../controller/journal/index.js';
-import type { Controller } from '../controller/runtime.js';
+import type { Controller } from '../controller/runtime/index.js';
 import { encodeRdm6300Frame } from '../firmware-bridge/index.js';
 import { lockOutputLevel, type SimBoard } from '../hardware/index.js';
 import type { Staff } from './lib/dataset.js';

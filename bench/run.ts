@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../controller/log.js';
-import { Controller } from '../controller/runtime.js';
+import { Controller } from '../controller/runtime/index.js';
 import { SimBoard } from '../hardware/index.js';
 import { makePtyPair, type PtyPair } from '../tests/helpers/pty.js';
 import { forcedDoorToPuback } from './alarm.js';

@@ -41,7 +41,7 @@ import {
   verifyJournal,
 } from './journal/index.js';
 import { createLogger } from './log.js';
-import { Controller } from './runtime.js';
+import { Controller } from './runtime/index.js';
 import { createNotifier } from './sdnotify.js';
 import { createSecretFile, readSecretFile } from './secret-files.js';
 import { journalFile, openStorage } from './storage.js';

@@ -4,7 +4,7 @@
  * journal, and changes things only through these methods and the registry (whose every change is
  * a journal row with its actor).
  */
-import type { Controller } from '../controller/runtime.js';
+import type { Controller } from '../controller/runtime/index.js';
 
 export type DashboardController = Pick<
   Controller,

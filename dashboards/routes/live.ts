@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { can } from '../../controller/accounts/roles.js';
 import { DoorMode, PersonCategory, presenceView } from '../../controller/domain/index.js';
-import type { ControllerStatus } from '../../controller/runtime.js';
+import type { ControllerStatus } from '../../controller/runtime/index.js';
 import type { Dash } from '../context.js';
 import { html, type SafeHtml, when } from '../html.js';
 import { ApiError, addRoute, SECURITY_HEADERS } from '../http.js';

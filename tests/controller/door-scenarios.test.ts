@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Controller } from '../../controller/runtime.js';
+import type { Controller } from '../../controller/runtime/index.js';
 import type { SimBoard } from '../../hardware/index.js';
 import { tempDir } from '../helpers/controller.js';
 import { startInProcess } from '../helpers/in-process.js';

@@ -16,7 +16,7 @@ import {
   saveSnapshot,
 } from '../../controller/journal/index.js';
 import type { Logger } from '../../controller/log.js';
-import type { Controller } from '../../controller/runtime.js';
+import type { Controller } from '../../controller/runtime/index.js';
 import { tempDir } from '../helpers/controller.js';
 import { startInProcess } from '../helpers/in-process.js';
 

@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Controller } from '../../controller/runtime.js';
+import type { Controller } from '../../controller/runtime/index.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/util.js';
 

@@ -15,7 +15,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { presenceView } from '../../controller/domain/index.js';
 import type { JournalRow } from '../../controller/journal/index.js';
-import type { AccessOutcome, Controller } from '../../controller/runtime.js';
+import type { AccessOutcome, Controller } from '../../controller/runtime/index.js';
 import { lockOutputLevel, type SimBoard } from '../../hardware/index.js';
 import { tempDir } from '../helpers/controller.js';
 import { startInProcess } from '../helpers/in-process.js';

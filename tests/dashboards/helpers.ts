@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Role } from '../../controller/accounts/roles.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
+import { Controller } from '../../controller/runtime/index.js';
 import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
+import { Controller } from '../../controller/runtime/index.js';
 import { buildServer } from '../../dashboards/server.js';
 import { RpiBoard, SimBoard } from '../../hardware/index.js';
 import { fakeGpios } from '../hardware/fake-gpio.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/index.js';
 import { type Logger, silentLogger } from '../../controller/log.js';
-import { Controller } from '../../controller/runtime.js';
+import { Controller } from '../../controller/runtime/index.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders } from './controller.js';
 

@@ -9,7 +9,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/index.js';
 import { createLogger } from '../../controller/log.js';
-import { Controller, type ControllerOptions } from '../../controller/runtime.js';
+import { Controller, type ControllerOptions } from '../../controller/runtime/index.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir, until } from '../helpers/controller.js';
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StatusPayload } from '../../controller/alarms/index.js';
-import type { ControllerStatus } from '../../controller/runtime.js';
+import type { ControllerStatus } from '../../controller/runtime/index.js';
 import {
   doorConfig,
   type Running,

@@ -15,7 +15,7 @@ import {
   StatusPayload,
 } from '../../controller/alarms/index.js';
 import { verifyCheckpoint } from '../../controller/journal/index.js';
-import type { Controller } from '../../controller/runtime.js';
+import type { Controller } from '../../controller/runtime/index.js';
 import { until } from '../helpers/controller.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { Consumer, dedupedSeqs, isIncreasing, startMqttController } from './consumer.js';

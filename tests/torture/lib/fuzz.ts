@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { parseConfig } from '../../../controller/config/index.js';
 import { verifyJournal } from '../../../controller/journal/index.js';
 import { silentLogger } from '../../../controller/log.js';
-import { Controller } from '../../../controller/runtime.js';
+import { Controller } from '../../../controller/runtime/index.js';
 import { buildServer } from '../../../dashboards/server.js';
 import { SimBoard } from '../../../hardware/index.js';
 import { doorConfig, tempDir } from '../../helpers/controller.js';

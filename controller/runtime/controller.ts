@@ -1,0 +1,487 @@
+/**
+ * The Controller: builds the runtime's parts from the config, wires them, starts them in order and
+ * stops them in reverse order; the public surface the CLI, the dashboard, the tests and the bench use.
+ *
+ * The critical path is synchronous: badge read → decision → journal rows committed → lock output
+ * (handleBadge). Nothing else (HTTP, MQTT, metrics) sits on it.
+ *
+ * The parts: the writer (writer.ts), the doors (doors.ts), the readers (readers.ts), the derived
+ * state and the signed checkpoints (derived.ts), the visit rules (visits.ts).
+ */
+
+import type Database from 'better-sqlite3';
+import { type Board, claimDoorPins, createBoard, secureLevels } from '../../hardware/index.js';
+import {
+  MQTT_NOT_CONFIGURED,
+  MqttPublisher,
+  type MqttStatus,
+  type PublisherTuning,
+} from '../alarms/index.js';
+import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
+import {
+  type AccessRecord,
+  type AlarmSeverity,
+  type AlarmType,
+  type BadgeRead,
+  type Decision,
+  type DerivedState,
+  type Direction,
+  type DoorMode,
+  decide,
+  doorMode,
+  listActiveAlarms,
+} from '../domain/index.js';
+import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from '../journal/index.js';
+import { maskCredential } from '../journal/index.js';
+import { WalCheckpointer } from '../journal/wal-checkpointer.js';
+import { createLogger, type Logger } from '../log.js';
+import { openStorage } from '../storage.js';
+import { clockSynchronised, sekishoVersion } from '../system.js';
+import { Checkpoints, Derived } from './derived.js';
+import { type DoorStatus, Doors } from './doors.js';
+import type { Part } from './part.js';
+import { Readers } from './readers.js';
+import { Visits } from './visits.js';
+import { Writer } from './writer.js';
+
+export interface ControllerOptions {
+  loaded: LoadedConfig;
+  log?: Logger;
+  /** The clock; tests may pass their own. */
+  now?: () => number;
+  /** A board to use instead of the one the config describes (tests). */
+  board?: Board;
+  /** MQTT publisher tuning (tests: e.g. a small maxBacklog). */
+  mqttTuning?: PublisherTuning;
+}
+
+export interface AccessOutcome {
+  decision: Decision;
+  row: JournalRow | null;
+  doorId: string;
+  direction: Direction;
+}
+
+export interface ControllerStatus {
+  controllerId: string;
+  siteId: string;
+  version: string;
+  startedAt: number;
+  board: 'sim' | 'rpi';
+  journal: {
+    headSeq: number;
+    headHash: string;
+    storageOk: boolean;
+    pendingWrites: number;
+    /**
+     * The WAL checkpoints run since start (WalCheckpointer): how many, the longest, failures, how many
+     * waited for a frame to finish arriving, and the pages in the log at the latest one.
+     */
+    walCheckpoints: {
+      count: number;
+      walPages: number;
+      maxMs: number;
+      failures: number;
+      waitedForFrames: number;
+    };
+  };
+  clockSynced: boolean | null;
+  doors: DoorStatus[];
+  readers: { id: string; online: boolean; reason: string }[];
+  alarms: ReturnType<Controller['activeAlarms']>;
+  mqtt: MqttStatus;
+}
+
+export class Controller {
+  readonly config: Config;
+  readonly storageDir: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly db: Database.Database;
+  readonly journal: Journal;
+  readonly registry: Registry;
+  readonly secrets: DeviceSecrets;
+  readonly board: Board;
+  /** The MQTT publisher, when `mqtt` is configured. */
+  readonly mqtt: MqttPublisher | null;
+  readonly startedAt: number;
+  private readonly schedules: ScheduleConfig[];
+  private readonly state: Derived;
+  private readonly writer: Writer;
+  private readonly doors: Doors;
+  private readonly readers: Readers;
+  private readonly visits: Visits;
+  private readonly checkpoints: Checkpoints;
+  /** The parts in start order; stop() stops them in reverse order. */
+  private readonly parts: Part[];
+  private stopped = false;
+  private walCheckpointer: WalCheckpointer | null = null;
+
+  private constructor(opts: ControllerOptions) {
+    const { config, storageDir } = opts.loaded;
+    this.config = config;
+    this.storageDir = storageDir;
+    this.log = opts.log ?? createLogger();
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+    // The built-in `always` schedule is decide()'s own; the config cannot redefine it.
+    this.schedules = config.schedules;
+    const guard = (fn: () => void) => this.guard(fn);
+
+    // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
+    this.board = opts.board ?? createBoard(config);
+    claimDoorPins(this.board, config.doors);
+
+    // 2. Storage: secrets, database, journal, registry; rebuild derived state by folding the journal.
+    const storage = openStorage(opts.loaded);
+    this.secrets = storage.secrets;
+    this.db = storage.db;
+    this.journal = storage.journal;
+    this.registry = storage.registry;
+    const { db, journal, secrets, log, now } = this;
+    this.state = new Derived({ db, journal, secrets, log, guard, caughtUp: () => this.visits.arm() });
+
+    // 3. The MQTT publisher (connects at start; it only ever reads the journal and the state).
+    this.mqtt = config.mqtt
+      ? new MqttPublisher({
+          config: config.mqtt,
+          controllerId: config.controller.id,
+          siteId: config.site.id,
+          version: sekishoVersion(),
+          startedAt: this.startedAt,
+          journal,
+          log,
+          now,
+          doors: () => this.doors.snapshots(),
+          activeAlarms: () => this.activeAlarms(),
+          record: (type, data) => {
+            if (!this.stopped) this.writer.commit([{ type, at: this.now(), data }]);
+          },
+          lookupPerson: (id) => this.registry.getPerson(id),
+          tuning: opts.mqttTuning,
+        })
+      : null;
+
+    // 4. The parts.
+    const derived = this.state;
+    const mqtt = this.mqtt;
+    this.writer = new Writer({ journal, derived, mqtt, log, now, secureAll: () => this.secureAll() });
+    const writer = this.writer;
+    this.doors = new Doors({
+      config,
+      board: this.board,
+      derived,
+      writer,
+      now,
+      guard,
+      startedAt: this.startedAt,
+      visitStep: (event) => this.visits.step(event),
+    });
+    const doors = this.doors;
+    this.visits = new Visits({ config, derived, writer, doors, registry: this.registry, log, now, guard });
+    this.readers = new Readers({ config, doors, writer, now, guard, access: this });
+    this.checkpoints = new Checkpoints({
+      db,
+      journal,
+      secrets,
+      log,
+      now,
+      guard,
+      derived,
+      mqtt,
+      everyMs: config.storage.checkpointEveryS * 1000,
+      pendingWrites: () => writer.pendingWrites,
+    });
+    // The publisher connects after the readers start; it is stopped after the last rows (stop()).
+    const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
+    this.parts = [writer, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
+  }
+
+  static async start(opts: ControllerOptions): Promise<Controller> {
+    const c = new Controller(opts);
+    try {
+      c.begin();
+    } catch (err) {
+      c.secureAll();
+      await c.walCheckpointer?.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  private begin(): void {
+    // WAL checkpoints run from a timer between events, never inside a commit on the door path.
+    // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, { busy: () => this.readers.receiving() });
+    const at = this.now();
+    const started: JournalInput[] = [
+      {
+        type: 'controller_started',
+        at,
+        data: {
+          version: sekishoVersion(),
+          clockSynced: clockSynchronised(),
+          board: this.board.kind,
+          doors: this.config.doors.map((d) => d.id),
+        },
+      },
+    ];
+    // Make the secured state a record too, so the log shows how every start left the door.
+    for (const d of this.config.doors)
+      started.push({ type: 'door_locked', at, door: d.id, data: { cause: 'startup' } });
+    this.writer.commit(started);
+    for (const part of this.parts) part.start();
+  }
+
+  /** The derived state (presence with escorts, visits, alarms, modes), folded up to the latest row. */
+  get derived(): DerivedState {
+    return this.state.current;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The critical path
+
+  /** Decide a badge read, commit its row, then (and only then) drive the door. */
+  handleBadge(read: BadgeRead): AccessOutcome {
+    const where = this.doors.served(read.readerId);
+    if (!where) throw new Error(`reader ${read.readerId} serves no door`);
+    const { doorId, direction } = where;
+    const badge = this.registry.findBadgeByCredential(read.credential);
+    const person = badge ? this.registry.getPerson(badge.personId) : undefined;
+    const decision = decide({
+      at: read.at,
+      timeZone: this.config.timeZone,
+      doorId,
+      direction,
+      badge,
+      person,
+      permissions: person ? this.registry.permissionsFor(person.id) : [],
+      schedules: this.schedules,
+      holidays: this.config.holidays,
+      mode: doorMode(this.state.current, doorId),
+    });
+    const access: AccessRecord = {
+      reader: read.readerId,
+      direction,
+      result: decision.granted ? 'granted' : 'denied',
+      reason: decision.reason,
+      badge: badge?.id ?? null,
+      masked: badge?.masked ?? maskCredential(read.credential),
+      format: read.format,
+      personName: person?.name ?? null,
+      category: person?.category ?? null,
+    };
+    // The visit rules (escorts, presence, anti-passback) turn the decision into rows and unlocks.
+    const visitPerson = person
+      ? { id: person.id, category: person.category, mayEscort: this.registry.mayEscort(person.id) }
+      : null;
+    const { rows, unlockSkipped } = this.visits.step({
+      kind: 'badge',
+      at: read.at,
+      doorId,
+      direction,
+      access,
+      person: visitPerson,
+    });
+    const own = rows.find(
+      (r) => r.type === 'access' && r.person === (person?.id ?? null) && r.data.reader === read.readerId,
+    );
+    if (!own) {
+      this.log.error('access row could not be committed; door stays locked', { door: doorId });
+      return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
+    }
+    const result = own.data as AccessRecord;
+    // A committed grant whose group's unlock was skipped (another row of the group failed): the door
+    // stayed shut, so the caller is told what happened at the door, not what was decided.
+    const granted = result.result === 'granted' && !unlockSkipped;
+    return {
+      decision: granted
+        ? { granted: true, reason: result.reason }
+        : { granted: false, reason: unlockSkipped ? 'storage_unavailable' : result.reason },
+      row: own,
+      doorId,
+      direction,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Alarms
+
+  raiseAlarm(
+    alarm: AlarmType,
+    severity: AlarmSeverity,
+    door: string | null,
+    detail: string,
+    at: number,
+    /** What on the door raised it (a reader id), so that only its return clears the condition. */
+    source?: string,
+  ): void {
+    this.writer.raiseAlarm(alarm, severity, door, detail, at, source);
+  }
+
+  activeAlarms() {
+    return listActiveAlarms(this.state.current.alarms);
+  }
+
+  acknowledgeAlarm(alarmId: number, actor: string, comment: string): boolean {
+    const a = this.state.current.alarms.active[alarmId];
+    if (!a || a.acknowledged) return false;
+    return (
+      this.writer.commit([
+        { type: 'alarm_acknowledged', at: this.now(), door: a.door, actor, data: { alarmId, comment } },
+      ]) === 'committed'
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Administration
+
+  setMode(doorId: string, mode: DoorMode, actor: string): void {
+    if (!this.doors.has(doorId)) throw new Error(`no door ${doorId}`);
+    const at = this.now();
+    if (
+      this.writer.commit([{ type: 'mode_changed', at, door: doorId, actor, data: { mode } }]) !== 'committed'
+    )
+      throw new Error('the journal cannot be written; mode not changed');
+    this.doors.step(doorId, { kind: 'mode', mode, at });
+  }
+
+  /**
+   * A manager states who is really inside a room (after exits by the exit button made presence
+   * uncertain). Journaled as `presence_reconciled` with the actor and a note; clears what it settles.
+   */
+  reconcilePresence(
+    doorId: string,
+    present: { personId: string; escort?: string | null }[],
+    actor: string,
+    note: string,
+  ): void {
+    if (!this.doors.has(doorId)) throw new Error(`no door ${doorId}`);
+    const listed = present.map((p) => {
+      const person = this.registry.getPerson(p.personId);
+      if (!person) throw new Error(`no person ${p.personId}`);
+      return { personId: person.id, category: person.category, escort: p.escort ?? null };
+    });
+    const { failed } = this.visits.step({
+      kind: 'reconcile',
+      at: this.now(),
+      doorId,
+      actor,
+      present: listed,
+      note,
+    });
+    if (failed) throw new Error('the journal cannot be written; presence not reconciled');
+  }
+
+  /** Feed a simulated reader (simulation mode; the same path as a serial frame). */
+  simulateBadge(readerId: string, credential: string, format = 'em4100'): AccessOutcome {
+    const rc = this.config.readers.find((r) => r.id === readerId);
+    if (!rc) throw new Error(`no reader ${readerId}`);
+    return this.handleBadge({ readerId, credential, format, at: this.now() });
+  }
+
+  onRow(listener: (row: JournalRow) => void): void {
+    this.writer.onRow(listener);
+  }
+
+  /**
+   * For writers of many batches into the database (the dashboard's log index): awaited between two
+   * batches, it checkpoints the write-ahead log when the latest checkpoint is 100 ms old, so that the
+   * log stays small and each checkpoint short (WalCheckpointer.room).
+   */
+  walRoom(): Promise<void> {
+    return this.walCheckpointer?.room() ?? Promise.resolve();
+  }
+
+  status(): ControllerStatus {
+    const head = this.journal.head();
+    return {
+      controllerId: this.config.controller.id,
+      siteId: this.config.site.id,
+      version: sekishoVersion(),
+      startedAt: this.startedAt,
+      board: this.board.kind,
+      journal: {
+        headSeq: head.seq,
+        headHash: head.hash,
+        storageOk: this.writer.storageOk,
+        pendingWrites: this.writer.pendingWrites,
+        walCheckpoints: this.walCheckpoints(),
+      },
+      clockSynced: clockSynchronised(),
+      doors: this.doors.status(),
+      readers: this.readers.status(),
+      alarms: this.activeAlarms(),
+      mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
+    };
+  }
+
+  private walCheckpoints(): ControllerStatus['journal']['walCheckpoints'] {
+    const w = this.walCheckpointer?.stats();
+    return {
+      count: w?.checkpoints ?? 0,
+      walPages: w?.walPages ?? 0,
+      maxMs: w?.maxMs ?? 0,
+      failures: w?.failures ?? 0,
+      waitedForFrames: w?.waitedForFrames ?? 0,
+    };
+  }
+
+  /** Sign a checkpoint of the journal's head (and snapshot the derived state if it is at the head). */
+  checkpoint(): void {
+    this.checkpoints.checkpoint();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Safety and shutdown
+
+  /** Drive every lock output to "secured". Synchronous and never throws. */
+  secureAll(): void {
+    this.doors.secureAll();
+  }
+
+  /** Run a handler; any failure secures the doors and is logged instead of crashing the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error('handler failed; doors secured', {
+        error: err instanceof Error ? err.stack : String(err),
+      });
+      this.secureAll();
+    }
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.secureAll();
+    // Every part stops its timers and inputs, newest first. The stops begin together and are awaited
+    // together (the readers close their ports), so no timer fires while a port is closing.
+    await Promise.all(this.parts.toReversed().map((part) => part.stop()));
+    const at = this.now();
+    try {
+      this.writer.retry();
+      const stopped: JournalInput[] = this.doors
+        .notLocked()
+        .map((door) => ({ type: 'door_locked', at, door, data: { cause: 'shutdown' } }));
+      stopped.push({ type: 'controller_stopped', at, data: { reason } });
+      this.writer.commit(stopped);
+      this.checkpoints.checkpoint();
+    } catch (err) {
+      this.log.error('could not record the stop', { error: String(err) });
+    }
+    try {
+      this.board.close(secureLevels(this.config.doors));
+    } catch (err) {
+      this.log.error('closing the board failed', { error: String(err) });
+    }
+    this.writer.announceNow();
+    // Deliver what is left (bounded wait), publish "offline" and disconnect; the rest stays queued.
+    await this.mqtt
+      ?.stop()
+      .catch((err: unknown) => this.log.error('mqtt stop failed', { error: String(err) }));
+    await this.walCheckpointer?.stop();
+    this.db.close();
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The doors: one state machine per door (domain `stepDoor`), fed by the board's inputs (contact,
+ * tamper, exit button), by grants and mode changes, and by its own timers; its actions drive the
+ * lock and buzzer outputs and become journal rows and alarms.
+ */
+
+import { type Board, type DoorPinNames, doorPinNames, lockOutputLevel } from '../../hardware/index.js';
+import type { DoorSnapshot } from '../alarms/index.js';
+import type { Config, DoorConfig } from '../config/index.js';
+import {
+  type Direction,
+  type DoorAction,
+  type DoorEvent,
+  type DoorMode,
+  type DoorState,
+  doorMode,
+  initialDoorState,
+  nextDeadline,
+  openConditions,
+  stepDoor,
+  type VisitEvent,
+  whoIsInside,
+} from '../domain/index.js';
+import type { Derived } from './derived.js';
+import type { Guard, Part } from './part.js';
+import type { Writer } from './writer.js';
+
+export interface DoorStatus {
+  id: string;
+  name: string;
+  locked: boolean;
+  contact: 'open' | 'closed' | 'unknown';
+  mode: DoorMode;
+  lockOutput: boolean;
+  occupants: { personId: string; since: number }[];
+}
+
+interface DoorRuntime {
+  cfg: DoorConfig;
+  state: DoorState;
+  timer: NodeJS.Timeout | null;
+  pins: DoorPinNames;
+}
+
+export interface DoorsDeps {
+  config: Config;
+  board: Board;
+  derived: Derived;
+  writer: Writer;
+  now: () => number;
+  guard: Guard;
+  /** When the machines start (they start locked). */
+  startedAt: number;
+  /** Feeds the visit rules a door event (door opened, closed or locked; exit request). */
+  visitStep: (event: VisitEvent) => void;
+}
+
+export class Doors implements Part {
+  private readonly doors = new Map<string, DoorRuntime>();
+  /** The door and direction each reader serves. */
+  private readonly readerDoor = new Map<string, { doorId: string; direction: Direction }>();
+  private stopped = false;
+
+  constructor(private readonly d: DoorsDeps) {
+    // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
+    for (const door of d.config.doors) {
+      this.doors.set(door.id, {
+        cfg: door,
+        state: initialDoorState(d.startedAt, undefined, {
+          mode: doorMode(d.derived.current, door.id),
+          openConditions: openConditions(d.derived.current.alarms, door.id),
+        }),
+        timer: null,
+        pins: doorPinNames(door.id),
+      });
+      this.readerDoor.set(door.entryReader, { doorId: door.id, direction: 'in' });
+      if (door.exitReader) this.readerDoor.set(door.exitReader, { doorId: door.id, direction: 'out' });
+    }
+  }
+
+  start(): void {
+    // Input levels (the first one included) arrive through the board's debounce timers, after this.
+    this.d.board.onInput((name, active, when) => this.onInput(name, active, when));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const rt of this.doors.values()) if (rt.timer) clearTimeout(rt.timer);
+  }
+
+  has(doorId: string): boolean {
+    return this.doors.has(doorId);
+  }
+
+  /** The door and direction a reader serves, if any. */
+  served(readerId: string): { doorId: string; direction: Direction } | undefined {
+    return this.readerDoor.get(readerId);
+  }
+
+  /** The doors whose machine is not locked (at stop, each gets a `door_locked` row). */
+  notLocked(): string[] {
+    const ids: string[] = [];
+    for (const rt of this.doors.values()) if (rt.state.lock !== 'locked') ids.push(rt.cfg.id);
+    return ids;
+  }
+
+  /** Drive every lock output to "secured". Synchronous and never throws. */
+  secureAll(): void {
+    for (const rt of this.doors.values()) {
+      try {
+        this.d.board.write(rt.pins.lock, lockOutputLevel(rt.cfg.lock, true));
+        if (rt.cfg.buzzer) this.d.board.write(rt.pins.buzzer, false);
+      } catch {
+        // keep going: every other door must still be secured
+      }
+    }
+  }
+
+  /** Feed a door's machine one event and perform its actions, then arm its next deadline. */
+  step(doorId: string, event: DoorEvent): void {
+    const rt = this.doors.get(doorId)!;
+    const { state, actions } = stepDoor(rt.state, event, rt.cfg);
+    rt.state = state;
+    this.perform(rt, event.at, actions);
+    this.arm(rt);
+  }
+
+  /** What the MQTT publisher shows of each door. Cheap: no I/O. */
+  snapshots(): DoorSnapshot[] {
+    const derived = this.d.derived;
+    return [...this.doors.values()].map((rt) => ({
+      id: rt.cfg.id,
+      name: rt.cfg.name,
+      locked: rt.state.lock === 'locked',
+      contact: rt.state.contact,
+      mode: doorMode(derived.current, rt.cfg.id),
+      occupancy: whoIsInside(derived.current, rt.cfg.id).length,
+    }));
+  }
+
+  status(): DoorStatus[] {
+    const derived = this.d.derived;
+    return [...this.doors.values()].map((rt) => ({
+      id: rt.cfg.id,
+      name: rt.cfg.name,
+      locked: rt.state.lock === 'locked',
+      contact: rt.state.contact,
+      mode: doorMode(derived.current, rt.cfg.id),
+      lockOutput: this.d.board.readOutput(rt.pins.lock),
+      occupants: whoIsInside(derived.current, rt.cfg.id).map((o) => ({
+        personId: o.personId,
+        since: o.since,
+      })),
+    }));
+  }
+
+  private onInput(name: string, active: boolean, at: number): void {
+    this.d.guard(() => {
+      const dot = name.lastIndexOf('.');
+      const doorId = name.slice(0, dot);
+      const role = name.slice(dot + 1);
+      if (!this.doors.has(doorId)) return;
+      if (role === 'contact') this.step(doorId, { kind: 'contact', open: active, at });
+      else if (role === 'tamper') this.step(doorId, { kind: 'tamper', active, at });
+      else if (role === 'exitButton' && active) {
+        if (this.d.writer.commit([{ type: 'exit_request', at, door: doorId, data: {} }]) !== 'committed')
+          return;
+        this.step(doorId, { kind: 'exit_request', at });
+        this.d.visitStep({ kind: 'exit_request', at, doorId });
+      }
+    });
+  }
+
+  private perform(rt: DoorRuntime, at: number, actions: DoorAction[]): void {
+    const doorId = rt.cfg.id;
+    const { board, writer } = this.d;
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'lock':
+          board.write(rt.pins.lock, lockOutputLevel(rt.cfg.lock, a.locked));
+          break;
+        case 'buzzer':
+          if (rt.cfg.buzzer) board.write(rt.pins.buzzer, a.on);
+          break;
+        case 'record': {
+          const committed = writer.commit([{ type: a.type, at, door: doorId, data: a.data }]) === 'committed';
+          if (committed && a.type === 'door_opened') {
+            const d = a.data as { authorized: boolean; initial?: boolean };
+            this.d.visitStep({
+              kind: 'door_opened',
+              at,
+              doorId,
+              authorized: d.authorized,
+              initial: d.initial,
+            });
+          } else if (committed && (a.type === 'door_closed' || a.type === 'door_locked')) {
+            this.d.visitStep({ kind: 'tick', at });
+          }
+          break;
+        }
+        case 'alarm_raise':
+          writer.raiseAlarm(a.alarm, a.severity, doorId, a.detail, at);
+          break;
+        case 'alarm_condition_cleared':
+          writer.clearAlarmCondition(a.alarm, doorId, at);
+          break;
+      }
+    }
+  }
+
+  private arm(rt: DoorRuntime): void {
+    if (rt.timer) clearTimeout(rt.timer);
+    rt.timer = null;
+    if (this.stopped) return;
+    const when = nextDeadline(rt.state, rt.cfg);
+    if (when === null) return;
+    rt.timer = setTimeout(
+      () => {
+        rt.timer = null;
+        this.d.guard(() => this.step(rt.cfg.id, { kind: 'tick', at: Math.max(this.d.now(), when) }));
+      },
+      Math.max(0, when - this.d.now()),
+    );
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The single writer of the controller's own journal rows. `commit()` takes the rows of one event, in
+ * order; after each commit the row is folded into the derived state, counted by the MQTT publisher,
+ * and announced to the row listeners once the current step is over (after the lock has moved).
+ *
+ * On a storage fault a row is queued in memory (in order, never dropped) and retried every 2 s; the
+ * doors stay secured until storage recovers, and the caller is told, so that it does not act on an
+ * unrecorded fact.
+ */
+
+import type { MqttPublisher } from '../alarms/index.js';
+import { type AlarmSeverity, type AlarmType, alarmSeverity, alarmsAwaitingClear } from '../domain/index.js';
+import type { Journal, JournalInput, JournalRow } from '../journal/index.js';
+import type { Logger } from '../log.js';
+import type { Derived } from './derived.js';
+import type { Part } from './part.js';
+
+/**
+ * How a commit went: every row committed; some rows queued (storage fault); some queued and an
+ * access row among them — the door must not open for its group.
+ */
+export type CommitOutcome = 'committed' | 'queued' | 'access_queued';
+
+export interface WriterDeps {
+  journal: Journal;
+  derived: Derived;
+  mqtt: MqttPublisher | null;
+  log: Logger;
+  now: () => number;
+  /** Drives every lock output to "secured" (on a storage fault). */
+  secureAll: () => void;
+}
+
+export class Writer implements Part {
+  /** Records that could not be written (storage fault); retried in order, never dropped. */
+  private readonly pending: JournalInput[] = [];
+  private ok = true;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly rowListeners: ((row: JournalRow) => void)[] = [];
+  /** Committed rows not yet announced to the row listeners (see afterCommit). */
+  private readonly announce: JournalRow[] = [];
+
+  constructor(private readonly d: WriterDeps) {}
+
+  /** Nothing to start: the writer writes when called. */
+  start(): void {}
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+  }
+
+  get storageOk(): boolean {
+    return this.ok;
+  }
+
+  get pendingWrites(): number {
+    return this.pending.length;
+  }
+
+  onRow(listener: (row: JournalRow) => void): void {
+    this.rowListeners.push(listener);
+  }
+
+  /**
+   * Commits the rows of one event, in order, and pushes each committed row onto `committed`. A row
+   * that cannot be committed is queued; a queued granted access row is rewritten as refused
+   * (`storage_unavailable`): the door does not open for it, so that is what happened.
+   */
+  commit(inputs: readonly JournalInput[], committed?: JournalRow[]): CommitOutcome {
+    let outcome: CommitOutcome = 'committed';
+    for (const input of inputs) {
+      const row = this.append(input);
+      if (row) {
+        committed?.push(row);
+        continue;
+      }
+      if (input.type !== 'access') {
+        if (outcome === 'committed') outcome = 'queued';
+        continue;
+      }
+      outcome = 'access_queued';
+      if (input.data.result === 'granted') {
+        input.data.decided = input.data.reason;
+        input.data.result = 'denied';
+        input.data.reason = 'storage_unavailable';
+      }
+    }
+    return outcome;
+  }
+
+  /** Writes the queued records now, if storage allows (at stop, before the last rows). */
+  retry(): void {
+    this.flushPending();
+  }
+
+  /** Announces the committed rows to the row listeners now (at stop). */
+  announceNow(): void {
+    this.flushAnnouncements();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The alarm rows every part writes
+
+  raiseAlarm(
+    alarm: AlarmType,
+    severity: AlarmSeverity,
+    door: string | null,
+    detail: string,
+    at: number,
+    /** What on the door raised it (a reader id), so that only its return clears the condition. */
+    source?: string,
+  ): void {
+    const data = source === undefined ? { alarm, severity, detail } : { alarm, severity, detail, source };
+    this.commit([{ type: 'alarm_raised', at, door, data }]);
+    this.d.log.warn(`alarm ${alarm}`, { door, severity, detail });
+  }
+
+  clearAlarmCondition(alarm: AlarmType, door: string | null, at: number, source?: string): void {
+    const awaiting = alarmsAwaitingClear(this.d.derived.current.alarms, alarm, door, undefined, source);
+    if (awaiting.length === 0) return;
+    this.commit(
+      awaiting.map((a) => ({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } })),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inside: one row, one transaction
+
+  /**
+   * Appends one record durably and folds it into the derived state. On a storage fault the record is
+   * queued (in order) and retried; null is returned so the caller does not act on an unrecorded fact.
+   */
+  private append(input: JournalInput): JournalRow | null {
+    if (this.pending.length > 0) {
+      this.pending.push(input);
+      this.flushPending();
+      return null;
+    }
+    try {
+      const queued = this.queuesForMqtt(input.type);
+      const row = this.d.journal.append(input, { outbox: queued });
+      this.afterCommit(row, queued);
+      return row;
+    } catch (err) {
+      this.pending.push(input);
+      this.storageFault(err);
+      return null;
+    }
+  }
+
+  /** Whether a row gets an outbox row: with MQTT configured, unless the backlog is full (docs/mqtt.md). */
+  private queuesForMqtt(type: string): boolean {
+    return this.d.mqtt?.accepts(type) ?? false;
+  }
+
+  private afterCommit(row: JournalRow, queued: boolean): void {
+    this.d.derived.fold(row);
+    // The publisher only counts and schedules here (its own rows are written later, never inline):
+    // its backlog must be exact for the next row's accepts().
+    try {
+      this.d.mqtt?.committed(row, queued);
+    } catch (err) {
+      this.d.log.error('mqtt notification failed', { error: String(err) });
+    }
+    // The row listeners (the live dashboard) hear of the row after the current step — after the lock
+    // has moved — so nothing they do sits on the door's path.
+    this.announce.push(row);
+    if (this.announce.length === 1) queueMicrotask(() => this.flushAnnouncements());
+  }
+
+  private flushAnnouncements(): void {
+    for (const row of this.announce.splice(0)) {
+      for (const l of this.rowListeners) {
+        try {
+          l(row);
+        } catch (err) {
+          this.d.log.error('row listener failed', { error: String(err) });
+        }
+      }
+    }
+  }
+
+  private storageFault(err: unknown): void {
+    if (this.ok) {
+      this.ok = false;
+      this.d.log.error('journal write failed: doors stay secured until storage recovers', {
+        error: String(err),
+      });
+    }
+    this.d.secureAll();
+    if (!this.retryTimer && !this.stopped) {
+      this.retryTimer = setInterval(() => this.flushPending(), 2000);
+      this.retryTimer.unref();
+    }
+  }
+
+  private flushPending(): void {
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      try {
+        const queued = this.queuesForMqtt(next.type);
+        const row = this.d.journal.append(next, { outbox: queued });
+        this.pending.shift();
+        this.afterCommit(row, queued);
+      } catch (err) {
+        this.storageFault(err);
+        return;
+      }
+    }
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    if (!this.ok) {
+      this.ok = true;
+      this.d.log.info('journal writable again; queued records written');
+      const at = this.d.now();
+      this.raiseAlarm(
+        'storage_fault',
+        alarmSeverity('storage_fault'),
+        null,
+        'journal writes failed; records were queued and written on recovery',
+        at,
+      );
+      this.clearAlarmCondition('storage_fault', null, at);
+    }
+  }
+}
