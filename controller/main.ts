@@ -57,8 +57,8 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
   let app: FastifyInstance | undefined;
   let base = '';
 
-  // Process hooks are removed only after everything else has stopped, so that a second signal while
-  // stopping is still ignored.
+  // Process hooks (crash guard, signals) are all removed by the crash guard, the last part stopped:
+  // a second signal while stopping is ignored, as the first one's handler finishes the stop.
   const hooks: [string, (arg: unknown) => void][] = [];
   const hook = (event: string, fn: (arg: unknown) => void) => {
     process.on(event, fn);
@@ -97,7 +97,7 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
       // Board, storage, readers, doors and MQTT.
       name: 'controller',
       start: async () => {
-        controller = await Controller.start({ loaded, log, ...(opts.board ? { board: opts.board } : {}) });
+        controller = await Controller.start({ loaded, log, board: opts.board });
       },
       stop: (reason) => controller!.stop(reason),
     },
