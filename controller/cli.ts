@@ -3,11 +3,10 @@
  * /etc/sekisho/config.yaml). Exit codes: 0 success, 1 failure (e.g. the journal does not verify),
  * 2 bad usage or a bad config.
  */
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServer } from '../dashboards/server.js';
 import {
   type CreateBoardOptions,
   createBoard,
@@ -29,7 +28,6 @@ import {
 } from './cli-common.js';
 import { presenceCommand, visitorCommand } from './cli-visitors.js';
 import { ConfigError, type LoadedConfig } from './config/index.js';
-import { DEMO_BADGES, seedDemo } from './demo.js';
 import { doctor } from './doctor.js';
 import { PersonCategory } from './domain/index.js';
 import {
@@ -41,9 +39,7 @@ import {
   verifyJournal,
 } from './journal/index.js';
 import { createLogger } from './log.js';
-import { Controller } from './runtime/index.js';
-import { createNotifier } from './sdnotify.js';
-import { createSecretFile, readSecretFile } from './secret-files.js';
+import { LoggedStartError, startSekisho } from './main.js';
 import { journalFile, openStorage } from './storage.js';
 import { sekishoVersion } from './system.js';
 import { formatLocal } from './time.js';
@@ -150,104 +146,14 @@ export async function main(argv: string[]): Promise<number> {
 
 // -------------------------------------------------------------------------------------------------
 
-/** The API token for /api, created at first start with mode 0600. */
-function apiToken(dir: string): string {
-  const file = join(dir, 'api-token');
-  if (existsSync(file)) return readSecretFile(file).trim();
-  const token = randomBytes(24).toString('base64url');
-  // Never overwrite a token another start wrote in the meantime (that one is then used).
-  try {
-    createSecretFile(file, `${token}\n`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
-    throw err;
-  }
-  return token;
-}
-
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: common });
   const loaded = load(values.config);
-  const log = createLogger();
-  let controller: Controller | undefined;
-  // Any failure from here on leaves the door secured before the process ends.
-  const crash = (err: unknown) => {
-    log.error('fatal error; securing doors', { error: err instanceof Error ? err.stack : String(err) });
-    controller?.secureAll();
-    process.exit(1);
-  };
-  process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
-
-  controller = await Controller.start({ loaded, log });
-  const { config } = loaded;
-  let app: Awaited<ReturnType<typeof buildServer>>;
   try {
-    if (
-      config.demo.seed &&
-      config.board.kind === 'sim' &&
-      seedDemo(controller.registry, config, controller.now())
-    )
-      log.info('seeded demo people and badges');
-    const token = apiToken(loaded.storageDir);
-    app = await buildServer({ controller, apiToken: token });
+    await startSekisho({ loaded, log: createLogger() });
   } catch (err) {
-    // Stop the controller too (its MQTT connection would otherwise keep the process alive).
-    controller.secureAll();
-    await controller.stop('start_failed');
+    if (err instanceof LoggedStartError) return 1;
     throw err;
-  }
-  const notifier = createNotifier({ log: (m) => log.warn(m) });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: stopping; doors secured`);
-    controller?.secureAll();
-    await notifier.stopping(`${signal}: securing doors`);
-    await app.close().catch(() => undefined);
-    await controller?.stop(signal);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  try {
-    await app.listen({ host: config.dashboard.host, port: config.dashboard.port });
-  } catch (err) {
-    log.error(`cannot listen on ${config.dashboard.host}:${config.dashboard.port}`, { error: String(err) });
-    controller.secureAll();
-    await controller.stop('listen_failed');
-    return 1;
-  }
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.dashboard.port;
-  const base = `http://${config.dashboard.host}:${port}`;
-  process.stdout.write(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
-  process.stdout.write(`listening ${base}\n`);
-  // systemd (Type=notify): ready once the door is secured and the server listens; then watchdog pings.
-  await notifier.ready(`doors secured; dashboard on ${base}`);
-  notifier.startWatchdog(() => !stopping);
-  if (config.board.kind === 'sim') {
-    const tokenFile = join(loaded.storageDir, 'api-token');
-    const reader = config.doors[0]!.entryReader;
-    const door = config.doors[0]!.id;
-    const lines = [
-      '',
-      'Simulation mode: the GPIO board and the sim readers are simulated (docs/simulation.md).',
-      `API token (also in ${tokenFile}):`,
-      `  TOKEN=$(cat ${tokenFile})`,
-      'Present a badge at the entry reader:',
-      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
-      `       -d '{"reader":"${reader}","credential":"${DEMO_BADGES[0]!.credential}"}' ${base}/api/sim/badge`,
-      'Open and close the door:',
-      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":true}' ${base}/api/sim/doors/${door}/contact`,
-      `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":false}' ${base}/api/sim/doors/${door}/contact`,
-      `See the state: curl -s -H "Authorization: Bearer $TOKEN" ${base}/api/status`,
-      'Demo badges:',
-      ...DEMO_BADGES.map((b) => `  ${b.credential}  ${b.person} — ${b.note}`),
-      '',
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
   }
   return await new Promise<number>(() => undefined); // runs until a signal
 }

@@ -1,7 +1,10 @@
 /**
- * Demo people and badges for simulation mode (`demo.seed: true`), added once to an empty registry.
- * Every addition is an ordinary journaled administrative act by the actor `system:demo-seed`.
+ * Demo data for simulation mode, each added once: people and badges (`demo.seed: true`) to an empty
+ * registry, and dashboard accounts when there is no account yet. Every addition is an ordinary
+ * journaled administrative act by the actor `system:demo-seed`.
  */
+import { generatePassword } from './accounts/passwords.js';
+import type { UserStore } from './accounts/users.js';
 import type { Config } from './config/index.js';
 import type { Registry } from './journal/index.js';
 
@@ -41,5 +44,31 @@ export function seedDemo(registry: Registry, config: Config, at: number): boolea
   const lost = add('C-2001', '鈴木 一郎', 'contractor', DEMO_BADGES[2]!.credential, 'always');
   registry.setBadgeStatus(lost.id, 'lost', actor, at, 'demo: reported lost');
   add('S-1003', '高橋 健', 'staff', DEMO_BADGES[3]!.credential, 'always', { lockdownOverride: true });
+  return true;
+}
+
+/**
+ * Demo dashboard accounts with generated passwords, made only when there is no account at all; the
+ * passwords are handed to `announce` once and stored nowhere else. True when they were made.
+ */
+export async function seedDemoAccounts(
+  users: UserStore,
+  now: () => number,
+  announce: (text: string) => void,
+): Promise<boolean> {
+  if (users.count() > 0) return false;
+  const lines = [
+    '',
+    'Demo dashboard accounts (simulation mode; passwords shown only now, change them after login):',
+  ];
+  for (const [username, displayName, role] of [
+    ['demo-admin', 'デモ 管理者 (demo admin)', 'admin'],
+    ['demo-manager', 'デモ 情報基盤管理者 (demo manager)', 'manager'],
+  ] as const) {
+    const password = generatePassword();
+    await users.create({ username, displayName, role, password }, 'system:demo-seed', now(), { demo: true });
+    lines.push(`  ${username.padEnd(13)} ${password}   (${role})`);
+  }
+  announce(`${lines.join('\n')}\n\n`);
   return true;
 }

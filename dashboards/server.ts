@@ -19,7 +19,6 @@ import {
   type ScryptParams,
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
-import { migrateAccounts } from '../controller/accounts/schema.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
@@ -72,12 +71,6 @@ export interface ServerOptions {
   scrypt?: ScryptParams;
   /** Mark cookies Secure (behind TLS). HTTPS requests get it anyway. */
   secureCookies?: boolean;
-  /**
-   * In simulation mode, demo accounts are made at first start (no accounts yet) with generated
-   * passwords, printed once through this. Default: standard output. Pass `demoAccounts: false` to skip.
-   */
-  announce?: (text: string) => void;
-  demoAccounts?: boolean;
   /** Walks the whole journal for "verify now". Default: a child process (docs/dashboard.md). */
   verifier?: Verifier;
   /** Coalescing of live updates, ms. Default 100. */
@@ -110,8 +103,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
 
+  // The dashboard's tables are migrated (and demo accounts made) by the process root first.
   const { db, journal } = controller;
-  migrateAccounts(db);
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
   const sessions = new SessionStore(db, {
@@ -324,25 +317,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     hub.close();
   });
   void syncIndex();
-
-  if ((opts.demoAccounts ?? dash.simulated) && users.count() === 0) {
-    const announce = opts.announce ?? ((s: string) => process.stdout.write(s));
-    const lines = [
-      '',
-      'Demo dashboard accounts (simulation mode; passwords shown only now, change them after login):',
-    ];
-    for (const [username, displayName, role] of [
-      ['demo-admin', 'デモ 管理者 (demo admin)', 'admin'],
-      ['demo-manager', 'デモ 情報基盤管理者 (demo manager)', 'manager'],
-    ] as const) {
-      const password = generatePassword();
-      await users.create({ username, displayName, role, password }, 'system:demo-seed', controller.now(), {
-        demo: true,
-      });
-      lines.push(`  ${username.padEnd(13)} ${password}   (${role})`);
-    }
-    announce(`${lines.join('\n')}\n\n`);
-  }
 
   return app;
 }

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, passwordProblem, verifyPassword } from '../../controller/accounts/passwords.js';
 import { UserStore } from '../../controller/accounts/users.js';
-import { FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
+import { FAST_SCRYPT, makeDash, PASSWORD, prepareTestDashboard, type TestDash } from './helpers.js';
 
 const login = (d: TestDash, username: string, password: string, ip = '127.0.0.1') =>
   d.app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, remoteAddress: ip });
@@ -237,7 +237,9 @@ describe('no default passwords; demo accounts only in simulation mode', () => {
     let printed = '';
     const d = await makeDash({
       accounts: false,
-      server: { demoAccounts: true, announce: (s) => (printed += s) },
+      demoAccounts: (s) => {
+        printed += s;
+      },
     });
     try {
       const found = [...printed.matchAll(/^\s+(demo-\w+)\s+(\S+)\s+\((\w+)\)$/gm)].map((m) => ({
@@ -257,14 +259,9 @@ describe('no default passwords; demo accounts only in simulation mode', () => {
       for (const f of found) expect(all.some((r) => r.bytes.includes(f.password))).toBe(false);
       // A second start prints nothing and makes no new accounts.
       let again = '';
-      const { buildServer } = await import('../../dashboards/server.js');
-      const app2 = await buildServer({
-        controller: d.controller,
-        scrypt: FAST_SCRYPT,
-        demoAccounts: true,
-        announce: (s) => (again += s),
+      await prepareTestDashboard(d.controller, (s) => {
+        again += s;
       });
-      await app2.close();
       expect(again).toBe('');
     } finally {
       await d.close();

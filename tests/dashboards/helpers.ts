@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { Role } from '../../controller/accounts/roles.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
+import { prepareDashboard } from '../../controller/main.js';
 import { Controller } from '../../controller/runtime/index.js';
 import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
@@ -51,12 +52,29 @@ export interface TestDash {
   close(): Promise<void>;
 }
 
+/**
+ * What the process root does before buildServer (controller/main.ts): the dashboard's tables, and
+ * demo accounts when `announce` is given (their passwords go to it).
+ */
+export async function prepareTestDashboard(
+  controller: Controller,
+  announce?: (text: string) => void,
+): Promise<void> {
+  await prepareDashboard(controller, {
+    demoAccounts: announce !== undefined,
+    announce: announce ?? (() => undefined),
+    scrypt: FAST_SCRYPT,
+  });
+}
+
 export async function makeDash(
   opts: {
     server?: Partial<ServerOptions>;
     config?: Record<string, unknown>;
     accounts?: boolean;
     clock?: boolean;
+    /** Make the demo accounts as in simulation mode, their passwords handed to this. */
+    demoAccounts?: (text: string) => void;
   } = {},
 ): Promise<TestDash> {
   const dir = tempDir('sekisho-dash-');
@@ -89,11 +107,11 @@ export async function makeDash(
     log: silentLogger,
     ...(opts.clock ? { now } : {}),
   });
+  await prepareTestDashboard(controller, opts.demoAccounts);
   const app = await buildServer({
     controller,
     apiToken: TOKEN,
     scrypt: FAST_SCRYPT,
-    demoAccounts: false,
     liveCoalesceMs: 20,
     ...opts.server,
   });

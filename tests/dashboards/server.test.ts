@@ -10,6 +10,7 @@ import { RpiBoard, SimBoard } from '../../hardware/index.js';
 import { fakeGpios } from '../hardware/fake-gpio.js';
 import { fakeSysfs } from '../hardware/fake-sysfs.js';
 import { doorConfig, tempDir } from '../helpers/controller.js';
+import { prepareTestDashboard } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -36,7 +37,8 @@ async function make(board: 'sim' | 'rpi') {
     board: b,
     log: silentLogger,
   });
-  const app = await buildServer({ controller, apiToken: TOKEN, demoAccounts: false });
+  await prepareTestDashboard(controller);
+  const app = await buildServer({ controller, apiToken: TOKEN });
   await app.ready();
   return { controller, app };
 }

@@ -20,6 +20,7 @@ import { silentLogger } from '../../../controller/log.js';
 import { Controller } from '../../../controller/runtime/index.js';
 import { buildServer } from '../../../dashboards/server.js';
 import { SimBoard } from '../../../hardware/index.js';
+import { prepareTestDashboard } from '../../dashboards/helpers.js';
 import { doorConfig, tempDir } from '../../helpers/controller.js';
 
 type Mode = 'none' | 'badToken' | 'badCookie' | 'token' | 'session';
@@ -239,12 +240,12 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     log: { ...silentLogger, error: (msg, fields) => (lastError = `${msg}: ${String(fields?.error ?? '')}`) },
   });
   let announced = '';
+  await prepareTestDashboard(controller, (s: string) => {
+    announced += s;
+  });
   const app: FastifyInstance = await buildServer({
     controller,
     apiToken: TOKEN,
-    announce: (s: string) => {
-      announced += s;
-    },
     scrypt: { N: 1024, r: 8, p: 1 },
     verifier: async () => verifyJournal(controller.db, { publicKey: controller.secrets.publicKey }),
   });

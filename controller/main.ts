@@ -1,0 +1,234 @@
+/**
+ * The process root of `sekisho start`: the parts it runs, started in order and stopped in reverse.
+ * Stopping (on a signal, or when a part fails to start) secures every door first, then stops the
+ * parts already started, last first; a part that failed to start cleans up after itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../dashboards/server.js';
+import type { Board } from '../hardware/index.js';
+import { DEFAULT_SCRYPT, type ScryptParams } from './accounts/passwords.js';
+import { migrateAccounts } from './accounts/schema.js';
+import { UserStore } from './accounts/users.js';
+import type { LoadedConfig } from './config/index.js';
+import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
+import type { Logger } from './log.js';
+import { Controller } from './runtime/index.js';
+import { createNotifier } from './sdnotify.js';
+import { createSecretFile, readSecretFile } from './secret-files.js';
+
+export interface SekishoOptions {
+  loaded: LoadedConfig;
+  log: Logger;
+  /** A board instead of the one the config describes (tests). */
+  board?: Board;
+  /** Where the banners and the demo passwords go. Default: standard output. */
+  print?: (text: string) => void;
+}
+
+export interface Sekisho {
+  controller: Controller;
+  app: FastifyInstance;
+  /** The dashboard's address, e.g. http://127.0.0.1:8080. */
+  base: string;
+  /** Secures the doors and stops every part, last started first. Safe to call more than once. */
+  stop(reason: string): Promise<void>;
+}
+
+/** A start failure that has been logged already: `sekisho start` exits 1 without repeating it. */
+export class LoggedStartError extends Error {}
+
+interface Part {
+  name: string;
+  /** The reason the parts already started are stopped with when this one fails. */
+  failure?: string;
+  start(): void | Promise<void>;
+  stop?(reason: string): void | Promise<void>;
+}
+
+export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
+  const { loaded, log } = opts;
+  const { config } = loaded;
+  const print = opts.print ?? ((text: string) => void process.stdout.write(text));
+  const notifier = createNotifier({ log: (m) => log.warn(m) });
+  let controller: Controller | undefined;
+  let app: FastifyInstance | undefined;
+  let base = '';
+
+  // Process hooks (crash guard, signals) are all removed by the crash guard, the last part stopped:
+  // a second signal while stopping is ignored, as the first one's handler finishes the stop.
+  const hooks: [string, (arg: unknown) => void][] = [];
+  const hook = (event: string, fn: (arg: unknown) => void) => {
+    process.on(event, fn);
+    hooks.push([event, fn]);
+  };
+
+  const started: Part[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      controller?.secureAll();
+      for (const part of [...started].reverse()) {
+        log.debug(`stopping ${part.name}`);
+        await part.stop?.(reason);
+      }
+    })());
+
+  const parts: Part[] = [
+    {
+      name: 'crash guard',
+      // Any failure from here on leaves the doors secured before the process ends.
+      start: () => {
+        const crash = (err: unknown) => {
+          log.error('fatal error; securing doors', { error: err instanceof Error ? err.stack : String(err) });
+          controller?.secureAll();
+          process.exit(1);
+        };
+        hook('uncaughtException', crash);
+        hook('unhandledRejection', crash);
+      },
+      stop: () => {
+        for (const [event, fn] of hooks.splice(0)) process.off(event, fn);
+      },
+    },
+    {
+      // Board, storage, readers, doors and MQTT.
+      name: 'controller',
+      start: async () => {
+        controller = await Controller.start({ loaded, log, board: opts.board });
+      },
+      stop: (reason) => controller!.stop(reason),
+    },
+    {
+      name: 'demo people',
+      start: () => {
+        const c = controller!;
+        if (config.demo.seed && config.board.kind === 'sim' && seedDemo(c.registry, config, c.now()))
+          log.info('seeded demo people and badges');
+      },
+    },
+    {
+      name: 'dashboard tables',
+      start: () =>
+        prepareDashboard(controller!, { demoAccounts: controller!.board.kind === 'sim', announce: print }),
+    },
+    {
+      name: 'dashboard',
+      start: async () => {
+        app = await buildServer({ controller: controller!, apiToken: apiToken(loaded.storageDir) });
+      },
+      stop: () => app!.close().catch(() => undefined),
+    },
+    {
+      name: 'signals',
+      start: () => {
+        const onSignal = (signal: string) => {
+          if (stopping) return;
+          log.info(`${signal}: stopping; doors secured`);
+          void stop(signal).then(() => process.exit(0));
+        };
+        hook('SIGINT', () => onSignal('SIGINT'));
+        hook('SIGTERM', () => onSignal('SIGTERM'));
+      },
+    },
+    {
+      name: 'listener',
+      failure: 'listen_failed',
+      start: async () => {
+        const { host, port } = config.dashboard;
+        try {
+          await app!.listen({ host, port });
+        } catch (err) {
+          log.error(`cannot listen on ${host}:${port}`, { error: String(err) });
+          throw new LoggedStartError(`cannot listen on ${host}:${port}`);
+        }
+        const addr = app!.server.address();
+        base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+        print(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
+        print(`listening ${base}\n`);
+      },
+    },
+    {
+      // systemd (Type=notify): ready once the door is secured and the server listens; then watchdog pings.
+      name: 'sd-notify',
+      start: async () => {
+        await notifier.ready(`doors secured; dashboard on ${base}`);
+        notifier.startWatchdog(() => !stopping);
+      },
+      stop: (reason) => notifier.stopping(`${reason}: securing doors`),
+    },
+    {
+      name: 'simulation banner',
+      start: () => {
+        if (config.board.kind === 'sim') print(simulationBanner(loaded, base));
+      },
+    },
+  ];
+
+  for (const part of parts) {
+    log.debug(`starting ${part.name}`);
+    try {
+      await part.start();
+    } catch (err) {
+      await stop(part.failure ?? 'start_failed');
+      throw err;
+    }
+    started.push(part);
+  }
+  return { controller: controller!, app: app!, base, stop };
+}
+
+/**
+ * The dashboard's tables, and at first start in simulation mode its demo accounts (passwords handed
+ * to `announce`). Before buildServer, which expects the tables.
+ */
+export async function prepareDashboard(
+  controller: Pick<Controller, 'db' | 'journal' | 'now'>,
+  opts: { demoAccounts: boolean; announce: (text: string) => void; scrypt?: ScryptParams },
+): Promise<void> {
+  migrateAccounts(controller.db);
+  if (!opts.demoAccounts) return;
+  const users = new UserStore(controller.db, controller.journal, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT });
+  await seedDemoAccounts(users, () => controller.now(), opts.announce);
+}
+
+/** The API token for /api, created at first start with mode 0600. */
+function apiToken(dir: string): string {
+  const file = join(dir, 'api-token');
+  if (existsSync(file)) return readSecretFile(file).trim();
+  const token = randomBytes(24).toString('base64url');
+  // Never overwrite a token another start wrote in the meantime (that one is then used).
+  try {
+    createSecretFile(file, `${token}\n`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
+    throw err;
+  }
+  return token;
+}
+
+/** How to use the simulation: the API token, presenting a badge, the demo badges. */
+function simulationBanner(loaded: LoadedConfig, base: string): string {
+  const tokenFile = join(loaded.storageDir, 'api-token');
+  const reader = loaded.config.doors[0]!.entryReader;
+  const door = loaded.config.doors[0]!.id;
+  const lines = [
+    '',
+    'Simulation mode: the GPIO board and the sim readers are simulated (docs/simulation.md).',
+    `API token (also in ${tokenFile}):`,
+    `  TOKEN=$(cat ${tokenFile})`,
+    'Present a badge at the entry reader:',
+    `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `       -d '{"reader":"${reader}","credential":"${DEMO_BADGES[0]!.credential}"}' ${base}/api/sim/badge`,
+    'Open and close the door:',
+    `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":true}' ${base}/api/sim/doors/${door}/contact`,
+    `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"open":false}' ${base}/api/sim/doors/${door}/contact`,
+    `See the state: curl -s -H "Authorization: Bearer $TOKEN" ${base}/api/status`,
+    'Demo badges:',
+    ...DEMO_BADGES.map((b) => `  ${b.credential}  ${b.person} — ${b.note}`),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
