@@ -1,9 +1,12 @@
 /**
- * A small leveled logger writing one line per message to stderr. It never receives secrets: the
- * callers pass masked credentials only, and `redact` scrubs anything that looks like a secret field.
+ * The process's logger: pino, writing one human-readable line per message to stderr (systemd puts
+ * it in the journal): `<ISO time> <LEVEL> <message> <fields as JSON>`. Callers pass masked
+ * credentials only; pino's `redact` scrubs any field named like a secret as a second line of defence.
  */
+import { type DestinationStream, pino } from 'pino';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'] satisfies Level[];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -12,35 +15,75 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const SECRET_KEY = /pass|secret|token|credential|key|cookie|hmac/i;
+/** Field names whose values are secrets: passwords, tokens, key material, badge credentials, cookies, auth headers. */
+const SECRET_KEYS = [
+  'password',
+  'passwordHash',
+  'initialPassword',
+  'passphrase',
+  'secret',
+  'secrets',
+  'token',
+  'apiToken',
+  'csrfToken',
+  'tokenHash',
+  'key',
+  'privateKey',
+  'signingKey',
+  'hmacKey',
+  'credential',
+  'credentials',
+  'credentialHash',
+  'cookie',
+  'set-cookie',
+  'authorization',
+  'Authorization',
+];
+/**
+ * How many levels below the fields a secret is still found. Each wildcard path costs pino about a
+ * microsecond per line written, which is fine for operational messages (none is written per access).
+ */
+const SECRET_DEPTH = 3;
+const FIELDS = 'fields';
 
-/** A copy of the fields with every secret-looking value replaced, at any depth. */
-export function redact(fields: Record<string, unknown>): Record<string, unknown> {
-  return redactValue(fields, 0) as Record<string, unknown>;
+/** pino redact paths (relative to the fields): every secret key at the top and up to SECRET_DEPTH levels down. */
+export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => {
+  const leaf = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+  return Array.from({ length: SECRET_DEPTH + 1 }, (_, depth) => '*.'.repeat(depth) + leaf);
+});
+
+/** pino's JSON record → the line: the journal shows it as is, so it is meant for people first. */
+function format(json: string): string {
+  const r = JSON.parse(json) as { level: number; time: string; msg: string; [FIELDS]?: unknown };
+  const label = (pino.levels.labels[r.level] ?? String(r.level)).toUpperCase();
+  const extra = r[FIELDS] === undefined ? '' : ` ${JSON.stringify(r[FIELDS])}`;
+  return `${r.time} ${label.padEnd(5)} ${r.msg}${extra}`;
 }
 
-function redactValue(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object' || depth > 16) return value;
-  if (Array.isArray(value)) return value.map((x) => redactValue(x, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value))
-    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redactValue(v, depth + 1);
-  return out;
-}
-
+/**
+ * A logger at `level` (default: $SEKISHO_LOG, else info) writing each line to `write` (default:
+ * stderr, synchronously, so that the last line before process.exit is not lost).
+ */
 export function createLogger(opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
-  const min = order[opts.level ?? ((process.env.SEKISHO_LOG as Level | undefined) || 'info')] ?? 20;
+  const env = process.env.SEKISHO_LOG;
+  const level = opts.level ?? (env && LEVELS.includes(env) ? (env as Level) : 'info');
   const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (order[level] < min) return;
-    const extra = fields ? ` ${JSON.stringify(redact(fields))}` : '';
-    write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra}`);
-  };
+  const dest: DestinationStream = { write: (json) => write(format(json)) };
+  const p = pino(
+    {
+      level,
+      base: null,
+      nestedKey: FIELDS,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    },
+    dest,
+  );
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => (f ? p.debug(f, m) : p.debug(m)),
+    info: (m, f) => (f ? p.info(f, m) : p.info(m)),
+    warn: (m, f) => (f ? p.warn(f, m) : p.warn(m)),
+    error: (m, f) => (f ? p.error(f, m) : p.error(m)),
   };
 }
 

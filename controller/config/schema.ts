@@ -4,8 +4,10 @@
  */
 import { z } from 'zod';
 import { DEFAULT_BYTE_BUDGET, withBackOffDefaults } from '../../firmware-bridge/budget.js';
-import { ALWAYS_SCHEDULE_ID, scheduleProblems } from '../domain/schedule.js';
+import type { DoorTiming } from '../domain/door.js';
+import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
+import type { VisitRules } from '../domain/visits.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -117,7 +119,7 @@ export const ScheduleSchema = z.strictObject({
   includeHolidays: z.boolean().default(false),
   /** Every time is allowed (the windows are ignored). */
   always: z.boolean().default(false),
-});
+}) satisfies z.ZodType<Schedule>;
 export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
 
 export const DoorSchema = z.strictObject({
@@ -138,7 +140,7 @@ export const DoorSchema = z.strictObject({
   preAlarmMs: int().min(0).max(3_600_000).default(10_000),
   /** Relock as soon as the door closes again after a grant, instead of waiting for unlockMs. */
   relockOnClose: z.boolean().default(true),
-});
+}) satisfies z.ZodType<DoorTiming>;
 export type DoorConfig = z.infer<typeof DoorSchema>;
 
 /** Why a broker URL cannot be used, or null. Credentials belong in `username` / `passwordFile`. */
@@ -272,7 +274,7 @@ export const VisitorsSchema = z.strictObject({
   badgeValidity: z
     .union([z.literal('end_of_day'), z.strictObject({ hours: int().min(1).max(72) })])
     .default('end_of_day'),
-});
+}) satisfies z.ZodType<VisitRules>;
 export type VisitorsConfig = z.infer<typeof VisitorsSchema>;
 
 export const VISITORS_DEFAULTS: VisitorsConfig = VisitorsSchema.parse({});

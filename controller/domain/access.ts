@@ -28,8 +28,7 @@
  * person and lost/revoked/expired badges show up as denied reads; a denied exit read never traps
  * anyone, because the exit button always opens.
  */
-import type { ScheduleConfig } from '../config/schema.js';
-import { ALWAYS_SCHEDULE_ID, isWithinSchedule } from './schedule.js';
+import { ALWAYS_SCHEDULE_ID, isWithinSchedule, type Schedule } from './schedule.js';
 import type { Badge, DecisionReason, Direction, DoorMode, DoorPermission, Person } from './types.js';
 
 export interface DecisionInput {
@@ -46,7 +45,7 @@ export interface DecisionInput {
   /** The permissions of this person (other people's and other doors' are ignored). */
   permissions: readonly DoorPermission[];
   /** The configured schedules. The built-in `always` schedule need not be included. */
-  schedules: readonly ScheduleConfig[];
+  schedules: readonly Schedule[];
   /** Holidays as local dates, YYYY-MM-DD. */
   holidays: readonly string[];
   /** The door's current mode. */

@@ -40,7 +40,6 @@
  * (relock, pre-alarm, held alarm) are handled on every event, so a late tick is caught up by the
  * next event of any kind, in order.
  */
-import type { DoorConfig } from '../config/schema.js';
 import type {
   DoorClosedRecord,
   DoorOpenedRecord,
@@ -49,7 +48,17 @@ import type {
 } from './records.js';
 import type { AlarmSeverity, AlarmType, DoorMode, LockCause } from './types.js';
 
-export type DoorTiming = Pick<DoorConfig, 'unlockMs' | 'heldOpenMs' | 'preAlarmMs' | 'relockOnClose'>;
+/** A door's timing, as its config entry gives it. */
+export interface DoorTiming {
+  /** How long the lock stays open after a grant or exit request when the door is not opened. */
+  unlockMs: number;
+  /** An open door after a grant longer than this raises `held_open`. */
+  heldOpenMs: number;
+  /** The buzzer warns this long before `held_open` is raised; 0 = no pre-alarm. */
+  preAlarmMs: number;
+  /** Relock as soon as the door closes again after a grant, instead of waiting for unlockMs. */
+  relockOnClose: boolean;
+}
 
 export function doorTiming(door: DoorTiming): DoorTiming {
   return {

@@ -68,6 +68,8 @@ export {
   localDate,
   localTime,
   parseTimeOfDay,
+  type Schedule,
+  type ScheduleWindow,
   scheduleProblems,
 } from './schedule.js';
 export * from './types.js';
@@ -82,6 +84,7 @@ export type {
   VisitsState,
 } from './visit-state.js';
 export {
+  type BadgeValidity,
   defaultVisitorBadgeUntil,
   nextVisitDeadline,
   type PresenceView,
@@ -95,6 +98,7 @@ export {
   type VisitEvent,
   type VisitPerson,
   type VisitRecordInput,
+  type VisitRules,
   type VisitSettings,
   type VisitStep,
   visitSettings,

@@ -14,7 +14,23 @@
  * Holidays are local dates (YYYY-MM-DD); on a holiday no window matches unless the schedule has
  * `includeHolidays`. A schedule with `always` allows every moment, holidays included.
  */
-import type { ScheduleConfig } from '../config/schema.js';
+/** A weekly window: on `days` (0 = Sunday … 6 = Saturday), local times `from` ≤ t < `to`, HH:MM. */
+export interface ScheduleWindow {
+  days: readonly number[];
+  from: string;
+  to: string;
+}
+
+/** A weekly schedule, as the config's `schedules` entries give it. */
+export interface Schedule {
+  id: string;
+  name?: string;
+  windows: readonly ScheduleWindow[];
+  /** Whether the windows apply on holidays too (false: no window matches on a holiday). */
+  includeHolidays: boolean;
+  /** Every moment is allowed (the windows are ignored). */
+  always: boolean;
+}
 
 /** The id of the built-in schedule: every day, all day. decide() knows it; a config may not redefine it. */
 export const ALWAYS_SCHEDULE_ID = 'always';
@@ -188,7 +204,7 @@ export function parseTimeOfDay(hhmm: string): number | null {
  * Problems with a schedule's windows that the config schema's regex cannot see, as
  * `windows[i].field: message` lines. Empty when the schedule is usable.
  */
-export function scheduleProblems(schedule: ScheduleConfig): string[] {
+export function scheduleProblems(schedule: Schedule): string[] {
   const problems: string[] = [];
   schedule.windows.forEach((w, i) => {
     const from = parseTimeOfDay(w.from);
@@ -207,7 +223,7 @@ export function scheduleProblems(schedule: ScheduleConfig): string[] {
 
 /** Whether `schedule` allows the moment `at` in `timeZone`, given the site's holidays (local dates). */
 export function isWithinSchedule(
-  schedule: ScheduleConfig,
+  schedule: Schedule,
   at: number,
   timeZone: string,
   holidays: readonly string[],

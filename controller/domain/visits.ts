@@ -64,7 +64,6 @@
  * - **End of day.** At `endOfDay` (local time) once a day: `end_of_day_report` with who is still
  *   inside and the unreturned visitor badges.
  */
-import type { VisitorsConfig } from '../config/schema.js';
 import { type ActiveAlarm, VISIT_ALARM_SEVERITY } from './alarms.js';
 import { type DerivedState, foldRow, whoIsInside } from './fold.js';
 import { endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
@@ -96,6 +95,25 @@ import {
 // ------------------------------------------------------------------------------------------------
 // Settings
 
+/**
+ * How long a visitor badge issued without an explicit end is valid: until the `endOfDay` time of
+ * the issue day, or `hours` after issue.
+ */
+export type BadgeValidity = 'end_of_day' | { hours: number };
+
+/** The visit rules as the config's `visitors` section gives them (times in seconds). */
+export interface VisitRules {
+  escortWindowS: number;
+  maxVisitorsPerEscort: number;
+  escortExit: EscortExitPolicy;
+  handoverWindowS: number;
+  antiPassback: { mode: AntiPassbackMode; forgiveAfterS: number };
+  roomSecureS: number;
+  /** HH:MM local. */
+  endOfDay: string;
+  badgeValidity: BadgeValidity;
+}
+
 export interface VisitSettings {
   timeZone: string;
   escortWindowMs: number;
@@ -108,11 +126,11 @@ export interface VisitSettings {
   roomSecureMs: number;
   /** HH:MM local. */
   endOfDay: string;
-  badgeValidity: VisitorsConfig['badgeValidity'];
+  badgeValidity: BadgeValidity;
 }
 
 /** The settings from the config (`timeZone` and the `visitors` section). */
-export function visitSettings(config: { timeZone: string; visitors: VisitorsConfig }): VisitSettings {
+export function visitSettings(config: { timeZone: string; visitors: VisitRules }): VisitSettings {
   const v = config.visitors;
   return {
     timeZone: config.timeZone,

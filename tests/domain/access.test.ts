@@ -1,24 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { ScheduleConfig } from '../../controller/config/schema.js';
 import {
   type Badge,
   type DecisionInput,
   type DecisionReason,
   decide,
   type Person,
+  type Schedule,
 } from '../../controller/domain/index.js';
 
 // Thursday 2026-11-26, 10:00 in Tokyo.
 const AT = Date.UTC(2026, 10, 26, 1, 0);
 const HOUR = 3_600_000;
 
-const office: ScheduleConfig = {
+const office: Schedule = {
   id: 'office',
   windows: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '19:00' }],
   includeHolidays: false,
   always: false,
 };
-const nights: ScheduleConfig = {
+const nights: Schedule = {
   id: 'nights',
   windows: [{ days: [0, 1, 2, 3, 4, 5, 6], from: '20:00', to: '24:00' }],
   includeHolidays: true,
@@ -136,7 +136,7 @@ describe('decide: entry', () => {
       'granted',
     );
     // A configured schedule with that id wins.
-    const strict: ScheduleConfig = { ...office, id: 'always' };
+    const strict: Schedule = { ...office, id: 'always' };
     expect(reason({ permissions, schedules: [strict], at: AT + 15 * HOUR })).toBe('outside_schedule');
   });
 

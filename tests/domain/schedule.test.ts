@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ScheduleConfig } from '../../controller/config/schema.js';
 import {
   isWithinSchedule,
   localDate,
   localTime,
   parseTimeOfDay,
+  type Schedule,
   scheduleProblems,
 } from '../../controller/domain/index.js';
 import { wallClock, wallClockByIcu } from '../../controller/domain/schedule.js';
@@ -17,7 +17,7 @@ function tokyo(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): 
   return Date.UTC(y, mo - 1, d, h - 9, mi, s, ms);
 }
 
-function schedule(windows: ScheduleConfig['windows'], extra: Partial<ScheduleConfig> = {}): ScheduleConfig {
+function schedule(windows: Schedule['windows'], extra: Partial<Schedule> = {}): Schedule {
   return { id: 'test', windows, includeHolidays: false, always: false, ...extra };
 }
 
