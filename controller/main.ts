@@ -15,6 +15,7 @@ import { UserStore } from './accounts/users.js';
 import type { LoadedConfig } from './config/index.js';
 import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
 import type { Logger } from './log.js';
+import { nodeSupport } from './node-support.js';
 import { Controller } from './runtime/index.js';
 import { createNotifier } from './sdnotify.js';
 import { createSecretFile, readSecretFile } from './secret-files.js';
@@ -91,6 +92,14 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
       },
       stop: () => {
         for (const [event, fn] of hooks.splice(0)) process.off(event, fn);
+      },
+    },
+    {
+      name: 'runtime check',
+      // A door must not run on a Node.js without security fixes (docs/install.md, step 3).
+      start: () => {
+        const s = nodeSupport(process.versions.node, new Date().toISOString().slice(0, 10));
+        if (s.status !== 'supported') log.warn(s.message);
       },
     },
     {

@@ -1,6 +1,7 @@
 /** Facts about the machine the controller runs on: clock synchronisation, version. */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { arch, release, type } from 'node:os';
 
 /** Ask the system once (blocking, ≤ 1 s): true / false, or null when it cannot be told. */
 function askClockSynchronised(): boolean | null {
@@ -65,4 +66,27 @@ export function sekishoVersion(): string {
     version = pkg.version;
   }
   return version;
+}
+
+/** The versions a start records: the runtime's patch history is part of the journal (policy §8(5)①ア). */
+export interface RuntimeVersions {
+  node: string;
+  sqlite: string;
+  /** The distribution (os-release PRETTY_NAME), kernel release and architecture. */
+  os: string;
+}
+
+export function runtimeVersions(sqliteVersion: string): RuntimeVersions {
+  let distro = 'unknown distribution';
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m?.[1]) distro = m[1];
+  } catch {
+    // no os-release (not a Linux distribution)
+  }
+  return {
+    node: process.versions.node,
+    sqlite: sqliteVersion,
+    os: `${distro}; ${type()} ${release()} ${arch()}`,
+  };
 }

@@ -122,6 +122,8 @@ export const ControllerStartedRecord = z.object({
   version: z.string(),
   /** Whether the system clock was synchronised at start; null when unknown. */
   clockSynced: z.boolean().nullable(),
+  /** The Node.js, SQLite and OS versions it started on (absent in rows written before they were kept). */
+  runtime: z.object({ node: z.string(), sqlite: z.string(), os: z.string() }).optional(),
 });
 export type ControllerStartedRecord = z.infer<typeof ControllerStartedRecord>;
 

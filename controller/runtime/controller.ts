@@ -36,7 +36,7 @@ import { maskCredential } from '../journal/index.js';
 import { WalCheckpointer } from '../journal/wal-checkpointer.js';
 import { createLogger, type Logger } from '../log.js';
 import { openStorage } from '../storage.js';
-import { clockSynchronised, sekishoVersion } from '../system.js';
+import { clockSynchronised, runtimeVersions, sekishoVersion } from '../system.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
@@ -223,6 +223,7 @@ export class Controller {
           clockSynced: clockSynchronised(),
           board: this.board.kind,
           doors: this.config.doors.map((d) => d.id),
+          runtime: runtimeVersions(this.db.prepare<[], string>('SELECT sqlite_version()').pluck().get()!),
         },
       },
     ];
