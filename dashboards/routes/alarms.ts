@@ -74,11 +74,11 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'Active alarms (acknowledge with a comment) and the history',
     query: HistoryQuery,
     handler: async ({ t, lang, principal, query }) => {
-      const role = principal!.user.role;
+      const role = principal.user.role;
       const active = controller.activeAlarms();
       const { rows, next } = await history(query);
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('alarms_title'),
           active: 'alarms',
@@ -135,7 +135,7 @@ ${next ? html`<p class="pager"><a href="/alarms?${query.type ? `type=${encodeURI
       if (!a) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
       const rows = context(dash, a.at, a.door);
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: alarmLabel(t, a.type),
           active: 'alarms',
@@ -212,7 +212,7 @@ ${next ? html`<p class="pager"><a href="/alarms?${query.type ? `type=${encodeURI
       if (!active) throw new ApiError(404, 'not_found', `no active alarm ${params.id}`);
       if (active.acknowledged)
         throw new ApiError(409, 'conflict', `alarm ${params.id} is already acknowledged`);
-      if (!controller.acknowledgeAlarm(params.id, principal!.actor, body.comment))
+      if (!controller.acknowledgeAlarm(params.id, principal.actor, body.comment))
         throw new ApiError(503, 'storage_unavailable', 'the acknowledgement could not be recorded');
       return { alarm: controller.activeAlarms().find((a) => a.id === params.id) ?? null, acknowledged: true };
     },

@@ -161,7 +161,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     allowMustChange: true,
     response: Me,
     handler: ({ principal }) =>
-      me(principal!.user, principal!.session?.csrfToken ?? null, principal!.session?.expiresAt ?? null),
+      me(principal.user, principal.session?.csrfToken ?? null, principal.session?.expiresAt ?? null),
   });
 
   addRoute(app, guard, {
@@ -174,7 +174,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     allowMustChange: true,
     response: Ok,
     handler: ({ principal, reply }) => {
-      const p = principal!;
+      const p = principal;
       if (p.session) {
         sessions.destroy(p.session.tokenHash);
         users.recordLogout(p.user, dash.now());
@@ -198,7 +198,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     body: z.strictObject({ current: z.string().min(1).max(1024), next: z.string().min(1).max(1024) }),
     response: Ok,
     handler: async ({ principal, body }) => {
-      const p = principal!;
+      const p = principal;
       if (p.kind !== 'session') throw new ApiError(403, 'forbidden', 'the API token has no password');
       const ok = await verifyPassword(body.current, users.passwordHashOf(p.user.id) ?? '');
       if (!ok) throw new ApiError(403, 'invalid_credentials', 'the current password is wrong');
@@ -221,7 +221,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     summary: 'One’s own account: change the password',
     allowMustChange: true,
     handler: ({ t, lang, principal }) => {
-      const p = principal!;
+      const p = principal;
       return page(
         { dash, t, lang, principal: p },
         {

@@ -40,10 +40,10 @@ export function registerIntegrityRoutes(app: FastifyInstance, dash: Dash): void 
       const s = state();
       const cp = s.checkpoint;
       const v = s.lastVerification;
-      const role = principal!.user.role;
+      const role = principal.user.role;
       const today = fmtTime(dash, dash.now()).slice(0, 10);
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('integrity_title'),
           active: 'integrity',
@@ -126,7 +126,7 @@ ${
     summary:
       'Walk the whole hash chain and the signed checkpoints now (in a child process); the outcome is journaled',
     handler: async ({ principal }) => {
-      const actor = principal!.actor;
+      const actor = principal.actor;
       const r = await integrity.verifyNow(actor, dash.now, (data) =>
         dash.record('journal_verified', actor, data),
       );
@@ -157,7 +157,7 @@ ${
         range = integrity.seqRange(localTime(dash, query.from, false)!, localTime(dash, query.to, true)!);
       }
       if (!range) throw new ApiError(404, 'not_found', 'no journal rows in that range');
-      const actor = principal!.actor;
+      const actor = principal.actor;
       dash.record('evidence_exported', actor, { ...range });
       const gen = integrity.exportEvidence({
         ...range,

@@ -231,7 +231,7 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'live',
     summary: 'The Live page',
     handler: ({ t, lang, principal }) => {
-      const ctx = { dash, t, lang, principal: principal! };
+      const ctx = { dash, t, lang, principal: principal };
       const manager = can(ctx.principal.user.role, 'doors.mode');
       return page(ctx, {
         title: t('live_title'),
@@ -268,7 +268,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
       'after every change; `expired` when the session ends. Watching does not keep a session alive.',
     query: z.strictObject({ html: z.enum(['0', '1']).optional() }),
     handler: ({ req, reply, query, principal, lang }) => {
-      const p = principal!;
+      const p = principal;
       const t = translator(lang);
       const withHtml = query.html === '1';
       const headers: Record<string, string> = { ...SECURITY_HEADERS };
@@ -353,7 +353,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
     handler: ({ params, body, principal }) => {
       if (!controller.config.doors.some((d) => d.id === params.door))
         throw new ApiError(404, 'unknown_door', `no door "${params.door}"`);
-      controller.setMode(params.door, body.mode, principal!.actor);
+      controller.setMode(params.door, body.mode, principal.actor);
       return { door: params.door, mode: body.mode };
     },
   });
@@ -414,7 +414,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
           );
       }
       try {
-        controller.reconcilePresence(params.door, body.present, principal!.actor, body.note);
+        controller.reconcilePresence(params.door, body.present, principal.actor, body.note);
       } catch (err) {
         if (controller.status().journal.storageOk) throw err;
         throw new ApiError(

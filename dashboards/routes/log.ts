@@ -266,13 +266,13 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
       for (const [k, v] of Object.entries(query)) if (v !== undefined && k !== 'cursor') qs.set(k, String(v));
       const nextHref = next ? `/log?${qs.toString()}&cursor=${next}` : null;
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('log_title'),
           active: 'log',
           wide: true,
           body: html`<h1>${t('log_title')}</h1>
-${filterForm(dash, t, query, can(principal!.user.role, 'log.export'))}
+${filterForm(dash, t, query, can(principal.user.role, 'log.export'))}
 <section class="card">${logTable(t, rows)}
 <p class="pager">${query.cursor ? html`<a href="/log?${qs.toString()}">${t('first_page')}</a>` : ''}
 ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page')}</a>` : ''}</p></section>`,
@@ -306,7 +306,7 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
     handler: async ({ query, t, principal, reply }) => {
       await dash.index.sync();
       const base = toFilter(dash, { ...query, limit: 500 });
-      dash.record('log_exported', principal!.actor, { format: 'csv', filter: { ...query } });
+      dash.record('log_exported', principal.actor, { format: 'csv', filter: { ...query } });
       async function* lines() {
         yield `\uFEFF${csvHeader(t)}\r\n`;
         let before = base.before;
@@ -363,7 +363,7 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
       const rows = logRows(dash, seqs).reverse();
       const title = t('print_title', { month: query.month });
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title,
           active: 'log',
@@ -372,7 +372,7 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
 <header class="print-head">
   <h1>${title}</h1>
   <p>${dash.controller.config.site.name} · ${query.door ? doorName(dash, query.door) : t('all')} · ${t('rows_count', { n: rows.length })}${rows.length >= MAX ? ' …' : ''}</p>
-  <p class="meta">${t('printed_at', { time: fmtTime(dash, dash.now()), by: actorLabel(dash, principal!.actor) })}</p>
+  <p class="meta">${t('printed_at', { time: fmtTime(dash, dash.now()), by: actorLabel(dash, principal.actor) })}</p>
   <div class="stamp"><span>${t('checked_by')}</span></div>
   <p class="no-print"><button type="button" data-print>${t('print_button')}</button></p>
 </header>

@@ -285,7 +285,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       'category and status',
     query: PeopleListQuery,
     handler: ({ t, lang, principal, query }) => {
-      const role = principal!.user.role;
+      const role = principal.user.role;
       const list = peoplePage(dash, query);
       const { people } = list;
       const active = registry.countActivePeople();
@@ -295,7 +295,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
 ${list.prev ? html`<a href="/people${peopleQueryString(query, list.prev)}" id="people-prev" rel="prev">${t('people_prev_page')}</a>` : ''}</span>
 ${list.next ? html`<a href="/people${peopleQueryString(query, list.next)}" id="people-next" rel="next">${t('people_next_page')}</a>` : ''}</p>`;
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('people_title'),
           active: 'people',
@@ -363,12 +363,12 @@ ${
     summary: 'One person: details, badges (lost, revoke, enrol), door access (withdraw, request)',
     params: IdParam,
     handler: ({ t, lang, principal, params }) => {
-      const role = principal!.user.role;
+      const role = principal.user.role;
       const p = personView(dash, requirePerson(params.id));
       const schedules = [{ id: 'always', name: 'always' }, ...config.schedules];
       const isVisitor = p.category === 'visitor';
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: p.name,
           active: 'people',
@@ -557,7 +557,7 @@ ${
           validUntil: localTime(dash, body.validUntil, true),
           lockdownOverride: body.lockdownOverride ?? false,
         },
-        principal!.actor,
+        principal.actor,
         dash.now(),
       );
       return personView(dash, p);
@@ -585,7 +585,7 @@ ${
       if (body.lockdownOverride !== undefined) patch.lockdownOverride = body.lockdownOverride;
       if (body.validFrom !== undefined) patch.validFrom = localTime(dash, body.validFrom, false);
       if (body.validUntil !== undefined) patch.validUntil = localTime(dash, body.validUntil, true);
-      return personView(dash, registry.updatePerson(params.id, patch, principal!.actor, dash.now()));
+      return personView(dash, registry.updatePerson(params.id, patch, principal.actor, dash.now()));
     },
   });
 
@@ -622,7 +622,7 @@ ${
           validFrom: localTime(dash, body.validFrom, false),
           validUntil: localTime(dash, body.validUntil, true),
         },
-        principal!.actor,
+        principal.actor,
         dash.now(),
       );
       return badgeView(b, dash.now());
@@ -641,7 +641,7 @@ ${
       body: z.strictObject({ reason: z.string().trim().max(500).optional() }),
       handler: ({ params, body, principal }) => {
         const at = dash.now();
-        const b = registry.setBadgeStatus(params.id, status, principal!.actor, at, body.reason);
+        const b = registry.setBadgeStatus(params.id, status, principal.actor, at, body.reason);
         dash.hub.notify();
         return { ...badgeView(b, at), effectiveAt: at };
       },
@@ -663,7 +663,7 @@ ${
     params: IdParam,
     handler: ({ params, principal }) => {
       requirePerson(params.id);
-      return { mayEscort: registry.setMayEscort(params.id, false, principal!.actor, dash.now()) };
+      return { mayEscort: registry.setMayEscort(params.id, false, principal.actor, dash.now()) };
     },
   });
 
@@ -684,7 +684,7 @@ ${
       const removed = registry.revokeDoor(
         params.id,
         body.doorId,
-        principal!.actor,
+        principal.actor,
         dash.now(),
         body.scheduleId,
       );

@@ -37,7 +37,7 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
       const r = range(query);
       const rep = await buildReport(dash, r.from, r.to);
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('reports_title'),
           active: 'reports',
@@ -118,7 +118,7 @@ ${
       await dash.index.sync();
       const items = compliance(dash);
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('compliance_title'),
           active: 'compliance',

@@ -147,7 +147,7 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'requests',
     summary: 'Pending and decided requests; approve, reject or withdraw',
     handler: ({ t, lang, principal }) => {
-      const p = principal!;
+      const p = principal;
       const pending = requests.list({ status: 'pending', limit: 200 });
       const decided = requests.list({ limit: 100 }).filter((r) => r.status !== 'pending');
       return page(
@@ -259,7 +259,7 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
       }
       const parsed = NewRequest.safeParse(input);
       if (!parsed.success) throw new ApiError(400, 'invalid_request', parsed.error.issues[0]!.message);
-      const r = requests.create(parsed.data, principal!, dash.now());
+      const r = requests.create(parsed.data, principal, dash.now());
       dash.hub.notify();
       return view(r);
     },
@@ -277,7 +277,7 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
     params: NumericIdParam,
     body: z.strictObject({ note: z.string().trim().max(500).default('') }),
     handler: async ({ params, body, principal }) => {
-      const r = await requests.approve(params.id, principal!, body.note, () => dash.now());
+      const r = await requests.approve(params.id, principal, body.note, () => dash.now());
       dash.hub.notify();
       return { ...view(r.request), ...(r.initialPassword ? { initialPassword: r.initialPassword } : {}) };
     },
@@ -294,7 +294,7 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
     body: z.strictObject({ note: z.string().trim().max(500).default('') }),
     response: RequestView,
     handler: ({ params, body, principal }) =>
-      view(requests.reject(params.id, principal!, body.note, dash.now())),
+      view(requests.reject(params.id, principal, body.note, dash.now())),
   });
 
   addRoute(app, guard, {
@@ -306,7 +306,7 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
     summary: 'Withdraw one’s own pending request',
     params: NumericIdParam,
     response: RequestView,
-    handler: ({ params, principal }) => view(requests.withdraw(params.id, principal!, dash.now())),
+    handler: ({ params, principal }) => view(requests.withdraw(params.id, principal, dash.now())),
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ ${requestTable(dash, t, p, decided, 'decided-requests')}</section>`,
     tag: 'visitors',
     summary: 'Visitors: request a badge, hand it out after approval, take it back; the unreturned',
     handler: ({ t, lang, principal }) => {
-      const p = principal!;
+      const p = principal;
       const role = p.user.role;
       const { awaiting, unreturned } = visitorState();
       const today = fmtTime(dash, dash.now()).slice(0, 10);
@@ -437,7 +437,7 @@ ${
         if (err instanceof CredentialError) throw new ApiError(400, 'invalid_credential', err.message);
         throw err;
       }
-      return requests.issueVisitorBadge(params.id, credential, principal!, dash.now());
+      return requests.issueVisitorBadge(params.id, credential, principal, dash.now());
     },
   });
 
@@ -452,7 +452,7 @@ ${
     params: IdParam,
     body: z.strictObject({ note: z.string().trim().max(500).optional() }),
     handler: ({ params, body, principal }) => {
-      const vb = registry.returnVisitorBadge(params.id, principal!.actor, dash.now(), body.note);
+      const vb = registry.returnVisitorBadge(params.id, principal.actor, dash.now(), body.note);
       dash.hub.notify();
       return vb;
     },

@@ -39,7 +39,7 @@ export function registerSimRoutes(app: FastifyInstance, dash: Dash): void {
     handler: ({ t, lang, principal }) => {
       const { readers, doors } = controller.config;
       return page(
-        { dash, t, lang, principal: principal! },
+        { dash, t, lang, principal: principal },
         {
           title: t('sim_title'),
           active: 'sim',

@@ -46,7 +46,7 @@ export function registerUserRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'users',
     summary: 'Accounts; request a new account or a role change',
     handler: ({ t, lang, principal }) => {
-      const p = principal!;
+      const p = principal;
       const now = dash.now();
       const list = users.list().map((u) => userView(u, now));
       const manage = can(p.user.role, 'users.manage');
@@ -116,9 +116,9 @@ ${
     params: IdParam,
     handler: ({ params, principal }) => {
       const u = requireUser(params.id);
-      if (u.id === principal!.user.id)
+      if (u.id === principal.user.id)
         throw new ApiError(409, 'conflict', 'you cannot disable your own account');
-      users.setActive(u.id, false, principal!.actor, dash.now());
+      users.setActive(u.id, false, principal.actor, dash.now());
       sessions.destroyUser(u.id);
       return userView(users.get(u.id)!, dash.now());
     },
@@ -133,7 +133,7 @@ ${
     summary: 'Lift a lock-out after failed logins',
     params: IdParam,
     handler: ({ params, principal }) =>
-      userView(users.unlock(requireUser(params.id).id, principal!.actor, dash.now()), dash.now()),
+      userView(users.unlock(requireUser(params.id).id, principal.actor, dash.now()), dash.now()),
   });
 
   addRoute(app, guard, {
@@ -148,7 +148,7 @@ ${
     response: z.object({ username: z.string(), initialPassword: z.string() }),
     handler: async ({ params, principal }) => {
       const u = requireUser(params.id);
-      if (u.id === principal!.user.id)
+      if (u.id === principal.user.id)
         throw new ApiError(409, 'conflict', 'change your own password on /account');
       // §4(3): whoever learns an approver's one-time password could approve as them, so one
       // approver can never reset another's here; that is done on the device (`sekisho user passwd`).
@@ -159,7 +159,7 @@ ${
           `${u.username} approves requests: reset their password on the device with "sekisho user passwd"`,
         );
       const password = generatePassword();
-      await users.setPassword(u.id, password, principal!.actor, dash.now(), { mustChange: true });
+      await users.setPassword(u.id, password, principal.actor, dash.now(), { mustChange: true });
       sessions.destroyUser(u.id);
       return { username: u.username, initialPassword: password };
     },
