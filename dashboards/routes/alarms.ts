@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AlarmType, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
 import type { Dash } from '../context.js';
+import { parseTimeCursor, timeCursor } from '../cursor.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, NumericIdParam } from '../http.js';
 import { AlarmEntry } from '../logindex.js';
@@ -53,16 +54,14 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
 
   const history = async (q: z.infer<typeof HistoryQuery>) => {
     await index.sync();
-    const before = q.cursor
-      ? (([at, id]) => ({ at: at!, id: id! }))(q.cursor.split('.').map(Number))
-      : undefined;
+    const before = q.cursor ? parseTimeCursor(q.cursor) : undefined;
     const rows = index.alarms({
       ...(q.type ? { types: [q.type] } : {}),
       ...(before ? { before } : {}),
       limit: q.limit,
     });
     const last = rows.at(-1);
-    return { rows, next: rows.length === q.limit && last ? `${last.at}.${last.id}` : null };
+    return { rows, next: rows.length === q.limit && last ? timeCursor(last.at, last.id) : null };
   };
 
   addRoute(app, guard, {

@@ -7,10 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
+import { localTime } from '../dates.js';
 import { html } from '../html.js';
 import { ApiError, addRoute, DayRangeQuery } from '../http.js';
 import { actorLabel, fmtTime, formError, page } from '../pages/layout.js';
-import { localTime } from './people.js';
 
 const ExportQuery = DayRangeQuery.extend({
   fromSeq: z.coerce.number().int().positive().optional(),
@@ -154,7 +154,7 @@ ${
       } else {
         if (!query.from || !query.to)
           throw new ApiError(400, 'invalid_request', 'query: give from and to, or fromSeq/toSeq');
-        range = integrity.seqRange(localTime(dash, query.from, false)!, localTime(dash, query.to, true)!);
+        range = integrity.seqRange(localTime(dash, query.from, false), localTime(dash, query.to, true));
       }
       if (!range) throw new ApiError(404, 'not_found', 'no journal rows in that range');
       const actor = principal.actor;

@@ -12,8 +12,10 @@ import { Direction } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
+import { parseTimeCursor, timeCursor } from '../cursor.js';
+import { localTime } from '../dates.js';
 import { html, type SafeHtml } from '../html.js';
-import { ApiError, addRoute } from '../http.js';
+import { addRoute } from '../http.js';
 import type { Translate } from '../i18n.js';
 import type { AccessFilter } from '../logindex.js';
 import { actorLabel, categoryLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
@@ -63,25 +65,11 @@ export const LogRow = z.object({
 });
 export type LogRow = z.infer<typeof LogRow>;
 
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /** Turns the query into an index filter: dates in the site's zone, people and badges to ids. */
 export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
-  const tz = dash.tz;
-  const time = (s: string, end: boolean) => {
-    try {
-      return parseLocal(end && s.length === 10 ? nextDay(s) : s, tz);
-    } catch (err) {
-      throw new ApiError(400, 'invalid_request', (err as Error).message);
-    }
-  };
   const f: AccessFilter = { limit: q.limit };
-  if (q.from) f.from = time(q.from, false);
-  if (q.to) f.to = time(q.to, true);
+  if (q.from) f.from = localTime(dash, q.from, false);
+  if (q.to) f.to = localTime(dash, q.to, true);
   const { registry } = dash.controller;
   if (q.person) {
     // Exactly their id or ID card (any case); else up to 50 people whose name or ID card contains
@@ -100,8 +88,8 @@ export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
   if (q.reason) f.reason = q.reason;
   if (q.visitors === '1') f.visitorsOnly = true;
   if (q.cursor) {
-    const [at, seq] = q.cursor.split('.').map(Number) as [number, number];
-    f.before = { at, seq };
+    const { at, id } = parseTimeCursor(q.cursor);
+    f.before = { at, seq: id };
   }
   return f;
 }
@@ -156,7 +144,7 @@ async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; n
   const last = seqs.at(-1);
   return {
     rows: logRows(dash, seqs),
-    next: seqs.length === f.limit && last ? `${last.at}.${last.seq}` : null,
+    next: seqs.length === f.limit && last ? timeCursor(last.at, last.seq) : null,
   };
 }
 

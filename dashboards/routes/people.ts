@@ -7,10 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/journal/registry.js';
-import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
+import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
+import { localTime } from '../dates.js';
 import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute, IdParam } from '../http.js';
 import type { Translate } from '../i18n.js';
@@ -65,20 +66,6 @@ const PersonView = z.object({
   ),
   permissions: z.array(z.object({ doorId: z.string(), scheduleId: z.string() })),
 });
-
-export function localTime(dash: Dash, text: string | null | undefined, endOfDay: boolean): number | null {
-  if (text === null || text === undefined) return null;
-  try {
-    if (endOfDay && text.length === 10) {
-      const d = new Date(`${text}T00:00:00Z`);
-      d.setUTCDate(d.getUTCDate() + 1);
-      return parseLocal(d.toISOString().slice(0, 10), dash.tz);
-    }
-    return parseLocal(text, dash.tz);
-  } catch (err) {
-    throw new ApiError(400, 'invalid_request', (err as Error).message);
-  }
-}
 
 function badgeView(b: Badge, now: number) {
   return {
@@ -145,31 +132,6 @@ export const PeopleListQuery = z.strictObject({
 });
 export type PeopleListQuery = z.infer<typeof PeopleListQuery>;
 
-/** What a cursor carries: which way, the person it starts from, and that person's position. */
-const CursorBody = z.strictObject({
-  d: z.enum(['a', 'b']),
-  n: z.string().max(200),
-  i: z.string().max(64),
-  o: z.number().int().nonnegative(),
-});
-type CursorBody = z.infer<typeof CursorBody>;
-
-function encodeCursor(c: CursorBody): string {
-  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
-}
-
-function decodeCursor(text: string): CursorBody {
-  try {
-    return CursorBody.parse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
-  } catch {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'query.cursor: expected the `next` or `prev` of a previous answer',
-    );
-  }
-}
-
 function peopleFilter(dash: Dash, q: PeopleListQuery): PeopleFilter {
   const f: PeopleFilter = {};
   if (q.q) f.text = q.q;
@@ -197,7 +159,7 @@ export interface PeopleListPage {
 export function peoplePage(dash: Dash, q: PeopleListQuery): PeopleListPage {
   const { registry } = dash.controller;
   const filter = peopleFilter(dash, q);
-  const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  const cursor = q.cursor === undefined ? undefined : decodePeopleCursor(q.cursor);
   const key = cursor ? { name: cursor.n, id: cursor.i } : undefined;
   const backwards = cursor?.d === 'b';
   const { people, more } = registry.pagePeople({
@@ -215,11 +177,11 @@ export function peoplePage(dash: Dash, q: PeopleListQuery): PeopleListPage {
   const last = people.at(-1);
   const next =
     last && (backwards || more)
-      ? encodeCursor({ d: 'a', n: last.name, i: last.id, o: offset + people.length - 1 })
+      ? encodePeopleCursor({ d: 'a', n: last.name, i: last.id, o: offset + people.length - 1 })
       : null;
   const prev =
     first && (backwards ? more : cursor !== undefined && offset > 0)
-      ? encodeCursor({ d: 'b', n: first.name, i: first.id, o: offset })
+      ? encodePeopleCursor({ d: 'b', n: first.name, i: first.id, o: offset })
       : null;
   return { people: peopleViews(dash, people), total, offset, limit: q.limit, next, prev };
 }

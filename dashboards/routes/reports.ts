@@ -2,11 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { Dash } from '../context.js';
+import { localTime } from '../dates.js';
 import { html } from '../html.js';
 import { addRoute, DayRangeQuery } from '../http.js';
 import { actorLabel, alarmLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
 import { buildReport, compliance } from '../reports.js';
-import { localTime } from './people.js';
 
 const RangeQuery = DayRangeQuery;
 
@@ -20,8 +20,8 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
     return {
       fromText: from,
       toText: to,
-      from: localTime(dash, from, false)!,
-      to: localTime(dash, to, true)!,
+      from: localTime(dash, from, false),
+      to: localTime(dash, to, true),
     };
   };
 

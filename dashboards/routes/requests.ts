@@ -8,6 +8,7 @@ import { type PersonCategory, presenceView } from '../../controller/domain/index
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import { can } from '../auth/roles.js';
 import type { Dash } from '../context.js';
+import { localTime } from '../dates.js';
 import { html, type SafeHtml } from '../html.js';
 import { ApiError, addRoute, IdParam, NumericIdParam, type Principal } from '../http.js';
 import type { Translate } from '../i18n.js';
@@ -20,7 +21,6 @@ import {
   RequestStatus,
   requestSchema,
 } from '../requests.js';
-import { localTime } from './people.js';
 
 const LocalOrMillis = z.union([
   z.number().int().nonnegative(),
