@@ -48,14 +48,19 @@ export type Auth = 'public' | Permission;
 export type RouteKind = 'json' | 'page' | 'stream' | 'text';
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-export interface Ctx<P, Q, B> {
+/**
+ * The caller a handler is given: on a public route maybe nobody; on any other the guard has already
+ * refused a request without one (401), so the handler gets a principal, never null.
+ */
+export type PrincipalFor<A extends Auth> = A extends 'public' ? Principal | null : Principal;
+
+export interface Ctx<P, Q, B, A extends Auth = Auth> {
   req: FastifyRequest;
   reply: FastifyReply;
   params: P;
   query: Q;
   body: B;
-  /** Null only on public routes. */
-  principal: Principal | null;
+  principal: PrincipalFor<A>;
   lang: Lang;
   t: Translate;
 }
@@ -64,10 +69,11 @@ export interface RouteDef<
   P extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
+  A extends Auth = Auth,
 > {
   method: Method;
   url: string;
-  auth: Auth;
+  auth: A;
   kind: RouteKind;
   summary: string;
   tag: string;
@@ -82,7 +88,7 @@ export interface RouteDef<
   touch?: boolean;
   /** May a user who must change their password call it? Default false. */
   allowMustChange?: boolean;
-  handler: (ctx: Ctx<z.output<P>, z.output<Q>, z.output<B>>) => unknown;
+  handler: (ctx: Ctx<z.output<P>, z.output<Q>, z.output<B>, A>) => unknown;
 }
 
 declare module 'fastify' {
@@ -109,10 +115,10 @@ export interface Guard {
   translate(lang: Lang): Translate;
 }
 
-export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, A extends Auth>(
   app: FastifyInstance,
   guard: Guard,
-  def: RouteDef<P, Q, B>,
+  def: RouteDef<P, Q, B, A>,
 ): void {
   app.sekishoDefs.push(def as unknown as RouteDef);
   app.route({
@@ -134,7 +140,8 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
         params: params as z.output<P>,
         query: query as z.output<Q>,
         body: body as z.output<B>,
-        principal: req.principal,
+        // The guard (onRequest) let no request without a principal reach a non-public route.
+        principal: req.principal as PrincipalFor<A>,
         lang: req.lang,
         t: guard.translate(req.lang),
       });

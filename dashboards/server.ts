@@ -55,6 +55,7 @@ import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
 import { registerUserRoutes } from './routes/users.js';
 import type { DashboardController } from './service.js';
+import { shellOf } from './views.js';
 
 export { ApiError } from './http.js';
 
@@ -252,7 +253,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         status === 403 ? t('forbidden_page') : status === 404 ? t('not_found_page') : t('error_page');
       const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
       const shell = req.principal
-        ? page({ dash, t, lang, principal: req.principal }, { title: String(status), active: '', body })
+        ? page(shellOf(dash, { t, lang, principal: req.principal }), {
+            title: String(status),
+            active: '',
+            body,
+          })
         : bare({ t, lang }, { title: String(status), body });
       return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
     }

@@ -1,18 +1,50 @@
-/** The page shell (header, navigation, language switch) and small formatting helpers. */
+/**
+ * The page shell (header, navigation, language switch) and small formatting helpers. Pages are pure
+ * functions of a view-model: everything they show comes in through it (the route builds it), so
+ * nothing in `pages/` reads the controller, the stores or the request.
+ */
 
 import { can, type Permission, type Role } from '../../controller/accounts/roles.js';
 import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
-import type { Dash } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
-import type { Principal } from '../http.js';
 import type { Lang, Translate } from '../i18n.js';
 
-export interface PageCtx {
-  dash: Dash;
-  t: Translate;
+/** Display labels of the accounts a page names: `user:tanaka` → `Tanaka (tanaka)`. */
+export type ActorNames = ReadonlyMap<string, string>;
+
+export interface DoorLabel {
+  id: string;
+  name: string;
+}
+
+/** What every signed-in page shows around its body, and what the helpers below format with. */
+export interface Shell {
   lang: Lang;
-  principal: Principal;
+  t: Translate;
+  user: { id: string; username: string; displayName: string; role: Role; mustChangePassword: boolean };
+  /** Signed in with a session (it can log out, change its password), or the API token. */
+  via: 'session' | 'token';
+  /** The session's CSRF token, for the page's scripts. */
+  csrf: string | null;
+  /** What journal rows name the viewer as. */
+  actor: string;
+  siteName: string;
+  controllerId: string;
+  /** The configured zone, as the footer names it. */
+  timeZone: string;
+  /** The zone times are shown in. */
+  tz: string;
+  simulated: boolean;
+  doors: readonly DoorLabel[];
+  /** Alarms not yet acknowledged, counted in the navigation. */
+  unackedAlarms: number;
+  actors: ActorNames;
+}
+
+/** May the viewer do this? (What the page offers; the routes check it again.) */
+export function may(v: Shell, perm: Permission): boolean {
+  return can(v.user.role, perm);
 }
 
 interface NavItem {
@@ -58,23 +90,21 @@ function langSwitch(ctx: { t: Translate; lang: Lang }): SafeHtml {
 }
 
 export function page(
-  ctx: PageCtx,
+  v: Shell,
   opts: { title: string; active: string; body: SafeHtml | SafeHtml[]; wide?: boolean },
 ): SafeHtml {
-  const { t, principal, dash } = ctx;
-  const user = principal.user;
-  const unacked = dash.controller.activeAlarms().filter((a) => !a.acknowledged).length;
-  const nav = NAV.filter((n) => can(user.role, n.perm) && (!n.simOnly || dash.simulated));
-  const csrf = principal.session?.csrfToken ?? null;
-  return html`${head(ctx.lang, opts.title, csrf)}
+  const { t, user } = v;
+  const unacked = v.unackedAlarms;
+  const nav = NAV.filter((n) => can(user.role, n.perm) && (!n.simOnly || v.simulated));
+  return html`${head(v.lang, opts.title, v.csrf)}
 <body class="${opts.wide ? 'wide' : ''}">
 <header class="top">
   <a class="brand" href="/"><span class="kanji">関所</span> Sekisho</a>
-  <span class="site">${dash.controller.config.site.name}</span>
+  <span class="site">${v.siteName}</span>
   <div class="me">
     <a href="/account">${t('signed_in_as', { name: user.displayName, role: t(`role_${user.role}`) })}</a>
-    ${langSwitch(ctx)}
-    ${principal.kind === 'session' ? html`<button type="button" class="link" data-api="/api/session" data-method="DELETE" data-then="/login" id="logout">${t('logout')}</button>` : ''}
+    ${langSwitch(v)}
+    ${v.via === 'session' ? html`<button type="button" class="link" data-api="/api/session" data-method="DELETE" data-then="/login" id="logout">${t('logout')}</button>` : ''}
   </div>
 </header>
 <nav class="main-nav" aria-label="main">
@@ -90,7 +120,7 @@ export function page(
 <main id="main">
 ${opts.body}
 </main>
-<footer class="foot">${dash.controller.config.controller.id} · ${dash.controller.config.timeZone}</footer>
+<footer class="foot">${v.controllerId} · ${v.timeZone}</footer>
 </body>
 </html>`;
 }
@@ -114,21 +144,18 @@ ${opts.body}
 </html>`;
 }
 
-export function fmtTime(dash: Dash, at: number | null | undefined): string {
-  return at === null || at === undefined ? '—' : formatLocal(at, dash.tz);
+export function fmtTime(v: { tz: string }, at: number | null | undefined): string {
+  return at === null || at === undefined ? '—' : formatLocal(at, v.tz);
 }
 
-export function fmtDate(dash: Dash, at: number | null | undefined): string {
-  return at === null || at === undefined ? '—' : formatLocal(at, dash.tz).slice(0, 10);
+export function fmtDate(v: { tz: string }, at: number | null | undefined): string {
+  return at === null || at === undefined ? '—' : formatLocal(at, v.tz).slice(0, 10);
 }
 
-/** An actor as people read it: `user:tanaka` → the account's display name. */
-export function actorLabel(dash: Dash, actor: string | null | undefined): string {
+/** An actor as people read it: `user:tanaka` → the account's display name (if the page was given it). */
+export function actorLabel(v: { actors: ActorNames }, actor: string | null | undefined): string {
   if (!actor) return '—';
-  if (actor.startsWith('user:')) {
-    const u = dash.users.byUsername(actor.slice(5));
-    return u ? `${u.displayName} (${u.username})` : actor.slice(5);
-  }
+  if (actor.startsWith('user:')) return v.actors.get(actor) ?? actor.slice(5);
   return actor;
 }
 
@@ -148,9 +175,9 @@ export function categoryLabel(t: Translate, category: string | null | undefined)
   return category ? t(`cat_${category}`) : '—';
 }
 
-export function doorName(dash: Dash, id: string | null): string {
+export function doorName(v: { doors: readonly DoorLabel[] }, id: string | null): string {
   if (!id) return '—';
-  return dash.controller.config.doors.find((d) => d.id === id)?.name ?? id;
+  return v.doors.find((d) => d.id === id)?.name ?? id;
 }
 
 /** A form's error slot, filled by app.js. */
@@ -160,22 +187,17 @@ export const formError = html`<p class="form-error" role="alert" hidden></p>`;
  * One active alarm as the Live and Alarms pages list it: type, severity, door, time, condition,
  * detail, and who acknowledged it or (with `alarms.ack`) the form to acknowledge it.
  */
-export function activeAlarmItem(
-  dash: Dash,
-  t: Translate,
-  role: Role,
-  a: ActiveAlarm,
-  opts: { link: boolean },
-): SafeHtml {
+export function activeAlarmItem(v: Shell, a: ActiveAlarm, opts: { link: boolean }): SafeHtml {
+  const { t } = v;
   const label = html`<strong>${alarmLabel(t, a.type)}</strong>`;
   return html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
   <div>${opts.link ? html`<a href="/alarms/${a.id}">${label}</a>` : label} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
-  ${doorName(dash, a.door)} · ${fmtTime(dash, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
+  ${doorName(v, a.door)} · ${fmtTime(v, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
   <div class="detail">${a.detail}</div>
   ${
     a.acknowledged
-      ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(dash, a.acknowledged.by), time: fmtTime(dash, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`
-      : can(role, 'alarms.ack')
+      ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(v, a.acknowledged.by), time: fmtTime(v, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`
+      : may(v, 'alarms.ack')
         ? html`<form class="inline" data-api="/api/alarms/${a.id}/ack" data-method="POST" data-then="reload">
     <input name="comment" required maxlength="500" placeholder="${t('ack_comment_hint')}" aria-label="${t('comment')}">
     <button type="submit">${t('acknowledge')}</button>${formError}</form>`

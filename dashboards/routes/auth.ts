@@ -6,9 +6,9 @@ import { MIN_PASSWORD_LENGTH, verifyPassword } from '../../controller/accounts/p
 import { Role } from '../../controller/accounts/roles.js';
 import { actorOf, type User } from '../../controller/accounts/users.js';
 import type { Dash } from '../context.js';
-import { html } from '../html.js';
 import { ApiError, addRoute, Ok, sameOrigin, serializeCookie } from '../http.js';
-import { bare, formError, page } from '../pages/layout.js';
+import { accountPage, loginPage } from '../pages/account.js';
+import { shellOf } from '../views.js';
 
 export const SESSION_COOKIE = 'sekisho_session';
 export const LANG_COOKIE = 'sekisho_lang';
@@ -65,22 +65,9 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     query: z.object({ next: z.string().max(500).optional() }),
     handler: ({ t, lang, query, principal, reply }) => {
       if (principal) return reply.redirect(safeNext(query.next), 303);
-      return bare(
+      return loginPage(
         { t, lang },
-        {
-          title: t('login_title'),
-          siteName: dash.controller.config.site.name,
-          body: html`<section class="card login">
-  <h1>${t('login_title')}</h1>
-  <form data-api="/api/session" data-method="POST" data-then="${safeNext(query.next)}" id="login-form">
-    <label>${t('username')}<input name="username" autocomplete="username" required maxlength="32" autofocus></label>
-    <label>${t('password')}<input name="password" type="password" autocomplete="current-password" required maxlength="256"></label>
-    ${formError}
-    <button type="submit" class="primary">${t('login_button')}</button>
-  </form>
-  <p class="hint">${t('login_hint')}</p>
-</section>`,
-        },
+        { siteName: dash.controller.config.site.name, next: safeNext(query.next) },
       );
     },
   });
@@ -161,7 +148,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     allowMustChange: true,
     response: Me,
     handler: ({ principal }) =>
-      me(principal!.user, principal!.session?.csrfToken ?? null, principal!.session?.expiresAt ?? null),
+      me(principal.user, principal.session?.csrfToken ?? null, principal.session?.expiresAt ?? null),
   });
 
   addRoute(app, guard, {
@@ -174,7 +161,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     allowMustChange: true,
     response: Ok,
     handler: ({ principal, reply }) => {
-      const p = principal!;
+      const p = principal;
       if (p.session) {
         sessions.destroy(p.session.tokenHash);
         users.recordLogout(p.user, dash.now());
@@ -198,7 +185,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     body: z.strictObject({ current: z.string().min(1).max(1024), next: z.string().min(1).max(1024) }),
     response: Ok,
     handler: async ({ principal, body }) => {
-      const p = principal!;
+      const p = principal;
       if (p.kind !== 'session') throw new ApiError(403, 'forbidden', 'the API token has no password');
       const ok = await verifyPassword(body.current, users.passwordHashOf(p.user.id) ?? '');
       if (!ok) throw new ApiError(403, 'invalid_credentials', 'the current password is wrong');
@@ -220,38 +207,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     tag: 'session',
     summary: 'One’s own account: change the password',
     allowMustChange: true,
-    handler: ({ t, lang, principal }) => {
-      const p = principal!;
-      return page(
-        { dash, t, lang, principal: p },
-        {
-          title: t('account_title'),
-          active: 'account',
-          body: html`<h1>${t('account_title')}</h1>
-${p.user.mustChangePassword ? html`<p class="notice warn" id="must-change">${t('must_change_password')}</p>` : ''}
-<section class="card">
-  <dl class="facts">
-    <dt>${t('username')}</dt><dd>${p.user.username}</dd>
-    <dt>${t('display_name')}</dt><dd>${p.user.displayName}</dd>
-    <dt>${t('role')}</dt><dd>${t(`role_${p.user.role}`)}</dd>
-  </dl>
-</section>
-${
-  p.kind === 'session'
-    ? html`<section class="card">
-  <h2>${t('change_password')}</h2>
-  <form data-api="/api/me/password" data-method="POST" data-then="/" data-done="${t('password_changed')}" id="password-form">
-    <label>${t('current_password')}<input name="current" type="password" autocomplete="current-password" required></label>
-    <label>${t('new_password')} <small>${t('new_password_hint', { min: MIN_PASSWORD_LENGTH })}</small>
-      <input name="next" type="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}"></label>
-    ${formError}
-    <button type="submit" class="primary">${t('change_password')}</button>
-  </form>
-</section>`
-    : ''
-}`,
-        },
-      );
-    },
+    handler: ({ t, lang, principal }) =>
+      accountPage(shellOf(dash, { t, lang, principal }), { minPasswordLength: MIN_PASSWORD_LENGTH }),
   });
 }

@@ -5,12 +5,11 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { can } from '../../controller/accounts/roles.js';
 import type { Dash } from '../context.js';
-import { html } from '../html.js';
+import { localTime, localToday } from '../dates.js';
 import { ApiError, addRoute, DayRangeQuery } from '../http.js';
-import { actorLabel, fmtTime, formError, page } from '../pages/layout.js';
-import { localTime } from './people.js';
+import { integrityPage } from '../pages/integrity.js';
+import { shellOf } from '../views.js';
 
 const ExportQuery = DayRangeQuery.extend({
   fromSeq: z.coerce.number().int().positive().optional(),
@@ -38,58 +37,13 @@ export function registerIntegrityRoutes(app: FastifyInstance, dash: Dash): void 
     summary: 'Chain status, last checkpoint, verify now, signed export',
     handler: ({ t, lang, principal }) => {
       const s = state();
-      const cp = s.checkpoint;
-      const v = s.lastVerification;
-      const role = principal!.user.role;
-      const today = fmtTime(dash, dash.now()).slice(0, 10);
-      return page(
-        { dash, t, lang, principal: principal! },
-        {
-          title: t('integrity_title'),
-          active: 'integrity',
-          body: html`<h1>${t('integrity_title')}</h1>
-<section class="card"><h2>${t('chain_status')}</h2><dl class="facts">
-<dt>${t('head')}</dt><dd id="head-seq">#${s.head.seq}</dd><dd class="mono small full">${s.head.hash}</dd>
-<dt>${t('public_key')}</dt><dd class="mono">${s.keyId}</dd>
-</dl></section>
-<section class="card"><h2>${t('last_checkpoint')}</h2>
-${
-  cp.checkpoint
-    ? html`<dl class="facts" id="checkpoint">
-<dt>seq</dt><dd>#${cp.checkpoint.seq} · ${fmtTime(dash, cp.checkpoint.at)}</dd>
-<dt>${t('status')}</dt><dd><span class="tag ${cp.signatureValid ? 'ok' : 'bad'}">${cp.signatureValid ? t('signature_valid') : t('signature_invalid')}</span>
-<span class="tag ${cp.matchesJournal ? 'ok' : 'bad'}">${cp.matchesJournal ? t('intact') : t('not_intact')}</span></dd>
-<dt>${t('rows')}</dt><dd>+${cp.rowsSince}</dd>
-<dd class="mono small full">${cp.checkpoint.hash}</dd></dl>`
-    : html`<p class="empty">${t('none')}</p>`
-}</section>
-<section class="card"><h2>${t('last_verification')}</h2>
-<div id="verification">${
-            v
-              ? html`<p><span class="tag ${v.result.ok ? 'ok' : 'bad'}" id="verify-result">${v.result.ok ? t('intact') : t('not_intact')}</span>
-${fmtTime(dash, v.at)} · ${actorLabel(dash, v.by)} · ${t('rows')}: ${v.result.rows} · #${v.result.headSeq}</p>
-${v.result.ok ? '' : html`<p class="notice bad">seq ${v.result.firstBadSeq ?? '?'}: ${v.result.problem ?? ''}</p>`}`
-              : html`<p class="empty">${t('never_verified')}</p>`
-          }</div>
-${
-  can(role, 'integrity.verify')
-    ? html`<button type="button" class="primary" data-api="/api/integrity/verify" data-method="POST" data-then="reload" data-busy="${t('verifying')}" id="verify-now">${t('verify_now')}</button>`
-    : ''
-}
-</section>
-${
-  can(role, 'integrity.export')
-    ? html`<section class="card"><h2>${t('evidence_export')}</h2>
-<form method="GET" action="/api/integrity/export" class="grid-form" id="evidence-form">
-  <label>${t('from')}<input type="date" name="from" value="${today.slice(0, 8)}01" required></label>
-  <label>${t('to')}<input type="date" name="to" value="${today}" required></label>
-  ${formError}<button type="submit">${t('export')}</button>
-</form>
-<p class="hint">sekisho-evidence/1 · Ed25519 · ${s.keyId}</p></section>`
-    : ''
-}`,
-        },
-      );
+      return integrityPage(shellOf(dash, { t, lang, principal }, [s.lastVerification?.by]), {
+        head: s.head,
+        checkpoint: s.checkpoint,
+        lastVerification: s.lastVerification,
+        keyId: s.keyId,
+        today: localToday(dash, dash.now()),
+      });
     },
   });
 
@@ -126,7 +80,7 @@ ${
     summary:
       'Walk the whole hash chain and the signed checkpoints now (in a child process); the outcome is journaled',
     handler: async ({ principal }) => {
-      const actor = principal!.actor;
+      const actor = principal.actor;
       const r = await integrity.verifyNow(actor, dash.now, (data) =>
         dash.record('journal_verified', actor, data),
       );
@@ -154,10 +108,10 @@ ${
       } else {
         if (!query.from || !query.to)
           throw new ApiError(400, 'invalid_request', 'query: give from and to, or fromSeq/toSeq');
-        range = integrity.seqRange(localTime(dash, query.from, false)!, localTime(dash, query.to, true)!);
+        range = integrity.seqRange(localTime(dash, query.from, false), localTime(dash, query.to, true));
       }
       if (!range) throw new ApiError(404, 'not_found', 'no journal rows in that range');
-      const actor = principal!.actor;
+      const actor = principal.actor;
       dash.record('evidence_exported', actor, { ...range });
       const gen = integrity.exportEvidence({
         ...range,

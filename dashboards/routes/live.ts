@@ -4,28 +4,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { can } from '../../controller/accounts/roles.js';
-import { DoorMode, PersonCategory, presenceView } from '../../controller/domain/index.js';
+import { DoorMode, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
 import type { Dash } from '../context.js';
-import { html, type SafeHtml, when } from '../html.js';
-import { ApiError, addRoute, SECURITY_HEADERS } from '../http.js';
-import { translator } from '../i18n.js';
-import {
-  activeAlarmItem,
-  categoryLabel,
-  doorName,
-  fmtTime,
-  formError,
-  type PageCtx,
-  page,
-  reasonLabel,
-} from '../pages/layout.js';
-
-interface EscortOption {
-  id: string;
-  label: string;
-}
+import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js';
+import { type Lang, type Translate, translator } from '../i18n.js';
+import { may } from '../pages/layout.js';
+import { type EscortOption, type LivePanelView, livePage, livePanel } from '../pages/live.js';
+import { shellOf } from '../views.js';
 
 /** The people who may escort visitors (active staff with the permission), by name. */
 function escortOptions(dash: Dash): EscortOption[] {
@@ -36,182 +22,77 @@ function escortOptions(dash: Dash): EscortOption[] {
     .sort((a, b) => a.label.localeCompare(b.label, 'ja'));
 }
 
-/** A visitor's escort in the correction form; the current escort stays choosable even if no longer listed. */
-function escortSelect(ctx: PageCtx, escorts: EscortOption[], current: string | null): SafeHtml {
-  const { t, dash } = ctx;
-  let list = escorts;
-  if (current !== null && !escorts.some((e) => e.id === current)) {
-    const p = dash.controller.registry.getPerson(current);
-    list = [...escorts, { id: current, label: p ? `${p.name} (${p.displayId})` : current }];
-  }
-  return html`<select name="escort" required aria-label="${t('escort')}"><option value="">${t('presence_escort_choose')}</option>${list.map(
-    (e) => html`<option value="${e.id}"${when(e.id === current, ' selected')}>${e.label}</option>`,
-  )}</select>`;
-}
-
-/**
- * A door's people as rows of the presence correction form, in a template: the dialog (outside the
- * live panel, so that live updates do not reset what the manager is doing) copies them when it opens.
- */
-function presenceRows(ctx: PageCtx, doorId: string, escorts: EscortOption[]): SafeHtml {
-  const { dash, t } = ctx;
-  const rows = presenceView(dash.controller.derived, doorId).map((o) => {
-    const p = dash.controller.registry.getPerson(o.personId);
-    const category = p?.category ?? o.category;
-    const name = p?.name ?? t('unknown_person');
-    return html`<tr data-person="${o.personId}" data-category="${category ?? ''}" class="${o.uncertain ? 'uncertain' : ''}">
-  <td><input type="checkbox" name="inside" checked aria-label="${t('presence_inside')}: ${name}"></td>
-  <td>${name}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td>
-  <td>${p?.displayId ?? o.personId}</td>
-  <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
-  <td>${category === 'visitor' ? escortSelect(ctx, escorts, o.escort) : ''}</td>
-</tr>`;
-  });
-  return html`<template data-presence-rows="${doorId}">${rows}</template>`;
-}
-
-/** The presence correction dialog of the Live page (managers): one for all doors. */
-function presenceDialog(ctx: PageCtx): SafeHtml {
-  const { dash, t } = ctx;
-  return html`<dialog id="presence-dialog" class="presence" aria-labelledby="presence-title">
-<form id="presence-form" data-presence-form data-stale="${t('presence_stale')}" data-added="${t('presence_added')}">
-  <h2 id="presence-title">${t('presence_title')} — <span data-field="door-name"></span></h2>
-  <p class="hint">${t('presence_hint')}</p>
-  <p class="notice warn" data-field="stale" role="alert" hidden>${t('presence_stale')}</p>
-  <table class="grid presence-rows">
-    <thead><tr><th>${t('presence_inside')}</th><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('escort')}</th></tr></thead>
-    <tbody></tbody>
-  </table>
-  <p class="empty" data-field="nobody" hidden>${t('nobody_inside')}</p>
-  <div class="presence-add">
-    <label>${t('presence_search')}
-      <input type="search" name="find" data-presence-find maxlength="100" autocomplete="off" placeholder="${t('presence_search')}">
-    </label>
-    <label>${t('presence_add')}
-      <select name="add" id="presence-add-person" data-none="${t('presence_search_none')}" data-category-labels="${JSON.stringify(Object.fromEntries(PersonCategory.options.map((c) => [c, categoryLabel(t, c)])))}"><option value="">${t('presence_choose')}</option></select>
-    </label>
-    <button type="button" data-presence-add>${t('presence_add_button')}</button>
-  </div>
-  <p class="hint">${t('presence_escort_hint')}</p>
-  <template id="presence-escort-select">${escortSelect(ctx, escortOptions(dash), null)}</template>
-  <label class="presence-note">${t('presence_note')}
-    <textarea name="note" required maxlength="500" rows="2" placeholder="${t('presence_note_placeholder')}"></textarea>
-  </label>
-  ${formError}
-  <div class="buttons">
-    <button type="submit" class="primary">${t('presence_submit')}</button>
-    <button type="button" data-presence-cancel>${t('cancel')}</button>
-  </div>
-</form>
-</dialog>`;
-}
-
-export function renderLivePanel(ctx: PageCtx, status: ControllerStatus): SafeHtml {
-  const { dash, t, principal } = ctx;
-  const role = principal.user.role;
-  const people = new Map<string, ReturnType<typeof dash.controller.registry.getPerson>>();
+/** The Live panel's view-model; `manager`: the viewer may correct presence (gets the escorts). */
+function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): LivePanelView {
+  const { registry, config, derived, journal } = dash.controller;
+  const people = new Map<string, ReturnType<typeof registry.getPerson>>();
   const person = (id: string) => {
-    if (!people.has(id)) people.set(id, dash.controller.registry.getPerson(id));
+    if (!people.has(id)) people.set(id, registry.getPerson(id));
     return people.get(id);
   };
-  const recent = dash.controller.journal.query({ types: ['access'], limit: 8 });
   const readerFor = (doorId: string) => {
-    const d = dash.controller.config.doors.find((x) => x.id === doorId);
+    const d = config.doors.find((x) => x.id === doorId);
     return status.readers.filter((r) => r.id === d?.entryReader || r.id === d?.exitReader);
   };
-  let escortList: EscortOption[] | undefined;
-  const escorts = () => {
-    escortList ??= escortOptions(dash);
-    return escortList;
-  };
-  const doors = status.doors.map((d) => {
-    const inside = presenceView(dash.controller.derived, d.id).map((o) => {
+  const doors = status.doors.map((d) => ({
+    id: d.id,
+    name: d.name,
+    locked: d.locked,
+    contact: d.contact,
+    mode: d.mode,
+    occupancy: d.occupants.length,
+    readers: readerFor(d.id),
+    inside: presenceView(derived, d.id).map((o) => {
       const p = person(o.personId);
       const escort = o.escort ? person(o.escort) : undefined;
-      const category = p?.category ?? o.category;
-      const cls = [
-        category === 'visitor' ? 'visitor' : '',
-        o.escorted === false ? 'unescorted' : '',
-        o.uncertain ? 'uncertain' : '',
-      ]
-        .filter(Boolean)
-        .join(' ');
-      return html`<tr class="${cls}" data-person="${o.personId}">
-  <td>${p?.name ?? t('unknown_person')}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td><td>${p?.displayId ?? o.personId}</td>
-  <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
-  <td>${o.escort ? html`${escort?.name ?? o.escort}${o.escorted === false ? html` <span class="tag bad">${t('unescorted')}</span>` : ''}` : category === 'visitor' ? html`<span class="tag bad">${t('unescorted')}</span>` : ''}</td>
-  <td class="nowrap">${fmtTime(dash, o.since)}</td>
-</tr>`;
-    });
-    return html`<section class="card door" data-door="${d.id}">
-  <h2>${d.name}</h2>
-  <div class="door-state">
-    <div class="state ${d.locked ? 'good' : 'warn'}" data-field="lock"><span>${t('lock')}</span><strong>${d.locked ? t('locked') : t('unlocked')}</strong></div>
-    <div class="state ${d.contact === 'closed' ? 'good' : d.contact === 'open' ? 'warn' : 'unknown'}" data-field="contact"><span>${t('contact')}</span><strong>${t(`contact_${d.contact}`)}</strong></div>
-    <div class="state ${d.mode === 'normal' ? 'good' : 'bad'}" data-field="mode"><span>${t('mode')}</span><strong>${t(`mode_${d.mode}`)}</strong></div>
-  </div>
-  <p class="readers">${t('readers')}: ${readerFor(d.id).map(
-    (r) =>
-      html`<span class="tag ${r.online ? 'ok' : 'bad'}">${r.id} ${r.online ? t('online') : t('offline')}</span> `,
-  )}</p>
-  ${
-    can(role, 'doors.mode')
-      ? html`<p class="actions">${
-          d.mode === 'normal'
-            ? html`<button type="button" class="danger" data-api="/api/doors/${d.id}/mode" data-method="POST" data-body='{"mode":"lockdown"}' data-confirm="${t('confirm_action')}">${t('set_lockdown')}</button>`
-            : html`<button type="button" data-api="/api/doors/${d.id}/mode" data-method="POST" data-body='{"mode":"normal"}' data-confirm="${t('confirm_action')}">${t('set_normal')}</button>`
-        } <button type="button" id="presence-open-${d.id}" data-presence-open="${d.id}" data-door-name="${d.name}">${t('presence_correct')}</button></p>
-  ${presenceRows(ctx, d.id, escorts())}`
-      : ''
-  }
-  <h3>${t('who_inside')} <span class="count-inline" data-field="occupancy">${d.occupants.length}</span></h3>
-  ${
-    inside.length
-      ? html`<table class="grid inside"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('escort')}</th><th>${t('since')}</th></tr></thead><tbody>${inside}</tbody></table>`
-      : html`<p class="empty">${t('nobody_inside')}</p>`
-  }
-</section>`;
-  });
-  const alarms = status.alarms.map((a) => activeAlarmItem(dash, t, role, a, { link: false }));
-  const oneDoor = dash.controller.config.doors.length === 1;
-  const today = fmtTime(dash, dash.now()).slice(0, 10);
-  /** Today's rows show the time only; older ones the date too. */
-  const shortTime = (at: number) => {
-    const s = fmtTime(dash, at);
-    return s.startsWith(today) ? s.slice(11) : s.slice(5, 16);
-  };
-  const events = recent.map((r) => {
+      return {
+        personId: o.personId,
+        person: p ?? null,
+        category: p?.category ?? o.category,
+        uncertain: o.uncertain,
+        since: o.since,
+        escort: o.escort,
+        escortPerson: escort ?? null,
+        escorted: o.escorted,
+      };
+    }),
+  }));
+  const recent = journal.query({ types: ['access'], limit: 8 }).map((r) => {
     const d = r.data as Record<string, unknown>;
-    return html`<tr class="${d.result === 'granted' ? 'granted' : 'denied'}" data-seq="${r.seq}">
-  <td class="nowrap">${shortTime(r.at)}</td>${oneDoor ? '' : html`<td class="nowrap">${doorName(dash, r.door)}</td>`}<td class="nowrap">${t(String(d.direction))}</td>
-  <td class="ellipsis">${typeof d.personName === 'string' ? d.personName : t('unknown_person')}</td>
-  <td class="mono nowrap">${typeof d.masked === 'string' ? d.masked : ''}</td>
-  <td class="nowrap"><span class="tag ${d.result === 'granted' ? 'ok' : 'bad'}">${t(String(d.result))}</span>${d.result === 'granted' ? '' : html`<div class="small">${reasonLabel(t, String(d.reason))}</div>`}</td>
-</tr>`;
+    return {
+      seq: r.seq,
+      at: r.at,
+      door: r.door,
+      direction: String(d.direction),
+      result: String(d.result),
+      reason: String(d.reason),
+      personName: typeof d.personName === 'string' ? d.personName : null,
+      masked: typeof d.masked === 'string' ? d.masked : null,
+    };
   });
-  return html`<div class="live-grid">
-<div class="col">${doors}</div>
-<div class="col">
-<section class="card alarms-card">
-  <h2>${t('active_alarms')} <span class="count-inline" data-field="alarm-count">${status.alarms.length}</span></h2>
-  ${alarms.length ? html`<ul class="alarms">${alarms}</ul>` : html`<p class="empty">${t('no_active_alarms')}</p>`}
-</section>
-<section class="card">
-  <h2>${t('recent_events')}</h2>
-  ${
-    events.length
-      ? html`<table class="grid recent"><thead><tr><th>${t('time')}</th>${oneDoor ? '' : html`<th>${t('door')}</th>`}<th>${t('direction')}</th><th>${t('person')}</th><th>${t('badge')}</th><th>${t('result')}</th></tr></thead><tbody>${events}</tbody></table>`
-      : html`<p class="empty">${t('no_rows')}</p>`
-  }
-  <p class="meta">${t('journal_head')}: #${status.journal.headSeq} · <span class="${status.journal.storageOk ? 'good' : 'bad'}">${status.journal.storageOk ? t('storage_ok') : t('storage_fault')}</span>
-  · MQTT: ${
-    status.mqtt.configured
-      ? html`<span class="${status.mqtt.connected ? 'good' : 'bad'}" id="mqtt-state">${status.mqtt.connected ? t('mqtt_connected') : t('mqtt_disconnected')}</span>${status.mqtt.backlog > 0 ? ` (${t('mqtt_backlog', { n: status.mqtt.backlog })})` : ''}`
-      : t('mqtt_not_configured')
-  }</p>
-</section>
-</div>
-</div>`;
+  return {
+    doors,
+    alarms: status.alarms,
+    recent,
+    now: dash.now(),
+    journal: status.journal,
+    mqtt: status.mqtt,
+    escorts: manager ? escortOptions(dash) : [],
+  };
+}
+
+/** The Live panel as `principal` sees it. */
+function renderLivePanel(
+  dash: Dash,
+  ctx: { t: Translate; lang: Lang; principal: Principal },
+  status: ControllerStatus,
+) {
+  const shell = shellOf(
+    dash,
+    ctx,
+    status.alarms.map((a) => a.acknowledged?.by),
+  );
+  return livePanel(shell, livePanelView(dash, status, may(shell, 'doors.mode')));
 }
 
 const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
@@ -231,17 +112,13 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'live',
     summary: 'The Live page',
     handler: ({ t, lang, principal }) => {
-      const ctx = { dash, t, lang, principal: principal! };
-      const manager = can(ctx.principal.user.role, 'doors.mode');
-      return page(ctx, {
-        title: t('live_title'),
-        active: 'live',
-        wide: true,
-        body: html`<h1>${t('live_title')} <span class="live-indicator" id="live-indicator" data-ok="${t('live_connected')}" data-lost="${t('live_disconnected')}">…</span></h1>
-${manager ? html`<p class="notice" id="presence-done" role="status" hidden>${t('presence_done')}</p>` : ''}
-<div id="live-panel" data-live="/api/live?html=1">${renderLivePanel(ctx, controller.status())}</div>
-${manager ? presenceDialog(ctx) : ''}`,
-      });
+      const status = controller.status();
+      const shell = shellOf(
+        dash,
+        { t, lang, principal },
+        status.alarms.map((a) => a.acknowledged?.by),
+      );
+      return livePage(shell, livePanelView(dash, status, may(shell, 'doors.mode')));
     },
   });
 
@@ -268,7 +145,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
       'after every change; `expired` when the session ends. Watching does not keep a session alive.',
     query: z.strictObject({ html: z.enum(['0', '1']).optional() }),
     handler: ({ req, reply, query, principal, lang }) => {
-      const p = principal!;
+      const p = principal;
       const t = translator(lang);
       const withHtml = query.html === '1';
       const headers: Record<string, string> = { ...SECURITY_HEADERS };
@@ -311,7 +188,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
             const key = `html:${lang}:${p.user.role}`;
             panel = memo.get(key) as string | undefined;
             if (panel === undefined) {
-              panel = renderLivePanel({ dash, t, lang, principal: p }, status).value;
+              panel = renderLivePanel(dash, { t, lang, principal: p }, status).value;
               memo.set(key, panel);
             }
           }
@@ -353,7 +230,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
     handler: ({ params, body, principal }) => {
       if (!controller.config.doors.some((d) => d.id === params.door))
         throw new ApiError(404, 'unknown_door', `no door "${params.door}"`);
-      controller.setMode(params.door, body.mode, principal!.actor);
+      controller.setMode(params.door, body.mode, principal.actor);
       return { door: params.door, mode: body.mode };
     },
   });
@@ -414,7 +291,7 @@ ${manager ? presenceDialog(ctx) : ''}`,
           );
       }
       try {
-        controller.reconcilePresence(params.door, body.present, principal!.actor, body.note);
+        controller.reconcilePresence(params.door, body.present, principal.actor, body.note);
       } catch (err) {
         if (controller.status().journal.storageOk) throw err;
         throw new ApiError(

@@ -8,15 +8,17 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { can } from '../../controller/accounts/roles.js';
 import { Direction } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import type { Dash } from '../context.js';
-import { html, type SafeHtml } from '../html.js';
-import { ApiError, addRoute } from '../http.js';
+import { parseTimeCursor, timeCursor } from '../cursor.js';
+import { localTime, localToday } from '../dates.js';
+import { addRoute } from '../http.js';
 import type { Translate } from '../i18n.js';
 import type { AccessFilter } from '../logindex.js';
-import { actorLabel, categoryLabel, doorName, fmtTime, page, reasonLabel } from '../pages/layout.js';
+import { categoryLabel, doorName, fmtTime, reasonLabel } from '../pages/layout.js';
+import { logPage, logPrintPage } from '../pages/log.js';
+import { shellOf } from '../views.js';
 import { AccessResult } from '../vocabulary.js';
 
 const DateText = z
@@ -63,25 +65,11 @@ export const LogRow = z.object({
 });
 export type LogRow = z.infer<typeof LogRow>;
 
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /** Turns the query into an index filter: dates in the site's zone, people and badges to ids. */
 export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
-  const tz = dash.tz;
-  const time = (s: string, end: boolean) => {
-    try {
-      return parseLocal(end && s.length === 10 ? nextDay(s) : s, tz);
-    } catch (err) {
-      throw new ApiError(400, 'invalid_request', (err as Error).message);
-    }
-  };
   const f: AccessFilter = { limit: q.limit };
-  if (q.from) f.from = time(q.from, false);
-  if (q.to) f.to = time(q.to, true);
+  if (q.from) f.from = localTime(dash, q.from, false);
+  if (q.to) f.to = localTime(dash, q.to, true);
   const { registry } = dash.controller;
   if (q.person) {
     // Exactly their id or ID card (any case); else up to 50 people whose name or ID card contains
@@ -100,15 +88,15 @@ export function toFilter(dash: Dash, q: LogFilterQuery): AccessFilter {
   if (q.reason) f.reason = q.reason;
   if (q.visitors === '1') f.visitorsOnly = true;
   if (q.cursor) {
-    const [at, seq] = q.cursor.split('.').map(Number) as [number, number];
-    f.before = { at, seq };
+    const { at, id } = parseTimeCursor(q.cursor);
+    f.before = { at, seq: id };
   }
   return f;
 }
 
 /** Reads the journal rows of a page of seqs and shapes them for people. */
 export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] {
-  const { registry, journal } = dash.controller;
+  const { registry, journal, config } = dash.controller;
   const rows = seqs.map(({ seq }) => journal.get(seq)).filter((r) => r !== undefined);
   const escortOf = (d: Record<string, unknown>) =>
     typeof d.escort === 'string' ? d.escort : typeof d.escortId === 'string' ? d.escortId : null;
@@ -131,7 +119,7 @@ export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] 
       at: r.at,
       time: fmtTime(dash, r.at),
       door: r.door,
-      doorName: doorName(dash, r.door),
+      doorName: doorName(config, r.door),
       direction: String(d.direction ?? ''),
       result: String(d.result ?? ''),
       reason: String(d.reason ?? ''),
@@ -156,7 +144,7 @@ async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; n
   const last = seqs.at(-1);
   return {
     rows: logRows(dash, seqs),
-    next: seqs.length === f.limit && last ? `${last.at}.${last.seq}` : null,
+    next: seqs.length === f.limit && last ? timeCursor(last.at, last.seq) : null,
   };
 }
 
@@ -205,50 +193,6 @@ function csvLine(t: Translate, r: LogRow): string {
     .join(',');
 }
 
-function filterForm(dash: Dash, t: Translate, q: LogFilterQuery, canExport: boolean): SafeHtml {
-  const doors = dash.controller.config.doors;
-  const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(q))
-    if (v !== undefined && k !== 'cursor' && k !== 'limit') qs.set(k, String(v));
-  const month = (q.from ?? fmtTime(dash, dash.now())).slice(0, 7);
-  return html`<form class="filters card" method="GET" action="/log" id="log-filters">
-  <label>${t('from')}<input type="date" name="from" value="${q.from ?? ''}"></label>
-  <label>${t('to')}<input type="date" name="to" value="${q.to ?? ''}"></label>
-  <label>${t('person')}<input name="person" value="${q.person ?? ''}" placeholder="${t('person_hint')}"></label>
-  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" placeholder="${t('badge_hint')}"></label>
-  <label>${t('door')}<select name="door"><option value="">${t('all')}</option>${doors.map(
-    (d) => html`<option value="${d.id}"${sel(q.door, d.id)}>${d.name}</option>`,
-  )}</select></label>
-  <label>${t('direction')}<select name="direction"><option value="">${t('all')}</option>
-    ${Direction.options.map((x) => html`<option value="${x}"${sel(q.direction, x)}>${t(x)}</option>`)}</select></label>
-  <label>${t('result')}<select name="result"><option value="">${t('all')}</option>
-    ${AccessResult.options.map((x) => html`<option value="${x}"${sel(q.result, x)}>${t(x)}</option>`)}</select></label>
-  <label class="check"><input type="checkbox" name="visitors" value="1"${q.visitors === '1' ? html` checked` : ''}> ${t('visitors_only')}</label>
-  <div class="buttons">
-    <button type="submit" class="primary">${t('filter')}</button>
-    <a class="button" href="/log">${t('clear')}</a>
-    ${canExport ? html`<a class="button" id="export-csv" href="/api/log.csv?${qs.toString()}" download>${t('export_csv')}</a>` : ''}
-    <a class="button" id="print-month" href="/log/print?month=${month}${q.door ? `&door=${encodeURIComponent(q.door)}` : ''}">${t('print_month')}</a>
-  </div>
-</form>`;
-}
-
-function logTable(t: Translate, rows: LogRow[]): SafeHtml {
-  if (rows.length === 0) return html`<p class="empty">${t('no_rows')}</p>`;
-  return html`<table class="grid log" id="log-table">
-<thead><tr><th>${t('time')}</th><th>${t('door')}</th><th>${t('direction')}</th><th>${t('result')}</th><th>${t('reason')}</th>
-<th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('badge')}</th><th>${t('escort')}</th></tr></thead>
-<tbody>${rows.map(
-    (r) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}">
-<td class="nowrap">${r.time}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
-<td><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
-<td>${reasonLabel(t, r.reason)}</td><td>${r.personName ?? t('unknown_person')}</td><td>${r.displayId ?? ''}</td>
-<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td>${r.escortName ?? ''}</td>
-</tr>`,
-  )}</tbody></table>`;
-}
-
 export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard } = dash;
 
@@ -262,22 +206,12 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
     query: LogFilterQuery,
     handler: async ({ t, lang, principal, query }) => {
       const { rows, next } = await page1(dash, query);
-      const qs = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined && k !== 'cursor') qs.set(k, String(v));
-      const nextHref = next ? `/log?${qs.toString()}&cursor=${next}` : null;
-      return page(
-        { dash, t, lang, principal: principal! },
-        {
-          title: t('log_title'),
-          active: 'log',
-          wide: true,
-          body: html`<h1>${t('log_title')}</h1>
-${filterForm(dash, t, query, can(principal!.user.role, 'log.export'))}
-<section class="card">${logTable(t, rows)}
-<p class="pager">${query.cursor ? html`<a href="/log?${qs.toString()}">${t('first_page')}</a>` : ''}
-${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page')}</a>` : ''}</p></section>`,
-        },
-      );
+      return logPage(shellOf(dash, { t, lang, principal }), {
+        query,
+        rows,
+        next,
+        today: localToday(dash, dash.now()),
+      });
     },
   });
 
@@ -306,7 +240,7 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
     handler: async ({ query, t, principal, reply }) => {
       await dash.index.sync();
       const base = toFilter(dash, { ...query, limit: 500 });
-      dash.record('log_exported', principal!.actor, { format: 'csv', filter: { ...query } });
+      dash.record('log_exported', principal.actor, { format: 'csv', filter: { ...query } });
       async function* lines() {
         yield `\uFEFF${csvHeader(t)}\r\n`;
         let before = base.before;
@@ -322,7 +256,7 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
           await new Promise((r) => setImmediate(r));
         }
       }
-      const name = `sekisho-log-${fmtTime(dash, dash.now()).slice(0, 10)}.csv`;
+      const name = `sekisho-log-${localToday(dash, dash.now())}.csv`;
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${name}"`)
@@ -361,25 +295,13 @@ ${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page
         limit: MAX,
       });
       const rows = logRows(dash, seqs).reverse();
-      const title = t('print_title', { month: query.month });
-      return page(
-        { dash, t, lang, principal: principal! },
-        {
-          title,
-          active: 'log',
-          wide: true,
-          body: html`<article class="print-view">
-<header class="print-head">
-  <h1>${title}</h1>
-  <p>${dash.controller.config.site.name} · ${query.door ? doorName(dash, query.door) : t('all')} · ${t('rows_count', { n: rows.length })}${rows.length >= MAX ? ' …' : ''}</p>
-  <p class="meta">${t('printed_at', { time: fmtTime(dash, dash.now()), by: actorLabel(dash, principal!.actor) })}</p>
-  <div class="stamp"><span>${t('checked_by')}</span></div>
-  <p class="no-print"><button type="button" data-print>${t('print_button')}</button></p>
-</header>
-${logTable(t, rows)}
-</article>`,
-        },
-      );
+      return logPrintPage(shellOf(dash, { t, lang, principal }), {
+        month: query.month,
+        door: query.door,
+        rows,
+        truncated: rows.length >= MAX,
+        now: dash.now(),
+      });
     },
   });
 

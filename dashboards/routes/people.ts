@@ -5,16 +5,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { can } from '../../controller/accounts/roles.js';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/journal/registry.js';
-import { parseLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import type { Dash } from '../context.js';
-import { html, type SafeHtml } from '../html.js';
+import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
+import { localTime } from '../dates.js';
 import { ApiError, addRoute, IdParam } from '../http.js';
-import type { Translate } from '../i18n.js';
-import { categoryLabel, fmtDate, formError, page } from '../pages/layout.js';
+import { peoplePage, personPage } from '../pages/people.js';
+import { shellOf } from '../views.js';
 import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
 
 const CATEGORY = `(?:${PersonCategory.options.join('|')})`;
@@ -65,20 +64,6 @@ const PersonView = z.object({
   ),
   permissions: z.array(z.object({ doorId: z.string(), scheduleId: z.string() })),
 });
-
-export function localTime(dash: Dash, text: string | null | undefined, endOfDay: boolean): number | null {
-  if (text === null || text === undefined) return null;
-  try {
-    if (endOfDay && text.length === 10) {
-      const d = new Date(`${text}T00:00:00Z`);
-      d.setUTCDate(d.getUTCDate() + 1);
-      return parseLocal(d.toISOString().slice(0, 10), dash.tz);
-    }
-    return parseLocal(text, dash.tz);
-  } catch (err) {
-    throw new ApiError(400, 'invalid_request', (err as Error).message);
-  }
-}
 
 function badgeView(b: Badge, now: number) {
   return {
@@ -145,31 +130,6 @@ export const PeopleListQuery = z.strictObject({
 });
 export type PeopleListQuery = z.infer<typeof PeopleListQuery>;
 
-/** What a cursor carries: which way, the person it starts from, and that person's position. */
-const CursorBody = z.strictObject({
-  d: z.enum(['a', 'b']),
-  n: z.string().max(200),
-  i: z.string().max(64),
-  o: z.number().int().nonnegative(),
-});
-type CursorBody = z.infer<typeof CursorBody>;
-
-function encodeCursor(c: CursorBody): string {
-  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
-}
-
-function decodeCursor(text: string): CursorBody {
-  try {
-    return CursorBody.parse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
-  } catch {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'query.cursor: expected the `next` or `prev` of a previous answer',
-    );
-  }
-}
-
 function peopleFilter(dash: Dash, q: PeopleListQuery): PeopleFilter {
   const f: PeopleFilter = {};
   if (q.q) f.text = q.q;
@@ -194,10 +154,10 @@ export interface PeopleListPage {
 }
 
 /** One page of the people list: the page's people, the filter's count, the cursors either way. */
-export function peoplePage(dash: Dash, q: PeopleListQuery): PeopleListPage {
+export function peopleList(dash: Dash, q: PeopleListQuery): PeopleListPage {
   const { registry } = dash.controller;
   const filter = peopleFilter(dash, q);
-  const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  const cursor = q.cursor === undefined ? undefined : decodePeopleCursor(q.cursor);
   const key = cursor ? { name: cursor.n, id: cursor.i } : undefined;
   const backwards = cursor?.d === 'b';
   const { people, more } = registry.pagePeople({
@@ -215,53 +175,13 @@ export function peoplePage(dash: Dash, q: PeopleListQuery): PeopleListPage {
   const last = people.at(-1);
   const next =
     last && (backwards || more)
-      ? encodeCursor({ d: 'a', n: last.name, i: last.id, o: offset + people.length - 1 })
+      ? encodePeopleCursor({ d: 'a', n: last.name, i: last.id, o: offset + people.length - 1 })
       : null;
   const prev =
     first && (backwards ? more : cursor !== undefined && offset > 0)
-      ? encodeCursor({ d: 'b', n: first.name, i: first.id, o: offset })
+      ? encodePeopleCursor({ d: 'b', n: first.name, i: first.id, o: offset })
       : null;
   return { people: peopleViews(dash, people), total, offset, limit: q.limit, next, prev };
-}
-
-function peopleQueryString(q: PeopleListQuery, cursor?: string): string {
-  const qs = new URLSearchParams();
-  for (const k of ['q', 'badge', 'category', 'active'] as const) if (q[k]) qs.set(k, q[k]);
-  if (q.limit !== PEOPLE_PAGE_DEFAULT) qs.set('limit', String(q.limit));
-  if (cursor) qs.set('cursor', cursor);
-  const s = qs.toString();
-  return s ? `?${s}` : '';
-}
-
-const numberFormat = new Intl.NumberFormat('en-US');
-const fmtCount = (n: number) => numberFormat.format(n);
-
-function peopleFilterForm(t: Translate, q: PeopleListQuery): SafeHtml {
-  const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
-  return html`<form class="filters card" method="GET" action="/people" id="people-filters" role="search">
-  <label>${t('person')}<input type="search" name="q" value="${q.q ?? ''}" maxlength="100" placeholder="${t('person_hint')}"></label>
-  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" maxlength="64" autocomplete="off" placeholder="${t('people_badge_hint')}" pattern="[•*]*[^•*]{4}|b_[0-9A-Za-z]{1,62}" title="${t('people_badge_hint')}"></label>
-  <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${PersonCategory.options.map(
-    (c) => html`<option value="${c}"${sel(q.category, c)}>${t(`cat_${c}`)}</option>`,
-  )}</select></label>
-  <label>${t('status')}<select name="active"><option value="">${t('all')}</option>
-    <option value="1"${sel(q.active, '1')}>${t('active')}</option><option value="0"${sel(q.active, '0')}>${t('inactive')}</option></select></label>
-  ${q.limit !== PEOPLE_PAGE_DEFAULT ? html`<input type="hidden" name="limit" value="${q.limit}">` : ''}
-  <div class="buttons">
-    <button type="submit" class="primary">${t('filter')}</button>
-    <a class="button" href="/people">${t('clear')}</a>
-  </div>
-</form>`;
-}
-
-function scheduleName(dash: Dash, id: string): string {
-  if (id === 'always') return 'always';
-  return dash.controller.config.schedules.find((s) => s.id === id)?.name ?? id;
-}
-
-function statusTag(t: Translate, b: ReturnType<typeof badgeView>): SafeHtml {
-  const cls = b.status === 'active' && !b.expired ? 'ok' : 'bad';
-  return html`<span class="tag ${cls}">${t(`badge_status_${b.status}`)}${b.expired ? ` · ${t('expired')}` : ''}</span>`;
 }
 
 export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
@@ -285,72 +205,14 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       'category and status',
     query: PeopleListQuery,
     handler: ({ t, lang, principal, query }) => {
-      const role = principal!.user.role;
-      const list = peoplePage(dash, query);
-      const { people } = list;
-      const active = registry.countActivePeople();
-      const filtered = !!(query.q || query.badge || query.category || query.active);
-      const pager = html`<p class="pager" id="people-pager">
-<span>${query.cursor ? html`<a href="/people${peopleQueryString(query)}" id="people-first">${t('people_first_page')}</a>` : ''}
-${list.prev ? html`<a href="/people${peopleQueryString(query, list.prev)}" id="people-prev" rel="prev">${t('people_prev_page')}</a>` : ''}</span>
-${list.next ? html`<a href="/people${peopleQueryString(query, list.next)}" id="people-next" rel="next">${t('people_next_page')}</a>` : ''}</p>`;
-      return page(
-        { dash, t, lang, principal: principal! },
-        {
-          title: t('people_title'),
-          active: 'people',
-          wide: true,
-          body: html`<h1>${t('people_title')}</h1>
-<p class="meta" id="people-counts">${t('people_active_counts', {
-            staff: fmtCount(active.staff ?? 0),
-            contractor: fmtCount(active.contractor ?? 0),
-            visitor: fmtCount(active.visitor ?? 0),
-          })}</p>
-${peopleFilterForm(t, query)}
-<section class="card">
-<p class="meta" id="people-range">${
-            people.length
-              ? t(filtered ? 'people_range_filtered' : 'people_range', {
-                  from: fmtCount(list.offset + 1),
-                  to: fmtCount(list.offset + people.length),
-                  total: fmtCount(list.total),
-                })
-              : ''
-          }</p>
-${
-  people.length
-    ? html`<table class="grid" id="people-table"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('status')}</th>
-<th>${t('valid_until')}</th><th>${t('badges')}</th><th>${t('permissions')}</th></tr></thead>
-<tbody>${people.map(
-        (p) => html`<tr data-person="${p.id}" class="${p.active && !p.expired ? '' : 'muted'}">
-<td><a href="/people/${p.id}">${p.name}</a></td><td>${p.displayId}</td><td><span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></td>
-<td>${p.active ? (p.expired ? html`<span class="tag bad">${t('expired')}</span>` : t('active')) : t('inactive')}</td>
-<td>${p.validUntil === null ? t('open_ended') : fmtDate(dash, p.validUntil - 1)}</td>
-<td>${p.badges.map((b) => html`<span class="mono">${b.masked}</span> ${statusTag(t, b)}<br>`)}</td>
-<td>${p.permissions.map((x) => html`${x.doorId} (${scheduleName(dash, x.scheduleId)})<br>`)}</td></tr>`,
-      )}</tbody></table>`
-    : html`<p class="empty" id="people-none">${filtered ? t('people_none_match') : t('none')}</p>`
-}
-${pager}
-</section>
-${
-  can(role, 'people.write')
-    ? html`<section class="card">
-<h2>${t('add_person')}</h2>
-<form data-api="/api/people" data-method="POST" data-then="/people/{id}" class="grid-form" id="add-person">
-  <label>${t('name')}<input name="name" required maxlength="200"></label>
-  <label>${t('id_card')}<input name="displayId" required maxlength="200"></label>
-  <label>${t('category')}<select name="category"><option value="staff">${t('cat_staff')}</option><option value="contractor">${t('cat_contractor')}</option></select></label>
-  <label>${t('valid_from')}<input type="date" name="validFrom"></label>
-  <label>${t('valid_until')}<input type="date" name="validUntil"></label>
-  <label class="check"><input type="checkbox" name="lockdownOverride"> ${t('lockdown_override')}</label>
-  ${formError}
-  <button type="submit" class="primary">${t('add_person')}</button>
-</form></section>`
-    : ''
-}`,
-        },
-      );
+      const list = peopleList(dash, query);
+      return peoplePage(shellOf(dash, { t, lang, principal }), {
+        query,
+        defaultLimit: PEOPLE_PAGE_DEFAULT,
+        list,
+        activeCounts: registry.countActivePeople(),
+        schedules: config.schedules,
+      });
     },
   });
 
@@ -363,109 +225,8 @@ ${
     summary: 'One person: details, badges (lost, revoke, enrol), door access (withdraw, request)',
     params: IdParam,
     handler: ({ t, lang, principal, params }) => {
-      const role = principal!.user.role;
-      const p = personView(dash, requirePerson(params.id));
-      const schedules = [{ id: 'always', name: 'always' }, ...config.schedules];
-      const isVisitor = p.category === 'visitor';
-      return page(
-        { dash, t, lang, principal: principal! },
-        {
-          title: p.name,
-          active: 'people',
-          body: html`<h1>${p.name} <span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></h1>
-<section class="card"><dl class="facts">
-<dt>${t('id_card')}</dt><dd>${p.displayId}</dd>
-<dt>${t('status')}</dt><dd>${p.active ? t('active') : t('inactive')}${p.expired ? html` <span class="tag bad">${t('expired')}</span>` : ''}</dd>
-<dt>${t('valid_from')}</dt><dd>${fmtDate(dash, p.validFrom)}</dd>
-<dt>${t('valid_until')}</dt><dd>${p.validUntil === null ? t('open_ended') : fmtDate(dash, p.validUntil - 1)}</dd>
-<dt>${t('lockdown_override')}</dt><dd>${p.lockdownOverride ? t('yes') : t('no')}</dd>
-${
-  p.category === 'staff'
-    ? html`<dt>${t('may_escort')}</dt><dd id="may-escort">${p.mayEscort ? t('yes') : t('no')}
-${p.mayEscort && can(role, 'people.write') ? html`<button type="button" data-api="/api/people/${p.id}/escort-revoke" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('revoke_escort')}</button>` : ''}
-${
-  !p.mayEscort && p.active && can(role, 'requests.create')
-    ? html`<form class="inline" data-api="/api/requests" data-method="POST" data-then="/requests" id="request-escort">
-<input type="hidden" name="kind" value="escort_permission"><input type="hidden" name="payload.personId" value="${p.id}">
-<input name="reason" required maxlength="500" placeholder="${t('request_reason')}" aria-label="${t('request_reason')}">
-<button type="submit">${t('request_escort')}</button>${formError}</form>`
-    : ''
-}</dd>`
-    : ''
-}
-</dl>
-<p><a href="/log?person=${p.id}">${t('person_history')} →</a></p>
-${
-  can(role, 'people.write') && !isVisitor
-    ? html`<details><summary>${t('edit_person')}</summary>
-<form data-api="/api/people/${p.id}" data-method="PATCH" data-then="reload" class="grid-form" id="edit-person">
-  <label>${t('name')}<input name="name" value="${p.name}" required></label>
-  <label>${t('id_card')}<input name="displayId" value="${p.displayId}" required></label>
-  <label>${t('valid_until')}<input type="date" name="validUntil" value="${p.validUntil === null ? '' : fmtDate(dash, p.validUntil - 1)}" data-null-if-empty></label>
-  <label class="check"><input type="checkbox" name="active"${p.active ? html` checked` : ''}> ${t('active')}</label>
-  <label class="check"><input type="checkbox" name="lockdownOverride"${p.lockdownOverride ? html` checked` : ''}> ${t('lockdown_override')}</label>
-  ${formError}<button type="submit">${t('save')}</button>
-</form></details>`
-    : ''
-}
-</section>
-<section class="card"><h2>${t('badges')}</h2>
-${
-  p.badges.length
-    ? html`<table class="grid" id="badges"><thead><tr><th>${t('badge')}</th><th>${t('status')}</th><th>${t('valid_until')}</th><th></th></tr></thead><tbody>${p.badges.map(
-        (b) => html`<tr data-badge="${b.id}"><td class="mono">${b.masked}</td><td>${statusTag(t, b)}</td>
-<td>${b.validUntil === null ? t('open_ended') : fmtDate(dash, b.validUntil - 1)}</td><td class="actions">
-${b.status === 'active' && can(role, 'badges.lost') ? html`<button type="button" class="danger" data-api="/api/badges/${b.id}/lost" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload" data-lost="${b.id}">${t('badge_lost')}</button>` : ''}
-${b.status !== 'revoked' && can(role, 'badges.revoke') ? html`<button type="button" data-api="/api/badges/${b.id}/revoke" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('badge_revoke')}</button>` : ''}
-</td></tr>`,
-      )}</tbody></table>`
-    : html`<p class="empty">${t('none')}</p>`
-}
-${
-  can(role, 'people.write') && !isVisitor
-    ? html`<form data-api="/api/people/${p.id}/badges" data-method="POST" data-then="reload" class="grid-form" id="enrol-badge">
-  <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E" autocomplete="off"></label>
-  <label>${t('valid_until')}<input type="date" name="validUntil"></label>
-  ${formError}<button type="submit">${t('add_badge')}</button></form>`
-    : ''
-}
-</section>
-<section class="card"><h2>${t('permissions')}</h2>
-${
-  p.permissions.length
-    ? html`<table class="grid" id="permissions"><thead><tr><th>${t('door')}</th><th>${t('schedule')}</th><th></th></tr></thead><tbody>${p.permissions.map(
-        (x) => html`<tr><td>${x.doorId}</td><td>${scheduleName(dash, x.scheduleId)}</td><td class="actions">
-${can(role, 'people.write') ? html`<button type="button" data-api="/api/people/${p.id}/revoke-door" data-method="POST" data-body='${JSON.stringify({ doorId: x.doorId, scheduleId: x.scheduleId })}' data-confirm="${t('confirm_action')}" data-then="reload">${t('revoke_access')}</button>` : ''}
-</td></tr>`,
-      )}</tbody></table>`
-    : html`<p class="empty">${t('none')}</p>`
-}
-${
-  can(role, 'requests.create') && !isVisitor
-    ? html`<h3>${t('request_access')}</h3>
-<form data-api="/api/requests" data-method="POST" data-then="/requests" class="grid-form" id="request-access">
-  <input type="hidden" name="kind" value="access_grant"><input type="hidden" name="payload.personId" value="${p.id}">
-  <label>${t('door')}<select name="payload.doorId">${config.doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
-  <label>${t('schedule')}<select name="payload.scheduleId">${schedules.map((s) => html`<option value="${s.id}">${s.name ?? s.id}</option>`)}</select></label>
-  <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
-  ${formError}<button type="submit">${t('request_access')}</button></form>
-${
-  p.permissions.length
-    ? html`<h3>${t('request_schedule_change')}</h3>
-<form data-api="/api/requests" data-method="POST" data-then="/requests" class="grid-form" id="request-schedule">
-  <input type="hidden" name="kind" value="schedule_change"><input type="hidden" name="payload.personId" value="${p.id}">
-  <label>${t('door')}<select name="payload.doorId">${config.doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
-  <label>${t('new_from_schedule')}<select name="payload.fromScheduleId">${p.permissions.map((x) => html`<option value="${x.scheduleId}">${scheduleName(dash, x.scheduleId)}</option>`)}</select></label>
-  <label>${t('new_to_schedule')}<select name="payload.toScheduleId">${schedules.map((s) => html`<option value="${s.id}">${s.name ?? s.id}</option>`)}</select></label>
-  <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
-  ${formError}<button type="submit">${t('submit')}</button></form>`
-    : ''
-}`
-    : ''
-}
-</section>`,
-        },
-      );
+      const person = personView(dash, requirePerson(params.id));
+      return personPage(shellOf(dash, { t, lang, principal }), { person, schedules: config.schedules });
     },
   });
 
@@ -488,7 +249,7 @@ ${
       next: z.string().nullable(),
       prev: z.string().nullable(),
     }),
-    handler: ({ query }) => peoplePage(dash, query),
+    handler: ({ query }) => peopleList(dash, query),
   });
 
   addRoute(app, guard, {
@@ -557,7 +318,7 @@ ${
           validUntil: localTime(dash, body.validUntil, true),
           lockdownOverride: body.lockdownOverride ?? false,
         },
-        principal!.actor,
+        principal.actor,
         dash.now(),
       );
       return personView(dash, p);
@@ -585,7 +346,7 @@ ${
       if (body.lockdownOverride !== undefined) patch.lockdownOverride = body.lockdownOverride;
       if (body.validFrom !== undefined) patch.validFrom = localTime(dash, body.validFrom, false);
       if (body.validUntil !== undefined) patch.validUntil = localTime(dash, body.validUntil, true);
-      return personView(dash, registry.updatePerson(params.id, patch, principal!.actor, dash.now()));
+      return personView(dash, registry.updatePerson(params.id, patch, principal.actor, dash.now()));
     },
   });
 
@@ -622,7 +383,7 @@ ${
           validFrom: localTime(dash, body.validFrom, false),
           validUntil: localTime(dash, body.validUntil, true),
         },
-        principal!.actor,
+        principal.actor,
         dash.now(),
       );
       return badgeView(b, dash.now());
@@ -641,7 +402,7 @@ ${
       body: z.strictObject({ reason: z.string().trim().max(500).optional() }),
       handler: ({ params, body, principal }) => {
         const at = dash.now();
-        const b = registry.setBadgeStatus(params.id, status, principal!.actor, at, body.reason);
+        const b = registry.setBadgeStatus(params.id, status, principal.actor, at, body.reason);
         dash.hub.notify();
         return { ...badgeView(b, at), effectiveAt: at };
       },
@@ -663,7 +424,7 @@ ${
     params: IdParam,
     handler: ({ params, principal }) => {
       requirePerson(params.id);
-      return { mayEscort: registry.setMayEscort(params.id, false, principal!.actor, dash.now()) };
+      return { mayEscort: registry.setMayEscort(params.id, false, principal.actor, dash.now()) };
     },
   });
 
@@ -684,7 +445,7 @@ ${
       const removed = registry.revokeDoor(
         params.id,
         body.doorId,
-        principal!.actor,
+        principal.actor,
         dash.now(),
         body.scheduleId,
       );

@@ -1,0 +1,151 @@
+/** The entry/exit log page (filters, a page of rows) and its printable monthly view. */
+import { Direction } from '../../controller/domain/index.js';
+import { html, type SafeHtml } from '../html.js';
+import type { Translate } from '../i18n.js';
+import { AccessResult } from '../vocabulary.js';
+import {
+  actorLabel,
+  categoryLabel,
+  doorName,
+  fmtTime,
+  may,
+  page,
+  reasonLabel,
+  type Shell,
+} from './layout.js';
+
+/** One badge presentation as the log shows it. */
+export interface LogRowView {
+  seq: number;
+  time: string;
+  doorName: string;
+  direction: string;
+  result: string;
+  reason: string;
+  personName: string | null;
+  displayId: string | null;
+  category: string | null;
+  masked: string | null;
+  escortName: string | null;
+}
+
+/** The log's filter as the request gave it (the form shows it again, the links carry it on). */
+export interface LogFilterView {
+  from?: string | undefined;
+  to?: string | undefined;
+  person?: string | undefined;
+  badge?: string | undefined;
+  door?: string | undefined;
+  direction?: string | undefined;
+  result?: string | undefined;
+  reason?: string | undefined;
+  visitors?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface LogView {
+  query: LogFilterView;
+  rows: readonly LogRowView[];
+  /** The cursor of the next page. */
+  next: string | null;
+  /** `YYYY-MM-DD` in the site's zone (the print link's month when no `from` is given). */
+  today: string;
+}
+
+function filterForm(v: Shell, q: LogFilterView, today: string): SafeHtml {
+  const { t, doors } = v;
+  const canExport = may(v, 'log.export');
+  const sel = (val: string | undefined, x: string) => (val === x ? html` selected` : '');
+  const qs = new URLSearchParams();
+  for (const [k, val] of Object.entries(q))
+    if (val !== undefined && k !== 'cursor' && k !== 'limit') qs.set(k, String(val));
+  const month = (q.from ?? today).slice(0, 7);
+  return html`<form class="filters card" method="GET" action="/log" id="log-filters">
+  <label>${t('from')}<input type="date" name="from" value="${q.from ?? ''}"></label>
+  <label>${t('to')}<input type="date" name="to" value="${q.to ?? ''}"></label>
+  <label>${t('person')}<input name="person" value="${q.person ?? ''}" placeholder="${t('person_hint')}"></label>
+  <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" placeholder="${t('badge_hint')}"></label>
+  <label>${t('door')}<select name="door"><option value="">${t('all')}</option>${doors.map(
+    (d) => html`<option value="${d.id}"${sel(q.door, d.id)}>${d.name}</option>`,
+  )}</select></label>
+  <label>${t('direction')}<select name="direction"><option value="">${t('all')}</option>
+    ${Direction.options.map((x) => html`<option value="${x}"${sel(q.direction, x)}>${t(x)}</option>`)}</select></label>
+  <label>${t('result')}<select name="result"><option value="">${t('all')}</option>
+    ${AccessResult.options.map((x) => html`<option value="${x}"${sel(q.result, x)}>${t(x)}</option>`)}</select></label>
+  <label class="check"><input type="checkbox" name="visitors" value="1"${q.visitors === '1' ? html` checked` : ''}> ${t('visitors_only')}</label>
+  <div class="buttons">
+    <button type="submit" class="primary">${t('filter')}</button>
+    <a class="button" href="/log">${t('clear')}</a>
+    ${canExport ? html`<a class="button" id="export-csv" href="/api/log.csv?${qs.toString()}" download>${t('export_csv')}</a>` : ''}
+    <a class="button" id="print-month" href="/log/print?month=${month}${q.door ? `&door=${encodeURIComponent(q.door)}` : ''}">${t('print_month')}</a>
+  </div>
+</form>`;
+}
+
+function logTable(t: Translate, rows: readonly LogRowView[]): SafeHtml {
+  if (rows.length === 0) return html`<p class="empty">${t('no_rows')}</p>`;
+  return html`<table class="grid log" id="log-table">
+<thead><tr><th>${t('time')}</th><th>${t('door')}</th><th>${t('direction')}</th><th>${t('result')}</th><th>${t('reason')}</th>
+<th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('badge')}</th><th>${t('escort')}</th></tr></thead>
+<tbody>${rows.map(
+    (r) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}">
+<td class="nowrap">${r.time}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
+<td><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
+<td>${reasonLabel(t, r.reason)}</td><td>${r.personName ?? t('unknown_person')}</td><td>${r.displayId ?? ''}</td>
+<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td>${r.escortName ?? ''}</td>
+</tr>`,
+  )}</tbody></table>`;
+}
+
+export function logPage(v: Shell, { query, rows, next, today }: LogView): SafeHtml {
+  const { t } = v;
+  const qs = new URLSearchParams();
+  for (const [k, val] of Object.entries(query))
+    if (val !== undefined && k !== 'cursor') qs.set(k, String(val));
+  const nextHref = next ? `/log?${qs.toString()}&cursor=${next}` : null;
+  return page(v, {
+    title: t('log_title'),
+    active: 'log',
+    wide: true,
+    body: html`<h1>${t('log_title')}</h1>
+${filterForm(v, query, today)}
+<section class="card">${logTable(t, rows)}
+<p class="pager">${query.cursor ? html`<a href="/log?${qs.toString()}">${t('first_page')}</a>` : ''}
+${nextHref ? html`<a href="${nextHref}" id="next-page" rel="next">${t('next_page')}</a>` : ''}</p></section>`,
+  });
+}
+
+export interface LogPrintView {
+  /** `YYYY-MM`. */
+  month: string;
+  /** One door, or all. */
+  door: string | undefined;
+  /** The month's rows, oldest first. */
+  rows: readonly LogRowView[];
+  /** The rows stop at the limit: there are more. */
+  truncated: boolean;
+  /** When it is printed. */
+  now: number;
+}
+
+export function logPrintPage(v: Shell, p: LogPrintView): SafeHtml {
+  const { t } = v;
+  const { rows } = p;
+  const title = t('print_title', { month: p.month });
+  return page(v, {
+    title,
+    active: 'log',
+    wide: true,
+    body: html`<article class="print-view">
+<header class="print-head">
+  <h1>${title}</h1>
+  <p>${v.siteName} · ${p.door ? doorName(v, p.door) : t('all')} · ${t('rows_count', { n: rows.length })}${p.truncated ? ' …' : ''}</p>
+  <p class="meta">${t('printed_at', { time: fmtTime(v, p.now), by: actorLabel(v, v.actor) })}</p>
+  <div class="stamp"><span>${t('checked_by')}</span></div>
+  <p class="no-print"><button type="button" data-print>${t('print_button')}</button></p>
+</header>
+${logTable(t, rows)}
+</article>`,
+  });
+}

@@ -1,0 +1,85 @@
+/** The reports page (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
+import { html, type SafeHtml } from '../html.js';
+import type { ComplianceItem, Report } from '../reports.js';
+import { actorLabel, alarmLabel, doorName, fmtTime, page, reasonLabel, type Shell } from './layout.js';
+
+export interface ReportsView {
+  /** The range as the form shows it (`YYYY-MM-DD`, `to` inclusive). */
+  fromText: string;
+  toText: string;
+  report: Report;
+}
+
+export function reportsPage(v: Shell, { fromText, toText, report: rep }: ReportsView): SafeHtml {
+  const { t } = v;
+  const r = { fromText, toText };
+  return page(v, {
+    title: t('reports_title'),
+    active: 'reports',
+    wide: true,
+    body: html`<h1>${t('reports_title')}</h1>
+<form method="GET" action="/reports" class="filters card inline-filters">
+  <label>${t('from')}<input type="date" name="from" value="${r.fromText}"></label>
+  <label>${t('to')}<input type="date" name="to" value="${r.toText}"></label>
+  <button type="submit" class="primary">${t('filter')}</button>
+</form>
+<div class="report-grid">
+<section class="card"><h2>${t('after_hours')} <span class="count-inline" id="after-hours-count">${rep.afterHours.length}</span></h2>
+${
+  rep.afterHours.length
+    ? html`<table class="grid"><thead><tr><th>${t('time')}</th><th>${t('name')}</th><th>${t('id_card')}</th></tr></thead><tbody>${rep.afterHours.map(
+        (e) =>
+          html`<tr><td class="nowrap">${fmtTime(v, e.at)}</td><td>${e.person ? html`<a href="/log?person=${e.person}">${e.name ?? e.person}</a>` : '—'}</td><td>${e.displayId ?? ''}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="empty">${t('none')}</p>`
+}</section>
+<section class="card"><h2>${t('denials_by_reason')}</h2>
+${
+  rep.denials.length
+    ? html`<table class="grid" id="denials"><thead><tr><th>${t('reason')}</th><th>${t('count')}</th></tr></thead><tbody>${rep.denials.map(
+        (d) =>
+          html`<tr><td><a href="/log?result=denied&reason=${d.reason}&from=${r.fromText}&to=${r.toText}">${reasonLabel(t, d.reason)}</a></td><td class="num">${d.n}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="empty">${t('none')}</p>`
+}</section>
+<section class="card"><h2>${t('forced_held')} <span class="count-inline">${rep.doorAlarms.length}</span></h2>
+${
+  rep.doorAlarms.length
+    ? html`<table class="grid"><thead><tr><th>${t('raised_at')}</th><th>${t('alarm')}</th><th>${t('door')}</th><th>${t('acknowledged')}</th></tr></thead><tbody>${rep.doorAlarms.map(
+        (
+          a,
+        ) => html`<tr><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td><td>${alarmLabel(t, a.type)}</td><td>${doorName(v, a.door)}</td>
+<td>${a.ackedAt ? `${actorLabel(v, a.ackedBy)} — ${a.ackComment ?? ''}` : html`<span class="bad">${t('unacknowledged')}</span>`}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="empty">${t('none')}</p>`
+}</section>
+<section class="card"><h2>${t('person_history')}</h2>
+<form method="GET" action="/log" class="inline-filters">
+  <input type="hidden" name="from" value="${r.fromText}"><input type="hidden" name="to" value="${r.toText}">
+  <label>${t('person')}<input name="person" required placeholder="${t('person_hint')}"></label>
+  <button type="submit">${t('search')}</button>
+</form>
+<p class="hint"><a href="/visitors">${t('unreturned')}</a> · <a href="/compliance">${t('compliance_title')}</a></p>
+</section>
+</div>`,
+  });
+}
+
+export function compliancePage(v: Shell, items: readonly ComplianceItem[]): SafeHtml {
+  const { t } = v;
+  return page(v, {
+    title: t('compliance_title'),
+    active: 'compliance',
+    wide: true,
+    body: html`<h1>${t('compliance_title')}</h1>
+<section class="card"><table class="grid compliance" id="compliance">
+<thead><tr><th>${t('clause')}</th><th>${t('requirement')}</th><th>${t('status')}</th><th>${t('evidence')}</th></tr></thead>
+<tbody>${items.map(
+      (
+        i,
+      ) => html`<tr class="${i.status}" data-clause="${i.clause}"><td class="nowrap">${i.clause}</td><td>${t(i.requirement)}</td>
+<td><span class="tag ${i.status === 'ok' ? 'ok' : 'warn'}">${t(i.status)}</span></td>
+<td>${i.evidence.map(([k, val]) => html`<div>${t(k)}: <strong>${val}</strong></div>`)}</td></tr>`,
+    )}</tbody></table></section>`,
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * The parts of the pages' view-models that every route builds the same way: the shell (who is
+ * looking, the site, the alarm count) and the labels of the accounts a page names.
+ */
+import type { Dash } from './context.js';
+import type { Principal } from './http.js';
+import type { Lang, Translate } from './i18n.js';
+import type { ActorNames, Shell } from './pages/layout.js';
+
+/** The display labels of those of `actors` that are dashboard accounts (`user:…`). */
+export function actorNames(dash: Dash, actors: Iterable<string | null | undefined>): ActorNames {
+  const out = new Map<string, string>();
+  for (const actor of actors) {
+    if (!actor?.startsWith('user:') || out.has(actor)) continue;
+    const u = dash.users.byUsername(actor.slice(5));
+    if (u) out.set(actor, `${u.displayName} (${u.username})`);
+  }
+  return out;
+}
+
+/** The shell of a page for `principal`; `actors`: the accounts the page will name. */
+export function shellOf(
+  dash: Dash,
+  ctx: { t: Translate; lang: Lang; principal: Principal },
+  actors: Iterable<string | null | undefined> = [],
+): Shell {
+  const { controller } = dash;
+  const { config } = controller;
+  const { principal } = ctx;
+  return {
+    lang: ctx.lang,
+    t: ctx.t,
+    user: principal.user,
+    via: principal.kind,
+    csrf: principal.session?.csrfToken ?? null,
+    actor: principal.actor,
+    siteName: config.site.name,
+    controllerId: config.controller.id,
+    timeZone: config.timeZone,
+    tz: dash.tz,
+    simulated: dash.simulated,
+    doors: config.doors,
+    unackedAlarms: controller.activeAlarms().filter((a) => !a.acknowledged).length,
+    actors: actorNames(dash, [principal.actor, ...actors]),
+  };
+}
