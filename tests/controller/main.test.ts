@@ -19,6 +19,7 @@ const HOOKS = ['SIGINT', 'SIGTERM', 'uncaughtException', 'unhandledRejection'] a
 const listeners = () => HOOKS.map((e) => process.listenerCount(e));
 const PARTS = [
   'crash guard',
+  'runtime check',
   'controller',
   'demo people',
   'dashboard tables',
