@@ -6,7 +6,7 @@
 import { generatePassword } from './accounts/passwords.js';
 import type { UserStore } from './accounts/users.js';
 import type { Config } from './config/index.js';
-import type { Registry } from './journal/index.js';
+import type { Registry } from './registry/index.js';
 
 export interface DemoBadge {
   person: string;

@@ -10,8 +10,8 @@ import {
   loadDeviceSecrets,
   loadOrCreateDeviceSecrets,
   openDatabase,
-  Registry,
 } from './journal/index.js';
+import { Registry } from './registry/index.js';
 
 export interface Storage extends StorageFiles {
   journal: Journal;

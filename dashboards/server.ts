@@ -22,7 +22,7 @@ import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
-import { RegistryError } from '../controller/journal/index.js';
+import { RegistryError } from '../controller/registry/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
 import type { Dash } from './context.js';

@@ -21,9 +21,9 @@ import {
   loadLatestSnapshot,
   loadOrCreateDeviceSecrets,
   openDatabase,
-  Registry,
   saveSnapshot,
 } from '../../controller/journal/index.js';
+import { Registry } from '../../controller/registry/index.js';
 import { now, rng } from './stats.js';
 
 /** Bump when the generator changes what it writes: cached datasets of other versions are rebuilt. */

@@ -9,7 +9,7 @@ import { Role } from '../accounts/roles.js';
 import { DisplayName, type User, Username, type UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
 import { Direction } from '../domain/index.js';
-import type { Registry } from '../journal/index.js';
+import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
 
 export const RequestKind = z.enum([

@@ -11,7 +11,8 @@
 import { can } from '../accounts/roles.js';
 import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import type { Journal, Registry, SqliteDatabase } from '../journal/index.js';
+import type { Journal, SqliteDatabase } from '../journal/index.js';
+import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
 import {
   type BoundRequest,

@@ -1,7 +1,7 @@
 /**
  * The journal: Sekisho's source of truth. SQLite (WAL, synchronous=FULL), an append-only
- * hash-chained journal with its outbox and signed checkpoints, the verifier, the device secrets
- * and the registry of people, badges and door permissions. See docs/journal.md.
+ * hash-chained journal with its outbox and signed checkpoints, the verifier and the device
+ * secrets. See docs/journal.md.
  */
 
 export {
@@ -53,21 +53,6 @@ export {
   verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';
-export {
-  type BadgeFilter,
-  type NewBadge,
-  type NewPerson,
-  type NewVisitorBadge,
-  type PersonPatch,
-  REGISTRY_RECORD_TYPES,
-  Registry,
-  RegistryError,
-  type RegistryErrorCode,
-  type RegistryOptions,
-  type RegistryRecordType,
-  type VisitorBadge,
-  type VisitorBadgeFilter,
-} from './registry.js';
 export {
   credentialHash,
   type DeviceSecrets,

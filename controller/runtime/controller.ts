@@ -31,10 +31,11 @@ import {
   doorMode,
   listActiveAlarms,
 } from '../domain/index.js';
-import type { DeviceSecrets, Journal, JournalInput, JournalRow, Registry } from '../journal/index.js';
+import type { DeviceSecrets, Journal, JournalInput, JournalRow } from '../journal/index.js';
 import { maskCredential } from '../journal/index.js';
 import { WalCheckpointer } from '../journal/wal-checkpointer.js';
 import { createLogger, type Logger } from '../log.js';
+import type { Registry } from '../registry/index.js';
 import { openStorage } from '../storage.js';
 import { clockSynchronised, runtimeVersions, sekishoVersion } from '../system.js';
 import { Checkpoints, Derived } from './derived.js';

@@ -13,8 +13,9 @@ import {
   type VisitSettings,
   visitSettings,
 } from '../domain/index.js';
-import type { JournalInput, JournalRow, Registry } from '../journal/index.js';
+import type { JournalInput, JournalRow } from '../journal/index.js';
 import type { Logger } from '../log.js';
+import type { Registry } from '../registry/index.js';
 import type { Derived } from './derived.js';
 import type { Doors } from './doors.js';
 import type { Guard, Part } from './part.js';

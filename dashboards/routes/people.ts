@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
-import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/journal/registry.js';
+import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/registry/index.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import type { Dash } from '../context.js';
 import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Person } from '../../controller/domain/types.js';
-import { RegistryError } from '../../controller/journal/index.js';
+import { RegistryError } from '../../controller/registry/index.js';
 import { type Client, makeDash, type TestDash } from './helpers.js';
 
 /** The registry's order: name, then id, as SQLite compares them (bytes of UTF-8). */

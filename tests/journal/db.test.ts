@@ -6,12 +6,12 @@ import {
   MIGRATIONS,
   type Migration,
   openDatabase,
-  Registry,
   SCHEMA_VERSION,
   type SqliteDatabase,
   schemaVersion,
   verifyJournal,
 } from '../../controller/journal/index.js';
+import { Registry } from '../../controller/registry/index.js';
 import { fill, sqlite, T0, tempDir } from './helpers.js';
 
 function schemaOf(db: SqliteDatabase): string[] {

@@ -9,8 +9,9 @@ import {
   unreturnedVisitorBadges,
   visitSettings,
 } from '../../controller/domain/index.js';
-import { type JournalRow, Registry, RegistryError, verifyJournal } from '../../controller/journal/index.js';
-import { openJournal, T0, tempDir } from './helpers.js';
+import { type JournalRow, verifyJournal } from '../../controller/journal/index.js';
+import { Registry, RegistryError } from '../../controller/registry/index.js';
+import { openJournal, T0, tempDir } from '../journal/helpers.js';
 
 const HMAC = Buffer.alloc(32, 42);
 const CARD = 'VISITOR0007'; // the visitor card handed out at reception

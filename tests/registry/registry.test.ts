@@ -1,14 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  credentialHash,
-  type JournalRow,
-  Registry,
-  RegistryError,
-  verifyJournal,
-} from '../../controller/journal/index.js';
-import { openJournal, T0, tempDir } from './helpers.js';
+import { credentialHash, type JournalRow, verifyJournal } from '../../controller/journal/index.js';
+import { Registry, RegistryError } from '../../controller/registry/index.js';
+import { openJournal, T0, tempDir } from '../journal/helpers.js';
 
 const HMAC = Buffer.alloc(32, 42);
 const CREDENTIAL = '0A1B2C3D4E'; // an EM4100 tag as the bridge normalises it
