@@ -23,9 +23,9 @@ import {
   listGpioChips,
   sysfsNumber,
 } from '../hardware/index.js';
-import { brokerAddress, brokerSettings, probeBroker } from './alarms/index.js';
 import type { LoadedConfig, ReaderConfig } from './config/index.js';
 import { maskCredential, verifyJournal } from './journal/index.js';
+import { brokerAddress, brokerSettings, probeBroker } from './mqtt/index.js';
 import { nodeSupport } from './node-support.js';
 import { modeText, openToOthers } from './secret-files.js';
 import { journalFile, openStorage, type Storage } from './storage.js';
