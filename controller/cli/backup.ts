@@ -1,6 +1,6 @@
 /** `sekisho backup` and `sekisho restore`: the commands around controller/backup.ts. */
 import { parseArgs } from 'node:util';
-import { checkBackup, createBackup, describeManifest, restoreBackup } from '../backup.js';
+import { checkBackup, createBackup, describeManifest, restoreBackup } from '../backup/index.js';
 import { openStorage } from '../storage.js';
 import { actorOf, common, load, need, publicKeyFrom } from './common.js';
 
