@@ -7,7 +7,7 @@ import { DEFAULT_BYTE_BUDGET, withBackOffDefaults } from '../../firmware-bridge/
 import type { DoorTiming } from '../domain/door.js';
 import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
-import type { VisitRules } from '../domain/visits.js';
+import type { VisitRules } from '../domain/visit-settings.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });

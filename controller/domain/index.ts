@@ -73,6 +73,13 @@ export {
   scheduleProblems,
 } from './schedule.js';
 export * from './types.js';
+export {
+  type BadgeValidity,
+  defaultVisitorBadgeUntil,
+  type VisitRules,
+  type VisitSettings,
+  visitSettings,
+} from './visit-settings.js';
 export type {
   EscortWindow,
   HandoverOffer,
@@ -84,22 +91,19 @@ export type {
   VisitsState,
 } from './visit-state.js';
 export {
-  type BadgeValidity,
-  defaultVisitorBadgeUntil,
-  nextVisitDeadline,
   type PresenceView,
   pendingVisitors,
   presenceView,
   type RoomStatus,
   roomStatus,
-  stepVisits,
   unreturnedVisitorBadges,
+} from './visit-views.js';
+export {
+  nextVisitDeadline,
+  stepVisits,
   type VisitAction,
   type VisitEvent,
   type VisitPerson,
   type VisitRecordInput,
-  type VisitRules,
-  type VisitSettings,
   type VisitStep,
-  visitSettings,
 } from './visits.js';

@@ -1,3 +1,5 @@
+// One cohesive thing: the visit part of the derived state, its copy-on-write draft and how each
+// row changes it; split it and the fold of one row no longer reads as one.
 /**
  * The part of the derived state that the visit rules (visits.ts) read, and how journal rows change
  * it. Folded by fold.ts together with presence, alarms and door modes, so a restart rebuilds all of

@@ -1,3 +1,5 @@
+// One cohesive thing: the visit rules' step over one scratch state; split it and the rules no
+// longer read as one. (Their settings and read-only views live in visit-settings.ts, visit-views.ts.)
 /**
  * Visitors, escorts, presence, anti-passback, room secured and end of day: pure rules over the
  * derived state (POLICY §7(1)②イ, ②エ; docs/visitors.md).
@@ -66,7 +68,7 @@
  */
 import { type ActiveAlarm, VISIT_ALARM_SEVERITY } from './alarms.js';
 import { type DerivedState, foldRow, whoIsInside } from './fold.js';
-import { endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
+import { localTimeOn, nextLocalTime } from './local-day.js';
 import type {
   AccessRecord,
   EscortedVisitor,
@@ -76,89 +78,10 @@ import type {
   VisitRecordType,
 } from './records.js';
 import { localDate } from './schedule.js';
-import type {
-  AlarmSeverity,
-  AntiPassbackMode,
-  Direction,
-  EscortExitPolicy,
-  PersonCategory,
-  VisitAlarmType,
-} from './types.js';
-import {
-  type PendingVisitor,
-  type PresenceEntry,
-  UNKNOWN_ROOM,
-  type VisitorBadgeInfo,
-  visitorsOf,
-} from './visit-state.js';
-
-// ------------------------------------------------------------------------------------------------
-// Settings
-
-/**
- * How long a visitor badge issued without an explicit end is valid: until the `endOfDay` time of
- * the issue day, or `hours` after issue.
- */
-export type BadgeValidity = 'end_of_day' | { hours: number };
-
-/** The visit rules as the config's `visitors` section gives them (times in seconds). */
-export interface VisitRules {
-  escortWindowS: number;
-  maxVisitorsPerEscort: number;
-  escortExit: EscortExitPolicy;
-  handoverWindowS: number;
-  antiPassback: { mode: AntiPassbackMode; forgiveAfterS: number };
-  roomSecureS: number;
-  /** HH:MM local. */
-  endOfDay: string;
-  badgeValidity: BadgeValidity;
-}
-
-export interface VisitSettings {
-  timeZone: string;
-  escortWindowMs: number;
-  maxVisitorsPerEscort: number;
-  escortExit: EscortExitPolicy;
-  /** How long after an escort's refused exit their visitors can be handed over to another escort. */
-  handoverWindowMs: number;
-  antiPassback: AntiPassbackMode;
-  passbackForgiveMs: number;
-  roomSecureMs: number;
-  /** HH:MM local. */
-  endOfDay: string;
-  badgeValidity: BadgeValidity;
-}
-
-/** The settings from the config (`timeZone` and the `visitors` section). */
-export function visitSettings(config: { timeZone: string; visitors: VisitRules }): VisitSettings {
-  const v = config.visitors;
-  return {
-    timeZone: config.timeZone,
-    escortWindowMs: v.escortWindowS * 1000,
-    maxVisitorsPerEscort: v.maxVisitorsPerEscort,
-    escortExit: v.escortExit,
-    handoverWindowMs: v.handoverWindowS * 1000,
-    antiPassback: v.antiPassback.mode,
-    passbackForgiveMs: v.antiPassback.forgiveAfterS * 1000,
-    roomSecureMs: v.roomSecureS * 1000,
-    endOfDay: v.endOfDay,
-    badgeValidity: v.badgeValidity,
-  };
-}
-
-/**
- * When a visitor badge issued at `at` without an explicit end stops being valid: `end_of_day` = the
- * `endOfDay` time of the local issue day (the following midnight if issued after it); `{ hours }` =
- * that many hours after issue.
- */
-export function defaultVisitorBadgeUntil(
-  at: number,
-  settings: Pick<VisitSettings, 'timeZone' | 'endOfDay' | 'badgeValidity'>,
-): number {
-  if (settings.badgeValidity !== 'end_of_day') return at + settings.badgeValidity.hours * 3_600_000;
-  const end = localTimeOn(at, settings.endOfDay, settings.timeZone);
-  return end > at ? end : endOfLocalDay(at, settings.timeZone);
-}
+import type { AlarmSeverity, Direction, PersonCategory, VisitAlarmType } from './types.js';
+import type { VisitSettings } from './visit-settings.js';
+import { type PendingVisitor, type PresenceEntry, type VisitorBadgeInfo, visitorsOf } from './visit-state.js';
+import { unreturnedVisitorBadges } from './visit-views.js';
 
 // ------------------------------------------------------------------------------------------------
 // Events and actions
@@ -862,72 +785,4 @@ export function nextVisitDeadline(state: DerivedState, settings: VisitSettings, 
   if (state.visits.lastEndOfDay !== localDate(now, settings.timeZone)) consider(today);
   else consider(nextLocalTime(today, settings.endOfDay, settings.timeZone));
   return next;
-}
-
-/** One person inside a room, as the "who is inside" view shows them. */
-export interface PresenceView {
-  personId: string;
-  category: PersonCategory | null;
-  since: number;
-  /** A visitor's escort (person id), or null. */
-  escort: string | null;
-  /** For a visitor: whether their escort is inside (false = unescorted); null for others. */
-  escorted: boolean | null;
-  /** They may have left without badging (exit button) since `uncertainSince`. */
-  uncertain: boolean;
-  uncertainSince: number | null;
-  /** An escort refused at the exit because their visitors are inside. */
-  exitRefused: boolean;
-}
-
-/** Who is inside `doorId`, earliest first, with escorts and uncertainty. */
-export function presenceView(state: DerivedState, doorId: string): PresenceView[] {
-  const inside = state.presence[doorId];
-  if (inside === undefined) return [];
-  return whoIsInside(state, doorId).map((e) => ({
-    personId: e.personId,
-    category: e.category ?? null,
-    since: e.since,
-    escort: e.escort ?? null,
-    escorted: e.category === 'visitor' ? e.escort !== undefined && Object.hasOwn(inside, e.escort) : null,
-    uncertain: e.uncertainSince !== undefined,
-    uncertainSince: e.uncertainSince ?? null,
-    exitRefused: e.exitRefusedAt !== undefined,
-  }));
-}
-
-export interface RoomStatus {
-  doorId: string;
-  empty: boolean;
-  /** Someone inside is marked uncertain. */
-  uncertain: boolean;
-  contact: 'open' | 'closed' | 'unknown';
-  lock: 'locked' | 'unlocked' | 'unknown';
-  /** Empty and not yet shown secured since then; null otherwise. */
-  unsecuredSince: number | null;
-}
-
-export function roomStatus(state: DerivedState, doorId: string): RoomStatus {
-  const room = state.visits.rooms[doorId] ?? UNKNOWN_ROOM;
-  const inside = state.presence[doorId];
-  return {
-    doorId,
-    empty: inside === undefined,
-    uncertain: Object.values(inside ?? {}).some((e) => e.uncertainSince !== undefined),
-    contact: room.contact,
-    lock: room.lock,
-    unsecuredSince: inside === undefined ? room.unsecuredSince : null,
-  };
-}
-
-/** Visitors waiting for an escort at `doorId`'s entry reader. */
-export function pendingVisitors(state: DerivedState, doorId: string): PendingVisitor[] {
-  return [...(state.visits.pending[doorId] ?? [])];
-}
-
-/** Unreturned visitor badges, earliest issued first. */
-export function unreturnedVisitorBadges(state: DerivedState): VisitorBadgeInfo[] {
-  return Object.values(state.visits.visitorBadges).sort(
-    (a, b) => a.issuedAt - b.issuedAt || (a.badgeId < b.badgeId ? -1 : 1),
-  );
 }

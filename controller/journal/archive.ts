@@ -1,316 +1,45 @@
 /**
- * Archiving: journal rows older than the retention period move into a signed archive file, and
- * the live chain continues from a signed archive base. See docs/journal.md, "Archiving".
- *
- * The archive file (mode 0600, UTF-8 text, one item per line):
- *
- *   SEKISHO-ARCHIVE 1\n
- *   <manifest: one line of JSON>\n
- *   <signature: base64 Ed25519 over the manifest line's UTF-8 bytes, without its \n>\n
- *   <one line per row, in seq order: "<hash> <bytes>\n", hash and bytes exactly as stored>
- *
- * The manifest names the controller, the previous archive base (seq 0 and the genesis hash for
- * the first archive), the chain head at the cut (the last row's seq and hash), the row count and
- * the SHA-256 and size of the row lines. Chain linkage inside the file is checked from the
- * previous base's hash to the head. The database keeps, per archive, a signed archive base whose
- * `archiveSha256` is the SHA-256 of the whole file, so each base names exactly one file.
+ * Archiving: journal rows older than the retention period move into a signed archive file
+ * (archive-file.ts), and the live chain continues from a signed archive base. See docs/journal.md,
+ * "Archiving". Verifying the chain across archives is archive-chain.ts.
  */
-import { createHash, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, type KeyObject, sign } from 'node:crypto';
 import {
   closeSync,
   existsSync,
-  fstatSync,
   fsyncSync,
   linkSync,
   openSync,
-  readdirSync,
-  readSync,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import { dirname, resolve } from 'node:path';
+import {
+  ARCHIVE_MAGIC,
+  ArchiveError,
+  type ArchiveManifest,
+  CHUNK,
+  verifyArchiveFile,
+} from './archive-file.js';
 import type { SqliteDatabase } from './db.js';
 import {
   type ArchiveBase,
   archiveBaseBytes,
-  type Checkpoint,
   chainHash,
   GENESIS_HASH,
   type Journal,
-  RECORD_VERSION,
   readArchiveBases,
 } from './journal.js';
-import { publicKeyId } from './secrets.js';
 import { type VerifyResult, verifyJournal } from './verify.js';
 
-export const ARCHIVE_MAGIC = 'SEKISHO-ARCHIVE 1\n';
-const MAX_HEAD = 64 * 1024;
-const CHUNK = 1024 * 1024;
 const PAGE = 1000;
-
-const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const Link = z.strictObject({ seq: z.int().nonnegative(), hash: Hex64 });
-export const ArchiveManifest = z.strictObject({
-  format: z.literal(1),
-  controllerId: z.string().min(1),
-  siteId: z.string(),
-  createdAt: z.int().nonnegative(),
-  sekishoVersion: z.string(),
-  /** Rows whose `at` is before this (UTC ms) were eligible. */
-  before: z.int().nonnegative(),
-  retentionYears: z.int().positive(),
-  /** The base the archived rows chain from: the previous archive's head, or seq 0 and genesis. */
-  prevBase: Link,
-  /** The chain head at the cut: the last archived row. */
-  head: Link,
-  rows: z.int().positive(),
-  firstAt: z.int().nonnegative(),
-  lastAt: z.int().nonnegative(),
-  contentBytes: z.int().nonnegative(),
-  contentSha256: Hex64,
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
-});
-export type ArchiveManifest = z.infer<typeof ArchiveManifest>;
-
-/** A refusal, with a sentence for people; nothing was deleted. */
-export class ArchiveError extends Error {
-  override name = 'ArchiveError';
-}
 
 /** now − `years` calendar years (UTC): rows before it are older than the retention period. */
 export function retentionCutoff(now: number, years: number): number {
   const d = new Date(now);
   d.setUTCFullYear(d.getUTCFullYear() - years);
   return d.getTime();
-}
-
-// ------------------------------------------------------------------------------------------------
-// Verifying an archive file on its own
-
-export interface ArchiveCheck {
-  ok: boolean;
-  /** Absent when the file is not a readable archive at all. */
-  manifest?: ArchiveManifest;
-  /** Everything wrong, one sentence each. */
-  problems: string[];
-  /** The first row that does not verify, if any. */
-  firstBadSeq?: number;
-  /** SHA-256 of the whole file (what an archive base names). */
-  fileSha256: string;
-  rowsChecked: number;
-  signatureChecked: boolean;
-}
-
-export interface ArchiveCheckOptions {
-  /** The device's public key; without it the signature is not checked (and `ok` is false). */
-  publicKey?: KeyObject;
-  /** Checkpoints to compare with the archived rows' hashes (those inside the file's range). */
-  checkpoints?: readonly Checkpoint[];
-}
-
-/** Reads `file` line by line (lines without their \n), hashing the whole file and the row section. */
-function* lines(file: string, whole: ReturnType<typeof createHash>): Generator<Buffer> {
-  const fd = openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let rest: Buffer = Buffer.alloc(0);
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      whole.update(chunk);
-      let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : Buffer.from(chunk);
-      let nl = data.indexOf(0x0a);
-      while (nl !== -1) {
-        yield data.subarray(0, nl);
-        data = data.subarray(nl + 1);
-        nl = data.indexOf(0x0a);
-      }
-      rest = data;
-    }
-    if (rest.length > 0) yield Buffer.concat([rest, Buffer.from('\u0000NO-NEWLINE')]);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Verifies an archive file on its own: the header, the manifest, its signature (with `publicKey`),
- * the SHA-256 and size of the row lines, that the seqs run without gaps from the previous base to
- * the head, that each row's bytes are a record of its seq and that every hash chains from the one
- * before, starting at the previous base's hash and ending at the head's. Never throws for a bad file.
- */
-export function verifyArchiveFile(file: string, options: ArchiveCheckOptions = {}): ArchiveCheck {
-  const whole = createHash('sha256');
-  const content = createHash('sha256');
-  const check: ArchiveCheck = {
-    ok: false,
-    problems: [],
-    fileSha256: '',
-    rowsChecked: 0,
-    signatureChecked: false,
-  };
-  const problems = check.problems;
-  const bad = (seq: number, problem: string) => {
-    check.firstBadSeq ??= seq;
-    problems.push(problem);
-  };
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
-  } catch (err) {
-    problems.push(`cannot read ${file}: ${(err as Error).message}`);
-    return check;
-  }
-  const cps = new Map((options.checkpoints ?? []).map((c) => [c.seq, c]));
-  let index = 0;
-  let manifest: ArchiveManifest | undefined;
-  let expected = 0;
-  let prev = GENESIS_HASH;
-  let contentBytes = 0;
-  let broken = false;
-  for (const line of lines(file, whole)) {
-    index++;
-    if (index === 1) {
-      if (`${line.toString('latin1')}\n` !== ARCHIVE_MAGIC) {
-        problems.push(`${file} is not a Sekisho archive (it does not start with "SEKISHO-ARCHIVE 1")`);
-        break;
-      }
-      continue;
-    }
-    if (index === 2) {
-      if (line.length > MAX_HEAD) {
-        problems.push('the manifest line is too long');
-        break;
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line.toString('utf8'));
-      } catch (err) {
-        problems.push(`the manifest is not JSON (${(err as Error).message})`);
-        break;
-      }
-      const result = ArchiveManifest.safeParse(parsed);
-      if (!result.success) {
-        problems.push(
-          ...result.error.issues.map((i) => `manifest ${i.path.join('.') || ''}: ${i.message}`.trim()),
-        );
-        break;
-      }
-      manifest = result.data;
-      check.manifest = manifest;
-      expected = manifest.prevBase.seq + 1;
-      prev = manifest.prevBase.hash;
-      continue;
-    }
-    if (index === 3) {
-      if (!manifest) break;
-      if (options.publicKey) {
-        check.signatureChecked = true;
-        const signed = verifySignature(manifestLineOf(file), line.toString('latin1'), options.publicKey);
-        if (!signed) {
-          const keyId = publicKeyId(options.publicKey);
-          const key =
-            keyId === manifest.keyId ? '' : ` (the manifest names key ${manifest.keyId}, expected ${keyId})`;
-          problems.push(`the manifest's signature does not verify${key}: the archive was altered or forged`);
-        }
-      } else problems.push('no public key to check the archive signature with');
-      continue;
-    }
-    if (!manifest) break;
-    // A row line: "<hash> <bytes>".
-    content.update(line);
-    content.update('\n');
-    contentBytes += line.length + 1;
-    if (broken) continue;
-    const text = line.toString('utf8');
-    const hash = text.slice(0, 64);
-    const bytes = text.slice(65);
-    const seq = expected;
-    if (!/^[0-9a-f]{64} /.test(text.slice(0, 65))) {
-      bad(seq, `line ${index}: not "<hash> <bytes>" (expected row ${seq})`);
-      broken = true;
-      continue;
-    }
-    if (!bytes.startsWith(`{"v":${RECORD_VERSION},"seq":${seq},`)) {
-      const named = /^\{"v":\d+,"seq":(\d+),/.exec(bytes)?.[1];
-      bad(
-        seq,
-        named === undefined
-          ? `row ${seq}: the bytes are not a journal record`
-          : `row ${seq} is missing: the next row in the archive is seq ${named}`,
-      );
-      broken = true;
-      continue;
-    }
-    if (chainHash(prev, bytes) !== hash) {
-      bad(seq, `row ${seq}: the hash is not SHA-256(previous hash ‖ bytes): the row was altered`);
-      broken = true;
-      continue;
-    }
-    const cp = cps.get(seq);
-    if (cp && cp.hash !== hash) {
-      bad(
-        seq,
-        `row ${seq}'s hash differs from the checkpoint signed for that seq: the archive was rewritten`,
-      );
-      broken = true;
-      continue;
-    }
-    prev = hash;
-    expected = seq + 1;
-    check.rowsChecked++;
-  }
-  check.fileSha256 = whole.digest('hex');
-  if (index === 0) problems.push(`${file} is empty`);
-  if (!manifest) {
-    if (problems.length === 0) problems.push(`${file} ends before its manifest and signature`);
-    return check;
-  }
-  if (index < 3) problems.push('the signature line is missing');
-  const digest = content.digest('hex');
-  if (digest !== manifest.contentSha256 || contentBytes !== manifest.contentBytes)
-    problems.push(
-      'the row lines do not match the SHA-256 and size in the manifest: the archive was damaged or changed',
-    );
-  if (!broken) {
-    if (expected - 1 !== manifest.head.seq || prev !== manifest.head.hash)
-      bad(
-        expected,
-        expected - 1 < manifest.head.seq
-          ? `the archive ends at seq ${expected - 1} but its manifest says seq ${manifest.head.seq}: rows ${expected} to ${manifest.head.seq} are missing`
-          : `the chain does not end at the manifest's head (seq ${manifest.head.seq})`,
-      );
-    if (check.rowsChecked !== manifest.rows)
-      problems.push(`the archive holds ${check.rowsChecked} rows, its manifest says ${manifest.rows}`);
-  }
-  check.ok = problems.length === 0;
-  return check;
-}
-
-/** The manifest line (line 2) as stored, for signature checking. */
-function manifestLineOf(file: string): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(Math.min(fstatSync(fd).size, ARCHIVE_MAGIC.length + MAX_HEAD + 1));
-    readSync(fd, head, 0, head.length, 0);
-    const end = head.indexOf(0x0a, ARCHIVE_MAGIC.length);
-    return head.subarray(ARCHIVE_MAGIC.length, end === -1 ? head.length : end);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function verifySignature(manifestLine: Buffer, signature: string, publicKey: KeyObject): boolean {
-  try {
-    return (
-      /^[A-Za-z0-9+/]+=*$/.test(signature) &&
-      verify(null, manifestLine, publicKey, Buffer.from(signature, 'base64'))
-    );
-  } catch {
-    return false;
-  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -561,97 +290,6 @@ export function archiveJournal(db: SqliteDatabase, journal: Journal, options: Ar
   };
 }
 
-// ------------------------------------------------------------------------------------------------
-// Continuity: archive → archive → live journal
-
-export interface ArchiveChainCheck {
-  ok: boolean;
-  /** The archives found, oldest first. */
-  archives: { file: string; manifest: ArchiveManifest; fileSha256: string }[];
-  /** Everything wrong, one sentence each. */
-  problems: string[];
-  /** Not proof of tampering: e.g. an archive no base names (left by an interrupted `sekisho archive`). */
-  notes: string[];
-  journal: VerifyResult;
-}
-
-/**
- * Verifies every archive file in `dir` on its own, then the chain across them: the first starts at
- * the genesis hash, each starts where the previous one ends, every archive base in the database
- * names one of them (by head and whole-file SHA-256), and the live journal verifies from the latest
- * base. A missing, extra, swapped or altered archive is named.
- */
-export function verifyArchiveChain(db: SqliteDatabase, dir: string, publicKey: KeyObject): ArchiveChainCheck {
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const checkpoints = db
-    .prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM checkpoints')
-    .all() as Checkpoint[];
-  const archives: ArchiveChainCheck['archives'] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (!statSync(path).isFile() || !startsWithMagic(path)) continue;
-    const c = verifyArchiveFile(path, { publicKey, checkpoints });
-    if (!c.ok || !c.manifest) {
-      problems.push(`${name}: ${c.problems.join('; ')}`);
-      continue;
-    }
-    archives.push({ file: path, manifest: c.manifest, fileSha256: c.fileSha256 });
-  }
-  archives.sort((a, b) => a.manifest.prevBase.seq - b.manifest.prevBase.seq);
-
-  const bases = readArchiveBases(db);
-  const named = new Set<string>();
-  for (const b of bases) {
-    const a = archives.find((x) => x.manifest.head.seq === b.seq);
-    if (!a) {
-      problems.push(`no archive file in ${dir} for the archive base at seq ${b.seq} (signed ${iso(b.at)})`);
-      continue;
-    }
-    named.add(a.file);
-    if (a.manifest.head.hash !== b.hash || a.fileSha256 !== b.archiveSha256)
-      problems.push(
-        `${a.file} is not the archive the base at seq ${b.seq} names (its ${a.fileSha256 !== b.archiveSha256 ? 'SHA-256' : 'head hash'} differs)`,
-      );
-  }
-  let expected = { seq: 0, hash: GENESIS_HASH };
-  const last = bases.at(-1);
-  for (const a of archives) {
-    if (!named.has(a.file)) {
-      notes.push(
-        `${a.file} (rows ${a.manifest.prevBase.seq + 1} to ${a.manifest.head.seq}) is not named by any archive base`,
-      );
-      continue;
-    }
-    const p = a.manifest.prevBase;
-    if (p.seq !== expected.seq || p.hash !== expected.hash)
-      problems.push(
-        p.seq > expected.seq
-          ? `rows ${expected.seq + 1} to ${p.seq} are in no archive: an archive file is missing before ${a.file}`
-          : `${a.file} starts after seq ${p.seq}, which does not continue the previous archive (seq ${expected.seq})`,
-      );
-    expected = a.manifest.head;
-  }
-  if (last && (expected.seq !== last.seq || expected.hash !== last.hash) && problems.length === 0)
-    problems.push(`the archives end at seq ${expected.seq}, the live journal starts after seq ${last.seq}`);
-  const journal = verifyJournal(db, { publicKey });
-  if (!journal.ok) problems.push(`live journal: row seq ${journal.firstBadSeq}: ${journal.problem}`);
-  if (journal.archiveBase === undefined && archives.length > 0 && bases.length === 0)
-    notes.push('the journal has no archive base: nothing was archived from it');
-  return { ok: problems.length === 0, archives, problems, notes, journal };
-}
-
-function startsWithMagic(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(ARCHIVE_MAGIC.length);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return n === buf.length && buf.toString('latin1') === ARCHIVE_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
@@ -661,7 +299,7 @@ function fsyncPath(path: string): void {
   }
 }
 
-function iso(at: number): string {
+export function iso(at: number): string {
   const d = new Date(at);
   return Number.isNaN(d.getTime()) ? String(at) : d.toISOString();
 }

@@ -5,18 +5,19 @@
  */
 
 export {
-  ARCHIVE_MAGIC,
-  type ArchiveChainCheck,
-  type ArchiveCheck,
-  ArchiveError,
-  ArchiveManifest,
   type ArchiveOptions,
   type ArchiveResult,
   archiveJournal,
   retentionCutoff,
-  verifyArchiveChain,
-  verifyArchiveFile,
 } from './archive.js';
+export { type ArchiveChainCheck, verifyArchiveChain } from './archive-chain.js';
+export {
+  ARCHIVE_MAGIC,
+  type ArchiveCheck,
+  ArchiveError,
+  ArchiveManifest,
+  verifyArchiveFile,
+} from './archive-file.js';
 export {
   MIGRATIONS,
   type Migration,

@@ -1,3 +1,5 @@
+// One cohesive thing: the chain walk and the diagnosis of its first bad row share one decoding of
+// the stored rows; split them and the verifier no longer reads as one.
 /**
  * `sekisho verify`: walks the journal in seq order, recomputing the hash chain, and names the first
  * row that was changed, removed, inserted or reordered. Checkpoints (the local table and any

@@ -11,12 +11,6 @@
 
 import type Database from 'better-sqlite3';
 import { type Board, claimDoorPins, createBoard, secureLevels } from '../../hardware/index.js';
-import {
-  MQTT_NOT_CONFIGURED,
-  MqttPublisher,
-  type MqttStatus,
-  type PublisherTuning,
-} from '../alarms/index.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
@@ -35,6 +29,7 @@ import type { DeviceSecrets, Journal, JournalInput, JournalRow } from '../journa
 import { maskCredential } from '../journal/index.js';
 import { WalCheckpointer } from '../journal/wal-checkpointer.js';
 import { createLogger, type Logger } from '../log.js';
+import { MQTT_NOT_CONFIGURED, MqttPublisher, type MqttStatus, type PublisherTuning } from '../mqtt/index.js';
 import type { Registry } from '../registry/index.js';
 import { openStorage } from '../storage.js';
 import { clockSynchronised, runtimeVersions, sekishoVersion } from '../system.js';

@@ -6,7 +6,6 @@
  */
 
 import type Database from 'better-sqlite3';
-import type { MqttPublisher } from '../alarms/index.js';
 import {
   type DerivedState,
   foldRow,
@@ -18,6 +17,7 @@ import {
 import type { DeviceSecrets, Journal, JournalRow } from '../journal/index.js';
 import { loadLatestSnapshot, saveSnapshot } from '../journal/index.js';
 import type { Logger } from '../log.js';
+import type { MqttPublisher } from '../mqtt/index.js';
 import type { Guard, Part } from './part.js';
 
 export interface DerivedDeps {

@@ -5,7 +5,6 @@
  */
 
 import { type Board, type DoorPinNames, doorPinNames, lockOutputLevel } from '../../hardware/index.js';
-import type { DoorSnapshot } from '../alarms/index.js';
 import type { Config, DoorConfig } from '../config/index.js';
 import {
   type Direction,
@@ -21,6 +20,7 @@ import {
   type VisitEvent,
   whoIsInside,
 } from '../domain/index.js';
+import type { DoorSnapshot } from '../mqtt/index.js';
 import type { Derived } from './derived.js';
 import type { Guard, Part } from './part.js';
 import type { Writer } from './writer.js';

@@ -8,10 +8,10 @@
  * unrecorded fact.
  */
 
-import type { MqttPublisher } from '../alarms/index.js';
 import { type AlarmSeverity, type AlarmType, alarmSeverity, alarmsAwaitingClear } from '../domain/index.js';
 import type { Journal, JournalInput, JournalRow } from '../journal/index.js';
 import type { Logger } from '../log.js';
+import type { MqttPublisher } from '../mqtt/index.js';
 import type { Derived } from './derived.js';
 import type { Part } from './part.js';
 

@@ -10,10 +10,10 @@
  */
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MqttPublisher } from '../../controller/alarms/index.js';
 import { MqttSchema } from '../../controller/config/index.js';
 import { Journal, type JournalInput, openDatabase } from '../../controller/journal/index.js';
 import { silentLogger } from '../../controller/log.js';
+import { MqttPublisher } from '../../controller/mqtt/index.js';
 import { tempDir } from '../helpers/controller.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { Consumer } from './consumer.js';

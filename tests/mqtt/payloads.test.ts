@@ -6,6 +6,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { ConfigError, MqttSchema, parseConfig } from '../../controller/config/index.js';
+import type { ActiveAlarm } from '../../controller/domain/index.js';
+import type { JournalRow } from '../../controller/journal/index.js';
 import {
   ActiveAlarmsPayload,
   AlarmPayload,
@@ -27,10 +30,7 @@ import {
   offlinePayload,
   onlinePayload,
   StatusPayload,
-} from '../../controller/alarms/index.js';
-import { ConfigError, MqttSchema, parseConfig } from '../../controller/config/index.js';
-import type { ActiveAlarm } from '../../controller/domain/index.js';
-import type { JournalRow } from '../../controller/journal/index.js';
+} from '../../controller/mqtt/index.js';
 import { tempDir } from '../helpers/controller.js';
 
 const H = (c: string) => c.repeat(64);

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StatusPayload } from '../../controller/alarms/index.js';
+import { StatusPayload } from '../../controller/mqtt/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
 import {
   doorConfig,

@@ -5,6 +5,7 @@
  */
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCheckpoint } from '../../controller/journal/index.js';
 import {
   ActiveAlarmsPayload,
   AlarmPayload,
@@ -13,8 +14,7 @@ import {
   EventPayload,
   type PublisherTuning,
   StatusPayload,
-} from '../../controller/alarms/index.js';
-import { verifyCheckpoint } from '../../controller/journal/index.js';
+} from '../../controller/mqtt/index.js';
 import type { Controller } from '../../controller/runtime/index.js';
 import { until } from '../helpers/controller.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';

@@ -6,7 +6,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { StatusPayload } from '../../controller/alarms/index.js';
+import { StatusPayload } from '../../controller/mqtt/index.js';
 import { tempDir, until } from '../helpers/controller.js';
 import { type Mosquitto, makeTestPki, startMosquitto, type TestPki } from '../helpers/mosquitto.js';
 import { Consumer, startMqttController } from './consumer.js';

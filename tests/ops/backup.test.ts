@@ -30,7 +30,7 @@ import {
   readBundle,
   restoreBackup,
   unpackAndCheck,
-} from '../../controller/backup.js';
+} from '../../controller/backup/index.js';
 import { loadConfig } from '../../controller/config/index.js';
 import { HMAC_KEY_FILE, PUBLIC_KEY_FILE, SIGNING_KEY_FILE } from '../../controller/journal/index.js';
 import { openStorage } from '../../controller/storage.js';

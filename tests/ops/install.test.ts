@@ -158,7 +158,7 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(existsSync(p('opt/sekisho/dist'))).toBe(false); // built there, never copied from the checkout
     expect(mode(p('opt/sekisho/package.json'))).toBe('644');
     expect(mode(p('opt/sekisho/controller/cli.ts'))).toBe('644');
-    expect(existsSync(p('opt/sekisho/controller/backup.ts'))).toBe(true);
+    expect(existsSync(p('opt/sekisho/controller/backup/index.ts'))).toBe(true);
     expect(existsSync(p('opt/sekisho/package-lock.json'))).toBe(true);
     expect(existsSync(p('opt/sekisho/tests'))).toBe(false);
     expect(existsSync(p('opt/sekisho/node_modules'))).toBe(false); // npm ci is not run on a dry run

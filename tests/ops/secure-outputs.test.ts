@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { secureOutputs } from '../../controller/cli.js';
+import { secureOutputs } from '../../controller/cli/service.js';
 import { loadConfig } from '../../controller/config/index.js';
 import type { GpioFactory } from '../../hardware/index.js';
 import { fakeGpios } from '../hardware/fake-gpio.js';

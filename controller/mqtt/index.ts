@@ -1,5 +1,5 @@
 /**
- * Alarms off the device: the MQTT publisher that drains the journal's outbox, the topic tree, the
+ * MQTT: the broker connection, the publisher that drains the journal's outbox, the topic tree, the
  * payloads (zod schemas for consumers) and Home Assistant discovery. See docs/mqtt.md.
  *
  * The alarm lifecycle itself (raise, latch, acknowledge, clear) is pure and lives in

@@ -1,10 +1,11 @@
-import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from './accounts/passwords.js';
-import { Role } from './accounts/roles.js';
-import { migrateAccounts } from './accounts/schema.js';
-import { SessionStore } from './accounts/sessions.js';
-import { UserStore } from './accounts/users.js';
-import { optTime, parseSubcommand, UsageError, withStorage } from './cli-common.js';
-import { formatLocal } from './time.js';
+/** `sekisho user …`: dashboard and CLI accounts from the command line (controller/accounts/). */
+import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
+import { Role } from '../accounts/roles.js';
+import { migrateAccounts } from '../accounts/schema.js';
+import { SessionStore } from '../accounts/sessions.js';
+import { UserStore } from '../accounts/users.js';
+import { formatLocal } from '../time.js';
+import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
 /** Reads a line from a terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {

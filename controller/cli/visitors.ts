@@ -3,17 +3,9 @@
  * inside, from the command line (policy §7(1)②エ, §7(1)②オ).
  */
 import { parseArgs } from 'node:util';
-import {
-  common,
-  credentialArg,
-  need,
-  optTime,
-  parseSubcommand,
-  UsageError,
-  withStorage,
-} from './cli-common.js';
-import { foldRows, initialDerivedState, presenceView, unreturnedVisitorBadges } from './domain/index.js';
-import { formatLocal } from './time.js';
+import { foldRows, initialDerivedState, presenceView, unreturnedVisitorBadges } from '../domain/index.js';
+import { formatLocal } from '../time.js';
+import { common, credentialArg, need, optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
 export function visitorCommand(args: string[]): number {
   const { sub, values, positionals } = parseSubcommand(args, {

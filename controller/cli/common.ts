@@ -1,14 +1,16 @@
 /**
  * What every `sekisho` command shares: the common options, loading the config, the actor of an
  * administrative command, parsing option values, and opening the storage for the length of one
- * command. Used by cli.ts, cli-visitors.ts and users.ts.
+ * command. Used by every command module in this folder.
  */
+import { createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { normaliseCredential } from '../firmware-bridge/index.js';
-import { type LoadedConfig, loadConfig } from './config/index.js';
-import { openStorage, type Storage } from './storage.js';
-import { parseLocal } from './time.js';
+import { normaliseCredential } from '../../firmware-bridge/index.js';
+import { type LoadedConfig, loadConfig } from '../config/index.js';
+import { journalFile, openStorage, type Storage } from '../storage.js';
+import { parseLocal } from '../time.js';
 
 /** Bad usage: the CLI prints it with a pointer to `sekisho help` and exits 2. */
 export class UsageError extends Error {}
@@ -115,4 +117,21 @@ export function parseSubcommand<const O extends NonNullable<ParseArgsConfig['opt
     options: typeof common & O;
   }>({ args: rest, allowPositionals: true, options: { ...common, ...options } });
   return { sub, values, positionals };
+}
+
+export /** An existing journal, never created here; `readonly` for commands that only look. */
+function openExisting(loaded: LoadedConfig, opts: { readonly?: boolean } = {}) {
+  const file = journalFile(loaded.storageDir);
+  if (!existsSync(file))
+    throw new Error(`no journal at ${file} (has the controller been started with this config?)`);
+  return openStorage(loaded, opts);
+}
+
+/** A public key (PEM) named by --public-key; one that cannot be read is a UsageError. */
+export function publicKeyFrom(file: string) {
+  try {
+    return createPublicKey(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--public-key: cannot read a public key from ${file}: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,65 @@
+/** doctor's storage checks: free space, the folder's permissions, sizes, integrity and the chain. */
+import { existsSync, statfsSync, statSync } from 'node:fs';
+import { verifyJournal } from '../journal/index.js';
+import { modeText, openToOthers } from '../secret-files.js';
+import { journalFile, type Storage } from '../storage.js';
+import { type Add, whoAmI } from './check.js';
+
+export /** The database's integrity and the journal's chain and signed checkpoints. */
+function storageChecks(s: Storage, add: Add): void {
+  try {
+    const ic = s.db.pragma('quick_check', { simple: true });
+    add(ic === 'ok' ? 'OK' : 'FAIL', 'database integrity', String(ic));
+    const v = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
+    add(
+      v.ok ? 'OK' : 'FAIL',
+      'journal chain',
+      v.ok
+        ? `intact, ${v.rows} rows, ${v.checkpoints} signed checkpoints`
+        : `first bad row seq ${v.firstBadSeq}: ${v.problem}`,
+    );
+  } catch (err) {
+    add('FAIL', 'storage', (err as Error).message);
+  }
+}
+
+export /** Free space, the storage folder's permissions and owner, and the journal's size. */
+function diskChecks(dir: string, add: Add): void {
+  try {
+    const fs = statfsSync(existsSync(dir) ? dir : '/');
+    const free = fs.bavail * fs.bsize;
+    const mb = Math.round(free / 1e6);
+    add(
+      free < 200e6 ? (free < 50e6 ? 'FAIL' : 'WARN') : 'OK',
+      'disk',
+      `${mb} MB free for ${dir}${free < 200e6 ? ' — the journal needs room to grow: free some space or move to a larger card' : ''}`,
+    );
+  } catch (err) {
+    add('FAIL', 'disk', String(err));
+  }
+  if (!existsSync(dir)) return;
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (openToOthers(st.mode))
+    add(
+      'WARN',
+      'storage permissions',
+      `${dir} is mode ${modeText(st.mode)}: others may read the journal and device keys — chmod 700 ${dir}`,
+    );
+  else if (uid !== undefined && uid !== 0 && st.uid !== uid)
+    add(
+      'WARN',
+      'storage permissions',
+      `${dir} belongs to uid ${st.uid}, not to ${whoAmI()}: run doctor as the service user`,
+    );
+  else add('OK', 'storage permissions', `${dir} is private (mode ${modeText(st.mode)})`);
+  const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+  const db = size(journalFile(dir));
+  const wal = size(`${journalFile(dir)}-wal`);
+  if (db > 0)
+    add(
+      wal > 64e6 ? 'WARN' : 'OK',
+      'journal size',
+      `${(db / 1e6).toFixed(1)} MB, write-ahead log ${(wal / 1e6).toFixed(1)} MB${wal > 64e6 ? ' — the log is not being checkpointed: a long-running reader holds it open?' : ''}`,
+    );
+}
