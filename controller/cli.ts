@@ -29,7 +29,7 @@ import {
 import { presenceCommand, visitorCommand } from './cli-visitors.js';
 import { ConfigError, type LoadedConfig } from './config/index.js';
 import { doctor } from './doctor.js';
-import { PersonCategory } from './domain/index.js';
+import { dataFields, PersonCategory } from './domain/index.js';
 import {
   ArchiveError,
   archiveJournal,
@@ -239,7 +239,7 @@ function log(args: string[]): number {
   );
   for (const r of rows) {
     const p = r.person ? people.get(r.person) : undefined;
-    const d = r.data as Record<string, unknown>;
+    const d = dataFields(r);
     let detail = '';
     if (r.type === 'access')
       detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} ${String(d.result).toUpperCase()} ${d.reason} ${d.masked ?? ''} ${p ? `${p.name} [${p.displayId}, ${p.category}]` : '(unknown person)'}`;

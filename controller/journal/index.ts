@@ -40,6 +40,7 @@ export {
   chainHash,
   checkpointBytes,
   GENESIS_HASH,
+  type InputColumns,
   Journal,
   JournalDataError,
   type JournalFilter,
@@ -50,6 +51,8 @@ export {
   RECORD_VERSION,
   readArchiveBases,
   recordBytes,
+  type StoredColumns,
+  type UncataloguedInput,
   verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';

@@ -14,6 +14,7 @@ import {
   type PublisherTuning,
   StatusPayload,
 } from '../../controller/alarms/index.js';
+import { dataFields } from '../../controller/domain/index.js';
 import { verifyCheckpoint } from '../../controller/journal/index.js';
 import type { Controller } from '../../controller/runtime/index.js';
 import { until } from '../helpers/controller.js';
@@ -79,7 +80,7 @@ describe('MQTT publisher (real Mosquitto)', () => {
       id: `forced:${raiseRow.seq}`,
       at: raiseRow.at,
       time: new Date(raiseRow.at).toISOString(),
-      detail: raiseRow.data.detail,
+      detail: dataFields(raiseRow).detail,
       actor: null,
       comment: null,
     });
