@@ -1,5 +1,7 @@
 /**
- * The journal's record types: the `data` of each row type, as zod schemas.
+ * The journal's record types: the `data` of each row type, as zod schemas, and the catalogue of all
+ * of them (`RecordCatalogue`, at the end; the registry's, accounts' and operation's schemas are in
+ * records-*.ts beside this file).
  *
  * A journal row is `{ seq, at, type, door, person, actor, data }`. `door` (door id), `person`
  * (person id) and `actor` (dashboard user id, or null for the controller itself) are columns of the
@@ -473,11 +475,14 @@ declare const uncatalogued: unique symbol;
 
 /**
  * A record type that is not in the catalogue: a row written by a newer Sekisho, which an older one
- * must still read (and verify, list, export). Branded, so that a catalogued type's name is never
- * taken for it: `isRecordOf(row, 'access')` narrows a row to the access branch alone (a plain
- * `string` would keep the uncatalogued branch, and `data` untyped). Code never writes one
- * (`Journal.append` takes catalogued types); tests of the journal's format make one with
- * `uncataloguedType()`.
+ * must still read (and verify, list, export); the folds ignore it.
+ *
+ * Why a branded string rather than `string`: with a plain `string` branch, append would take
+ * `{ type: 'access', data: <anything> }` (or a misspelt type) as an uncatalogued input, and a guard
+ * could not drop that branch. With the brand an uncatalogued type is written only deliberately
+ * (`uncataloguedType()`: tests of the journal's format), and `isRecordOf(row, 'access')` narrows a
+ * row to the access branch alone. (TypeScript does not narrow the union on `row.type === 'access'`
+ * while one branch's type is a non-literal string, branded or not: hence `isRecordOf`.)
  */
 export type UncataloguedType = string & { readonly [uncatalogued]: true };
 
@@ -523,10 +528,7 @@ export interface RowColumns {
  */
 export type RecordRow = RowColumns & StoredRecord;
 
-/**
- * Whether a record is of the catalogued type `type`, narrowing its data to that type's. (A
- * comparison `row.type === 'access'` cannot narrow: the uncatalogued branch's type is a string too.)
- */
+/** Whether a record is of the catalogued type `type`, narrowing its data to that type's. */
 export function isRecordOf<T extends KnownRecordType, R extends StoredRecord>(
   record: R,
   type: T,

@@ -60,7 +60,12 @@ describe('people and person pickers in Chromium', () => {
   /** The latest request filed, once it is one of `kind` (the form answers, then the page reloads). */
   async function lastRequest(kind: string) {
     const latest = () => d.controller.journal.query({ types: ['request_created'], limit: 1 })[0];
-    await expect.poll(() => dataFields(latest() ?? { type: 'exit_request', data: {} }).kind).toBe(kind);
+    await expect
+      .poll(() => {
+        const row = latest();
+        return row && dataFields(row).kind;
+      })
+      .toBe(kind);
     return latest()!;
   }
 
