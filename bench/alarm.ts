@@ -8,6 +8,7 @@
  * product's code is not changed.
  */
 import { MqttClient } from 'mqtt';
+import { isRecordOf } from '../controller/domain/index.js';
 import type { Controller } from '../controller/runtime/index.js';
 import type { SimBoard } from '../hardware/index.js';
 import { DOOR } from './lib/dataset.js';
@@ -79,7 +80,7 @@ export async function forcedDoorToPuback(
   if (!controller.mqtt.status().connected) throw new Error('the publisher did not connect to the broker');
   let raisedAt: { seq: number; t: number } | null = null;
   controller.onRow((row) => {
-    if (row.type === 'alarm_raised' && row.data.alarm === 'forced_open')
+    if (isRecordOf(row, 'alarm_raised') && row.data.alarm === 'forced_open')
       raisedAt = { seq: row.seq, t: now() };
   });
   for (let i = 0; i < n; i++) {

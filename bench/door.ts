@@ -5,6 +5,7 @@
  * (Controller.onRow) as an intermediate mark.
  */
 import { writeSync } from 'node:fs';
+import { dataFields } from '../controller/domain/index.js';
 import type { JournalRow } from '../controller/journal/index.js';
 import type { Controller } from '../controller/runtime/index.js';
 import { encodeRdm6300Frame } from '../firmware-bridge/index.js';
@@ -163,7 +164,9 @@ export async function badgeToUnlock(rig: DoorRig, staff: readonly Staff[], n: nu
     result.presentations++;
     const acc = w.lastAccess as { row: JournalRow; t: number } | null;
     if (!Number.isFinite(t1)) {
-      fail(acc ? `${String(acc.row.data.result)}:${String(acc.row.data.reason)}` : 'no decision');
+      fail(
+        acc ? `${String(dataFields(acc.row).result)}:${String(dataFields(acc.row).reason)}` : 'no decision',
+      );
       await sleep(50);
       continue;
     }
@@ -213,7 +216,7 @@ export async function lostBadge(rig: DoorRig, staff: readonly Staff[], n: number
     const got = await denied;
     res.disable.push(t1 - t0);
     if (got) {
-      if (got.row.data.result === 'granted') {
+      if (dataFields(got.row).result === 'granted') {
         res.grantedAfterLoss++;
         // Undo the entry so the room stays as the other benchmarks expect.
         rig.board.simulate(`${DOOR}.contact`, true);

@@ -4,7 +4,9 @@
  * dashboard's index, measured through the HTTP API in dashboard.ts), each beside the same SQL run
  * bare (only the stored bytes, no row objects).
  */
+
 import type Database from 'better-sqlite3';
+import { dataFields } from '../controller/domain/index.js';
 import {
   type Journal,
   type JournalFilter,
@@ -61,7 +63,7 @@ export interface QueryResults {
 }
 
 function csvLine(r: JournalRow): string {
-  const d = r.data;
+  const d = dataFields(r);
   const cell = (v: unknown) => {
     const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
     return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;

@@ -3,6 +3,7 @@
 import type { SessionStore } from '../controller/accounts/sessions.js';
 import type { UserStore } from '../controller/accounts/users.js';
 import type { RequestStore } from '../controller/approvals/requests.js';
+import type { KnownRecordType, RecordDataOf } from '../controller/domain/index.js';
 import type { LoginLimiter } from './auth/limiter.js';
 import type { Guard } from './http.js';
 import type { Integrity } from './integrity.js';
@@ -27,10 +28,10 @@ export interface Dash {
   simulated: boolean;
   now(): number;
   /** Appends one administrative journal row. */
-  record(
-    type: string,
+  record<T extends KnownRecordType>(
+    type: T,
     actor: string | null,
-    data: Record<string, unknown>,
+    data: RecordDataOf<T>,
     extra?: { door?: string | null; person?: string | null },
   ): void;
 }

@@ -16,6 +16,7 @@ import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { dataFields, type RecordDataOf } from '../controller/domain/index.js';
 import {
   type Checkpoint,
   chainHash,
@@ -113,7 +114,7 @@ export class Integrity {
   lastVerification(): VerificationRecord | null {
     const row = this.#journal.query({ types: ['journal_verified'], limit: 1 })[0];
     if (!row) return null;
-    const d = row.data as Record<string, unknown>;
+    const d = dataFields(row);
     return {
       at: row.at,
       by: row.actor,
@@ -137,7 +138,7 @@ export class Integrity {
   verifyNow(
     actor: string,
     now: () => number,
-    record: (data: Record<string, unknown>) => void,
+    record: (data: RecordDataOf<'journal_verified'>) => void,
   ): Promise<VerificationRecord> {
     if (this.#running) return this.#running;
     const run = (async (): Promise<VerificationRecord> => {

@@ -8,7 +8,7 @@
  * journal. Queries return journal seqs; the rows themselves are read from the journal.
  */
 import { z } from 'zod';
-import type { Direction } from '../controller/domain/index.js';
+import { type Direction, dataFields } from '../controller/domain/index.js';
 import type { Journal, JournalRow, SqliteDatabase } from '../controller/journal/index.js';
 import type { AccessResult } from './vocabulary.js';
 
@@ -154,7 +154,7 @@ export class LogIndex {
   }
 
   #indexRow(row: JournalRow): void {
-    const d = row.data as Record<string, unknown>;
+    const d = dataFields(row);
     switch (row.type) {
       case 'access': {
         const escort =

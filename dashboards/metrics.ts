@@ -19,8 +19,8 @@ import {
   alarmSeverity,
   BadgeStatus,
   DoorMode,
-  type JournalRow,
   PersonCategory,
+  type RecordRow,
 } from '../controller/domain/index.js';
 import type { DashboardController } from './service.js';
 
@@ -125,7 +125,7 @@ export class MetricsCollector {
   }
 
   /** Cheap: the controller calls it after every committed row. */
-  #onRow(row: JournalRow): void {
+  #onRow(row: RecordRow): void {
     if (this.#closed) return;
     this.#rows++;
     if (row.type === 'access') {

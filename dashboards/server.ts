@@ -22,6 +22,7 @@ import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
+import { recordOf } from '../controller/domain/index.js';
 import { RegistryError } from '../controller/registry/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
@@ -159,12 +160,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     now: () => controller.now(),
     record(type, actor, data, extra = {}) {
       journal.append({
-        type,
+        ...recordOf(type, data),
         at: controller.now(),
         actor,
         door: extra.door ?? null,
         person: extra.person ?? null,
-        data,
       });
       hub.notify();
     },

@@ -14,7 +14,15 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { foldRows, initialDerivedState, snapshotDerivedState } from '../../controller/domain/index.js';
+import {
+  type AlarmSeverity,
+  type AlarmType,
+  type DecisionReason,
+  foldRows,
+  initialDerivedState,
+  type PersonCategory,
+  snapshotDerivedState,
+} from '../../controller/domain/index.js';
 import {
   Journal,
   type JournalInput,
@@ -363,9 +371,9 @@ function generate(
   };
   const denied = (
     at: number,
-    reason: string,
+    reason: DecisionReason,
     who: Staff | null,
-    category: string | null,
+    category: PersonCategory | null,
     reader = 'entry',
   ) => {
     ctx.append({
@@ -388,8 +396,8 @@ function generate(
   };
   const alarm = (
     at: number,
-    type: string,
-    severity: string,
+    type: AlarmType,
+    severity: AlarmSeverity,
     detail: string,
     before: () => void,
     clearAt: number,

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { type AccountChangeVia, type KnownRecordType, type RecordDataOf, recordOf } from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
 import { Role } from './roles.js';
@@ -106,9 +107,9 @@ export class UserStore {
     };
   }
 
-  #append(type: string, at: number, actor: string | null, data: Record<string, unknown>): void {
+  #append<T extends KnownRecordType>(type: T, at: number, actor: string | null, data: RecordDataOf<T>): void {
     // An outbox row (for MQTT) when a broker is configured: the journal's default.
-    this.#journal.append({ type, at, actor, data });
+    this.#journal.append({ ...recordOf(type, data), at, actor });
   }
 
   count(): number {
@@ -150,7 +151,7 @@ export class UserStore {
     return await hashPassword(password, this.#scrypt);
   }
 
-  async create(input: NewUser, actor: string, at: number, via: Record<string, unknown> = {}): Promise<User> {
+  async create(input: NewUser, actor: string, at: number, via: AccountChangeVia = {}): Promise<User> {
     this.checkNew(input);
     const hash = await this.hashFor(input.password, input.username);
     return this.createHashed(input, hash, actor, at, via);
@@ -162,7 +163,7 @@ export class UserStore {
     passwordHash: string,
     actor: string,
     at: number,
-    via: Record<string, unknown> = {},
+    via: AccountChangeVia = {},
   ): User {
     const id = `u_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     const validUntil = input.validUntil ?? null;
@@ -190,7 +191,7 @@ export class UserStore {
     return this.get(id)!;
   }
 
-  setRole(id: string, role: Role, actor: string, at: number, via: Record<string, unknown> = {}): User {
+  setRole(id: string, role: Role, actor: string, at: number, via: AccountChangeVia = {}): User {
     parse(Role, role, 'role');
     return this.#journal.transaction(() => {
       const u = this.#require(id);

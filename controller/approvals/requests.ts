@@ -11,6 +11,7 @@
 import { can } from '../accounts/roles.js';
 import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
+import { type KnownRecordType, type RecordDataOf, recordOf } from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
@@ -107,14 +108,14 @@ export class RequestStore {
     };
   }
 
-  #append(
-    type: string,
+  #append<T extends KnownRecordType>(
+    type: T,
     at: number,
     actor: string | null,
-    data: Record<string, unknown>,
+    data: RecordDataOf<T>,
     person?: string | null,
   ) {
-    this.#d.journal.append({ type, at, actor, person: person ?? null, data });
+    this.#d.journal.append({ ...recordOf(type, data), at, actor, person: person ?? null });
   }
 
   get(id: number): RequestRecord | undefined {
@@ -312,7 +313,7 @@ export class RequestStore {
   #decide(
     req: RequestRecord,
     status: 'rejected' | 'cancelled',
-    type: string,
+    type: 'request_rejected' | 'request_withdrawn',
     by: RequestActor,
     note: string,
     at: number,

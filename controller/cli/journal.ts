@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
+import { dataFields } from '../domain/index.js';
 import {
   ArchiveError,
   archiveJournal,
@@ -91,7 +92,7 @@ export function log(args: string[]): number {
   );
   for (const r of rows) {
     const p = r.person ? people.get(r.person) : undefined;
-    const d = r.data as Record<string, unknown>;
+    const d = dataFields(r);
     let detail = '';
     if (r.type === 'access')
       detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} ${String(d.result).toUpperCase()} ${d.reason} ${d.masked ?? ''} ${p ? `${p.name} [${p.displayId}, ${p.category}]` : '(unknown person)'}`;

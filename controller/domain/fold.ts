@@ -44,8 +44,8 @@ import {
   AlarmConditionClearedRecord,
   AlarmRaisedRecord,
   isVisitRecordType,
-  type JournalRow,
   ModeChangedRecord,
+  type RecordRow,
   VisitorBadgeIssuedRecord,
 } from './records.js';
 import { AlarmSeverity, AlarmType, DoorMode, PersonCategory, VisitorBadgeStatus } from './types.js';
@@ -224,7 +224,7 @@ class Draft implements PresenceOps {
   }
 }
 
-function apply(d: Draft, row: JournalRow): void {
+function apply(d: Draft, row: RecordRow): void {
   if (row.seq <= d.lastSeq) return;
   d.lastSeq = row.seq;
   d.at = row.at;
@@ -306,14 +306,14 @@ function apply(d: Draft, row: JournalRow): void {
  * Fold many rows (any iterable, e.g. a journal cursor) in seq order. Each part of the state is
  * copied at most once, however many rows there are.
  */
-export function foldRows(state: DerivedState, rows: Iterable<JournalRow>): DerivedState {
+export function foldRows(state: DerivedState, rows: Iterable<RecordRow>): DerivedState {
   const d = new Draft(state);
   for (const row of rows) apply(d, row);
   return d.result();
 }
 
 /** Fold one row: a new state sharing every part the row does not change. */
-export function foldRow(state: DerivedState, row: JournalRow): DerivedState {
+export function foldRow(state: DerivedState, row: RecordRow): DerivedState {
   if (row.seq <= state.lastSeq) return state;
   const d = new Draft(state);
   apply(d, row);

@@ -1,5 +1,7 @@
 /**
- * The journal's record types: the `data` of each row type, as zod schemas.
+ * The journal's record types: the `data` of each row type, as zod schemas, and the catalogue of all
+ * of them (`RecordCatalogue`, at the end; the registry's, accounts' and operation's schemas are in
+ * records-*.ts beside this file).
  *
  * A journal row is `{ seq, at, type, door, person, actor, data }`. `door` (door id), `person`
  * (person id) and `actor` (dashboard user id, or null for the controller itself) are columns of the
@@ -7,6 +9,9 @@
  * when parsing, so an older reader can fold rows written by a newer controller.
  */
 import { z } from 'zod';
+import { AccountRecordSchemas } from './records-accounts.js';
+import { OperationRecordSchemas } from './records-operations.js';
+import { RegistryRecordSchemas } from './records-registry.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -18,6 +23,10 @@ import {
   PersonCategory,
   VisitorBadgeStatus,
 } from './types.js';
+
+export * from './records-accounts.js';
+export * from './records-operations.js';
+export * from './records-registry.js';
 
 const alarmId = z.int().positive();
 
@@ -57,6 +66,8 @@ export const AccessRecord = z.object({
   visitorsInside: z.array(z.string()).optional(),
   /** Anti-passback: the read broke the in/out sequence (`violation`), or did so long enough ago to be forgiven. */
   passback: z.enum(['violation', 'forgiven']).optional(),
+  /** A grant refused because it could not be committed (`storage_unavailable`): what was decided. */
+  decided: DecisionReason.optional(),
 });
 export type AccessRecord = z.infer<typeof AccessRecord>;
 
@@ -122,6 +133,9 @@ export const ControllerStartedRecord = z.object({
   version: z.string(),
   /** Whether the system clock was synchronised at start; null when unknown. */
   clockSynced: z.boolean().nullable(),
+  /** The board (`sim` or `rpi`) and the configured doors' ids (absent in rows written before they were kept). */
+  board: z.string().optional(),
+  doors: z.array(z.string()).optional(),
   /** The Node.js, SQLite and OS versions it started on (absent in rows written before they were kept). */
   runtime: z.object({ node: z.string(), sqlite: z.string(), os: z.string() }).optional(),
 });
@@ -373,7 +387,10 @@ export function parseVisitRecord(
   return { ok: true, record: { type, data: result.data } as TypedVisitRecord };
 }
 
-/** Every record type the domain knows, with the schema of its `data`. */
+/**
+ * The record types the domain folds (the door machine's and the shell's), with the schema of their
+ * `data`; `parseRecord()` parses them. The whole catalogue is `RecordCatalogue` below.
+ */
 export const RecordSchemas = {
   access: AccessRecord,
   exit_request: ExitRequestRecord,
@@ -401,18 +418,6 @@ export type RecordData<T extends RecordType> = z.infer<(typeof RecordSchemas)[T]
 /** A typed record: `{ type: 'access', data: AccessRecord } | …`. */
 export type TypedRecord = { [T in RecordType]: { type: T; data: RecordData<T> } }[RecordType];
 
-/** A journal row as the journal hands it to the domain. */
-export interface JournalRow {
-  seq: number;
-  /** UTC ms. */
-  at: number;
-  type: string;
-  door: string | null;
-  person: string | null;
-  actor: string | null;
-  data: Record<string, unknown>;
-}
-
 export function isRecordType(type: string): type is RecordType {
   return Object.hasOwn(RecordSchemas, type);
 }
@@ -434,4 +439,107 @@ export function parseRecord(
     };
   }
   return { ok: true, record: { type, data: result.data } as TypedRecord };
+}
+
+// ------------------------------------------------------------------------------------------------
+// The catalogue: every record type Sekisho writes, with the schema of its `data`.
+
+/**
+ * Every record type Sekisho writes, with the schema of its `data`: the domain's and the visits'
+ * above, the registry's, the accounts' and approvals', and the operation's (MQTT link, backups,
+ * archives, the dashboard's own records). `Journal.append` accepts only these types, each with its
+ * data; tests/domain/records.test.ts checks that every row a whole session writes parses.
+ */
+export const RecordCatalogue = {
+  ...RecordSchemas,
+  ...VisitRecordSchemas,
+  ...RegistryRecordSchemas,
+  ...AccountRecordSchemas,
+  ...OperationRecordSchemas,
+} as const;
+
+export type KnownRecordType = keyof typeof RecordCatalogue;
+
+/**
+ * The `data` of a row of type `T` as written and as read back unparsed: the schema's input type
+ * (a field with a default may be absent). Parsing with the schema gives its output type.
+ */
+export type RecordDataOf<T extends KnownRecordType> = z.input<(typeof RecordCatalogue)[T]>;
+
+/** A catalogued record: `{ type: 'access', data: … } | { type: 'door_opened', data: … } | …`. */
+export type KnownRecord<T extends KnownRecordType = KnownRecordType> = {
+  [K in T]: { type: K; data: RecordDataOf<K> };
+}[T];
+
+declare const uncatalogued: unique symbol;
+
+/**
+ * A record type that is not in the catalogue: a row written by a newer Sekisho, which an older one
+ * must still read (and verify, list, export); the folds ignore it.
+ *
+ * Why a branded string rather than `string`: with a plain `string` branch, append would take
+ * `{ type: 'access', data: <anything> }` (or a misspelt type) as an uncatalogued input, and a guard
+ * could not drop that branch. With the brand an uncatalogued type is written only deliberately
+ * (`uncataloguedType()`: tests of the journal's format), and `isRecordOf(row, 'access')` narrows a
+ * row to the access branch alone. (TypeScript does not narrow the union on `row.type === 'access'`
+ * while one branch's type is a non-literal string, branded or not: hence `isRecordOf`.)
+ */
+export type UncataloguedType = string & { readonly [uncatalogued]: true };
+
+/** A record whose type is not in the catalogue: its data is whatever JSON object it holds. */
+export interface UncataloguedRecord {
+  type: UncataloguedType;
+  data: Record<string, unknown>;
+}
+
+/** A record as stored: a catalogued one, or one of a type this version does not know. */
+export type StoredRecord = KnownRecord | UncataloguedRecord;
+
+/** Marks a type name as not catalogued (a newer controller's, or a test's). */
+export function uncataloguedType(type: string): UncataloguedType {
+  return type as UncataloguedType;
+}
+
+/**
+ * A record's data as a plain JSON object, for code that reads any type's fields defensively (the
+ * MQTT payloads, the log's columns); code that acts on one type narrows `type` instead.
+ */
+export function dataFields(record: StoredRecord): Record<string, unknown> {
+  return record.data;
+}
+
+export function isKnownRecordType(type: string): type is KnownRecordType {
+  return Object.hasOwn(RecordCatalogue, type);
+}
+
+/** The columns of a row besides its type and data. */
+export interface RowColumns {
+  seq: number;
+  /** UTC ms. */
+  at: number;
+  door: string | null;
+  person: string | null;
+  actor: string | null;
+}
+
+/**
+ * A journal row as the domain reads it (the journal's `JournalRow` adds its id, hash and bytes). Its
+ * data is typed by its type but not parsed: folds that act on it parse it with the schema.
+ */
+export type RecordRow = RowColumns & StoredRecord;
+
+/** Whether a record is of the catalogued type `type`, narrowing its data to that type's. */
+export function isRecordOf<T extends KnownRecordType, R extends StoredRecord>(
+  record: R,
+  type: T,
+): record is R & KnownRecord<T> {
+  return record.type === type;
+}
+
+/**
+ * A record from a type and its data, for a caller generic in the type (the compiler cannot tie a
+ * generic type to its data inside a union: this is the one place that says they match).
+ */
+export function recordOf<T extends KnownRecordType>(type: T, data: RecordDataOf<T>): KnownRecord {
+  return { type, data } as KnownRecord;
 }

@@ -24,7 +24,7 @@
  * part of a state handed out: `VisitsDraft` copies each part on its first change within one fold.
  */
 import { ExitTimes, ExitTimesDraft } from './exit-times.js';
-import { type AccessRecord, type JournalRow, parseVisitRecord } from './records.js';
+import { type AccessRecord, parseVisitRecord, type RecordRow } from './records.js';
 import type { PersonCategory, VisitorBadgeStatus } from './types.js';
 
 type Dict<T> = Record<string, T>;
@@ -340,7 +340,7 @@ export function visitorsOf(
 // Applying rows
 
 /** An `access` row (already parsed): presence and the visit bookkeeping. */
-export function applyAccess(v: VisitsDraft, p: PresenceOps, row: JournalRow, data: AccessRecord): void {
+export function applyAccess(v: VisitsDraft, p: PresenceOps, row: RecordRow, data: AccessRecord): void {
   const door = row.door;
   const person = row.person;
   if (door === null || person === null) return;
@@ -377,7 +377,7 @@ export function applyAccess(v: VisitsDraft, p: PresenceOps, row: JournalRow, dat
 }
 
 /** door_opened / door_closed / door_locked / door_unlocked: the room's door as last recorded. */
-export function applyDoorRow(v: VisitsDraft, p: PresenceOps, row: JournalRow): void {
+export function applyDoorRow(v: VisitsDraft, p: PresenceOps, row: RecordRow): void {
   const door = row.door;
   if (door === null) return;
   const empty = p.inside(door) === undefined;
@@ -404,7 +404,7 @@ export function applyDoorRow(v: VisitsDraft, p: PresenceOps, row: JournalRow): v
  * A visit record. Returns false when its data does not match its schema (or a row that needs a door
  * or person has none): the fold counts it as invalid and ignores it.
  */
-export function applyVisitRecord(v: VisitsDraft, p: PresenceOps, row: JournalRow): boolean {
+export function applyVisitRecord(v: VisitsDraft, p: PresenceOps, row: RecordRow): boolean {
   const parsed = parseVisitRecord(row.type, row.data);
   if (parsed === undefined || !parsed.ok) return false;
   const rec = parsed.record;

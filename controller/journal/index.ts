@@ -41,6 +41,7 @@ export {
   chainHash,
   checkpointBytes,
   GENESIS_HASH,
+  type InputColumns,
   Journal,
   JournalDataError,
   type JournalFilter,
@@ -51,6 +52,8 @@ export {
   RECORD_VERSION,
   readArchiveBases,
   recordBytes,
+  type StoredColumns,
+  type UncataloguedInput,
   verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';

@@ -8,6 +8,13 @@
  * off the device prove that the journal was not truncated or rewritten.
  */
 import { hash as digest, type KeyObject, sign, verify } from 'node:crypto';
+import type {
+  KnownRecord,
+  KnownRecordType,
+  StoredRecord,
+  UncataloguedRecord,
+  UncataloguedType,
+} from '../domain/records.js';
 import type { SqliteDatabase } from './db.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -15,31 +22,54 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Version of the canonical row format, the `v` field of the bytes. */
 export const RECORD_VERSION = 1;
 
-export interface JournalInput {
-  /** Record type, e.g. `access_decision`, `badge_added`: lower-case letters, digits, `_` and `.`. */
-  type: string;
+/** The columns of a row to append, besides its type and data. */
+export interface InputColumns {
   /** UTC milliseconds, passed in by the caller. */
   at: number;
   door?: string | null;
   person?: string | null;
   /** Who did it, for administrative records (a dashboard user, `system`, `cli:root`). */
   actor?: string | null;
-  /** JSON-safe payload: null, booleans, finite numbers, strings, arrays and plain objects. */
-  data: Record<string, unknown>;
 }
 
-export interface JournalRow extends JournalInput {
+/**
+ * A row to append: a type of the catalogue (controller/domain/records.ts) with that type's data, so
+ * that the compiler refuses a wrong shape. The data must be JSON-safe (null, booleans, finite
+ * numbers, strings, arrays and plain objects); the journal checks that, not the schema (no parsing
+ * on the door's path). `JournalInput<'access'>` is one type's input.
+ */
+export type JournalInput<T extends KnownRecordType = KnownRecordType> = InputColumns & KnownRecord<T>;
+
+/**
+ * An input of a type outside the catalogue, for tests of the journal's format (and tools that copy
+ * rows): its type is made with `uncataloguedType()`.
+ */
+export type UncataloguedInput = InputColumns & UncataloguedRecord;
+
+/** The columns every stored row has, besides its type and data. */
+export interface StoredColumns {
   seq: number;
   /** `<controllerId>:<seq>`: globally unique, what consumers de-duplicate by. */
   id: string;
+  at: number;
+  door: string | null;
+  person: string | null;
+  actor: string | null;
   hash: string;
   prevHash: string;
   /** The canonical bytes the hash covers, exactly as stored. */
   bytes: string;
-  door: string | null;
-  person: string | null;
-  actor: string | null;
 }
+
+/**
+ * A stored row. Its type is a catalogued one with that type's data, or — a journal written by a
+ * newer Sekisho — a type this version does not know (`UncataloguedType`, data any JSON object): such
+ * a row still reads, verifies and exports; the folds ignore it. The data is typed, not parsed: it was
+ * written through the typed `append` (the bytes are hash-chained), and what acts on it parses it with
+ * the schema. `JournalRow<'access'>` is one catalogued type's row.
+ */
+export type JournalRow<T extends KnownRecordType | UncataloguedType = KnownRecordType | UncataloguedType> =
+  StoredColumns & (T extends KnownRecordType ? KnownRecord<T> : UncataloguedRecord);
 
 export interface JournalHead {
   seq: number;
@@ -172,7 +202,7 @@ interface PreparedInput {
   dataJson: string;
 }
 
-function prepareInput(input: JournalInput): PreparedInput {
+function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
   if (input === null || typeof input !== 'object')
     throw new JournalDataError('journal input must be an object');
   const { type, at, data } = input;
@@ -480,14 +510,17 @@ export class Journal {
    * is committed with the enclosing transaction. Throws JournalDataError (writing nothing) for
    * input that is not JSON-safe.
    */
-  append(input: JournalInput, options: AppendOptions = {}): JournalRow {
+  append(input: JournalInput | UncataloguedInput, options: AppendOptions = {}): JournalRow {
     const prepared = prepareInput(input);
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => this.#insertRow(prepared, outbox));
   }
 
   /** Appends several rows in one transaction (all or none). */
-  appendMany(inputs: readonly JournalInput[], options: AppendOptions = {}): JournalRow[] {
+  appendMany(
+    inputs: readonly (JournalInput | UncataloguedInput)[],
+    options: AppendOptions = {},
+  ): JournalRow[] {
     const prepared = inputs.map(prepareInput);
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
@@ -516,7 +549,7 @@ export class Journal {
       if (info.changes === 1) {
         if (outbox) this.#insertOutbox.run(seq);
         this.#head = { seq, hash };
-        return {
+        return storedRow({
           seq,
           id: `${this.controllerId}:${seq}`,
           type: p.type,
@@ -528,7 +561,7 @@ export class Journal {
           hash,
           prevHash: prev.hash,
           bytes,
-        };
+        });
       }
       if (attempt > 0)
         throw new Error('journal head changed underneath this writer; refusing to fork the chain');
@@ -672,7 +705,7 @@ export class Journal {
       actor: string | null;
       data: Record<string, unknown>;
     };
-    return {
+    return storedRow({
       seq: row.seq,
       id: `${this.controllerId}:${row.seq}`,
       type: rec.type,
@@ -684,8 +717,16 @@ export class Journal {
       hash: row.hash,
       prevHash: row.prev_hash ?? this.#archivedPrevHash(row.seq),
       bytes: row.bytes,
-    };
+    });
   }
+}
+
+/**
+ * A row as written or read back, typed by its type: the one place a stored record gets its type. It
+ * is trusted, not parsed (see JournalRow); this costs nothing on the door's path.
+ */
+function storedRow(row: StoredColumns & { type: string; data: Record<string, unknown> }): JournalRow {
+  return row as StoredColumns & StoredRecord;
 }
 
 export function toCheckpoint(row: CheckpointRow): Checkpoint {

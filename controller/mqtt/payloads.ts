@@ -14,6 +14,7 @@ import {
   AlarmType,
   type DoorMode,
   DoorMode as DoorModeSchema,
+  dataFields,
   PersonCategory,
 } from '../domain/index.js';
 import type { Checkpoint, JournalRow } from '../journal/index.js';
@@ -253,7 +254,7 @@ function escortOf(data: Record<string, unknown>, lookup?: PersonLookup): PersonR
 
 /** The `…/events` payload of a journal row. Total: any row gives a valid payload. */
 export function eventPayload(row: JournalRow, lookupPerson?: PersonLookup): EventPayload {
-  const data = row.data ?? {};
+  const data = dataFields(row);
   const isAccess = row.type === 'access';
   let person: PersonRef | null = null;
   if (row.person !== null) {
@@ -315,10 +316,10 @@ export function minimalEventPayload(row: JournalRow): EventPayload {
 export function alarmPayload(row: JournalRow, raise: JournalRow | undefined): AlarmPayload | null {
   const event = ALARM_ROW_EVENTS[row.type];
   if (event === undefined) return null;
-  const data = row.data ?? {};
+  const data = dataFields(row);
   const alarmId = event === 'raised' ? row.seq : Number(data.alarmId);
   const source = event === 'raised' ? row : raise?.type === 'alarm_raised' ? raise : undefined;
-  const rd = source?.data ?? {};
+  const rd = source ? dataFields(source) : {};
   const type = AlarmType.safeParse(rd.alarm);
   const severity = AlarmSeverity.safeParse(rd.severity);
   if (!Number.isSafeInteger(alarmId) || alarmId < 1 || !type.success || !severity.success) return null;

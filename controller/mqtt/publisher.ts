@@ -16,7 +16,13 @@
  */
 import { connect, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/index.js';
-import type { ActiveAlarm } from '../domain/index.js';
+import {
+  type ActiveAlarm,
+  dataFields,
+  type KnownRecordType,
+  type MqttLinkRecord,
+  type RecordDataOf,
+} from '../domain/index.js';
 import type { Journal, JournalRow } from '../journal/index.js';
 import type { Logger } from '../log.js';
 import { type BrokerSettings, brokerAddress, brokerSettings } from './broker.js';
@@ -79,7 +85,7 @@ export interface PublisherDeps {
   doors: () => DoorSnapshot[];
   activeAlarms: () => ActiveAlarm[];
   /** Append a journal row (the runtime's write path). */
-  record: (type: string, data: Record<string, unknown>) => void;
+  record: <T extends KnownRecordType>(type: T, data: RecordDataOf<T>) => void;
   lookupPerson?: PersonLookup;
   tuning?: PublisherTuning;
 }
@@ -404,7 +410,7 @@ export class MqttPublisher {
     }
     this.#transitions.push(now);
     this.#recorded = state;
-    const data: Record<string, unknown> = { broker: this.#broker, tls: this.#tls, backlog: this.#backlog };
+    const data: MqttLinkRecord = { broker: this.#broker, tls: this.#tls, backlog: this.#backlog };
     if (state === 'disconnected') data.reason = reason;
     if (this.#suppressed > 0) data.unrecordedChanges = this.#suppressed;
     this.#suppressed = 0;
@@ -444,7 +450,8 @@ export class MqttPublisher {
       // An alarm goes out first: its PUBACK must not wait behind the event's (Nagle + delayed ACK on
       // a stock broker cost ~40 ms when the event led — docs/benchmarks.md).
       if (isAlarmRow(row.type)) {
-        const raise = row.type === 'alarm_raised' ? row : this.#d.journal.get(Number(row.data.alarmId));
+        const raise =
+          row.type === 'alarm_raised' ? row : this.#d.journal.get(Number(dataFields(row).alarmId));
         const alarm = alarmPayload(row, raise);
         if (alarm) messages.push([this.topics.alarms, JSON.stringify(alarm)]);
         else this.#d.log.error('alarm row names no alarm; published as an event only', { seq: row.seq });

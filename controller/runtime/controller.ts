@@ -23,7 +23,9 @@ import {
   type DoorMode,
   decide,
   doorMode,
+  isRecordOf,
   listActiveAlarms,
+  recordOf,
 } from '../domain/index.js';
 import type { DeviceSecrets, Journal, JournalInput, JournalRow } from '../journal/index.js';
 import { maskCredential } from '../journal/index.js';
@@ -151,7 +153,7 @@ export class Controller {
           doors: () => this.doors.snapshots(),
           activeAlarms: () => this.activeAlarms(),
           record: (type, data) => {
-            if (!this.stopped) this.writer.commit([{ type, at: this.now(), data }]);
+            if (!this.stopped) this.writer.commit([{ ...recordOf(type, data), at: this.now() }]);
           },
           lookupPerson: (id) => this.registry.getPerson(id),
           tuning: opts.mqttTuning,
@@ -281,13 +283,14 @@ export class Controller {
       person: visitPerson,
     });
     const own = rows.find(
-      (r) => r.type === 'access' && r.person === (person?.id ?? null) && r.data.reader === read.readerId,
+      (r): r is JournalRow<'access'> =>
+        isRecordOf(r, 'access') && r.person === (person?.id ?? null) && r.data.reader === read.readerId,
     );
     if (!own) {
       this.log.error('access row could not be committed; door stays locked', { door: doorId });
       return { decision: { granted: false, reason: 'storage_unavailable' }, row: null, doorId, direction };
     }
-    const result = own.data as AccessRecord;
+    const result = own.data;
     // A committed grant whose group's unlock was skipped (another row of the group failed): the door
     // stayed shut, so the caller is told what happened at the door, not what was decided.
     const granted = result.result === 'granted' && !unlockSkipped;

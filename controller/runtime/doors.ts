@@ -16,6 +16,7 @@ import {
   initialDoorState,
   nextDeadline,
   openConditions,
+  recordOf,
   stepDoor,
   type VisitEvent,
   whoIsInside,
@@ -183,9 +184,10 @@ export class Doors implements Part {
           if (rt.cfg.buzzer) board.write(rt.pins.buzzer, a.on);
           break;
         case 'record': {
-          const committed = writer.commit([{ type: a.type, at, door: doorId, data: a.data }]) === 'committed';
+          const committed =
+            writer.commit([{ ...recordOf(a.type, a.data), at, door: doorId }]) === 'committed';
           if (committed && a.type === 'door_opened') {
-            const d = a.data as { authorized: boolean; initial?: boolean };
+            const d = a.data;
             this.d.visitStep({
               kind: 'door_opened',
               at,

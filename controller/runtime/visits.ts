@@ -6,6 +6,7 @@
 
 import type { Config } from '../config/index.js';
 import {
+  isRecordOf,
   nextVisitDeadline,
   stepVisits,
   type VisitAction,
@@ -82,7 +83,7 @@ export class Visits implements Part {
     for (const a of actions as VisitAction[]) {
       switch (a.kind) {
         case 'record':
-          run.push(a.record as JournalInput);
+          run.push(a.record);
           break;
         case 'unlock':
           outcome = writer.commit(run, rows);
@@ -94,7 +95,9 @@ export class Visits implements Part {
             unlockSkipped = true;
             // Some of the group's access rows were committed as granted before storage failed: say,
             // in a record queued for when storage recovers, that the door did not open for them.
-            const granted = rows.filter((r) => r.type === 'access' && r.data.result === 'granted');
+            const granted = rows.filter(
+              (r): r is JournalRow<'access'> => isRecordOf(r, 'access') && r.data.result === 'granted',
+            );
             if (granted.length > 0)
               writer.commit([
                 {

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { DoorMode, presenceView } from '../../controller/domain/index.js';
+import { DoorMode, dataFields, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js';
@@ -58,7 +58,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     }),
   }));
   const recent = journal.query({ types: ['access'], limit: 8 }).map((r) => {
-    const d = r.data as Record<string, unknown>;
+    const d = dataFields(r);
     return {
       seq: r.seq,
       at: r.at,

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Direction } from '../../controller/domain/index.js';
+import { Direction, dataFields } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
@@ -104,14 +104,14 @@ export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] 
   const ids = new Set<string>();
   for (const r of rows) {
     if (r.person) ids.add(r.person);
-    const escort = escortOf(r.data as Record<string, unknown>);
+    const escort = escortOf(dataFields(r));
     if (escort) ids.add(escort);
   }
   const people = registry.getPeople(ids);
   const person = (id: string | null) => (id ? people.get(id) : undefined);
   const out: LogRow[] = [];
   for (const r of rows) {
-    const d = r.data as Record<string, unknown>;
+    const d = dataFields(r);
     const p = person(r.person);
     const escort = escortOf(d);
     out.push({

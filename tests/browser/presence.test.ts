@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { presenceView } from '../../controller/domain/index.js';
+import { dataFields, presenceView } from '../../controller/domain/index.js';
 import type { Person } from '../../controller/domain/types.js';
 import { type Client, PASSWORD, type TestDash } from '../dashboards/helpers.js';
 import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
@@ -143,7 +143,7 @@ describe('correcting presence in Chromium', () => {
       removed: [baba.id],
       added: [visitor.id],
     });
-    expect(row.data.present).toEqual(
+    expect(dataFields(row).present).toEqual(
       expect.arrayContaining([
         { personId: aoki.id, category: 'staff' },
         { personId: chiba.id, category: 'staff' },

@@ -13,7 +13,7 @@
  */
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { presenceView } from '../../controller/domain/index.js';
+import { dataFields, presenceView } from '../../controller/domain/index.js';
 import type { JournalRow } from '../../controller/journal/index.js';
 import type { AccessOutcome, Controller } from '../../controller/runtime/index.js';
 import { lockOutputLevel, type SimBoard } from '../../hardware/index.js';
@@ -149,7 +149,7 @@ describe('unlock skipped: the escort’s row committed, the visitor’s refused 
     // While storage refuses: the escort's grant is in the journal, the door did not open.
     const [grant] = accessOf(s.committed, s.escortId);
     expect(grant!.data).toMatchObject({ result: 'granted', reason: 'granted', direction: 'in' });
-    expect(grant!.data.visitors).toEqual([{ person: s.visitorId, name: 'Tamura' }]);
+    expect(dataFields(grant!).visitors).toEqual([{ person: s.visitorId, name: 'Tamura' }]);
     expect(s.committed.map((r) => r.type)).not.toContain('door_unlocked');
     // The escort's card is answered with what happened at the door, not with the committed grant.
     expect(s.out.decision).toEqual({ granted: false, reason: 'storage_unavailable' });

@@ -18,7 +18,16 @@ describe('LogIndex.sync over a long journal', () => {
           at: T0 + i * 1000,
           door: 'machine-room',
           person: `p${i % 50}`,
-          data: { direction: 'in', result: 'granted', reason: 'ok', badge: `b${i % 50}`, category: 'staff' },
+          data: {
+            reader: 'entry',
+            direction: 'in',
+            result: 'granted',
+            reason: 'granted',
+            badge: `b${i % 50}`,
+            masked: null,
+            format: 'em4100',
+            category: 'staff',
+          },
         });
     });
     // The controller's room (Controller.walRoom): the checkpointer's, here checkpointing at every call.

@@ -6,6 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataFields } from '../../controller/domain/index.js';
 import type { Person } from '../../controller/domain/types.js';
 import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
 import { PASSWORD, type TestDash } from './helpers.js';
@@ -59,7 +60,12 @@ describe('people and person pickers in Chromium', () => {
   /** The latest request filed, once it is one of `kind` (the form answers, then the page reloads). */
   async function lastRequest(kind: string) {
     const latest = () => d.controller.journal.query({ types: ['request_created'], limit: 1 })[0];
-    await expect.poll(() => latest()?.data.kind).toBe(kind);
+    await expect
+      .poll(() => {
+        const row = latest();
+        return row && dataFields(row).kind;
+      })
+      .toBe(kind);
     return latest()!;
   }
 

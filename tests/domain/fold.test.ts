@@ -5,9 +5,9 @@ import {
   foldRow,
   foldRows,
   initialDerivedState,
-  type JournalRow,
   listActiveAlarms,
   parseRecord,
+  type RecordRow,
   RecordType,
   restoreDerivedState,
   snapshotDerivedState,
@@ -19,10 +19,20 @@ const DOOR = 'machine-room';
 
 /** Builds journal rows with consecutive seqs, one second apart. */
 class Rows {
-  readonly rows: JournalRow[] = [];
-  add(type: string, data: Record<string, unknown>, cols: Partial<JournalRow> = {}): number {
+  readonly rows: RecordRow[] = [];
+  add(type: string, data: Record<string, unknown>, cols: Partial<RecordRow> = {}): number {
     const seq = this.rows.length + 1;
-    this.rows.push({ seq, at: T0 + seq * 1000, type, door: null, person: null, actor: null, data, ...cols });
+    // Rows as the journal hands them back, of any type and data (some malformed on purpose).
+    this.rows.push({
+      seq,
+      at: T0 + seq * 1000,
+      type,
+      door: null,
+      person: null,
+      actor: null,
+      data,
+      ...cols,
+    } as RecordRow);
     return seq;
   }
   access(
@@ -182,7 +192,7 @@ describe('foldRows', () => {
 });
 
 /** A long deterministic journal (seeded LCG): entries, exits, alarms, acks, clears, mode changes. */
-function longJournal(n: number): JournalRow[] {
+function longJournal(n: number): RecordRow[] {
   const r = new Rows();
   let x = 12345;
   const rand = (k: number) => {

@@ -16,7 +16,6 @@ import {
   foldRow,
   foldRows,
   initialDerivedState,
-  type JournalRow,
   listActiveAlarms,
   nextLocalTime,
   nextVisitDeadline,
@@ -24,6 +23,7 @@ import {
   parseVisitRecord,
   pendingVisitors,
   presenceView,
+  type RecordRow,
   restoreDerivedState,
   roomStatus,
   snapshotDerivedState,
@@ -79,24 +79,24 @@ const V3 = who('p-v3', 'Visitor Three', 'visitor');
 
 /** The shell, in miniature. */
 class Site {
-  readonly rows: JournalRow[] = [];
+  readonly rows: RecordRow[] = [];
   state: DerivedState;
   readonly unlocks: { doorId: string; at: number }[] = [];
 
   constructor(
     readonly settings: VisitSettings = SETTINGS,
     state: DerivedState = initialDerivedState(),
-    rows: JournalRow[] = [],
+    rows: RecordRow[] = [],
   ) {
     this.state = state;
     this.rows.push(...rows);
   }
 
   /** Append a row as the journal would (next seq, data stored as canonical JSON) and fold it. */
-  write(input: Omit<JournalRow, 'seq'>): JournalRow {
+  write(input: Omit<RecordRow, 'seq'>): RecordRow {
     // canonicalJson throws for anything a journal row cannot carry (undefined, NaN …).
     const data = JSON.parse(canonicalJson(input.data)) as Record<string, unknown>;
-    const row = { seq: this.rows.length + 1, ...input, data } as JournalRow;
+    const row = { seq: this.rows.length + 1, ...input, data } as RecordRow;
     this.rows.push(row);
     this.state = foldRow(this.state, row);
     return row;
@@ -1225,7 +1225,8 @@ describe('decide() and the fold for visitors', () => {
   });
 
   it('counts malformed visit rows as invalid and ignores them', () => {
-    const rows: JournalRow[] = [
+    // Malformed on purpose: the compiler would refuse them as typed rows.
+    const rows = [
       { seq: 1, at: T0, type: 'handover', door: DOOR, person: V1.id, actor: null, data: { to: 5 } },
       {
         seq: 2,
@@ -1254,7 +1255,7 @@ describe('decide() and the fold for visitors', () => {
         actor: null,
         data: { reader: 'r', direction: 'in', mode: 'soft', lastPassageAt: null },
       },
-    ];
+    ] as RecordRow[];
     const s = foldRows(initialDerivedState(), rows);
     expect(s.invalidRows).toBe(3);
     expect(s.lastSeq).toBe(4);

@@ -5,7 +5,12 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type DerivedState, foldRow, initialDerivedState } from '../../controller/domain/index.js';
+import {
+  type DerivedState,
+  foldRow,
+  initialDerivedState,
+  type RecordRow,
+} from '../../controller/domain/index.js';
 import {
   cli,
   doorConfig,
@@ -46,7 +51,7 @@ describe('restart after kill -9', () => {
       actor: string | null;
       bytes: string;
     }>) {
-      state = foldRow(state, { ...r, data: JSON.parse(r.bytes).data });
+      state = foldRow(state, { ...r, data: JSON.parse(r.bytes).data } as RecordRow);
     }
     db.close();
     return state;

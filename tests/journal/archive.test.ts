@@ -7,6 +7,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { uncataloguedType } from '../../controller/domain/index.js';
 import {
   ARCHIVE_MAGIC,
   type ArchiveOptions,
@@ -36,9 +37,10 @@ interface Setup {
   original: Map<number, { bytes: string; hash: string }>;
 }
 
+/** An access-like row of a type outside the catalogue (the archive stores rows as they are). */
 function access(at: number, i: number, reader = 'mr-in') {
   return {
-    type: 'access',
+    type: uncataloguedType('access_decision'),
     at,
     door: 'machine-room',
     person: `p_${i % 3}`,

@@ -6,7 +6,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal, type JournalInput, openDatabase, verifyJournal } from '../../controller/journal/index.js';
+import { uncataloguedType } from '../../controller/domain/index.js';
+import {
+  Journal,
+  openDatabase,
+  type UncataloguedInput,
+  verifyJournal,
+} from '../../controller/journal/index.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const given = process.argv[3];
@@ -18,11 +24,11 @@ const journal = new Journal(db, { controllerId: 'bench' });
 
 if (fresh || journal.head().seq < rows) {
   const t0 = performance.now();
-  const batch: JournalInput[] = [];
+  const batch: UncataloguedInput[] = [];
   const start = journal.head().seq;
   for (let i = start; i < rows; i++) {
     batch.push({
-      type: i % 3 === 0 ? 'door_state' : 'access_decision',
+      type: uncataloguedType(i % 3 === 0 ? 'door_state' : 'access_decision'),
       at: 1_767_225_600_000 + i * 1000,
       door: 'machine-room',
       person: `p_${(i % 500).toString(16).padStart(12, '0')}`,

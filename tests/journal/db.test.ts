@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { uncataloguedType } from '../../controller/domain/index.js';
 import {
   Journal,
   MIGRATIONS,
@@ -27,7 +28,7 @@ describe('openDatabase', () => {
     const file = join(root, 'data', 'nested', 'journal.db');
     const db = openDatabase(file);
     try {
-      new Journal(db, { controllerId: 'c' }).append({ type: 'x', at: T0, data: {} });
+      new Journal(db, { controllerId: 'c' }).append({ type: uncataloguedType('x'), at: T0, data: {} });
       expect(statSync(join(root, 'data', 'nested')).mode & 0o777).toBe(0o700);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
@@ -108,9 +109,9 @@ describe('openDatabase', () => {
     const db = openDatabase(file, { readonly: true });
     try {
       expect(verifyJournal(db)).toMatchObject({ ok: true, rows: 3 });
-      expect(() => new Journal(db, { controllerId: 'c' }).append({ type: 'x', at: T0, data: {} })).toThrow(
-        /readonly/i,
-      );
+      expect(() =>
+        new Journal(db, { controllerId: 'c' }).append({ type: uncataloguedType('x'), at: T0, data: {} }),
+      ).toThrow(/readonly/i);
     } finally {
       db.close();
     }

@@ -1,11 +1,12 @@
 /** Shared helpers for the journal tests: temp folders, real database files, the sqlite3 CLI. */
 import { rmSync } from 'node:fs';
 import { afterEach } from 'vitest';
+import { uncataloguedType } from '../../controller/domain/index.js';
 import {
   Journal,
-  type JournalInput,
   openDatabase,
   type SqliteDatabase,
+  type UncataloguedInput,
 } from '../../controller/journal/index.js';
 import { tempDir as newTempDir } from '../helpers/util.js';
 
@@ -43,10 +44,13 @@ export const DROP_TRIGGERS = `
   DROP TRIGGER checkpoints_no_delete;
 `;
 
-/** A typical access-decision record, varied by i. */
-export function sampleInput(i: number): JournalInput {
+/**
+ * A typical access-decision record, varied by i. Its types are not in the catalogue: these tests are
+ * about the journal's format, which stores any type.
+ */
+export function sampleInput(i: number): UncataloguedInput {
   return {
-    type: i % 4 === 3 ? 'door_state' : 'access_decision',
+    type: uncataloguedType(i % 4 === 3 ? 'door_state' : 'access_decision'),
     at: T0 + i * 60_000,
     door: i % 2 === 0 ? 'machine-room' : 'server-cage',
     person: i % 4 === 3 ? null : `p_${String(i % 3).padStart(12, '0')}`,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { uncataloguedType } from '../../controller/domain/index.js';
 import { CACHE_KIB } from '../../controller/journal/db.js';
 import {
   canonicalJson,
@@ -18,7 +19,7 @@ describe('append and the hash chain', () => {
   it('writes canonical bytes with a fixed field order and chains SHA-256(prevHash ‖ bytes)', () => {
     const { journal } = openJournal(join(tempDir(), 'j.db'));
     const first = journal.append({
-      type: 'access_decision',
+      type: uncataloguedType('access_decision'),
       at: T0,
       door: 'machine-room',
       person: 'p_1',
@@ -37,7 +38,12 @@ describe('append and the hash chain', () => {
       .digest('hex');
     expect(first.hash).toBe(expected);
 
-    const second = journal.append({ type: 'door_state', at: T0 + 1, door: 'machine-room', data: {} });
+    const second = journal.append({
+      type: uncataloguedType('door_state'),
+      at: T0 + 1,
+      door: 'machine-room',
+      data: {},
+    });
     expect(second.seq).toBe(2);
     expect(second.prevHash).toBe(first.hash);
     expect(second.hash).toBe(
@@ -99,24 +105,24 @@ describe('append and the hash chain', () => {
   ])('refuses data with %s and writes nothing', (_name, data, message) => {
     const { db, journal } = openJournal(join(tempDir(), 'j.db'));
     journal.append(sampleInput(0));
-    expect(() => journal.append({ type: 'x', at: T0, data: data as Record<string, unknown> })).toThrow(
-      message,
-    );
-    expect(() => journal.append({ type: 'x', at: T0, data: data as Record<string, unknown> })).toThrow(
-      JournalDataError,
-    );
+    expect(() =>
+      journal.append({ type: uncataloguedType('x'), at: T0, data: data as Record<string, unknown> }),
+    ).toThrow(message);
+    expect(() =>
+      journal.append({ type: uncataloguedType('x'), at: T0, data: data as Record<string, unknown> }),
+    ).toThrow(JournalDataError);
     expect(journal.head().seq).toBe(1);
     expect(db.prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 1 });
   });
 
   it('refuses a bad type, time or column, and a batch with one bad input writes none', () => {
     const { journal } = openJournal(join(tempDir(), 'j.db'));
-    expect(() => journal.append({ type: 'Bad Type', at: T0, data: {} })).toThrow(/type/);
-    expect(() => journal.append({ type: 'x', at: 1.5, data: {} })).toThrow(/at must be/);
-    expect(() => journal.append({ type: 'x', at: -1, data: {} })).toThrow(/at must be/);
-    expect(() => journal.append({ type: 'x', at: T0, door: '', data: {} })).toThrow(/door/);
+    expect(() => journal.append({ type: uncataloguedType('Bad Type'), at: T0, data: {} })).toThrow(/type/);
+    expect(() => journal.append({ type: uncataloguedType('x'), at: 1.5, data: {} })).toThrow(/at must be/);
+    expect(() => journal.append({ type: uncataloguedType('x'), at: -1, data: {} })).toThrow(/at must be/);
+    expect(() => journal.append({ type: uncataloguedType('x'), at: T0, door: '', data: {} })).toThrow(/door/);
     expect(() =>
-      journal.appendMany([sampleInput(0), { type: 'x', at: T0, data: { n: Number.NaN } }]),
+      journal.appendMany([sampleInput(0), { type: uncataloguedType('x'), at: T0, data: { n: Number.NaN } }]),
     ).toThrow(JournalDataError);
     expect(journal.head().seq).toBe(0);
   });
@@ -417,9 +423,9 @@ describe('iterate and query', () => {
 
   it('orders by time first, so a clock set back does not break the cursor', () => {
     const { journal } = openJournal(join(tempDir(), 'j.db'));
-    journal.append({ type: 'a', at: T0 + 5000, data: {} });
-    journal.append({ type: 'a', at: T0 + 1000, data: {} }); // clock corrected backwards
-    journal.append({ type: 'a', at: T0 + 5000, data: {} });
+    journal.append({ type: uncataloguedType('a'), at: T0 + 5000, data: {} });
+    journal.append({ type: uncataloguedType('a'), at: T0 + 1000, data: {} }); // clock corrected backwards
+    journal.append({ type: uncataloguedType('a'), at: T0 + 5000, data: {} });
     expect(journal.query({ limit: 10 }).map((r) => r.seq)).toEqual([3, 1, 2]);
     expect(journal.query({ limit: 10, beforeSeq: 1 }).map((r) => r.seq)).toEqual([2]);
   });

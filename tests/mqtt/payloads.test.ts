@@ -54,7 +54,7 @@ function row(
     prevHash: H('b'),
     bytes: '{}',
     ...extra,
-  };
+  } as JournalRow; // any type and data: the payloads are total over rows
 }
 
 const base = () => ({

@@ -5,6 +5,7 @@
  */
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dataFields } from '../../controller/domain/index.js';
 import { verifyCheckpoint } from '../../controller/journal/index.js';
 import {
   ActiveAlarmsPayload,
@@ -79,7 +80,7 @@ describe('MQTT publisher (real Mosquitto)', () => {
       id: `forced:${raiseRow.seq}`,
       at: raiseRow.at,
       time: new Date(raiseRow.at).toISOString(),
-      detail: raiseRow.data.detail,
+      detail: dataFields(raiseRow).detail,
       actor: null,
       comment: null,
     });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../controller/config/index.js';
+import { uncataloguedType } from '../../controller/domain/index.js';
 import { PUBLIC_KEY_FILE } from '../../controller/journal/index.js';
 import { openStorage } from '../../controller/storage.js';
 import { cli, doorConfig, tempDir, writeConfig } from '../helpers/controller.js';
@@ -27,14 +28,14 @@ describe('sekisho archive', () => {
     const s = openStorage(loadConfig(cfg));
     for (let i = 0; i < 20; i++)
       s.journal.append({
-        type: 'door_opened',
+        type: uncataloguedType('door_state'),
         at: now - 7 * YEAR + i * 60_000,
         door: 'machine-room',
         data: { i },
       });
     for (let i = 0; i < 5; i++)
       s.journal.append({
-        type: 'door_opened',
+        type: uncataloguedType('door_state'),
         at: now - YEAR + i * 60_000,
         door: 'machine-room',
         data: { i },

@@ -1,0 +1,118 @@
+/**
+ * The record types of dashboard accounts (`controller/accounts/`) and of the request/approval
+ * workflow (`controller/approvals/`). `actor` column = who did it (null for a failed login).
+ */
+import { z } from 'zod';
+
+/** How an account change was made, when not from the dashboard: the demo seed, the CLI, an approved request. */
+export const AccountChangeVia = z.object({
+  via: z.literal('cli').optional(),
+  demo: z.boolean().optional(),
+  requestId: z.number().optional(),
+  requestedBy: z.string().optional(),
+});
+export type AccountChangeVia = z.infer<typeof AccountChangeVia>;
+
+const account = { userId: z.string(), username: z.string() };
+
+export const UserAddedRecord = z.object({
+  ...account,
+  displayName: z.string(),
+  role: z.string(),
+  validUntil: z.number().nullable(),
+  ...AccountChangeVia.shape,
+});
+export type UserAddedRecord = z.infer<typeof UserAddedRecord>;
+
+export const UserRoleChangedRecord = z.object({
+  ...account,
+  from: z.string(),
+  role: z.string(),
+  ...AccountChangeVia.shape,
+});
+export type UserRoleChangedRecord = z.infer<typeof UserRoleChangedRecord>;
+
+/** An account was enabled, disabled or unlocked. */
+export const UserRecord = z.object(account);
+export type UserRecord = z.infer<typeof UserRecord>;
+
+export const UserPasswordChangedRecord = z.object({ ...account, mustChange: z.boolean() });
+export type UserPasswordChangedRecord = z.infer<typeof UserPasswordChangedRecord>;
+
+export const LoginFailedRecord = z.object({ ...account, ip: z.string(), failures: z.number() });
+export type LoginFailedRecord = z.infer<typeof LoginFailedRecord>;
+
+export const UserLockedOutRecord = z.object({ ...account, ip: z.string(), until: z.number() });
+export type UserLockedOutRecord = z.infer<typeof UserLockedOutRecord>;
+
+export const LoginSucceededRecord = z.object({ ...account, ip: z.string() });
+export type LoginSucceededRecord = z.infer<typeof LoginSucceededRecord>;
+
+export const LogoutRecord = z.object({ ...account, why: z.enum(['logout', 'idle']) });
+export type LogoutRecord = z.infer<typeof LogoutRecord>;
+
+// Requests and approvals. `kind` is a request kind (controller/approvals/kinds.ts); `person` column =
+// the person the request concerns, if any.
+
+export const RequestCreatedRecord = z.object({
+  requestId: z.number(),
+  kind: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  reason: z.string(),
+});
+export type RequestCreatedRecord = z.infer<typeof RequestCreatedRecord>;
+
+export const SelfApprovalRefusedRecord = z.object({
+  requestId: z.number(),
+  kind: z.string(),
+  requestedBy: z.string(),
+});
+export type SelfApprovalRefusedRecord = z.infer<typeof SelfApprovalRefusedRecord>;
+
+export const RequestApprovedRecord = z.object({
+  requestId: z.number(),
+  kind: z.string(),
+  requestedBy: z.string(),
+  note: z.string(),
+  /** What carrying it out answered (the kind's `apply`). */
+  result: z.record(z.string(), z.unknown()),
+});
+export type RequestApprovedRecord = z.infer<typeof RequestApprovedRecord>;
+
+/** A request was rejected, or withdrawn by its applicant. */
+export const RequestDecidedRecord = z.object({
+  requestId: z.number(),
+  kind: z.string(),
+  requestedBy: z.string(),
+  note: z.string(),
+});
+export type RequestDecidedRecord = z.infer<typeof RequestDecidedRecord>;
+
+/** The card of an approved visitor-badge request was handed out. */
+export const RequestFulfilledRecord = z.object({
+  requestId: z.number(),
+  kind: z.string(),
+  badgeId: z.string(),
+  personId: z.string(),
+  masked: z.string(),
+});
+export type RequestFulfilledRecord = z.infer<typeof RequestFulfilledRecord>;
+
+export const AccountRecordSchemas = {
+  user_added: UserAddedRecord,
+  user_role_changed: UserRoleChangedRecord,
+  user_enabled: UserRecord,
+  user_disabled: UserRecord,
+  user_unlocked: UserRecord,
+  user_password_changed: UserPasswordChangedRecord,
+  login_failed: LoginFailedRecord,
+  user_locked_out: UserLockedOutRecord,
+  login_succeeded: LoginSucceededRecord,
+  logout: LogoutRecord,
+  request_created: RequestCreatedRecord,
+  self_approval_refused: SelfApprovalRefusedRecord,
+  request_approved: RequestApprovedRecord,
+  request_rejected: RequestDecidedRecord,
+  request_withdrawn: RequestDecidedRecord,
+  request_fulfilled: RequestFulfilledRecord,
+} as const;
