@@ -6,6 +6,10 @@
  * with 64 zeros as the genesis prevHash. Triggers refuse UPDATE and DELETE. The outbox row that
  * announces a journal row is written in the same transaction; signed checkpoints let a copy held
  * off the device prove that the journal was not truncated or rewritten.
+ *
+ * One cohesive thing, over 500 lines: the chain, the outbox, the checkpoints and the queries share one
+ * connection's prepared statements and the one transaction of an append; split, each part would reach
+ * into the others' statements.
  */
 import { hash as digest, type KeyObject, sign, verify } from 'node:crypto';
 import type {

@@ -13,6 +13,9 @@
  *
  * The door path never waits for any of this: the runtime calls `committed()` after its commit,
  * which only counts and schedules work for a later turn of the event loop.
+ *
+ * One cohesive thing, over 500 lines: delivery and the retained state topics share one connection's
+ * life cycle (connect, last will, reconnect, the in-flight window), which is the hard part to get right.
  */
 import { connect, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/index.js';
