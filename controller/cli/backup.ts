@@ -1,4 +1,4 @@
-/** `sekisho backup` and `sekisho restore`: the commands around controller/backup.ts. */
+/** `sekisho backup` and `sekisho restore`: the commands around controller/backup/. */
 import { parseArgs } from 'node:util';
 import { checkBackup, createBackup, describeManifest, restoreBackup } from '../backup/index.js';
 import { openStorage } from '../storage.js';

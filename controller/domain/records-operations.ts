@@ -1,6 +1,6 @@
 /**
  * The record types of the controller's operation: the MQTT link (`controller/mqtt/publisher.ts`),
- * backups (`controller/backup.ts`, `sekisho backup`), archiving (`controller/journal/archive.ts`) and
+ * backups (`controller/backup/`, `sekisho backup`), archiving (`controller/journal/archive.ts`) and
  * what the dashboard journals about itself (verification runs, exports).
  */
 import { z } from 'zod';
