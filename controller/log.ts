@@ -1,7 +1,7 @@
 /**
  * The process's logger: pino, writing one human-readable line per message to stderr (systemd puts
  * it in the journal): `<ISO time> <LEVEL> <message> <fields as JSON>`. Callers pass masked
- * credentials only; pino's `redact` scrubs any field named like a secret as a second line of defence.
+ * credentials only; every field named like a secret is scrubbed, at any depth, as a second line of defence.
  */
 import { type DestinationStream, pino } from 'pino';
 
@@ -15,42 +15,27 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Field names whose values are secrets: passwords, tokens, key material, badge credentials, cookies, auth headers. */
-const SECRET_KEYS = [
-  'password',
-  'passwordHash',
-  'initialPassword',
-  'passphrase',
-  'secret',
-  'secrets',
-  'token',
-  'apiToken',
-  'csrfToken',
-  'tokenHash',
-  'key',
-  'privateKey',
-  'signingKey',
-  'hmacKey',
-  'credential',
-  'credentials',
-  'credentialHash',
-  'cookie',
-  'set-cookie',
-  'authorization',
-  'Authorization',
-];
 /**
- * How many levels below the fields a secret is still found. Each wildcard path costs pino about a
- * microsecond per line written, which is fine for operational messages (none is written per access).
+ * A field whose name contains one of these is a secret (password, token, key material, a badge
+ * credential, a cookie, an auth header), at any depth: `mqttPassword` and `hmacKey` as much as
+ * `password`. Matching parts of names, not a list of names, so that a new secret field is hidden
+ * before anyone thinks of adding it. Harmless names that match (`keyId`) are hidden too: the price.
  */
-const SECRET_DEPTH = 3;
-const FIELDS = 'fields';
+const SECRET_KEY = /pass|secret|token|credential|key|cookie|hmac|authorization/i;
+/** Nesting deeper than this is printed as it is (no log call nests so deep). */
+const MAX_DEPTH = 16;
 
-/** pino redact paths (relative to the fields): every secret key at the top and up to SECRET_DEPTH levels down. */
-export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => {
-  const leaf = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
-  return Array.from({ length: SECRET_DEPTH + 1 }, (_, depth) => '*.'.repeat(depth) + leaf);
-});
+/** A copy of `value` with every secret-named field's value replaced; the caller's object is untouched. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((x) => redact(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+  return out;
+}
+
+const FIELDS = 'fields';
 
 /** pino's JSON record → the line: the journal shows it as is, so it is meant for people first. */
 function format(json: string): string {
@@ -75,7 +60,8 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
       base: null,
       nestedKey: FIELDS,
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+      // Every line's fields pass through redact() before pino serialises them.
+      formatters: { log: (record) => redact(record) as Record<string, unknown> },
     },
     dest,
   );

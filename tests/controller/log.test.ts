@@ -63,6 +63,20 @@ describe('logger', () => {
     expect(fields).toEqual(before);
   });
 
+  it('hides a field whose name only contains a secret word, however deep', () => {
+    const { lines, log } = capture();
+    log.error('broker refused', {
+      broker: { url: 'mqtts://broker:8883', mqttPassword: 'S3cret-mqtt', clientKeyPem: 'S3cret-pem' },
+      a: { b: { c: { d: { e: { sessionToken: 'S3cret-deep' } } } } },
+      reason: 'not authorised',
+    });
+    const line = lines[0]!;
+    expect(line).not.toContain('S3cret');
+    expect(line.match(/"\[redacted\]"/g)).toHaveLength(3);
+    expect(line).toContain('"url":"mqtts://broker:8883"');
+    expect(line).toContain('"reason":"not authorised"');
+  });
+
   it('writes one line: ISO time, padded level, the message as given, then the fields as JSON', () => {
     const { lines, log } = capture();
     log.info('mqtt backlog 90 % full %s', { backlog: 90, maxBacklog: 100 });
