@@ -14,8 +14,6 @@ import { type Board, claimDoorPins, createBoard, secureLevels } from '../../hard
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
-  type AlarmSeverity,
-  type AlarmType,
   type BadgeRead,
   type Decision,
   type DerivedState,
@@ -307,16 +305,8 @@ export class Controller {
   // ---------------------------------------------------------------------------------------------
   // Alarms
 
-  raiseAlarm(
-    alarm: AlarmType,
-    severity: AlarmSeverity,
-    door: string | null,
-    detail: string,
-    at: number,
-    /** What on the door raised it (a reader id), so that only its return clears the condition. */
-    source?: string,
-  ): void {
-    this.writer.raiseAlarm(alarm, severity, door, detail, at, source);
+  raiseAlarm(...args: Parameters<Writer['raiseAlarm']>): void {
+    this.writer.raiseAlarm(...args);
   }
 
   activeAlarms() {

@@ -128,31 +128,32 @@ export class Doors implements Part {
 
   /** What the MQTT publisher shows of each door. Cheap: no I/O. */
   snapshots(): DoorSnapshot[] {
-    const derived = this.d.derived;
     return [...this.doors.values()].map((rt) => ({
-      id: rt.cfg.id,
-      name: rt.cfg.name,
-      locked: rt.state.lock === 'locked',
-      contact: rt.state.contact,
-      mode: doorMode(derived.current, rt.cfg.id),
-      occupancy: whoIsInside(derived.current, rt.cfg.id).length,
+      ...this.seen(rt),
+      occupancy: whoIsInside(this.d.derived.current, rt.cfg.id).length,
     }));
   }
 
   status(): DoorStatus[] {
-    const derived = this.d.derived;
     return [...this.doors.values()].map((rt) => ({
-      id: rt.cfg.id,
-      name: rt.cfg.name,
-      locked: rt.state.lock === 'locked',
-      contact: rt.state.contact,
-      mode: doorMode(derived.current, rt.cfg.id),
+      ...this.seen(rt),
       lockOutput: this.d.board.readOutput(rt.pins.lock),
-      occupants: whoIsInside(derived.current, rt.cfg.id).map((o) => ({
+      occupants: whoIsInside(this.d.derived.current, rt.cfg.id).map((o) => ({
         personId: o.personId,
         since: o.since,
       })),
     }));
+  }
+
+  /** A door as both its snapshot and its status begin (in this key order: the payloads show it). */
+  private seen(rt: DoorRuntime) {
+    return {
+      id: rt.cfg.id,
+      name: rt.cfg.name,
+      locked: rt.state.lock === 'locked',
+      contact: rt.state.contact,
+      mode: doorMode(this.d.derived.current, rt.cfg.id),
+    };
   }
 
   private onInput(name: string, active: boolean, at: number): void {
