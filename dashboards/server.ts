@@ -79,7 +79,8 @@ export interface ServerOptions {
   liveCoalesceMs?: number;
 }
 
-const TOKEN_USER: User = {
+/** The account the API token acts as. */
+export const TOKEN_USER: User = {
   id: 'api-token',
   username: 'api-token',
   displayName: 'API token',

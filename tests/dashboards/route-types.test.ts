@@ -10,22 +10,11 @@ import {
   type PrincipalFor,
 } from '../../dashboards/http.js';
 import { translator } from '../../dashboards/i18n.js';
+import { TOKEN_USER } from '../../dashboards/server.js';
 
 const someone: Principal = {
   kind: 'token',
-  user: {
-    id: 'api-token',
-    username: 'api-token',
-    displayName: 'API token',
-    role: 'operator',
-    mustChangePassword: false,
-    active: true,
-    validUntil: null,
-    failedLogins: 0,
-    lockedUntil: null,
-    createdAt: 0,
-    passwordChangedAt: 0,
-  },
+  user: TOKEN_USER,
   actor: 'api-token',
   session: null,
 };
