@@ -306,6 +306,47 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   kind_equipment: ['機器の持込み・持出し', 'Equipment carry-in/out'],
   kind_account_create: ['アカウントの作成', 'New account'],
   kind_role_change: ['役割の変更', 'Role change'],
+  // Separation of duties on people and badges, and the break-glass path (§4(3))
+  kind_badge_enrol: ['バッジの登録', 'Badge enrolment'],
+  kind_validity_change: ['有効期間の延長・再開', 'Validity extension or re-activation'],
+  kind_lockdown_override: ['ロックダウン時の通行許可', 'Lockdown override'],
+  reactivate: ['再開（有効化）', 'Re-activation'],
+  widening_needs_request: [
+    'バッジの登録、有効期間の延長・再開、ロックダウン時の通行許可は申請となり、別の人が承認した時点で有効になります。',
+    'Enrolling a badge, extending validity or re-activating, and the lockdown override are filed as requests: they take effect when a different person approves them.',
+  ],
+  request_badge: ['バッジの登録を申請', 'Request the badge'],
+  pending_about_person: ['この人についての承認待ちの申請', 'Pending requests about this person'],
+  break_glass: ['緊急時の単独実施', 'Break-glass'],
+  break_glass_title: ['緊急時の単独実施（事後確認待ち）', 'Break-glass uses awaiting review'],
+  break_glass_hint: [
+    'やむを得ず一人で実施した変更です。実施者とは別の人が内容を確認し、確認コメントを記録してください。確認されるまで遵守状況は「要確認」となります。',
+    'Changes made alone where unavoidable. A person other than the one who acted reviews each one with a note; until then the compliance view shows Attention.',
+  ],
+  break_glass_by: ['実施者', 'Done by'],
+  break_glass_reason: ['理由', 'Reason'],
+  break_glass_own: ['ご自身の実施分は別の人が確認します。', 'Another person reviews your own use.'],
+  break_glass_act_alone: [
+    '緊急時に一人で実施する（理由は 20 文字以上。重大警報が発報され、別の人の事後確認が必要です）',
+    'Act alone in an emergency (a reason of at least 20 characters; raises a critical alarm and needs another person’s review)',
+  ],
+  review: ['確認済みにする', 'Mark reviewed'],
+  review_note: ['確認コメント', 'Review note'],
+  alarm_break_glass: ['緊急時の単独実施（ブレークグラス）', 'Break-glass use'],
+  cmp_break_glass: [
+    '緊急時の単独実施は別の人が事後確認する',
+    'Break-glass uses reviewed afterwards by another person',
+  ],
+  cmp_ev_break_glass_uses: ['単独実施の件数', 'Break-glass uses'],
+  cmp_ev_break_glass_pending: ['事後確認待ち', 'Awaiting review'],
+  cmp_ev_unattributed: [
+    '個人を特定できない申請・承認（トークン等）',
+    'Approvals with no person on one side (tokens, root)',
+  ],
+  error_no_person: [
+    'この認証情報（API トークン、root など）は個人を表さないため、申請・承認はできません。ご自身のアカウントで操作してください。',
+    'This credential (an API token, root…) stands for no person: it can neither file nor approve. Act as yourself.',
+  ],
   new_from_schedule: ['変更前の時間帯', 'Current schedule'],
   new_to_schedule: ['変更後の時間帯', 'New schedule'],
   temp_password_once: [

@@ -6,6 +6,7 @@ import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
 import { formatLocal } from '../controller/time.js';
 import type { Dash } from './context.js';
+import { breakGlassOfDash } from './routes/requests.js';
 import { DoorAlarmType } from './vocabulary.js';
 
 /** Office hours for "after hours": the `office-hours` schedule, else weekdays 08:30–18:00. */
@@ -118,16 +119,26 @@ export function compliance(dash: Dash): ComplianceItem[] {
     ['cmp_ev_retention_years', config.storage.retentionYears],
   ]);
 
+  // By person, whatever credential each side used; and approvals no person can answer for.
   const selfApproved = requests.selfApprovedCount();
+  const unattributed = requests.unattributedApprovalCount();
   const refused = journal.query({
-    types: ['self_approval_refused'],
+    types: ['self_approval_refused', 'request_refused'],
     from: now - 365 * DAY,
     limit: 10_000,
   }).length;
-  item('§4(3)', 'cmp_sod', selfApproved === 0, [
+  item('§4(3)', 'cmp_sod', selfApproved === 0 && unattributed === 0, [
     ['cmp_ev_self_approved', selfApproved],
+    ['cmp_ev_unattributed', unattributed],
     ['cmp_ev_self_refused', refused],
     ['cmp_ev_pending_requests', requests.pendingCount()],
+  ]);
+  // The one exception (やむを得ない場合), counted on its own: attention while a review is pending.
+  const breakGlass = breakGlassOfDash(dash);
+  const pendingReviews = breakGlass.pendingReviews().length;
+  item('§4(3)', 'cmp_break_glass', pendingReviews === 0, [
+    ['cmp_ev_break_glass_uses', breakGlass.count()],
+    ['cmp_ev_break_glass_pending', pendingReviews],
   ]);
 
   const unacked = status.alarms.filter((a) => !a.acknowledged);

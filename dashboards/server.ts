@@ -215,7 +215,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           ? 404
           : code === 'invalid_request' || code === 'weak_password'
             ? 400
-            : code === 'forbidden' || code === 'self_approval_refused'
+            : code === 'forbidden' || code === 'self_approval_refused' || code === 'no_person'
               ? 403
               : 409;
       if (err instanceof AccountError && err.detail) extra = { detail: err.detail };

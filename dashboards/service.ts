@@ -22,6 +22,9 @@ export type DashboardController = Pick<
   | 'status'
   | 'activeAlarms'
   | 'acknowledgeAlarm'
+  /** The break-glass alarm (controller/approvals/break-glass.ts): raised on use, cleared on review. */
+  | 'raiseAlarm'
+  | 'clearAlarmCondition'
   | 'setMode'
   | 'reconcilePresence'
   | 'simulateBadge'

@@ -20,6 +20,9 @@ export const RequestKind = z.enum([
   'equipment',
   'account_create',
   'role_change',
+  'badge_enrol',
+  'validity_change',
+  'lockdown_override',
 ]);
 export type RequestKind = z.infer<typeof RequestKind>;
 export const RequestStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
@@ -60,6 +63,34 @@ export const PAYLOADS = {
     validUntil: Time.nullable().default(null),
   }),
   role_change: z.strictObject({ userId: Id, role: Role }),
+  /**
+   * A card for a staff member or contractor. The number itself is never stored: the request carries
+   * its keyed hash and masked suffix (Registry.sealCredential), so the approver approves this card.
+   */
+  badge_enrol: z.strictObject({
+    personId: Id,
+    credentialHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a keyed hash'),
+    masked: z.string().min(1).max(16),
+    validFrom: Time.nullable().default(null),
+    validUntil: Time.nullable().default(null),
+  }),
+  /**
+   * The widening part of a person's edit (see `splitPersonPatch`): an earlier start, a later end
+   * (null = unbounded), re-activation. A field left out is unchanged.
+   */
+  validity_change: z
+    .strictObject({
+      personId: Id,
+      validFrom: Time.nullable().optional(),
+      validUntil: Time.nullable().optional(),
+      active: z.literal(true).optional(),
+    })
+    .refine(
+      (p) => p.validFrom !== undefined || p.validUntil !== undefined || p.active !== undefined,
+      'expected validFrom, validUntil or active',
+    ),
+  /** Let a person's badges open a door in lockdown (§8(5)①). */
+  lockdown_override: z.strictObject({ personId: Id }),
 } as const satisfies Record<RequestKind, z.ZodType>;
 
 export type Payload<K extends RequestKind> = z.output<(typeof PAYLOADS)[K]>;
@@ -82,6 +113,20 @@ export function requestSchema<P extends Payloads>(payloads: P) {
     z.strictObject({ kind: z.literal(kind), payload: payloads[kind], reason: Text(500) }),
   );
   return z.discriminatedUnion('kind', options as unknown as [RequestOption<P>, ...RequestOption<P>[]]);
+}
+
+/** `requestSchema` with more top-level fields on every option (the API's `breakGlass`). */
+export function requestSchemaWith<P extends Payloads, E extends z.ZodRawShape>(payloads: P, extra: E) {
+  const options = RequestKind.options.map((kind) =>
+    z.strictObject({ kind: z.literal(kind), payload: payloads[kind], reason: Text(500), ...extra }),
+  );
+  type Option = {
+    [K in RequestKind]: z.ZodObject<
+      { kind: z.ZodLiteral<K>; payload: P[K]; reason: ReturnType<typeof Text> } & E,
+      z.core.$strict
+    >;
+  }[RequestKind];
+  return z.discriminatedUnion('kind', options as unknown as [Option, ...Option[]]);
 }
 
 export const NewRequest = requestSchema(PAYLOADS);
@@ -133,6 +178,8 @@ export interface KindDef<P> {
   prepare?(p: P, users: UserStore): Promise<Prepared>;
   /** Carries the approved request out; answers what it did (stored as the request's result). */
   apply(p: P, ctx: ApplyContext): Record<string, unknown>;
+  /** A short, secret-free account of the request (the break-glass row); default: its payload. */
+  summary?(p: P): string;
 }
 
 function door(ctx: CheckContext, id: string): void {
@@ -158,6 +205,14 @@ function activeStaff(ctx: CheckContext, id: string, what: string, message: strin
 }
 
 const personId = (p: { personId: string }) => p.personId;
+
+/** A staff member or contractor who may hold badges (visitors get theirs with their visitor badge). */
+function badgeHolder(ctx: CheckContext, id: string) {
+  const who = person(ctx, id);
+  if (who.category === 'visitor')
+    throw new ApprovalError('invalid_input', 'a visitor badge is handed out through its approved request');
+  return who;
+}
 
 /** Every request kind. The mapped type ties each entry to its own payload type. */
 export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
@@ -295,7 +350,115 @@ export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
       return { userId: u.id, role: u.role };
     },
   },
+  badge_enrol: {
+    payload: PAYLOADS.badge_enrol,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      badgeHolder(ctx, p.personId);
+      if (p.validFrom !== null && p.validUntil !== null && p.validUntil <= p.validFrom)
+        throw new ApprovalError('invalid_input', 'validUntil must be after validFrom');
+      const live = ctx.registry.findBadgeByHash(p.credentialHash);
+      if (live && live.status !== 'revoked')
+        throw new ApprovalError('conflict', `card ${p.masked} is already enrolled as badge ${live.id}`);
+      if (
+        ctx
+          .pending('badge_enrol')
+          .some((r) => r.id !== ctx.requestId && r.payload.credentialHash === p.credentialHash)
+      )
+        throw new ApprovalError('conflict', `card ${p.masked} is already requested`);
+    },
+    apply(p, ctx) {
+      const b = ctx.registry.addSealedBadge(p, ctx.actor, ctx.at);
+      return { badgeId: b.id, masked: b.masked };
+    },
+    summary: (p) =>
+      `badge ${p.masked} for ${p.personId}${p.validUntil === null ? '' : ` until ${new Date(p.validUntil).toISOString()}`}`,
+  },
+  validity_change: {
+    payload: PAYLOADS.validity_change,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      const who = badgeHolder(ctx, p.personId);
+      const from = p.validFrom === undefined ? who.validFrom : p.validFrom;
+      const until = p.validUntil === undefined ? who.validUntil : p.validUntil;
+      if (from !== null && until !== null && until <= from)
+        throw new ApprovalError('invalid_input', 'validUntil must be after validFrom');
+    },
+    apply(p, ctx) {
+      const { personId: id, ...patch } = p;
+      const after = ctx.registry.updatePerson(id, patch, ctx.actor, ctx.at);
+      return { validFrom: after.validFrom, validUntil: after.validUntil, active: after.active };
+    },
+    summary: (p) => {
+      const t = (v: number | null | undefined) => (v === null ? 'unbounded' : new Date(v!).toISOString());
+      const parts = [`person ${p.personId}`];
+      if (p.validFrom !== undefined) parts.push(`from ${t(p.validFrom)}`);
+      if (p.validUntil !== undefined) parts.push(`until ${t(p.validUntil)}`);
+      if (p.active) parts.push('re-activated');
+      return parts.join(', ');
+    },
+  },
+  lockdown_override: {
+    payload: PAYLOADS.lockdown_override,
+    account: false,
+    person: personId,
+    check(p, ctx) {
+      const who = badgeHolder(ctx, p.personId);
+      if (who.lockdownOverride) throw new ApprovalError('conflict', 'this person already has the override');
+    },
+    apply(p, ctx) {
+      ctx.registry.updatePerson(p.personId, { lockdownOverride: true }, ctx.actor, ctx.at);
+      return { lockdownOverride: true };
+    },
+    summary: (p) => `lockdown override for ${p.personId}`,
+  },
 };
+
+/** The people fields of a person edit (PATCH /api/people/:id) that may widen access. */
+export interface PersonWindow {
+  validFrom: number | null;
+  validUntil: number | null;
+  active: boolean;
+  lockdownOverride: boolean;
+}
+
+/**
+ * Splits an edit of a person into what takes effect at once and what widens access and so waits for
+ * a second person (§4(3)). Widening: `validFrom` earlier than now stored (null = no start is the
+ * earliest), `validUntil` later (null = no end is the latest), `active` false → true, and
+ * `lockdownOverride` false → true. Everything else — a name, an ID card, a shorter window,
+ * deactivation, removing the override — narrows or is neutral and applies at once.
+ */
+export function splitPersonPatch<T extends Partial<PersonWindow>>(
+  current: PersonWindow,
+  patch: T,
+): {
+  now: Omit<T, keyof PersonWindow> & Partial<PersonWindow>;
+  validity: Partial<Pick<PersonWindow, 'validFrom' | 'validUntil'>> & { active?: true };
+  lockdownOverride: boolean;
+} {
+  const now: Record<string, unknown> = { ...patch };
+  const validity: { validFrom?: number | null; validUntil?: number | null; active?: true } = {};
+  const earlier = (a: number | null, b: number | null) => a !== b && (a === null || (b !== null && a < b));
+  const later = (a: number | null, b: number | null) => a !== b && (a === null || (b !== null && a > b));
+  if (patch.validFrom !== undefined && earlier(patch.validFrom, current.validFrom)) {
+    validity.validFrom = patch.validFrom;
+    delete now.validFrom;
+  }
+  if (patch.validUntil !== undefined && later(patch.validUntil, current.validUntil)) {
+    validity.validUntil = patch.validUntil;
+    delete now.validUntil;
+  }
+  if (patch.active === true && !current.active) {
+    validity.active = true;
+    delete now.active;
+  }
+  const lockdownOverride = patch.lockdownOverride === true && !current.lockdownOverride;
+  if (lockdownOverride) delete now.lockdownOverride;
+  return { now: now as Omit<T, keyof PersonWindow> & Partial<PersonWindow>, validity, lockdownOverride };
+}
 
 /** A request's kind entry with its payload read by that kind's schema, so the two cannot disagree. */
 export interface BoundRequest {
@@ -307,6 +470,7 @@ export interface BoundRequest {
   check(ctx: CheckContext): void;
   prepare(users: UserStore): Promise<Prepared>;
   apply(ctx: ApplyContext): Record<string, unknown>;
+  summary(): string;
 }
 
 export function bindRequest<K extends RequestKind>(kind: K, payload: unknown): BoundRequest {
@@ -321,6 +485,7 @@ export function bindRequest<K extends RequestKind>(kind: K, payload: unknown): B
     check: (ctx) => def.check(p, ctx),
     prepare: async (users) => (def.prepare ? await def.prepare(p, users) : {}),
     apply: (ctx) => def.apply(p, ctx),
+    summary: () => (def.summary ? def.summary(p) : `${kind} ${JSON.stringify(p)}`),
   };
 }
 

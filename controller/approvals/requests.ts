@@ -8,10 +8,11 @@
  * Filing, approving, rejecting and withdrawing are journal rows; an approval and the change it
  * makes commit in one transaction.
  */
+import { personOf, samePerson } from '../accounts/person.js';
 import { can } from '../accounts/roles.js';
 import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import { type KnownRecordType, type RecordDataOf, recordOf } from '../domain/index.js';
+import { type KnownRecordType, type RecordDataOf, type RefusedAction, recordOf } from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
@@ -35,9 +36,15 @@ export {
   RequestKind,
   RequestStatus,
   requestSchema,
+  requestSchemaWith,
+  splitPersonPatch,
 } from './kinds.js';
 
-/** Who files or decides a request: the journal's actor and their account. */
+/**
+ * Who files or decides a request: the journal's actor and their account. The person behind the
+ * actor (controller/accounts/person.ts) is who counts: the CLI's actor names its person, with a
+ * manager's rights.
+ */
 export interface RequestActor {
   actor: string;
   user: Pick<User, 'id' | 'username' | 'role'>;
@@ -99,8 +106,10 @@ export class RequestStore {
            result = @result WHERE id = @id AND status = 'pending'`,
       ),
       setResult: db.prepare<[string, number]>('UPDATE dashboard_requests SET result = ? WHERE id = ?'),
-      countSelfApproved: db.prepare<[], { n: number }>(
-        "SELECT COUNT(*) AS n FROM dashboard_requests WHERE status = 'approved' AND decided_by = requested_by",
+      // Break-glass uses (decided by their filer, marked in `result`) are counted on their own.
+      approvedPairs: db.prepare<[], { requested_by: string; decided_by: string | null }>(
+        `SELECT requested_by, decided_by FROM dashboard_requests
+         WHERE status = 'approved' AND json_extract(result, '$.breakGlass') IS NULL`,
       ),
       pendingCount: db.prepare<[], { n: number }>(
         "SELECT COUNT(*) AS n FROM dashboard_requests WHERE status = 'pending'",
@@ -146,17 +155,56 @@ export class RequestStore {
     return this.#s.pendingCount.get()!.n;
   }
 
-  /** Approved requests whose approver was also the requester: must be 0 (the compliance view). */
+  /**
+   * Approved requests whose approver and requester are one person (whatever credentials each
+   * used): must be 0 (the compliance view). Break-glass uses are not approvals and not counted here.
+   */
   selfApprovedCount(): number {
-    return this.#s.countSelfApproved.get()!.n;
+    return this.#s.approvedPairs.all().filter((r) => samePerson(r.requested_by, r.decided_by)).length;
+  }
+
+  /**
+   * Approved requests filed or approved by no person (an API token, root, the service account):
+   * nobody can answer for them, so they count against §4(3) as self-approvals do.
+   */
+  unattributedApprovalCount(): number {
+    return this.#s.approvedPairs
+      .all()
+      .filter((r) => personOf(r.requested_by) === null || personOf(r.decided_by) === null).length;
+  }
+
+  /**
+   * Refuses (and journals, as `request_refused`) an act by no person: a token, root or the
+   * service account cannot file, decide or act alone (§4(3) compares people).
+   */
+  requirePerson(
+    by: RequestActor,
+    action: RefusedAction,
+    kind: string,
+    at: number,
+    requestId?: number,
+  ): string {
+    const person = personOf(by.actor);
+    if (person !== null) return person;
+    this.#append('request_refused', at, by.actor, {
+      action,
+      kind,
+      ...(requestId === undefined ? {} : { requestId }),
+      why: 'no_person',
+    });
+    throw new ApprovalError(
+      'no_person',
+      `${by.actor} stands for no person: requests are filed and decided by people (§4(3)); log in as yourself, or run the CLI through sudo as yourself`,
+    );
   }
 
   /** Files a request after checking that it could be carried out now. */
   create(input: NewRequest, by: RequestActor, at: number): RequestRecord {
+    this.requirePerson(by, 'create', input.kind, at);
     if (KINDS[input.kind].account && !can(by.user.role, 'users.read'))
       throw new ApprovalError('forbidden', 'only administrators and managers may request account changes');
     const bound = bindRequest(input.kind, input.payload);
-    bound.check(this.#checkContext());
+    bound.check(this.checkContext());
     const id = this.#d.journal.transaction(() => {
       const info = this.#s.insert.run({
         kind: input.kind,
@@ -191,10 +239,16 @@ export class RequestStore {
     at: () => number,
   ): Promise<{ request: RequestRecord; initialPassword?: string }> {
     const req = this.#requirePending(id);
+    this.requirePerson(by, 'approve', req.kind, at(), id);
+    if (personOf(req.requestedBy) === null)
+      throw new ApprovalError(
+        'no_person',
+        `request ${id} was filed by ${req.requestedBy}, which stands for no person: reject it and file it again as yourself`,
+      );
     const bound = bind(req);
     if (bound.account && !can(by.user.role, 'accounts.approve'))
       throw new ApprovalError('forbidden', 'only an administrator may approve account requests');
-    if (req.requestedBy === by.actor || bound.concerns(by.user)) {
+    if (samePerson(req.requestedBy, by.actor) || bound.concerns(by.user)) {
       this.#append('self_approval_refused', at(), by.actor, {
         requestId: id,
         kind: req.kind,
@@ -211,7 +265,7 @@ export class RequestStore {
     this.#d.journal.transaction(() => {
       const current = this.#requirePending(id);
       const todo = bind(current);
-      todo.check(this.#checkContext(id));
+      todo.check(this.checkContext(id));
       const result = todo.apply({
         registry: this.#d.registry,
         users: this.#d.users,
@@ -244,9 +298,10 @@ export class RequestStore {
 
   reject(id: number, by: RequestActor, note: string, at: number): RequestRecord {
     const req = this.#requirePending(id);
+    this.requirePerson(by, 'reject', req.kind, at, id);
     if (KINDS[req.kind].account && !can(by.user.role, 'accounts.approve'))
       throw new ApprovalError('forbidden', 'only an administrator may decide account requests');
-    if (req.requestedBy === by.actor)
+    if (samePerson(req.requestedBy, by.actor))
       throw new ApprovalError('own_request', 'withdraw your own request instead of rejecting it');
     this.#decide(req, 'rejected', 'request_rejected', by, note, at);
     return this.get(id)!;
@@ -254,7 +309,8 @@ export class RequestStore {
 
   withdraw(id: number, by: RequestActor, at: number): RequestRecord {
     const req = this.#requirePending(id);
-    if (req.requestedBy !== by.actor)
+    this.requirePerson(by, 'withdraw', req.kind, at, id);
+    if (!samePerson(req.requestedBy, by.actor))
       throw new ApprovalError('forbidden', 'only the applicant may withdraw a request');
     this.#decide(req, 'cancelled', 'request_withdrawn', by, '', at);
     return this.get(id)!;
@@ -346,7 +402,7 @@ export class RequestStore {
     return req;
   }
 
-  #checkContext(requestId?: number): CheckContext {
+  checkContext(requestId?: number): CheckContext {
     const { registry, users, config } = this.#d;
     return {
       registry,

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
+import { ApprovalRecordSchemas } from './records-approvals.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import {
@@ -25,6 +26,7 @@ import {
 } from './types.js';
 
 export * from './records-accounts.js';
+export * from './records-approvals.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
 
@@ -455,6 +457,7 @@ export const RecordCatalogue = {
   ...VisitRecordSchemas,
   ...RegistryRecordSchemas,
   ...AccountRecordSchemas,
+  ...ApprovalRecordSchemas,
   ...OperationRecordSchemas,
 } as const;
 

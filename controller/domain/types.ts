@@ -100,6 +100,8 @@ export const AlarmType = z.enum([
   'reader_tamper',
   'controller_fault',
   'storage_fault',
+  /** One person acted alone on the break-glass path (§4(3)); cleared by another person's review. */
+  'break_glass',
   // Raised by the visit rules (visits.ts):
   /** A visitor is inside without their escort (the escort left). One alarm per visitor. */
   'visitor_unescorted',

@@ -63,6 +63,47 @@ export class Badges {
     return badge;
   }
 
+  /**
+   * What a badge enrolment request carries instead of the card number (which is never stored): the
+   * keyed hash and masked suffix of a checked credential, for `addHashed` once it is approved.
+   */
+  seal(credential: string): { credentialHash: string; masked: string } {
+    checkCredential(credential, 'badge');
+    return { credentialHash: credentialHash(this.#hmacKey, credential), masked: maskCredential(credential) };
+  }
+
+  /** Enrols a badge from a sealed credential (see `seal`), as `add` does. */
+  addHashed(
+    input: {
+      personId: string;
+      credentialHash: string;
+      masked: string;
+      validFrom: number | null;
+      validUntil: number | null;
+    },
+    actor: string,
+    at: number,
+  ): Badge {
+    checkActorAt(actor, at);
+    if (!/^[0-9a-f]{64}$/.test(input.credentialHash))
+      throw new RegistryError('invalid_input', 'badge.credentialHash must be a keyed hash (64 hex digits)');
+    const badge: Badge = {
+      id: newId('b'),
+      personId: input.personId,
+      credentialHash: input.credentialHash,
+      masked: input.masked,
+      status: 'active',
+      validFrom: input.validFrom,
+      validUntil: input.validUntil,
+    };
+    checkWindow(badge.validFrom, badge.validUntil);
+    this.#journal.transaction(() => {
+      this.#people.require(badge.personId);
+      this.insert(badge, actor, at);
+    });
+    return badge;
+  }
+
   /** A new active badge (not yet stored) for a checked credential. */
   newBadge(personId: string, credential: string, validFrom: number | null, validUntil: number | null): Badge {
     return {

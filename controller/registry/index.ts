@@ -105,6 +105,26 @@ export class Registry {
     return this.#badges.add(input, actor, at);
   }
 
+  /** The keyed hash and masked suffix of a credential, for a badge enrolment request. */
+  sealCredential(credential: string): { credentialHash: string; masked: string } {
+    return this.#badges.seal(credential);
+  }
+
+  /** Enrols a badge from a sealed credential (an approved enrolment request). */
+  addSealedBadge(
+    input: {
+      personId: string;
+      credentialHash: string;
+      masked: string;
+      validFrom: number | null;
+      validUntil: number | null;
+    },
+    actor: string,
+    at: number,
+  ): Badge {
+    return this.#badges.addHashed(input, actor, at);
+  }
+
   getBadge(id: string): Badge | undefined {
     return this.#badges.get(id);
   }

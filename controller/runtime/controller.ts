@@ -309,6 +309,11 @@ export class Controller {
     this.writer.raiseAlarm(...args);
   }
 
+  /** The condition of the matching active alarms no longer holds (e.g. a break-glass use reviewed). */
+  clearAlarmCondition(...args: Parameters<Writer['clearAlarmCondition']>): void {
+    this.writer.clearAlarmCondition(...args);
+  }
+
   activeAlarms() {
     return listActiveAlarms(this.state.current.alarms);
   }

@@ -63,6 +63,14 @@ export interface PeopleListView {
 export interface PersonPageView {
   person: PersonView;
   schedules: readonly ScheduleLabel[];
+  /** Pending requests about this person (a badge, validity, the override, access…). */
+  pending?: readonly { id: number; kind: string; requestedBy: string; requestedAt: number }[];
+}
+
+/** The optional break-glass reason of a form that widens access (filled only to act alone). */
+function actAlone(t: Translate): SafeHtml {
+  return html`<details class="wide break-glass"><summary>${t('break_glass')}</summary>
+<label>${t('break_glass_act_alone')}<input name="breakGlass.reason" minlength="20" maxlength="500" autocomplete="off"></label></details>`;
 }
 
 function peopleQueryString(q: PeopleQueryView, defaultLimit: number, cursor?: string): string {
@@ -163,6 +171,7 @@ ${
   <label>${t('valid_from')}<input type="date" name="validFrom"></label>
   <label>${t('valid_until')}<input type="date" name="validUntil"></label>
   <label class="check"><input type="checkbox" name="lockdownOverride"> ${t('lockdown_override')}</label>
+  <p class="hint wide">${t('widening_needs_request')}</p>
   ${formError}
   <button type="submit" class="primary">${t('add_person')}</button>
 </form></section>`
@@ -202,6 +211,13 @@ ${
 </dl>
 <p><a href="/log?person=${p.id}">${t('person_history')} →</a></p>
 ${
+  s.pending?.length
+    ? html`<h3>${t('pending_about_person')}</h3><ul id="person-pending">${s.pending.map(
+        (r) => html`<li data-request="${r.id}"><a href="/requests">#${r.id} ${t(`kind_${r.kind}`)}</a></li>`,
+      )}</ul>`
+    : ''
+}
+${
   may(v, 'people.write') && !isVisitor
     ? html`<details><summary>${t('edit_person')}</summary>
 <form data-api="/api/people/${p.id}" data-method="PATCH" data-then="reload" class="grid-form" id="edit-person">
@@ -210,6 +226,9 @@ ${
   <label>${t('valid_until')}<input type="date" name="validUntil" value="${p.validUntil === null ? '' : fmtDate(v, p.validUntil - 1)}" data-null-if-empty></label>
   <label class="check"><input type="checkbox" name="active"${p.active ? html` checked` : ''}> ${t('active')}</label>
   <label class="check"><input type="checkbox" name="lockdownOverride"${p.lockdownOverride ? html` checked` : ''}> ${t('lockdown_override')}</label>
+  <p class="hint wide">${t('widening_needs_request')}</p>
+  <label class="wide">${t('request_reason')}<input name="reason" maxlength="500"></label>
+  ${actAlone(t)}
   ${formError}<button type="submit">${t('save')}</button>
 </form></details>`
     : ''
@@ -232,7 +251,10 @@ ${
     ? html`<form data-api="/api/people/${p.id}/badges" data-method="POST" data-then="reload" class="grid-form" id="enrol-badge">
   <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E" autocomplete="off"></label>
   <label>${t('valid_until')}<input type="date" name="validUntil"></label>
-  ${formError}<button type="submit">${t('add_badge')}</button></form>`
+  <label class="wide">${t('request_reason')}<input name="reason" maxlength="500"></label>
+  <p class="hint wide">${t('widening_needs_request')}</p>
+  ${actAlone(t)}
+  ${formError}<button type="submit">${t('request_badge')}</button></form>`
     : ''
 }
 </section>

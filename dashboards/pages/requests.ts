@@ -2,6 +2,7 @@
  * The requests page (pending and decided requests; approve, reject, withdraw; new requests) and the
  * visitors page built on them (the unreturned badges, approved badges to hand out, a new visitor).
  */
+import { samePerson } from '../../controller/accounts/person.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Translate } from '../i18n.js';
 import { actorLabel, categoryLabel, doorName, fmtTime, formError, may, page, type Shell } from './layout.js';
@@ -18,6 +19,13 @@ export interface RequestView {
   decidedBy: string | null;
   decidedAt: number | null;
   decisionNote: string | null;
+  /** A break-glass use: its reason and review (controller/approvals/break-glass.ts). */
+  breakGlass?: {
+    reason: string;
+    reviewedBy: string | null;
+    reviewedAt: number | null;
+    reviewNote: string | null;
+  } | null;
 }
 
 /** The labels of the people and accounts the requests name: `Name [ID]`, `Display (username)`. */
@@ -47,6 +55,14 @@ ${fmtTime(v, Number(p.validFrom))} – ${fmtTime(v, Number(p.validUntil))} · ${
       return html`${String(p.username)} · ${String(p.displayName)} · ${t(`role_${String(p.role)}`)}`;
     case 'role_change':
       return html`${user(p.userId)} → ${t(`role_${String(p.role)}`)}`;
+    case 'badge_enrol':
+      return html`${person(p.personId)} · <span class="mono">${String(p.masked)}</span>${p.validUntil === null ? '' : html` · ${t('valid_until')} ${fmtTime(v, Number(p.validUntil))}`}`;
+    case 'validity_change': {
+      const when = (x: unknown) => (x === null ? t('open_ended') : fmtTime(v, Number(x)));
+      return html`${person(p.personId)}${p.validFrom === undefined ? '' : html` · ${t('valid_from')} ${when(p.validFrom)}`}${p.validUntil === undefined ? '' : html` · ${t('valid_until')} ${when(p.validUntil)}`}${p.active ? html` · ${t('reactivate')}` : ''}`;
+    }
+    case 'lockdown_override':
+      return html`${person(p.personId)} → ${t('lockdown_override')}`;
     default:
       return html``;
   }
@@ -74,7 +90,8 @@ function personPicker(
 
 function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   const { t } = v;
-  const own = r.requestedBy === v.actor;
+  // One person, whatever credential filed it (a session, or the CLI through sudo).
+  const own = samePerson(r.requestedBy, v.actor);
   const accountKind = r.kind === 'account_create' || r.kind === 'role_change';
   const mayDecide = may(v, accountKind ? 'accounts.approve' : 'requests.approve');
   let actions: SafeHtml | string = '';
@@ -92,7 +109,7 @@ function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   return html`<tr data-request="${r.id}" class="status-${r.status}">
 <td>#${r.id}</td><td>${t(`kind_${r.kind}`)}</td><td>${summary(v, names, r)}<div class="hint">${r.reason}</div></td>
 <td>${actorLabel(v, r.requestedBy)}<div class="hint">${fmtTime(v, r.requestedAt)}</div></td>
-<td><span class="tag st-${r.status}">${t(r.status)}</span>${r.decidedBy ? html`<div class="hint">${actorLabel(v, r.decidedBy)} ${fmtTime(v, r.decidedAt)}</div>` : ''}${r.decisionNote ? html`<div class="hint">${r.decisionNote}</div>` : ''}</td>
+<td><span class="tag st-${r.status}">${t(r.status)}</span>${r.breakGlass ? html` <span class="tag bad" data-break-glass="${r.id}">${t('break_glass')}</span>` : ''}${r.decidedBy ? html`<div class="hint">${actorLabel(v, r.decidedBy)} ${fmtTime(v, r.decidedAt)}</div>` : ''}${r.decisionNote ? html`<div class="hint">${r.decisionNote}</div>` : ''}</td>
 <td class="actions">${actions}</td></tr>`;
 }
 
@@ -106,9 +123,40 @@ function requestTable(v: Shell, names: RequestNames, rows: readonly RequestView[
 export interface RequestsView {
   pending: readonly RequestView[];
   decided: readonly RequestView[];
+  /** Break-glass uses awaiting their review by another person. */
+  awaitingReview: readonly RequestView[];
   names: RequestNames;
   /** The schedules a new access grant may name (besides `always`). */
   schedules: readonly { id: string; name?: string | undefined }[];
+}
+
+/**
+ * Break-glass uses awaiting their review: what was done alone, by whom and why; a different person
+ * reviews it with a note (the one who acted is refused by the server).
+ */
+function breakGlassSection(v: Shell, names: RequestNames, rows: readonly RequestView[]): SafeHtml {
+  const { t } = v;
+  return html`<section class="card" id="break-glass"><h2>${t('break_glass_title')} <span class="count-inline">${rows.length}</span></h2>
+<p class="hint">${t('break_glass_hint')}</p>
+${
+  rows.length === 0
+    ? html`<p class="empty">${t('none')}</p>`
+    : html`<table class="grid" id="break-glass-pending"><thead><tr><th>#</th><th>${t('request_kind')}</th><th>${t('details')}</th><th>${t('break_glass_by')}</th><th>${t('break_glass_reason')}</th><th></th></tr></thead><tbody>${rows.map(
+        (
+          r,
+        ) => html`<tr data-review="${r.id}"><td>#${r.id}</td><td>${t(`kind_${r.kind}`)}</td><td>${summary(v, names, r)}</td>
+<td>${actorLabel(v, r.requestedBy)}<div class="hint">${fmtTime(v, r.requestedAt)}</div></td><td>${r.breakGlass?.reason ?? ''}</td>
+<td class="actions">${
+          samePerson(r.requestedBy, v.actor)
+            ? html`<p class="hint">${t('break_glass_own')}</p>`
+            : may(v, 'requests.approve')
+              ? html`<form class="inline" data-api="/api/break-glass/${r.id}/review" data-method="POST" data-then="reload">
+  <input name="note" required minlength="5" maxlength="500" placeholder="${t('review_note')}" aria-label="${t('review_note')}">
+  <button type="submit" class="primary">${t('review')}</button>${formError}</form>`
+              : ''
+        }</td></tr>`,
+      )}</tbody></table>`
+}</section>`;
 }
 
 export function requestsPage(v: Shell, s: RequestsView): SafeHtml {
@@ -119,6 +167,7 @@ export function requestsPage(v: Shell, s: RequestsView): SafeHtml {
     active: 'requests',
     wide: true,
     body: html`<h1>${t('requests_title')}</h1>
+${breakGlassSection(v, names, s.awaitingReview)}
 <section class="card"><h2>${t('pending')} <span class="count-inline">${pending.length}</span></h2>
 ${requestTable(v, names, pending, 'pending-requests')}</section>
 ${

@@ -1,13 +1,22 @@
 /**
  * People and badges: add and edit people; enrol badges (the number is normalised, then stored only
  * as a keyed hash and a masked suffix); **lost badge** disables a badge at once with no approval
- * (§6(1)⑧); revoke; withdraw door access at once. Granting access is a request (requests.ts).
+ * (§6(1)⑧); revoke; withdraw door access at once.
+ *
+ * What widens access waits for a different person (§4(3)) and is filed as a request (requests.ts):
+ * granting access, enrolling a badge (`badge_enrol`), an earlier start, a later end or the
+ * re-activation of a person (`validity_change`, see `splitPersonPatch`), and the lockdown override
+ * (`lockdown_override`) — unless carried out alone on the break-glass path (`breakGlass`).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import {
+  type NewRequest,
+  type RequestRecord,
+  splitPersonPatch,
+} from '../../controller/approvals/requests.js';
 import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/registry/index.js';
-import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import type { Dash } from '../context.js';
 import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
 import { localTime } from '../dates.js';
@@ -15,6 +24,7 @@ import { ApiError, addRoute, IdParam } from '../http.js';
 import { peoplePage, personPage } from '../pages/people.js';
 import { shellOf } from '../views.js';
 import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
+import { BreakGlassBody, credentialOf, fileRequest, requestView } from './requests.js';
 
 const CATEGORY = `(?:${PersonCategory.options.join('|')})`;
 const CATEGORY_LIST = new RegExp(`^${CATEGORY}(?:,${CATEGORY}){0,${PersonCategory.options.length - 1}}$`);
@@ -29,9 +39,14 @@ const PersonBody = z.strictObject({
   validFrom: LocalDate.nullable().optional(),
   /** Inclusive local date: valid through the end of that day. */
   validUntil: LocalDate.nullable().optional(),
+  /** Filed as a `lockdown_override` request (the person is added without it). */
   lockdownOverride: z.boolean().optional(),
+  /** Why, for the request a widening change files. */
+  reason: z.string().trim().min(1).max(500).optional(),
+  breakGlass: BreakGlassBody.optional(),
 });
 
+/** Widening fields become a request (see splitPersonPatch); the rest applies at once. */
 const PersonPatch = z.strictObject({
   displayId: z.string().trim().min(1).max(200).optional(),
   name: z.string().trim().min(1).max(200).optional(),
@@ -39,7 +54,13 @@ const PersonPatch = z.strictObject({
   validUntil: LocalDate.nullable().optional(),
   active: z.boolean().optional(),
   lockdownOverride: z.boolean().optional(),
+  /** Why, for the request a widening change files. */
+  reason: z.string().trim().min(1).max(500).optional(),
+  breakGlass: BreakGlassBody.optional(),
 });
+
+/** The requests a change filed (or, with `breakGlass`, carried out alone). */
+const FiledRequests = z.array(z.object({ id: z.number(), kind: z.string(), status: z.string() }));
 
 const PersonView = z.object({
   id: z.string(),
@@ -226,7 +247,14 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     params: IdParam,
     handler: ({ t, lang, principal, params }) => {
       const person = personView(dash, requirePerson(params.id));
-      return personPage(shellOf(dash, { t, lang, principal }), { person, schedules: config.schedules });
+      const pending = dash.requests
+        .list({ status: 'pending', limit: 1000 })
+        .filter((r) => [r.payload.personId, r.payload.hostPersonId].includes(params.id));
+      return personPage(shellOf(dash, { t, lang, principal }), {
+        person,
+        schedules: config.schedules,
+        pending,
+      });
     },
   });
 
@@ -299,16 +327,31 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     handler: ({ params }) => personView(dash, requirePerson(params.id)),
   });
 
+  /**
+   * Files each widening request of one change for `principal` (or carries them out alone with
+   * `breakGlass`). A credential of no person is refused before anything is changed.
+   */
+  const fileAll = (
+    inputs: NewRequest[],
+    principal: Parameters<typeof fileRequest>[2],
+    breakGlass: { reason: string } | undefined,
+  ): RequestRecord[] => inputs.map((input) => fileRequest(dash, input, principal, breakGlass));
+  const filed = (rs: RequestRecord[]) => rs.map((r) => ({ id: r.id, kind: r.kind, status: r.status }));
+
   addRoute(app, guard, {
     method: 'POST',
     url: '/api/people',
     auth: 'people.write',
     kind: 'json',
     tag: 'people',
-    summary: 'Add a staff member or contractor (visitors come through a visitor-badge request)',
+    summary:
+      'Add a staff member or contractor (visitors come through a visitor-badge request). `lockdownOverride: true` ' +
+      'is filed as a `lockdown_override` request (listed in `requests`), or carried out alone with `breakGlass`',
     body: PersonBody,
-    response: PersonView,
+    response: PersonView.extend({ requests: FiledRequests }),
     handler: ({ body, principal }) => {
+      const at = dash.now();
+      if (body.lockdownOverride) dash.requests.requirePerson(principal, 'create', 'lockdown_override', at);
       const p = registry.addPerson(
         {
           displayId: body.displayId,
@@ -316,12 +359,28 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
           category: body.category,
           validFrom: localTime(dash, body.validFrom, false),
           validUntil: localTime(dash, body.validUntil, true),
-          lockdownOverride: body.lockdownOverride ?? false,
+          lockdownOverride: false,
         },
         principal.actor,
-        dash.now(),
+        at,
       );
-      return personView(dash, p);
+      const rs = body.lockdownOverride
+        ? fileAll(
+            [
+              {
+                kind: 'lockdown_override',
+                payload: { personId: p.id },
+                reason:
+                  body.reason ??
+                  body.breakGlass?.reason ??
+                  `lockdown override for the new ${p.category} ${p.displayId}`,
+              },
+            ],
+            principal,
+            body.breakGlass,
+          )
+        : [];
+      return { ...personView(dash, requirePerson(p.id)), requests: filed(rs) };
     },
   });
 
@@ -331,10 +390,14 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'people.write',
     kind: 'json',
     tag: 'people',
-    summary: 'Edit a person (name, ID, validity, active, lockdown override); journaled with the change',
+    summary:
+      'Edit a person; journaled with the change. Name, ID, a later start, an earlier end, deactivation and removing ' +
+      'the lockdown override apply at once; an earlier start, a later end (or none), re-activation and setting ' +
+      'the lockdown override are filed as `validity_change` / `lockdown_override` requests (listed in `requests`), ' +
+      'or carried out alone with `breakGlass`',
     params: IdParam,
     body: PersonPatch,
-    response: PersonView,
+    response: PersonView.extend({ requests: FiledRequests }),
     handler: ({ params, body, principal }) => {
       const current = requirePerson(params.id);
       if (current.category === 'visitor')
@@ -346,7 +409,28 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       if (body.lockdownOverride !== undefined) patch.lockdownOverride = body.lockdownOverride;
       if (body.validFrom !== undefined) patch.validFrom = localTime(dash, body.validFrom, false);
       if (body.validUntil !== undefined) patch.validUntil = localTime(dash, body.validUntil, true);
-      return personView(dash, registry.updatePerson(params.id, patch, principal.actor, dash.now()));
+      const split = splitPersonPatch(current, patch);
+      const reason = body.reason ?? body.breakGlass?.reason ?? `edit of ${current.displayId}`;
+      const inputs: NewRequest[] = [];
+      if (Object.keys(split.validity).length > 0)
+        inputs.push({
+          kind: 'validity_change',
+          payload: { personId: current.id, ...split.validity },
+          reason,
+        });
+      if (split.lockdownOverride)
+        inputs.push({ kind: 'lockdown_override', payload: { personId: current.id }, reason });
+      const at = dash.now();
+      if (inputs.length > 0) dash.requests.requirePerson(principal, 'create', inputs[0]!.kind, at);
+      // What narrows applies first and at once; a break-glass use commits (and alarms) on its own.
+      const apply = () => {
+        registry.updatePerson(params.id, split.now, principal.actor, at);
+        return fileAll(body.breakGlass ? [] : inputs, principal, undefined);
+      };
+      const rs = body.breakGlass
+        ? [...apply(), ...fileAll(inputs, principal, body.breakGlass)]
+        : controller.journal.transaction(apply);
+      return { ...personView(dash, requirePerson(params.id)), requests: filed(rs) };
     },
   });
 
@@ -357,36 +441,42 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Enrol a badge: `number` as printed for the reader (10 hex digits, or W26:facility:card); stored only as a keyed hash',
+      'Enrol a badge: `number` as printed for the reader (10 hex digits, or W26:facility:card). Filed as a ' +
+      '`badge_enrol` request that a different person approves (answered as `request`), or carried out alone with ' +
+      '`breakGlass`; the number is stored only as a keyed hash',
     params: IdParam,
     body: z.strictObject({
       number: z.string().trim().min(1).max(40),
       format: EnrolFormat.default('auto'),
       validFrom: LocalDate.nullable().optional(),
       validUntil: LocalDate.nullable().optional(),
+      reason: z.string().trim().min(1).max(500).optional(),
+      breakGlass: BreakGlassBody.optional(),
     }),
     handler: ({ params, body, principal }) => {
       const p = requirePerson(params.id);
       if (p.category === 'visitor')
         throw new ApiError(409, 'conflict', 'a visitor badge is handed out through its approved request');
-      let credential: string;
-      try {
-        credential = normaliseCredential(body.format, body.number);
-      } catch (err) {
-        if (err instanceof CredentialError) throw new ApiError(400, 'invalid_credential', err.message);
-        throw err;
-      }
-      const b = registry.addBadge(
-        {
-          personId: p.id,
-          credential,
-          validFrom: localTime(dash, body.validFrom, false),
-          validUntil: localTime(dash, body.validUntil, true),
-        },
-        principal.actor,
-        dash.now(),
+      const sealed = registry.sealCredential(credentialOf(body.format, body.number));
+      const [r] = fileAll(
+        [
+          {
+            kind: 'badge_enrol',
+            payload: {
+              personId: p.id,
+              ...sealed,
+              validFrom: localTime(dash, body.validFrom, false),
+              validUntil: localTime(dash, body.validUntil, true),
+            },
+            reason: body.reason ?? body.breakGlass?.reason ?? `badge ${sealed.masked} for ${p.displayId}`,
+          },
+        ],
+        principal,
+        body.breakGlass,
       );
-      return badgeView(b, dash.now());
+      const result = r!.result ?? {};
+      const badge = typeof result.badgeId === 'string' ? registry.getBadge(result.badgeId) : undefined;
+      return { request: requestView(r!), ...(badge ? { badge: badgeView(badge, dash.now()) } : {}) };
     },
   });
 

@@ -4,13 +4,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { BreakGlass, breakGlassOf, MIN_BREAK_GLASS_REASON } from '../../controller/approvals/break-glass.js';
 import {
   NewRequest,
   PAYLOADS,
+  type RequestActor,
   RequestKind,
   type RequestRecord,
   RequestStatus,
-  requestSchema,
+  requestSchemaWith,
 } from '../../controller/approvals/requests.js';
 import { presenceView } from '../../controller/domain/index.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
@@ -19,17 +21,148 @@ import { localTime, localToday } from '../dates.js';
 import { ApiError, addRoute, IdParam, NumericIdParam } from '../http.js';
 import { type RequestNames, requestsPage, visitorsPage } from '../pages/requests.js';
 import { shellOf } from '../views.js';
+import { EnrolFormat } from '../vocabulary.js';
 
 const LocalOrMillis = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DDTHH:MM'),
 ]);
 
-/** What the API accepts: NewRequest, with a visitor's window also as local date-times. */
-const RequestBody = requestSchema({
-  ...PAYLOADS,
-  visitor_badge: PAYLOADS.visitor_badge.extend({ validFrom: LocalOrMillis, validUntil: LocalOrMillis }),
-});
+const OptionalTime = LocalOrMillis.nullable().optional();
+
+/** Acting alone (controller/approvals/break-glass.ts): the reason is mandatory. */
+export const BreakGlassBody = z.strictObject({ reason: z.string().max(500) });
+
+/**
+ * What the API accepts: NewRequest, with times also as local date-times, a badge as the number
+ * printed for the reader (sealed into its keyed hash before it is stored), and `breakGlass` to carry
+ * it out alone.
+ */
+const RequestBody = requestSchemaWith(
+  {
+    ...PAYLOADS,
+    visitor_badge: PAYLOADS.visitor_badge.extend({ validFrom: LocalOrMillis, validUntil: LocalOrMillis }),
+    badge_enrol: z.strictObject({
+      personId: z.string().min(1).max(64),
+      number: z.string().trim().min(1).max(40),
+      format: EnrolFormat.default('auto'),
+      validFrom: OptionalTime,
+      validUntil: OptionalTime,
+    }),
+    validity_change: z.strictObject({
+      personId: z.string().min(1).max(64),
+      validFrom: OptionalTime,
+      validUntil: OptionalTime,
+      active: z.literal(true).optional(),
+    }),
+  },
+  { breakGlass: BreakGlassBody.optional() },
+);
+type RequestBody = z.output<typeof RequestBody>;
+
+function time(dash: Dash, v: number | string, endOfDay: boolean): number;
+function time(
+  dash: Dash,
+  v: number | string | null | undefined,
+  endOfDay: boolean,
+): number | null | undefined;
+function time(dash: Dash, v: number | string | null | undefined, endOfDay: boolean) {
+  if (v === undefined || v === null || typeof v === 'number') return v;
+  return localTime(dash, v, endOfDay);
+}
+
+/** A badge number as typed, normalised; a bad one is a 400 `invalid_credential`. */
+export function credentialOf(format: string, number: string): string {
+  try {
+    return normaliseCredential(format, number);
+  } catch (err) {
+    if (err instanceof CredentialError) throw new ApiError(400, 'invalid_credential', err.message);
+    throw err;
+  }
+}
+
+/** The API's request body as the store takes it (NewRequest), or a 400. */
+function toNewRequest(dash: Dash, body: RequestBody): NewRequest {
+  const { breakGlass: _, ...rest } = body;
+  let input: unknown = rest;
+  if (rest.kind === 'visitor_badge') {
+    const p = rest.payload;
+    input = {
+      ...rest,
+      payload: {
+        ...p,
+        validFrom: time(dash, p.validFrom, false),
+        validUntil: time(dash, p.validUntil, true),
+      },
+    };
+  } else if (rest.kind === 'badge_enrol') {
+    const p = rest.payload;
+    input = {
+      ...rest,
+      payload: {
+        personId: p.personId,
+        ...dash.controller.registry.sealCredential(credentialOf(p.format, p.number)),
+        validFrom: time(dash, p.validFrom, false) ?? null,
+        validUntil: time(dash, p.validUntil, true) ?? null,
+      },
+    };
+  } else if (rest.kind === 'validity_change') {
+    const p = rest.payload;
+    const payload: Record<string, unknown> = { personId: p.personId };
+    if (p.validFrom !== undefined) payload.validFrom = time(dash, p.validFrom, false);
+    if (p.validUntil !== undefined) payload.validUntil = time(dash, p.validUntil, true);
+    if (p.active) payload.active = true;
+    input = { ...rest, payload };
+  }
+  const parsed = NewRequest.safeParse(input);
+  if (!parsed.success) throw new ApiError(400, 'invalid_request', parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+const breakGlasses = new WeakMap<Dash, BreakGlass>();
+
+/** The dashboard's break-glass path: its alarm through the controller's own alarm rows. */
+export function breakGlassOfDash(dash: Dash): BreakGlass {
+  let bg = breakGlasses.get(dash);
+  if (!bg) {
+    const { controller } = dash;
+    bg = new BreakGlass(
+      {
+        db: controller.db,
+        journal: controller.journal,
+        registry: controller.registry,
+        users: dash.users,
+        config: controller.config,
+      },
+      dash.requests,
+      {
+        raise: (detail, at, source) =>
+          controller.raiseAlarm('break_glass', 'critical', null, detail, at, source),
+        clear: (at, source) => controller.clearAlarmCondition('break_glass', null, at, source),
+      },
+    );
+    breakGlasses.set(dash, bg);
+  }
+  return bg;
+}
+
+/**
+ * Files a request for `by` — or, with a break-glass reason, carries it out alone at once. The one
+ * way every dashboard route that widens access goes (POST /api/requests, the people routes).
+ */
+export function fileRequest(
+  dash: Dash,
+  input: NewRequest,
+  by: RequestActor,
+  breakGlass?: { reason: string },
+): RequestRecord {
+  const at = dash.now();
+  const r = breakGlass
+    ? breakGlassOfDash(dash).use(input, by, breakGlass.reason, at)
+    : dash.requests.create(input, by, at);
+  dash.hub.notify();
+  return r;
+}
 
 const RequestView = z.object({
   id: z.number(),
@@ -43,7 +176,18 @@ const RequestView = z.object({
   decidedAt: z.number().nullable(),
   decisionNote: z.string().nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
+  /** Set on a break-glass use: its reason and its review (pending while `reviewedAt` is null). */
+  breakGlass: z
+    .object({
+      reason: z.string(),
+      reviewedBy: z.string().nullable(),
+      reviewedAt: z.number().nullable(),
+      reviewNote: z.string().nullable(),
+    })
+    .nullable(),
 });
+
+export const requestView = (r: RequestRecord) => ({ ...r, breakGlass: breakGlassOf(r) });
 
 /** The labels of the people and accounts that `rows` name, for their summaries. */
 function requestNames(dash: Dash, rows: readonly RequestRecord[]): RequestNames {
@@ -67,13 +211,14 @@ function requestNames(dash: Dash, rows: readonly RequestRecord[]): RequestNames 
 }
 
 /** The accounts that requests name as their applicant or decider. */
-const requestActors = (rows: readonly RequestRecord[]) => rows.flatMap((r) => [r.requestedBy, r.decidedBy]);
+const requestActors = (rows: readonly RequestRecord[]) =>
+  rows.flatMap((r) => [r.requestedBy, r.decidedBy, breakGlassOf(r)?.reviewedBy ?? null]);
 
 export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard, requests, controller } = dash;
   const { registry, config } = controller;
 
-  const view = (r: RequestRecord) => ({ ...r });
+  const view = requestView;
 
   addRoute(app, guard, {
     method: 'GET',
@@ -84,12 +229,18 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'Pending and decided requests; approve, reject or withdraw',
     handler: ({ t, lang, principal }) => {
       const pending = requests.list({ status: 'pending', limit: 200 });
-      const decided = requests.list({ limit: 100 }).filter((r) => r.status !== 'pending');
-      const shell = shellOf(dash, { t, lang, principal }, requestActors([...pending, ...decided]));
+      const decided = requests
+        .list({ limit: 100 })
+        .filter((r) => r.status !== 'pending')
+        .map(view);
+      const awaitingReview = breakGlassOfDash(dash).pendingReviews().map(view);
+      const all = [...pending, ...decided, ...awaitingReview];
+      const shell = shellOf(dash, { t, lang, principal }, requestActors(all));
       return requestsPage(shell, {
         pending,
         decided,
-        names: requestNames(dash, [...pending, ...decided]),
+        awaitingReview,
+        names: requestNames(dash, all),
         schedules: config.schedules,
       });
     },
@@ -145,28 +296,15 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'requests',
     summary:
       'File a request: access_grant, schedule_change, escort_permission, visitor_badge (times as UTC ms or local ' +
-      'YYYY-MM-DDTHH:MM), equipment, account_create, role_change. It takes effect only when a different user approves it.',
+      'YYYY-MM-DDTHH:MM), equipment, account_create, role_change, badge_enrol (`number` as printed), ' +
+      'validity_change, lockdown_override. It takes effect only when a different person approves it. ' +
+      `With \`breakGlass: { reason }\` (at least ${MIN_BREAK_GLASS_REASON} characters; roles that may approve; ` +
+      'not account kinds) it is carried out at once, alone: journaled, a critical alarm, and a review by another person. ' +
+      'A credential that stands for no person (an API token) is refused: 403 `no_person`.',
     body: RequestBody,
     response: RequestView,
-    handler: ({ body, principal }) => {
-      let input: unknown = body;
-      if (body.kind === 'visitor_badge') {
-        const p = body.payload;
-        input = {
-          ...body,
-          payload: {
-            ...p,
-            validFrom: typeof p.validFrom === 'number' ? p.validFrom : localTime(dash, p.validFrom, false),
-            validUntil: typeof p.validUntil === 'number' ? p.validUntil : localTime(dash, p.validUntil, true),
-          },
-        };
-      }
-      const parsed = NewRequest.safeParse(input);
-      if (!parsed.success) throw new ApiError(400, 'invalid_request', parsed.error.issues[0]!.message);
-      const r = requests.create(parsed.data, principal, dash.now());
-      dash.hub.notify();
-      return view(r);
-    },
+    handler: ({ body, principal }) =>
+      view(fileRequest(dash, toNewRequest(dash, body), principal, body.breakGlass)),
   });
 
   addRoute(app, guard, {
@@ -211,6 +349,47 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     params: NumericIdParam,
     response: RequestView,
     handler: ({ params, principal }) => view(requests.withdraw(params.id, principal, dash.now())),
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Break-glass: the uses, and their review by another person
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/break-glass',
+    auth: 'requests.read',
+    kind: 'json',
+    tag: 'requests',
+    summary: 'Break-glass uses, newest first (at most `limit`, default 100), and how many await their review',
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    response: z.object({ uses: z.array(RequestView), pendingReviews: z.number(), total: z.number() }),
+    handler: ({ query }) => {
+      const bg = breakGlassOfDash(dash);
+      return {
+        uses: bg.list(query.limit).map(view),
+        pendingReviews: bg.pendingReviews().length,
+        total: bg.count(),
+      };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/break-glass/:id/review',
+    auth: 'requests.approve',
+    kind: 'json',
+    tag: 'requests',
+    summary:
+      'Review a break-glass use after the fact, with a `note`: a different person than who used it (else 403 ' +
+      '`self_approval_refused`, journaled). Clears the condition of its alarm.',
+    params: NumericIdParam,
+    body: z.strictObject({ note: z.string().max(500) }),
+    response: RequestView,
+    handler: ({ params, body, principal }) => {
+      const r = breakGlassOfDash(dash).review(params.id, principal, body.note, dash.now());
+      dash.hub.notify();
+      return view(r);
+    },
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -278,14 +457,7 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     params: NumericIdParam,
     body: z.strictObject({ number: z.string().trim().min(1).max(40) }),
     handler: ({ params, body, principal }) => {
-      let credential: string;
-      try {
-        credential = normaliseCredential('auto', body.number);
-      } catch (err) {
-        if (err instanceof CredentialError) throw new ApiError(400, 'invalid_credential', err.message);
-        throw err;
-      }
-      return requests.issueVisitorBadge(params.id, credential, principal, dash.now());
+      return requests.issueVisitorBadge(params.id, credentialOf('auto', body.number), principal, dash.now());
     },
   });
 

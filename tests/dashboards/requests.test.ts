@@ -28,11 +28,19 @@ describe('people, badges and requests', () => {
     staff = (
       await m1.post('/api/people', { name: '山田 太郎', displayId: 'S-1001', category: 'staff' })
     ).json();
-    const b = await m1.post(`/api/people/${staff.id}/badges`, { number: '0a1b2c3d4e' });
-    expect(b.statusCode).toBe(200);
-    badgeId = b.json().id;
-    expect(b.json().masked).toBe('••••3D4E');
+    const b = await enrol(staff.id, '0a1b2c3d4e');
+    badgeId = b.id;
+    expect(b.masked).toBe('••••3D4E');
   });
+
+  /** A badge is a request (badge_enrol): filed by manager1, approved by manager2. */
+  async function enrol(personId: string, number: string) {
+    const filed = await m1.post(`/api/people/${personId}/badges`, { number });
+    expect(filed.statusCode, filed.body).toBe(200);
+    const ok = await m2.post(`/api/requests/${filed.json().request.id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    return d.controller.registry.getBadge(ok.json().result.badgeId)!;
+  }
   afterAll(async () => {
     await d?.close();
   });
@@ -114,7 +122,7 @@ describe('people, badges and requests', () => {
   });
 
   it('withdrawing door access takes effect at once (revocation never waits)', async () => {
-    const b2 = (await m1.post(`/api/people/${staff.id}/badges`, { number: '0A1B2C3D99' })).json();
+    const b2 = await enrol(staff.id, '0A1B2C3D99');
     expect(d.controller.simulateBadge('entry', '0A1B2C3D99').decision.granted).toBe(true);
     const res = await m1.post(`/api/people/${staff.id}/revoke-door`, { doorId: 'machine-room' });
     expect(res.statusCode).toBe(200);
@@ -270,7 +278,7 @@ describe('people, badges and requests', () => {
     const host = (
       await m1.post('/api/people', { name: '佐藤 花子', displayId: 'S-1002', category: 'staff' })
     ).json();
-    await m1.post(`/api/people/${host.id}/badges`, { number: '0A1B2C3D4F' });
+    await enrol(host.id, '0A1B2C3D4F');
     d.controller.registry.grantDoor(host.id, 'machine-room', 'always', 'test', d.controller.now());
     const r = (
       await m1.post('/api/requests', {
