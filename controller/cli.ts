@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { backupCommand, restoreCommand } from './cli/backup.js';
-import { common, load, UsageError } from './cli/common.js';
+import { common, load, refuseActor, UsageError } from './cli/common.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
@@ -17,7 +17,7 @@ import { presenceCommand, visitorCommand } from './cli/visitors.js';
 import { ConfigError } from './config/index.js';
 import { doctor } from './doctor.js';
 
-const HELP = `sekisho — machine-room access controller
+export const HELP = `sekisho — machine-room access controller
 
 usage: sekisho <command> [options]   (every command takes --config PATH)
 
@@ -28,18 +28,24 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   log [--from D] [--to D] [--person ID|CARD_ID] [--door ID] [--type T] [--limit N] [--json]
                                           the entry/exit log (入退室管理簿); dates in the site's time zone
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor
-             [--valid-from D] [--valid-until D] [--lockdown-override]
-  person grant PERSON --door DOOR [--schedule ID]     allow a person through a door
-  person revoke-door PERSON --door DOOR
+             [--valid-from D] [--valid-until D] [--lockdown-override [--break-glass REASON]]
+                                          the override is filed as a request
+  person grant PERSON --door DOOR [--schedule ID] [--break-glass REASON]
+                                          request access through a door
+  person revoke-door PERSON --door DOOR   withdraw door access at once
   person list [--json]
-  badge add --person PERSON --number CREDENTIAL [--valid-from D] [--valid-until D]
+  badge add --person PERSON --number CREDENTIAL [--valid-from D] [--valid-until D] [--break-glass REASON]
+                                          request a badge (enrolled when approved)
   badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
   badge revoke BADGE [--reason TEXT]
   badge list [--json]
-  person may-escort PERSON [--no]         allow (or stop) a staff member escorting visitors
-  visitor issue --host STAFF (--name N --id CARD_ID | --person VISITOR) --number CREDENTIAL --purpose TEXT
-                [--equipment ITEM]... [--door DOOR]... [--until D]   a temporary visitor badge
-  visitor return BADGE [--note TEXT]
+  person may-escort PERSON [--break-glass REASON]   request that a staff member may escort visitors
+  person may-escort PERSON --no           stop them escorting, at once
+  visitor issue --host STAFF --name N --purpose TEXT [--id CARD_ID] [--organisation ORG] [--door DOOR]
+                [--equipment ITEM]... [--from D] [--until D]      request a visitor badge (the card is
+                                          handed out on the Visitors page once approved)
+  visitor issue ... --number CREDENTIAL --break-glass REASON      issue it at once, alone
+  visitor return BADGE [--note TEXT]      a visitor badge came back: revoked at once
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
@@ -58,12 +64,19 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   secure-outputs                          drive every lock to secured and every buzzer off, then exit
                                           (systemd runs it after the service stops)
 
-Administrative commands are journal records; the actor is --actor NAME or cli:<login user>.
+Administrative commands are journal records with who ran them: cli:<os user>, or
+cli:<sudo user>/<os user> through sudo (the installed wrapper keeps the sudo user). No --actor.
+What widens access (a grant, a badge, the lockdown override, escorting, a visitor badge) is filed
+as a request that a different person approves on the dashboard; --break-glass REASON (at least
+20 characters) carries it out at once, alone, with a critical alarm and a review by another person.
+Revocations never wait. Run as root directly or as the service account (no person), a command may
+only revoke.
 `;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    refuseActor(rest);
     switch (cmd) {
       case undefined:
       case 'help':

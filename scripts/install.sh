@@ -160,11 +160,13 @@ mkdir -p "$ROOT/usr/local/bin"
 cat > "$ROOT/usr/local/bin/sekisho" <<EOF
 #!/bin/sh
 # The sekisho command (installed by scripts/install.sh). Run by root it drops to the service user,
-# so every file it creates (journal, secrets, backups) belongs to the service.
+# so every file it creates (journal, secrets, backups) belongs to the service. The person behind
+# sudo (SUDO_USER) goes with it: the journal records cli:<sudo user>/$SERVICE_USER. Root without
+# sudo is no person and may only revoke (docs/operations.md).
 : "\${SEKISHO_CONFIG:=/etc/sekisho/config.yaml}"
 export SEKISHO_CONFIG
 if [ "\$(id -u)" = 0 ]; then
-  exec runuser -u $SERVICE_USER -- "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
+  exec runuser -u $SERVICE_USER -- env SUDO_USER="\${SUDO_USER:-}" "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
 fi
 exec "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
 EOF

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { checkBackup, createBackup, describeManifest, restoreBackup } from '../backup/index.js';
 import { openStorage } from '../storage.js';
-import { actorOf, common, load, need, publicKeyFrom } from './common.js';
+import { cliIdentity, common, load, need, publicKeyFrom } from './common.js';
 
 export async function backupCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -19,7 +19,7 @@ export async function backupCommand(args: string[]): Promise<number> {
         {
           type: 'backup_created',
           at: Date.now(),
-          actor: actorOf(values.actor),
+          actor: cliIdentity().actor,
           data: {
             file: r.file,
             bytes: r.bytes,
@@ -89,7 +89,7 @@ export function restoreCommand(args: string[]): number {
   }
   const loaded = load(values.config);
   const r = restoreBackup(loaded, from, {
-    actor: actorOf(values.actor),
+    actor: cliIdentity().actor,
     force: values.force,
     trustedPublicKey,
   });

@@ -18,7 +18,16 @@ import {
 } from '../journal/index.js';
 import { sekishoVersion } from '../system.js';
 import { formatLocal } from '../time.js';
-import { actorOf, common, load, need, openExisting, optTime, publicKeyFrom, UsageError } from './common.js';
+import {
+  cliIdentity,
+  common,
+  load,
+  need,
+  openExisting,
+  optTime,
+  publicKeyFrom,
+  UsageError,
+} from './common.js';
 
 export function verify(args: string[]): number {
   const { values } = parseArgs({ args, options: { ...common, archives: { type: 'string' } } });
@@ -132,7 +141,7 @@ export function archiveCommand(args: string[]): number {
       keyId: s.secrets.keyId,
       siteId: loaded.config.site.id,
       sekishoVersion: sekishoVersion(),
-      actor: actorOf(values.actor),
+      actor: cliIdentity().actor,
       outbox: loaded.config.mqtt !== undefined,
     });
   } catch (err) {

@@ -1,10 +1,26 @@
 /**
  * `sekisho person …` and `sekisho badge …`: the registry of people, their door permissions and
- * their badges, from the command line. Every change is a journal record.
+ * their badges, from the command line. Every change is a journal record with who ran it.
+ *
+ * What widens access — a grant, a badge, the lockdown override, the right to escort — is filed as a
+ * request by the person running the command, approved by a different person on the dashboard, or
+ * carried out alone with `--break-glass REASON`. Revocations (badge lost/revoke, revoke-door,
+ * may-escort --no) take effect at once, whoever runs them.
  */
 import { PersonCategory } from '../domain/index.js';
 import { formatLocal } from '../time.js';
-import { credentialArg, need, optTime, parseSubcommand, UsageError, withStorage } from './common.js';
+import {
+  breakGlassOption,
+  credentialArg,
+  describeFiled,
+  grantThroughRequest,
+  need,
+  optTime,
+  parseSubcommand,
+  requirePerson,
+  UsageError,
+  withStorage,
+} from './common.js';
 
 export function person(args: string[]): number {
   const { sub, values, positionals } = parseSubcommand(args, {
@@ -17,12 +33,21 @@ export function person(args: string[]): number {
     door: { type: 'string' },
     schedule: { type: 'string' },
     no: { type: 'boolean' },
+    reason: { type: 'string' },
+    ...breakGlassOption,
   });
-  return withStorage(values, ({ loaded, tz, actor, s, now }) => {
+  return withStorage(values, (ctx) => {
+    const { loaded, tz, actor, s, now } = ctx;
+    const breakGlass = values['break-glass'];
     switch (sub) {
       case 'add': {
         const cat = PersonCategory.safeParse(need(values.category, 'category'));
         if (!cat.success) throw new UsageError('--category: expected staff, contractor or visitor');
+        requirePerson(ctx, 'person add');
+        if (breakGlass !== undefined && !values['lockdown-override'])
+          throw new UsageError(
+            '--break-glass: only with --lockdown-override (adding a person grants nothing)',
+          );
         const p = s.registry.addPerson(
           {
             displayId: need(values.id, 'id'),
@@ -30,26 +55,50 @@ export function person(args: string[]): number {
             category: cat.data,
             validFrom: optTime(values['valid-from'], tz) ?? null,
             validUntil: optTime(values['valid-until'], tz) ?? null,
-            lockdownOverride: values['lockdown-override'] ?? false,
+            lockdownOverride: false,
           },
           actor,
           now,
         );
-        process.stdout.write(
-          values.json
-            ? `${JSON.stringify(p)}\n`
-            : `added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`,
-        );
+        const filed = values['lockdown-override']
+          ? grantThroughRequest(
+              ctx,
+              {
+                kind: 'lockdown_override',
+                payload: { personId: p.id },
+                reason:
+                  values.reason ?? breakGlass ?? `lockdown override for the new ${p.category} ${p.displayId}`,
+              },
+              breakGlass,
+            )
+          : undefined;
+        if (values.json)
+          process.stdout.write(`${JSON.stringify({ ...p, ...(filed ? { request: filed } : {}) })}\n`);
+        else {
+          process.stdout.write(`added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`);
+          if (filed) process.stdout.write(describeFiled(filed));
+        }
         return 0;
       }
       case 'may-escort': {
         const id = positionals[0];
-        if (!id) throw new UsageError('usage: sekisho person may-escort PERSON [--no]');
-        const allowed = !values.no;
-        s.registry.setMayEscort(id, allowed, actor, now);
-        process.stdout.write(
-          `${id} ${allowed ? 'may now escort visitors' : 'may no longer escort visitors'}\n`,
+        if (!id)
+          throw new UsageError('usage: sekisho person may-escort PERSON [--no | --break-glass REASON]');
+        if (values.no) {
+          s.registry.setMayEscort(id, false, actor, now);
+          process.stdout.write(`${id} may no longer escort visitors\n`);
+          return 0;
+        }
+        const r = grantThroughRequest(
+          ctx,
+          {
+            kind: 'escort_permission',
+            payload: { personId: id },
+            reason: values.reason ?? breakGlass ?? 'requested from the command line',
+          },
+          breakGlass,
         );
+        process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : describeFiled(r));
         return 0;
       }
       case 'grant':
@@ -63,8 +112,16 @@ export function person(args: string[]): number {
           const schedule = values.schedule ?? 'always';
           if (schedule !== 'always' && !loaded.config.schedules.some((x) => x.id === schedule))
             throw new UsageError(`--schedule: no schedule "${schedule}" in the config`);
-          s.registry.grantDoor(id, door, schedule, actor, now);
-          process.stdout.write(`granted ${id} through ${door} (${schedule})\n`);
+          const r = grantThroughRequest(
+            ctx,
+            {
+              kind: 'access_grant',
+              payload: { personId: id, doorId: door, scheduleId: schedule },
+              reason: values.reason ?? breakGlass ?? 'requested from the command line',
+            },
+            breakGlass,
+          );
+          process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : describeFiled(r));
         } else {
           s.registry.revokeDoor(id, door, actor, now);
           process.stdout.write(`revoked ${id} at ${door}\n`);
@@ -105,26 +162,39 @@ export function badge(args: string[]): number {
     reason: { type: 'string' },
     'valid-from': { type: 'string' },
     'valid-until': { type: 'string' },
+    ...breakGlassOption,
   });
-  return withStorage(values, ({ tz, actor, s, now }) => {
+  return withStorage(values, (ctx) => {
+    const { tz, actor, s, now } = ctx;
     switch (sub) {
       case 'add': {
         const personId = need(values.person, 'person');
-        if (!s.registry.getPerson(personId)) throw new UsageError(`no person "${personId}"`);
-        const credential = credentialArg(need(values.number, 'number'), values.format);
-        const b = s.registry.addBadge(
+        const who = s.registry.getPerson(personId);
+        if (!who) throw new UsageError(`no person "${personId}"`);
+        if (who.category === 'visitor')
+          throw new UsageError('a visitor badge is issued with "sekisho visitor issue", not "badge add"');
+        const sealed = s.registry.sealCredential(credentialArg(need(values.number, 'number'), values.format));
+        const breakGlass = values['break-glass'];
+        const r = grantThroughRequest(
+          ctx,
           {
-            personId,
-            credential,
-            validFrom: optTime(values['valid-from'], tz) ?? null,
-            validUntil: optTime(values['valid-until'], tz) ?? null,
+            kind: 'badge_enrol',
+            payload: {
+              personId,
+              ...sealed,
+              validFrom: optTime(values['valid-from'], tz, 'valid-from') ?? null,
+              validUntil: optTime(values['valid-until'], tz, 'valid-until') ?? null,
+            },
+            reason: values.reason ?? breakGlass ?? `badge ${sealed.masked} for ${who.displayId}`,
           },
-          actor,
-          now,
+          breakGlass,
         );
-        process.stdout.write(
-          values.json ? `${JSON.stringify(b)}\n` : `added badge ${b.id} ${b.masked} for ${personId}\n`,
-        );
+        const badgeId = typeof r.result?.badgeId === 'string' ? r.result.badgeId : undefined;
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify(badgeId ? { ...s.registry.getBadge(badgeId), request: r } : { request: r })}\n`,
+          );
+        else process.stdout.write(describeFiled(r));
         return 0;
       }
       case 'lost':

@@ -1,11 +1,31 @@
 /**
  * `sekisho visitor issue|return|list` and `sekisho presence`: temporary visitor badges and who is
- * inside, from the command line (policy §7(1)②エ, §7(1)②オ).
+ * inside, from the command line (policy §7(1)②エ, §7(1)②オ). A visitor badge is a request
+ * (`visitor_badge`) approved by a different person, its card handed out on the Visitors page — or,
+ * with `--break-glass REASON`, issued at once by the person running the command alone.
  */
 import { parseArgs } from 'node:util';
-import { foldRows, initialDerivedState, presenceView, unreturnedVisitorBadges } from '../domain/index.js';
+import {
+  defaultVisitorBadgeUntil,
+  foldRows,
+  initialDerivedState,
+  presenceView,
+  unreturnedVisitorBadges,
+  visitSettings,
+} from '../domain/index.js';
 import { formatLocal } from '../time.js';
-import { common, credentialArg, need, optTime, parseSubcommand, UsageError, withStorage } from './common.js';
+import {
+  breakGlassOption,
+  cliRequests,
+  common,
+  credentialArg,
+  describeFiled,
+  need,
+  optTime,
+  parseSubcommand,
+  UsageError,
+  withStorage,
+} from './common.js';
 
 export function visitorCommand(args: string[]): number {
   const { sub, values, positionals } = parseSubcommand(args, {
@@ -13,38 +33,65 @@ export function visitorCommand(args: string[]): number {
     person: { type: 'string' },
     name: { type: 'string' },
     id: { type: 'string' },
+    organisation: { type: 'string' },
     number: { type: 'string' },
     purpose: { type: 'string' },
     equipment: { type: 'string', multiple: true },
     door: { type: 'string', multiple: true },
+    from: { type: 'string' },
     until: { type: 'string' },
+    reason: { type: 'string' },
     note: { type: 'string' },
     unreturned: { type: 'boolean' },
+    ...breakGlassOption,
   });
-  return withStorage(values, ({ tz, actor, s, now }) => {
+  return withStorage(values, (ctx) => {
+    const { loaded, tz, actor, s, now } = ctx;
     switch (sub) {
       case 'issue': {
-        const host = need(values.host, 'host');
-        const existing = values.person;
-        const b = s.registry.issueVisitorBadge(
-          {
-            ...(existing
-              ? { personId: existing }
-              : { visitor: { name: need(values.name, 'name'), displayId: need(values.id, 'id') } }),
-            credential: credentialArg(need(values.number, 'number')),
-            hostId: host,
+        const breakGlass = values['break-glass'];
+        if (values.person)
+          throw new UsageError('--person: a visitor badge is requested for a visitor by --name (and --id)');
+        if (values.number !== undefined && breakGlass === undefined)
+          throw new UsageError(
+            '--number: the card is handed out on the Visitors page once a different person approves the request; ' +
+              'to issue it at once, alone, add --break-glass REASON',
+          );
+        if (breakGlass !== undefined && values.number === undefined)
+          throw new UsageError('--break-glass issues the card at once: give its --number');
+        const doors = values.door ?? loaded.config.doors.map((d) => d.id);
+        if (doors.length !== 1) throw new UsageError('--door: name the one door the visitor may use');
+        const from = optTime(values.from, tz, 'from') ?? now;
+        const until =
+          optTime(values.until, tz, 'until') ?? defaultVisitorBadgeUntil(from, visitSettings(loaded.config));
+        const credential = values.number === undefined ? undefined : credentialArg(values.number);
+        const { requests, breakGlass: bg, by } = cliRequests(ctx, 'visitor issue');
+        const input = {
+          kind: 'visitor_badge' as const,
+          payload: {
+            name: need(values.name, 'name'),
+            organisation: values.organisation ?? '',
+            displayId: values.id ?? '',
+            hostPersonId: need(values.host, 'host'),
             purpose: need(values.purpose, 'purpose'),
-            equipment: values.equipment ?? [],
-            doors: values.door ?? [],
-            validUntil: optTime(values.until, tz),
+            doorId: doors[0]!,
+            validFrom: from,
+            validUntil: until,
+            equipment: (values.equipment ?? []).join('\n'),
           },
-          actor,
-          now,
-        );
-        if (values.json) process.stdout.write(`${JSON.stringify(b)}\n`);
+          reason: values.reason ?? breakGlass ?? `visit: ${values.purpose ?? ''}`,
+        };
+        if (breakGlass === undefined || credential === undefined) {
+          const r = requests.create(input, by, now);
+          process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : describeFiled(r));
+          return 0;
+        }
+        const r = bg.use(input, by, breakGlass, now);
+        const b = requests.issueVisitorBadge(r.id, credential, by, now);
+        if (values.json) process.stdout.write(`${JSON.stringify({ ...b, request: r })}\n`);
         else
           process.stdout.write(
-            `issued visitor badge ${b.badgeId} ${b.masked} to ${b.personId}, host ${b.hostId}, valid until ${b.validUntil === null ? '-' : formatLocal(b.validUntil, tz)}\n`,
+            `${describeFiled(r)}issued visitor badge ${b.badgeId} ${b.masked} to ${b.personId}, valid until ${formatLocal(until, tz)}\n`,
           );
         return 0;
       }

@@ -6,6 +6,11 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { migrateAccounts } from '../../controller/accounts/schema.js';
+import { UserStore } from '../../controller/accounts/users.js';
+import { RequestStore } from '../../controller/approvals/requests.js';
+import { loadConfig } from '../../controller/config/index.js';
+import { openStorage } from '../../controller/storage.js';
 
 import { ROOT } from './util.js';
 
@@ -61,18 +66,23 @@ export function writeConfig(dir: string, cfg: unknown): string {
 }
 
 /** Run a CLI command to completion. */
-export function cli(args: string[], opts: { input?: string } = {}) {
+/**
+ * Runs `sekisho` as the test's OS user. `sudo` names the person behind it (SUDO_USER, as sudo and
+ * the installed wrapper set it); without it the run has no SUDO_USER.
+ */
+export function cli(args: string[], opts: { input?: string; sudo?: string } = {}) {
+  const { SUDO_USER: _, ...env } = process.env;
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     input: opts.input,
     timeout: 30_000,
-    env: { ...process.env, SEKISHO_LOG: 'warn' },
+    env: { ...env, SEKISHO_LOG: 'warn', ...(opts.sudo ? { SUDO_USER: opts.sudo } : {}) },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function cliJson<T>(args: string[]): T {
-  const r = cli([...args, '--json']);
+export function cliJson<T>(args: string[], opts: { sudo?: string } = {}): T {
+  const r = cli([...args, '--json'], opts);
   if (r.status !== 0) throw new Error(`sekisho ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -213,4 +223,62 @@ export async function startController(
     stop: p.stop,
     kill9: p.kill9,
   };
+}
+
+/**
+ * Enrols a staff member with access to `door` and a badge straight into the registry (actor
+ * `test:setup`), for tests whose subject is not enrolment: on a device, a grant and a badge are
+ * requests a second person approves (see `approvePending`).
+ */
+export function seedStaff(
+  cfgFile: string,
+  p: { name: string; displayId: string; door: string; credential: string },
+): { personId: string; badgeId: string } {
+  const s = openStorage(loadConfig(cfgFile));
+  try {
+    const at = Date.now();
+    const person = s.registry.addPerson(
+      { name: p.name, displayId: p.displayId, category: 'staff' },
+      'test:setup',
+      at,
+    );
+    s.registry.grantDoor(person.id, p.door, 'always', 'test:setup', at);
+    const badge = s.registry.addBadge({ personId: person.id, credential: p.credential }, 'test:setup', at);
+    return { personId: person.id, badgeId: badge.id };
+  } finally {
+    s.db.close();
+  }
+}
+
+/**
+ * Approves every pending request as `approver` (a dashboard session's actor, e.g. `user:manager-b`)
+ * through the same RequestStore the dashboard's approve route uses; answers the approved ids.
+ */
+export async function approvePending(cfgFile: string, approver: string): Promise<number[]> {
+  const loaded = loadConfig(cfgFile);
+  const s = openStorage(loaded);
+  try {
+    migrateAccounts(s.db);
+    const store = new RequestStore({
+      db: s.db,
+      journal: s.journal,
+      registry: s.registry,
+      users: new UserStore(s.db, s.journal),
+      config: loaded.config,
+    });
+    const ids: number[] = [];
+    for (const r of store.list({ status: 'pending', limit: 1000 }).reverse()) {
+      const username = approver.replace(/^user:/, '');
+      await store.approve(
+        r.id,
+        { actor: approver, user: { id: username, username, role: 'manager' } },
+        '',
+        () => Date.now(),
+      );
+      ids.push(r.id);
+    }
+    return ids;
+  } finally {
+    s.db.close();
+  }
 }

@@ -1,8 +1,10 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
+  approvePending,
   cli,
   cliJson,
   doorConfig,
@@ -52,45 +54,106 @@ describe('sekisho CLI', () => {
     expect(r.stderr).toMatch(/--category: expected staff, contractor or visitor/);
   });
 
-  it('enrols a person and a badge; the badge number is stored masked and hashed only', () => {
-    const p = cliJson<{ id: string }>([
+  it('records who really runs it: --actor is refused; root without sudo is no person and may only revoke', () => {
+    const claim = cli([
       'person',
       'add',
       '--config',
       cfg,
       '--name',
-      '山田 太郎',
+      'X',
       '--id',
-      'S-1001',
+      'X-1',
       '--category',
       'staff',
       '--actor',
-      'manager-a',
+      'user:demo-admin',
     ]);
+    expect(claim.status).toBe(2);
+    expect(claim.stderr).toMatch(/--actor is not accepted: the journal records who really runs the command/);
+    expect(cli(['backup', '--config', cfg, '--to', join(dir, 'x'), '--actor=user:demo-admin']).status).toBe(
+      2,
+    );
+    const me = userInfo().username;
+    if (me === 'root' || me === 'sekisho') {
+      const noPerson = cli([
+        'person',
+        'add',
+        '--config',
+        cfg,
+        '--name',
+        'X',
+        '--id',
+        'X-1',
+        '--category',
+        'staff',
+      ]);
+      expect(noPerson.status).toBe(2);
+      expect(noPerson.stderr).toMatch(/stands for no person, who may only revoke/);
+    }
+  }, 180_000);
+
+  it('enrols a person; a grant and a badge wait for a different person; the number is stored hashed only', async () => {
+    const asA = { sudo: 'manager-a' };
+    const p = cliJson<{ id: string }>(
+      ['person', 'add', '--config', cfg, '--name', '山田 太郎', '--id', 'S-1001', '--category', 'staff'],
+      asA,
+    );
     personId = p.id;
-    expect(cli(['person', 'grant', personId, '--config', cfg, '--door', 'machine-room']).status).toBe(0);
-    const bad = cli(['badge', 'add', '--config', cfg, '--person', personId, '--number', 'not-a-card']);
+    const grant = cli(['person', 'grant', personId, '--config', cfg, '--door', 'machine-room'], asA);
+    expect(grant.status).toBe(0);
+    expect(grant.stdout).toMatch(
+      /filed request #\d+ \(access_grant\): it takes effect when a different person approves it/,
+    );
+    const bad = cli(['badge', 'add', '--config', cfg, '--person', personId, '--number', 'not-a-card'], asA);
     expect(bad.status).toBe(2);
-    const b = cliJson<{ id: string; masked: string }>([
-      'badge',
-      'add',
-      '--config',
-      cfg,
-      '--person',
-      personId,
-      '--number',
-      '0a1b2c3d4e',
-    ]);
-    badgeId = b.id;
-    expect(b.masked).toBe('••••3D4E');
-    const dup = cli(['badge', 'add', '--config', cfg, '--person', personId, '--number', '0A1B2C3D4E']);
+    const filed = cliJson<{ request: { id: number; status: string; payload: { masked: string } } }>(
+      ['badge', 'add', '--config', cfg, '--person', personId, '--number', '0a1b2c3d4e'],
+      asA,
+    );
+    expect(filed.request).toMatchObject({ status: 'pending', payload: { masked: '••••3D4E' } });
+    expect(cli(['badge', 'list', '--config', cfg]).stdout).not.toContain('••••3D4E');
+    // The same person approving in the dashboard is refused, whatever credential they use.
+    await expect(approvePending(cfg, 'user:manager-a')).rejects.toThrow(/different people/);
+    expect(await approvePending(cfg, 'user:manager-b')).toHaveLength(2);
+    const badges = JSON.parse(cli(['badge', 'list', '--config', cfg, '--json']).stdout) as { id: string }[];
+    badgeId = badges[0]!.id;
+    const dup = cli(['badge', 'add', '--config', cfg, '--person', personId, '--number', '0A1B2C3D4E'], asA);
     expect(dup.status).toBe(1);
+    expect(dup.stderr).toMatch(/already enrolled/);
     const list = cli(['badge', 'list', '--config', cfg]);
     expect(list.stdout).toContain('••••3D4E');
     expect(list.stdout).not.toContain('0A1B2C3D4E');
     const log = cli(['log', '--config', cfg, '--type', 'person_added']);
-    expect(log.stdout).toMatch(/person_added .*by manager-a/);
-  });
+    expect(log.stdout).toMatch(new RegExp(`person_added .*by cli:manager-a/${userInfo().username}`));
+    expect(cli(['log', '--config', cfg, '--type', 'badge_added']).stdout).toMatch(/by user:manager-b/);
+  }, 180_000);
+
+  it('--break-glass acts alone at once, with a reason, a critical alarm and a review pending', () => {
+    const asA = { sudo: 'manager-a' };
+    const args = ['badge', 'add', '--config', cfg, '--person', personId, '--number', '0A1B2C3D55'];
+    const short = cli([...args, '--break-glass', 'urgent'], asA);
+    expect(short.status).toBe(1);
+    expect(short.stderr).toMatch(/at least 20 characters/);
+    const ok = cli([...args, '--break-glass', 'card of the on-call engineer broke at night'], asA);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/break-glass: request #\d+ \(badge_enrol\) carried out alone/);
+    expect(cli(['badge', 'list', '--config', cfg]).stdout).toContain('••••3D55');
+    const alarm = cli(['log', '--config', cfg, '--type', 'alarm_raised', '--json']).stdout.trim().split('\n');
+    expect(JSON.parse(alarm[0]!).data).toMatchObject({ alarm: 'break_glass', severity: 'critical' });
+    // No person may not act alone either; revocations need nobody.
+    const me = userInfo().username;
+    if (me === 'root' || me === 'sekisho')
+      expect(
+        cli([
+          ...args.slice(0, -2),
+          '--number',
+          '0A1B2C3D56',
+          '--break-glass',
+          'root acting alone at night here',
+        ]).status,
+      ).toBe(2);
+  }, 180_000);
 
   it('a lost badge is refused at the running door as soon as the command returns', async () => {
     ctl = await startController(cfg, storage);

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import {
+  approvePending,
   cli,
   cliJson,
   doorConfig,
@@ -76,41 +77,40 @@ describe('an escorted visit through real ptys', () => {
         { visitors: { escortWindowS: 15, roomSecureS: 5, escortExit: 'refuse' } },
       ),
     );
-    host = cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      cfg,
-      '--name',
-      '山田 太郎',
-      '--id',
-      'S-1001',
-      '--category',
-      'staff',
-    ]).id;
-    expect(cli(['person', 'grant', host, '--config', cfg, '--door', 'machine-room']).status).toBe(0);
-    expect(cli(['badge', 'add', '--config', cfg, '--person', host, '--number', ESCORT]).status).toBe(0);
-    expect(cli(['person', 'may-escort', host, '--config', cfg, '--actor', 'manager-b']).status).toBe(0);
-    const issued = cliJson<{ badgeId: string; personId: string }>([
-      'visitor',
-      'issue',
-      '--config',
-      cfg,
-      '--host',
-      host,
-      '--name',
-      'Visitor V',
-      '--id',
-      'V-0001',
-      '--number',
-      VISITOR,
-      '--purpose',
-      'UPS maintenance',
-      '--equipment',
-      'laptop (asset 1234)',
-      '--actor',
-      'manager-b',
-    ]);
+    // Run through sudo by manager-a; what grants waits for manager-b (on the dashboard; here its store).
+    const asA = { sudo: 'manager-a' };
+    host = cliJson<{ id: string }>(
+      ['person', 'add', '--config', cfg, '--name', '山田 太郎', '--id', 'S-1001', '--category', 'staff'],
+      asA,
+    ).id;
+    expect(cli(['person', 'grant', host, '--config', cfg, '--door', 'machine-room'], asA).status).toBe(0);
+    expect(cli(['badge', 'add', '--config', cfg, '--person', host, '--number', ESCORT], asA).status).toBe(0);
+    expect(cli(['person', 'may-escort', host, '--config', cfg], asA).status).toBe(0);
+    expect(await approvePending(cfg, 'user:manager-b')).toHaveLength(3);
+    // The visitor's card, issued at once by one person alone: the break-glass path, with its alarm.
+    const issued = cliJson<{ badgeId: string; personId: string }>(
+      [
+        'visitor',
+        'issue',
+        '--config',
+        cfg,
+        '--host',
+        host,
+        '--name',
+        'Visitor V',
+        '--id',
+        'V-0001',
+        '--number',
+        VISITOR,
+        '--purpose',
+        'UPS maintenance',
+        '--equipment',
+        'laptop (asset 1234)',
+        '--break-glass',
+        'the UPS vendor arrived early, nobody else on site',
+      ],
+      asA,
+    );
     visitor = issued.personId;
     visitorBadge = issued.badgeId;
     ctl = await startController(cfg, storage);
@@ -142,6 +142,13 @@ describe('an escorted visit through real ptys', () => {
       equipment: ['laptop (asset 1234)'],
     });
     expect(JSON.stringify(rows(0))).not.toContain(VISITOR);
+    // Issued alone: journaled as such, with a critical alarm the running controller took in.
+    expect(rows(0).find((r) => r.type === 'break_glass_used')?.data).toMatchObject({
+      kind: 'visitor_badge',
+      reason: 'the UPS vendor arrived early, nobody else on site',
+    });
+    const raised = rows(0).find((r) => r.type === 'alarm_raised');
+    expect(raised?.data).toMatchObject({ alarm: 'break_glass', severity: 'critical' });
   });
 
   it('visitor first, then the escort within the window: one unlock, each entry names the other', async () => {

@@ -5,25 +5,12 @@
 import { writeSync } from 'node:fs';
 import { expect } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
-import { cli, cliJson } from '../helpers/controller.js';
+import { seedStaff } from '../helpers/controller.js';
 import { sleep } from '../helpers/util.js';
 
-/** Enrols a staff member with access to the door and `card`, through the CLI (before the controller starts). */
+/** Enrols a staff member with access to the door and `card` (before the controller starts). */
 export function enrolCard(cfgFile: string, card: string): void {
-  const p = cliJson<{ id: string }>([
-    'person',
-    'add',
-    '--config',
-    cfgFile,
-    '--name',
-    'Yamada Taro',
-    '--id',
-    'S-1',
-    '--category',
-    'staff',
-  ]);
-  expect(cli(['person', 'grant', p.id, '--config', cfgFile, '--door', 'machine-room']).status).toBe(0);
-  expect(cli(['badge', 'add', '--config', cfgFile, '--person', p.id, '--number', card]).status).toBe(0);
+  seedStaff(cfgFile, { name: 'Yamada Taro', displayId: 'S-1', door: 'machine-room', credential: card });
 }
 
 /**

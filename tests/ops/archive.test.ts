@@ -49,7 +49,7 @@ describe('sekisho archive', () => {
     expect(young.stderr).toMatch(/is within the retention period \(storage.retentionYears = 5\)/);
     expect(existsSync(a1)).toBe(false);
 
-    const r = cli(['archive', '--config', cfg, '--to', a1, '--actor', 'manager-a']);
+    const r = cli(['archive', '--config', cfg, '--to', a1], { sudo: 'manager-a' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/archived and verified: .*2019\.sekisho-archive .*mode 0600/);
@@ -61,7 +61,7 @@ describe('sekisho archive', () => {
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, rows: 6, archiveBase: { seq: 20 } });
     expect(cli(['verify', '--config', cfg]).stdout).toMatch(/rows 1 to 20 are archived/);
     const log = cli(['log', '--config', cfg, '--type', 'journal_archived']);
-    expect(log.stdout).toMatch(/journal_archived .*by manager-a/);
+    expect(log.stdout).toMatch(/journal_archived .*by cli:manager-a\//);
 
     // Nothing more is old enough.
     const again = cli(['archive', '--config', cfg, '--to', join(archives, 'again')]);

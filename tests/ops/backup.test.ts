@@ -19,6 +19,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ import {
   cli,
   doorConfig,
   type Running,
+  seedStaff,
   simReaders,
   startController,
   tempDir,
@@ -88,25 +90,7 @@ describe('backup and restore', () => {
   });
 
   it('backs up a running controller online, verified, mode 0600; a restore is refused while it runs', async () => {
-    const person = JSON.parse(
-      cli([
-        'person',
-        'add',
-        '--config',
-        cfg,
-        '--name',
-        '山田 太郎',
-        '--id',
-        'S-1',
-        '--category',
-        'staff',
-        '--json',
-      ]).stdout,
-    ) as { id: string };
-    expect(cli(['person', 'grant', person.id, '--config', cfg, '--door', 'machine-room']).status).toBe(0);
-    expect(
-      cli(['badge', 'add', '--config', cfg, '--person', person.id, '--number', '0A1B2C3D4E']).status,
-    ).toBe(0);
+    seedStaff(cfg, { name: '山田 太郎', displayId: 'S-1', door: 'machine-room', credential: '0A1B2C3D4E' });
     // A signed checkpoint, as the controller makes every checkpointEveryS.
     const s = openStorage(loadConfig(cfg));
     s.journal.checkpoint(Date.now(), s.secrets.signingKey, s.secrets.keyId);
@@ -120,7 +104,7 @@ describe('backup and restore', () => {
       expect(r.body.granted).toBe(true);
     }
 
-    const r = cli(['backup', '--config', cfg, '--to', b1, '--actor', 'manager-a']);
+    const r = cli(['backup', '--config', cfg, '--to', b1], { sudo: 'manager-a' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/backup written and verified: .*b1\.sekisho-backup .*mode 0600/);
@@ -134,7 +118,7 @@ describe('backup and restore', () => {
 
     // The backup is journaled, after the backup's head.
     const log = cli(['log', '--config', cfg, '--type', 'backup_created']);
-    expect(log.stdout).toMatch(new RegExp(`backup_created .*headSeq=${b1Head} .*by manager-a`));
+    expect(log.stdout).toMatch(new RegExp(`backup_created .*headSeq=${b1Head} .*by cli:manager-a/`));
 
     // Never overwrite a backup.
     const again = cli(['backup', '--config', cfg, '--to', b1]);
@@ -170,7 +154,7 @@ describe('backup and restore', () => {
     const blank = join(dir, 'blank');
     const blankCfg = join(dir, 'blank.yaml');
     writeFileSync(blankCfg, readFileSync(cfg, 'utf8').replace(storage, blank));
-    const r = cli(['restore', '--config', blankCfg, '--from', b1, '--actor', 'manager-b']);
+    const r = cli(['restore', '--config', blankCfg, '--from', b1], { sudo: 'manager-b' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/there was nothing to replace/);
@@ -192,7 +176,7 @@ describe('backup and restore', () => {
       db.prepare('SELECT seq, bytes, hash FROM journal WHERE seq <= ? ORDER BY seq').all(b1Head);
     expect(rows(restored)).toEqual(rows(orig));
     const last = restored.prepare('SELECT type, actor FROM journal WHERE seq = ?').get(b1Head + 1);
-    expect(last).toEqual({ type: 'backup_restored', actor: 'manager-b' });
+    expect(last).toEqual({ type: 'backup_restored', actor: `cli:manager-b/${userInfo().username}` });
     orig.close();
     restored.close();
     // The badges work with the restored HMAC key.

@@ -4,9 +4,19 @@
  * a temp folder (the tree, the modes, what it would do to the system, updates, refusals).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliActor, personOf } from '../../controller/accounts/person.js';
 import { ROOT, tempDir } from '../helpers/util.js';
 
 const UNIT = join(ROOT, 'deploy/sekisho.service');
@@ -179,7 +189,7 @@ describe('scripts/install.sh --dry-run --root', () => {
     expect(mode(p('usr/local/bin/sekisho'))).toBe('755');
     const wrapper = readFileSync(p('usr/local/bin/sekisho'), 'utf8');
     expect(wrapper).toContain(
-      `exec runuser -u sekisho -- "${process.execPath}" /opt/sekisho/bin/sekisho-dist.mjs "$@"`,
+      `exec runuser -u sekisho -- env SUDO_USER="\${SUDO_USER:-}" "${process.execPath}" /opt/sekisho/bin/sekisho-dist.mjs "$@"`,
     );
     execFileSync('sh', ['-n', p('usr/local/bin/sekisho')]);
 
@@ -263,4 +273,47 @@ describe('scripts/install.sh: the Node.js it is given', () => {
     expect(old.status).not.toBe(0);
     expect(old.stdout + old.stderr).toMatch(/Node\.js >= 20\.20\.2 is required/);
   });
+});
+
+describe('the installed sekisho command keeps the person behind sudo', () => {
+  // Run for real: as root, the wrapper drops to another account (here `nobody`, standing in for the
+  // service account) and the command must still see who ran sudo (issue #14, path 7).
+  it.skipIf(process.getuid?.() !== 0)(
+    'records cli:<sudo user>/<service user>, and no person without sudo',
+    () => {
+      const root = temp();
+      expect(install(['--dry-run', '--root', root, '--node', process.execPath]).status).toBe(0);
+      const shared = mkdtempSync('/tmp/sekisho-wrapper-');
+      chmodSync(shared, 0o755);
+      const probe = join(shared, 'probe.mjs');
+      writeFileSync(
+        probe,
+        "import { userInfo } from 'node:os';\nconsole.log(JSON.stringify({ user: userInfo().username, sudo: process.env.SUDO_USER ?? '' }));\n",
+      );
+      chmodSync(probe, 0o644);
+      const wrapper = join(shared, 'sekisho');
+      writeFileSync(
+        wrapper,
+        readFileSync(join(root, 'usr/local/bin/sekisho'), 'utf8')
+          .replace('runuser -u sekisho', 'runuser -u nobody')
+          .replace('/opt/sekisho/bin/sekisho-dist.mjs', probe),
+      );
+      chmodSync(wrapper, 0o755);
+      const run = (env: Record<string, string>) => {
+        const { SUDO_USER: _, ...rest } = process.env;
+        const out = JSON.parse(execFileSync(wrapper, [], { encoding: 'utf8', env: { ...rest, ...env } })) as {
+          user: string;
+          sudo: string;
+        };
+        return cliActor(out.user, { SUDO_USER: out.sudo });
+      };
+      const viaSudo = run({ SUDO_USER: 'tanaka' });
+      expect(viaSudo).toBe('cli:tanaka/nobody');
+      expect(personOf(viaSudo)).toBe('tanaka');
+      const direct = run({});
+      expect(direct).toBe('cli:nobody');
+      expect(personOf(direct)).toBeNull();
+      rmSync(shared, { recursive: true, force: true });
+    },
+  );
 });

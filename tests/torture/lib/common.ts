@@ -12,9 +12,8 @@ import { SIGNING_KEY_FILE, verifyJournal } from '../../../controller/journal/ind
 import {
   type Api,
   apiClient,
-  cliJson,
   type Proc,
-  cli as runCli,
+  seedStaff,
   spawnController as spawn,
 } from '../../helpers/controller.js';
 
@@ -35,28 +34,18 @@ export interface Enrolled {
   credential: string;
 }
 
-/** Enrols staff with access to the door, through the CLI (before the controller starts). */
+/** Enrols staff with access to the door (before the controller starts). */
 export function enrolStaff(configFile: string, count: number, prefix = 0x1a): Enrolled[] {
   const out: Enrolled[] = [];
   for (let i = 0; i < count; i++) {
-    const p = cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      configFile,
-      '--name',
-      `Torture Staff ${i}`,
-      '--id',
-      `T-${i}`,
-      '--category',
-      'staff',
-    ]);
-    const g = runCli(['person', 'grant', p.id, '--config', configFile, '--door', DOOR]);
-    if (g.status !== 0) throw new Error(`grant failed: ${g.stderr}`);
     const credential = (prefix * 0x1_0000_0000 + 0x1000 + i).toString(16).toUpperCase().padStart(10, '0');
-    const b = runCli(['badge', 'add', '--config', configFile, '--person', p.id, '--number', credential]);
-    if (b.status !== 0) throw new Error(`badge add failed: ${b.stderr}`);
-    out.push({ personId: p.id, credential });
+    const p = seedStaff(configFile, {
+      name: `Torture Staff ${i}`,
+      displayId: `T-${i}`,
+      door: DOOR,
+      credential,
+    });
+    out.push({ personId: p.personId, credential });
   }
   return out;
 }
