@@ -11,6 +11,7 @@
  *   UPDATE_GOLDEN=1 npx vitest run tests/golden
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
@@ -30,7 +31,8 @@ import { login, type Message, Normaliser, Recorder } from './transcript.js';
 const FIXTURE = join(import.meta.dirname, 'transcript.golden.txt');
 const BASE = 'sekisho/test-ctl';
 const DISCOVERY = 'homeassistant';
-const ACTOR = 'cli:golden';
+/** The person behind sudo for the CLI's rows: `cli:golden/<os user>` (the OS user normalised). */
+const SUDO_USER = 'golden';
 const ESCORT = '0A1B2C3D4E';
 const VISITOR = '5566778899';
 const CONTRACTOR = '1122334455';
@@ -156,23 +158,17 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
 
   // The CLI is another writer: the controller must take its rows in (the registry, MQTT).
   const host = await admin('the CLI enrols a staff member', ['person_added'], async () =>
-    cliJson<{ id: string }>([
-      'person',
-      'add',
-      '--config',
-      cfg,
-      '--name',
-      '山田 太郎',
-      '--id',
-      'S-1001',
-      '--category',
-      'staff',
-      '--actor',
-      ACTOR,
-    ]),
+    cliJson<{ id: string }>(
+      ['person', 'add', '--config', cfg, '--name', '山田 太郎', '--id', 'S-1001', '--category', 'staff'],
+      { sudo: SUDO_USER },
+    ),
   ).then((p) => p.id);
-  await admin('the manager gives them a badge', ['badge_added'], () =>
-    manager.post(`/api/people/${host}/badges`, { number: ESCORT }),
+  // A badge is a request, approved by another person.
+  const badgeRequest = await admin('the manager requests a badge for them', ['request_created'], () =>
+    manager.post<{ request: { id: number } }>(`/api/people/${host}/badges`, { number: ESCORT }),
+  );
+  await admin('the admin approves it', ['badge_added', 'request_approved'], () =>
+    boss.post(`/api/requests/${badgeRequest.request.id}/approve`, { note: 'new staff member' }),
   );
   await step('an unknown badge is refused', ['access'], () => badge('entry', UNKNOWN));
   await step('a staff member without a grant is refused', ['access'], () => badge('entry', ESCORT));
@@ -256,9 +252,12 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
       category: 'contractor',
     }),
   );
-  const card = await admin('with a badge', ['badge_added'], () =>
-    manager.post<{ id: string }>(`/api/people/${contractor.id}/badges`, { number: CONTRACTOR }),
+  const cardRequest = await admin('with a badge request', ['request_created'], () =>
+    manager.post<{ request: { id: number } }>(`/api/people/${contractor.id}/badges`, { number: CONTRACTOR }),
   );
+  const card = await admin('the admin approves it', ['badge_added', 'request_approved'], () =>
+    boss.post<{ result: { badgeId: string } }>(`/api/requests/${cardRequest.request.id}/approve`, {}),
+  ).then((r) => ({ id: r.result.badgeId }));
   const closed = await admin('the manager files a grant on the closed schedule', ['request_created'], () =>
     manager.post<{ id: number }>('/api/requests', {
       kind: 'access_grant',
@@ -317,7 +316,9 @@ function zoneNearNoon(): string {
  * between runs; on one topic the order is the controller's and must not change.
  */
 function transcript(rows: Row[], messages: Message[], dir: string): string {
-  const n = new Normaliser().literal(dir, '<dir>');
+  const n = new Normaliser()
+    .literal(dir, '<dir>')
+    .literal(`cli:${SUDO_USER}/${userInfo().username}`, `cli:${SUDO_USER}/<os user>`);
   for (const r of rows) n.rowHash(r.hash, r.seq);
   const out = [
     '# Golden transcript of tests/golden/transcript.test.ts (regenerate: UPDATE_GOLDEN=1 npx vitest run tests/golden)',

@@ -1,0 +1,220 @@
+/**
+ * Every state-changing route and every `sekisho` command is classified (controller/approvals/
+ * duties.ts) — a new one that is not fails here — and every `second-person` one is proven by a real
+ * call: the person who filed it cannot make it take effect alone, through any credential they hold
+ * (a session, or the CLI through sudo under the same name). Issue #14.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_DUTIES, ROUTE_DUTIES } from '../../controller/approvals/duties.js';
+import { HELP, main } from '../../controller/cli.js';
+import { type Client, makeDash, type TestDash } from './helpers.js';
+
+/** The commands `sekisho help` lists: `cmd` or `cmd sub`, from each line of the table. */
+function helpCommands(): string[] {
+  const out = new Set<string>();
+  for (const line of HELP.split('\n')) {
+    if (!/^ {2}[a-z]/.test(line)) continue;
+    // The syntax, before the description (two or more spaces); several commands are split by " | ".
+    const syntax = line.trim().split(/ {2,}/)[0]!;
+    for (const part of syntax.split(' | ')) {
+      const [cmd, sub] = part.split(/\s+/);
+      out.add(sub && /^[a-z][a-z-]*$/.test(sub) ? `${cmd} ${sub}` : cmd!);
+    }
+  }
+  return [...out].sort();
+}
+
+describe('every state-changing route and command is classified, and second-person ones are proven', () => {
+  let d: TestDash;
+  let m1: Client;
+  let m2: Client;
+  let staff: { id: string };
+  let config = '';
+
+  beforeAll(async () => {
+    d = await makeDash();
+    m1 = await d.login('manager1');
+    m2 = await d.login('manager2');
+    config = join(d.dir, 'config.yaml');
+    staff = (await m1.post('/api/people', { name: '山田 太郎', displayId: 'S-1', category: 'staff' })).json();
+  });
+  afterAll(async () => {
+    delete process.env.SUDO_USER;
+    await d?.close();
+  });
+
+  it('classifies exactly the routes fastify registered that change state', () => {
+    const changing = d.app.sekishoRoutes
+      .filter((r) => r.method !== 'GET')
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
+    expect(changing.length).toBeGreaterThan(20);
+    for (const r of changing) expect(ROUTE_DUTIES[r], `${r} is not classified in duties.ts`).toBeDefined();
+    expect(Object.keys(ROUTE_DUTIES).sort()).toEqual(changing);
+  });
+
+  it('classifies exactly the commands `sekisho help` lists', () => {
+    const commands = helpCommands();
+    expect(commands).toContain('person grant');
+    expect(commands).toContain('user disable');
+    expect(Object.keys(CLI_DUTIES).sort()).toEqual(commands);
+  });
+
+  /** The filer (manager1) tries to approve; refused, and nothing took effect. */
+  async function filerCannotApprove(id: number, effect: () => boolean) {
+    const self = await m1.post(`/api/requests/${id}/approve`, {});
+    expect(self.statusCode, `request ${id}`).toBe(403);
+    expect(self.json().error.code).toBe('self_approval_refused');
+    expect(effect()).toBe(false);
+    const r = (await m2.get(`/api/requests/${id}`)).json();
+    expect(r.status).toBe('pending');
+    await m1.post(`/api/requests/${id}/withdraw`);
+  }
+
+  const person = () => d.controller.registry.getPerson(staff.id)!;
+  const doors = () => d.controller.registry.permissionsFor(staff.id).length > 0;
+
+  const ROUTE_PROOFS: Record<string, () => Promise<void>> = {
+    'POST /api/people': async () => {
+      const r = await m1.post('/api/people', {
+        name: '新規',
+        displayId: 'S-9',
+        category: 'staff',
+        lockdownOverride: true,
+      });
+      const added = r.json();
+      await filerCannotApprove(
+        added.requests[0].id,
+        () => d.controller.registry.getPerson(added.id)!.lockdownOverride,
+      );
+    },
+    'PATCH /api/people/:id': async () => {
+      const o = (await m1.req('PATCH', `/api/people/${staff.id}`, { lockdownOverride: true })).json();
+      await filerCannotApprove(o.requests[0].id, () => person().lockdownOverride);
+    },
+    'POST /api/people/:id/badges': async () => {
+      const r = (await m1.post(`/api/people/${staff.id}/badges`, { number: '0A1B2C3D4E' })).json();
+      await filerCannotApprove(
+        r.request.id,
+        () => d.controller.registry.findBadgeByCredential('0A1B2C3D4E') !== undefined,
+      );
+    },
+    'POST /api/requests': async () => {
+      const r = (
+        await m1.post('/api/requests', {
+          kind: 'access_grant',
+          payload: { personId: staff.id, doorId: 'machine-room', scheduleId: 'always' },
+          reason: 'proof',
+        })
+      ).json();
+      await filerCannotApprove(r.id, doors);
+    },
+    'POST /api/requests/:id/approve': async () => {
+      const r = (
+        await m1.post('/api/requests', {
+          kind: 'escort_permission',
+          payload: { personId: staff.id },
+          reason: 'proof',
+        })
+      ).json();
+      await filerCannotApprove(r.id, () => d.controller.registry.mayEscort(staff.id));
+    },
+    'POST /api/requests/:id/issue-badge': async () => {
+      const now = d.controller.now();
+      const r = (
+        await m1.post('/api/requests', {
+          kind: 'visitor_badge',
+          payload: {
+            name: 'V',
+            hostPersonId: staff.id,
+            purpose: 'proof',
+            doorId: 'machine-room',
+            validFrom: now,
+            validUntil: now + 3_600_000,
+          },
+          reason: 'proof',
+        })
+      ).json();
+      const early = await m1.post(`/api/requests/${r.id}/issue-badge`, { number: '5566778899' });
+      expect(early.statusCode).toBe(409);
+      await filerCannotApprove(
+        r.id,
+        () => d.controller.registry.findBadgeByCredential('5566778899') !== undefined,
+      );
+    },
+  };
+
+  it('each second-person route: the filer alone cannot make it take effect', async () => {
+    const second = Object.entries(ROUTE_DUTIES).filter(([, x]) => x.class === 'second-person');
+    expect(Object.keys(ROUTE_PROOFS).sort()).toEqual(second.map(([r]) => r).sort());
+    for (const [route] of second) await ROUTE_PROOFS[route]!();
+  });
+
+  /** Runs `sekisho …` in this process as manager1 through sudo; answers the newest pending request. */
+  async function cliAsFiler(args: string[]): Promise<{ id: number } | undefined> {
+    process.env.SUDO_USER = 'manager1';
+    try {
+      expect(await main([...args, '--config', config])).toBe(0);
+    } finally {
+      delete process.env.SUDO_USER;
+    }
+    return (await m2.get('/api/requests?status=pending&limit=1')).json().requests[0];
+  }
+
+  const CLI_PROOFS: Record<string, () => Promise<void>> = {
+    'person add': async () => {
+      const r = await cliAsFiler([
+        'person',
+        'add',
+        '--name',
+        'CLI',
+        '--id',
+        'S-8',
+        '--category',
+        'staff',
+        '--lockdown-override',
+      ]);
+      const added = d.controller.registry.searchPeople('S-8', 1)[0]!;
+      await filerCannotApprove(r!.id, () => d.controller.registry.getPerson(added.id)!.lockdownOverride);
+    },
+    'person grant': async () => {
+      const r = await cliAsFiler(['person', 'grant', staff.id, '--door', 'machine-room']);
+      await filerCannotApprove(r!.id, doors);
+    },
+    'person may-escort': async () => {
+      const r = await cliAsFiler(['person', 'may-escort', staff.id]);
+      await filerCannotApprove(r!.id, () => d.controller.registry.mayEscort(staff.id));
+    },
+    'badge add': async () => {
+      const r = await cliAsFiler(['badge', 'add', '--person', staff.id, '--number', '0A1B2C3D5F']);
+      await filerCannotApprove(
+        r!.id,
+        () => d.controller.registry.findBadgeByCredential('0A1B2C3D5F') !== undefined,
+      );
+    },
+    'visitor issue': async () => {
+      const r = await cliAsFiler([
+        'visitor',
+        'issue',
+        '--host',
+        staff.id,
+        '--name',
+        'V2',
+        '--purpose',
+        'proof',
+      ]);
+      expect(r).toMatchObject({
+        kind: 'visitor_badge',
+        requestedBy: expect.stringMatching(/^cli:manager1\//),
+      });
+      await filerCannotApprove(r!.id, () => d.controller.registry.listVisitorBadges({}).length > 0);
+    },
+  };
+
+  it('each second-person command: the same person cannot approve it in the dashboard', async () => {
+    const second = Object.entries(CLI_DUTIES).filter(([, x]) => x.class === 'second-person');
+    expect(Object.keys(CLI_PROOFS).sort()).toEqual(second.map(([c]) => c).sort());
+    for (const [command] of second) await CLI_PROOFS[command]!();
+  });
+});
