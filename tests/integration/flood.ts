@@ -3,7 +3,6 @@
  * RDM6300 door test), the noise they flood a pty with, and flooding until the controller reports it.
  */
 import { writeSync } from 'node:fs';
-import { expect } from 'vitest';
 import { encodeRdm6300Frame } from '../../firmware-bridge/index.js';
 import { seedStaff } from '../helpers/controller.js';
 import { sleep } from '../helpers/util.js';
