@@ -61,7 +61,8 @@ export function buildOpenApi(app: FastifyInstance, dash: Dash): Record<string, u
           : {
               401: { description: 'unauthorized: no session', ...error },
               403: {
-                description: 'forbidden, csrf_failed, self_approval_refused, no_person, password_change_required',
+                description:
+                  'forbidden, csrf_failed, self_approval_refused, no_person, password_change_required',
                 ...error,
               },
             }),
