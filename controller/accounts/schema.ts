@@ -102,6 +102,23 @@ export const ACCOUNT_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `),
   },
+  {
+    // Dual control of account secrets (controller/accounts/users.ts, "Activation"): only the
+    // hashes of the two halves, never a half.
+    name: 'account activations',
+    up: (db) =>
+      db.exec(`
+      CREATE TABLE dashboard_activations (
+        user_id         TEXT PRIMARY KEY REFERENCES dashboard_users(id),
+        purpose         TEXT NOT NULL CHECK (purpose IN ('account_create', 'password_reset')),
+        request_id      INTEGER NOT NULL UNIQUE,
+        applicant_hash  TEXT,
+        approver_hash   TEXT NOT NULL,
+        issued_at       INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `),
+  },
 ];
 
 /** Creates or upgrades these tables. Refuses a database written by a newer Sekisho. */

@@ -10,6 +10,8 @@ export const AccountChangeVia = z.object({
   demo: z.boolean().optional(),
   requestId: z.number().optional(),
   requestedBy: z.string().optional(),
+  /** Made by `sekisho user add` while there was no active administrator (a new installation). */
+  bootstrap: z.boolean().optional(),
 });
 export type AccountChangeVia = z.infer<typeof AccountChangeVia>;
 
@@ -50,6 +52,48 @@ export type LoginSucceededRecord = z.infer<typeof LoginSucceededRecord>;
 
 export const LogoutRecord = z.object({ ...account, why: z.enum(['logout', 'idle']) });
 export type LogoutRecord = z.infer<typeof LogoutRecord>;
+
+// Activation (dual control of account secrets): an approved account_create or password_reset leaves
+// the account without a usable password and issues an activation secret in two halves, one to the
+// applicant and one to the approver; the user sets their own password with both. Only hashes are
+// stored; no row carries a half.
+
+/** Why an activation was issued: a new account, or a password reset. */
+export const ActivationPurpose = z.enum(['account_create', 'password_reset']);
+export type ActivationPurpose = z.infer<typeof ActivationPurpose>;
+
+/** A request was approved: the account has no usable password until it is activated by `expiresAt`. */
+export const ActivationIssuedRecord = z.object({
+  ...account,
+  purpose: ActivationPurpose,
+  requestId: z.number(),
+  expiresAt: z.number(),
+});
+export type ActivationIssuedRecord = z.infer<typeof ActivationIssuedRecord>;
+
+/** The applicant was shown their half (once). */
+export const ActivationHalfShownRecord = z.object({ ...account, requestId: z.number() });
+export type ActivationHalfShownRecord = z.infer<typeof ActivationHalfShownRecord>;
+
+/** The user set their password with both halves; the halves are void. Actor: the user. */
+export const AccountActivatedRecord = z.object({
+  ...account,
+  purpose: ActivationPurpose,
+  requestId: z.number(),
+});
+export type AccountActivatedRecord = z.infer<typeof AccountActivatedRecord>;
+
+/** An activation was refused (a wrong or unknown name or half, expired, account disabled); no actor. */
+export const ActivationFailedRecord = z.object({
+  username: z.string(),
+  ip: z.string(),
+  why: z.enum(['wrong_halves', 'expired', 'disabled']),
+});
+export type ActivationFailedRecord = z.infer<typeof ActivationFailedRecord>;
+
+/** A password reset was requested: the account's sessions ended at once. */
+export const SessionsEndedRecord = z.object({ ...account, requestId: z.number() });
+export type SessionsEndedRecord = z.infer<typeof SessionsEndedRecord>;
 
 // Requests and approvals. `kind` is a request kind (controller/approvals/kinds.ts); `person` column =
 // the person the request concerns, if any.
@@ -109,6 +153,11 @@ export const AccountRecordSchemas = {
   user_locked_out: UserLockedOutRecord,
   login_succeeded: LoginSucceededRecord,
   logout: LogoutRecord,
+  activation_issued: ActivationIssuedRecord,
+  activation_half_shown: ActivationHalfShownRecord,
+  account_activated: AccountActivatedRecord,
+  activation_failed: ActivationFailedRecord,
+  user_sessions_ended: SessionsEndedRecord,
   request_created: RequestCreatedRecord,
   self_approval_refused: SelfApprovalRefusedRecord,
   request_approved: RequestApprovedRecord,
