@@ -47,6 +47,8 @@ ${fmtTime(v, Number(p.validFrom))} – ${fmtTime(v, Number(p.validUntil))} · ${
       return html`${String(p.username)} · ${String(p.displayName)} · ${t(`role_${String(p.role)}`)}`;
     case 'role_change':
       return html`${user(p.userId)} → ${t(`role_${String(p.role)}`)}`;
+    case 'password_reset':
+      return html`${user(p.userId)}`;
     default:
       return html``;
   }
@@ -75,7 +77,7 @@ function personPicker(
 function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   const { t } = v;
   const own = r.requestedBy === v.actor;
-  const accountKind = r.kind === 'account_create' || r.kind === 'role_change';
+  const accountKind = r.kind === 'account_create' || r.kind === 'role_change' || r.kind === 'password_reset';
   const mayDecide = may(v, accountKind ? 'accounts.approve' : 'requests.approve');
   let actions: SafeHtml | string = '';
   if (r.status === 'pending') {
