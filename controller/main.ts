@@ -121,7 +121,11 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
     {
       name: 'dashboard tables',
       start: () =>
-        prepareDashboard(controller!, { demoAccounts: controller!.board.kind === 'sim', announce: print }),
+        prepareDashboard(controller!, {
+          // Both must say simulation: a test's simulated board under a real board's config does not.
+          demoAccounts: config.board.kind === 'sim' && controller!.board.kind === 'sim',
+          announce: print,
+        }),
     },
     {
       name: 'dashboard',
@@ -194,13 +198,13 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
  * to `announce`). Before buildServer, which expects the tables.
  */
 export async function prepareDashboard(
-  controller: Pick<Controller, 'db' | 'journal' | 'now'>,
+  controller: Pick<Controller, 'db' | 'journal' | 'now' | 'config'>,
   opts: { demoAccounts: boolean; announce: (text: string) => void; scrypt?: ScryptParams },
 ): Promise<void> {
   migrateAccounts(controller.db);
   if (!opts.demoAccounts) return;
   const users = new UserStore(controller.db, controller.journal, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT });
-  await seedDemoAccounts(users, () => controller.now(), opts.announce);
+  await seedDemoAccounts(users, controller.config, () => controller.now(), opts.announce);
 }
 
 /** The API token for /api, created at first start with mode 0600. */
