@@ -55,6 +55,20 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   new_password_hint: ['{min} 文字以上', 'At least {min} characters'],
   change_password: ['パスワードを変更', 'Change password'],
   password_changed: ['パスワードを変更しました。', 'Password changed.'],
+  new_password_again: ['新しいパスワード（確認）', 'New password, again'],
+  activate_link: [
+    '初めてログインする方・パスワードを再設定された方はこちら',
+    'First login, or after a password reset',
+  ],
+  activate_title: ['アカウントの有効化', 'Activate your account'],
+  activate_intro: [
+    '申請者と承認者からそれぞれ受け取った有効化コード（2つの半分）を入力し、ご自身のパスワードを設定してください。2つがそろわないと設定できません。',
+    'Enter the two halves of your activation code — one from the applicant, one from the approver — and choose your password. Both are needed.',
+  ],
+  applicant_half: ['有効化コード（申請者から受け取ったもの）', 'Activation code from the applicant'],
+  approver_half: ['有効化コード（承認者から受け取ったもの）', 'Activation code from the approver'],
+  activate_button: ['パスワードを設定', 'Set my password'],
+  activated: ['パスワードを設定しました。ログインしてください。', 'Your password is set. Please log in.'],
   // common
   save: ['保存', 'Save'],
   cancel: ['取消', 'Cancel'],
@@ -308,10 +322,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   kind_role_change: ['役割の変更', 'Role change'],
   new_from_schedule: ['変更前の時間帯', 'Current schedule'],
   new_to_schedule: ['変更後の時間帯', 'New schedule'],
-  temp_password_once: [
-    '初期パスワード（一度だけ表示されます。本人に渡してください）：',
-    'Initial password (shown once; hand it to the user):',
-  ],
+  kind_password_reset: ['パスワードの再設定', 'Password reset'],
   // visitors
   visitors_title: ['来訪者', 'Visitors'],
   issue_visitor: ['来訪者バッジを申請', 'Request a visitor badge'],
@@ -412,6 +423,24 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   unlock: ['ロック解除', 'Unlock'],
   locked_until: ['ロック中（{time} まで）', 'Locked until {time}'],
   display_name: ['表示名', 'Display name'],
+  request_password_reset: ['パスワードの再設定を申請', 'Request a password reset'],
+  password_reset_hint: [
+    '申請すると、その利用者のログイン中の画面はすぐに終了します。別の管理者が承認した時点で現在のパスワードは使えなくなり、利用者は有効化コードで新しいパスワードを設定します。',
+    'Filing ends the user’s sessions at once. When a different administrator approves, the current password stops working and the user sets a new one with the activation code.',
+  ],
+  activation_pending: ['有効化待ち（{date} まで）', 'Awaiting activation (until {date})'],
+  activation_expired_tag: ['有効化期限切れ', 'Activation expired'],
+  halves_title: ['お渡しする有効化コード', 'Activation codes to hand over'],
+  halves_intro: [
+    'あなたが申請し承認されたアカウント（作成・パスワードの再設定）の有効化コードの半分です。一度だけ表示されます。利用者ご本人に直接お渡しください。',
+    'Your half of the activation code of account requests you filed (new account, password reset) that were approved. It is shown only once: hand it to the user in person.',
+  ],
+  activation_until: ['有効期限', 'Valid until'],
+  show_half: ['表示する（一度のみ）', 'Show (once only)'],
+  half_confirm: [
+    '有効化コードは一度しか表示されません。利用者にお渡しできる状態ですか。',
+    'The code is shown only once. Are you ready to hand it over?',
+  ],
   // simulation
   sim_title: ['シミュレーション', 'Simulation'],
   sim_hint: [
@@ -460,6 +489,19 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'The journal cannot be written (storage fault). The record is queued and written when storage recovers; check the Live page before trying again.',
   ],
   error_unknown_door: ['その扉はありません。', 'No such door.'],
+  error_invalid_activation: [
+    'ユーザー名または有効化コードが違います。',
+    'Wrong user name or activation code.',
+  ],
+  error_activation_expired: [
+    '有効化の期限が切れています。パスワードの再設定を改めて申請してもらってください。',
+    'This activation has expired: ask for a new password reset request.',
+  ],
+  error_password_mismatch: ['2つのパスワードが一致しません。', 'The two passwords differ.'],
+  error_not_applicant: [
+    'この申請の申請者のみが表示できます。',
+    'Only the applicant of this request may see it.',
+  ],
   password_too_short: ['{min} 文字以上にしてください。', 'Use at least {min} characters.'],
   password_too_long: ['長すぎます。', 'Too long.'],
   password_too_simple: ['単純すぎます。', 'Too simple.'],

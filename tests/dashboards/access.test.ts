@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { can, type Permission, ROLES, type Role } from '../../controller/accounts/roles.js';
 import { ACCOUNTS, type Client, makeDash, type TestDash, TOKEN } from './helpers.js';
 
-const PUBLIC = ['GET /healthz', 'GET /login', 'POST /api/session', 'GET /static/:file'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /login',
+  'POST /api/session',
+  'GET /static/:file',
+  'GET /activate',
+  'POST /api/activate',
+];
 
 /** A concrete URL for a route pattern. */
 function concrete(url: string): string {
