@@ -43,9 +43,17 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
-                                          a dashboard account; the password is typed twice (or read
-                                          from stdin, or generated and shown once). No default account.
-  user list [--json] | user passwd U [--generate] | user unlock U | user disable U
+                                          bootstrap only: a dashboard account while there is no active
+                                          administrator (a new installation); the password is typed
+                                          twice (or read from stdin, or generated and shown once).
+                                          Otherwise refused: accounts are requested on the dashboard and
+                                          approved by a different administrator. No default account.
+  user passwd U [--generate]              bootstrap only, as user add; otherwise refused: a password
+                                          reset is requested on the dashboard and the user sets the new
+                                          password at /activate with two halves (applicant's, approver's)
+  user list [--json]
+  user unlock U                           lift a lock-out (journaled with who ran it)
+  user disable U                          disable an account at once; its sessions end
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]

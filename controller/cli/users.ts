@@ -1,4 +1,11 @@
-/** `sekisho user …`: dashboard and CLI accounts from the command line (controller/accounts/). */
+/**
+ * `sekisho user …`: dashboard accounts from the command line (controller/accounts/).
+ *
+ * No one person may make or take over an account alone (§4(3)): `user add` and `user passwd` set a
+ * password only to bootstrap an installation that has no active administrator (journaled as such);
+ * otherwise they refuse and point to the dashboard's requests (`account_create`, `password_reset`),
+ * which a different administrator approves and whose user activates with two halves.
+ */
 import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
@@ -74,6 +81,9 @@ async function newPassword(
   return { password, shown: false };
 }
 
+/** A command refused by the rules (not bad usage): exit 1 with the message. */
+class RefusedError extends Error {}
+
 export async function userCommand(args: string[]): Promise<number> {
   const { sub, values, positionals } = parseSubcommand(args, {
     username: { type: 'string' },
@@ -92,8 +102,19 @@ export async function userCommand(args: string[]): Promise<number> {
       if (!u) throw new UsageError(`no account "${name}"`);
       return u;
     };
+    /** Refuses unless there is no active administrator (a new installation, or none left). */
+    const bootstrapOnly = (what: string, instead: string) => {
+      if (users.hasActiveAdmin(Date.now()))
+        throw new RefusedError(
+          `${what} is refused: an active administrator exists, so no one person may set an account's password (§4(3)). ${instead}`,
+        );
+    };
     switch (sub) {
       case 'add': {
+        bootstrapOnly(
+          'sekisho user add',
+          'Request the account on the dashboard (Accounts page, /users: "Request a new account"); a different administrator approves it and the new user activates it at /activate with the two halves of its activation code.',
+        );
         const username = values.username ?? positionals[0];
         if (!username) throw new UsageError('missing --username');
         const role = Role.safeParse(values.role);
@@ -105,11 +126,16 @@ export async function userCommand(args: string[]): Promise<number> {
           { username, displayName: values.name ?? username, role: role.data, password, validUntil },
           actor,
           Date.now(),
-          { via: 'cli' },
+          { via: 'cli', bootstrap: true },
         );
         if (values.json)
-          process.stdout.write(`${JSON.stringify({ id: u.id, username: u.username, role: u.role })}\n`);
-        else process.stdout.write(`added account ${u.username} (${u.role})\n`);
+          process.stdout.write(
+            `${JSON.stringify({ id: u.id, username: u.username, role: u.role, bootstrap: true })}\n`,
+          );
+        else
+          process.stdout.write(
+            `added account ${u.username} (${u.role}) — bootstrap: there was no active administrator\n`,
+          );
         if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
         return 0;
       }
@@ -132,6 +158,10 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       case 'passwd': {
         const u = find();
+        bootstrapOnly(
+          `sekisho user passwd ${u.username}`,
+          `Request a password reset on the dashboard (Accounts page, /users: "Request a password reset"); a different administrator approves it and ${u.username} sets a new password at /activate with the two halves of the activation code.`,
+        );
         const { password, shown } = await newPassword(u.username, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
@@ -142,7 +172,7 @@ export async function userCommand(args: string[]): Promise<number> {
       case 'unlock': {
         const u = find();
         users.unlock(u.id, actor, Date.now());
-        process.stdout.write(`${u.username} unlocked\n`);
+        process.stdout.write(`${u.username} unlocked (journaled as ${actor}); the password is unchanged\n`);
         return 0;
       }
       case 'disable': {

@@ -43,11 +43,18 @@ describe('sekisho user', () => {
       input: 'a-long-enough-passphrase\n',
     });
     expect(dup.status).toBe(1);
-    expect(dup.stderr).toContain('already exists');
+    expect(dup.stderr).toContain('an active administrator exists');
   });
 
-  it('generates a password on request and shows it once; lists accounts', () => {
-    const gen = cli([
+  it('bootstrap only: once an active administrator exists, `user add` and `user passwd` refuse and point to the dashboard', () => {
+    const added = JSON.parse(
+      cli(['log', '--config', cfg, '--type', 'user_added', '--json']).stdout.trim().split('\n')[0]!,
+    );
+    expect(added).toMatchObject({
+      actor: expect.stringMatching(/^cli:/),
+      data: { username: 'chief', via: 'cli', bootstrap: true },
+    });
+    const more = cli([
       'user',
       'add',
       '--config',
@@ -58,16 +65,19 @@ describe('sekisho user', () => {
       'operator',
       '--generate',
     ]);
-    expect(gen.status, gen.stderr).toBe(0);
-    expect(gen.stdout).toMatch(/password \(shown only now\): [\w]{5}-[\w]{5}-[\w]{5}-[\w]{5}/);
+    expect(more.status).toBe(1);
+    expect(more.stderr).toContain('an active administrator exists');
+    expect(more.stderr).toContain('Request the account on the dashboard');
+    expect(more.stdout).not.toMatch(/password/);
+    const passwd = cli(['user', 'passwd', 'chief', '--config', cfg, '--generate']);
+    expect(passwd.status).toBe(1);
+    expect(passwd.stderr).toContain('Request a password reset on the dashboard');
+    expect(passwd.stdout).toBe('');
     const list = JSON.parse(cli(['user', 'list', '--config', cfg, '--json']).stdout) as {
       username: string;
       role: string;
     }[];
-    expect(list.map((u) => [u.username, u.role])).toEqual([
-      ['chief', 'admin'],
-      ['duty', 'operator'],
-    ]);
+    expect(list.map((u) => [u.username, u.role])).toEqual([['chief', 'admin']]);
   });
 
   it('the running controller accepts the account; `user disable` ends it', async () => {
@@ -92,5 +102,27 @@ describe('sekisho user', () => {
     expect(JSON.parse(journal.stdout.trim().split('\n')[0]!)).toMatchObject({
       actor: expect.stringMatching(/^cli:/),
     });
+  });
+
+  it('with no active administrator left, the device may bootstrap again (recovery), journaled as such', async () => {
+    const passwd = cli(['user', 'passwd', 'chief', '--config', cfg, '--generate']);
+    expect(passwd.status, passwd.stderr).toBe(0);
+    expect(passwd.stdout).toMatch(/password \(shown only now\): [\w]{5}-[\w]{5}-[\w]{5}-[\w]{5}/);
+    const add = cli(['user', 'add', '--config', cfg, '--username', 'deputy', '--role', 'admin'], {
+      input: 'another-long-passphrase\n',
+    });
+    expect(add.status, add.stderr).toBe(0);
+    expect(add.stdout).toContain('bootstrap');
+    const res = await fetch(`${ctl!.base}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'deputy', password: 'another-long-passphrase' }),
+    });
+    expect(res.status).toBe(200);
+    // Now there is an active administrator again: closed.
+    const closed = cli(['user', 'add', '--config', cfg, '--username', 'third', '--role', 'admin'], {
+      input: 'yet-another-passphrase\n',
+    });
+    expect(closed.status).toBe(1);
   });
 });
