@@ -48,9 +48,13 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
                                           twice (or read from stdin, or generated and shown once).
                                           Otherwise refused: accounts are requested on the dashboard and
                                           approved by a different administrator. No default account.
-  user passwd U [--generate]              bootstrap only, as user add; otherwise refused: a password
-                                          reset is requested on the dashboard and the user sets the new
-                                          password at /activate with two halves (applicant's, approver's)
+  user passwd U [--generate]              bootstrap only, as user add: set a password directly
+  user passwd U --reason TEXT             with an active administrator: request a password reset as
+                                          yourself (U's sessions end now); a different administrator
+                                          approves it on the dashboard, and U sets the new password at
+                                          /activate with two halves: the approver's and yours
+  user half REQUEST_ID                    your half of the activation code of your approved account
+                                          request (new account or reset), shown once
   user list [--json]
   user unlock U                           lift a lock-out (journaled with who ran it)
   user disable U                          disable an account at once; its sessions end

@@ -385,11 +385,16 @@ export class UserStore {
     });
   }
 
-  /** Whether an active administrator exists (else `sekisho user add` may bootstrap one). */
+  /**
+   * Whether an active administrator exists (else `sekisho user add` may bootstrap one). One whose
+   * activation expired cannot log in or be activated any more, and does not count.
+   */
   hasActiveAdmin(now: number): boolean {
-    return this.list().some(
-      (u) => u.role === 'admin' && u.active && (u.validUntil === null || u.validUntil > now),
-    );
+    return this.list().some((u) => {
+      if (u.role !== 'admin' || !u.active || (u.validUntil !== null && u.validUntil <= now)) return false;
+      const pending = this.#s.activation.get(u.id);
+      return !pending || pending.expires_at > now;
+    });
   }
 
   /** Ends every session of an account (the sessions table is the account's, see sessions.ts). */

@@ -2,15 +2,19 @@
  * `sekisho user …`: dashboard accounts from the command line (controller/accounts/).
  *
  * No one person may make or take over an account alone (§4(3)): `user add` and `user passwd` set a
- * password only to bootstrap an installation that has no active administrator (journaled as such);
- * otherwise they refuse and point to the dashboard's requests (`account_create`, `password_reset`),
- * which a different administrator approves and whose user activates with two halves.
+ * password only to bootstrap an installation that has no active administrator (journaled as such).
+ * Otherwise `user add` refuses and points to the dashboard's `account_create` request, and `user
+ * passwd` files a `password_reset` request as the person running it; a different administrator
+ * approves either, and the user activates the account with two halves (`user half` shows the
+ * applicant's).
  */
 import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
+import { personOf, samePerson } from '../accounts/person.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { SessionStore } from '../accounts/sessions.js';
 import { UserStore } from '../accounts/users.js';
+import { RequestStore } from '../approvals/requests.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
@@ -82,7 +86,56 @@ async function newPassword(
 }
 
 /** A command refused by the rules (not bad usage): exit 1 with the message. */
-class RefusedError extends Error {}
+export class RefusedError extends Error {}
+
+/**
+ * `user passwd U --reason R` while an administrator is active: files a `password_reset` request as
+ * the person who runs the CLI (a manager's rights, as every CLI request), which a different
+ * administrator approves on the dashboard. The account's sessions end now.
+ */
+export function fileReset(
+  requests: RequestStore,
+  users: UserStore,
+  actor: string,
+  username: string,
+  reason: string,
+  at: number,
+): { requestId: number } {
+  const person = personOf(actor);
+  if (person === null)
+    throw new RefusedError(
+      `${actor} stands for no person: a password reset is filed by a person (§4(3)); run the command through sudo as yourself, or file it on the dashboard`,
+    );
+  const u = users.byUsername(username);
+  if (!u) throw new UsageError(`no account "${username}"`);
+  const r = requests.create(
+    { kind: 'password_reset', payload: { userId: u.id }, reason },
+    { actor, user: { id: `cli:${person}`, username: person, role: 'manager' } },
+    at,
+  );
+  return { requestId: r.id };
+}
+
+/** `user half REQUEST`: the applicant's half of their approved account request, shown once. */
+export function showHalf(
+  requests: RequestStore,
+  users: UserStore,
+  actor: string,
+  requestId: number,
+  at: number,
+): { half: string; username: string; expiresAt: number } {
+  const req = requests.get(requestId);
+  if (!req || (req.kind !== 'account_create' && req.kind !== 'password_reset'))
+    throw new UsageError(`no account request ${requestId}`);
+  if (!samePerson(req.requestedBy, actor))
+    throw new RefusedError(
+      `only the applicant of request ${requestId} (${req.requestedBy}) may see its half`,
+    );
+  if (req.status !== 'approved')
+    throw new RefusedError(`request ${requestId} is ${req.status}, not approved`);
+  const shown = users.showApplicantHalf(requestId, actor, at);
+  return { half: shown.half, username: shown.user.username, expiresAt: shown.expiresAt };
+}
 
 export async function userCommand(args: string[]): Promise<number> {
   const { sub, values, positionals } = parseSubcommand(args, {
@@ -91,10 +144,13 @@ export async function userCommand(args: string[]): Promise<number> {
     role: { type: 'string' },
     'valid-until': { type: 'string' },
     generate: { type: 'boolean' },
+    reason: { type: 'string' },
   });
-  return await withStorage(values, async ({ tz, actor, s }) => {
+  return await withStorage(values, async ({ loaded, tz, actor, s }) => {
     migrateAccounts(s.db);
     const users = new UserStore(s.db, s.journal);
+    const requests = () =>
+      new RequestStore({ db: s.db, journal: s.journal, registry: s.registry, users, config: loaded.config });
     const find = () => {
       const name = positionals[0];
       if (!name) throw new UsageError(`usage: sekisho user ${sub} USERNAME`);
@@ -158,15 +214,44 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       case 'passwd': {
         const u = find();
-        bootstrapOnly(
-          `sekisho user passwd ${u.username}`,
-          `Request a password reset on the dashboard (Accounts page, /users: "Request a password reset"); a different administrator approves it and ${u.username} sets a new password at /activate with the two halves of the activation code.`,
-        );
+        if (users.hasActiveAdmin(Date.now())) {
+          // The two-half reset: filed here, approved by a different administrator on the dashboard.
+          if (values.generate)
+            throw new UsageError('--generate: only to bootstrap (no active administrator)');
+          if (!values.reason)
+            throw new UsageError(
+              `an active administrator exists, so ${u.username}'s password is reset by a request: add --reason TEXT to file it (a different administrator approves it on the dashboard), or use the Accounts page`,
+            );
+          // Filing ends the account's sessions (the request kind's `filed`).
+          const { requestId } = fileReset(requests(), users, actor, u.username, values.reason, Date.now());
+          if (values.json) process.stdout.write(`${JSON.stringify({ requestId, username: u.username })}\n`);
+          else
+            process.stdout.write(
+              `password reset of ${u.username} requested (#${requestId}); their sessions ended.\n` +
+                `A different administrator approves it on the dashboard and is shown one half of the activation code;\n` +
+                `then "sekisho user half ${requestId}" shows you the other half, once. ${u.username} sets a new password at /activate with both.\n`,
+            );
+          return 0;
+        }
         const { password, shown } = await newPassword(u.username, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
         process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);
         if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
+        return 0;
+      }
+      case 'half': {
+        const id = Number(positionals[0]);
+        if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError('usage: sekisho user half REQUEST_ID');
+        const h = showHalf(requests(), users, actor, id, Date.now());
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ requestId: id, username: h.username, activationHalf: h.half, expiresAt: h.expiresAt })}\n`,
+          );
+        else
+          process.stdout.write(
+            `activation code for ${h.username}, your half (shown only now; hand it to them in person, valid until ${formatLocal(h.expiresAt, tz)}):\n${h.half}\n`,
+          );
         return 0;
       }
       case 'unlock': {
@@ -183,7 +268,9 @@ export async function userCommand(args: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown user command "${sub ?? ''}" (add, list, passwd, unlock, disable)`);
+        throw new UsageError(
+          `unknown user command "${sub ?? ''}" (add, list, passwd, half, unlock, disable)`,
+        );
     }
   });
 }

@@ -7,6 +7,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserStore } from '../../controller/accounts/users.js';
+import { RequestStore } from '../../controller/approvals/requests.js';
+import { fileReset, RefusedError, showHalf } from '../../controller/cli/users.js';
 import { seedDemoAccounts } from '../../controller/demo.js';
 import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
@@ -208,6 +210,45 @@ describe('dual control of account secrets', () => {
     });
   });
 
+  it('the CLI files the two-half reset as the person who runs it, never as no person', async () => {
+    const users = new UserStore(d.controller.db, d.controller.journal, { scrypt: FAST_SCRYPT });
+    const requests = new RequestStore({
+      db: d.controller.db,
+      journal: d.controller.journal,
+      registry: d.controller.registry,
+      users,
+      config: d.controller.config,
+    });
+    const now = d.controller.now();
+    expect(() => fileReset(requests, users, 'cli:root', 'auditor1', 'forgot', now)).toThrow(RefusedError);
+    expect(() => fileReset(requests, users, 'cli:sekisho', 'auditor1', 'forgot', now)).toThrow(/no person/);
+    const aud = await d.login('auditor1');
+    // Through sudo, by manager1: their person files it.
+    const { requestId } = fileReset(requests, users, 'cli:manager1/root', 'auditor1', 'forgot', now);
+    expect(requests.get(requestId)).toMatchObject({
+      kind: 'password_reset',
+      requestedBy: 'cli:manager1/root',
+    });
+    expect((await aud.get('/api/status')).statusCode).toBe(401);
+    // Before the approval there is no half to show.
+    expect(() => showHalf(requests, users, 'cli:manager1/root', requestId, now)).toThrow(/pending/);
+    const approverHalf = (await a1.post(`/api/requests/${requestId}/approve`, {})).json()
+      .activationHalf as string;
+    expect(() => showHalf(requests, users, 'cli:admin1', requestId, now)).toThrow(/only the applicant/);
+    const { half } = showHalf(requests, users, 'cli:manager1/root', requestId, d.controller.now());
+    expect(() => showHalf(requests, users, 'cli:manager1/root', requestId, d.controller.now())).toThrow(
+      /only once/,
+    );
+    const ok = await activate({
+      username: 'auditor1',
+      applicantHalf: half,
+      approverHalf,
+      password: NEW_PASSWORD,
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await login('auditor1', NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
   it('a user changing their own password knowing the old one stays self-service', async () => {
     const c = await d.login('manager2');
     const r = await c.post('/api/me/password', { current: PASSWORD, next: NEW_PASSWORD });
@@ -299,6 +340,36 @@ describe('dual control of account secrets', () => {
     expect((await m.get('/users')).body).toContain(`data-half="${id}"`);
     // Only the applicant's page offers it.
     expect((await (await d.login('admin1')).get('/users')).body).not.toContain(`data-half="${id}"`);
+  });
+});
+
+describe('the bootstrap window', () => {
+  it('is closed by an active administrator, even one awaiting activation, until that activation expires', async () => {
+    const d = await makeDash({ accounts: false });
+    try {
+      const users = new UserStore(d.controller.db, d.controller.journal, { scrypt: FAST_SCRYPT });
+      const t0 = d.controller.now();
+      expect(users.hasActiveAdmin(t0)).toBe(false);
+      const unusableHash = await users.unusableHash();
+      const u = users.createHashed(
+        { username: 'pending', displayName: 'P', role: 'admin' },
+        unusableHash,
+        'test',
+        t0,
+      );
+      users.issueActivation(
+        u.id,
+        { purpose: 'account_create', requestId: 1, approverHalf: 'AAAAA-AAAAA-AAAAA-AAAAA', unusableHash },
+        'test',
+        t0,
+      );
+      expect(users.hasActiveAdmin(t0 + 1000)).toBe(true);
+      expect(users.hasActiveAdmin(t0 + users.activationMs + 1)).toBe(false);
+      users.setActive(u.id, false, 'test', t0);
+      expect(users.hasActiveAdmin(t0 + 1000)).toBe(false);
+    } finally {
+      await d.close();
+    }
   });
 });
 
