@@ -4,12 +4,19 @@
  * leaves the account without a usable password; its user sets one at /activate with two halves,
  * one shown to the approver and one to the applicant, each once. Neither alone can log in as it.
  */
+import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { UserStore } from '../../controller/accounts/users.js';
 import { RequestStore } from '../../controller/approvals/requests.js';
 import { fileReset, RefusedError, showHalf } from '../../controller/cli/users.js';
+import { parseConfig } from '../../controller/config/index.js';
 import { seedDemoAccounts } from '../../controller/demo.js';
+import { silentLogger } from '../../controller/log.js';
+import { startSekisho } from '../../controller/main.js';
+import { SimBoard } from '../../hardware/index.js';
+import { doorConfig, tempDir } from '../helpers/controller.js';
 import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 const NEW_PASSWORD = 'vermilion-lantern-harbour-42';
@@ -397,6 +404,35 @@ describe('demo accounts', () => {
       expect(blocked.json().error.code).toBe('password_change_required');
     } finally {
       await d.close();
+    }
+  });
+
+  it('are never made by the process root for a config naming a real board', async () => {
+    const dir = tempDir('sekisho-realboard-');
+    const cfg = doorConfig(dir, [{ id: 'entry', path: join(dir, 'no-such-tty'), protocol: 'rdm6300' }], {
+      board: { kind: 'rpi', chipLabels: ['pinctrl-rp1'] },
+    });
+    const loaded = {
+      config: parseConfig(stringify(cfg)),
+      file: join(dir, 'c.yaml'),
+      storageDir: join(dir, 'data'),
+    };
+    let printed = '';
+    // The board itself is simulated (no GPIO here): only the config says "real".
+    const s = await startSekisho({
+      loaded,
+      log: silentLogger,
+      board: new SimBoard(),
+      print: (t) => {
+        printed += t;
+      },
+    });
+    try {
+      expect(printed).not.toContain('Demo dashboard accounts');
+      expect(new UserStore(s.controller.db, s.controller.journal).count()).toBe(0);
+      expect(s.controller.journal.query({ types: ['user_added'], limit: 5 })).toEqual([]);
+    } finally {
+      await s.stop('test end');
     }
   });
 
