@@ -515,7 +515,8 @@ export class UserStore {
     const b = sameHash(r?.approver_hash ?? null, halfHash(id, input.approverHalf));
     const refuse = (why: ActivationRefusal) => {
       this.#append('activation_failed', now(), null, {
-        username: input.username.slice(0, 64),
+        // Typed by anyone: only a well-formed user name reaches the journal (no control characters).
+        username: Username.safeParse(input.username).success ? input.username : '(not a user name)',
         ip,
         why,
       });

@@ -91,6 +91,9 @@ function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
         : ''
     }${own ? html`<p class="hint">${t('own_request')}</p><button type="button" data-api="/api/requests/${r.id}/withdraw" data-method="POST" data-then="reload">${t('withdraw')}</button>` : ''}`;
   }
+  // The applicant of an approved account request collects their half of the activation code there.
+  if (own && r.status === 'approved' && (r.kind === 'account_create' || r.kind === 'password_reset'))
+    actions = html`<a href="/users#activation-halves" class="hint">${t('halves_title')}</a>`;
   return html`<tr data-request="${r.id}" class="status-${r.status}">
 <td>#${r.id}</td><td>${t(`kind_${r.kind}`)}</td><td>${summary(v, names, r)}<div class="hint">${r.reason}</div></td>
 <td>${actorLabel(v, r.requestedBy)}<div class="hint">${fmtTime(v, r.requestedAt)}</div></td>

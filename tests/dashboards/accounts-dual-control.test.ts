@@ -282,6 +282,14 @@ describe('dual control of account secrets', () => {
       actor: null,
       data: { username: 'auditor1', why: 'wrong_halves' },
     });
+    const odd = await activate({
+      username: 'x\u202e\u0007',
+      applicantHalf: 'A',
+      approverHalf: 'B',
+      password: NEW_PASSWORD,
+    });
+    expect(odd.json().error.code).toBe('invalid_activation');
+    expect(journal('activation_failed')[0]!.data).toMatchObject({ username: '(not a user name)' });
 
     const filed = await m1.post('/api/requests', {
       kind: 'account_create',
@@ -345,6 +353,7 @@ describe('dual control of account secrets', () => {
     // (The clock moved on a week: the sessions of beforeAll have expired.)
     expect((await (await d.login('admin2')).post(`/api/requests/${id}/approve`, {})).statusCode).toBe(200);
     expect((await m.get('/users')).body).toContain(`data-half="${id}"`);
+    expect((await m.get('/requests')).body).toContain('href="/users#activation-halves"');
     // Only the applicant's page offers it.
     expect((await (await d.login('admin1')).get('/users')).body).not.toContain(`data-half="${id}"`);
   });
