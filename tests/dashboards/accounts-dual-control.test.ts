@@ -17,7 +17,7 @@ import { silentLogger } from '../../controller/log.js';
 import { startSekisho } from '../../controller/main.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, tempDir } from '../helpers/controller.js';
-import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
+import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
 
 const NEW_PASSWORD = 'vermilion-lantern-harbour-42';
 
@@ -83,6 +83,26 @@ describe('dual control of account secrets', () => {
     const grab = await a1.post(`/api/requests/${id}/activation-half`);
     expect(grab.statusCode).toBe(403);
     expect(grab.json().error.code).toBe('not_applicant');
+
+    // Nor can the holder of an API token (no person): no half, and no account request of its own.
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const byToken = await d.app.inject({
+      method: 'POST',
+      url: `/api/requests/${id}/activation-half`,
+      headers: bearer,
+    });
+    expect(byToken.statusCode).toBe(403);
+    const tokenFiles = await d.app.inject({
+      method: 'POST',
+      url: '/api/requests',
+      headers: bearer,
+      payload: {
+        kind: 'account_create',
+        payload: { username: 'tokenmade', displayName: 'T', role: 'admin' },
+        reason: 'x',
+      },
+    });
+    expect(tokenFiles.statusCode).toBe(403);
 
     // The applicant is shown their half once.
     const shown = await m1.post(`/api/requests/${id}/activation-half`);
