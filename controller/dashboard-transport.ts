@@ -62,7 +62,8 @@ export function certInfo(pem: string | Buffer): CertInfo {
     names,
     validFrom: Date.parse(x.validFrom),
     validTo: Date.parse(x.validTo),
-    selfSigned: x.checkIssued(x),
+    // Not checkIssued: a server certificate may not sign certificates (no keyCertSign).
+    selfSigned: x.issuer === x.subject && x.verify(x.publicKey),
   };
 }
 
