@@ -53,6 +53,13 @@ export function dashboardChecks(loaded: LoadedConfig, add: Add, now: number): vo
     );
   }
 
+  if (d.port > 0 && d.port < 1024)
+    add(
+      'WARN',
+      'dashboard port',
+      `port ${d.port} needs CAP_NET_BIND_SERVICE, which the service does not have (deploy/sekisho.service): use e.g. 8443, or a proxy on 443`,
+    );
+
   const source = hostnameSource(loaded, tls?.info);
   const names = [...new Set([...source.fixed, ...(source.machine ? machineNames() : [])])];
   add(

@@ -194,6 +194,33 @@ describe('sekisho start: the dashboard on the network', () => {
     );
   });
 
+  it('behind a proxy named in the config: the client’s address is journaled, the cookie is Secure', async () => {
+    const t = setUp({ trustProxy: ['127.0.0.1', '::1'] });
+    let printed = '';
+    running = await startSekisho({
+      loaded: t.loaded,
+      log: t.log,
+      board: new SimBoard(),
+      print: (text) => {
+        printed += text;
+      },
+    });
+    // The simulation's demo accounts, their passwords printed once.
+    const password = /demo-manager\s+(\S+)/.exec(printed)?.[1];
+    expect(password).toBeDefined();
+    const login = (forwardedFor: string) =>
+      fetch(`${running!.base}/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ username: 'demo-manager', password }),
+      });
+    const res = await login('203.0.113.5');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+    const row = running.controller.journal.query({ types: ['login_succeeded'], limit: 1 })[0]!;
+    expect((row.data as { ip: string }).ip).toBe('203.0.113.5');
+  });
+
   it('starts with a certificate close to expiry, and warns', async () => {
     const c = makeCert(tempDir('sekisho-cert-'), 'soon', 10);
     const t = setUp({ tls: { cert: c.cert, key: c.key } });
@@ -233,6 +260,10 @@ describe('sekisho doctor: the dashboard', () => {
     expect(one(proxied, 'dashboard proxy')[0]!.detail).toBe(
       'client addresses taken from X-Forwarded-For sent by 192.0.2.1 only; cookies Secure',
     );
+    expect(one(checks(setUp({ port: 443 }).loaded), 'dashboard port')[0]!.detail).toMatch(
+      /^port 443 needs CAP_NET_BIND_SERVICE/,
+    );
+    expect(one(checks(setUp({ port: 8443 }).loaded), 'dashboard port')).toEqual([]);
     const refused = one(checks(setUp({ host: '0.0.0.0' }).loaded), 'dashboard listener')[0]!;
     expect(refused.verdict).toBe('FAIL');
     expect(refused.detail).toMatch(/sekisho start refuses this/);
