@@ -8,8 +8,9 @@
  * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
  * and lock-out; HTTPS itself or behind a named proxy, and only under the names it is reached by
  * (Host, against DNS rebinding). Every route but the login page, the login call, the static assets
- * and /healthz (which then says only up or degraded) needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
- * operator for scripts and the simulation walk-through.
+ * and /healthz (which then says only up or degraded) needs a session — or the device's API token
+ * (`<storage>/api-token`, mode 0600), which acts as an operator for scripts and the simulation
+ * walk-through.
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -110,7 +111,7 @@ export const TOKEN_USER: User = {
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller } = opts;
-  // One type for both: the HTTPS server is an http.Server to every route and hook.
+  // Typed as the HTTP instance either way: no route or hook uses anything only one server has.
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
