@@ -74,40 +74,40 @@ const trustProxy = z.unknown().transform((v, ctx): string[] => {
   return ok ? (list as string[]) : z.NEVER;
 });
 
-export const DashboardSchema = z
-  .strictObject({
-    /** The listen address: loopback by default. */
-    host: hostName.default('127.0.0.1'),
-    port: int().min(0, { error: 'must be 0–65535' }).max(65_535, { error: 'must be 0–65535' }).default(8080),
-    /** HTTPS served by Sekisho: PEM files, relative to the config file's folder. */
-    tls: z
-      .strictObject({
-        cert: z.string().min(1, 'expected the path of the certificate (PEM)'),
-        key: z.string().min(1, 'expected the path of the private key (PEM, mode 0600)'),
-      })
-      .optional(),
-    /** The reverse proxy's addresses: X-Forwarded-For is taken from them, and only from them. */
-    trustProxy: trustProxy.optional(),
-    /** Mark cookies Secure. Always true with tls or trustProxy. */
-    secureCookies: bool().optional(),
-    /** Let the dashboard listen without TLS on an address other than loopback (passwords in clear). */
-    allowPlainHttp: bool().default(false),
-    /** The names the dashboard is reached by (the Host header); see docs/config.md for the default. */
-    hostnames: z.array(hostName).min(1, 'list at least one name, or leave hostnames out').optional(),
-  })
-  .superRefine((d, ctx) => {
-    if (d.secureCookies === false && (d.tls !== undefined || d.trustProxy !== undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['secureCookies'],
-        message: `cookies are always Secure with ${d.tls ? 'tls' : 'trustProxy'}: remove secureCookies: false`,
-      });
-  })
-  .transform(({ secureCookies, ...d }) => ({
-    ...d,
-    /** Effective: as given, else true with TLS or behind a proxy. */
-    secureCookies: secureCookies ?? (d.tls !== undefined || d.trustProxy !== undefined),
-  }));
+/** The keys as written (docs/config.md's table is checked against it). */
+export const DashboardFields = z.strictObject({
+  /** The listen address: loopback by default. */
+  host: hostName.default('127.0.0.1'),
+  port: int().min(0, { error: 'must be 0–65535' }).max(65_535, { error: 'must be 0–65535' }).default(8080),
+  /** HTTPS served by Sekisho: PEM files, relative to the config file's folder. */
+  tls: z
+    .strictObject({
+      cert: z.string().min(1, 'expected the path of the certificate (PEM)'),
+      key: z.string().min(1, 'expected the path of the private key (PEM, mode 0600)'),
+    })
+    .optional(),
+  /** The reverse proxy's addresses: X-Forwarded-For is taken from them, and only from them. */
+  trustProxy: trustProxy.optional(),
+  /** Mark cookies Secure. Always true with tls or trustProxy. */
+  secureCookies: bool().optional(),
+  /** Let the dashboard listen without TLS on an address other than loopback (passwords in clear). */
+  allowPlainHttp: bool().default(false),
+  /** The names the dashboard is reached by (the Host header); see docs/config.md for the default. */
+  hostnames: z.array(hostName).min(1, 'list at least one name, or leave hostnames out').optional(),
+});
+
+export const DashboardSchema = DashboardFields.superRefine((d, ctx) => {
+  if (d.secureCookies === false && (d.tls !== undefined || d.trustProxy !== undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['secureCookies'],
+      message: `cookies are always Secure with ${d.tls ? 'tls' : 'trustProxy'}: remove secureCookies: false`,
+    });
+}).transform(({ secureCookies, ...d }) => ({
+  ...d,
+  /** Effective: as given, else true with TLS or behind a proxy. */
+  secureCookies: secureCookies ?? (d.tls !== undefined || d.trustProxy !== undefined),
+}));
 export type DashboardConfig = z.infer<typeof DashboardSchema>;
 
 export const DASHBOARD_DEFAULTS: DashboardConfig = DashboardSchema.parse({});

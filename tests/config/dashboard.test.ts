@@ -2,9 +2,13 @@
  * The `dashboard:` keys of the config: each one accepted with its meaning, and each bad value
  * refused with a message naming the key and what is wrong.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { DashboardFields } from '../../controller/config/dashboard.js';
 import { ConfigError, parseConfig } from '../../controller/config/index.js';
+import { ROOT } from '../helpers/util.js';
 
 const base = (dashboard: unknown) => ({
   site: { id: 'hq', name: 'HQ' },
@@ -141,5 +145,14 @@ describe('config: dashboard', () => {
     expect(problems({ host: 'http://0.0.0.0' })).toEqual([
       'dashboard.host: write the name without a scheme (no http:// or https://)',
     ]);
+  });
+
+  it('docs/config.md documents exactly the keys the schema has', () => {
+    const doc = readFileSync(join(ROOT, 'docs/config.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## `dashboard`'), doc.indexOf('## `mqtt`'));
+    const documented = [...section.matchAll(/^\| `([a-zA-Z.]+)` \|/gm)].map((m) => m[1]);
+    const shape = DashboardFields.shape;
+    const keys = Object.keys(shape).flatMap((k) => (k === 'tls' ? ['tls.cert', 'tls.key'] : [k]));
+    expect(documented.sort()).toEqual(keys.sort());
   });
 });
