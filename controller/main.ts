@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { HostNames } from '../dashboards/hosts.js';
 import { buildServer } from '../dashboards/server.js';
 import type { Board } from '../hardware/index.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './accounts/passwords.js';
 import { migrateAccounts } from './accounts/schema.js';
 import { UserStore } from './accounts/users.js';
 import type { LoadedConfig } from './config/index.js';
+import { dashboardTransport, machineNames } from './dashboard-transport.js';
 import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
 import type { Logger } from './log.js';
 import { nodeSupport } from './node-support.js';
@@ -32,7 +34,7 @@ export interface SekishoOptions {
 export interface Sekisho {
   controller: Controller;
   app: FastifyInstance;
-  /** The dashboard's address, e.g. http://127.0.0.1:8080. */
+  /** The dashboard's address, e.g. http://127.0.0.1:8080 or https://0.0.0.0:8443. */
   base: string;
   /** Secures the doors and stops every part, last started first. Safe to call more than once. */
   stop(reason: string): Promise<void>;
@@ -54,6 +56,9 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
   const { config } = loaded;
   const print = opts.print ?? ((text: string) => void process.stdout.write(text));
   const notifier = createNotifier({ log: (m) => log.warn(m) });
+  // Before anything starts: a dashboard that would send passwords over the LAN in clear, or whose
+  // certificate cannot be used, is a config error (exit 2, not restarted by systemd).
+  const transport = dashboardTransport(loaded, Date.now());
   let controller: Controller | undefined;
   let app: FastifyInstance | undefined;
   let base = '';
@@ -130,7 +135,16 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
     {
       name: 'dashboard',
       start: async () => {
-        app = await buildServer({ controller: controller!, apiToken: apiToken(loaded.storageDir) });
+        for (const w of transport.warnings) log.warn(w);
+        const { fixed, machine } = transport.hostnames;
+        app = await buildServer({
+          controller: controller!,
+          apiToken: apiToken(loaded.storageDir),
+          secureCookies: transport.secureCookies,
+          hostnames: new HostNames(fixed, machine ? machineNames : undefined),
+          ...(transport.tls ? { https: { cert: transport.tls.cert, key: transport.tls.key } } : {}),
+          ...(transport.trustProxy ? { trustProxy: transport.trustProxy } : {}),
+        });
       },
       stop: () => app!.close().catch(() => undefined),
     },
@@ -158,7 +172,9 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
           throw new LoggedStartError(`cannot listen on ${host}:${port}`);
         }
         const addr = app!.server.address();
-        base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+        const scheme = transport.tls ? 'https' : 'http';
+        const shown = host.includes(':') ? `[${host}]` : host;
+        base = `${scheme}://${shown}:${typeof addr === 'object' && addr ? addr.port : port}`;
         print(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
         print(`listening ${base}\n`);
       },

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Permission } from '../controller/accounts/roles.js';
 import type { Session } from '../controller/accounts/sessions.js';
 import type { User } from '../controller/accounts/users.js';
+import { hostOfHeader } from './hosts.js';
 import type { Lang, Translate } from './i18n.js';
 
 /** Errors carry a stable `code` clients can rely on, and a human `message`. */
@@ -193,12 +194,16 @@ export function serializeCookie(
   return parts.join('; ');
 }
 
-/** No Origin header (same-origin navigation, scripts), or exactly this host's origin. */
+/**
+ * No Origin header (same-origin navigation, scripts), or exactly this host's origin — under a name
+ * the dashboard answers to (the same list as the Host check, hosts.ts).
+ */
 export function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   const host = req.headers.host;
-  return !!host && (origin === `http://${host}` || origin === `https://${host}`);
+  if (!host || (origin !== `http://${host}` && origin !== `https://${host}`)) return false;
+  return req.server.sekishoHosts?.allows(hostOfHeader(host)) ?? false;
 }
 
 export function safeEqual(a: string, b: string): boolean {

@@ -502,6 +502,11 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'この申請の申請者のみが表示できます。',
     'Only the applicant of this request may see it.',
   ],
+  error_unknown_host: [
+    'このアドレス（ホスト名）ではダッシュボードを開けません。管理者が設定した名前（dashboard.hostnames）で開いてください。',
+    'The dashboard is not reached by this address (host name). Open it by one of the names the administrator set (dashboard.hostnames).',
+  ],
+  error_bad_host: ['要求にホスト名がありません。', 'The request names no host.'],
   password_too_short: ['{min} 文字以上にしてください。', 'Use at least {min} characters.'],
   password_too_long: ['長すぎます。', 'Too long.'],
   password_too_simple: ['単純すぎます。', 'Too simple.'],

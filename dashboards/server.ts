@@ -6,12 +6,15 @@
  * Security: server-side sessions (SQLite, idle and absolute timeouts) in an HttpOnly SameSite=Strict
  * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
  * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
- * and lock-out. Every route but the login page, the login call, the static assets and /healthz
- * needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
- * operator for scripts and the simulation walk-through.
+ * and lock-out; HTTPS itself or behind a named proxy, and only under the names it is reached by
+ * (Host, against DNS rebinding). Every route but the login page, the login call, the static assets
+ * and /healthz (which then says only up or degraded) needs a session — or the device's API token
+ * (`<storage>/api-token`, mode 0600), which acts as an operator for scripts and the simulation
+ * walk-through.
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import {
   DEFAULT_SCRYPT,
   generatePassword,
@@ -22,14 +25,17 @@ import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
 import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
+import { LOOPBACK_NAMES } from '../controller/dashboard-transport.js';
 import { recordOf } from '../controller/domain/index.js';
 import { RegistryError } from '../controller/registry/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
 import type { Dash } from './context.js';
+import { HostNames, hostOfHeader } from './hosts.js';
 import { html } from './html.js';
 import {
   ApiError,
+  addRoute,
   type Guard,
   type Principal,
   parseCookies,
@@ -71,8 +77,17 @@ export interface ServerOptions {
   loginLimits?: Partial<LoginLimits>;
   /** scrypt cost for new passwords; tests lower it. Default N=2^15, r=8, p=1. */
   scrypt?: ScryptParams;
-  /** Mark cookies Secure (behind TLS). HTTPS requests get it anyway. */
+  /** Mark cookies Secure. HTTPS requests get it anyway. Default: true with `https` or `trustProxy`. */
   secureCookies?: boolean;
+  /** Serve HTTPS with this certificate (chain) and key, PEM. */
+  https?: { cert: string; key: string };
+  /**
+   * The reverse proxy's addresses (IPs, CIDR blocks): from them only, X-Forwarded-For gives the
+   * client's address (rate limits, journal) and X-Forwarded-Proto the scheme.
+   */
+  trustProxy?: string[];
+  /** The names the dashboard answers to (Host header). Default: the loopback names only. */
+  hostnames?: HostNames;
   /** Walks the whole journal for "verify now". Default: a child process (docs/dashboard.md). */
   verifier?: Verifier;
   /** Coalescing of live updates, ms. Default 100. */
@@ -96,7 +111,16 @@ export const TOKEN_USER: User = {
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller } = opts;
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
+  // Typed as the HTTP instance either way: no route or hook uses anything only one server has.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+    ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
+  }) as unknown as FastifyInstance;
+  const hosts = opts.hostnames ?? new HostNames(LOOPBACK_NAMES);
+  app.decorate('sekishoHosts', hosts);
   const routes: { method: string; url: string }[] = [];
   app.decorate('sekishoRoutes', routes);
   app.decorate('sekishoDefs', []);
@@ -156,7 +180,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     integrity,
     hub,
     tz: controller.config.timeZone,
-    secureCookies: opts.secureCookies ?? false,
+    // Behind a proxy the browser speaks HTTPS even when the proxy's request to us is plain.
+    secureCookies: opts.secureCookies ?? (opts.https !== undefined || opts.trustProxy !== undefined),
     simulated: controller.board.kind === 'sim',
     now: () => controller.now(),
     record(type, actor, data, extra = {}) {
@@ -178,6 +203,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const cookies = parseCookies(req.headers.cookie);
     req.lang = pickLang(cookies[LANG_COOKIE], req.headers['accept-language']);
     req.principal = null;
+    // Before any credential is looked at: a name this dashboard is not reached by is another site.
+    checkHost(req, hosts);
     const authz = req.headers.authorization;
     if (authz !== undefined) {
       const given = Buffer.from(authz.startsWith('Bearer ') ? authz.slice(7) : '');
@@ -251,7 +278,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           );
       if (code === 'password_change_required') return reply.redirect('/account', 303);
       const text =
-        status === 403 ? t('forbidden_page') : status === 404 ? t('not_found_page') : t('error_page');
+        status === 403
+          ? t('forbidden_page')
+          : status === 404
+            ? t('not_found_page')
+            : code === 'unknown_host'
+              ? t('error_unknown_host')
+              : t('error_page');
       const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
       const shell = req.principal
         ? page(shellOf(dash, { t, lang, principal: req.principal }), {
@@ -273,26 +306,50 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }),
   );
 
-  app.get('/healthz', async (_req, reply) => {
-    const s = controller.status();
-    const ok = s.journal.storageOk;
-    return reply.code(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'degraded',
-      controllerId: s.controllerId,
-      version: s.version,
-      board: s.board,
-      journal: { headSeq: s.journal.headSeq, storageOk: s.journal.storageOk },
-      readersOnline: s.readers.filter((r) => r.online).length,
-      readers: s.readers.length,
-      clockSynced: s.clockSynced,
-      // The broker connection: an unreachable broker does not make the controller unhealthy.
-      mqtt: {
-        configured: s.mqtt.configured,
-        connected: s.mqtt.connected,
-        backlog: s.mqtt.backlog,
-        lastError: s.mqtt.lastError,
-      },
-    });
+  // The details are for whoever the guard lets read the Live page (a session, or a token so scoped).
+  const mayReadDetails = (req: FastifyRequest): boolean => {
+    if (!req.principal) return false;
+    try {
+      guard.check(req, { ...HEALTH_DETAILS, handler: () => undefined });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/healthz',
+    auth: 'public',
+    kind: 'json',
+    tag: 'status',
+    summary:
+      'Up or degraded (200 / 503). Without credentials only `{"status"}`; with a session or token ' +
+      'holding live.read also the journal head, readers, clock and the MQTT link.',
+    response: HealthBody,
+    handler: ({ req, reply }) => {
+      const s = controller.status();
+      const ok = s.journal.storageOk;
+      reply.code(ok ? 200 : 503);
+      const status = ok ? ('ok' as const) : ('degraded' as const);
+      if (!mayReadDetails(req)) return { status };
+      return {
+        status,
+        controllerId: s.controllerId,
+        version: s.version,
+        board: s.board,
+        journal: { headSeq: s.journal.headSeq, storageOk: s.journal.storageOk },
+        readersOnline: s.readers.filter((r) => r.online).length,
+        readers: s.readers.length,
+        clockSynced: s.clockSynced,
+        // The broker connection: an unreachable broker does not make the controller unhealthy.
+        mqtt: {
+          configured: s.mqtt.configured,
+          connected: s.mqtt.connected,
+          backlog: s.mqtt.backlog,
+          lastError: s.mqtt.lastError,
+        },
+      };
+    },
   });
 
   const dummyHash = await hashPassword(generatePassword(), scrypt);
@@ -325,6 +382,51 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   void syncIndex();
 
   return app;
+}
+
+/** What /healthz's details need: the Live page's right, through the same guard as every route. */
+const HEALTH_DETAILS = {
+  method: 'GET',
+  url: '/healthz',
+  auth: 'live.read',
+  kind: 'json',
+  tag: 'status',
+  summary: 'the details of /healthz',
+} as const;
+
+const HealthBody = z.object({
+  status: z.enum(['ok', 'degraded']),
+  controllerId: z.string().optional(),
+  version: z.string().optional(),
+  board: z.string().optional(),
+  journal: z.object({ headSeq: z.number(), storageOk: z.boolean() }).optional(),
+  readersOnline: z.number().optional(),
+  readers: z.number().optional(),
+  clockSynced: z.boolean().nullable().optional(),
+  mqtt: z
+    .object({
+      configured: z.boolean(),
+      connected: z.boolean(),
+      backlog: z.number(),
+      lastError: z.string().nullable(),
+    })
+    .optional(),
+});
+
+/**
+ * 400 without a Host, 421 for a name the dashboard is not reached by. The answer does not list
+ * the names: a rebinding page could read it.
+ */
+function checkHost(req: FastifyRequest, hosts: HostNames): void {
+  const name = hostOfHeader(req.headers.host);
+  if (name === null)
+    throw new ApiError(400, 'bad_host', 'the request has no Host header, or a malformed one');
+  if (!hosts.allows(name))
+    throw new ApiError(
+      421,
+      'unknown_host',
+      `this dashboard is not reached by the name "${name}" (Host header): use one of the names in dashboard.hostnames (docs/config.md)`,
+    );
 }
 
 function checkCsrf(req: FastifyRequest, p: Principal): void {

@@ -12,7 +12,8 @@ export function haveChromium(): boolean {
   return existsSync(CHROMIUM);
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line switches (e.g. the certificate to trust, host resolver rules). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -23,6 +24,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

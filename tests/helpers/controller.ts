@@ -112,7 +112,7 @@ export function spawnController(configFile: string, storageDir: string, opts: Sp
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   const ready = new Promise<string>((res, rej) => {
     const onData = () => {
-      const m = /listening (http:\/\/\S+)/.exec(out);
+      const m = /listening (https?:\/\/\S+)/.exec(out);
       if (m) {
         proc.stdout!.off('data', onData);
         res(m[1]!);
