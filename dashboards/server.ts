@@ -265,7 +265,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const key = `error_${code}`;
     const localized = t(key);
     const detailKey = typeof extra.detail === 'string' ? extra.detail : null;
-    const detail = detailKey ? t(detailKey, { min: 12 }) : null;
+    // A refused password also carries the strength estimator's feedback, as i18n keys.
+    const feedback = Array.isArray(extra.feedback)
+      ? extra.feedback.filter((k): k is string => typeof k === 'string')
+      : [];
+    const detail = detailKey ? [detailKey, ...feedback].map((k) => t(k, { min: 12 })).join(' ') : null;
     const text = localized === key ? message : detail ? `${localized} ${detail}` : localized;
     return reply.code(status).send({ error: { code, message, text, ...extra } });
   });

@@ -1,5 +1,11 @@
 /** `sekisho user …`: dashboard and CLI accounts from the command line (controller/accounts/). */
-import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
+import {
+  checkPasswordStrength,
+  feedbackText,
+  generatePassword,
+  MIN_PASSWORD_LENGTH,
+  type PasswordReason,
+} from '../accounts/passwords.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { SessionStore } from '../accounts/sessions.js';
@@ -47,9 +53,20 @@ async function readStdinLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
-/** The new password: generated, typed twice at a terminal, or the first line of stdin. */
+const REFUSALS: Record<PasswordReason, string> = {
+  password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
+  password_too_long: 'the password is too long',
+  password_contains_name: 'the password must not contain the user name, the display name or "sekisho"',
+  password_too_weak: 'the password is too easy to guess',
+};
+
+/**
+ * The new password: generated, typed twice at a terminal, or the first line of stdin. Refused with
+ * the strength estimator's reasons, as the dashboard refuses it.
+ */
 async function newPassword(
   username: string,
+  displayName: string,
   generate: boolean,
 ): Promise<{ password: string; shown: boolean }> {
   if (generate) return { password: generatePassword(), shown: true };
@@ -61,16 +78,14 @@ async function newPassword(
     const again = await promptHidden('Again: ');
     if (again !== password) throw new UsageError('the two passwords differ');
   } else password = await readStdinLine();
-  const problem = passwordProblem(password, username);
-  if (problem)
-    throw new UsageError(
-      {
-        password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
-        password_too_long: 'the password is too long',
-        password_too_simple: 'the password is too simple',
-        password_contains_username: 'the password must not contain the user name',
-      }[problem] ?? problem,
-    );
+  const v = checkPasswordStrength(password, [username, displayName]);
+  if (!v.ok && v.reason) {
+    const why = [v.warning, ...v.suggestions].flatMap((k) => {
+      const text = k ? feedbackText(k) : null;
+      return text ? [text] : [];
+    });
+    throw new UsageError(why.length ? `${REFUSALS[v.reason]}: ${why.join(' ')}` : REFUSALS[v.reason]);
+  }
   return { password, shown: false };
 }
 
@@ -100,7 +115,8 @@ export async function userCommand(args: string[]): Promise<number> {
         if (!role.success) throw new UsageError('--role: expected admin, manager, operator or auditor');
         const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
-        const { password, shown } = await newPassword(username, values.generate ?? false);
+        const displayName = values.name ?? username;
+        const { password, shown } = await newPassword(username, displayName, values.generate ?? false);
         const u = await users.create(
           { username, displayName: values.name ?? username, role: role.data, password, validUntil },
           actor,
@@ -132,7 +148,7 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       case 'passwd': {
         const u = find();
-        const { password, shown } = await newPassword(u.username, values.generate ?? false);
+        const { password, shown } = await newPassword(u.username, u.displayName, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
         process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);
