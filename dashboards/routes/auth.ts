@@ -2,7 +2,11 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MIN_PASSWORD_LENGTH, verifyPassword } from '../../controller/accounts/passwords.js';
+import {
+  checkPasswordStrengthOffThread,
+  MIN_PASSWORD_LENGTH,
+  verifyPassword,
+} from '../../controller/accounts/passwords.js';
 import { Role } from '../../controller/accounts/roles.js';
 import { actorOf, type User } from '../../controller/accounts/users.js';
 import type { Dash } from '../context.js';
@@ -80,61 +84,67 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     tag: 'session',
     summary:
       'Log in. Answers the session cookie and the CSRF token to send as `x-csrf-token` on every change. ' +
-      'Rate-limited per address; repeated failures lock the account for a while.',
+      'Failures delay further attempts from the same address, and from addresses new to the account; ' +
+      'an unknown user name is answered exactly like a wrong password.',
     body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
     response: Me,
     handler: async ({ req, reply, body }) => {
       // Login CSRF: a form on another site cannot log a browser in (SameSite cookie, JSON body, Origin).
       if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
-      const now = dash.now();
       const ip = clientIp(req);
-      const wait = limiter.attempt(ip, now);
-      if (wait > 0) {
-        reply.header('retry-after', String(Math.ceil(wait / 1000)));
-        throw new ApiError(429, 'rate_limited', 'too many login attempts from this address; wait and retry');
-      }
-      const user = users.byUsername(body.username);
-      if (!user) {
-        await verifyPassword(body.password, dummyHash);
-        if (limiter.unknownLockedUntil(body.username, now) !== null)
-          throw new ApiError(
-            423,
-            'account_locked',
-            'too many failed logins; the account is locked for a while',
-          );
-        limiter.unknownFailure(body.username, now);
-        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
-      }
-      if (user.lockedUntil !== null && user.lockedUntil > now)
+      const gate = limiter.admit(ip, body.username, dash.now());
+      if (!gate.ok) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(gate.waitMs / 1000))));
         throw new ApiError(
-          423,
-          'account_locked',
-          'too many failed logins; the account is locked for a while',
+          429,
+          'rate_limited',
+          gate.scope === 'address'
+            ? 'too many failed logins from this address; wait and retry'
+            : 'too many failed logins on this account from new addresses; wait and retry, or log in from where you logged in before',
+          { scope: gate.scope },
         );
-      const ok = await verifyPassword(body.password, users.passwordHashOf(user.id) ?? '');
-      const at = dash.now();
-      if (!ok) {
-        const r = users.recordFailure(user.id, at, limiter.limits.maxFailures, limiter.limits.lockMs, ip);
-        if (r.locked)
-          throw new ApiError(
-            423,
-            'account_locked',
-            'too many failed logins; the account is locked for a while',
-          );
-        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
       }
-      if (!user.active || (user.validUntil !== null && user.validUntil <= at))
-        throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
-      users.recordLogin(user.id, at, ip);
-      const { token, session } = sessions.create(user.id, at);
-      reply.header(
-        'set-cookie',
-        serializeCookie(SESSION_COOKIE, token, {
-          secure: dash.secureCookies || req.protocol === 'https',
-          maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
-        }),
-      );
-      return me(user, session.csrfToken, session.expiresAt);
+      try {
+        // Whether the name exists or not, and whatever the account's state, a wrong password gets
+        // the same checks in the same order: one lookup, one scrypt with the current parameters,
+        // one journal transaction, one answer.
+        const found = users.loginLookup(body.username);
+        const right = await verifyPassword(body.password, found?.passwordHash ?? dummyHash);
+        const at = dash.now();
+        const user = right ? found?.user : undefined;
+        if (!user) {
+          const f = limiter.fail(gate, at);
+          users.recordLoginFailure(found?.user ?? null, at, ip, {
+            failures: f.failures,
+            reason: 'password',
+            throttledDelayMs: f.throttled ? f.accountDelayMs : null,
+          });
+          throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
+        }
+        // Only someone who knows the password learns that the account is disabled or has ended.
+        if (!user.active || (user.validUntil !== null && user.validUntil <= at)) {
+          const f = limiter.fail(gate, at);
+          users.recordLoginFailure(user, at, ip, {
+            failures: f.failures,
+            reason: 'disabled',
+            throttledDelayMs: f.throttled ? f.accountDelayMs : null,
+          });
+          throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
+        }
+        limiter.succeed(gate, at);
+        users.recordLogin(user.id, at, ip);
+        const { token, session } = sessions.create(user.id, at);
+        reply.header(
+          'set-cookie',
+          serializeCookie(SESSION_COOKIE, token, {
+            secure: dash.secureCookies || req.protocol === 'https',
+            maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
+          }),
+        );
+        return me(user, session.csrfToken, session.expiresAt);
+      } finally {
+        limiter.release(gate);
+      }
     },
   });
 
@@ -192,6 +202,16 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
       if (body.current === body.next)
         throw new ApiError(400, 'weak_password', 'the new password must differ from the current one', {
           detail: 'password_same',
+        });
+      const verdict = await checkPasswordStrengthOffThread(body.next, [
+        p.user.username,
+        p.user.displayName,
+        dash.controller.config.site.name,
+      ]);
+      if (!verdict.ok && verdict.reason)
+        throw new ApiError(400, 'weak_password', `password rejected: ${verdict.reason}`, {
+          detail: verdict.reason,
+          feedback: [verdict.warning, ...verdict.suggestions].filter((k) => k !== null),
         });
       await users.setPassword(p.user.id, body.next, actorOf(p.user), dash.now(), { mustChange: false });
       if (p.session) sessions.destroyOthers(p.user.id, p.session.tokenHash);

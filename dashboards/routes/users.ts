@@ -88,10 +88,13 @@ export function registerUserRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'users.manage',
     kind: 'json',
     tag: 'users',
-    summary: 'Lift a lock-out after failed logins',
+    summary: 'Lift the delay that failed logins put on this account (journaled as user_unlocked)',
     params: IdParam,
-    handler: ({ params, principal }) =>
-      userView(users.unlock(requireUser(params.id).id, principal.actor, dash.now()), dash.now()),
+    handler: ({ params, principal }) => {
+      const u = requireUser(params.id);
+      dash.limiter.forgetAccount(u.username); // the name's delay after failed logins, in memory
+      return userView(users.unlock(u.id, principal.actor, dash.now()), dash.now());
+    },
   });
 
   addRoute(app, guard, {
