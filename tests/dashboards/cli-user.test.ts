@@ -46,6 +46,44 @@ describe('sekisho user', () => {
     expect(dup.stderr).toContain('already exists');
   });
 
+  it('refuses well-known passwords, keyboard walks and one’s own names, saying why', () => {
+    const add = (password: string) =>
+      cli(
+        [
+          'user',
+          'add',
+          '--config',
+          cfg,
+          '--username',
+          'kacho',
+          '--name',
+          'Suzuki Hanako',
+          '--role',
+          'manager',
+        ],
+        {
+          input: `${password}\n`,
+        },
+      );
+    for (const weak of ['password1234', 'qwertyuiop12']) {
+      const r = add(weak);
+      expect(r.status, weak).toBe(2);
+      expect(r.stderr, weak).toContain('the password is too easy to guess: ');
+    }
+    const leet = add('P@ssw0rd2026');
+    expect(leet.status).toBe(2);
+    expect(leet.stderr).toContain('This is similar to a commonly used password.');
+    for (const own of ['hanako-walks-the-dog']) {
+      const r = add(own);
+      expect(r.status, own).toBe(2);
+      expect(r.stderr, own).toContain('must not contain the user name, the display name or "sekisho"');
+    }
+    expect(JSON.parse(cli(['user', 'list', '--config', cfg, '--json']).stdout)).toHaveLength(1);
+    const passwd = cli(['user', 'passwd', 'chief', '--config', cfg], { input: 'iloveyou2026\n' });
+    expect(passwd.status).toBe(2);
+    expect(passwd.stderr).toContain('too easy to guess');
+  }, 150_000);
+
   it('generates a password on request and shows it once; lists accounts', () => {
     const gen = cli([
       'user',
