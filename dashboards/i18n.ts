@@ -432,12 +432,11 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   sim_result: ['結果: {result}（{reason}）', 'Result: {result} ({reason})'],
   // errors shown in the UI
   error_invalid_credentials: ['ユーザー名またはパスワードが違います。', 'Wrong user name or password.'],
-  error_account_locked: [
-    'ログイン失敗が続いたためロックされています。しばらくしてから再度お試しください。',
-    'Too many failed logins: the account is locked for a while.',
-  ],
   error_account_disabled: ['このアカウントは無効です。', 'This account is disabled.'],
-  error_rate_limited: ['試行が多すぎます。しばらく待ってください。', 'Too many attempts; please wait.'],
+  error_rate_limited: [
+    'ログインの失敗が続いたため、しばらく待ってから再度お試しください。',
+    'Too many failed logins; please wait a little and try again.',
+  ],
   error_unauthorized: ['ログインが必要です。', 'Please log in.'],
   error_forbidden: ['権限がありません。', 'You do not have the right to do this.'],
   error_csrf_failed: [

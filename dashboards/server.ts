@@ -5,8 +5,8 @@
  *
  * Security: server-side sessions (SQLite, idle and absolute timeouts) in an HttpOnly SameSite=Strict
  * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
- * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
- * and lock-out. Every route but the login page, the login call, the static assets and /healthz
+ * the server for every route; CSP without 'unsafe-inline' and the usual headers; login delays
+ * (auth/limiter.ts). Every route but the login page, the login call, the static assets and /healthz
  * needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
  * operator for scripts and the simulation walk-through.
  */
