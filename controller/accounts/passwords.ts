@@ -96,7 +96,7 @@ function ownWords(userInputs: readonly string[]): string[] {
     for (const part of input
       .normalize('NFKC')
       .toLowerCase()
-      .split(/[\s._@-]+/))
+      .split(/[^\p{L}\p{N}]+/u))
       if (Array.from(part).length >= 4) words.add(part);
   }
   return [...words];
