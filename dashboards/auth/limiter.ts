@@ -11,7 +11,8 @@
  *   logged in to this account before count towards it, each address at most `perAddressShare`
  *   times, so one address alone can never set it off. From `accountFreeFailures` on (a guessing
  *   attack from many addresses), attempts on that name from such addresses share one growing
- *   delay. An address where the account's owner logged in within `knownMs` is not held by it.
+ *   delay. An address where the account's owner logged in within `knownMs` is not held by it, nor
+ *   is a device that presents the login's device cookie for that name (counted on its own).
  * - An attempt is counted when it is admitted (before its scrypt runs), so parallel requests cannot
  *   slip past the limit.
  *
@@ -75,7 +76,10 @@ export type Refusal = { ok: false; scope: 'address' | 'account'; waitMs: number 
 /** An admitted attempt; settle it with fail(), succeed() or release(). */
 export interface Ticket {
   ok: true;
+  /** Whose failures count: the address's key, or `device:<id>` for a known device. */
   client: string;
+  /** The address's key (made known to the name by a success). */
+  address: string;
   name: string;
   /** The address has logged in to this name before: the name's delay does not hold it. */
   known: boolean;
@@ -129,11 +133,17 @@ export class LoginLimiter {
     return Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** Math.min(n, 40));
   }
 
-  /** Admits an attempt from `ip` on `username`, or says how long it has to wait. */
-  admit(ip: string, username: string, now: number): Ticket | Refusal {
-    const client = addressKey(ip);
+  /**
+   * Admits an attempt from `ip` on `username`, or says how long it has to wait. `device`: the id of
+   * a device the caller has verified as one where this name logged in before (the login's device
+   * cookie); its attempts are counted on their own, apart from the address's, and the name's delay
+   * does not hold it.
+   */
+  admit(ip: string, username: string, now: number, device: string | null = null): Ticket | Refusal {
+    const address = addressKey(ip);
+    const client = device === null ? address : `device:${device}`;
     const name = nameKey(username);
-    const known = (this.#known.get(`${name}\n${client}`) ?? 0) > now;
+    const known = device !== null || (this.#known.get(`${name}\n${address}`) ?? 0) > now;
     const c = this.#fresh(this.#clients, client, now);
     const cWait = c ? this.#wait(c, this.limits.clientFreeFailures, now) : 0;
     if (cWait > 0) return { ok: false, scope: 'address', waitMs: cWait };
@@ -144,7 +154,7 @@ export class LoginLimiter {
     }
     this.#entry(this.#clients, client, now, newClient).inFlight++;
     this.#entry(this.#accounts, name, now, newAccount).inFlight++;
-    return { ok: true, client, name, known, settled: false };
+    return { ok: true, client, address, name, known, settled: false };
   }
 
   /** A wrong password (or a refused account): counts it against the address and the name. */
@@ -180,7 +190,7 @@ export class LoginLimiter {
   succeed(t: Ticket, now: number): void {
     this.#settle(t);
     this.#accounts.delete(t.name);
-    const key = `${t.name}\n${t.client}`;
+    const key = `${t.name}\n${t.address}`;
     this.#known.delete(key);
     if (this.#known.size >= this.limits.maxEntries) this.#pruneKnown(now);
     this.#known.set(key, now + this.limits.knownMs);

@@ -1,5 +1,6 @@
 /** Logging in and out, the session, and one's own account (password change). */
 
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -9,13 +10,56 @@ import {
 } from '../../controller/accounts/passwords.js';
 import { Role } from '../../controller/accounts/roles.js';
 import { actorOf, type User } from '../../controller/accounts/users.js';
+import { nameKey } from '../auth/limiter.js';
 import type { Dash } from '../context.js';
-import { ApiError, addRoute, Ok, sameOrigin, serializeCookie } from '../http.js';
+import { ApiError, addRoute, Ok, parseCookies, safeEqual, sameOrigin, serializeCookie } from '../http.js';
 import { accountPage, loginPage } from '../pages/account.js';
 import { shellOf } from '../views.js';
 
 export const SESSION_COOKIE = 'sekisho_session';
 export const LANG_COOKIE = 'sekisho_lang';
+/** Marks a browser where a name logged in before (docs/dashboard.md, login limits). */
+export const DEVICE_COOKIE = 'sekisho_device';
+/** Device tokens one browser keeps (one per name logged in with, newest first). */
+const MAX_DEVICE_TOKENS = 4;
+
+/**
+ * Device tokens: `<id>.<mac>`, the MAC (HMAC-SHA-256 under a key made at each start) binding the
+ * id to one user name, so a token opens nothing for another name and cannot be forged. Checking
+ * them costs the same whether the name exists or not.
+ */
+class DeviceTokens {
+  readonly #key = randomBytes(32);
+
+  #mac(username: string, id: string): string {
+    return createHmac('sha256', this.#key)
+      .update(`${nameKey(username)}\n${id}`)
+      .digest('base64url');
+  }
+
+  /** The tokens the request carries. */
+  of(req: FastifyRequest): string[] {
+    const raw = parseCookies(req.headers.cookie)[DEVICE_COOKIE];
+    return raw ? raw.split('~').slice(0, MAX_DEVICE_TOKENS) : [];
+  }
+
+  /** The id of the token made for `username`, if one is there and valid. */
+  idFor(tokens: string[], username: string): string | null {
+    let found: string | null = null;
+    for (const t of tokens) {
+      const [id = '', mac = ''] = t.split('.');
+      if (/^[\w-]{22}$/.test(id) && safeEqual(mac, this.#mac(username, id)) && found === null) found = id;
+    }
+    return found;
+  }
+
+  /** The cookie's new value after a login of `username`: its token first (the same id if it had one). */
+  after(tokens: string[], username: string, id: string | null): string {
+    const mine = id ?? randomBytes(16).toString('base64url');
+    const others = tokens.filter((t) => !t.startsWith(`${mine}.`) && this.idFor([t], username) === null);
+    return [`${mine}.${this.#mac(username, mine)}`, ...others].slice(0, MAX_DEVICE_TOKENS).join('~');
+  }
+}
 
 const Me = z.object({
   user: z.object({
@@ -58,6 +102,7 @@ function clientIp(req: FastifyRequest): string {
  */
 export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: string): void {
   const { guard, users, sessions, limiter } = dash;
+  const devices = new DeviceTokens();
 
   addRoute(app, guard, {
     method: 'GET',
@@ -92,7 +137,9 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
       // Login CSRF: a form on another site cannot log a browser in (SameSite cookie, JSON body, Origin).
       if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
       const ip = clientIp(req);
-      const gate = limiter.admit(ip, body.username, dash.now());
+      const tokens = devices.of(req);
+      const device = devices.idFor(tokens, body.username);
+      const gate = limiter.admit(ip, body.username, dash.now(), device);
       if (!gate.ok) {
         reply.header('retry-after', String(Math.max(1, Math.ceil(gate.waitMs / 1000))));
         throw new ApiError(
@@ -134,13 +181,22 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
         limiter.succeed(gate, at);
         users.recordLogin(user.id, at, ip);
         const { token, session } = sessions.create(user.id, at);
-        reply.header(
-          'set-cookie',
+        const secure = dash.secureCookies || req.protocol === 'https';
+        reply.header('set-cookie', [
           serializeCookie(SESSION_COOKIE, token, {
-            secure: dash.secureCookies || req.protocol === 'https',
+            secure,
             maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
           }),
-        );
+          // Only the login route reads it, so only the login route gets it.
+          [
+            `${DEVICE_COOKIE}=${devices.after(tokens, user.username, device)}`,
+            'Path=/api/session',
+            'SameSite=Strict',
+            `Max-Age=${Math.floor(limiter.limits.knownMs / 1000)}`,
+            'HttpOnly',
+            ...(secure ? ['Secure'] : []),
+          ].join('; '),
+        ]);
         return me(user, session.csrfToken, session.expiresAt);
       } finally {
         limiter.release(gate);

@@ -190,3 +190,56 @@ describe('the answers do not reveal which names exist', () => {
     expect(await seq('ended-user', 4)).toEqual(existing); // expired
   });
 });
+
+describe('a browser where the owner logged in before (the device cookie)', () => {
+  let d: TestDash;
+  beforeAll(async () => {
+    d = await makeDash({ clock: true });
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  const deviceCookie = (res: LightMyRequestResponse) => {
+    const all = [res.headers['set-cookie'] ?? []].flat().map(String);
+    const c = all.find((x) => x.startsWith('sekisho_device='))!;
+    expect(c).toContain('Path=/api/session');
+    expect(c).toContain('HttpOnly');
+    expect(c).toContain('SameSite=Strict');
+    return c.split(';')[0]!;
+  };
+
+  it('gets in from an address that a guesser has slowed down, and from a new one during a spray', async () => {
+    d.clock.auto = false;
+    // The owner logged in once, at home; the browser keeps the device cookie.
+    const first = await login(d, 'admin1', PASSWORD, '10.7.0.1');
+    expect(first.statusCode).toBe(200);
+    const cookie = deviceCookie(first);
+    // A guesser shares the office's address (one NAT) with the owner and fails 8 times.
+    for (let i = 0; i < 8; i++) await login(d, 'admin1', `guess ${i}!!!!!!!`, '10.7.9.9');
+    expect((await login(d, 'admin1', PASSWORD, '10.7.9.9')).statusCode).toBe(429);
+    // The owner's browser, at that same address, is let in.
+    const owner = await login(d, 'admin1', PASSWORD, '10.7.9.9', { cookie });
+    expect(owner.statusCode).toBe(200);
+    // A spray from many addresses holds new addresses back, but not the owner's browser.
+    for (let a = 0; a < 4; a++)
+      for (let i = 0; i < 3; i++) await login(d, 'admin1', `spray ${a}${i}!!!!!`, `10.8.0.${a}`);
+    expect((await login(d, 'admin1', PASSWORD, '10.9.0.1')).statusCode).toBe(429);
+    expect((await login(d, 'admin1', PASSWORD, '10.9.0.1', { cookie })).statusCode).toBe(200);
+  });
+
+  it('a device cookie opens nothing for another name, and a forged one is ignored', async () => {
+    const mine = deviceCookie(await login(d, 'operator1', PASSWORD, '10.10.0.1'));
+    for (let i = 0; i < 5; i++)
+      await login(d, 'manager1', `guess ${i}!!!!!!!`, '10.10.9.9', { cookie: mine });
+    // operator1's cookie is no standing for manager1: the address's delay holds.
+    expect((await login(d, 'manager1', PASSWORD, '10.10.9.9', { cookie: mine })).statusCode).toBe(429);
+    const id = mine.split('=')[1]!.split('.')[0]!;
+    const forged = `sekisho_device=${id}.${'A'.repeat(43)}`;
+    expect((await login(d, 'manager1', PASSWORD, '10.10.9.9', { cookie: forged })).statusCode).toBe(429);
+    // A failure with or without a cookie answers the same.
+    const a = await login(d, 'auditor1', 'not-the-password!', '10.11.0.1', { cookie: mine });
+    const b = await login(d, 'auditor1', 'not-the-password!', '10.11.0.2');
+    expect(answer(a)).toEqual(answer(b));
+  });
+});
