@@ -23,6 +23,7 @@ describe('guessing cannot lock the owner out', () => {
   let d: TestDash;
   beforeAll(async () => {
     d = await makeDash({ clock: true });
+    d.clock.auto = false; // delays are waited out by moving the clock, never by the machine's speed
   });
   afterAll(async () => {
     await d?.close();
@@ -126,6 +127,7 @@ describe('the answers do not reveal which names exist', () => {
   let d: TestDash;
   beforeAll(async () => {
     d = await makeDash({ clock: true });
+    d.clock.auto = false; // the Retry-After values are compared too
     const users = new UserStore(d.controller.db, d.controller.journal, { scrypt: FAST_SCRYPT });
     const now = d.controller.now();
     // A disabled account, an expired one, and one locked by an older version (locked_until set).
@@ -173,7 +175,6 @@ describe('the answers do not reveal which names exist', () => {
     expect((await login(d, 'manager2', PASSWORD, '10.4.0.3')).statusCode).toBe(200);
   });
   it('the same sequence of answers, attempt after attempt, from one address and from many', async () => {
-    d.clock.auto = false; // the Retry-After values are compared too
     const seq = async (name: string, net: number) => {
       const out = [];
       for (let i = 0; i < 8; i++)
@@ -195,6 +196,7 @@ describe('a browser where the owner logged in before (the device cookie)', () =>
   let d: TestDash;
   beforeAll(async () => {
     d = await makeDash({ clock: true });
+    d.clock.auto = false; // delays are waited out by moving the clock, never by the machine's speed
   });
   afterAll(async () => {
     await d?.close();
@@ -210,7 +212,6 @@ describe('a browser where the owner logged in before (the device cookie)', () =>
   };
 
   it('gets in from an address that a guesser has slowed down, and from a new one during a spray', async () => {
-    d.clock.auto = false;
     // The owner logged in once, at home; the browser keeps the device cookie.
     const first = await login(d, 'admin1', PASSWORD, '10.7.0.1');
     expect(first.statusCode).toBe(200);
