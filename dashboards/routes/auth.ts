@@ -141,13 +141,14 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
       const device = devices.idFor(tokens, body.username);
       const gate = limiter.admit(ip, body.username, dash.now(), device);
       if (!gate.ok) {
-        reply.header('retry-after', String(Math.max(1, Math.ceil(gate.waitMs / 1000))));
+        const seconds = Math.max(1, Math.ceil(gate.waitMs / 1000));
+        reply.header('retry-after', String(seconds));
         throw new ApiError(
           429,
           'rate_limited',
           gate.scope === 'address'
-            ? 'too many failed logins from this address; wait and retry'
-            : 'too many failed logins on this account from new addresses; wait and retry, or log in from where you logged in before',
+            ? `too many failed logins from this address; retry in ${seconds} s`
+            : `too many failed logins on this account from new addresses; retry in ${seconds} s, or log in from where you logged in before`,
           { scope: gate.scope },
         );
       }
