@@ -43,13 +43,13 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
-                                          bootstrap only: a dashboard account while there is no active
-                                          administrator (a new installation); the password is typed
+                                          bootstrap only: an administrator while there are fewer than
+                                          two active ones (a new installation); the password is typed
                                           twice (or read from stdin, or generated and shown once).
                                           Otherwise refused: accounts are requested on the dashboard and
                                           approved by a different administrator. No default account.
   user passwd U [--generate]              bootstrap only, as user add: set a password directly
-  user passwd U --reason TEXT             with an active administrator: request a password reset as
+  user passwd U --reason TEXT             with two active administrators: request a password reset as
                                           yourself (U's sessions end now); a different administrator
                                           approves it on the dashboard, and U sets the new password at
                                           /activate with two halves: the approver's and yours

@@ -32,8 +32,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   password: ['パスワード', 'Password'],
   login_button: ['ログイン', 'Log in'],
   login_hint: [
-    '失敗が続くとアカウントは一時的にロックされます。',
-    'Repeated failures lock the account for a while.',
+    '失敗が続くと、この端末からの試行は少しずつ長く待たされます。',
+    'After repeated failures, each further attempt from this address has to wait a little longer.',
   ],
   please_login: ['ログインしてください。', 'Please log in.'],
   forbidden_page: ['このページを見る権限がありません。', 'You do not have the right to see this page.'],
@@ -52,7 +52,10 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   current_password: ['現在のパスワード', 'Current password'],
   new_password: ['新しいパスワード', 'New password'],
-  new_password_hint: ['{min} 文字以上', 'At least {min} characters'],
+  new_password_hint: [
+    '{min} 文字以上。よく使われるパスワード、キーボードの並び、ご自身の名前は使えません。',
+    'At least {min} characters; no common passwords, keyboard rows or your own names.',
+  ],
   change_password: ['パスワードを変更', 'Change password'],
   password_changed: ['パスワードを変更しました。', 'Password changed.'],
   new_password_again: ['新しいパスワード（確認）', 'New password, again'],
@@ -458,12 +461,11 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   sim_result: ['結果: {result}（{reason}）', 'Result: {result} ({reason})'],
   // errors shown in the UI
   error_invalid_credentials: ['ユーザー名またはパスワードが違います。', 'Wrong user name or password.'],
-  error_account_locked: [
-    'ログイン失敗が続いたためロックされています。しばらくしてから再度お試しください。',
-    'Too many failed logins: the account is locked for a while.',
-  ],
   error_account_disabled: ['このアカウントは無効です。', 'This account is disabled.'],
-  error_rate_limited: ['試行が多すぎます。しばらく待ってください。', 'Too many attempts; please wait.'],
+  error_rate_limited: [
+    'ログインの失敗が続いたため、しばらく待ってから再度お試しください。',
+    'Too many failed logins; please wait a little and try again.',
+  ],
   error_unauthorized: ['ログインが必要です。', 'Please log in.'],
   error_forbidden: ['権限がありません。', 'You do not have the right to do this.'],
   error_csrf_failed: [
@@ -509,8 +511,87 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   error_bad_host: ['要求にホスト名がありません。', 'The request names no host.'],
   password_too_short: ['{min} 文字以上にしてください。', 'Use at least {min} characters.'],
   password_too_long: ['長すぎます。', 'Too long.'],
-  password_too_simple: ['単純すぎます。', 'Too simple.'],
-  password_contains_username: ['ユーザー名を含めないでください。', 'Must not contain the user name.'],
+  password_contains_name: [
+    'ユーザー名・表示名・「sekisho」を含めないでください。',
+    'It must not contain the user name, the display name or “sekisho”.',
+  ],
+  password_too_weak: ['推測されやすいパスワードです。', 'It is too easy to guess.'],
+  // the password strength estimator's feedback (zxcvbn-ts keys)
+  zx_w_straightRow: [
+    'キーボードで一列に並んだキーは推測されやすいです。',
+    'Straight rows of keys are easy to guess.',
+  ],
+  zx_w_keyPattern: [
+    '短いキーボードのパターンは推測されやすいです。',
+    'Short keyboard patterns are easy to guess.',
+  ],
+  zx_w_simpleRepeat: [
+    '「aaa」のような同じ文字の繰り返しは推測されやすいです。',
+    'Repeated characters like “aaa” are easy to guess.',
+  ],
+  zx_w_extendedRepeat: [
+    '「abcabcabc」のような繰り返しは推測されやすいです。',
+    'Repeated patterns like “abcabcabc” are easy to guess.',
+  ],
+  zx_w_sequences: [
+    '「abc」「123」のような連続した文字は推測されやすいです。',
+    'Sequences like “abc” or “123” are easy to guess.',
+  ],
+  zx_w_recentYears: ['最近の年は推測されやすいです。', 'Recent years are easy to guess.'],
+  zx_w_dates: ['日付は推測されやすいです。', 'Dates are easy to guess.'],
+  zx_w_topTen: ['非常によく使われているパスワードです。', 'This is one of the most used passwords.'],
+  zx_w_topHundred: ['よく使われているパスワードです。', 'This is a frequently used password.'],
+  zx_w_common: ['広く使われているパスワードです。', 'This is a commonly used password.'],
+  zx_w_similarToCommon: [
+    '広く使われているパスワードに似ています。',
+    'This is similar to a commonly used password.',
+  ],
+  zx_w_wordByItself: ['単語一つだけでは推測されやすいです。', 'A single word is easy to guess.'],
+  zx_w_namesByThemselves: [
+    '名前や名字だけでは推測されやすいです。',
+    'A name or surname alone is easy to guess.',
+  ],
+  zx_w_commonNames: [
+    'よくある名前や名字は推測されやすいです。',
+    'Common names and surnames are easy to guess.',
+  ],
+  zx_w_userInputs: ['ご自身の名前などの情報を含めないでください。', 'It must not contain your own details.'],
+  zx_w_pwned: [
+    'このパスワードは過去の情報漏えいで流出しています。',
+    'This password was exposed in a data breach.',
+  ],
+  zx_s_l33t: [
+    '「a」を「@」にするような予測しやすい置き換えは避けてください。',
+    'Avoid predictable substitutions like “@” for “a”.',
+  ],
+  zx_s_reverseWords: ['よくある単語の逆つづりは避けてください。', 'Avoid common words spelled backwards.'],
+  zx_s_allUppercase: [
+    'すべてではなく一部の文字を大文字にしてください。',
+    'Capitalize some, but not all letters.',
+  ],
+  zx_s_capitalization: ['先頭以外の文字も大文字にしてください。', 'Capitalize more than the first letter.'],
+  zx_s_dates: ['ご自身に関係する日付や年は避けてください。', 'Avoid dates and years associated with you.'],
+  zx_s_recentYears: ['最近の年は避けてください。', 'Avoid recent years.'],
+  zx_s_associatedYears: ['ご自身に関係する年は避けてください。', 'Avoid years associated with you.'],
+  zx_s_sequences: ['よくある連続した文字は避けてください。', 'Avoid common character sequences.'],
+  zx_s_repeated: ['単語や文字の繰り返しは避けてください。', 'Avoid repeated words and characters.'],
+  zx_s_longerKeyboardPattern: [
+    'キーボードのパターンを使うなら、より長くし、向きを何度も変えてください。',
+    'Use longer keyboard patterns and change direction several times.',
+  ],
+  zx_s_anotherWord: ['あまり使われない単語を加えてください。', 'Add more words that are less common.'],
+  zx_s_useWords: [
+    'よくある言い回しを避けて、複数の単語を使ってください。',
+    'Use several words, but avoid common phrases.',
+  ],
+  zx_s_noNeed: [
+    '記号・数字・大文字を使わなくても強いパスワードは作れます。',
+    'Strong passwords need no symbols, digits or capitals.',
+  ],
+  zx_s_pwned: [
+    '他で使っているなら、そちらも変更してください。',
+    'If you use it elsewhere, change it there too.',
+  ],
 };
 
 export function translator(lang: Lang): Translate {

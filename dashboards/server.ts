@@ -5,8 +5,8 @@
  *
  * Security: server-side sessions (SQLite, idle and absolute timeouts) in an HttpOnly SameSite=Strict
  * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
- * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
- * and lock-out; HTTPS itself or behind a named proxy, and only under the names it is reached by
+ * the server for every route; CSP without 'unsafe-inline' and the usual headers; login delays
+ * (auth/limiter.ts); HTTPS itself or behind a named proxy, and only under the names it is reached by
  * (Host, against DNS rebinding). Every route but the login page, the login call, the static assets
  * and /healthz (which then says only up or degraded) needs a session — or the device's API token
  * (`<storage>/api-token`, mode 0600), which acts as an operator for scripts and the simulation
@@ -298,7 +298,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const key = `error_${code}`;
     const localized = t(key);
     const detailKey = typeof extra.detail === 'string' ? extra.detail : null;
-    const detail = detailKey ? t(detailKey, { min: 12 }) : null;
+    // A refused password also carries the strength estimator's feedback, as i18n keys.
+    const feedback = Array.isArray(extra.feedback)
+      ? extra.feedback.filter((k): k is string => typeof k === 'string')
+      : [];
+    const detail = detailKey ? [detailKey, ...feedback].map((k) => t(k, { min: 12 })).join(' ') : null;
     const text = localized === key ? message : detail ? `${localized} ${detail}` : localized;
     return reply.code(status).send({ error: { code, message, text, ...extra } });
   });

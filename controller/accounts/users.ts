@@ -84,6 +84,12 @@ export interface NewUser {
 }
 
 /** What a user is called in journal rows (the `actor` column). */
+/**
+ * Dual control needs two administrators (one files an account request, another approves it): until
+ * there are this many active ones, the device may bootstrap an administrator (`sekisho user add`).
+ */
+export const BOOTSTRAP_ADMINS = 2;
+
 export function actorOf(user: Pick<User, 'username'>): string {
   return `user:${user.username}`;
 }
@@ -337,30 +343,36 @@ export class UserStore {
     });
   }
 
-  /** Counts a failed login; at `maxFailures` the account is locked until `lockedUntil` (journaled). */
-  recordFailure(
-    id: string,
+  /**
+   * The login's one read: the account and its stored hash by user name (without case), or
+   * undefined. The same indexed query whether or not the name exists.
+   */
+  loginLookup(username: string): { user: User; passwordHash: string } | undefined {
+    const row = this.#s.byName.get(username);
+    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  /**
+   * Journals a refused login. `user` is null for a name without an account: the row is written all
+   * the same (the same work, so the answer takes as long), without the name typed. When the
+   * failures set off the name's delay, a `login_throttled` row joins it in the one transaction.
+   */
+  recordLoginFailure(
+    user: Pick<User, 'id' | 'username'> | null,
     at: number,
-    maxFailures: number,
-    lockMs: number,
     ip: string,
-  ): { locked: boolean } {
-    return this.#journal.transaction(() => {
-      const u = this.#require(id);
-      const failures = u.failedLogins + 1;
-      this.#append('login_failed', at, null, { userId: id, username: u.username, ip, failures });
-      if (failures >= maxFailures) {
-        this.#s.setFailures.run(0, at + lockMs, id);
-        this.#append('user_locked_out', at, null, {
-          userId: id,
-          username: u.username,
+    f: { failures: number; reason: 'password' | 'disabled'; throttledDelayMs: number | null },
+  ): void {
+    const who = { userId: user?.id ?? null, username: user?.username ?? null };
+    this.#journal.transaction(() => {
+      this.#append('login_failed', at, null, { ...who, ip, failures: f.failures, reason: f.reason });
+      if (f.throttledDelayMs !== null)
+        this.#append('login_throttled', at, null, {
+          ...who,
           ip,
-          until: at + lockMs,
+          failures: f.failures,
+          delayMs: f.throttledDelayMs,
         });
-        return { locked: true };
-      }
-      this.#s.setFailures.run(failures, u.lockedUntil, id);
-      return { locked: false };
     });
   }
 
@@ -385,16 +397,21 @@ export class UserStore {
     });
   }
 
-  /**
-   * Whether an active administrator exists (else `sekisho user add` may bootstrap one). One whose
-   * activation expired cannot log in or be activated any more, and does not count.
-   */
+  /** Whether an active administrator exists (see activeAdminCount). */
   hasActiveAdmin(now: number): boolean {
-    return this.list().some((u) => {
+    return this.activeAdminCount(now) > 0;
+  }
+
+  /**
+   * Active administrators. One whose activation expired cannot log in or be activated any more,
+   * and does not count. Below BOOTSTRAP_ADMINS, `sekisho user add` may bootstrap one.
+   */
+  activeAdminCount(now: number): number {
+    return this.list().filter((u) => {
       if (u.role !== 'admin' || !u.active || (u.validUntil !== null && u.validUntil <= now)) return false;
       const pending = this.#s.activation.get(u.id);
       return !pending || pending.expires_at > now;
-    });
+    }).length;
   }
 
   /** Ends every session of an account (the sessions table is the account's, see sessions.ts). */

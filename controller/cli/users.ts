@@ -2,18 +2,26 @@
  * `sekisho user …`: dashboard accounts from the command line (controller/accounts/).
  *
  * No one person may make or take over an account alone (§4(3)): `user add` and `user passwd` set a
- * password only to bootstrap an installation that has no active administrator (journaled as such).
+ * password only to bootstrap an installation that has fewer than two active administrators
+ * (journaled as such): `user add` then makes administrators only.
  * Otherwise `user add` refuses and points to the dashboard's `account_create` request, and `user
  * passwd` files a `password_reset` request as the person running it; a different administrator
  * approves either, and the user activates the account with two halves (`user half` shows the
  * applicant's).
  */
-import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
+
+import {
+  checkPasswordStrength,
+  feedbackText,
+  generatePassword,
+  MIN_PASSWORD_LENGTH,
+  type PasswordReason,
+} from '../accounts/passwords.js';
 import { personOf, samePerson } from '../accounts/person.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { SessionStore } from '../accounts/sessions.js';
-import { UserStore } from '../accounts/users.js';
+import { BOOTSTRAP_ADMINS, UserStore } from '../accounts/users.js';
 import { RequestStore } from '../approvals/requests.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
@@ -58,9 +66,20 @@ async function readStdinLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
-/** The new password: generated, typed twice at a terminal, or the first line of stdin. */
+const REFUSALS: Record<PasswordReason, string> = {
+  password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
+  password_too_long: 'the password is too long',
+  password_contains_name: 'the password must not contain the user name, the display name or "sekisho"',
+  password_too_weak: 'the password is too easy to guess',
+};
+
+/**
+ * The new password: generated, typed twice at a terminal, or the first line of stdin. Refused with
+ * the strength estimator's reasons, as the dashboard refuses it.
+ */
 async function newPassword(
   username: string,
+  displayName: string,
   generate: boolean,
 ): Promise<{ password: string; shown: boolean }> {
   if (generate) return { password: generatePassword(), shown: true };
@@ -72,16 +91,14 @@ async function newPassword(
     const again = await promptHidden('Again: ');
     if (again !== password) throw new UsageError('the two passwords differ');
   } else password = await readStdinLine();
-  const problem = passwordProblem(password, username);
-  if (problem)
-    throw new UsageError(
-      {
-        password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
-        password_too_long: 'the password is too long',
-        password_too_simple: 'the password is too simple',
-        password_contains_username: 'the password must not contain the user name',
-      }[problem] ?? problem,
-    );
+  const v = checkPasswordStrength(password, [username, displayName]);
+  if (!v.ok && v.reason) {
+    const why = [v.warning, ...v.suggestions].flatMap((k) => {
+      const text = k ? feedbackText(k) : null;
+      return text ? [text] : [];
+    });
+    throw new UsageError(why.length ? `${REFUSALS[v.reason]}: ${why.join(' ')}` : REFUSALS[v.reason]);
+  }
   return { password, shown: false };
 }
 
@@ -158,11 +175,15 @@ export async function userCommand(args: string[]): Promise<number> {
       if (!u) throw new UsageError(`no account "${name}"`);
       return u;
     };
-    /** Refuses unless there is no active administrator (a new installation, or none left). */
+    /**
+     * Refuses unless there are fewer than two active administrators (a new installation, or too few
+     * left): dual control cannot start before there are two.
+     */
+    const bootstrapping = () => users.activeAdminCount(Date.now()) < BOOTSTRAP_ADMINS;
     const bootstrapOnly = (what: string, instead: string) => {
-      if (users.hasActiveAdmin(Date.now()))
+      if (!bootstrapping())
         throw new RefusedError(
-          `${what} is refused: an active administrator exists, so no one person may set an account's password (§4(3)). ${instead}`,
+          `${what} is refused: two active administrators exist, so no one person may set an account's password (§4(3)). ${instead}`,
         );
     };
     switch (sub) {
@@ -175,9 +196,15 @@ export async function userCommand(args: string[]): Promise<number> {
         if (!username) throw new UsageError('missing --username');
         const role = Role.safeParse(values.role);
         if (!role.success) throw new UsageError('--role: expected admin, manager, operator or auditor');
+        // Other roles are requested on the dashboard once the two administrators exist.
+        if (role.data !== 'admin')
+          throw new UsageError(
+            '--role: the device bootstraps administrators only; request other accounts on the dashboard',
+          );
         const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
-        const { password, shown } = await newPassword(username, values.generate ?? false);
+        const displayName = values.name ?? username;
+        const { password, shown } = await newPassword(username, displayName, values.generate ?? false);
         const u = await users.create(
           { username, displayName: values.name ?? username, role: role.data, password, validUntil },
           actor,
@@ -190,7 +217,7 @@ export async function userCommand(args: string[]): Promise<number> {
           );
         else
           process.stdout.write(
-            `added account ${u.username} (${u.role}) — bootstrap: there was no active administrator\n`,
+            `added account ${u.username} (${u.role}) — bootstrap: there were fewer than two active administrators\n`,
           );
         if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
         return 0;
@@ -214,13 +241,13 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       case 'passwd': {
         const u = find();
-        if (users.hasActiveAdmin(Date.now())) {
+        if (!bootstrapping()) {
           // The two-half reset: filed here, approved by a different administrator on the dashboard.
           if (values.generate)
-            throw new UsageError('--generate: only to bootstrap (no active administrator)');
+            throw new UsageError('--generate: only to bootstrap (fewer than two active administrators)');
           if (!values.reason)
             throw new UsageError(
-              `an active administrator exists, so ${u.username}'s password is reset by a request: add --reason TEXT to file it (a different administrator approves it on the dashboard), or use the Accounts page`,
+              `two active administrators exist, so ${u.username}'s password is reset by a request: add --reason TEXT to file it (a different administrator approves it on the dashboard), or use the Accounts page`,
             );
           // Filing ends the account's sessions (the request kind's `filed`).
           const { requestId } = fileReset(requests(), users, actor, u.username, values.reason, Date.now());
@@ -233,7 +260,7 @@ export async function userCommand(args: string[]): Promise<number> {
             );
           return 0;
         }
-        const { password, shown } = await newPassword(u.username, values.generate ?? false);
+        const { password, shown } = await newPassword(u.username, u.displayName, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
         process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);

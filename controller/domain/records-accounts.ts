@@ -10,7 +10,7 @@ export const AccountChangeVia = z.object({
   demo: z.boolean().optional(),
   requestId: z.number().optional(),
   requestedBy: z.string().optional(),
-  /** Made by `sekisho user add` while there was no active administrator (a new installation). */
+  /** Made by `sekisho user add` while there were fewer than two active administrators. */
   bootstrap: z.boolean().optional(),
 });
 export type AccountChangeVia = z.infer<typeof AccountChangeVia>;
@@ -41,9 +41,35 @@ export type UserRecord = z.infer<typeof UserRecord>;
 export const UserPasswordChangedRecord = z.object({ ...account, mustChange: z.boolean() });
 export type UserPasswordChangedRecord = z.infer<typeof UserPasswordChangedRecord>;
 
-export const LoginFailedRecord = z.object({ ...account, ip: z.string(), failures: z.number() });
+/**
+ * A refused login. `userId` and `username` are null for a name that has no account: the name typed
+ * is not kept (it is often a password typed into the wrong field). `failures`: the failures on that
+ * name in a row (in memory, since the last success). `reason` (absent in older rows: password).
+ */
+export const LoginFailedRecord = z.object({
+  userId: z.string().nullable(),
+  username: z.string().nullable(),
+  ip: z.string(),
+  failures: z.number(),
+  reason: z.enum(['password', 'disabled']).optional(),
+});
 export type LoginFailedRecord = z.infer<typeof LoginFailedRecord>;
 
+/**
+ * Failed logins on one name from addresses new to it set off the name's shared delay: from now on,
+ * attempts on it from such addresses wait `delayMs` and longer (docs/dashboard.md, login limits).
+ * Null ids as in login_failed.
+ */
+export const LoginThrottledRecord = z.object({
+  userId: z.string().nullable(),
+  username: z.string().nullable(),
+  ip: z.string(),
+  failures: z.number(),
+  delayMs: z.number(),
+});
+export type LoginThrottledRecord = z.infer<typeof LoginThrottledRecord>;
+
+/** No longer written (logins are delayed, not locked); kept so that older journals still read. */
 export const UserLockedOutRecord = z.object({ ...account, ip: z.string(), until: z.number() });
 export type UserLockedOutRecord = z.infer<typeof UserLockedOutRecord>;
 
@@ -151,6 +177,7 @@ export const AccountRecordSchemas = {
   user_password_changed: UserPasswordChangedRecord,
   login_failed: LoginFailedRecord,
   user_locked_out: UserLockedOutRecord,
+  login_throttled: LoginThrottledRecord,
   login_succeeded: LoginSucceededRecord,
   logout: LogoutRecord,
   activation_issued: ActivationIssuedRecord,

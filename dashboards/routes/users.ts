@@ -10,7 +10,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../controller/accounts/passwords.js';
+import {
+  checkPasswordStrengthOffThread,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+} from '../../controller/accounts/passwords.js';
 import { samePerson } from '../../controller/accounts/person.js';
 import { ROLES } from '../../controller/accounts/roles.js';
 import type { Activation, User } from '../../controller/accounts/users.js';
@@ -159,10 +163,12 @@ export function registerUserRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'users',
     summary:
-      'Lift a lock-out after failed logins (journaled as `user_unlocked` with who did it); the password is unchanged',
+      'Lift the delay that failed logins put on this account (journaled as `user_unlocked` with who did it); the password is unchanged',
     params: IdParam,
     handler: ({ params, principal }) => {
-      const u = users.unlock(requireUser(params.id).id, principal.actor, dash.now());
+      const found = requireUser(params.id);
+      dash.limiter.forgetAccount(found.username); // the name's delay after failed logins, in memory
+      const u = users.unlock(found.id, principal.actor, dash.now());
       return userView(u, users.activationOf(u.id), dash.now());
     },
   });
@@ -245,14 +251,27 @@ export function registerUserRoutes(app: FastifyInstance, dash: Dash): void {
     handler: async ({ req, reply, body }) => {
       if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
       // Guessing is pointless (two halves of 100 bits each), but each try writes a journal row.
-      const wait = dash.limiter.attempt(req.ip ?? 'unknown', dash.now());
-      if (wait > 0) {
-        reply.header('retry-after', String(Math.ceil(wait / 1000)));
-        throw new ApiError(429, 'rate_limited', 'too many attempts from this address; wait and retry');
+      const ticket = dash.limiter.admit(req.ip ?? 'unknown', body.username, dash.now());
+      if (!ticket.ok) {
+        reply.header('retry-after', String(Math.ceil(ticket.waitMs / 1000)));
+        throw new ApiError(429, 'rate_limited', 'too many attempts; wait and retry', { scope: ticket.scope });
       }
-      if (body.confirm !== undefined && body.confirm !== body.password)
+      if (body.confirm !== undefined && body.confirm !== body.password) {
+        dash.limiter.release(ticket);
         throw new ApiError(400, 'password_mismatch', 'the two new passwords differ');
+      }
+      // Judged on what was typed only, so the answer does not tell whether the name exists.
+      const verdict = await checkPasswordStrengthOffThread(body.password, [body.username]);
+      if (!verdict.ok && verdict.reason) {
+        dash.limiter.release(ticket);
+        throw new ApiError(400, 'weak_password', `password rejected: ${verdict.reason}`, {
+          detail: verdict.reason,
+          feedback: [verdict.warning, ...verdict.suggestions].filter((k) => k !== null),
+        });
+      }
       const r = await users.activate(body, req.ip ?? 'unknown', () => dash.now());
+      if (r.ok) dash.limiter.release(ticket);
+      else dash.limiter.fail(ticket, dash.now());
       if (!r.ok) {
         if (r.why === 'expired')
           throw new ApiError(

@@ -49,7 +49,7 @@ describe('the dashboard over HTTPS in Chromium', () => {
       server: {
         https: { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') },
         hostnames: new HostNames(LOOPBACK_NAMES),
-        loginLimits: { perWindow: 1000 },
+        loginLimits: { clientFreeFailures: 1000 },
       },
     });
     base = await d.app.listen({ host: '127.0.0.1', port: 0 });

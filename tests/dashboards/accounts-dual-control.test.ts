@@ -44,7 +44,7 @@ describe('dual control of account secrets', () => {
     ].join('\n');
 
   beforeAll(async () => {
-    d = await makeDash({ clock: true, server: { loginLimits: { perWindow: 1000 } } });
+    d = await makeDash({ clock: true, server: { loginLimits: { clientFreeFailures: 1000 } } });
     a1 = await d.login('admin1');
     a2 = await d.login('admin2');
     m1 = await d.login('manager1');

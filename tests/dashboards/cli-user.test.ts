@@ -49,13 +49,55 @@ describe('sekisho user', () => {
         input: 'a-long-enough-passphrase\n',
       });
       expect(dup.status).toBe(1);
-      expect(dup.stderr).toContain('an active administrator exists');
+      expect(dup.stderr).toContain('already exists');
+      const manager = cli(['user', 'add', '--config', cfg, '--username', 'kacho', '--role', 'manager'], {
+        input: 'a-long-enough-passphrase\n',
+      });
+      expect(manager.status).toBe(2);
+      expect(manager.stderr).toContain('administrators only');
     },
     SLOW,
   );
 
   it(
-    'bootstrap only: once an active administrator exists, `user add` and `user passwd` refuse and point to the dashboard',
+    'refuses well-known passwords, keyboard walks and one’s own names, saying why',
+    () => {
+      const add = (password: string) =>
+        cli(
+          [
+            'user',
+            'add',
+            '--config',
+            cfg,
+            '--username',
+            'kacho',
+            '--name',
+            'Suzuki Hanako',
+            '--role',
+            'admin',
+          ],
+          {
+            input: `${password}\n`,
+          },
+        );
+      for (const weak of ['password1234', 'qwertyuiop12']) {
+        const r = add(weak);
+        expect(r.status, weak).toBe(2);
+        expect(r.stderr, weak).toContain('the password is too easy to guess: ');
+      }
+      const leet = add('P@ssw0rd2026');
+      expect(leet.status).toBe(2);
+      expect(leet.stderr).toContain('This is similar to a commonly used password.');
+      const own = add('hanako-walks-the-dog');
+      expect(own.status).toBe(2);
+      expect(own.stderr).toContain('must not contain the user name, the display name or "sekisho"');
+      expect(JSON.parse(cli(['user', 'list', '--config', cfg, '--json']).stdout)).toHaveLength(1);
+    },
+    SLOW,
+  );
+
+  it(
+    'bootstrap only: once two active administrators exist, `user add` and `user passwd` refuse and point to the dashboard',
     () => {
       const added = JSON.parse(
         cli(['log', '--config', cfg, '--type', 'user_added', '--json']).stdout.trim().split('\n')[0]!,
@@ -64,6 +106,11 @@ describe('sekisho user', () => {
         actor: expect.stringMatching(/^cli:/),
         data: { username: 'chief', via: 'cli', bootstrap: true },
       });
+      const second = cli(['user', 'add', '--config', cfg, '--username', 'deputy', '--role', 'admin'], {
+        input: 'another-long-passphrase\n',
+      });
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toContain('bootstrap');
       const more = cli([
         'user',
         'add',
@@ -76,7 +123,7 @@ describe('sekisho user', () => {
         '--generate',
       ]);
       expect(more.status).toBe(1);
-      expect(more.stderr).toContain('an active administrator exists');
+      expect(more.stderr).toContain('two active administrators exist');
       expect(more.stderr).toContain('Request the account on the dashboard');
       expect(more.stdout).not.toMatch(/password/);
       // `user passwd` becomes the two-half reset: it needs a reason and a person (not root).
@@ -91,7 +138,10 @@ describe('sekisho user', () => {
         username: string;
         role: string;
       }[];
-      expect(list.map((u) => [u.username, u.role])).toEqual([['chief', 'admin']]);
+      expect(list.map((u) => [u.username, u.role])).toEqual([
+        ['chief', 'admin'],
+        ['deputy', 'admin'],
+      ]);
     },
     SLOW,
   );
@@ -125,23 +175,23 @@ describe('sekisho user', () => {
   );
 
   it(
-    'with no active administrator left, the device may bootstrap again (recovery), journaled as such',
+    'with fewer than two active administrators left, the device may bootstrap again (recovery), journaled as such',
     async () => {
       const passwd = cli(['user', 'passwd', 'chief', '--config', cfg, '--generate']);
       expect(passwd.status, passwd.stderr).toBe(0);
       expect(passwd.stdout).toMatch(/password \(shown only now\): [\w]{5}-[\w]{5}-[\w]{5}-[\w]{5}/);
-      const add = cli(['user', 'add', '--config', cfg, '--username', 'deputy', '--role', 'admin'], {
-        input: 'another-long-passphrase\n',
+      const add = cli(['user', 'add', '--config', cfg, '--username', 'sub', '--role', 'admin'], {
+        input: 'quiet-harbour-lanterns\n',
       });
       expect(add.status, add.stderr).toBe(0);
       expect(add.stdout).toContain('bootstrap');
       const res = await fetch(`${ctl!.base}/api/session`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'deputy', password: 'another-long-passphrase' }),
+        body: JSON.stringify({ username: 'sub', password: 'quiet-harbour-lanterns' }),
       });
       expect(res.status).toBe(200);
-      // Now there is an active administrator again: closed.
+      // Two active administrators again (deputy, sub): closed.
       const closed = cli(['user', 'add', '--config', cfg, '--username', 'third', '--role', 'admin'], {
         input: 'yet-another-passphrase\n',
       });

@@ -204,7 +204,7 @@ describe('behind a proxy (trustProxy)', () => {
   let d: TestDash;
   const PROXY = '10.20.30.40';
   beforeAll(async () => {
-    d = await makeDash({ server: { trustProxy: [PROXY], loginLimits: { perWindow: 3 } } });
+    d = await makeDash({ server: { trustProxy: [PROXY], loginLimits: { clientFreeFailures: 3 } } });
   });
   afterAll(() => d?.close());
 

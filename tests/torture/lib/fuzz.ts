@@ -294,7 +294,7 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const cookie = String(r.headers['set-cookie'] ?? '').split(';')[0]!;
       const body = r.json() as { csrfToken: string; user: { mustChangePassword: boolean } };
       if (!body.user.mustChangePassword) return { cookie, csrf: body.csrfToken };
-      const next = 'fuzz-admin-password-0123456789';
+      const next = 'fuzz-torture-passphrase-0123456789';
       const c = await app.inject({
         method: 'POST',
         url: '/api/me/password',
