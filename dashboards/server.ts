@@ -7,10 +7,9 @@
  * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
  * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
  * and lock-out. Every route but the login page, the login call, the static assets and /healthz
- * needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
- * operator for scripts and the simulation walk-through.
+ * needs a session — or, for the JSON API and /metrics, a named API token (`sekisho token create`)
+ * whose scopes hold the route's permission (controller/accounts/roles.ts, `SCOPE_PERMISSIONS`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   DEFAULT_SCRYPT,
@@ -20,7 +19,8 @@ import {
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
-import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
+import { type TokenProblem, TokenStore, tokenActor } from '../controller/accounts/tokens.js';
+import { AccountError, actorOf, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
 import { recordOf } from '../controller/domain/index.js';
 import { RegistryError } from '../controller/registry/index.js';
@@ -31,11 +31,12 @@ import { html } from './html.js';
 import {
   ApiError,
   type Guard,
-  type Principal,
   parseCookies,
   SECURITY_HEADERS,
+  type SessionPrincipal,
   safeEqual,
   sameOrigin,
+  tokenMayCall,
 } from './http.js';
 import { pickLang, translator } from './i18n.js';
 import { childVerifier, Integrity, type Verifier } from './integrity.js';
@@ -62,8 +63,6 @@ export { ApiError } from './http.js';
 
 export interface ServerOptions {
   controller: DashboardController;
-  /** The device's API token (operator rights, for scripts); omit to allow sessions only. */
-  apiToken?: string;
   /** Idle timeout of a session. Default 15 minutes. */
   sessionIdleMs?: number;
   /** Absolute lifetime of a session. Default 12 hours. */
@@ -79,19 +78,11 @@ export interface ServerOptions {
   liveCoalesceMs?: number;
 }
 
-/** The account the API token acts as. */
-export const TOKEN_USER: User = {
-  id: 'api-token',
-  username: 'api-token',
-  displayName: 'API token',
-  role: 'operator',
-  mustChangePassword: false,
-  active: true,
-  validUntil: null,
-  failedLogins: 0,
-  lockedUntil: null,
-  createdAt: 0,
-  passwordChangedAt: 0,
+/** The 401 message for a bearer token that was refused. */
+const TOKEN_REFUSED: Record<TokenProblem, string> = {
+  malformed: 'not an API token (expected sks_<name>_<secret>)',
+  unknown: 'unknown or revoked API token',
+  expired: 'the API token has expired (sekisho token rotate NAME --expires …)',
 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -101,6 +92,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.decorate('sekishoRoutes', routes);
   app.decorate('sekishoDefs', []);
   app.decorateRequest('principal', null);
+  app.decorateRequest('tokenProblem', null);
   app.decorateRequest('lang', 'ja');
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
@@ -110,6 +102,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const { db, journal } = controller;
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
+  const tokens = new TokenStore(db, journal);
   const sessions = new SessionStore(db, {
     idleMs: opts.sessionIdleMs ?? 15 * 60_000,
     maxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3_600_000,
@@ -129,19 +122,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     users,
     config: controller.config,
   });
-  const token = opts.apiToken ? Buffer.from(opts.apiToken) : null;
 
   const guard: Guard = {
     translate: translator,
     check(req, def) {
       if (def.auth === 'public') return;
       const p = req.principal;
-      if (!p) throw new ApiError(401, 'unauthorized', 'log in first (or send the API token)');
+      if (!p)
+        throw new ApiError(401, 'unauthorized', req.tokenProblem ?? 'log in first (or send an API token)');
+      if (p.kind === 'token') {
+        // A token holds its scopes' permissions on the API, nothing else; it never needs CSRF (a
+        // browser does not send it by itself).
+        if (!tokenMayCall(p.token.scopes, def))
+          throw new ApiError(
+            403,
+            'forbidden',
+            def.kind === 'page'
+              ? 'pages are for people: log in'
+              : `the token "${p.token.name}" (scopes: ${p.token.scopes.join(', ')}) may not do this (${def.auth})`,
+          );
+        return;
+      }
       if (p.user.mustChangePassword && !def.allowMustChange)
         throw new ApiError(403, 'password_change_required', 'change your password first');
       if (!can(p.user.role, def.auth))
         throw new ApiError(403, 'forbidden', `your role (${p.user.role}) may not do this (${def.auth})`);
-      if (def.method !== 'GET' && p.kind === 'session') checkCsrf(req, p);
+      if (def.method !== 'GET') checkCsrf(req, p);
     },
   };
 
@@ -150,6 +156,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     guard,
     users,
     sessions,
+    tokens,
     limiter,
     requests,
     index,
@@ -178,11 +185,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const cookies = parseCookies(req.headers.cookie);
     req.lang = pickLang(cookies[LANG_COOKIE], req.headers['accept-language']);
     req.principal = null;
+    req.tokenProblem = null;
     const authz = req.headers.authorization;
     if (authz !== undefined) {
-      const given = Buffer.from(authz.startsWith('Bearer ') ? authz.slice(7) : '');
-      if (token && given.length === token.length && timingSafeEqual(given, token))
-        req.principal = { kind: 'token', user: TOKEN_USER, actor: 'token:api', session: null };
+      // A request with a bearer token is that token's, whatever cookie it also carries.
+      const r = tokens.authenticate(
+        authz.startsWith('Bearer ') ? authz.slice(7).trim() : '',
+        controller.now(),
+        {
+          from: req.ip,
+        },
+      );
+      if (r.caller)
+        req.principal = { kind: 'token', token: r.caller, actor: tokenActor(r.caller.name), session: null };
+      else req.tokenProblem = TOKEN_REFUSED[r.problem];
       return;
     }
     const cookie = cookies[SESSION_COOKIE];
@@ -253,13 +269,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const text =
         status === 403 ? t('forbidden_page') : status === 404 ? t('not_found_page') : t('error_page');
       const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
-      const shell = req.principal
-        ? page(shellOf(dash, { t, lang, principal: req.principal }), {
-            title: String(status),
-            active: '',
-            body,
-          })
-        : bare({ t, lang }, { title: String(status), body });
+      const shell =
+        req.principal?.kind === 'session'
+          ? page(shellOf(dash, { t, lang, principal: req.principal }), {
+              title: String(status),
+              active: '',
+              body,
+            })
+          : bare({ t, lang }, { title: String(status), body });
       return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
     }
     const key = `error_${code}`;
@@ -327,10 +344,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   return app;
 }
 
-function checkCsrf(req: FastifyRequest, p: Principal): void {
+function checkCsrf(req: FastifyRequest, p: SessionPrincipal): void {
   const header = req.headers['x-csrf-token'];
   const given = typeof header === 'string' ? header : '';
-  if (!p.session || !given || !safeEqual(given, p.session.csrfToken))
+  if (!given || !safeEqual(given, p.session.csrfToken))
     throw new ApiError(403, 'csrf_failed', 'missing or wrong x-csrf-token header');
   if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
 }
