@@ -189,13 +189,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const authz = req.headers.authorization;
     if (authz !== undefined) {
       // A request with a bearer token is that token's, whatever cookie it also carries.
-      const r = tokens.authenticate(
-        authz.startsWith('Bearer ') ? authz.slice(7).trim() : '',
-        controller.now(),
-        {
-          from: req.ip,
-        },
-      );
+      const bearer = /^Bearer +(\S+) *$/i.exec(authz)?.[1] ?? '';
+      const r = tokens.authenticate(bearer, controller.now(), { from: req.ip });
       if (r.caller)
         req.principal = { kind: 'token', token: r.caller, actor: tokenActor(r.caller.name), session: null };
       else req.tokenProblem = TOKEN_REFUSED[r.problem];

@@ -248,8 +248,13 @@ export class TokenStore {
     if (
       (opts.touch ?? true) &&
       (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS || row.last_used_from !== from)
-    )
-      this.#s.touch.run(at, from, row.id);
+    ) {
+      try {
+        this.#s.touch.run(at, from, row.id);
+      } catch {
+        // A note of use that cannot be written (storage fault, busy) does not refuse a valid token.
+      }
+    }
     return {
       caller: { id: row.id, name: row.name, scopes: toScopes(row.scopes), secretHash: row.secret_hash },
     };

@@ -170,6 +170,20 @@ describe('API tokens on a running dashboard', () => {
     expect(t.lastUsedFrom).toBe('127.0.0.1');
   });
 
+  it('takes the scheme in any case (RFC 7235); a malformed header is refused as not a token', async () => {
+    const { secret } = store.create({ name: 'schemes', scopes: ['read'] }, 'cli:tanaka', d.controller.now());
+    for (const authorization of [`bearer ${secret}`, `BEARER  ${secret}`])
+      expect(
+        (await d.app.inject({ method: 'GET', url: '/api/status', headers: { authorization } })).statusCode,
+        authorization.slice(0, 8),
+      ).toBe(200);
+    for (const authorization of [secret, `Basic ${secret}`, `Bearer ${secret} extra`, `Bearer ${secret}x`]) {
+      const res = await d.app.inject({ method: 'GET', url: '/api/status', headers: { authorization } });
+      expect(res.statusCode, authorization.slice(0, 8)).toBe(401);
+      expect(res.json().error.code).toBe('unauthorized');
+    }
+  });
+
   it('an expired token is refused with a message that says so; rotating it needs a new expiry', async () => {
     const now = d.controller.now();
     const { secret } = store.create(
