@@ -19,7 +19,12 @@ import {
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
-import { type TokenProblem, TokenStore, tokenActor } from '../controller/accounts/tokens.js';
+import {
+  type TokenCaller,
+  type TokenProblem,
+  TokenStore,
+  tokenActor,
+} from '../controller/accounts/tokens.js';
 import { AccountError, actorOf, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
 import { recordOf } from '../controller/domain/index.js';
@@ -32,6 +37,7 @@ import {
   ApiError,
   type Guard,
   parseCookies,
+  type RouteDef,
   SECURITY_HEADERS,
   type SessionPrincipal,
   safeEqual,
@@ -123,6 +129,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     config: controller.config,
   });
 
+  // A token asking for more than its scopes is a sign of misuse (or a stolen token being tried): it
+  // is journaled, at most once a minute per token so that a loop cannot flood the journal.
+  const refusals = new Map<string, { at: number; suppressed: number }>();
+  const noteRefusal = (token: TokenCaller, def: RouteDef) => {
+    const now = controller.now();
+    const last = refusals.get(token.id);
+    if (last && now - last.at < 60_000) {
+      last.suppressed++;
+      return;
+    }
+    refusals.set(token.id, { at: now, suppressed: 0 });
+    dash.record('token_refused', tokenActor(token.name), {
+      tokenId: token.id,
+      name: token.name,
+      method: def.method,
+      route: def.url,
+      permission: def.auth,
+      suppressed: last?.suppressed ?? 0,
+    });
+  };
+
   const guard: Guard = {
     translate: translator,
     check(req, def) {
@@ -133,7 +160,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (p.kind === 'token') {
         // A token holds its scopes' permissions on the API, nothing else; it never needs CSRF (a
         // browser does not send it by itself).
-        if (!tokenMayCall(p.token.scopes, def))
+        if (!tokenMayCall(p.token.scopes, def)) {
+          noteRefusal(p.token, def);
           throw new ApiError(
             403,
             'forbidden',
@@ -141,6 +169,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
               ? 'pages are for people: log in'
               : `the token "${p.token.name}" (scopes: ${p.token.scopes.join(', ')}) may not do this (${def.auth})`,
           );
+        }
         return;
       }
       if (p.user.mustChangePassword && !def.allowMustChange)

@@ -26,8 +26,23 @@ export type TokenRotatedRecord = z.infer<typeof TokenRotatedRecord>;
 export const TokenRevokedRecord = z.object({ ...token, reason: z.string().optional() });
 export type TokenRevokedRecord = z.infer<typeof TokenRevokedRecord>;
 
+/**
+ * A token asked for a route outside its scopes and was refused (403). At most one row per token a
+ * minute: `suppressed` counts the refusals since the previous row that got none.
+ */
+export const TokenRefusedRecord = z.object({
+  ...token,
+  method: z.string(),
+  /** The route as declared (`/api/alarms/:id/ack`), not the URL asked for. */
+  route: z.string(),
+  permission: z.string(),
+  suppressed: z.number().int().nonnegative(),
+});
+export type TokenRefusedRecord = z.infer<typeof TokenRefusedRecord>;
+
 export const TokenRecordSchemas = {
   token_created: TokenCreatedRecord,
   token_rotated: TokenRotatedRecord,
   token_revoked: TokenRevokedRecord,
+  token_refused: TokenRefusedRecord,
 } as const;

@@ -204,6 +204,40 @@ describe('API tokens on a running dashboard', () => {
     expect((await get('/api/status', secret)).statusCode).toBe(401);
   });
 
+  it('a request outside its scopes is journaled as the token’s, at most once a minute', async () => {
+    const { secret, token } = store.create(
+      { name: 'prober', scopes: ['metrics'] },
+      'cli:tanaka',
+      d.controller.now(),
+    );
+    const post = (url: string) =>
+      d.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${secret}` }, payload: {} });
+    const refused = () => d.controller.journal.query({ types: ['token_refused'], limit: 10 });
+    const before = refused().length;
+    expect((await post('/api/alarms/1/ack')).statusCode).toBe(403);
+    expect(refused()[0]).toMatchObject({
+      actor: 'token:prober',
+      data: {
+        tokenId: token.id,
+        name: 'prober',
+        method: 'POST',
+        route: '/api/alarms/:id/ack',
+        permission: 'alarms.ack',
+        suppressed: 0,
+      },
+    });
+    expect((await post('/api/requests/1/approve')).statusCode).toBe(403);
+    expect((await get('/api/people', secret)).statusCode).toBe(403);
+    expect(refused().length).toBe(before + 1);
+    d.clock.now += 61_000;
+    expect((await post('/api/badges/b_1/lost')).statusCode).toBe(403);
+    expect(refused().length).toBe(before + 2);
+    expect(refused()[0]).toMatchObject({ data: { route: '/api/badges/:id/lost', suppressed: 2 } });
+    // Within its scope nothing is journaled.
+    expect((await get('/metrics', secret)).statusCode).toBe(200);
+    expect(refused().length).toBe(before + 2);
+  });
+
   it('a token never opens a page, and a session is not needed beside it', async () => {
     const { secret } = store.create({ name: 'pages', scopes: ['read'] }, 'cli:tanaka', d.controller.now());
     for (const url of ['/', '/log', '/alarms']) {
