@@ -140,14 +140,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return;
     }
     refusals.set(token.id, { at: now, suppressed: 0 });
-    dash.record('token_refused', tokenActor(token.name), {
-      tokenId: token.id,
-      name: token.name,
-      method: def.method,
-      route: def.url,
-      permission: def.auth,
-      suppressed: last?.suppressed ?? 0,
-    });
+    try {
+      dash.record('token_refused', tokenActor(token.name), {
+        tokenId: token.id,
+        name: token.name,
+        method: def.method,
+        route: def.url,
+        permission: def.auth,
+        suppressed: last?.suppressed ?? 0,
+      });
+    } catch (err) {
+      // The refusal stands even when it cannot be journaled (a storage fault).
+      controller.log.warn('token refusal not journaled', { error: String(err) });
+    }
   };
 
   const guard: Guard = {
