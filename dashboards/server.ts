@@ -61,6 +61,7 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerRequestRoutes } from './routes/requests.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
 import type { DashboardController } from './service.js';
 import { shellOf } from './views.js';
@@ -352,6 +353,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIntegrityRoutes(app, dash);
   registerReportRoutes(app, dash);
   registerUserRoutes(app, dash);
+  registerTokenRoutes(app, dash);
   if (dash.simulated) registerSimRoutes(app, dash);
   registerMetricsRoutes(app, dash);
   registerOpenApi(app, dash);

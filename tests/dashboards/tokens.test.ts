@@ -238,6 +238,32 @@ describe('API tokens on a running dashboard', () => {
     expect(refused().length).toBe(before + 2);
   });
 
+  it('GET /api/tokens lists them for the auditor and the administrator, never a secret or its hash', async () => {
+    const { secret } = store.create(
+      { name: 'listed', scopes: ['metrics', 'read'] },
+      'cli:tanaka',
+      d.controller.now(),
+    );
+    await get('/metrics', secret);
+    const auditor = await d.login('auditor1');
+    const res = await auditor.get('/api/tokens');
+    expect(res.statusCode).toBe(200);
+    const listed = res.json().tokens.find((t: { name: string }) => t.name === 'listed');
+    expect(listed).toMatchObject({
+      scopes: ['metrics', 'read'],
+      status: 'active',
+      createdBy: 'cli:tanaka',
+      lastUsedFrom: '127.0.0.1',
+      expiresAt: null,
+    });
+    const hash = createHash('sha256').update(secret).digest('hex');
+    expect(res.body).not.toContain(secret.slice(-43));
+    expect(res.body).not.toContain(hash);
+    expect((await admin.get('/api/tokens')).statusCode).toBe(200);
+    expect((await (await d.login('operator1')).get('/api/tokens')).statusCode).toBe(403);
+    expect((await get('/api/tokens', secret)).statusCode).toBe(403);
+  });
+
   it('a token never opens a page, and a session is not needed beside it', async () => {
     const { secret } = store.create({ name: 'pages', scopes: ['read'] }, 'cli:tanaka', d.controller.now());
     for (const url of ['/', '/log', '/alarms']) {
