@@ -98,13 +98,16 @@ describe('HTTP server', () => {
       expect(res.statusCode, `${url} ${String(payload).slice(0, 40)}`).toBe(status);
       expect(res.json().error.code).toBe(code);
     }
-    const q = await sim.app.inject({ method: 'GET', url: '/api/journal?limit=abc', headers: sim.auth });
-    expect(q.statusCode).toBe(403); // the read scope has the log, not the raw journal
     const q2 = await sim.app.inject({ method: 'GET', url: '/api/log?limit=abc', headers: sim.auth });
     expect(q2.statusCode).toBe(400);
     const nf = await sim.app.inject({ method: 'GET', url: '/api/nothing', headers: sim.auth });
     expect(nf.statusCode).toBe(404);
     expect(sim.controller.journal.head().seq).toBe(head);
+    // The read scope has the log, not the raw journal: refused, and only the refusal is noted.
+    const q = await sim.app.inject({ method: 'GET', url: '/api/journal?limit=abc', headers: sim.auth });
+    expect(q.statusCode).toBe(403);
+    expect(sim.controller.journal.head().seq).toBe(head + 1);
+    expect(sim.controller.journal.get(head + 1)?.type).toBe('token_refused');
   });
 
   it('serves status and the log with a cursor', async () => {
