@@ -262,6 +262,10 @@ describe('API tokens on a running dashboard', () => {
     expect((await admin.get('/api/tokens')).statusCode).toBe(200);
     expect((await (await d.login('operator1')).get('/api/tokens')).statusCode).toBe(403);
     expect((await get('/api/tokens', secret)).statusCode).toBe(403);
+    // No route makes, rotates or reveals a token: that is the device's command alone.
+    expect(
+      d.app.sekishoRoutes.filter((r) => /token/i.test(r.url)).map((r) => `${r.method} ${r.url}`),
+    ).toEqual(['GET /api/tokens']);
   });
 
   it('a token never opens a page, and a session is not needed beside it', async () => {
