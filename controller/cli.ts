@@ -12,6 +12,7 @@ import { common, load, UsageError } from './cli/common.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
+import { tokenCommand } from './cli/tokens.js';
 import { userCommand } from './cli/users.js';
 import { presenceCommand, visitorCommand } from './cli/visitors.js';
 import { ConfigError } from './config/index.js';
@@ -58,6 +59,14 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   user list [--json]
   user unlock U                           lift a lock-out (journaled with who ran it)
   user disable U                          disable an account at once; its sessions end
+  token create NAME --scope metrics[,read,sim] [--expires D|Nd|never]
+                                          a named API token for scripts and monitoring; the secret
+                                          (sks_NAME_…) is printed once, alone on stdout. Scopes:
+                                          metrics (GET /metrics), read (status, log, alarms),
+                                          sim (simulation routes; simulated board only)
+  token list [--json]                     name, scopes, created, last used, expiry; never the secret
+  token rotate NAME [--expires D|Nd|never]   a new secret; the old one stops working at once
+  token revoke NAME [--reason TEXT]       the token stops working at once
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]
@@ -97,6 +106,8 @@ export async function main(argv: string[]): Promise<number> {
         return visitorCommand(rest);
       case 'user':
         return await userCommand(rest);
+      case 'token':
+        return tokenCommand(rest);
       case 'presence':
         return presenceCommand(rest);
       case 'doctor':

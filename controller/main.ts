@@ -3,8 +3,6 @@
  * Stopping (on a signal, or when a part fails to start) secures every door first, then stops the
  * parts already started, last first; a part that failed to start cleans up after itself.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { HostNames } from '../dashboards/hosts.js';
@@ -12,6 +10,7 @@ import { buildServer } from '../dashboards/server.js';
 import type { Board } from '../hardware/index.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './accounts/passwords.js';
 import { migrateAccounts } from './accounts/schema.js';
+import { ensureSimulationToken, retireSimulationToken, TokenStore } from './accounts/tokens.js';
 import { UserStore } from './accounts/users.js';
 import type { LoadedConfig } from './config/index.js';
 import { dashboardTransport, machineNames } from './dashboard-transport.js';
@@ -20,7 +19,6 @@ import type { Logger } from './log.js';
 import { nodeSupport } from './node-support.js';
 import { Controller } from './runtime/index.js';
 import { createNotifier } from './sdnotify.js';
-import { createSecretFile, readSecretFile } from './secret-files.js';
 
 export interface SekishoOptions {
   loaded: LoadedConfig;
@@ -133,13 +131,33 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
         }),
     },
     {
+      // Simulation: the walk-through's token in <storage>/api-token. A real board never reads that
+      // file and revokes the token a simulated run left (docs/api.md, "API tokens").
+      name: 'API tokens',
+      start: () => {
+        const c = controller!;
+        const tokens = new TokenStore(c.db, c.journal);
+        const file = apiTokenFile(loaded);
+        if (c.board.kind === 'sim') {
+          if (ensureSimulationToken(tokens, file, c.now()).renewed)
+            log.info(`wrote the simulation API token to ${file}`);
+          return;
+        }
+        const r = retireSimulationToken(tokens, file, c.now());
+        if (r.revoked) log.warn('revoked the simulation API token: this board is not simulated');
+        if (r.fileLeft)
+          log.warn(
+            `${file} is not used on a real board (make scoped tokens with "sekisho token create"); delete it`,
+          );
+      },
+    },
+    {
       name: 'dashboard',
       start: async () => {
         for (const w of transport.warnings) log.warn(w);
         const { fixed, machine } = transport.hostnames;
         app = await buildServer({
           controller: controller!,
-          apiToken: apiToken(loaded.storageDir),
           secureCookies: transport.secureCookies,
           hostnames: new HostNames(fixed, machine ? machineNames : undefined),
           ...(transport.tls ? { https: { cert: transport.tls.cert, key: transport.tls.key } } : {}),
@@ -223,30 +241,20 @@ export async function prepareDashboard(
   await seedDemoAccounts(users, controller.config, () => controller.now(), opts.announce);
 }
 
-/** The API token for /api, created at first start with mode 0600. */
-function apiToken(dir: string): string {
-  const file = join(dir, 'api-token');
-  if (existsSync(file)) return readSecretFile(file).trim();
-  const token = randomBytes(24).toString('base64url');
-  // Never overwrite a token another start wrote in the meantime (that one is then used).
-  try {
-    createSecretFile(file, `${token}\n`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
-    throw err;
-  }
-  return token;
+/** The simulation token's file (simulation mode only). */
+function apiTokenFile(loaded: LoadedConfig): string {
+  return join(loaded.storageDir, 'api-token');
 }
 
-/** How to use the simulation: the API token, presenting a badge, the demo badges. */
+/** How to use the simulation: the simulation token, presenting a badge, the demo badges. */
 function simulationBanner(loaded: LoadedConfig, base: string): string {
-  const tokenFile = join(loaded.storageDir, 'api-token');
+  const tokenFile = apiTokenFile(loaded);
   const reader = loaded.config.doors[0]!.entryReader;
   const door = loaded.config.doors[0]!.id;
   const lines = [
     '',
     'Simulation mode: the GPIO board and the sim readers are simulated (docs/simulation.md).',
-    `API token (also in ${tokenFile}):`,
+    `API token "simulation" (scopes read and sim; remade at each start if missing or revoked), in ${tokenFile}:`,
     `  TOKEN=$(cat ${tokenFile})`,
     'Present a badge at the entry reader:',
     `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,

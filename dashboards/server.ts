@@ -8,11 +8,10 @@
  * the server for every route; CSP without 'unsafe-inline' and the usual headers; login delays
  * (auth/limiter.ts); HTTPS itself or behind a named proxy, and only under the names it is reached by
  * (Host, against DNS rebinding). Every route but the login page, the login call, the static assets
- * and /healthz (which then says only up or degraded) needs a session — or the device's API token
- * (`<storage>/api-token`, mode 0600), which acts as an operator for scripts and the simulation
- * walk-through.
+ * and /healthz (which then says only up or degraded) needs a session — or, for the JSON API and /metrics, a
+ * named API token (`sekisho token create`) whose scopes hold the route's permission
+ * (controller/accounts/roles.ts, `SCOPE_PERMISSIONS`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -23,7 +22,13 @@ import {
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
-import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
+import {
+  type TokenCaller,
+  type TokenProblem,
+  TokenStore,
+  tokenActor,
+} from '../controller/accounts/tokens.js';
+import { AccountError, actorOf, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
 import { LOOPBACK_NAMES } from '../controller/dashboard-transport.js';
 import { recordOf } from '../controller/domain/index.js';
@@ -37,11 +42,13 @@ import {
   ApiError,
   addRoute,
   type Guard,
-  type Principal,
   parseCookies,
+  type RouteDef,
   SECURITY_HEADERS,
+  type SessionPrincipal,
   safeEqual,
   sameOrigin,
+  tokenMayCall,
 } from './http.js';
 import { pickLang, translator } from './i18n.js';
 import { childVerifier, Integrity, type Verifier } from './integrity.js';
@@ -60,6 +67,7 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerRequestRoutes } from './routes/requests.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
 import type { DashboardController } from './service.js';
 import { shellOf } from './views.js';
@@ -68,8 +76,6 @@ export { ApiError } from './http.js';
 
 export interface ServerOptions {
   controller: DashboardController;
-  /** The device's API token (operator rights, for scripts); omit to allow sessions only. */
-  apiToken?: string;
   /** Idle timeout of a session. Default 15 minutes. */
   sessionIdleMs?: number;
   /** Absolute lifetime of a session. Default 12 hours. */
@@ -94,19 +100,11 @@ export interface ServerOptions {
   liveCoalesceMs?: number;
 }
 
-/** The account the API token acts as. */
-export const TOKEN_USER: User = {
-  id: 'api-token',
-  username: 'api-token',
-  displayName: 'API token',
-  role: 'operator',
-  mustChangePassword: false,
-  active: true,
-  validUntil: null,
-  failedLogins: 0,
-  lockedUntil: null,
-  createdAt: 0,
-  passwordChangedAt: 0,
+/** The 401 message for a bearer token that was refused. */
+const TOKEN_REFUSED: Record<TokenProblem, string> = {
+  malformed: 'not an API token (expected sks_<name>_<secret>)',
+  unknown: 'unknown or revoked API token',
+  expired: 'the API token has expired (sekisho token rotate NAME --expires …)',
 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -125,6 +123,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.decorate('sekishoRoutes', routes);
   app.decorate('sekishoDefs', []);
   app.decorateRequest('principal', null);
+  app.decorateRequest('tokenProblem', null);
   app.decorateRequest('lang', 'ja');
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
@@ -134,6 +133,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const { db, journal } = controller;
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
+  const tokens = new TokenStore(db, journal);
   const sessions = new SessionStore(db, {
     idleMs: opts.sessionIdleMs ?? 15 * 60_000,
     maxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3_600_000,
@@ -153,19 +153,60 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     users,
     config: controller.config,
   });
-  const token = opts.apiToken ? Buffer.from(opts.apiToken) : null;
+
+  // A token asking for more than its scopes is a sign of misuse (or a stolen token being tried): it
+  // is journaled, at most once a minute per token so that a loop cannot flood the journal.
+  const refusals = new Map<string, { at: number; suppressed: number }>();
+  const noteRefusal = (token: TokenCaller, def: RouteDef) => {
+    const now = controller.now();
+    const last = refusals.get(token.id);
+    if (last && now - last.at < 60_000) {
+      last.suppressed++;
+      return;
+    }
+    refusals.set(token.id, { at: now, suppressed: 0 });
+    try {
+      dash.record('token_refused', tokenActor(token.name), {
+        tokenId: token.id,
+        name: token.name,
+        method: def.method,
+        route: def.url,
+        permission: def.auth,
+        suppressed: last?.suppressed ?? 0,
+      });
+    } catch (err) {
+      // The refusal stands even when it cannot be journaled (a storage fault).
+      controller.log.warn('token refusal not journaled', { error: String(err) });
+    }
+  };
 
   const guard: Guard = {
     translate: translator,
     check(req, def) {
       if (def.auth === 'public') return;
       const p = req.principal;
-      if (!p) throw new ApiError(401, 'unauthorized', 'log in first (or send the API token)');
+      if (!p)
+        throw new ApiError(401, 'unauthorized', req.tokenProblem ?? 'log in first (or send an API token)');
+      if (p.kind === 'token') {
+        // A token holds its scopes' permissions on the API, nothing else; it never needs CSRF (a
+        // browser does not send it by itself).
+        if (!tokenMayCall(p.token.scopes, def)) {
+          noteRefusal(p.token, def);
+          throw new ApiError(
+            403,
+            'forbidden',
+            def.kind === 'page'
+              ? 'pages are for people: log in'
+              : `the token "${p.token.name}" (scopes: ${p.token.scopes.join(', ')}) may not do this (${def.auth})`,
+          );
+        }
+        return;
+      }
       if (p.user.mustChangePassword && !def.allowMustChange)
         throw new ApiError(403, 'password_change_required', 'change your password first');
       if (!can(p.user.role, def.auth))
         throw new ApiError(403, 'forbidden', `your role (${p.user.role}) may not do this (${def.auth})`);
-      if (def.method !== 'GET' && p.kind === 'session') checkCsrf(req, p);
+      if (def.method !== 'GET') checkCsrf(req, p);
     },
   };
 
@@ -174,6 +215,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     guard,
     users,
     sessions,
+    tokens,
     limiter,
     requests,
     index,
@@ -207,9 +249,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     checkHost(req, hosts);
     const authz = req.headers.authorization;
     if (authz !== undefined) {
-      const given = Buffer.from(authz.startsWith('Bearer ') ? authz.slice(7) : '');
-      if (token && given.length === token.length && timingSafeEqual(given, token))
-        req.principal = { kind: 'token', user: TOKEN_USER, actor: 'token:api', session: null };
+      // A request with a bearer token is that token's, whatever cookie it also carries.
+      const bearer = /^Bearer +(\S+) *$/i.exec(authz)?.[1] ?? '';
+      const r = tokens.authenticate(bearer, controller.now(), { from: req.ip });
+      if (r.caller)
+        req.principal = { kind: 'token', token: r.caller, actor: tokenActor(r.caller.name), session: null };
+      else req.tokenProblem = TOKEN_REFUSED[r.problem];
       return;
     }
     const cookie = cookies[SESSION_COOKIE];
@@ -286,13 +331,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
               ? t('error_unknown_host')
               : t('error_page');
       const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
-      const shell = req.principal
-        ? page(shellOf(dash, { t, lang, principal: req.principal }), {
-            title: String(status),
-            active: '',
-            body,
-          })
-        : bare({ t, lang }, { title: String(status), body });
+      const shell =
+        req.principal?.kind === 'session'
+          ? page(shellOf(dash, { t, lang, principal: req.principal }), {
+              title: String(status),
+              active: '',
+              body,
+            })
+          : bare({ t, lang }, { title: String(status), body });
       return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
     }
     const key = `error_${code}`;
@@ -367,6 +413,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIntegrityRoutes(app, dash);
   registerReportRoutes(app, dash);
   registerUserRoutes(app, dash);
+  registerTokenRoutes(app, dash);
   if (dash.simulated) registerSimRoutes(app, dash);
   registerMetricsRoutes(app, dash);
   registerOpenApi(app, dash);
@@ -433,10 +480,10 @@ function checkHost(req: FastifyRequest, hosts: HostNames): void {
     );
 }
 
-function checkCsrf(req: FastifyRequest, p: Principal): void {
+function checkCsrf(req: FastifyRequest, p: SessionPrincipal): void {
   const header = req.headers['x-csrf-token'];
   const given = typeof header === 'string' ? header : '';
-  if (!p.session || !given || !safeEqual(given, p.session.csrfToken))
+  if (!given || !safeEqual(given, p.session.csrfToken))
     throw new ApiError(403, 'csrf_failed', 'missing or wrong x-csrf-token header');
   if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
 }

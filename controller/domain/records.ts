@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
+import { TokenRecordSchemas } from './records-tokens.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -27,6 +28,7 @@ import {
 export * from './records-accounts.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
+export * from './records-tokens.js';
 
 const alarmId = z.int().positive();
 
@@ -446,7 +448,7 @@ export function parseRecord(
 
 /**
  * Every record type Sekisho writes, with the schema of its `data`: the domain's and the visits'
- * above, the registry's, the accounts' and approvals', and the operation's (MQTT link, backups,
+ * above, the registry's, the accounts' and approvals', the API tokens', and the operation's (MQTT link, backups,
  * archives, the dashboard's own records). `Journal.append` accepts only these types, each with its
  * data; tests/domain/records.test.ts checks that every row a whole session writes parses.
  */
@@ -455,6 +457,7 @@ export const RecordCatalogue = {
   ...VisitRecordSchemas,
   ...RegistryRecordSchemas,
   ...AccountRecordSchemas,
+  ...TokenRecordSchemas,
   ...OperationRecordSchemas,
 } as const;
 

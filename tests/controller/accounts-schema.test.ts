@@ -28,7 +28,7 @@ const version = (db: SqliteDatabase) =>
   db.prepare<[], { version: number }>('SELECT version FROM dashboard_schema').all();
 
 describe('the accounts schema', () => {
-  it('creates the accounts, sessions, requests and log index tables at version 1', () => {
+  it('creates the accounts, sessions, requests, log index and API token tables at the latest version', () => {
     const db = openDatabase(join(tempDir(), 'c.db'));
     try {
       migrateAccounts(db);
@@ -49,6 +49,7 @@ describe('the accounts schema', () => {
           'dashboard_access_index',
           'dashboard_alarm_index',
           'dashboard_index_state',
+          'api_tokens',
         ]),
       );
     } finally {

@@ -17,7 +17,7 @@ import { silentLogger } from '../../controller/log.js';
 import { startSekisho } from '../../controller/main.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, tempDir } from '../helpers/controller.js';
-import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
+import { type Client, FAST_SCRYPT, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 const NEW_PASSWORD = 'vermilion-lantern-harbour-42';
 
@@ -85,7 +85,7 @@ describe('dual control of account secrets', () => {
     expect(grab.json().error.code).toBe('not_applicant');
 
     // Nor can the holder of an API token (no person): no half, and no account request of its own.
-    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const bearer = d.bearer('walk');
     const byToken = await d.app.inject({
       method: 'POST',
       url: `/api/requests/${id}/activation-half`,

@@ -4,7 +4,7 @@
  * roles need a different approver, and self-approval is refused and journaled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
+import { type Client, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 describe('people, badges and requests', () => {
   let d: TestDash;
@@ -101,7 +101,7 @@ describe('people, badges and requests', () => {
     const sim = await d.app.inject({
       method: 'POST',
       url: '/api/sim/badge',
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: d.bearer('sim'),
       payload: { reader: 'entry', credential: '0A1B2C3D4E' },
     });
     expect(sim.json()).toMatchObject({ granted: false, reason: 'badge_lost' });

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOOPBACK_NAMES, machineNames } from '../../controller/dashboard-transport.js';
 import { HostNames, hostOfHeader } from '../../dashboards/hosts.js';
-import { makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
+import { makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 const lastLoginIp = (d: TestDash) =>
   (
@@ -53,7 +53,7 @@ describe('Host header', () => {
 
   it('refuses another name with 421 before looking at credentials, as JSON and as a page', async () => {
     const api = await get('rebind.attacker.example:8080', '/api/status', {
-      authorization: `Bearer ${TOKEN}`,
+      ...d.bearer('read'),
     });
     expect(api.statusCode).toBe(421);
     expect(api.json().error).toMatchObject({
@@ -168,7 +168,7 @@ describe('/healthz', () => {
     const auditor = await d.login('auditor1');
     for (const res of [
       await auditor.get('/healthz'),
-      await d.app.inject({ method: 'GET', url: '/healthz', headers: { authorization: `Bearer ${TOKEN}` } }),
+      await d.app.inject({ method: 'GET', url: '/healthz', headers: d.bearer('read') }),
     ]) {
       expect(res.statusCode).toBe(200);
       expect(Object.keys(res.json()).sort()).toEqual([...DETAILS].sort());

@@ -83,7 +83,7 @@ export interface Proc {
   ready: Promise<string>;
   exited: Promise<number | null>;
   output: () => string;
-  /** The API token (read when asked: the controller writes it during start-up). */
+  /** The simulation API token, scopes read and sim (read when asked: the controller writes it during start-up). */
   token: () => string;
   /** SIGKILL (unless it has ended) and wait for the exit. */
   kill9: () => Promise<void>;
