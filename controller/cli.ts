@@ -12,6 +12,7 @@ import { common, load, refuseActor, UsageError } from './cli/common.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
+import { tokenCommand } from './cli/tokens.js';
 import { userCommand } from './cli/users.js';
 import { presenceCommand, visitorCommand } from './cli/visitors.js';
 import { ConfigError } from './config/index.js';
@@ -49,9 +50,29 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
-                                          a dashboard account; the password is typed twice (or read
-                                          from stdin, or generated and shown once). No default account.
-  user list [--json] | user passwd U [--generate] | user unlock U | user disable U
+                                          bootstrap only: an administrator while there are fewer than
+                                          two active ones (a new installation); the password is typed
+                                          twice (or read from stdin, or generated and shown once).
+                                          Otherwise refused: accounts are requested on the dashboard and
+                                          approved by a different administrator. No default account.
+  user passwd U [--generate]              bootstrap only, as user add: set a password directly
+  user passwd U --reason TEXT             with two active administrators: request a password reset as
+                                          yourself (U's sessions end now); a different administrator
+                                          approves it on the dashboard, and U sets the new password at
+                                          /activate with two halves: the approver's and yours
+  user half REQUEST_ID                    your half of the activation code of your approved account
+                                          request (new account or reset), shown once
+  user list [--json]
+  user unlock U                           lift a lock-out (journaled with who ran it)
+  user disable U                          disable an account at once; its sessions end
+  token create NAME --scope metrics[,read,sim] [--expires D|Nd|never]
+                                          a named API token for scripts and monitoring; the secret
+                                          (sks_NAME_…) is printed once, alone on stdout. Scopes:
+                                          metrics (GET /metrics), read (status, log, alarms),
+                                          sim (simulation routes; simulated board only)
+  token list [--json]                     name, scopes, created, last used, expiry; never the secret
+  token rotate NAME [--expires D|Nd|never]   a new secret; the old one stops working at once
+  token revoke NAME [--reason TEXT]       the token stops working at once
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]
@@ -98,6 +119,8 @@ export async function main(argv: string[]): Promise<number> {
         return visitorCommand(rest);
       case 'user':
         return await userCommand(rest);
+      case 'token':
+        return tokenCommand(rest);
       case 'presence':
         return presenceCommand(rest);
       case 'doctor':

@@ -222,6 +222,7 @@ export class RequestStore {
         { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
         bound.person,
       );
+      bound.filed({ users: this.#d.users, actor: by.actor, at, requestId: id });
       return id;
     });
     return this.get(id)!;
@@ -230,14 +231,15 @@ export class RequestStore {
   /**
    * Approves a pending request and carries it out, in one transaction. Refuses
    * (`self_approval_refused`, journaled) when the approver filed the request or is its subject.
-   * Answers the result; for a new account, also the initial password, shown this once only.
+   * Answers the result; for a new account or a password reset, also the approver's half of the
+   * activation secret, shown this once only (controller/accounts/users.ts, "Activation").
    */
   async approve(
     id: number,
     by: RequestActor,
     note: string,
     at: () => number,
-  ): Promise<{ request: RequestRecord; initialPassword?: string }> {
+  ): Promise<{ request: RequestRecord; activationHalf?: string }> {
     const req = this.#requirePending(id);
     this.requirePerson(by, 'approve', req.kind, at(), id);
     if (personOf(req.requestedBy) === null)
@@ -259,7 +261,7 @@ export class RequestStore {
         'the applicant and the approver must be different people (§4(3)); this attempt was recorded',
       );
     }
-    // The slow part (hashing a new account's password) happens before the transaction.
+    // The slow part (hashing an account's unusable password) happens before the transaction.
     const prepared = await bound.prepare(this.#d.users);
     const when = at();
     this.#d.journal.transaction(() => {
@@ -292,8 +294,8 @@ export class RequestStore {
         todo.person,
       );
     });
-    const { initialPassword } = prepared;
-    return { request: this.get(id)!, ...(initialPassword ? { initialPassword } : {}) };
+    const { activationHalf } = prepared;
+    return { request: this.get(id)!, ...(activationHalf ? { activationHalf } : {}) };
   }
 
   reject(id: number, by: RequestActor, note: string, at: number): RequestRecord {

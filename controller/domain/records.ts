@@ -13,6 +13,7 @@ import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
+import { TokenRecordSchemas } from './records-tokens.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -29,6 +30,7 @@ export * from './records-accounts.js';
 export * from './records-approvals.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
+export * from './records-tokens.js';
 
 const alarmId = z.int().positive();
 
@@ -448,7 +450,7 @@ export function parseRecord(
 
 /**
  * Every record type Sekisho writes, with the schema of its `data`: the domain's and the visits'
- * above, the registry's, the accounts' and approvals', and the operation's (MQTT link, backups,
+ * above, the registry's, the accounts' and approvals', the API tokens', and the operation's (MQTT link, backups,
  * archives, the dashboard's own records). `Journal.append` accepts only these types, each with its
  * data; tests/domain/records.test.ts checks that every row a whole session writes parses.
  */
@@ -458,6 +460,7 @@ export const RecordCatalogue = {
   ...RegistryRecordSchemas,
   ...AccountRecordSchemas,
   ...ApprovalRecordSchemas,
+  ...TokenRecordSchemas,
   ...OperationRecordSchemas,
 } as const;
 

@@ -1,12 +1,14 @@
 /**
  * A real controller (simulated board, real SQLite journal in a temp folder) with the dashboard on
- * top, accounts for every role, and a small client that logs in and keeps its cookie and CSRF token.
+ * top, accounts for every role, an API token of each scope, and a small client that logs in and
+ * keeps its cookie and CSRF token.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { stringify } from 'yaml';
-import type { Role } from '../../controller/accounts/roles.js';
+import type { Role, Scope } from '../../controller/accounts/roles.js';
+import { TokenStore } from '../../controller/accounts/tokens.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { prepareDashboard } from '../../controller/main.js';
@@ -15,7 +17,14 @@ import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
 
-export const TOKEN = 'test-token-0123456789abcdef';
+/** The API tokens every test dashboard has: one per scope, and `walk` as the simulation's (read, sim). */
+export const TEST_TOKENS = {
+  metrics: ['metrics'],
+  read: ['read'],
+  sim: ['sim'],
+  walk: ['read', 'sim'],
+} as const satisfies Record<string, readonly Scope[]>;
+export type TestToken = keyof typeof TEST_TOKENS;
 /** Cheap scrypt for tests; the hash format and code path are the production ones. */
 export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 export const PASSWORD = 'correct-horse-battery-7';
@@ -48,6 +57,10 @@ export interface TestDash {
   controller: Controller;
   app: FastifyInstance;
   clock: { now: number; auto: boolean };
+  /** The secrets of the test tokens (named like their keys). */
+  tokens: Record<TestToken, string>;
+  /** `{ authorization: 'Bearer …' }` for a test token. */
+  bearer(token: TestToken): { authorization: string };
   login(username: string, password?: string): Promise<Client>;
   close(): Promise<void>;
 }
@@ -108,9 +121,15 @@ export async function makeDash(
     ...(opts.clock ? { now } : {}),
   });
   await prepareTestDashboard(controller, opts.demoAccounts);
+  const store = new TokenStore(controller.db, controller.journal);
+  const tokens = Object.fromEntries(
+    Object.entries(TEST_TOKENS).map(([name, scopes]) => [
+      name,
+      store.create({ name, scopes }, 'test:setup', controller.now()).secret,
+    ]),
+  ) as Record<TestToken, string>;
   const app = await buildServer({
     controller,
-    apiToken: TOKEN,
     scrypt: FAST_SCRYPT,
     liveCoalesceMs: 20,
     ...opts.server,
@@ -157,6 +176,8 @@ export async function makeDash(
     controller,
     app,
     clock,
+    tokens,
+    bearer: (token) => ({ authorization: `Bearer ${tokens[token]}` }),
     login,
     async close() {
       await app.close();

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserStore } from '../../controller/accounts/users.js';
 import { RequestStore } from '../../controller/approvals/requests.js';
-import { type Client, FAST_SCRYPT, makeDash, type TestDash, TOKEN } from './helpers.js';
+import { type Client, FAST_SCRYPT, makeDash, TEST_TOKENS, type TestDash, type TestToken } from './helpers.js';
 
 describe('separation of duties on people and badges', () => {
   let d: TestDash;
@@ -35,13 +35,10 @@ describe('separation of duties on people and badges', () => {
 
   const journal = (type: string) => d.controller.journal.query({ types: [type], limit: 50 });
   const door = (card: string) => d.controller.simulateBadge('entry', card).decision;
-  const token = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    d.app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${TOKEN}` },
-      ...(payload ? { payload } : {}),
-    });
+  /** A call with each API token the dashboard has: every one of them stands for no person. */
+  const tokens = Object.keys(TEST_TOKENS) as TestToken[];
+  const token = (name: TestToken, method: 'GET' | 'POST', url: string, payload?: object) =>
+    d.app.inject({ method, url, headers: d.bearer(name), ...(payload ? { payload } : {}) });
   const compliance = async () =>
     (await m2.get('/api/compliance')).json().items as {
       clause: string;
@@ -159,22 +156,19 @@ describe('separation of duties on people and badges', () => {
   });
 
   it('path 4: a token is no person — it can neither file nor approve, and the refusal is journaled', async () => {
-    const filed = await token('POST', '/api/requests', {
+    const grant = {
       kind: 'access_grant',
       payload: { personId: staff.id, doorId: 'machine-room', scheduleId: 'office-hours' },
       reason: 'filed with the token',
-    });
-    expect(filed.statusCode).toBe(403);
-    expect(['no_person', 'forbidden']).toContain(filed.json().error.code);
-    const pending = (
-      await m1.post('/api/requests', {
-        kind: 'access_grant',
-        payload: { personId: staff.id, doorId: 'machine-room', scheduleId: 'office-hours' },
-        reason: 'filed by a person',
-      })
-    ).json();
-    const approve = await token('POST', `/api/requests/${pending.id}/approve`, {});
-    expect(approve.statusCode).toBe(403);
+    };
+    const pending = (await m1.post('/api/requests', { ...grant, reason: 'filed by a person' })).json();
+    for (const name of tokens) {
+      const filed = await token(name, 'POST', '/api/requests', grant);
+      expect(filed.statusCode, name).toBe(403);
+      expect(['no_person', 'forbidden']).toContain(filed.json().error.code);
+      const approve = await token(name, 'POST', `/api/requests/${pending.id}/approve`, {});
+      expect(approve.statusCode, name).toBe(403);
+    }
     expect((await m1.get(`/api/requests/${pending.id}`)).json().status).toBe('pending');
     await m1.post(`/api/requests/${pending.id}/withdraw`);
 
@@ -258,9 +252,10 @@ describe('separation of duties on people and badges', () => {
     expect(short.statusCode).toBe(400);
     expect(short.json().error.message).toMatch(/at least 20 characters/);
     expect((await op.post('/api/requests', body('the duty desk acting alone tonight'))).statusCode).toBe(403);
-    expect((await token('POST', '/api/requests', body('a token acting alone tonight, no'))).statusCode).toBe(
-      403,
-    );
+    for (const name of tokens)
+      expect(
+        (await token(name, 'POST', '/api/requests', body('a token acting alone tonight'))).statusCode,
+      ).toBe(403);
     expect(door('0A1B2C3D77').granted).toBe(false);
     const account = await a1.post('/api/requests', {
       kind: 'account_create',

@@ -155,6 +155,17 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
   const boss = await admin('admin logs in', ['login_succeeded'], () =>
     login(running.base, 'demo-admin', password('demo-admin')),
   );
+  // Demo accounts must choose their own password before anything else.
+  for (const [who, session] of [
+    ['demo-manager', manager],
+    ['demo-admin', boss],
+  ] as const)
+    await admin(`${who} chooses a password`, ['user_password_changed'], () =>
+      session.post('/api/me/password', {
+        current: password(who),
+        next: `Golden-${who.slice(5)}s-Vermilion-Harbour-93`,
+      }),
+    );
 
   // The CLI is another writer: the controller must take its rows in (the registry, MQTT).
   const host = await admin('the CLI enrols a staff member', ['person_added'], async () =>
