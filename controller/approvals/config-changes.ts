@@ -63,8 +63,9 @@ export class ConfigChangeStore {
     this.#journal = journal;
   }
 
+  /** Rows of one type, newest first by seq (not by time: a clock set back must not reorder starts). */
   #rows(type: string, limit = MAX_ROWS): JournalRow[] {
-    return this.#journal.query({ types: [type], limit });
+    return this.#journal.query({ types: [type], limit }).sort((a, b) => b.seq - a.seq);
   }
 
   #declarations(): (ConfigDeclaration & { sha256: string })[] {

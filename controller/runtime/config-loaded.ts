@@ -4,14 +4,26 @@
  * journal alone shows which rules were in force when, and a change nobody asked for is seen.
  */
 import { hash } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { accessView, type ConfigChange, diffAccess, type Json, type LoadedConfig } from '../config/index.js';
 import { ConfigLoadedRecord } from '../domain/index.js';
 import { canonicalJson, type Journal, type JournalInput } from '../journal/index.js';
 import type { Logger } from '../log.js';
 
-/** The previous start's `config_loaded` row, parsed; undefined when there is none (or it does not parse). */
-function previousLoad(journal: Journal, log: Logger): { seq: number; access: Json } | undefined {
-  const [row] = journal.query({ types: ['config_loaded'], limit: 1 });
+/**
+ * The previous start's `config_loaded` row, parsed; undefined when there is none (or it does not
+ * parse). The latest by seq, not by time: a clock set back must not pick an older start.
+ */
+function previousLoad(
+  db: Database.Database,
+  journal: Journal,
+  log: Logger,
+): { seq: number; access: Json } | undefined {
+  const seq = db
+    .prepare<[], number | null>("SELECT MAX(seq) FROM journal WHERE type = 'config_loaded'")
+    .pluck()
+    .get();
+  const row = seq ? journal.get(seq) : undefined;
   if (!row) return undefined;
   const parsed = ConfigLoadedRecord.safeParse(row.data);
   if (!parsed.success) {
@@ -25,12 +37,12 @@ function previousLoad(journal: Journal, log: Logger): { seq: number; access: Jso
 
 /** The row for a start with `loaded`, by `actor` (who started it, or null), at `at`. */
 export function configLoadedRow(
-  journal: Journal,
+  storage: { db: Database.Database; journal: Journal },
   loaded: LoadedConfig,
   opts: { at: number; actor: string | null; log: Logger },
 ): JournalInput<'config_loaded'> {
   const access = accessView(loaded.config);
-  const previous = previousLoad(journal, opts.log);
+  const previous = previousLoad(storage.db, storage.journal, opts.log);
   // The baseline lists every access-relevant key as new.
   const changes: ConfigChange[] = diffAccess(previous?.access ?? {}, access);
   return {

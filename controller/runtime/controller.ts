@@ -233,7 +233,7 @@ export class Controller {
         },
       },
       // What this start's rules are, and what changed in them since the previous start.
-      configLoadedRow(this.journal, this.loaded, { at, actor: this.startedBy, log: this.log }),
+      configLoadedRow(this, this.loaded, { at, actor: this.startedBy, log: this.log }),
     ];
     // Make the secured state a record too, so the log shows how every start left the door.
     for (const d of this.config.doors)

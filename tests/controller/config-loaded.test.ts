@@ -1,0 +1,91 @@
+/**
+ * The `config_loaded` row each start writes (controller/runtime/config-loaded.ts), in-process on a
+ * real config file and a real SQLite journal: the file's hash, the previous start it is compared
+ * with (by seq, even when the clock went back), and a row without changes for the same rules.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LoadedConfig, loadConfig } from '../../controller/config/index.js';
+import { ConfigLoadedRecord } from '../../controller/domain/index.js';
+import { silentLogger } from '../../controller/log.js';
+import { Controller } from '../../controller/runtime/index.js';
+import { SimBoard } from '../../hardware/index.js';
+import { doorConfig, simReaders, tempDir, writeConfig } from '../helpers/controller.js';
+
+const DAY = 86_400_000;
+
+describe('config_loaded at start', () => {
+  let running: Controller | undefined;
+  afterEach(async () => {
+    await running?.stop('test end');
+    running = undefined;
+  });
+
+  const startOnce = async (loaded: LoadedConfig, at: number, startedBy?: string) => {
+    running = await Controller.start({
+      loaded,
+      board: new SimBoard(),
+      log: silentLogger,
+      now: () => at,
+      ...(startedBy ? { startedBy } : {}),
+    });
+    const [row] = running.journal.query({ types: ['config_loaded'], from: at, to: at + 1, limit: 1 });
+    await running.stop('restart');
+    running = undefined;
+    return { seq: row!.seq, actor: row!.actor, data: ConfigLoadedRecord.parse(row!.data) };
+  };
+
+  it('hashes the file as read, compares with the latest start by seq, and writes a row without changes for the same rules', async () => {
+    const dir = tempDir('sekisho-config-loaded-');
+    const cfg = doorConfig(dir, simReaders(), { holidays: ['2027-01-01'] });
+    const file = writeConfig(dir, cfg);
+    const t0 = Date.parse('2027-03-01T00:00:00Z');
+
+    const first = await startOnce(loadConfig(file), t0, 'cli:tanaka/root');
+    expect(first.actor).toBe('cli:tanaka/root');
+    expect(first.data).toMatchObject({
+      file,
+      sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      previousSeq: null,
+    });
+    expect(first.data.modifiedAt).toEqual(expect.any(Number));
+
+    // The clock set back a day (an RTC-less Pi before NTP): still compared with the latest start.
+    writeConfig(dir, { ...cfg, holidays: ['2027-01-01', '2027-05-03'] });
+    const second = await startOnce(loadConfig(file), t0 - DAY);
+    expect(second.actor).toBeNull();
+    expect(second.data.previousSeq).toBe(first.seq);
+    expect(second.data.changes).toEqual([
+      { path: 'holidays', old: ['2027-01-01'], new: ['2027-01-01', '2027-05-03'] },
+    ]);
+
+    // Operational keys and formatting only: another hash, the same rules, no changes.
+    writeConfig(dir, {
+      ...cfg,
+      holidays: ['2027-01-01', '2027-05-03'],
+      site: { id: 'test-site', name: 'Renamed' },
+    });
+    const third = await startOnce(loadConfig(file), t0 - 2 * DAY);
+    expect(third.data.previousSeq).toBe(second.seq);
+    expect(third.data.sha256).not.toBe(second.data.sha256);
+    expect(third.data.accessSha256).toBe(second.data.accessSha256);
+    expect(third.data.changes).toEqual([]);
+
+    // The same file again: a row, no changes.
+    const fourth = await startOnce(loadConfig(file), t0 + DAY);
+    expect(fourth.data).toMatchObject({ previousSeq: third.seq, sha256: third.data.sha256, changes: [] });
+  });
+
+  it('records a config not read from a file with no hash', async () => {
+    const dir = tempDir('sekisho-config-loaded-');
+    const { config } = loadConfig(writeConfig(dir, doorConfig(dir, simReaders())));
+    const row = await startOnce(
+      { config, file: join(dir, 'in-memory.yaml'), storageDir: join(dir, 'data') },
+      Date.now(),
+    );
+    expect(row.data).toMatchObject({ sha256: null, modifiedAt: null, previousSeq: null });
+    expect(row.data.changes.length).toBeGreaterThan(0);
+  });
+});
