@@ -39,8 +39,13 @@ function declare(config: string | undefined, reasonArg: string | undefined, json
   const reason = reasonArg?.trim() ?? '';
   if (reason === '') throw new UsageError('missing --reason: say what you changed and why');
   if (reason.length > 500) throw new UsageError('--reason: at most 500 characters');
+  // A reason is shown on the dashboard: nothing that could reorder or hide the text around it.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(reason)) throw new UsageError('--reason: no control characters');
+  if (
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(reason) ||
+    /\p{Cs}/u.test(reason)
+  )
+    throw new UsageError('--reason: no control characters, bidirectional overrides or lone surrogates');
   const actor = osActor();
   // A declaration names the person who may not acknowledge: a system account names nobody.
   if (actor === undefined || personOf(actor) === null)
