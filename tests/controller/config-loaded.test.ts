@@ -8,9 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoadedConfig, loadConfig } from '../../controller/config/index.js';
+import type { Check } from '../../controller/doctor/check.js';
+import { configChecks } from '../../controller/doctor/config.js';
 import { ConfigLoadedRecord } from '../../controller/domain/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { Controller } from '../../controller/runtime/index.js';
+import { openStorage } from '../../controller/storage.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir, writeConfig } from '../helpers/controller.js';
 
@@ -87,5 +90,37 @@ describe('config_loaded at start', () => {
     );
     expect(row.data).toMatchObject({ sha256: null, modifiedAt: null, previousSeq: null });
     expect(row.data.changes.length).toBeGreaterThan(0);
+  });
+
+  it('doctor says whether the file is the one in force, which keys the next start will journal, and what waits for review', async () => {
+    const dir = tempDir('sekisho-config-doctor-');
+    const cfg = doorConfig(dir, simReaders());
+    const file = writeConfig(dir, cfg);
+    const doctor = () => {
+      const checks: Check[] = [];
+      const loaded = loadConfig(file);
+      const s = openStorage(loaded, { readonly: true });
+      try {
+        configChecks(loaded, s, (verdict, what, detail) => checks.push({ verdict, what, detail }));
+      } finally {
+        s.db.close();
+      }
+      return Object.fromEntries(checks.map((c) => [c.what, c]));
+    };
+    await startOnce(loadConfig(file), Date.now(), 'cli:tanaka/root');
+    let c = doctor();
+    expect(c['config in force']).toMatchObject({ verdict: 'OK' });
+    expect(c['config review']).toMatchObject({ verdict: 'WARN' }); // the baseline
+    expect(c['config review']!.detail).toContain('1 start(s)');
+
+    writeConfig(dir, { ...cfg, site: { id: 'test-site', name: 'Renamed' } });
+    c = doctor();
+    expect(c['config in force']).toMatchObject({ verdict: 'OK' });
+    expect(c['config in force']!.detail).toContain('no access-relevant key');
+
+    writeConfig(dir, { ...cfg, visitors: { maxVisitorsPerEscort: 10 } });
+    c = doctor();
+    expect(c['config in force']).toMatchObject({ verdict: 'WARN' });
+    expect(c['config in force']!.detail).toContain('visitors.maxVisitorsPerEscort');
   });
 });
