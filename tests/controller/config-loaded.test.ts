@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigChangeStore } from '../../controller/approvals/config-changes.js';
+import { ApprovalError } from '../../controller/approvals/errors.js';
 import { type LoadedConfig, loadConfig } from '../../controller/config/index.js';
 import type { Check } from '../../controller/doctor/check.js';
 import { configChecks } from '../../controller/doctor/config.js';
@@ -122,5 +124,43 @@ describe('config_loaded at start', () => {
     c = doctor();
     expect(c['config in force']).toMatchObject({ verdict: 'WARN' });
     expect(c['config in force']!.detail).toContain('visitors.maxVisitorsPerEscort');
+  });
+
+  it('refuses a credential that is no person, and the starter whatever credential they use', async () => {
+    const dir = tempDir('sekisho-config-ack-');
+    const file = writeConfig(dir, doorConfig(dir, simReaders()));
+    const loaded = loadConfig(file);
+    await startOnce(loaded, Date.now(), 'cli:tanaka/root');
+    const s = openStorage(loaded);
+    try {
+      const store = new ConfigChangeStore(s.journal);
+      const [load] = store.list();
+      for (const actor of ['token:api', 'cli:root', 'cli:sekisho', 'system', 'user:tanaka', 'cli:tanaka']) {
+        let err: unknown;
+        try {
+          store.acknowledge(load!.seq, actor, 'looks fine', Date.now());
+        } catch (e) {
+          err = e;
+        }
+        expect(err, actor).toBeInstanceOf(ApprovalError);
+        expect((err as ApprovalError).code).toBe('self_approval_refused');
+      }
+      const refused = s.journal.query({ types: ['config_change_ack_refused'], limit: 10 }).reverse();
+      expect(refused.map((r) => [r.actor, (r.data as { reason: string }).reason])).toEqual([
+        ['token:api', 'no_person'],
+        ['cli:root', 'no_person'],
+        ['cli:sekisho', 'no_person'],
+        ['system', 'no_person'],
+        ['user:tanaka', 'started'],
+        ['cli:tanaka', 'started'],
+      ]);
+      expect(store.get(load!.seq)).toMatchObject({ needsReview: true, acknowledged: null });
+      expect(store.acknowledge(load!.seq, 'user:suzuki', 'checked', Date.now())).toMatchObject({
+        needsReview: false,
+        acknowledged: { actor: 'user:suzuki', note: 'checked' },
+      });
+    } finally {
+      s.db.close();
+    }
   });
 });
