@@ -60,7 +60,8 @@ describe('config changes on the device', () => {
   });
 
   const start = async (sudoUser: string) => {
-    const ctl = await startController(file, storage, 20_000, { env: { SUDO_USER: sudoUser } });
+    // A loaded machine (the whole suite, two cores) may take long to start a child.
+    const ctl = await startController(file, storage, 90_000, { env: { SUDO_USER: sudoUser } });
     expect(await ctl.stop()).toBe(0);
   };
 
@@ -113,7 +114,7 @@ describe('config changes on the device', () => {
     const text = sekisho(['config', 'show-changes', '--config', file, '--pending']).stdout;
     expect(text).toContain('NEEDS REVIEW');
     expect(text).toContain('schedules[office-hours].always: false → true');
-  }, 180_000);
+  }, 300_000);
 
   it('shows 要確認 until a different person acknowledges; the starter and the declarer are refused', async () => {
     // A third start, unchanged: a row without changes. Under systemd the starter is no person.
