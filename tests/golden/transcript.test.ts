@@ -164,7 +164,7 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
     await admin(`${who} chooses a password`, ['user_password_changed'], () =>
       session.post('/api/me/password', {
         current: password(who),
-        next: `Golden-${who.slice(5)}s-Vermilion-Harbour-93`,
+        next: `Vermilion-Harbour-93-${who.length}-${who === 'demo-admin' ? 'kite' : 'lark'}`,
       }),
     );
 
