@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { backupCommand, restoreCommand } from './cli/backup.js';
 import { common, load, refuseActor, UsageError } from './cli/common.js';
+import { configCommand } from './cli/config.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
@@ -74,6 +75,11 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   token rotate NAME [--expires D|Nd|never]   a new secret; the old one stops working at once
   token revoke NAME [--reason TEXT]       the token stops working at once
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
+  config declare --reason TEXT            record that you changed the config file (its current hash):
+                                          a different person must acknowledge the change
+  config show-changes [--all] [--pending] [--json]
+                                          each start's access-relevant config changes and who
+                                          acknowledged them (read-only)
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]
                                           verify a backup, then replace the journal and secrets with it
@@ -123,6 +129,8 @@ export async function main(argv: string[]): Promise<number> {
         return tokenCommand(rest);
       case 'presence':
         return presenceCommand(rest);
+      case 'config':
+        return configCommand(rest);
       case 'doctor':
         return await doctor(load(parseArgs({ args: rest, options: common }).values.config));
       case 'backup':

@@ -27,6 +27,8 @@ export interface SekishoOptions {
   board?: Board;
   /** Where the banners and the demo passwords go. Default: standard output. */
   print?: (text: string) => void;
+  /** Who started it (`cliActor`): journaled as the actor of `config_loaded`. */
+  startedBy?: string;
 }
 
 export interface Sekisho {
@@ -109,7 +111,7 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
       // Board, storage, readers, doors and MQTT.
       name: 'controller',
       start: async () => {
-        controller = await Controller.start({ loaded, log, board: opts.board });
+        controller = await Controller.start({ loaded, log, board: opts.board, startedBy: opts.startedBy });
       },
       stop: (reason) => controller!.stop(reason),
     },

@@ -34,6 +34,9 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/doors/:door/mode': none('lockdown narrows; lifting it returns to the approved access'),
   'POST /api/doors/:door/presence': none('correcting who is inside (occupancy), not who may enter'),
   'POST /api/integrity/verify': none('verify the journal now'),
+  'POST /api/config-changes/:seq/acknowledge': none(
+    'a different person acknowledges config changes already in effect (the config file is root’s; issue #14 path 8)',
+  ),
   'POST /api/people': second(
     'adding a person grants nothing; `lockdownOverride` is a lockdown_override request',
   ),
@@ -97,6 +100,8 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   'token revoke': revocation('the token stops working at once'),
   'user unlock': none('lift a login lock-out'),
   'user disable': revocation('disable an account'),
+  'config declare': none('records that the config file was changed (its hash)'),
+  'config show-changes': none('reads'),
   doctor: none('checks'),
   backup: none('a verified copy'),
   restore: none(

@@ -1,6 +1,6 @@
 /**
  * The journal's record types: the `data` of each row type, as zod schemas, and the catalogue of all
- * of them (`RecordCatalogue`, at the end; the registry's, accounts' and operation's schemas are in
+ * of them (`RecordCatalogue`, at the end; the registry's, accounts', config's and operation's schemas are in
  * records-*.ts beside this file).
  *
  * A journal row is `{ seq, at, type, door, person, actor, data }`. `door` (door id), `person`
@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
+import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { TokenRecordSchemas } from './records-tokens.js';
@@ -28,6 +29,7 @@ import {
 
 export * from './records-accounts.js';
 export * from './records-approvals.js';
+export * from './records-config.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
 export * from './records-tokens.js';
@@ -457,6 +459,7 @@ export function parseRecord(
 export const RecordCatalogue = {
   ...RecordSchemas,
   ...VisitRecordSchemas,
+  ...ConfigRecordSchemas,
   ...RegistryRecordSchemas,
   ...AccountRecordSchemas,
   ...ApprovalRecordSchemas,

@@ -229,7 +229,7 @@ describe('every route is protected', () => {
       ['POST', '/api/alarms/1/ack', { comment: 'x' }],
       ['POST', '/api/badges/b_1/lost', {}],
       ['POST', '/api/doors/machine-room/mode', { mode: 'lockdown' }],
-      ['POST', '/api/users/u_1/reset-password', {}],
+      ['POST', '/api/users/u_1/disable', {}],
       ['POST', '/api/me/password', { current: 'x', next: 'y' }],
       ['GET', '/api/log.csv', {}],
       ['GET', '/api/journal', {}],

@@ -4,12 +4,12 @@
  * keeps its cookie and CSRF token.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { stringify } from 'yaml';
 import type { Role, Scope } from '../../controller/accounts/roles.js';
 import { TokenStore } from '../../controller/accounts/tokens.js';
-import { parseConfig } from '../../controller/config/index.js';
+import { type LoadedConfig, parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { prepareDashboard } from '../../controller/main.js';
 import { Controller } from '../../controller/runtime/index.js';
@@ -88,9 +88,13 @@ export async function makeDash(
     clock?: boolean;
     /** Make the demo accounts as in simulation mode, their passwords handed to this. */
     demoAccounts?: (text: string) => void;
+    /** Start on this config file and storage (e.g. a journal an earlier start wrote) instead of a new one. */
+    loaded?: LoadedConfig;
+    /** Who started the controller (the actor of its `config_loaded` row). */
+    startedBy?: string;
   } = {},
 ): Promise<TestDash> {
-  const dir = tempDir('sekisho-dash-');
+  const dir = opts.loaded ? dirname(opts.loaded.file) : tempDir('sekisho-dash-');
   const cfg = doorConfig(dir, simReaders(), {
     schedules: [
       {
@@ -102,8 +106,8 @@ export async function makeDash(
     ...opts.config,
   });
   const file = join(dir, 'config.yaml');
-  writeFileSync(file, stringify(cfg));
-  const config = parseConfig(stringify(cfg));
+  if (!opts.loaded) writeFileSync(file, stringify(cfg));
+  const loaded = opts.loaded ?? { config: parseConfig(stringify(cfg)), file, storageDir: join(dir, 'data') };
   // A controllable clock (advancing with real time unless frozen), so idle timeouts and lock-outs
   // can be tested without waiting.
   const clock = { now: Date.now(), auto: true };
@@ -115,9 +119,10 @@ export async function makeDash(
     return clock.now;
   };
   const controller = await Controller.start({
-    loaded: { config, file, storageDir: join(dir, 'data') },
+    loaded,
     board: new SimBoard(),
     log: silentLogger,
+    ...(opts.startedBy ? { startedBy: opts.startedBy } : {}),
     ...(opts.clock ? { now } : {}),
   });
   await prepareTestDashboard(controller, opts.demoAccounts);

@@ -15,6 +15,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
+import { cliActor } from '../../controller/accounts/person.js';
 import {
   cliJson,
   doorConfig,
@@ -60,11 +61,12 @@ afterAll(async () => {
 it('a scripted session writes the same journal rows and MQTT payloads as the golden transcript', async () => {
   const dir = tempDir('sekisho-golden-');
   const storage = join(dir, 'data');
+  const zone = zoneNearNoon();
   broker = await startMosquitto();
   const cfg = writeConfig(
     dir,
     doorConfig(dir, simReaders(), {
-      timeZone: zoneNearNoon(),
+      timeZone: zone,
       // Never a checkpoint of its own during the run: only the one signed at the stop.
       storage: { path: storage, checkpointEveryS: 86_400 },
       // The heartbeat re-publishes status and state on a timer: at its longest it never fires
@@ -163,7 +165,7 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
     await admin(`${who} chooses a password`, ['user_password_changed'], () =>
       session.post('/api/me/password', {
         current: password(who),
-        next: `Golden-${who.slice(5)}s-Vermilion-Harbour-93`,
+        next: `Vermilion-Harbour-93-${who.length}-${who === 'demo-admin' ? 'kite' : 'lark'}`,
       }),
     );
 
@@ -301,7 +303,7 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
   );
   await settle('stop');
 
-  const actual = transcript(rowsAfter(0), mqtt.messages, dir);
+  const actual = transcript(rowsAfter(0), mqtt.messages, dir, zone);
   if (process.env.UPDATE_GOLDEN) {
     writeFileSync(FIXTURE, actual);
     return;
@@ -326,9 +328,13 @@ function zoneNearNoon(): string {
  * state, the publisher's poll of rows other writers added), so their interleaving may differ
  * between runs; on one topic the order is the controller's and must not change.
  */
-function transcript(rows: Row[], messages: Message[], dir: string): string {
+function transcript(rows: Row[], messages: Message[], dir: string, zone: string): string {
+  // The zone, chosen by the hour of the run, is in the config each start journals (config_loaded).
+  // So is the OS user who ran `sekisho start` (its actor).
   const n = new Normaliser()
     .literal(dir, '<dir>')
+    .literal(`"${zone}"`, '"<zone>"')
+    .literal(`"actor":"${cliActor(userInfo().username, process.env)}"`, '"actor":"cli:<os user>"')
     .literal(`cli:${SUDO_USER}/${userInfo().username}`, `cli:${SUDO_USER}/<os user>`);
   for (const r of rows) n.rowHash(r.hash, r.seq);
   const out = [
