@@ -159,6 +159,31 @@ function brokerUrlProblem(url: string): string | null {
   return null;
 }
 
+/**
+ * Whether a host name or address is this device: `localhost`, 127.0.0.0/8 or ::1 (also as an
+ * IPv4-mapped address). Anything else, even on the LAN, is another host.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = h.replace(/^::ffff:/, '');
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
+  return h === '::1' || h === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * The host a broker password would travel to in clear text (a password over `mqtt://` to a host
+ * that is not this device), or null.
+ */
+export function plainPasswordHost(m: { url: string; passwordFile?: string | undefined }): string | null {
+  if (m.passwordFile === undefined || !m.url.startsWith('mqtt://')) return null;
+  const host = new URL(m.url).hostname;
+  return isLoopbackHost(host) ? null : host.replace(/^\[|\]$/g, '');
+}
+
 /** A plain MQTT topic: no wildcards, no empty levels, not starting with `$`. */
 function topicProblem(topic: string): string | null {
   if (/[+#\0]/.test(topic)) return 'must not contain the wildcards "+" or "#"';
@@ -193,8 +218,17 @@ export const MqttSchema = z
       .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 visible ASCII characters')
       .optional(),
     username: z.string().min(1).optional(),
-    /** Read from this file at start (mode 0600), never written in the config itself. */
+    /**
+     * Read from this file at start, never written in the config itself: a secret file that root
+     * or the service user owns and only the service's group may read (0600, or 0640 root:sekisho).
+     */
     passwordFile: z.string().min(1).optional(),
+    /**
+     * Send the password over plain `mqtt://` to a broker on another host anyway (anyone on the
+     * network path can read it). Default false: such a config is refused. Warned at every start
+     * and by `sekisho doctor` even when allowed.
+     */
+    allowPlainPassword: z.boolean().default(false),
     /** PEM files for mqtts://: the CA that signed the broker's certificate, a client certificate and key. */
     ca: z.string().min(1).optional(),
     cert: z.string().min(1).optional(),
@@ -230,6 +264,15 @@ export const MqttSchema = z
           ctx.addIssue({ code: 'custom', path: [k], message: 'TLS files need an mqtts:// url' });
     if (m.passwordFile !== undefined && m.username === undefined)
       ctx.addIssue({ code: 'custom', path: ['username'], message: 'passwordFile needs a username' });
+    const exposedTo = plainPasswordHost(m);
+    if (exposedTo !== null && !m.allowPlainPassword)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          `mqtt:// would send the broker password in clear text to ${exposedTo}, which is not this device: ` +
+          'use mqtts:// (with mqtt.ca), or set mqtt.allowPlainPassword: true to accept that anyone on the network path can read it',
+      });
   });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 
