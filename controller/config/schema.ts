@@ -322,6 +322,14 @@ export type VisitorsConfig = z.infer<typeof VisitorsSchema>;
 
 export const VISITORS_DEFAULTS: VisitorsConfig = VisitorsSchema.parse({});
 
+const BOARD_CHOICE =
+  'write "board: { kind: rpi }" for the Raspberry Pi\'s GPIO pins, or "board: { kind: sim }" to simulate the doors (docs/simulation.md)';
+/** zod error callbacks: a message of our own only when the key is missing, zod's otherwise. */
+const BOARD_MISSING = (iss: { input?: unknown }) =>
+  iss.input == null ? `required: there is no default board; ${BOARD_CHOICE}` : undefined;
+const BOARD_KIND_MISSING = (iss: { input?: unknown }) =>
+  iss.input === undefined ? `required: ${BOARD_CHOICE}` : 'expected "rpi" or "sim"';
+
 export const ConfigSchema = z
   .strictObject({
     site: z.strictObject({ id, name: z.string().min(1) }),
@@ -348,13 +356,18 @@ export const ConfigSchema = z
       .strictObject({ host: z.string().default('127.0.0.1'), port: int().min(0).max(65_535).default(8080) })
       .default({ host: '127.0.0.1', port: 8080 }),
     mqtt: MqttSchema.optional(),
-    board: z
-      .strictObject({
-        kind: z.enum(['sim', 'rpi']),
+    /**
+     * Required: a config that forgot its board must not quietly become a simulation, with demo
+     * accounts and simulation routes, on a device that drives a real door.
+     */
+    board: z.strictObject(
+      {
+        kind: z.enum(['sim', 'rpi'], { error: BOARD_KIND_MISSING }),
         /** gpiochip labels to look for, in order; the BCM pin is added to the chip's base. */
         chipLabels: z.array(z.string()).default(['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835']),
-      })
-      .default({ kind: 'sim', chipLabels: ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] }),
+      },
+      { error: BOARD_MISSING },
+    ),
     /** Holidays as local dates, YYYY-MM-DD. */
     holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')).default([]),
     schedules: z.array(ScheduleSchema).default([]),
