@@ -6,7 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { type AccountChangeVia, type KnownRecordType, type RecordDataOf, recordOf } from '../domain/index.js';
+import {
+  type AccountChangeVia,
+  type KnownRecordType,
+  nameField,
+  normaliseName,
+  type RecordDataOf,
+  recordOf,
+} from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
 import { Role } from './roles.js';
@@ -14,7 +21,7 @@ import { Role } from './roles.js';
 export const Username = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/, 'expected 3-32 letters, digits, ".", "_" or "-"');
-export const DisplayName = z.string().trim().min(1).max(100);
+export const DisplayName = nameField(100);
 
 export interface User {
   id: string;
@@ -172,7 +179,7 @@ export class UserStore {
       this.#s.insert.run({
         id,
         username: input.username,
-        displayName: input.displayName.trim(),
+        displayName: normaliseName(input.displayName),
         role: input.role,
         hash: passwordHash,
         mustChange: input.mustChangePassword ? 1 : 0,
@@ -182,7 +189,7 @@ export class UserStore {
       this.#append('user_added', at, actor, {
         userId: id,
         username: input.username,
-        displayName: input.displayName.trim(),
+        displayName: normaliseName(input.displayName),
         role: input.role,
         validUntil,
         ...via,
