@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, isLoopbackHost, loadConfig, parseConfig } from '../../controller/config/index.js';
+import { runChecks } from '../../controller/doctor.js';
 import { brokerSettings, MqttSetupError } from '../../controller/mqtt/index.js';
+import { fakeSysfs } from '../hardware/fake-sysfs.js';
 import { cli, doorConfig, simReaders } from '../helpers/controller.js';
 import { tempDir } from '../helpers/util.js';
 
@@ -70,6 +72,33 @@ describe('config: board', () => {
       expect(r.stderr).toContain(`board: required: there is no default board; ${BOARD_HELP}`);
     }
     expect(existsSync(join(dir, 'data'))).toBe(false); // no journal, no demo accounts, no simulation
+  });
+});
+
+describe('doctor: a simulation on a Raspberry Pi', () => {
+  it('warns when board.kind is sim on a device with the Pi header chip', async () => {
+    const dir = tempDir('sekisho-simpi-');
+    const loaded = {
+      config: parseConfig(stringify(doorConfig(dir, simReaders()))),
+      file: join(dir, 'config.yaml'),
+      storageDir: join(dir, 'data'),
+    };
+    const pi = fakeSysfs([{ label: 'pinctrl-bcm2711', base: 512, ngpio: 58 }]);
+    const onPi = await runChecks(loaded, { gpioRoot: pi.root });
+    expect(onPi.find((c) => c.what === 'board')).toEqual({
+      verdict: 'WARN',
+      what: 'board',
+      detail:
+        "board.kind is sim on a device with the Raspberry Pi's GPIO (pinctrl-bcm2711): no door is driven, and demo " +
+        'accounts and the simulation routes exist — set board.kind: rpi unless this is a test bench',
+    });
+    const desk = await runChecks(loaded, { gpioRoot: fakeSysfs([]).root });
+    expect(desk.find((c) => c.what === 'board')).toBeUndefined();
+    expect(desk.find((c) => c.what === 'gpio')).toEqual({
+      verdict: 'OK',
+      what: 'gpio',
+      detail: 'simulated board (no GPIO used)',
+    });
   });
 });
 
