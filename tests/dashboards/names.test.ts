@@ -164,6 +164,10 @@ describe('names through the HTTP API', () => {
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ name: 'ガス 太郎', displayId: 'S-9200' });
     expect(d.controller.registry.getPerson(r.json().id)).toMatchObject({ name: 'ガス 太郎' });
+    // … and found by a query typed decomposed.
+    const found = await manager.get(`/api/people/search?q=${encodeURIComponent('カ\u3099ス')}`);
+    expect(found.statusCode).toBe(200);
+    expect(found.json().people.map((p: { name: string }) => p.name)).toContain('ガス 太郎');
   });
 });
 
