@@ -54,7 +54,10 @@ describe('doctor: mqtt', () => {
       detail: expect.stringMatching(/Not authorized/),
     });
     const down = await mqttChecks(loaded(tempDir(), { url: `mqtt://127.0.0.1:${await freePort()}` }));
-    expect(down.find((c) => c.what === 'mqtt broker')).toMatchObject({ verdict: 'FAIL', detail: expect.stringMatching(/ECONNREFUSED/) });
+    expect(down.find((c) => c.what === 'mqtt broker')).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/ECONNREFUSED/),
+    });
   });
 
   it('names an unusable password file, and shows the backlog of an existing journal', async () => {

@@ -78,7 +78,7 @@ describe('the install guide’s MQTT password file, read as the service user', (
       /^FAIL mqtt\.passwordFile: .* is readable by group .*gid 5555.*, not by the group Sekisho runs as/m,
     );
     expect(other.stdout).not.toContain(PASSWORD);
-  });
+  }, 120_000);
 
   it('sekisho start connects with it and publishes: what it sends leaves the box', async () => {
     const { config } = installed('svc-start');
@@ -113,5 +113,5 @@ describe('the install guide’s MQTT password file, read as the service user', (
       await sub.end();
       proc.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });

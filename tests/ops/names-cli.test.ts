@@ -5,7 +5,6 @@
  * `sekisho log` and `sekisho person list`. (A command line cannot hold NUL or a lone surrogate:
  * those are covered through the HTTP API.)
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../controller/config/index.js';
 import type { Person } from '../../controller/domain/index.js';
@@ -100,7 +99,7 @@ describe('sekisho person add / visitor issue: names', () => {
     expect(v.stderr).toMatch(
       /visitor\.name: contains a bidirectional formatting character.*\(U\+2067 at character 5\)/,
     );
-  });
+  }, 120_000);
 
   it('stores an accepted name NFC-normalised', () => {
     const p = cliJson<Person>([
@@ -116,7 +115,7 @@ describe('sekisho person add / visitor issue: names', () => {
       'staff',
     ]);
     expect(p.name).toBe('ガス 太郎');
-  });
+  }, 120_000);
 
   it('prints a name written before the rule with its characters made visible', () => {
     const s = openStorage(loadConfig(cfg));
@@ -139,7 +138,8 @@ describe('sekisho person add / visitor issue: names', () => {
       const r = cli([...command, '--config', cfg]);
       expect(r.status, command.join(' ')).toBe(0);
       expect(r.stdout).toContain('Mallory[U+202E] yrotcerid[U+001B][2J');
-      expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
+      expect(r.stdout).not.toContain('\u001b');
+      expect(r.stdout).not.toContain('\u202e');
     }
-  });
+  }, 120_000);
 });

@@ -72,7 +72,7 @@ describe('config: board', () => {
       expect(r.stderr).toContain(`board: required: there is no default board; ${BOARD_HELP}`);
     }
     expect(existsSync(join(dir, 'data'))).toBe(false); // no journal, no demo accounts, no simulation
-  });
+  }, 120_000);
 });
 
 describe('doctor: a simulation on a Raspberry Pi', () => {
