@@ -110,7 +110,7 @@ export async function apiQueries(
   manager: { username: string; password: string },
   n: number,
 ): Promise<ApiResults> {
-  // Logged in as the manager (the API token's role may not export), as the dashboard's pages are.
+  // Logged in as the manager (no API token scope may export), as the dashboard's pages are.
   const login = await fetch(`${s.base}/api/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -52,7 +52,10 @@ export async function cliVerify(configFile: string): Promise<VerifyFigure> {
 export interface Started {
   proc: ChildProcess;
   base: string;
+  /** The simulation token (scopes read and sim) from <storage>/api-token. */
   token: string;
+  /** A token with the metrics scope, made with `sekisho token` once the controller serves. */
+  metricsToken: string;
   /** Spawn → "door secured, dashboard on …" printed (the door is driven secured before). */
   readyMs: number;
   locked: boolean;
@@ -153,10 +156,22 @@ export async function startProcess(
   ).json()) as {
     doors: { locked: boolean }[];
   };
+  // GET /metrics needs the metrics scope, which the simulation token does not have.
+  const tokenArgs = (sub: string) => ['token', sub, 'bench-metrics', '--config', configFile];
+  const tokenCmd = (args: string[]) =>
+    spawnSync(process.execPath, command(args, opts).argv, {
+      encoding: 'utf8',
+      env: { ...process.env, SEKISHO_LOG: 'warn', ...command(args, opts).env },
+    });
+  let made = tokenCmd([...tokenArgs('create'), '--scope', 'metrics']);
+  if (made.status !== 0 && made.stderr.includes('exists already')) made = tokenCmd(tokenArgs('rotate'));
+  if (made.status !== 0) throw new Error(`sekisho token create failed: ${made.stderr}`);
+  const metricsToken = made.stdout.trim();
   return {
     proc,
     base,
     token,
+    metricsToken,
     readyMs,
     locked: status.doors.every((d) => d.locked),
     output: () => out,
@@ -259,7 +274,7 @@ export async function loadAndRss(s: Started, staff: readonly Staff[], n: number)
   fig.file = m.file;
   // What the process says of its own heaps (GET /metrics), to tell a JavaScript heap from native memory.
   const metrics = await (
-    await fetch(`${s.base}/metrics`, { headers: { authorization: `Bearer ${s.token}` } })
+    await fetch(`${s.base}/metrics`, { headers: { authorization: `Bearer ${s.metricsToken}` } })
   ).text();
   const gauge = (name: string) =>
     Number(new RegExp(`^sekisho_process_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN) / 1048576;

@@ -9,9 +9,11 @@
 import { parseArgs } from 'node:util';
 import { backupCommand, restoreCommand } from './cli/backup.js';
 import { common, load, UsageError } from './cli/common.js';
+import { configCommand } from './cli/config.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
+import { tokenCommand } from './cli/tokens.js';
 import { userCommand } from './cli/users.js';
 import { presenceCommand, visitorCommand } from './cli/visitors.js';
 import { ConfigError } from './config/index.js';
@@ -43,10 +45,35 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
-                                          a dashboard account; the password is typed twice (or read
-                                          from stdin, or generated and shown once). No default account.
-  user list [--json] | user passwd U [--generate] | user unlock U | user disable U
+                                          bootstrap only: an administrator while there are fewer than
+                                          two active ones (a new installation); the password is typed
+                                          twice (or read from stdin, or generated and shown once).
+                                          Otherwise refused: accounts are requested on the dashboard and
+                                          approved by a different administrator. No default account.
+  user passwd U [--generate]              bootstrap only, as user add: set a password directly
+  user passwd U --reason TEXT             with two active administrators: request a password reset as
+                                          yourself (U's sessions end now); a different administrator
+                                          approves it on the dashboard, and U sets the new password at
+                                          /activate with two halves: the approver's and yours
+  user half REQUEST_ID                    your half of the activation code of your approved account
+                                          request (new account or reset), shown once
+  user list [--json]
+  user unlock U                           lift a lock-out (journaled with who ran it)
+  user disable U                          disable an account at once; its sessions end
+  token create NAME --scope metrics[,read,sim] [--expires D|Nd|never]
+                                          a named API token for scripts and monitoring; the secret
+                                          (sks_NAME_…) is printed once, alone on stdout. Scopes:
+                                          metrics (GET /metrics), read (status, log, alarms),
+                                          sim (simulation routes; simulated board only)
+  token list [--json]                     name, scopes, created, last used, expiry; never the secret
+  token rotate NAME [--expires D|Nd|never]   a new secret; the old one stops working at once
+  token revoke NAME [--reason TEXT]       the token stops working at once
   doctor                                  check GPIO, serial ports, storage, clock and what is missing
+  config declare --reason TEXT            record that you changed the config file (its current hash):
+                                          a different person must acknowledge the change
+  config show-changes [--all] [--pending] [--json]
+                                          each start's access-relevant config changes and who
+                                          acknowledged them (read-only)
   backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
   restore --from FILE [--force] [--public-key PEM]
                                           verify a backup, then replace the journal and secrets with it
@@ -85,8 +112,12 @@ export async function main(argv: string[]): Promise<number> {
         return visitorCommand(rest);
       case 'user':
         return await userCommand(rest);
+      case 'token':
+        return tokenCommand(rest);
       case 'presence':
         return presenceCommand(rest);
+      case 'config':
+        return configCommand(rest);
       case 'doctor':
         return await doctor(load(parseArgs({ args: rest, options: common }).values.config));
       case 'backup':

@@ -48,25 +48,33 @@ export function seedDemo(registry: Registry, config: Config, at: number): boolea
 }
 
 /**
- * Demo dashboard accounts with generated passwords, made only when there is no account at all; the
- * passwords are handed to `announce` once and stored nowhere else. True when they were made.
+ * Demo dashboard accounts with generated passwords, made only in simulation mode and only when there
+ * is no account at all; the passwords are handed to `announce` once and stored nowhere else, and
+ * must be changed at the first login. True when they were made.
  */
 export async function seedDemoAccounts(
   users: UserStore,
+  config: Pick<Config, 'board'>,
   now: () => number,
   announce: (text: string) => void,
 ): Promise<boolean> {
-  if (users.count() > 0) return false;
+  // A real board never gets an account whose password was printed on a console.
+  if (config.board.kind !== 'sim' || users.count() > 0) return false;
   const lines = [
     '',
-    'Demo dashboard accounts (simulation mode; passwords shown only now, change them after login):',
+    'Demo dashboard accounts (simulation mode; passwords shown only now; each must be changed at the first login):',
   ];
   for (const [username, displayName, role] of [
     ['demo-admin', 'デモ 管理者 (demo admin)', 'admin'],
     ['demo-manager', 'デモ 情報基盤管理者 (demo manager)', 'manager'],
   ] as const) {
     const password = generatePassword();
-    await users.create({ username, displayName, role, password }, 'system:demo-seed', now(), { demo: true });
+    await users.create(
+      { username, displayName, role, password, mustChangePassword: true },
+      'system:demo-seed',
+      now(),
+      { demo: true },
+    );
     lines.push(`  ${username.padEnd(13)} ${password}   (${role})`);
   }
   announce(`${lines.join('\n')}\n\n`);

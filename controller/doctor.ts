@@ -2,13 +2,15 @@
  * `sekisho doctor`: tells a technician, in plain words, what is wrong and what is missing.
  * Each check prints OK, WARN or FAIL; the exit status is 1 when any check fails.
  *
- * This file runs the checks in order; each family (GPIO, serial, storage, clock and runtime, MQTT)
- * lives in controller/doctor/.
+ * This file runs the checks in order; each family (GPIO, serial, storage, config history, clock and
+ * runtime, MQTT, the dashboard's listener and certificate) lives in controller/doctor/.
  */
 import { existsSync } from 'node:fs';
 import type { LoadedConfig } from './config/index.js';
 import type { Check, Verdict } from './doctor/check.js';
 import { clockChecks, runtimeCheck } from './doctor/clock.js';
+import { configChecks } from './doctor/config.js';
+import { dashboardChecks } from './doctor/dashboard.js';
 import { gpioChecks } from './doctor/gpio.js';
 import { mqttChecks } from './doctor/mqtt.js';
 import { serialChecks } from './doctor/serial.js';
@@ -37,6 +39,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
   );
 
   runtimeCheck(opts.nodeVersion ?? process.versions.node, opts.now ?? Date.now(), add);
+  dashboardChecks(loaded, add, opts.now ?? Date.now());
 
   // GPIO and serial readers
   await gpioChecks(loaded, add, opts.gpioRoot ?? '/sys/class/gpio');
@@ -59,7 +62,10 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     }
   }
   try {
-    if (storage) storageChecks(storage, add);
+    if (storage) {
+      storageChecks(storage, add);
+      configChecks(loaded, storage, add);
+    }
     // Clock
     clockChecks(loaded, add, opts.now ?? Date.now());
     await mqttChecks(loaded, add, storage, storageError);

@@ -3,22 +3,22 @@
  * Stopping (on a signal, or when a part fails to start) secures every door first, then stops the
  * parts already started, last first; a part that failed to start cleans up after itself.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { HostNames } from '../dashboards/hosts.js';
 import { buildServer } from '../dashboards/server.js';
 import type { Board } from '../hardware/index.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './accounts/passwords.js';
 import { migrateAccounts } from './accounts/schema.js';
+import { ensureSimulationToken, retireSimulationToken, TokenStore } from './accounts/tokens.js';
 import { UserStore } from './accounts/users.js';
 import type { LoadedConfig } from './config/index.js';
+import { dashboardTransport, machineNames } from './dashboard-transport.js';
 import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
 import type { Logger } from './log.js';
 import { nodeSupport } from './node-support.js';
 import { Controller } from './runtime/index.js';
 import { createNotifier } from './sdnotify.js';
-import { createSecretFile, readSecretFile } from './secret-files.js';
 
 export interface SekishoOptions {
   loaded: LoadedConfig;
@@ -27,12 +27,14 @@ export interface SekishoOptions {
   board?: Board;
   /** Where the banners and the demo passwords go. Default: standard output. */
   print?: (text: string) => void;
+  /** Who started it (`cliActor`): journaled as the actor of `config_loaded`. */
+  startedBy?: string;
 }
 
 export interface Sekisho {
   controller: Controller;
   app: FastifyInstance;
-  /** The dashboard's address, e.g. http://127.0.0.1:8080. */
+  /** The dashboard's address, e.g. http://127.0.0.1:8080 or https://0.0.0.0:8443. */
   base: string;
   /** Secures the doors and stops every part, last started first. Safe to call more than once. */
   stop(reason: string): Promise<void>;
@@ -54,6 +56,9 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
   const { config } = loaded;
   const print = opts.print ?? ((text: string) => void process.stdout.write(text));
   const notifier = createNotifier({ log: (m) => log.warn(m) });
+  // Before anything starts: a dashboard that would send passwords over the LAN in clear, or whose
+  // certificate cannot be used, is a config error (exit 2, not restarted by systemd).
+  const transport = dashboardTransport(loaded, Date.now());
   let controller: Controller | undefined;
   let app: FastifyInstance | undefined;
   let base = '';
@@ -106,7 +111,7 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
       // Board, storage, readers, doors and MQTT.
       name: 'controller',
       start: async () => {
-        controller = await Controller.start({ loaded, log, board: opts.board });
+        controller = await Controller.start({ loaded, log, board: opts.board, startedBy: opts.startedBy });
       },
       stop: (reason) => controller!.stop(reason),
     },
@@ -121,12 +126,45 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
     {
       name: 'dashboard tables',
       start: () =>
-        prepareDashboard(controller!, { demoAccounts: controller!.board.kind === 'sim', announce: print }),
+        prepareDashboard(controller!, {
+          // Both must say simulation: a test's simulated board under a real board's config does not.
+          demoAccounts: config.board.kind === 'sim' && controller!.board.kind === 'sim',
+          announce: print,
+        }),
+    },
+    {
+      // Simulation: the walk-through's token in <storage>/api-token. A real board never reads that
+      // file and revokes the token a simulated run left (docs/api.md, "API tokens").
+      name: 'API tokens',
+      start: () => {
+        const c = controller!;
+        const tokens = new TokenStore(c.db, c.journal);
+        const file = apiTokenFile(loaded);
+        if (c.board.kind === 'sim') {
+          if (ensureSimulationToken(tokens, file, c.now()).renewed)
+            log.info(`wrote the simulation API token to ${file}`);
+          return;
+        }
+        const r = retireSimulationToken(tokens, file, c.now());
+        if (r.revoked) log.warn('revoked the simulation API token: this board is not simulated');
+        if (r.fileLeft)
+          log.warn(
+            `${file} is not used on a real board (make scoped tokens with "sekisho token create"); delete it`,
+          );
+      },
     },
     {
       name: 'dashboard',
       start: async () => {
-        app = await buildServer({ controller: controller!, apiToken: apiToken(loaded.storageDir) });
+        for (const w of transport.warnings) log.warn(w);
+        const { fixed, machine } = transport.hostnames;
+        app = await buildServer({
+          controller: controller!,
+          secureCookies: transport.secureCookies,
+          hostnames: new HostNames(fixed, machine ? machineNames : undefined),
+          ...(transport.tls ? { https: { cert: transport.tls.cert, key: transport.tls.key } } : {}),
+          ...(transport.trustProxy ? { trustProxy: transport.trustProxy } : {}),
+        });
       },
       stop: () => app!.close().catch(() => undefined),
     },
@@ -154,7 +192,9 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
           throw new LoggedStartError(`cannot listen on ${host}:${port}`);
         }
         const addr = app!.server.address();
-        base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+        const scheme = transport.tls ? 'https' : 'http';
+        const shown = host.includes(':') ? `[${host}]` : host;
+        base = `${scheme}://${shown}:${typeof addr === 'object' && addr ? addr.port : port}`;
         print(`Sekisho ${config.controller.id} running — door secured, dashboard on ${base}\n`);
         print(`listening ${base}\n`);
       },
@@ -194,39 +234,29 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
  * to `announce`). Before buildServer, which expects the tables.
  */
 export async function prepareDashboard(
-  controller: Pick<Controller, 'db' | 'journal' | 'now'>,
+  controller: Pick<Controller, 'db' | 'journal' | 'now' | 'config'>,
   opts: { demoAccounts: boolean; announce: (text: string) => void; scrypt?: ScryptParams },
 ): Promise<void> {
   migrateAccounts(controller.db);
   if (!opts.demoAccounts) return;
   const users = new UserStore(controller.db, controller.journal, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT });
-  await seedDemoAccounts(users, () => controller.now(), opts.announce);
+  await seedDemoAccounts(users, controller.config, () => controller.now(), opts.announce);
 }
 
-/** The API token for /api, created at first start with mode 0600. */
-function apiToken(dir: string): string {
-  const file = join(dir, 'api-token');
-  if (existsSync(file)) return readSecretFile(file).trim();
-  const token = randomBytes(24).toString('base64url');
-  // Never overwrite a token another start wrote in the meantime (that one is then used).
-  try {
-    createSecretFile(file, `${token}\n`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return apiToken(dir);
-    throw err;
-  }
-  return token;
+/** The simulation token's file (simulation mode only). */
+function apiTokenFile(loaded: LoadedConfig): string {
+  return join(loaded.storageDir, 'api-token');
 }
 
-/** How to use the simulation: the API token, presenting a badge, the demo badges. */
+/** How to use the simulation: the simulation token, presenting a badge, the demo badges. */
 function simulationBanner(loaded: LoadedConfig, base: string): string {
-  const tokenFile = join(loaded.storageDir, 'api-token');
+  const tokenFile = apiTokenFile(loaded);
   const reader = loaded.config.doors[0]!.entryReader;
   const door = loaded.config.doors[0]!.id;
   const lines = [
     '',
     'Simulation mode: the GPIO board and the sim readers are simulated (docs/simulation.md).',
-    `API token (also in ${tokenFile}):`,
+    `API token "simulation" (scopes read and sim; remade at each start if missing or revoked), in ${tokenFile}:`,
     `  TOKEN=$(cat ${tokenFile})`,
     'Present a badge at the entry reader:',
     `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,

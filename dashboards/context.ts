@@ -1,6 +1,7 @@
 /** The parts of the dashboard that route modules share. */
 
 import type { SessionStore } from '../controller/accounts/sessions.js';
+import type { TokenStore } from '../controller/accounts/tokens.js';
 import type { UserStore } from '../controller/accounts/users.js';
 import type { RequestStore } from '../controller/approvals/requests.js';
 import type { KnownRecordType, RecordDataOf } from '../controller/domain/index.js';
@@ -16,6 +17,7 @@ export interface Dash {
   guard: Guard;
   users: UserStore;
   sessions: SessionStore;
+  tokens: TokenStore;
   limiter: LoginLimiter;
   requests: RequestStore;
   index: LogIndex;

@@ -7,9 +7,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Permission } from '../controller/accounts/roles.js';
+import {
+  type Permission,
+  type Scope,
+  scopesAllow,
+  type TokenPermission,
+} from '../controller/accounts/roles.js';
 import type { Session } from '../controller/accounts/sessions.js';
+import type { TokenCaller } from '../controller/accounts/tokens.js';
 import type { User } from '../controller/accounts/users.js';
+import { hostOfHeader } from './hosts.js';
 import type { Lang, Translate } from './i18n.js';
 
 /** Errors carry a stable `code` clients can rely on, and a human `message`. */
@@ -41,14 +48,28 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
   return r.data;
 }
 
-/** Who is calling: a logged-in user, or the device's API token (operator rights). */
-export interface Principal {
-  kind: 'session' | 'token';
+/** A logged-in user. */
+export interface SessionPrincipal {
+  kind: 'session';
   user: User;
-  /** What journal rows name as the actor. */
+  /** What journal rows name as the actor: `user:<username>`. */
   actor: string;
-  session: Session | null;
+  session: Session;
+  token?: undefined;
 }
+
+/** An API token: no account, no person; only the permissions of its scopes. */
+export interface TokenPrincipal {
+  kind: 'token';
+  token: TokenCaller;
+  /** What journal rows name as the actor: `token:<name>`. */
+  actor: string;
+  session: null;
+  user?: undefined;
+}
+
+/** Who is calling: a logged-in user, or a named API token. */
+export type Principal = SessionPrincipal | TokenPrincipal;
 
 export type Auth = 'public' | Permission;
 /** `text`: a plain-text answer (the Prometheus metrics); errors are JSON as for `json`. */
@@ -57,9 +78,19 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /**
  * The caller a handler is given: on a public route maybe nobody; on any other the guard has already
- * refused a request without one (401), so the handler gets a principal, never null.
+ * refused a request without one (401), so the handler gets a principal, never null — and a user,
+ * never a token, unless some token scope holds the route's permission.
  */
-export type PrincipalFor<A extends Auth> = A extends 'public' ? Principal | null : Principal;
+export type PrincipalFor<A extends Auth> = A extends 'public'
+  ? Principal | null
+  : A extends TokenPermission
+    ? Principal
+    : SessionPrincipal;
+
+/** Whether a token with these scopes may call the route: its permission is in a scope, and it is no page. */
+export function tokenMayCall(scopes: readonly Scope[], def: Pick<RouteDef, 'auth' | 'kind'>): boolean {
+  return def.auth !== 'public' && def.kind !== 'page' && scopesAllow(scopes, def.auth);
+}
 
 export interface Ctx<P, Q, B, A extends Auth = Auth> {
   req: FastifyRequest;
@@ -101,6 +132,8 @@ export interface RouteDef<
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** Why a bearer token sent with the request was refused (for the 401's message). */
+    tokenProblem: string | null;
     lang: Lang;
   }
   interface FastifyContextConfig {
@@ -200,12 +233,16 @@ export function serializeCookie(
   return parts.join('; ');
 }
 
-/** No Origin header (same-origin navigation, scripts), or exactly this host's origin. */
+/**
+ * No Origin header (same-origin navigation, scripts), or exactly this host's origin — under a name
+ * the dashboard answers to (the same list as the Host check, hosts.ts).
+ */
 export function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   const host = req.headers.host;
-  return !!host && (origin === `http://${host}` || origin === `https://${host}`);
+  if (!host || (origin !== `http://${host}` && origin !== `https://${host}`)) return false;
+  return req.server.sekishoHosts?.allows(hostOfHeader(host)) ?? false;
 }
 
 export function safeEqual(a: string, b: string): boolean {

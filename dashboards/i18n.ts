@@ -32,8 +32,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   password: ['パスワード', 'Password'],
   login_button: ['ログイン', 'Log in'],
   login_hint: [
-    '失敗が続くとアカウントは一時的にロックされます。',
-    'Repeated failures lock the account for a while.',
+    '失敗が続くと、この端末からの試行は少しずつ長く待たされます。',
+    'After repeated failures, each further attempt from this address has to wait a little longer.',
   ],
   please_login: ['ログインしてください。', 'Please log in.'],
   forbidden_page: ['このページを見る権限がありません。', 'You do not have the right to see this page.'],
@@ -52,9 +52,26 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   current_password: ['現在のパスワード', 'Current password'],
   new_password: ['新しいパスワード', 'New password'],
-  new_password_hint: ['{min} 文字以上', 'At least {min} characters'],
+  new_password_hint: [
+    '{min} 文字以上。よく使われるパスワード、キーボードの並び、ご自身の名前は使えません。',
+    'At least {min} characters; no common passwords, keyboard rows or your own names.',
+  ],
   change_password: ['パスワードを変更', 'Change password'],
   password_changed: ['パスワードを変更しました。', 'Password changed.'],
+  new_password_again: ['新しいパスワード（確認）', 'New password, again'],
+  activate_link: [
+    '初めてログインする方・パスワードを再設定された方はこちら',
+    'First login, or after a password reset',
+  ],
+  activate_title: ['アカウントの有効化', 'Activate your account'],
+  activate_intro: [
+    '申請者と承認者からそれぞれ受け取った有効化コード（2つの半分）を入力し、ご自身のパスワードを設定してください。2つがそろわないと設定できません。',
+    'Enter the two halves of your activation code — one from the applicant, one from the approver — and choose your password. Both are needed.',
+  ],
+  applicant_half: ['有効化コード（申請者から受け取ったもの）', 'Activation code from the applicant'],
+  approver_half: ['有効化コード（承認者から受け取ったもの）', 'Activation code from the approver'],
+  activate_button: ['パスワードを設定', 'Set my password'],
+  activated: ['パスワードを設定しました。ログインしてください。', 'Your password is set. Please log in.'],
   // common
   save: ['保存', 'Save'],
   cancel: ['取消', 'Cancel'],
@@ -308,10 +325,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   kind_role_change: ['役割の変更', 'Role change'],
   new_from_schedule: ['変更前の時間帯', 'Current schedule'],
   new_to_schedule: ['変更後の時間帯', 'New schedule'],
-  temp_password_once: [
-    '初期パスワード（一度だけ表示されます。本人に渡してください）：',
-    'Initial password (shown once; hand it to the user):',
-  ],
+  kind_password_reset: ['パスワードの再設定', 'Password reset'],
   // visitors
   visitors_title: ['来訪者', 'Visitors'],
   issue_visitor: ['来訪者バッジを申請', 'Request a visitor badge'],
@@ -403,6 +417,49 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   cmp_ev_readers_offline: ['オフラインのリーダー', 'Readers offline'],
   cmp_ev_clock: ['時刻同期', 'Clock synchronised'],
   cmp_ev_lockdown_doors: ['ロックダウン中の扉', 'Doors in lockdown'],
+  cmp_config: [
+    '設定ファイルの変更を記録し、別の人が確認する',
+    'Config file changes journaled and reviewed by another person',
+  ],
+  cmp_ev_config_pending: ['未確認の設定変更', 'Config changes awaiting review'],
+  cmp_ev_config_loaded: ['最後に読み込んだ設定', 'Config last loaded'],
+  cmp_ev_config_refused: ['拒否した本人による確認の試み（1 年）', 'Refused self-acknowledgements (1 year)'],
+  cmp_config_link: ['設定変更の一覧', 'List of config changes'],
+  // config changes
+  cfg_title: ['設定変更', 'Config changes'],
+  cfg_intro: [
+    '起動のたびに、入室の可否に関わる設定（扉、スケジュール、休日、来訪者の規則、リーダー、時刻帯など）の変更を記録します。変更は、その設定で起動した人・変更を申告した人以外の管理者が確認します。',
+    'Every start journals the changes of the settings that decide who may enter when (doors, schedules, holidays, visitor rules, readers, time zone…). A manager or administrator other than the person who started the controller with that config, or who declared the change, acknowledges them.',
+  ],
+  cfg_none: ['記録された設定変更はありません。', 'No config changes recorded.'],
+  cfg_baseline: ['初回の記録（設定全体）', 'Baseline (the whole config)'],
+  cfg_since: ['#{seq} からの変更', 'Changes since #{seq}'],
+  cfg_started_by: ['起動した人', 'Started by'],
+  cfg_unknown: ['不明', 'Not known'],
+  cfg_file: ['設定ファイル', 'Config file'],
+  cfg_modified: ['更新', 'modified'],
+  cfg_declared_by: ['変更を申告した人', 'Change declared by'],
+  cfg_undeclared: ['申告なし', 'Not declared'],
+  cfg_key: ['設定項目', 'Key'],
+  cfg_old: ['変更前', 'Before'],
+  cfg_new: ['変更後', 'After'],
+  cfg_added: ['追加', 'Added'],
+  cfg_removed: ['削除', 'Removed'],
+  cfg_acknowledged: ['確認済み', 'Acknowledged'],
+  cfg_acknowledge: ['変更を確認する', 'Acknowledge the changes'],
+  cfg_note_hint: ['確認した内容（必須）', 'What you checked (required)'],
+  cfg_refusal_started: [
+    'この設定で起動したのはあなたです。別の人が確認してください（§4(3)）。',
+    'You started the controller with this config: another person must acknowledge it (§4(3)).',
+  ],
+  cfg_refusal_declared: [
+    'この変更を申告したのはあなたです。別の人が確認してください（§4(3)）。',
+    'You declared this change: another person must acknowledge it (§4(3)).',
+  ],
+  cfg_refusal_no_person: [
+    'この認証情報は人に結び付いていないため、確認できません。',
+    'This credential stands for no person and cannot acknowledge.',
+  ],
   // users
   users_title: ['アカウント', 'Accounts'],
   request_account: ['アカウント作成を申請', 'Request a new account'],
@@ -412,6 +469,24 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   unlock: ['ロック解除', 'Unlock'],
   locked_until: ['ロック中（{time} まで）', 'Locked until {time}'],
   display_name: ['表示名', 'Display name'],
+  request_password_reset: ['パスワードの再設定を申請', 'Request a password reset'],
+  password_reset_hint: [
+    '申請すると、その利用者のログイン中の画面はすぐに終了します。別の管理者が承認した時点で現在のパスワードは使えなくなり、利用者は有効化コードで新しいパスワードを設定します。',
+    'Filing ends the user’s sessions at once. When a different administrator approves, the current password stops working and the user sets a new one with the activation code.',
+  ],
+  activation_pending: ['有効化待ち（{date} まで）', 'Awaiting activation (until {date})'],
+  activation_expired_tag: ['有効化期限切れ', 'Activation expired'],
+  halves_title: ['お渡しする有効化コード', 'Activation codes to hand over'],
+  halves_intro: [
+    'あなたが申請し承認されたアカウント（作成・パスワードの再設定）の有効化コードの半分です。一度だけ表示されます。利用者ご本人に直接お渡しください。',
+    'Your half of the activation code of account requests you filed (new account, password reset) that were approved. It is shown only once: hand it to the user in person.',
+  ],
+  activation_until: ['有効期限', 'Valid until'],
+  show_half: ['表示する（一度のみ）', 'Show (once only)'],
+  half_confirm: [
+    '有効化コードは一度しか表示されません。利用者にお渡しできる状態ですか。',
+    'The code is shown only once. Are you ready to hand it over?',
+  ],
   // simulation
   sim_title: ['シミュレーション', 'Simulation'],
   sim_hint: [
@@ -429,12 +504,11 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   sim_result: ['結果: {result}（{reason}）', 'Result: {result} ({reason})'],
   // errors shown in the UI
   error_invalid_credentials: ['ユーザー名またはパスワードが違います。', 'Wrong user name or password.'],
-  error_account_locked: [
-    'ログイン失敗が続いたためロックされています。しばらくしてから再度お試しください。',
-    'Too many failed logins: the account is locked for a while.',
-  ],
   error_account_disabled: ['このアカウントは無効です。', 'This account is disabled.'],
-  error_rate_limited: ['試行が多すぎます。しばらく待ってください。', 'Too many attempts; please wait.'],
+  error_rate_limited: [
+    'ログインの失敗が続いたため、しばらく待ってから再度お試しください。',
+    'Too many failed logins; please wait a little and try again.',
+  ],
   error_unauthorized: ['ログインが必要です。', 'Please log in.'],
   error_forbidden: ['権限がありません。', 'You do not have the right to do this.'],
   error_csrf_failed: [
@@ -476,10 +550,107 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     '見えない文字（ゼロ幅スペースなど）は使えません。',
     'Invisible characters (zero-width space and the like) are not allowed.',
   ],
+  error_invalid_activation: [
+    'ユーザー名または有効化コードが違います。',
+    'Wrong user name or activation code.',
+  ],
+  error_activation_expired: [
+    '有効化の期限が切れています。パスワードの再設定を改めて申請してもらってください。',
+    'This activation has expired: ask for a new password reset request.',
+  ],
+  error_password_mismatch: ['2つのパスワードが一致しません。', 'The two passwords differ.'],
+  error_not_applicant: [
+    'この申請の申請者のみが表示できます。',
+    'Only the applicant of this request may see it.',
+  ],
+  error_unknown_host: [
+    'このアドレス（ホスト名）ではダッシュボードを開けません。管理者が設定した名前（dashboard.hostnames）で開いてください。',
+    'The dashboard is not reached by this address (host name). Open it by one of the names the administrator set (dashboard.hostnames).',
+  ],
+  error_bad_host: ['要求にホスト名がありません。', 'The request names no host.'],
   password_too_short: ['{min} 文字以上にしてください。', 'Use at least {min} characters.'],
   password_too_long: ['長すぎます。', 'Too long.'],
-  password_too_simple: ['単純すぎます。', 'Too simple.'],
-  password_contains_username: ['ユーザー名を含めないでください。', 'Must not contain the user name.'],
+  password_contains_name: [
+    'ユーザー名・表示名・「sekisho」を含めないでください。',
+    'It must not contain the user name, the display name or “sekisho”.',
+  ],
+  password_too_weak: ['推測されやすいパスワードです。', 'It is too easy to guess.'],
+  // the password strength estimator's feedback (zxcvbn-ts keys)
+  zx_w_straightRow: [
+    'キーボードで一列に並んだキーは推測されやすいです。',
+    'Straight rows of keys are easy to guess.',
+  ],
+  zx_w_keyPattern: [
+    '短いキーボードのパターンは推測されやすいです。',
+    'Short keyboard patterns are easy to guess.',
+  ],
+  zx_w_simpleRepeat: [
+    '「aaa」のような同じ文字の繰り返しは推測されやすいです。',
+    'Repeated characters like “aaa” are easy to guess.',
+  ],
+  zx_w_extendedRepeat: [
+    '「abcabcabc」のような繰り返しは推測されやすいです。',
+    'Repeated patterns like “abcabcabc” are easy to guess.',
+  ],
+  zx_w_sequences: [
+    '「abc」「123」のような連続した文字は推測されやすいです。',
+    'Sequences like “abc” or “123” are easy to guess.',
+  ],
+  zx_w_recentYears: ['最近の年は推測されやすいです。', 'Recent years are easy to guess.'],
+  zx_w_dates: ['日付は推測されやすいです。', 'Dates are easy to guess.'],
+  zx_w_topTen: ['非常によく使われているパスワードです。', 'This is one of the most used passwords.'],
+  zx_w_topHundred: ['よく使われているパスワードです。', 'This is a frequently used password.'],
+  zx_w_common: ['広く使われているパスワードです。', 'This is a commonly used password.'],
+  zx_w_similarToCommon: [
+    '広く使われているパスワードに似ています。',
+    'This is similar to a commonly used password.',
+  ],
+  zx_w_wordByItself: ['単語一つだけでは推測されやすいです。', 'A single word is easy to guess.'],
+  zx_w_namesByThemselves: [
+    '名前や名字だけでは推測されやすいです。',
+    'A name or surname alone is easy to guess.',
+  ],
+  zx_w_commonNames: [
+    'よくある名前や名字は推測されやすいです。',
+    'Common names and surnames are easy to guess.',
+  ],
+  zx_w_userInputs: ['ご自身の名前などの情報を含めないでください。', 'It must not contain your own details.'],
+  zx_w_pwned: [
+    'このパスワードは過去の情報漏えいで流出しています。',
+    'This password was exposed in a data breach.',
+  ],
+  zx_s_l33t: [
+    '「a」を「@」にするような予測しやすい置き換えは避けてください。',
+    'Avoid predictable substitutions like “@” for “a”.',
+  ],
+  zx_s_reverseWords: ['よくある単語の逆つづりは避けてください。', 'Avoid common words spelled backwards.'],
+  zx_s_allUppercase: [
+    'すべてではなく一部の文字を大文字にしてください。',
+    'Capitalize some, but not all letters.',
+  ],
+  zx_s_capitalization: ['先頭以外の文字も大文字にしてください。', 'Capitalize more than the first letter.'],
+  zx_s_dates: ['ご自身に関係する日付や年は避けてください。', 'Avoid dates and years associated with you.'],
+  zx_s_recentYears: ['最近の年は避けてください。', 'Avoid recent years.'],
+  zx_s_associatedYears: ['ご自身に関係する年は避けてください。', 'Avoid years associated with you.'],
+  zx_s_sequences: ['よくある連続した文字は避けてください。', 'Avoid common character sequences.'],
+  zx_s_repeated: ['単語や文字の繰り返しは避けてください。', 'Avoid repeated words and characters.'],
+  zx_s_longerKeyboardPattern: [
+    'キーボードのパターンを使うなら、より長くし、向きを何度も変えてください。',
+    'Use longer keyboard patterns and change direction several times.',
+  ],
+  zx_s_anotherWord: ['あまり使われない単語を加えてください。', 'Add more words that are less common.'],
+  zx_s_useWords: [
+    'よくある言い回しを避けて、複数の単語を使ってください。',
+    'Use several words, but avoid common phrases.',
+  ],
+  zx_s_noNeed: [
+    '記号・数字・大文字を使わなくても強いパスワードは作れます。',
+    'Strong passwords need no symbols, digits or capitals.',
+  ],
+  zx_s_pwned: [
+    '他で使っているなら、そちらも変更してください。',
+    'If you use it elsewhere, change it there too.',
+  ],
 };
 
 export function translator(lang: Lang): Translate {

@@ -2,6 +2,8 @@
  * Reports that analyse the log (POLICY §8(1)③) and the compliance view, clause by clause, for the
  * self-inspection of §12. Every figure is an index range or a small table, never a journal scan.
  */
+
+import { ConfigChangeStore } from '../controller/approvals/config-changes.js';
 import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
 import { formatLocal } from '../controller/time.js';
@@ -76,6 +78,8 @@ export interface ComplianceItem {
   status: ComplianceStatus;
   /** Facts, as [i18n key, value] pairs. */
   evidence: [string, string | number][];
+  /** Where the details are: a page and the i18n key of the link's text. */
+  link?: { href: string; label: string };
 }
 
 const DAY = 86_400_000;
@@ -175,5 +179,32 @@ export function compliance(dash: Dash): ComplianceItem[] {
   item('§8(5)①', 'cmp_lockdown', true, [
     ['cmp_ev_lockdown_doors', status.doors.filter((d) => d.mode === 'lockdown').length],
   ]);
+
+  items.push(configChangesItem(dash, now));
   return items;
+}
+
+/**
+ * §8(1)① §8(3)②, §4(3): config file changes are journaled at each start and reviewed by a different
+ * person. Needs review while any start's access-relevant changes are not acknowledged.
+ */
+function configChangesItem(dash: Dash, now: number): ComplianceItem {
+  const store = new ConfigChangeStore(dash.controller.journal);
+  const changed = store.list();
+  const pending = changed.filter((c) => c.needsReview).length;
+  const [last] = store.list({ all: true, limit: 1 });
+  return {
+    clause: '§8(1)① §8(3)②',
+    requirement: 'cmp_config',
+    status: pending === 0 ? 'ok' : 'attention',
+    evidence: [
+      ['cmp_ev_config_pending', pending],
+      [
+        'cmp_ev_config_loaded',
+        last ? `${formatLocal(last.at, dash.tz)} ${last.sha256 ? last.sha256.slice(0, 12) : '—'}` : '—',
+      ],
+      ['cmp_ev_config_refused', store.refusedCount(now - 365 * DAY)],
+    ],
+    link: { href: '/config-changes', label: 'cmp_config_link' },
+  };
 }

@@ -5,13 +5,15 @@
  *
  * Security: server-side sessions (SQLite, idle and absolute timeouts) in an HttpOnly SameSite=Strict
  * cookie; a per-session CSRF token required on every change, plus an Origin check; roles checked on
- * the server for every route; CSP without 'unsafe-inline' and the usual headers; login rate limit
- * and lock-out. Every route but the login page, the login call, the static assets and /healthz
- * needs a session — or the device's API token (`<storage>/api-token`, mode 0600), which acts as an
- * operator for scripts and the simulation walk-through.
+ * the server for every route; CSP without 'unsafe-inline' and the usual headers; login delays
+ * (auth/limiter.ts); HTTPS itself or behind a named proxy, and only under the names it is reached by
+ * (Host, against DNS rebinding). Every route but the login page, the login call, the static assets
+ * and /healthz (which then says only up or degraded) needs a session — or, for the JSON API and /metrics, a
+ * named API token (`sekisho token create`) whose scopes hold the route's permission
+ * (controller/accounts/roles.ts, `SCOPE_PERMISSIONS`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import {
   DEFAULT_SCRYPT,
   generatePassword,
@@ -20,22 +22,33 @@ import {
 } from '../controller/accounts/passwords.js';
 import { can } from '../controller/accounts/roles.js';
 import { SessionStore } from '../controller/accounts/sessions.js';
-import { AccountError, actorOf, type User, UserStore } from '../controller/accounts/users.js';
+import {
+  type TokenCaller,
+  type TokenProblem,
+  TokenStore,
+  tokenActor,
+} from '../controller/accounts/tokens.js';
+import { AccountError, actorOf, UserStore } from '../controller/accounts/users.js';
 import { ApprovalError, RequestStore } from '../controller/approvals/requests.js';
+import { LOOPBACK_NAMES } from '../controller/dashboard-transport.js';
 import { recordOf } from '../controller/domain/index.js';
 import { RegistryError } from '../controller/registry/index.js';
 import { journalFile } from '../controller/storage.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/limiter.js';
 import type { Dash } from './context.js';
+import { HostNames, hostOfHeader } from './hosts.js';
 import { html } from './html.js';
 import {
   ApiError,
+  addRoute,
   type Guard,
-  type Principal,
   parseCookies,
+  type RouteDef,
   SECURITY_HEADERS,
+  type SessionPrincipal,
   safeEqual,
   sameOrigin,
+  tokenMayCall,
 } from './http.js';
 import { pickLang, translator } from './i18n.js';
 import { childVerifier, Integrity, type Verifier } from './integrity.js';
@@ -54,6 +67,7 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerRequestRoutes } from './routes/requests.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
 import type { DashboardController } from './service.js';
 import { shellOf } from './views.js';
@@ -62,8 +76,6 @@ export { ApiError } from './http.js';
 
 export interface ServerOptions {
   controller: DashboardController;
-  /** The device's API token (operator rights, for scripts); omit to allow sessions only. */
-  apiToken?: string;
   /** Idle timeout of a session. Default 15 minutes. */
   sessionIdleMs?: number;
   /** Absolute lifetime of a session. Default 12 hours. */
@@ -71,36 +83,47 @@ export interface ServerOptions {
   loginLimits?: Partial<LoginLimits>;
   /** scrypt cost for new passwords; tests lower it. Default N=2^15, r=8, p=1. */
   scrypt?: ScryptParams;
-  /** Mark cookies Secure (behind TLS). HTTPS requests get it anyway. */
+  /** Mark cookies Secure. HTTPS requests get it anyway. Default: true with `https` or `trustProxy`. */
   secureCookies?: boolean;
+  /** Serve HTTPS with this certificate (chain) and key, PEM. */
+  https?: { cert: string; key: string };
+  /**
+   * The reverse proxy's addresses (IPs, CIDR blocks): from them only, X-Forwarded-For gives the
+   * client's address (rate limits, journal) and X-Forwarded-Proto the scheme.
+   */
+  trustProxy?: string[];
+  /** The names the dashboard answers to (Host header). Default: the loopback names only. */
+  hostnames?: HostNames;
   /** Walks the whole journal for "verify now". Default: a child process (docs/dashboard.md). */
   verifier?: Verifier;
   /** Coalescing of live updates, ms. Default 100. */
   liveCoalesceMs?: number;
 }
 
-/** The account the API token acts as. */
-export const TOKEN_USER: User = {
-  id: 'api-token',
-  username: 'api-token',
-  displayName: 'API token',
-  role: 'operator',
-  mustChangePassword: false,
-  active: true,
-  validUntil: null,
-  failedLogins: 0,
-  lockedUntil: null,
-  createdAt: 0,
-  passwordChangedAt: 0,
+/** The 401 message for a bearer token that was refused. */
+const TOKEN_REFUSED: Record<TokenProblem, string> = {
+  malformed: 'not an API token (expected sks_<name>_<secret>)',
+  unknown: 'unknown or revoked API token',
+  expired: 'the API token has expired (sekisho token rotate NAME --expires …)',
 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller } = opts;
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
+  // Typed as the HTTP instance either way: no route or hook uses anything only one server has.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+    ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
+  }) as unknown as FastifyInstance;
+  const hosts = opts.hostnames ?? new HostNames(LOOPBACK_NAMES);
+  app.decorate('sekishoHosts', hosts);
   const routes: { method: string; url: string }[] = [];
   app.decorate('sekishoRoutes', routes);
   app.decorate('sekishoDefs', []);
   app.decorateRequest('principal', null);
+  app.decorateRequest('tokenProblem', null);
   app.decorateRequest('lang', 'ja');
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
@@ -110,6 +133,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const { db, journal } = controller;
   const scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   const users = new UserStore(db, journal, { scrypt });
+  const tokens = new TokenStore(db, journal);
   const sessions = new SessionStore(db, {
     idleMs: opts.sessionIdleMs ?? 15 * 60_000,
     maxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3_600_000,
@@ -129,19 +153,60 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     users,
     config: controller.config,
   });
-  const token = opts.apiToken ? Buffer.from(opts.apiToken) : null;
+
+  // A token asking for more than its scopes is a sign of misuse (or a stolen token being tried): it
+  // is journaled, at most once a minute per token so that a loop cannot flood the journal.
+  const refusals = new Map<string, { at: number; suppressed: number }>();
+  const noteRefusal = (token: TokenCaller, def: RouteDef) => {
+    const now = controller.now();
+    const last = refusals.get(token.id);
+    if (last && now - last.at < 60_000) {
+      last.suppressed++;
+      return;
+    }
+    refusals.set(token.id, { at: now, suppressed: 0 });
+    try {
+      dash.record('token_refused', tokenActor(token.name), {
+        tokenId: token.id,
+        name: token.name,
+        method: def.method,
+        route: def.url,
+        permission: def.auth,
+        suppressed: last?.suppressed ?? 0,
+      });
+    } catch (err) {
+      // The refusal stands even when it cannot be journaled (a storage fault).
+      controller.log.warn('token refusal not journaled', { error: String(err) });
+    }
+  };
 
   const guard: Guard = {
     translate: translator,
     check(req, def) {
       if (def.auth === 'public') return;
       const p = req.principal;
-      if (!p) throw new ApiError(401, 'unauthorized', 'log in first (or send the API token)');
+      if (!p)
+        throw new ApiError(401, 'unauthorized', req.tokenProblem ?? 'log in first (or send an API token)');
+      if (p.kind === 'token') {
+        // A token holds its scopes' permissions on the API, nothing else; it never needs CSRF (a
+        // browser does not send it by itself).
+        if (!tokenMayCall(p.token.scopes, def)) {
+          noteRefusal(p.token, def);
+          throw new ApiError(
+            403,
+            'forbidden',
+            def.kind === 'page'
+              ? 'pages are for people: log in'
+              : `the token "${p.token.name}" (scopes: ${p.token.scopes.join(', ')}) may not do this (${def.auth})`,
+          );
+        }
+        return;
+      }
       if (p.user.mustChangePassword && !def.allowMustChange)
         throw new ApiError(403, 'password_change_required', 'change your password first');
       if (!can(p.user.role, def.auth))
         throw new ApiError(403, 'forbidden', `your role (${p.user.role}) may not do this (${def.auth})`);
-      if (def.method !== 'GET' && p.kind === 'session') checkCsrf(req, p);
+      if (def.method !== 'GET') checkCsrf(req, p);
     },
   };
 
@@ -150,13 +215,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     guard,
     users,
     sessions,
+    tokens,
     limiter,
     requests,
     index,
     integrity,
     hub,
     tz: controller.config.timeZone,
-    secureCookies: opts.secureCookies ?? false,
+    // Behind a proxy the browser speaks HTTPS even when the proxy's request to us is plain.
+    secureCookies: opts.secureCookies ?? (opts.https !== undefined || opts.trustProxy !== undefined),
     simulated: controller.board.kind === 'sim',
     now: () => controller.now(),
     record(type, actor, data, extra = {}) {
@@ -178,11 +245,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const cookies = parseCookies(req.headers.cookie);
     req.lang = pickLang(cookies[LANG_COOKIE], req.headers['accept-language']);
     req.principal = null;
+    // Before any credential is looked at: a name this dashboard is not reached by is another site.
+    checkHost(req, hosts);
     const authz = req.headers.authorization;
     if (authz !== undefined) {
-      const given = Buffer.from(authz.startsWith('Bearer ') ? authz.slice(7) : '');
-      if (token && given.length === token.length && timingSafeEqual(given, token))
-        req.principal = { kind: 'token', user: TOKEN_USER, actor: 'token:api', session: null };
+      // A request with a bearer token is that token's, whatever cookie it also carries.
+      const bearer = /^Bearer +(\S+) *$/i.exec(authz)?.[1] ?? '';
+      const r = tokens.authenticate(bearer, controller.now(), { from: req.ip });
+      if (r.caller)
+        req.principal = { kind: 'token', token: r.caller, actor: tokenActor(r.caller.name), session: null };
+      else req.tokenProblem = TOKEN_REFUSED[r.problem];
       return;
     }
     const cookie = cookies[SESSION_COOKIE];
@@ -251,21 +323,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           );
       if (code === 'password_change_required') return reply.redirect('/account', 303);
       const text =
-        status === 403 ? t('forbidden_page') : status === 404 ? t('not_found_page') : t('error_page');
+        status === 403
+          ? t('forbidden_page')
+          : status === 404
+            ? t('not_found_page')
+            : code === 'unknown_host'
+              ? t('error_unknown_host')
+              : t('error_page');
       const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
-      const shell = req.principal
-        ? page(shellOf(dash, { t, lang, principal: req.principal }), {
-            title: String(status),
-            active: '',
-            body,
-          })
-        : bare({ t, lang }, { title: String(status), body });
+      const shell =
+        req.principal?.kind === 'session'
+          ? page(shellOf(dash, { t, lang, principal: req.principal }), {
+              title: String(status),
+              active: '',
+              body,
+            })
+          : bare({ t, lang }, { title: String(status), body });
       return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
     }
     const key = `error_${code}`;
     const localized = t(key);
     const detailKey = typeof extra.detail === 'string' ? extra.detail : null;
-    const detail = detailKey ? t(detailKey, { min: 12 }) : null;
+    // A refused password also carries the strength estimator's feedback, as i18n keys.
+    const feedback = Array.isArray(extra.feedback)
+      ? extra.feedback.filter((k): k is string => typeof k === 'string')
+      : [];
+    const detail = detailKey ? [detailKey, ...feedback].map((k) => t(k, { min: 12 })).join(' ') : null;
     const text = localized === key ? message : detail ? `${localized} ${detail}` : localized;
     return reply.code(status).send({ error: { code, message, text, ...extra } });
   });
@@ -273,26 +356,50 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }),
   );
 
-  app.get('/healthz', async (_req, reply) => {
-    const s = controller.status();
-    const ok = s.journal.storageOk;
-    return reply.code(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'degraded',
-      controllerId: s.controllerId,
-      version: s.version,
-      board: s.board,
-      journal: { headSeq: s.journal.headSeq, storageOk: s.journal.storageOk },
-      readersOnline: s.readers.filter((r) => r.online).length,
-      readers: s.readers.length,
-      clockSynced: s.clockSynced,
-      // The broker connection: an unreachable broker does not make the controller unhealthy.
-      mqtt: {
-        configured: s.mqtt.configured,
-        connected: s.mqtt.connected,
-        backlog: s.mqtt.backlog,
-        lastError: s.mqtt.lastError,
-      },
-    });
+  // The details are for whoever the guard lets read the Live page (a session, or a token so scoped).
+  const mayReadDetails = (req: FastifyRequest): boolean => {
+    if (!req.principal) return false;
+    try {
+      guard.check(req, { ...HEALTH_DETAILS, handler: () => undefined });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/healthz',
+    auth: 'public',
+    kind: 'json',
+    tag: 'status',
+    summary:
+      'Up or degraded (200 / 503). Without credentials only `{"status"}`; with a session or token ' +
+      'holding live.read also the journal head, readers, clock and the MQTT link.',
+    response: HealthBody,
+    handler: ({ req, reply }) => {
+      const s = controller.status();
+      const ok = s.journal.storageOk;
+      reply.code(ok ? 200 : 503);
+      const status = ok ? ('ok' as const) : ('degraded' as const);
+      if (!mayReadDetails(req)) return { status };
+      return {
+        status,
+        controllerId: s.controllerId,
+        version: s.version,
+        board: s.board,
+        journal: { headSeq: s.journal.headSeq, storageOk: s.journal.storageOk },
+        readersOnline: s.readers.filter((r) => r.online).length,
+        readers: s.readers.length,
+        clockSynced: s.clockSynced,
+        // The broker connection: an unreachable broker does not make the controller unhealthy.
+        mqtt: {
+          configured: s.mqtt.configured,
+          connected: s.mqtt.connected,
+          backlog: s.mqtt.backlog,
+          lastError: s.mqtt.lastError,
+        },
+      };
+    },
   });
 
   const dummyHash = await hashPassword(generatePassword(), scrypt);
@@ -306,6 +413,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIntegrityRoutes(app, dash);
   registerReportRoutes(app, dash);
   registerUserRoutes(app, dash);
+  registerTokenRoutes(app, dash);
   if (dash.simulated) registerSimRoutes(app, dash);
   registerMetricsRoutes(app, dash);
   registerOpenApi(app, dash);
@@ -327,10 +435,55 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   return app;
 }
 
-function checkCsrf(req: FastifyRequest, p: Principal): void {
+/** What /healthz's details need: the Live page's right, through the same guard as every route. */
+const HEALTH_DETAILS = {
+  method: 'GET',
+  url: '/healthz',
+  auth: 'live.read',
+  kind: 'json',
+  tag: 'status',
+  summary: 'the details of /healthz',
+} as const;
+
+const HealthBody = z.object({
+  status: z.enum(['ok', 'degraded']),
+  controllerId: z.string().optional(),
+  version: z.string().optional(),
+  board: z.string().optional(),
+  journal: z.object({ headSeq: z.number(), storageOk: z.boolean() }).optional(),
+  readersOnline: z.number().optional(),
+  readers: z.number().optional(),
+  clockSynced: z.boolean().nullable().optional(),
+  mqtt: z
+    .object({
+      configured: z.boolean(),
+      connected: z.boolean(),
+      backlog: z.number(),
+      lastError: z.string().nullable(),
+    })
+    .optional(),
+});
+
+/**
+ * 400 without a Host, 421 for a name the dashboard is not reached by. The answer does not list
+ * the names: a rebinding page could read it.
+ */
+function checkHost(req: FastifyRequest, hosts: HostNames): void {
+  const name = hostOfHeader(req.headers.host);
+  if (name === null)
+    throw new ApiError(400, 'bad_host', 'the request has no Host header, or a malformed one');
+  if (!hosts.allows(name))
+    throw new ApiError(
+      421,
+      'unknown_host',
+      `this dashboard is not reached by the name "${name}" (Host header): use one of the names in dashboard.hostnames (docs/config.md)`,
+    );
+}
+
+function checkCsrf(req: FastifyRequest, p: SessionPrincipal): void {
   const header = req.headers['x-csrf-token'];
   const given = typeof header === 'string' ? header : '';
-  if (!p.session || !given || !safeEqual(given, p.session.csrfToken))
+  if (!given || !safeEqual(given, p.session.csrfToken))
     throw new ApiError(403, 'csrf_failed', 'missing or wrong x-csrf-token header');
   if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
 }

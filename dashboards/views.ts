@@ -3,7 +3,7 @@
  * looking, the site, the alarm count) and the labels of the accounts a page names.
  */
 import type { Dash } from './context.js';
-import type { Principal } from './http.js';
+import { ApiError, type Principal } from './http.js';
 import type { Lang, Translate } from './i18n.js';
 import type { ActorNames, Shell } from './pages/layout.js';
 
@@ -27,6 +27,8 @@ export function shellOf(
   const { controller } = dash;
   const { config } = controller;
   const { principal } = ctx;
+  // The guard keeps API tokens off the pages (they are for people): this never happens.
+  if (principal.kind !== 'session') throw new ApiError(403, 'forbidden', 'pages are for people: log in');
   return {
     lang: ctx.lang,
     t: ctx.t,

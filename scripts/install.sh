@@ -7,6 +7,9 @@
 #                                  then npm run build: the service runs the JavaScript in /opt/sekisho/dist
 #   /etc/sekisho/config.yaml       the config (root:sekisho 0640, folder 0750); never overwritten
 #   /var/lib/sekisho               journal, device secrets, backups/ (sekisho 0700)
+#   /etc/sekisho/dashboard.crt     the dashboard's TLS certificate (root:sekisho 0644) and its key
+#   /etc/sekisho/dashboard.key     (sekisho 0600): self-signed by scripts/make-cert.sh unless given
+#                                  with --cert/--key; an existing pair is kept. Its fingerprint is printed.
 #   /etc/systemd/system/sekisho.service   deploy/sekisho.service, enabled
 #   /usr/local/bin/sekisho         the `sekisho` command, run as the service user
 #
@@ -17,6 +20,9 @@
 #   --node PATH    the Node.js to use (default: the `node` on PATH): 22, 24 or 26 (24 or 26 recommended;
 #                  20.20.2 is accepted with a warning, it is past its end of life)
 #   --no-enable    install the unit but do not enable it
+#   --cert FILE --key FILE
+#                  install this certificate (PEM, e.g. from the city's CA) and key for the dashboard
+#                  instead of making a self-signed one; replaces the installed pair
 # Running it again updates the application and the unit; config and state are kept. The previous
 # application stays in /opt/sekisho.previous until the next update.
 set -euo pipefail
@@ -28,6 +34,8 @@ ROOT=""
 DRY=0
 ENABLE=1
 NODE=""
+GIVEN_CERT=""
+GIVEN_KEY=""
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -42,7 +50,9 @@ while [ $# -gt 0 ]; do
     --root) [ $# -ge 2 ] || die "--root needs a folder"; ROOT="$(cd "$2" && pwd)"; shift ;;
     --node) [ $# -ge 2 ] || die "--node needs a path"; NODE="$2"; shift ;;
     --no-enable) ENABLE=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --cert) [ $# -ge 2 ] || die "--cert needs a file"; GIVEN_CERT="$2"; shift ;;
+    --key) [ $# -ge 2 ] || die "--key needs a file"; GIVEN_KEY="$2"; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) printf 'install.sh: unknown option %s (see --help)\n' "$1" >&2; exit 2 ;;
   esac
   shift
@@ -51,6 +61,10 @@ if [ -n "$ROOT" ] && [ "$DRY" = 0 ]; then
   die "--root is only supported with --dry-run (users, ownership and systemd belong to the running system)"
 fi
 if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then die "run as root: sudo $0"; fi
+if [ -n "$GIVEN_CERT$GIVEN_KEY" ]; then
+  [ -n "$GIVEN_CERT" ] && [ -n "$GIVEN_KEY" ] || die "--cert and --key go together"
+  [ -r "$GIVEN_CERT" ] && [ -r "$GIVEN_KEY" ] || die "cannot read $GIVEN_CERT or $GIVEN_KEY"
+fi
 
 # --- the machine ----------------------------------------------------------------------------------
 if [ -r /etc/os-release ]; then
@@ -155,6 +169,40 @@ mkdir -p "$STATE/backups"
 chmod 0700 "$STATE" "$STATE/backups"
 own -R $SERVICE_USER:$SERVICE_USER "$STATE"
 
+# --- the dashboard's certificate (docs/install.md, "The dashboard's certificate") ---------------------
+CRT="$ROOT/etc/sekisho/dashboard.crt"
+KEY="$ROOT/etc/sekisho/dashboard.key"
+if [ -n "$GIVEN_CERT" ]; then
+  command -v openssl >/dev/null || die "openssl is needed to check the given certificate (apt install openssl)"
+  openssl x509 -in "$GIVEN_CERT" -noout 2>/dev/null || die "$GIVEN_CERT is not a PEM certificate"
+  # The same public key in both, or the dashboard would not start.
+  [ "$(openssl x509 -in "$GIVEN_CERT" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+    "$(openssl pkey -in "$GIVEN_KEY" -pubout -outform DER 2>/dev/null | sha256sum)" ] ||
+    die "$GIVEN_KEY is not the key of $GIVEN_CERT (or is encrypted: the service cannot type a passphrase)"
+  (umask 077 && cp "$GIVEN_KEY" "$KEY.new") && chmod 0600 "$KEY.new" && mv -f "$KEY.new" "$KEY"
+  cp "$GIVEN_CERT" "$CRT.new" && chmod 0644 "$CRT.new" && mv -f "$CRT.new" "$CRT"
+  say "installed the given certificate as $CRT and its key as $KEY"
+elif [ -e "$CRT" ] && [ -e "$KEY" ]; then
+  say "kept the existing dashboard certificate $CRT"
+elif [ -e "$CRT" ] || [ -e "$KEY" ]; then
+  die "only one of $CRT and $KEY exists: remove it, or give both with --cert and --key"
+else
+  if ! command -v openssl >/dev/null; then sys apt-get install -y openssl; fi
+  if command -v openssl >/dev/null; then
+    bash "$SRC/scripts/make-cert.sh" --cert "$CRT" --key "$KEY" >/dev/null
+    say "made a self-signed certificate for the dashboard: $CRT (EC P-256, 5 years, for $(openssl x509 -in "$CRT" -noout -ext subjectAltName | tail -n +2 | sed 's/^ *//'))"
+  else
+    say "(dry run) openssl is missing: no certificate made"
+  fi
+fi
+if [ -e "$CRT" ]; then
+  own root:$SERVICE_USER "$CRT"
+  own $SERVICE_USER:$SERVICE_USER "$KEY"
+  FINGERPRINT="$(openssl x509 -in "$CRT" -noout -fingerprint -sha256 | sed 's/^[^=]*=//')"
+  say "dashboard certificate SHA-256 fingerprint: $FINGERPRINT"
+  say "  (the browser shows it the first time: compare it, then trust the certificate; valid until $(openssl x509 -in "$CRT" -noout -enddate | sed 's/^notAfter=//'))"
+fi
+
 # --- the command and the unit -----------------------------------------------------------------------
 mkdir -p "$ROOT/usr/local/bin"
 cat > "$ROOT/usr/local/bin/sekisho" <<EOF
@@ -195,6 +243,6 @@ fi
 cat <<EOF
 install.sh: done. Next (docs/install.md):
   1. edit /etc/sekisho/config.yaml (sudoedit /etc/sekisho/config.yaml)
-  2. sudo sekisho doctor
+  2. sudo sekisho doctor   (it prints the dashboard certificate's fingerprint again)
   3. sudo systemctl start sekisho && systemctl status sekisho
 EOF

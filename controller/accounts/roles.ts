@@ -7,6 +7,11 @@
  * - operator: the duty desk: watches, acknowledges alarms, marks badges lost, files requests,
  *   issues and takes back visitor badges, drives the simulation.
  * - auditor: read-only, plus "verify now" and the signed evidence export.
+ *
+ * API tokens (controller/accounts/tokens.ts) have no role: each carries scopes, and a scope is a
+ * fixed set of the permissions below (`SCOPE_PERMISSIONS`). Only reading and the simulated hardware
+ * are in any scope: no token files or approves a request, acknowledges an alarm, marks a badge or
+ * changes an account.
  */
 import { z } from 'zod';
 
@@ -38,6 +43,7 @@ export const PERMISSIONS = [
   'users.manage',
   'sim.use',
   'api.docs',
+  'metrics.read',
   'self',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -60,6 +66,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'integrity.read',
     'sim.use',
     'api.docs',
+    'metrics.read',
     'self',
   ]),
   auditor: new Set<Permission>([
@@ -75,10 +82,39 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'reports.read',
     'users.read',
     'api.docs',
+    'metrics.read',
     'self',
   ]),
 };
 
 export function can(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].has(permission);
+}
+
+/** The scopes of an API token. */
+export const Scope = z.enum(['metrics', 'read', 'sim']);
+export type Scope = z.infer<typeof Scope>;
+export const SCOPES = Scope.options;
+
+/**
+ * What each scope allows, as permissions: the one table of token rights. A token may call a route
+ * whose permission is in one of its scopes, except the HTML pages (those are for people).
+ * - metrics: GET /metrics, for Prometheus.
+ * - read: the live status and its event stream, the entry/exit log as the Log page shows it (no CSV
+ *   export, no raw journal), alarms, the chain's integrity state and public key, the OpenAPI document.
+ * - sim: the simulated hardware (badges, contacts, exit button, tamper, outputs); those routes exist
+ *   only when the board is simulated.
+ */
+export const SCOPE_PERMISSIONS = {
+  metrics: ['metrics.read'],
+  read: ['live.read', 'log.read', 'alarms.read', 'integrity.read', 'api.docs'],
+  sim: ['sim.use'],
+} as const satisfies Record<Scope, readonly Permission[]>;
+
+/** The permissions some scope grants: the only ones a token can ever hold. */
+export type TokenPermission = (typeof SCOPE_PERMISSIONS)[Scope][number];
+
+/** Whether a token with these scopes holds the permission. */
+export function scopesAllow(scopes: readonly Scope[], permission: Permission): boolean {
+  return scopes.some((s) => (SCOPE_PERMISSIONS[s] as readonly Permission[]).includes(permission));
 }

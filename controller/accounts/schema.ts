@@ -1,11 +1,11 @@
 /**
- * The tables beside the journal's in the controller's database: accounts and sessions
+ * The tables beside the journal's in the controller's database: accounts, sessions and API tokens
  * (controller/accounts), requests (controller/approvals) and the dashboard's log index
  * (dashboards/logindex.ts), released together as version 1. They are versioned apart from the
  * journal's schema (controller/journal/db.ts), in the table `dashboard_schema`, by the same runner.
  *
  * None of these tables is a record: every change they hold is also a journal row (accounts,
- * requests) or is rebuilt from the journal (the log index). Sessions are throw-away.
+ * requests, tokens) or is rebuilt from the journal (the log index). Sessions are throw-away.
  */
 import { type Migration, runMigrations, type SqliteDatabase, versionTable } from '../journal/index.js';
 
@@ -99,6 +99,43 @@ export const ACCOUNT_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE dashboard_index_state (
         name      TEXT PRIMARY KEY,
         last_seq  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `),
+  },
+  {
+    name: 'API tokens',
+    up: (db) =>
+      db.exec(`
+      -- Named, scoped API tokens (controller/accounts/tokens.ts). Only the SHA-256 of the token is
+      -- stored; a revoked token's row is deleted (its history is in the journal).
+      CREATE TABLE api_tokens (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        scopes          TEXT NOT NULL,
+        secret_hash     TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        created_by      TEXT NOT NULL,
+        rotated_at      INTEGER,
+        expires_at      INTEGER,
+        last_used_at    INTEGER,
+        last_used_from  TEXT
+      ) WITHOUT ROWID;
+    `),
+  },
+  {
+    // Dual control of account secrets (controller/accounts/users.ts, "Activation"): only the
+    // hashes of the two halves, never a half.
+    name: 'account activations',
+    up: (db) =>
+      db.exec(`
+      CREATE TABLE dashboard_activations (
+        user_id         TEXT PRIMARY KEY REFERENCES dashboard_users(id),
+        purpose         TEXT NOT NULL CHECK (purpose IN ('account_create', 'password_reset')),
+        request_id      INTEGER NOT NULL UNIQUE,
+        applicant_hash  TEXT,
+        approver_hash   TEXT NOT NULL,
+        issued_at       INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL
       ) WITHOUT ROWID;
     `),
   },

@@ -3,11 +3,18 @@
  * activation, password, lock-out) commits in one transaction with the journal row that records it
  * and its actor (POLICY §8(1)①, §8(2)②). The password itself never leaves this module: only its
  * scrypt hash is stored, never logged.
+ *
+ * Activation (dual control, §4(3)): an account made by an approved request, or whose password a
+ * different person reset, has no usable password. It gets an activation secret in two halves: the
+ * approver is shown one when approving, the applicant the other (once, afterwards); the user needs
+ * both to set their own password (`activate`). Only SHA-256 hashes of the halves are stored, so
+ * neither admin alone — nor the database — can log in as the account.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import {
   type AccountChangeVia,
+  type ActivationPurpose,
   type KnownRecordType,
   nameField,
   normaliseName,
@@ -17,6 +24,9 @@ import {
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
 import { Role } from './roles.js';
+
+/** How long an activation stays valid: an account not activated by then cannot be. */
+export const DEFAULT_ACTIVATION_MS = 7 * 86_400_000;
 
 export const Username = z
   .string()
@@ -57,7 +67,7 @@ interface UserRow {
 /** A refused account change; nothing was written. `code` is stable for the API. */
 export class AccountError extends Error {
   constructor(
-    readonly code: 'invalid_input' | 'not_found' | 'conflict' | 'weak_password',
+    readonly code: 'invalid_input' | 'not_found' | 'conflict' | 'weak_password' | 'forbidden',
     message: string,
     /** For weak_password: the i18n key of the reason. */
     readonly detail?: string,
@@ -76,18 +86,84 @@ export interface NewUser {
 }
 
 /** What a user is called in journal rows (the `actor` column). */
+/**
+ * Dual control needs two administrators (one files an account request, another approves it): until
+ * there are this many active ones, the device may bootstrap an administrator (`sekisho user add`).
+ */
+export const BOOTSTRAP_ADMINS = 2;
+
 export function actorOf(user: Pick<User, 'username'>): string {
   return `user:${user.username}`;
+}
+
+/** A pending activation as the Accounts page shows it (never a half). */
+export interface Activation {
+  userId: string;
+  purpose: ActivationPurpose;
+  requestId: number;
+  /** Whether the applicant has been shown their half. */
+  applicantShown: boolean;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+interface ActivationRow {
+  user_id: string;
+  purpose: ActivationPurpose;
+  request_id: number;
+  applicant_hash: string | null;
+  approver_hash: string;
+  issued_at: number;
+  expires_at: number;
+}
+
+/** Why an activation was refused; `wrong_halves` also stands for an unknown user name. */
+export type ActivationRefusal = 'wrong_halves' | 'expired' | 'disabled';
+
+const HALF_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/**
+ * One half of an activation secret: 20 characters of an unambiguous 32-letter alphabet (100 bits),
+ * in groups of five for reading aloud or writing down.
+ */
+export function newActivationHalf(): string {
+  // 32 divides 256: every byte maps to one letter without bias.
+  const chars = Array.from(randomBytes(20), (b) => HALF_ALPHABET[b % 32]!);
+  return [0, 5, 10, 15].map((i) => chars.slice(i, i + 5).join('')).join('-');
+}
+
+/** A half as typed: case, spaces and dashes do not matter. */
+export function normaliseHalf(typed: string): string {
+  return typed.toUpperCase().replace(/[\s-]/g, '');
+}
+
+/** The stored form of a half, bound to its account so a hash is useless for any other. */
+function halfHash(userId: string, half: string): string {
+  return createHash('sha256')
+    .update(`sekisho-activation/1\0${userId}\0${normaliseHalf(half)}`)
+    .digest('hex');
+}
+
+function sameHash(a: string | null, b: string): boolean {
+  if (a === null || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 export class UserStore {
   readonly #journal: Journal;
   readonly #scrypt: ScryptParams;
+  /** How long an activation is valid (default 7 days). */
+  readonly activationMs: number;
   readonly #s;
 
-  constructor(db: SqliteDatabase, journal: Journal, options: { scrypt?: ScryptParams } = {}) {
+  constructor(
+    db: SqliteDatabase,
+    journal: Journal,
+    options: { scrypt?: ScryptParams; activationMs?: number } = {},
+  ) {
     this.#journal = journal;
     this.#scrypt = options.scrypt ?? DEFAULT_SCRYPT;
+    this.activationMs = options.activationMs ?? DEFAULT_ACTIVATION_MS;
     this.#s = {
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dashboard_users'),
       list: db.prepare<[], UserRow>('SELECT * FROM dashboard_users ORDER BY username'),
@@ -111,6 +187,23 @@ export class UserStore {
       setFailures: db.prepare<[number, number | null, string]>(
         'UPDATE dashboard_users SET failed_logins = ?, locked_until = ? WHERE id = ?',
       ),
+      endSessions: db.prepare<[string]>('DELETE FROM dashboard_sessions WHERE user_id = ?'),
+      activation: db.prepare<[string], ActivationRow>(
+        'SELECT * FROM dashboard_activations WHERE user_id = ?',
+      ),
+      activationByRequest: db.prepare<[number], ActivationRow>(
+        'SELECT * FROM dashboard_activations WHERE request_id = ?',
+      ),
+      activations: db.prepare<[], ActivationRow>('SELECT * FROM dashboard_activations ORDER BY issued_at'),
+      putActivation: db.prepare(
+        `INSERT OR REPLACE INTO dashboard_activations
+           (user_id, purpose, request_id, applicant_hash, approver_hash, issued_at, expires_at)
+         VALUES (@userId, @purpose, @requestId, NULL, @approverHash, @at, @expiresAt)`,
+      ),
+      setApplicantHash: db.prepare<[string, string]>(
+        'UPDATE dashboard_activations SET applicant_hash = ? WHERE user_id = ? AND applicant_hash IS NULL',
+      ),
+      dropActivation: db.prepare<[string]>('DELETE FROM dashboard_activations WHERE user_id = ?'),
     };
   }
 
@@ -243,6 +336,7 @@ export class UserStore {
     this.#journal.transaction(() => {
       this.#require(id);
       this.#s.setPassword.run(hash, options.mustChange ? 1 : 0, at, at, id);
+      this.#s.dropActivation.run(id);
       this.#append('user_password_changed', at, actor, {
         userId: id,
         username: u.username,
@@ -251,30 +345,36 @@ export class UserStore {
     });
   }
 
-  /** Counts a failed login; at `maxFailures` the account is locked until `lockedUntil` (journaled). */
-  recordFailure(
-    id: string,
+  /**
+   * The login's one read: the account and its stored hash by user name (without case), or
+   * undefined. The same indexed query whether or not the name exists.
+   */
+  loginLookup(username: string): { user: User; passwordHash: string } | undefined {
+    const row = this.#s.byName.get(username);
+    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  /**
+   * Journals a refused login. `user` is null for a name without an account: the row is written all
+   * the same (the same work, so the answer takes as long), without the name typed. When the
+   * failures set off the name's delay, a `login_throttled` row joins it in the one transaction.
+   */
+  recordLoginFailure(
+    user: Pick<User, 'id' | 'username'> | null,
     at: number,
-    maxFailures: number,
-    lockMs: number,
     ip: string,
-  ): { locked: boolean } {
-    return this.#journal.transaction(() => {
-      const u = this.#require(id);
-      const failures = u.failedLogins + 1;
-      this.#append('login_failed', at, null, { userId: id, username: u.username, ip, failures });
-      if (failures >= maxFailures) {
-        this.#s.setFailures.run(0, at + lockMs, id);
-        this.#append('user_locked_out', at, null, {
-          userId: id,
-          username: u.username,
+    f: { failures: number; reason: 'password' | 'disabled'; throttledDelayMs: number | null },
+  ): void {
+    const who = { userId: user?.id ?? null, username: user?.username ?? null };
+    this.#journal.transaction(() => {
+      this.#append('login_failed', at, null, { ...who, ip, failures: f.failures, reason: f.reason });
+      if (f.throttledDelayMs !== null)
+        this.#append('login_throttled', at, null, {
+          ...who,
           ip,
-          until: at + lockMs,
+          failures: f.failures,
+          delayMs: f.throttledDelayMs,
         });
-        return { locked: true };
-      }
-      this.#s.setFailures.run(failures, u.lockedUntil, id);
-      return { locked: false };
     });
   }
 
@@ -299,6 +399,173 @@ export class UserStore {
     });
   }
 
+  /** Whether an active administrator exists (see activeAdminCount). */
+  hasActiveAdmin(now: number): boolean {
+    return this.activeAdminCount(now) > 0;
+  }
+
+  /**
+   * Active administrators. One whose activation expired cannot log in or be activated any more,
+   * and does not count. Below BOOTSTRAP_ADMINS, `sekisho user add` may bootstrap one.
+   */
+  activeAdminCount(now: number): number {
+    return this.list().filter((u) => {
+      if (u.role !== 'admin' || !u.active || (u.validUntil !== null && u.validUntil <= now)) return false;
+      const pending = this.#s.activation.get(u.id);
+      return !pending || pending.expires_at > now;
+    }).length;
+  }
+
+  /** Ends every session of an account (the sessions table is the account's, see sessions.ts). */
+  endSessions(id: string): void {
+    this.#s.endSessions.run(id);
+  }
+
+  /**
+   * A password reset was filed: the account's sessions end at once (journaled); its password keeps
+   * working until the reset is approved.
+   */
+  endSessionsForReset(id: string, requestId: number, actor: string, at: number): void {
+    this.#journal.transaction(() => {
+      const u = this.#require(id);
+      this.#s.endSessions.run(id);
+      this.#append('user_sessions_ended', at, actor, { userId: id, username: u.username, requestId });
+    });
+  }
+
+  /**
+   * A hash no password matches (of a random secret thrown away), stored while an account waits for
+   * activation: a login attempt costs the same as for any account and always fails.
+   */
+  async unusableHash(): Promise<string> {
+    return await hashPassword(randomBytes(32).toString('base64url'), this.#scrypt);
+  }
+
+  /**
+   * Carries out an approved account_create or password_reset (inside the approval's transaction):
+   * the password becomes unusable, the sessions end, and the approver's half is stored hashed. The
+   * applicant's half is made later, when they are shown it (`showApplicantHalf`).
+   */
+  issueActivation(
+    id: string,
+    a: { purpose: ActivationPurpose; requestId: number; approverHalf: string; unusableHash: string },
+    actor: string,
+    at: number,
+  ): { expiresAt: number } {
+    return this.#journal.transaction(() => {
+      const u = this.#require(id);
+      const expiresAt = at + this.activationMs;
+      this.#s.setPassword.run(a.unusableHash, 0, at, at, id);
+      this.#s.endSessions.run(id);
+      this.#s.putActivation.run({
+        userId: id,
+        purpose: a.purpose,
+        requestId: a.requestId,
+        approverHash: halfHash(id, a.approverHalf),
+        at,
+        expiresAt,
+      });
+      this.#append('activation_issued', at, actor, {
+        userId: id,
+        username: u.username,
+        purpose: a.purpose,
+        requestId: a.requestId,
+        expiresAt,
+      });
+      return { expiresAt };
+    });
+  }
+
+  /** The pending activation of an account, if any. */
+  activationOf(id: string): Activation | undefined {
+    const r = this.#s.activation.get(id);
+    return r ? toActivation(r) : undefined;
+  }
+
+  activationForRequest(requestId: number): Activation | undefined {
+    const r = this.#s.activationByRequest.get(requestId);
+    return r ? toActivation(r) : undefined;
+  }
+
+  /** Every pending activation (expired ones included: they stay until replaced or activated). */
+  activations(): Activation[] {
+    return this.#s.activations.all().map(toActivation);
+  }
+
+  /**
+   * Makes the applicant's half of the activation issued for `requestId` and answers it: once only
+   * (its hash is stored, the half nowhere), before the activation expires. The caller checks that
+   * `actor` is the request's applicant.
+   */
+  showApplicantHalf(
+    requestId: number,
+    actor: string,
+    at: number,
+  ): { half: string; user: User; expiresAt: number } {
+    return this.#journal.transaction(() => {
+      const r = this.#s.activationByRequest.get(requestId);
+      if (!r) throw new AccountError('not_found', `request ${requestId} has no pending activation`);
+      if (r.applicant_hash !== null)
+        throw new AccountError('conflict', 'the applicant’s half was shown already; it is shown only once');
+      if (r.expires_at <= at) throw new AccountError('conflict', 'the activation has expired');
+      const u = this.#require(r.user_id);
+      const half = newActivationHalf();
+      this.#s.setApplicantHash.run(halfHash(u.id, half), u.id);
+      this.#append('activation_half_shown', at, actor, { userId: u.id, username: u.username, requestId });
+      return { half, user: u, expiresAt: r.expires_at };
+    });
+  }
+
+  /**
+   * Checks both halves for `username` and, if they match, sets the password the user chose: the
+   * activation is then void and the account usable. Every refusal is journaled
+   * (`activation_failed`) and answers the same whether or not the name exists.
+   */
+  async activate(
+    input: { username: string; applicantHalf: string; approverHalf: string; password: string },
+    ip: string,
+    now: () => number,
+  ): Promise<{ ok: true; user: User } | { ok: false; why: ActivationRefusal }> {
+    const u = this.byUsername(input.username);
+    const r = u ? this.#s.activation.get(u.id) : undefined;
+    // Both comparisons run whatever the name, so an unknown one answers the same, as fast.
+    const id = u?.id ?? 'none';
+    const a = sameHash(r?.applicant_hash ?? null, halfHash(id, input.applicantHalf));
+    const b = sameHash(r?.approver_hash ?? null, halfHash(id, input.approverHalf));
+    const refuse = (why: ActivationRefusal) => {
+      this.#append('activation_failed', now(), null, {
+        // Typed by anyone: only a well-formed user name reaches the journal (no control characters).
+        username: Username.safeParse(input.username).success ? input.username : '(not a user name)',
+        ip,
+        why,
+      });
+      return { ok: false as const, why };
+    };
+    if (!u || !r || !a || !b) return refuse('wrong_halves');
+    if (r.expires_at <= now()) return refuse('expired');
+    if (!u.active || (u.validUntil !== null && u.validUntil <= now())) return refuse('disabled');
+    const problem = passwordProblem(input.password, u.username);
+    if (problem) throw new AccountError('weak_password', `password rejected: ${problem}`, problem);
+    const hash = await hashPassword(input.password, this.#scrypt);
+    const at = now();
+    return this.#journal.transaction(() => {
+      // The same activation still (not replaced by a newer reset while hashing).
+      const still = this.#s.activation.get(u.id);
+      if (still?.issued_at !== r.issued_at || still.request_id !== r.request_id)
+        return refuse('wrong_halves');
+      this.#s.setPassword.run(hash, 0, at, at, u.id);
+      this.#s.dropActivation.run(u.id);
+      this.#s.endSessions.run(u.id);
+      this.#append('account_activated', at, actorOf(u), {
+        userId: u.id,
+        username: u.username,
+        purpose: r.purpose,
+        requestId: r.request_id,
+      });
+      return { ok: true as const, user: this.get(u.id)! };
+    });
+  }
+
   #require(id: string): User {
     const u = this.get(id);
     if (!u) throw new AccountError('not_found', `no account ${id}`);
@@ -310,6 +577,17 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw new AccountError('invalid_input', `${what}: ${r.error.issues[0]!.message}`);
+}
+
+function toActivation(r: ActivationRow): Activation {
+  return {
+    userId: r.user_id,
+    purpose: r.purpose,
+    requestId: r.request_id,
+    applicantShown: r.applicant_hash !== null,
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+  };
 }
 
 function toUser(r: UserRow): User {

@@ -4,9 +4,8 @@
  * approving it does. RequestStore (requests.ts) holds the workflow common to every kind.
  */
 import { z } from 'zod';
-import { generatePassword } from '../accounts/passwords.js';
 import { Role } from '../accounts/roles.js';
-import { DisplayName, type User, Username, type UserStore } from '../accounts/users.js';
+import { DisplayName, newActivationHalf, type User, Username, type UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
 import { Direction, nameField } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
@@ -20,6 +19,7 @@ export const RequestKind = z.enum([
   'equipment',
   'account_create',
   'role_change',
+  'password_reset',
 ]);
 export type RequestKind = z.infer<typeof RequestKind>;
 export const RequestStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
@@ -60,6 +60,7 @@ export const PAYLOADS = {
     validUntil: Time.nullable().default(null),
   }),
   role_change: z.strictObject({ userId: Id, role: Role }),
+  password_reset: z.strictObject({ userId: Id }),
 } as const satisfies Record<RequestKind, z.ZodType>;
 
 export type Payload<K extends RequestKind> = z.output<(typeof PAYLOADS)[K]>;
@@ -110,11 +111,20 @@ export interface ApplyContext {
   prepared: Prepared;
 }
 
-/** Made before the approval's transaction, because it is slow (hashing a new password). */
+/** Made before the approval's transaction, because it is slow (hashing). */
 export interface Prepared {
-  /** A new account's initial password, shown to the approver this once. */
-  initialPassword?: string;
-  passwordHash?: string;
+  /** The approver's half of an activation secret, shown to the approver this once. */
+  activationHalf?: string;
+  /** A hash no password matches, for an account waiting for activation. */
+  unusableHash?: string;
+}
+
+/** What a kind may do when it is filed, inside the filing's transaction. */
+export interface FiledContext {
+  users: UserStore;
+  actor: string;
+  at: number;
+  requestId: number;
 }
 
 export interface KindDef<P> {
@@ -131,6 +141,8 @@ export interface KindDef<P> {
   /** Throws ApprovalError (or the account or registry error) if the request cannot be carried out. */
   check(p: P, ctx: CheckContext): void;
   prepare?(p: P, users: UserStore): Promise<Prepared>;
+  /** What filing it does at once, besides the request (a password reset ends the sessions). */
+  filed?(p: P, ctx: FiledContext): void;
   /** Carries the approved request out; answers what it did (stored as the request's result). */
   apply(p: P, ctx: ApplyContext): Record<string, unknown>;
 }
@@ -263,18 +275,27 @@ export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
       )
         throw new ApprovalError('conflict', `an account "${p.username}" is already requested`);
     },
-    async prepare(p, users) {
-      const initialPassword = generatePassword();
-      return { initialPassword, passwordHash: await users.hashFor(initialPassword, p.username) };
-    },
+    prepare: activationSecret,
+    // No password anyone knows: the account is usable once its user has set one with both halves.
     apply(p, ctx) {
-      const { passwordHash } = ctx.prepared;
-      if (passwordHash === undefined) throw new Error('account_create: no password hash was prepared');
-      const u = ctx.users.createHashed({ ...p, mustChangePassword: true }, passwordHash, ctx.actor, ctx.at, {
-        requestId: ctx.requestId,
-        requestedBy: ctx.requestedBy,
-      });
-      return { userId: u.id, username: u.username };
+      const { unusableHash, activationHalf } = ctx.prepared;
+      if (unusableHash === undefined || activationHalf === undefined)
+        throw new Error('account_create: no activation was prepared');
+      const via = { requestId: ctx.requestId, requestedBy: ctx.requestedBy };
+      const u = ctx.users.createHashed(
+        { ...p, mustChangePassword: false },
+        unusableHash,
+        ctx.actor,
+        ctx.at,
+        via,
+      );
+      const { expiresAt } = ctx.users.issueActivation(
+        u.id,
+        { purpose: 'account_create', requestId: ctx.requestId, approverHalf: activationHalf, unusableHash },
+        ctx.actor,
+        ctx.at,
+      );
+      return { userId: u.id, username: u.username, activation: 'pending', expiresAt };
     },
   },
   role_change: {
@@ -295,7 +316,43 @@ export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
       return { userId: u.id, role: u.role };
     },
   },
+  password_reset: {
+    payload: PAYLOADS.password_reset,
+    account: true,
+    subjectUser: (p) => p.userId,
+    concerns: (p, user) => p.userId === user.id,
+    check(p, ctx) {
+      const u = ctx.users.get(p.userId);
+      if (!u) throw new ApprovalError('invalid_input', `no account "${p.userId}"`);
+      if (!u.active) throw new ApprovalError('invalid_input', `${u.username} is disabled`);
+      if (ctx.pending('password_reset').some((r) => r.id !== ctx.requestId && r.payload.userId === p.userId))
+        throw new ApprovalError('conflict', `a password reset of ${u.username} is already requested`);
+    },
+    // Whoever may be using the account (perhaps not its owner) is logged out now.
+    filed(p, ctx) {
+      ctx.users.endSessionsForReset(p.userId, ctx.requestId, ctx.actor, ctx.at);
+    },
+    prepare: activationSecret,
+    // The old password stops working now; the user sets a new one with both halves.
+    apply(p, ctx) {
+      const { unusableHash, activationHalf } = ctx.prepared;
+      if (unusableHash === undefined || activationHalf === undefined)
+        throw new Error('password_reset: no activation was prepared');
+      const { expiresAt } = ctx.users.issueActivation(
+        p.userId,
+        { purpose: 'password_reset', requestId: ctx.requestId, approverHalf: activationHalf, unusableHash },
+        ctx.actor,
+        ctx.at,
+      );
+      return { userId: p.userId, activation: 'pending', expiresAt };
+    },
+  },
 };
+
+/** The approver's half and the unusable hash of an activation (account_create, password_reset). */
+async function activationSecret(_p: unknown, users: UserStore): Promise<Prepared> {
+  return { activationHalf: newActivationHalf(), unusableHash: await users.unusableHash() };
+}
 
 /** A request's kind entry with its payload read by that kind's schema, so the two cannot disagree. */
 export interface BoundRequest {
@@ -306,6 +363,7 @@ export interface BoundRequest {
   concerns(user: Pick<User, 'id' | 'username'>): boolean;
   check(ctx: CheckContext): void;
   prepare(users: UserStore): Promise<Prepared>;
+  filed(ctx: FiledContext): void;
   apply(ctx: ApplyContext): Record<string, unknown>;
 }
 
@@ -320,6 +378,7 @@ export function bindRequest<K extends RequestKind>(kind: K, payload: unknown): B
     concerns: (user) => def.concerns?.(p, user) ?? false,
     check: (ctx) => def.check(p, ctx),
     prepare: async (users) => (def.prepare ? await def.prepare(p, users) : {}),
+    filed: (ctx) => def.filed?.(p, ctx),
     apply: (ctx) => def.apply(p, ctx),
   };
 }

@@ -174,6 +174,7 @@ export class RequestStore {
         { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
         bound.person,
       );
+      bound.filed({ users: this.#d.users, actor: by.actor, at, requestId: id });
       return id;
     });
     return this.get(id)!;
@@ -182,14 +183,15 @@ export class RequestStore {
   /**
    * Approves a pending request and carries it out, in one transaction. Refuses
    * (`self_approval_refused`, journaled) when the approver filed the request or is its subject.
-   * Answers the result; for a new account, also the initial password, shown this once only.
+   * Answers the result; for a new account or a password reset, also the approver's half of the
+   * activation secret, shown this once only (controller/accounts/users.ts, "Activation").
    */
   async approve(
     id: number,
     by: RequestActor,
     note: string,
     at: () => number,
-  ): Promise<{ request: RequestRecord; initialPassword?: string }> {
+  ): Promise<{ request: RequestRecord; activationHalf?: string }> {
     const req = this.#requirePending(id);
     const bound = bind(req);
     if (bound.account && !can(by.user.role, 'accounts.approve'))
@@ -205,7 +207,7 @@ export class RequestStore {
         'the applicant and the approver must be different people (§4(3)); this attempt was recorded',
       );
     }
-    // The slow part (hashing a new account's password) happens before the transaction.
+    // The slow part (hashing an account's unusable password) happens before the transaction.
     const prepared = await bound.prepare(this.#d.users);
     const when = at();
     this.#d.journal.transaction(() => {
@@ -238,8 +240,8 @@ export class RequestStore {
         todo.person,
       );
     });
-    const { initialPassword } = prepared;
-    return { request: this.get(id)!, ...(initialPassword ? { initialPassword } : {}) };
+    const { activationHalf } = prepared;
+    return { request: this.get(id)!, ...(activationHalf ? { activationHalf } : {}) };
   }
 
   reject(id: number, by: RequestActor, note: string, at: number): RequestRecord {

@@ -2,6 +2,7 @@
  * The service's life cycle: `sekisho start` (parses its arguments and hands over to the process
  * root, controller/main.ts) and `sekisho secure-outputs` (systemd's ExecStopPost).
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   type CreateBoardOptions,
@@ -10,21 +11,36 @@ import {
   pinLevel,
   secureLevels,
 } from '../../hardware/index.js';
+import { cliActor } from '../accounts/person.js';
 import type { LoadedConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { LoggedStartError, startSekisho } from '../main.js';
-import { common, load } from './common.js';
+import { common, load, UsageError } from './common.js';
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: common });
   const loaded = load(values.config);
+  if (values.actor !== undefined)
+    throw new UsageError('start takes no --actor: the journal records the OS user who started it');
   try {
-    await startSekisho({ loaded, log: createLogger() });
+    await startSekisho({ loaded, log: createLogger(), startedBy: osActor() });
   } catch (err) {
     if (err instanceof LoggedStartError) return 1;
     throw err;
   }
   return await new Promise<number>(() => undefined); // runs until a signal
+}
+
+/**
+ * Who runs this process, as the journal names a CLI user (under systemd: the service account);
+ * undefined for a uid without a passwd entry (not known, so no person).
+ */
+export function osActor(): string | undefined {
+  try {
+    return cliActor(userInfo().username, process.env);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

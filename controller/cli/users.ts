@@ -1,9 +1,28 @@
-/** `sekisho user …`: dashboard and CLI accounts from the command line (controller/accounts/). */
-import { generatePassword, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/passwords.js';
+/**
+ * `sekisho user …`: dashboard accounts from the command line (controller/accounts/).
+ *
+ * No one person may make or take over an account alone (§4(3)): `user add` and `user passwd` set a
+ * password only to bootstrap an installation that has fewer than two active administrators
+ * (journaled as such): `user add` then makes administrators only.
+ * Otherwise `user add` refuses and points to the dashboard's `account_create` request, and `user
+ * passwd` files a `password_reset` request as the person running it; a different administrator
+ * approves either, and the user activates the account with two halves (`user half` shows the
+ * applicant's).
+ */
+
+import {
+  checkPasswordStrength,
+  feedbackText,
+  generatePassword,
+  MIN_PASSWORD_LENGTH,
+  type PasswordReason,
+} from '../accounts/passwords.js';
+import { personOf, samePerson } from '../accounts/person.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { SessionStore } from '../accounts/sessions.js';
-import { UserStore } from '../accounts/users.js';
+import { BOOTSTRAP_ADMINS, UserStore } from '../accounts/users.js';
+import { RequestStore } from '../approvals/requests.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
@@ -47,9 +66,20 @@ async function readStdinLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
-/** The new password: generated, typed twice at a terminal, or the first line of stdin. */
+const REFUSALS: Record<PasswordReason, string> = {
+  password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
+  password_too_long: 'the password is too long',
+  password_contains_name: 'the password must not contain the user name, the display name or "sekisho"',
+  password_too_weak: 'the password is too easy to guess',
+};
+
+/**
+ * The new password: generated, typed twice at a terminal, or the first line of stdin. Refused with
+ * the strength estimator's reasons, as the dashboard refuses it.
+ */
 async function newPassword(
   username: string,
+  displayName: string,
   generate: boolean,
 ): Promise<{ password: string; shown: boolean }> {
   if (generate) return { password: generatePassword(), shown: true };
@@ -61,17 +91,67 @@ async function newPassword(
     const again = await promptHidden('Again: ');
     if (again !== password) throw new UsageError('the two passwords differ');
   } else password = await readStdinLine();
-  const problem = passwordProblem(password, username);
-  if (problem)
-    throw new UsageError(
-      {
-        password_too_short: `the password needs at least ${MIN_PASSWORD_LENGTH} characters`,
-        password_too_long: 'the password is too long',
-        password_too_simple: 'the password is too simple',
-        password_contains_username: 'the password must not contain the user name',
-      }[problem] ?? problem,
-    );
+  const v = checkPasswordStrength(password, [username, displayName]);
+  if (!v.ok && v.reason) {
+    const why = [v.warning, ...v.suggestions].flatMap((k) => {
+      const text = k ? feedbackText(k) : null;
+      return text ? [text] : [];
+    });
+    throw new UsageError(why.length ? `${REFUSALS[v.reason]}: ${why.join(' ')}` : REFUSALS[v.reason]);
+  }
   return { password, shown: false };
+}
+
+/** A command refused by the rules (not bad usage): exit 1 with the message. */
+export class RefusedError extends Error {}
+
+/**
+ * `user passwd U --reason R` while an administrator is active: files a `password_reset` request as
+ * the person who runs the CLI (a manager's rights, as every CLI request), which a different
+ * administrator approves on the dashboard. The account's sessions end now.
+ */
+export function fileReset(
+  requests: RequestStore,
+  users: UserStore,
+  actor: string,
+  username: string,
+  reason: string,
+  at: number,
+): { requestId: number } {
+  const person = personOf(actor);
+  if (person === null)
+    throw new RefusedError(
+      `${actor} stands for no person: a password reset is filed by a person (§4(3)); run the command through sudo as yourself, or file it on the dashboard`,
+    );
+  const u = users.byUsername(username);
+  if (!u) throw new UsageError(`no account "${username}"`);
+  const r = requests.create(
+    { kind: 'password_reset', payload: { userId: u.id }, reason },
+    { actor, user: { id: `cli:${person}`, username: person, role: 'manager' } },
+    at,
+  );
+  return { requestId: r.id };
+}
+
+/** `user half REQUEST`: the applicant's half of their approved account request, shown once. */
+export function showHalf(
+  requests: RequestStore,
+  users: UserStore,
+  actor: string,
+  requestId: number,
+  at: number,
+): { half: string; username: string; expiresAt: number } {
+  const req = requests.get(requestId);
+  if (!req || (req.kind !== 'account_create' && req.kind !== 'password_reset'))
+    throw new UsageError(`no account request ${requestId}`);
+  if (!samePerson(req.requestedBy, actor))
+    throw new RefusedError(
+      `only the applicant of request ${requestId} (${req.requestedBy}) may see its half`,
+    );
+  if (req.status !== 'approved')
+    throw new RefusedError(`request ${requestId} is ${req.status}, not approved`);
+  const shown = users.showApplicantHalf(requestId, actor, at);
+  return { half: shown.half, username: shown.user.username, expiresAt: shown.expiresAt };
 }
 
 export async function userCommand(args: string[]): Promise<number> {
@@ -81,10 +161,13 @@ export async function userCommand(args: string[]): Promise<number> {
     role: { type: 'string' },
     'valid-until': { type: 'string' },
     generate: { type: 'boolean' },
+    reason: { type: 'string' },
   });
-  return await withStorage(values, async ({ tz, actor, s }) => {
+  return await withStorage(values, async ({ loaded, tz, actor, s }) => {
     migrateAccounts(s.db);
     const users = new UserStore(s.db, s.journal);
+    const requests = () =>
+      new RequestStore({ db: s.db, journal: s.journal, registry: s.registry, users, config: loaded.config });
     const find = () => {
       const name = positionals[0];
       if (!name) throw new UsageError(`usage: sekisho user ${sub} USERNAME`);
@@ -92,24 +175,50 @@ export async function userCommand(args: string[]): Promise<number> {
       if (!u) throw new UsageError(`no account "${name}"`);
       return u;
     };
+    /**
+     * Refuses unless there are fewer than two active administrators (a new installation, or too few
+     * left): dual control cannot start before there are two.
+     */
+    const bootstrapping = () => users.activeAdminCount(Date.now()) < BOOTSTRAP_ADMINS;
+    const bootstrapOnly = (what: string, instead: string) => {
+      if (!bootstrapping())
+        throw new RefusedError(
+          `${what} is refused: two active administrators exist, so no one person may set an account's password (§4(3)). ${instead}`,
+        );
+    };
     switch (sub) {
       case 'add': {
+        bootstrapOnly(
+          'sekisho user add',
+          'Request the account on the dashboard (Accounts page, /users: "Request a new account"); a different administrator approves it and the new user activates it at /activate with the two halves of its activation code.',
+        );
         const username = values.username ?? positionals[0];
         if (!username) throw new UsageError('missing --username');
         const role = Role.safeParse(values.role);
         if (!role.success) throw new UsageError('--role: expected admin, manager, operator or auditor');
+        // Other roles are requested on the dashboard once the two administrators exist.
+        if (role.data !== 'admin')
+          throw new UsageError(
+            '--role: the device bootstraps administrators only; request other accounts on the dashboard',
+          );
         const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
-        const { password, shown } = await newPassword(username, values.generate ?? false);
+        const displayName = values.name ?? username;
+        const { password, shown } = await newPassword(username, displayName, values.generate ?? false);
         const u = await users.create(
           { username, displayName: values.name ?? username, role: role.data, password, validUntil },
           actor,
           Date.now(),
-          { via: 'cli' },
+          { via: 'cli', bootstrap: true },
         );
         if (values.json)
-          process.stdout.write(`${JSON.stringify({ id: u.id, username: u.username, role: u.role })}\n`);
-        else process.stdout.write(`added account ${u.username} (${u.role})\n`);
+          process.stdout.write(
+            `${JSON.stringify({ id: u.id, username: u.username, role: u.role, bootstrap: true })}\n`,
+          );
+        else
+          process.stdout.write(
+            `added account ${u.username} (${u.role}) — bootstrap: there were fewer than two active administrators\n`,
+          );
         if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
         return 0;
       }
@@ -132,17 +241,50 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       case 'passwd': {
         const u = find();
-        const { password, shown } = await newPassword(u.username, values.generate ?? false);
+        if (!bootstrapping()) {
+          // The two-half reset: filed here, approved by a different administrator on the dashboard.
+          if (values.generate)
+            throw new UsageError('--generate: only to bootstrap (fewer than two active administrators)');
+          if (!values.reason)
+            throw new UsageError(
+              `two active administrators exist, so ${u.username}'s password is reset by a request: add --reason TEXT to file it (a different administrator approves it on the dashboard), or use the Accounts page`,
+            );
+          // Filing ends the account's sessions (the request kind's `filed`).
+          const { requestId } = fileReset(requests(), users, actor, u.username, values.reason, Date.now());
+          if (values.json) process.stdout.write(`${JSON.stringify({ requestId, username: u.username })}\n`);
+          else
+            process.stdout.write(
+              `password reset of ${u.username} requested (#${requestId}); their sessions ended.\n` +
+                `A different administrator approves it on the dashboard and is shown one half of the activation code;\n` +
+                `then "sekisho user half ${requestId}" shows you the other half, once. ${u.username} sets a new password at /activate with both.\n`,
+            );
+          return 0;
+        }
+        const { password, shown } = await newPassword(u.username, u.displayName, values.generate ?? false);
         await users.setPassword(u.id, password, actor, Date.now(), { mustChange: true });
         new SessionStore(s.db, { idleMs: 0, maxAgeMs: 0 }).destroyUser(u.id);
         process.stdout.write(`password of ${u.username} set; it must be changed at the next login\n`);
         if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
         return 0;
       }
+      case 'half': {
+        const id = Number(positionals[0]);
+        if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError('usage: sekisho user half REQUEST_ID');
+        const h = showHalf(requests(), users, actor, id, Date.now());
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ requestId: id, username: h.username, activationHalf: h.half, expiresAt: h.expiresAt })}\n`,
+          );
+        else
+          process.stdout.write(
+            `activation code for ${h.username}, your half (shown only now; hand it to them in person, valid until ${formatLocal(h.expiresAt, tz)}):\n${h.half}\n`,
+          );
+        return 0;
+      }
       case 'unlock': {
         const u = find();
         users.unlock(u.id, actor, Date.now());
-        process.stdout.write(`${u.username} unlocked\n`);
+        process.stdout.write(`${u.username} unlocked (journaled as ${actor}); the password is unchanged\n`);
         return 0;
       }
       case 'disable': {
@@ -153,7 +295,9 @@ export async function userCommand(args: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown user command "${sub ?? ''}" (add, list, passwd, unlock, disable)`);
+        throw new UsageError(
+          `unknown user command "${sub ?? ''}" (add, list, passwd, half, unlock, disable)`,
+        );
     }
   });
 }

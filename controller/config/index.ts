@@ -1,2 +1,3 @@
+export * from './access.js';
 export * from './load.js';
 export * from './schema.js';

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -65,18 +66,28 @@ export interface LoadedConfig {
   file: string;
   /** storage.path resolved against the config file's folder. */
   storageDir: string;
+  /**
+   * SHA-256 (hex) of the file's bytes exactly as read, and its modification time (UTC ms): journaled
+   * at every start (`config_loaded`). Absent for a config not read from a file (tests).
+   */
+  sha256?: string;
+  modifiedAt?: number;
 }
 
 export function loadConfig(file: string): LoadedConfig {
   const abs = resolve(file);
-  let text: string;
+  let bytes: Buffer;
+  let modifiedAt: number;
   try {
-    text = readFileSync(abs, 'utf8');
+    bytes = readFileSync(abs);
+    modifiedAt = Math.trunc(statSync(abs).mtimeMs);
   } catch (err) {
     throw new ConfigError(abs, [`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
-  const config = parseConfig(text, abs);
+  // The hash is of the bytes parsed, not of a second read that a writer could race.
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const config = parseConfig(bytes.toString('utf8'), abs);
   const sp = config.storage.path;
   const storageDir = isAbsolute(sp) ? sp : resolve(dirname(abs), sp);
-  return { config, file: abs, storageDir };
+  return { config, file: abs, storageDir, sha256, modifiedAt };
 }

@@ -8,6 +8,7 @@ import type { DoorTiming } from '../domain/door.js';
 import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 import type { VisitRules } from '../domain/visit-settings.js';
+import { DASHBOARD_DEFAULTS, DashboardSchema } from './dashboard.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -352,9 +353,8 @@ export const ConfigSchema = z
       /** Sign a checkpoint of the journal head at this interval. */
       checkpointEveryS: int().min(10).max(86_400).default(300),
     }),
-    dashboard: z
-      .strictObject({ host: z.string().default('127.0.0.1'), port: int().min(0).max(65_535).default(8080) })
-      .default({ host: '127.0.0.1', port: 8080 }),
+    /** Listener, TLS, proxy, names (controller/config/dashboard.ts). */
+    dashboard: DashboardSchema.default(DASHBOARD_DEFAULTS),
     mqtt: MqttSchema.optional(),
     /**
      * Required: a config that forgot its board must not quietly become a simulation, with demo

@@ -1,6 +1,6 @@
 /**
  * The journal's record types: the `data` of each row type, as zod schemas, and the catalogue of all
- * of them (`RecordCatalogue`, at the end; the registry's, accounts' and operation's schemas are in
+ * of them (`RecordCatalogue`, at the end; the registry's, accounts', config's and operation's schemas are in
  * records-*.ts beside this file).
  *
  * A journal row is `{ seq, at, type, door, person, actor, data }`. `door` (door id), `person`
@@ -10,8 +10,10 @@
  */
 import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
+import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
+import { TokenRecordSchemas } from './records-tokens.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -25,8 +27,10 @@ import {
 } from './types.js';
 
 export * from './records-accounts.js';
+export * from './records-config.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
+export * from './records-tokens.js';
 
 const alarmId = z.int().positive();
 
@@ -446,15 +450,17 @@ export function parseRecord(
 
 /**
  * Every record type Sekisho writes, with the schema of its `data`: the domain's and the visits'
- * above, the registry's, the accounts' and approvals', and the operation's (MQTT link, backups,
+ * above, the registry's, the accounts' and approvals', the API tokens', and the operation's (MQTT link, backups,
  * archives, the dashboard's own records). `Journal.append` accepts only these types, each with its
  * data; tests/domain/records.test.ts checks that every row a whole session writes parses.
  */
 export const RecordCatalogue = {
   ...RecordSchemas,
   ...VisitRecordSchemas,
+  ...ConfigRecordSchemas,
   ...RegistryRecordSchemas,
   ...AccountRecordSchemas,
+  ...TokenRecordSchemas,
   ...OperationRecordSchemas,
 } as const;
 

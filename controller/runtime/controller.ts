@@ -33,6 +33,7 @@ import { MQTT_NOT_CONFIGURED, MqttPublisher, type MqttStatus, type PublisherTuni
 import type { Registry } from '../registry/index.js';
 import { openStorage } from '../storage.js';
 import { clockSynchronised, runtimeVersions, sekishoVersion } from '../system.js';
+import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
@@ -49,6 +50,11 @@ export interface ControllerOptions {
   board?: Board;
   /** MQTT publisher tuning (tests: e.g. a small maxBacklog). */
   mqttTuning?: PublisherTuning;
+  /**
+   * Who started the controller: the actor of the start's `config_loaded` row (`cli:<os user>`, from
+   * `cliActor`). Omitted: not known (null).
+   */
+  startedBy?: string;
 }
 
 export interface AccessOutcome {
@@ -112,9 +118,13 @@ export class Controller {
   private readonly parts: Part[];
   private stopped = false;
   private walCheckpointer: WalCheckpointer | null = null;
+  private readonly loaded: LoadedConfig;
+  private readonly startedBy: string | null;
 
   private constructor(opts: ControllerOptions) {
     const { config, storageDir } = opts.loaded;
+    this.loaded = opts.loaded;
+    this.startedBy = opts.startedBy ?? null;
     this.config = config;
     this.storageDir = storageDir;
     this.log = opts.log ?? createLogger();
@@ -222,6 +232,8 @@ export class Controller {
           runtime: runtimeVersions(this.db.prepare<[], string>('SELECT sqlite_version()').pluck().get()!),
         },
       },
+      // What this start's rules are, and what changed in them since the previous start.
+      configLoadedRow(this, this.loaded, { at, actor: this.startedBy, log: this.log }),
     ];
     // Make the secured state a record too, so the log shows how every start left the door.
     for (const d of this.config.doors)

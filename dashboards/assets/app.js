@@ -78,12 +78,13 @@ function showOnce(label, value) {
 }
 
 async function after(el, data) {
-  if (data && typeof data.initialPassword === 'string') {
+  // One half of an account's activation secret (approver's or applicant's): never shown again.
+  if (data && typeof data.activationHalf === 'string') {
     const label =
       document.documentElement.lang === 'ja'
-        ? '初期パスワード（一度だけ表示されます。本人に渡してください）：'
-        : 'Initial password (shown once; hand it to the user):';
-    await showOnce(label, data.initialPassword);
+        ? 'アカウント有効化コード（半分）です。この画面でのみ一度だけ表示されます。利用者ご本人に直接お渡しください（もう半分は別の職員からお渡しします）：'
+        : 'Activation code (one half), shown only this once. Hand it to the user in person; the other half comes from another colleague:';
+    await showOnce(label, data.activationHalf);
   }
   const resultId = el.getAttribute('data-result');
   if (resultId) {

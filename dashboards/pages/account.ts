@@ -23,6 +23,39 @@ export function loginPage(ctx: { t: Translate; lang: Lang }, l: LoginView): Safe
     <button type="submit" class="primary">${t('login_button')}</button>
   </form>
   <p class="hint">${t('login_hint')}</p>
+  <p class="hint"><a href="/activate" id="activate-link">${t('activate_link')}</a></p>
+</section>`,
+  });
+}
+
+export interface ActivateView {
+  siteName: string;
+  minPasswordLength: number;
+}
+
+/**
+ * First login, or after a password reset: the user types the two halves they were handed (one by
+ * the applicant, one by the approver) and chooses their password.
+ */
+export function activatePage(ctx: { t: Translate; lang: Lang }, a: ActivateView): SafeHtml {
+  const { t } = ctx;
+  return bare(ctx, {
+    title: t('activate_title'),
+    siteName: a.siteName,
+    body: html`<section class="card login">
+  <h1>${t('activate_title')}</h1>
+  <p class="hint">${t('activate_intro')}</p>
+  <form data-api="/api/activate" data-method="POST" data-then="/login" data-done="${t('activated')}" id="activate-form">
+    <label>${t('username')}<input name="username" autocomplete="username" required maxlength="32" autofocus></label>
+    <label>${t('applicant_half')}<input name="applicantHalf" required maxlength="64" autocomplete="off" spellcheck="false" placeholder="XXXXX-XXXXX-XXXXX-XXXXX"></label>
+    <label>${t('approver_half')}<input name="approverHalf" required maxlength="64" autocomplete="off" spellcheck="false" placeholder="XXXXX-XXXXX-XXXXX-XXXXX"></label>
+    <label>${t('new_password')} <small>${t('new_password_hint', { min: a.minPasswordLength })}</small>
+      <input name="password" type="password" autocomplete="new-password" required minlength="${a.minPasswordLength}"></label>
+    <label>${t('new_password_again')}<input name="confirm" type="password" autocomplete="new-password" required minlength="${a.minPasswordLength}"></label>
+    ${formError}
+    <button type="submit" class="primary">${t('activate_button')}</button>
+  </form>
+  <p class="hint"><a href="/login">${t('login_title')}</a></p>
 </section>`,
   });
 }

@@ -79,7 +79,9 @@ export function compliancePage(v: Shell, items: readonly ComplianceItem[]): Safe
         i,
       ) => html`<tr class="${i.status}" data-clause="${i.clause}"><td class="nowrap">${i.clause}</td><td>${t(i.requirement)}</td>
 <td><span class="tag ${i.status === 'ok' ? 'ok' : 'warn'}">${t(i.status)}</span></td>
-<td>${i.evidence.map(([k, val]) => html`<div>${t(k)}: <strong>${val}</strong></div>`)}</td></tr>`,
+<td>${i.evidence.map(([k, val]) => html`<div>${t(k)}: <strong>${val}</strong></div>`)}${
+        i.link ? html`<div><a href="${i.link.href}">${t(i.link.label)}</a></div>` : ''
+      }</td></tr>`,
     )}</tbody></table></section>`,
   });
 }

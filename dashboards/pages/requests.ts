@@ -47,6 +47,8 @@ ${fmtTime(v, Number(p.validFrom))} – ${fmtTime(v, Number(p.validUntil))} · ${
       return html`${String(p.username)} · ${String(p.displayName)} · ${t(`role_${String(p.role)}`)}`;
     case 'role_change':
       return html`${user(p.userId)} → ${t(`role_${String(p.role)}`)}`;
+    case 'password_reset':
+      return html`${user(p.userId)}`;
     default:
       return html``;
   }
@@ -75,7 +77,7 @@ function personPicker(
 function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   const { t } = v;
   const own = r.requestedBy === v.actor;
-  const accountKind = r.kind === 'account_create' || r.kind === 'role_change';
+  const accountKind = r.kind === 'account_create' || r.kind === 'role_change' || r.kind === 'password_reset';
   const mayDecide = may(v, accountKind ? 'accounts.approve' : 'requests.approve');
   let actions: SafeHtml | string = '';
   if (r.status === 'pending') {
@@ -89,6 +91,9 @@ function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
         : ''
     }${own ? html`<p class="hint">${t('own_request')}</p><button type="button" data-api="/api/requests/${r.id}/withdraw" data-method="POST" data-then="reload">${t('withdraw')}</button>` : ''}`;
   }
+  // The applicant of an approved account request collects their half of the activation code there.
+  if (own && r.status === 'approved' && (r.kind === 'account_create' || r.kind === 'password_reset'))
+    actions = html`<a href="/users#activation-halves" class="hint">${t('halves_title')}</a>`;
   return html`<tr data-request="${r.id}" class="status-${r.status}">
 <td>#${r.id}</td><td>${t(`kind_${r.kind}`)}</td><td>${summary(v, names, r)}<div class="hint">${r.reason}</div></td>
 <td>${actorLabel(v, r.requestedBy)}<div class="hint">${fmtTime(v, r.requestedAt)}</div></td>

@@ -1,17 +1,65 @@
 /** Logging in and out, the session, and one's own account (password change). */
 
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MIN_PASSWORD_LENGTH, verifyPassword } from '../../controller/accounts/passwords.js';
+import {
+  checkPasswordStrengthOffThread,
+  MIN_PASSWORD_LENGTH,
+  verifyPassword,
+} from '../../controller/accounts/passwords.js';
 import { Role } from '../../controller/accounts/roles.js';
 import { actorOf, type User } from '../../controller/accounts/users.js';
+import { nameKey } from '../auth/limiter.js';
 import type { Dash } from '../context.js';
-import { ApiError, addRoute, Ok, sameOrigin, serializeCookie } from '../http.js';
+import { ApiError, addRoute, Ok, parseCookies, safeEqual, sameOrigin, serializeCookie } from '../http.js';
 import { accountPage, loginPage } from '../pages/account.js';
 import { shellOf } from '../views.js';
 
 export const SESSION_COOKIE = 'sekisho_session';
 export const LANG_COOKIE = 'sekisho_lang';
+/** Marks a browser where a name logged in before (docs/dashboard.md, login limits). */
+export const DEVICE_COOKIE = 'sekisho_device';
+/** Device tokens one browser keeps (one per name logged in with, newest first). */
+const MAX_DEVICE_TOKENS = 4;
+
+/**
+ * Device tokens: `<id>.<mac>`, the MAC (HMAC-SHA-256 under a key made at each start) binding the
+ * id to one user name, so a token opens nothing for another name and cannot be forged. Checking
+ * them costs the same whether the name exists or not.
+ */
+class DeviceTokens {
+  readonly #key = randomBytes(32);
+
+  #mac(username: string, id: string): string {
+    return createHmac('sha256', this.#key)
+      .update(`${nameKey(username)}\n${id}`)
+      .digest('base64url');
+  }
+
+  /** The tokens the request carries. */
+  of(req: FastifyRequest): string[] {
+    const raw = parseCookies(req.headers.cookie)[DEVICE_COOKIE];
+    return raw ? raw.split('~').slice(0, MAX_DEVICE_TOKENS) : [];
+  }
+
+  /** The id of the token made for `username`, if one is there and valid. */
+  idFor(tokens: string[], username: string): string | null {
+    let found: string | null = null;
+    for (const t of tokens) {
+      const [id = '', mac = ''] = t.split('.');
+      if (/^[\w-]{22}$/.test(id) && safeEqual(mac, this.#mac(username, id)) && found === null) found = id;
+    }
+    return found;
+  }
+
+  /** The cookie's new value after a login of `username`: its token first (the same id if it had one). */
+  after(tokens: string[], username: string, id: string | null): string {
+    const mine = id ?? randomBytes(16).toString('base64url');
+    const others = tokens.filter((t) => !t.startsWith(`${mine}.`) && this.idFor([t], username) === null);
+    return [`${mine}.${this.#mac(username, mine)}`, ...others].slice(0, MAX_DEVICE_TOKENS).join('~');
+  }
+}
 
 const Me = z.object({
   user: z.object({
@@ -54,6 +102,7 @@ function clientIp(req: FastifyRequest): string {
  */
 export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: string): void {
   const { guard, users, sessions, limiter } = dash;
+  const devices = new DeviceTokens();
 
   addRoute(app, guard, {
     method: 'GET',
@@ -80,61 +129,79 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     tag: 'session',
     summary:
       'Log in. Answers the session cookie and the CSRF token to send as `x-csrf-token` on every change. ' +
-      'Rate-limited per address; repeated failures lock the account for a while.',
+      'Failures delay further attempts from the same address, and from addresses new to the account; ' +
+      'an unknown user name is answered exactly like a wrong password.',
     body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
     response: Me,
     handler: async ({ req, reply, body }) => {
       // Login CSRF: a form on another site cannot log a browser in (SameSite cookie, JSON body, Origin).
       if (!sameOrigin(req)) throw new ApiError(403, 'csrf_failed', 'cross-origin request refused');
-      const now = dash.now();
       const ip = clientIp(req);
-      const wait = limiter.attempt(ip, now);
-      if (wait > 0) {
-        reply.header('retry-after', String(Math.ceil(wait / 1000)));
-        throw new ApiError(429, 'rate_limited', 'too many login attempts from this address; wait and retry');
-      }
-      const user = users.byUsername(body.username);
-      if (!user) {
-        await verifyPassword(body.password, dummyHash);
-        if (limiter.unknownLockedUntil(body.username, now) !== null)
-          throw new ApiError(
-            423,
-            'account_locked',
-            'too many failed logins; the account is locked for a while',
-          );
-        limiter.unknownFailure(body.username, now);
-        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
-      }
-      if (user.lockedUntil !== null && user.lockedUntil > now)
+      const tokens = devices.of(req);
+      const device = devices.idFor(tokens, body.username);
+      const gate = limiter.admit(ip, body.username, dash.now(), device);
+      if (!gate.ok) {
+        const seconds = Math.max(1, Math.ceil(gate.waitMs / 1000));
+        reply.header('retry-after', String(seconds));
         throw new ApiError(
-          423,
-          'account_locked',
-          'too many failed logins; the account is locked for a while',
+          429,
+          'rate_limited',
+          gate.scope === 'address'
+            ? `too many failed logins from this address; retry in ${seconds} s`
+            : `too many failed logins on this account from new addresses; retry in ${seconds} s, or log in from where you logged in before`,
+          { scope: gate.scope },
         );
-      const ok = await verifyPassword(body.password, users.passwordHashOf(user.id) ?? '');
-      const at = dash.now();
-      if (!ok) {
-        const r = users.recordFailure(user.id, at, limiter.limits.maxFailures, limiter.limits.lockMs, ip);
-        if (r.locked)
-          throw new ApiError(
-            423,
-            'account_locked',
-            'too many failed logins; the account is locked for a while',
-          );
-        throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
       }
-      if (!user.active || (user.validUntil !== null && user.validUntil <= at))
-        throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
-      users.recordLogin(user.id, at, ip);
-      const { token, session } = sessions.create(user.id, at);
-      reply.header(
-        'set-cookie',
-        serializeCookie(SESSION_COOKIE, token, {
-          secure: dash.secureCookies || req.protocol === 'https',
-          maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
-        }),
-      );
-      return me(user, session.csrfToken, session.expiresAt);
+      try {
+        // Whether the name exists or not, and whatever the account's state, a wrong password gets
+        // the same checks in the same order: one lookup, one scrypt with the current parameters,
+        // one journal transaction, one answer.
+        const found = users.loginLookup(body.username);
+        const right = await verifyPassword(body.password, found?.passwordHash ?? dummyHash);
+        const at = dash.now();
+        const user = right ? found?.user : undefined;
+        if (!user) {
+          const f = limiter.fail(gate, at);
+          users.recordLoginFailure(found?.user ?? null, at, ip, {
+            failures: f.failures,
+            reason: 'password',
+            throttledDelayMs: f.throttled ? f.accountDelayMs : null,
+          });
+          throw new ApiError(401, 'invalid_credentials', 'wrong user name or password');
+        }
+        // Only someone who knows the password learns that the account is disabled or has ended.
+        if (!user.active || (user.validUntil !== null && user.validUntil <= at)) {
+          const f = limiter.fail(gate, at);
+          users.recordLoginFailure(user, at, ip, {
+            failures: f.failures,
+            reason: 'disabled',
+            throttledDelayMs: f.throttled ? f.accountDelayMs : null,
+          });
+          throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
+        }
+        limiter.succeed(gate, at);
+        users.recordLogin(user.id, at, ip);
+        const { token, session } = sessions.create(user.id, at);
+        const secure = dash.secureCookies || req.protocol === 'https';
+        reply.header('set-cookie', [
+          serializeCookie(SESSION_COOKIE, token, {
+            secure,
+            maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
+          }),
+          // Only the login route reads it, so only the login route gets it.
+          [
+            `${DEVICE_COOKIE}=${devices.after(tokens, user.username, device)}`,
+            'Path=/api/session',
+            'SameSite=Strict',
+            `Max-Age=${Math.floor(limiter.limits.knownMs / 1000)}`,
+            'HttpOnly',
+            ...(secure ? ['Secure'] : []),
+          ].join('; '),
+        ]);
+        return me(user, session.csrfToken, session.expiresAt);
+      } finally {
+        limiter.release(gate);
+      }
     },
   });
 
@@ -192,6 +259,16 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
       if (body.current === body.next)
         throw new ApiError(400, 'weak_password', 'the new password must differ from the current one', {
           detail: 'password_same',
+        });
+      const verdict = await checkPasswordStrengthOffThread(body.next, [
+        p.user.username,
+        p.user.displayName,
+        dash.controller.config.site.name,
+      ]);
+      if (!verdict.ok && verdict.reason)
+        throw new ApiError(400, 'weak_password', `password rejected: ${verdict.reason}`, {
+          detail: verdict.reason,
+          feedback: [verdict.warning, ...verdict.suggestions].filter((k) => k !== null),
         });
       await users.setPassword(p.user.id, body.next, actorOf(p.user), dash.now(), { mustChange: false });
       if (p.session) sessions.destroyOthers(p.user.id, p.session.tokenHash);

@@ -141,8 +141,9 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     produces: 'text/event-stream',
     touch: false,
     summary:
-      'Server-sent events: `status` (the /api/status body, and with html=1 the Live panel as HTML) at once and ' +
-      'after every change; `expired` when the session ends. Watching does not keep a session alive.',
+      'Server-sent events: `status` (the /api/status body, and with html=1 for a session the Live panel as HTML) ' +
+      'at once and after every change; `expired` when the session ends or the token is revoked, rotated or expires. ' +
+      'Watching does not keep a session alive.',
     query: z.strictObject({ html: z.enum(['0', '1']).optional() }),
     handler: ({ req, reply, query, principal, lang }) => {
       const p = principal;
@@ -160,8 +161,9 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
       const send = (event: string, data: unknown) => {
         if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
+      // A revoked, rotated or expired token ends its stream as a logout ends a session's.
       const valid = () => {
-        if (p.kind === 'token') return true;
+        if (p.kind === 'token') return dash.tokens.stillValid(p.token, dash.now());
         const u = users.get(p.user.id);
         return (
           !!p.session &&
@@ -184,7 +186,8 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
             memo.set('status', status);
           }
           let panel: string | undefined;
-          if (withHtml) {
+          // The panel's HTML is the Live page's, for people; a token gets the status alone.
+          if (withHtml && p.kind === 'session') {
             const key = `html:${lang}:${p.user.role}`;
             panel = memo.get(key) as string | undefined;
             if (panel === undefined) {

@@ -1,4 +1,4 @@
-/** `GET /metrics` for Prometheus (dashboards/metrics.ts): a session with `live.read`, or the API token. */
+/** `GET /metrics` for Prometheus (dashboards/metrics.ts): a session, or an API token with the `metrics` scope. */
 import type { FastifyInstance } from 'fastify';
 import type { Dash } from '../context.js';
 import { addRoute } from '../http.js';
@@ -10,7 +10,7 @@ export function registerMetricsRoutes(app: FastifyInstance, dash: Dash): void {
   addRoute(app, dash.guard, {
     method: 'GET',
     url: '/metrics',
-    auth: 'live.read',
+    auth: 'metrics.read',
     kind: 'text',
     tag: 'meta',
     produces: METRICS_CONTENT_TYPE,

@@ -1,9 +1,14 @@
-/** Reports (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
+/**
+ * Reports (after-hours entries, denials by reason, forced and held doors), the compliance view, and
+ * the config changes each start journaled with their acknowledgement by a different person.
+ */
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { ConfigChangeStore } from '../../controller/approvals/config-changes.js';
 import type { Dash } from '../context.js';
 import { localTime, localToday } from '../dates.js';
 import { addRoute, DayRangeQuery } from '../http.js';
+import { configChangesPage } from '../pages/config-changes.js';
 import { compliancePage, reportsPage } from '../pages/reports.js';
 import { buildReport, compliance } from '../reports.js';
 import { shellOf } from '../views.js';
@@ -83,6 +88,62 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
     handler: async () => {
       await dash.index.sync();
       return { items: compliance(dash) };
+    },
+  });
+
+  const configChanges = new ConfigChangeStore(dash.controller.journal);
+  const SeqParam = z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/config-changes',
+    auth: 'reports.read',
+    kind: 'page',
+    tag: 'reports',
+    summary:
+      'Each start’s access-relevant config changes (old → new), who started and declared them, and their acknowledgement',
+    handler: ({ t, lang, principal }) => {
+      const loads = configChanges.list();
+      const shell = shellOf(
+        dash,
+        { t, lang, principal },
+        loads.map((l) => l.acknowledged?.actor),
+      );
+      return configChangesPage(shell, {
+        loads: loads.map((load) => ({
+          load,
+          refusal: load.acknowledged ? null : (configChanges.refusal(load, principal.actor)?.reason ?? null),
+        })),
+      });
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/config-changes',
+    auth: 'reports.read',
+    kind: 'json',
+    tag: 'reports',
+    summary:
+      'The starts whose access-relevant config changed, newest first (`all=true`: every start), with their declarations and acknowledgement',
+    query: z.strictObject({ all: z.enum(['true', 'false']).optional() }),
+    handler: ({ query }) => ({ loads: configChanges.list({ all: query.all === 'true' }) }),
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/config-changes/:seq/acknowledge',
+    auth: 'requests.approve',
+    kind: 'json',
+    tag: 'reports',
+    summary:
+      'Acknowledge the config changes a start journaled (`seq` = its config_loaded row), with a note. 403 `self_approval_refused` (journaled) for the person who started the controller with that config or declared the change',
+    params: SeqParam,
+    body: z.strictObject({ note: z.string().trim().min(1).max(500) }),
+    handler: ({ params, body, principal }) => {
+      const load = configChanges.acknowledge(params.seq, principal.actor, body.note, dash.now());
+      dash.hub.notify();
+      return { load };
     },
   });
 }

@@ -145,7 +145,7 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'requests',
     summary:
       'File a request: access_grant, schedule_change, escort_permission, visitor_badge (times as UTC ms or local ' +
-      'YYYY-MM-DDTHH:MM), equipment, account_create, role_change. It takes effect only when a different user approves it.',
+      'YYYY-MM-DDTHH:MM), equipment, account_create, role_change, password_reset. It takes effect only when a different user approves it.',
     body: RequestBody,
     response: RequestView,
     handler: ({ body, principal }) => {
@@ -177,13 +177,13 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'requests',
     summary:
       'Approve and carry out a request. 403 `self_approval_refused` (journaled) if you filed it or it concerns your own account. ' +
-      'For a new account the answer carries its initial password, shown this once.',
+      'For a new account or a password reset the answer carries the approver’s half of the activation secret (`activationHalf`), shown this once.',
     params: NumericIdParam,
     body: z.strictObject({ note: z.string().trim().max(500).default('') }),
     handler: async ({ params, body, principal }) => {
       const r = await requests.approve(params.id, principal, body.note, () => dash.now());
       dash.hub.notify();
-      return { ...view(r.request), ...(r.initialPassword ? { initialPassword: r.initialPassword } : {}) };
+      return { ...view(r.request), ...(r.activationHalf ? { activationHalf: r.activationHalf } : {}) };
     },
   });
 

@@ -21,7 +21,7 @@ const d = await makeDash({
     site: { id: 'demo-city-hall', name: 'デモ市役所 本庁舎' },
     holidays: [],
   },
-  server: { loginLimits: { perWindow: 1000 } },
+  server: { loginLimits: { clientFreeFailures: 1000 } },
   accounts: false,
 });
 const { UserStore } = await import('../../controller/accounts/users.js');

@@ -37,7 +37,12 @@ describe('config', () => {
     const cfg = parseConfig(stringify(base()));
     expect(cfg.timeZone).toBe('Asia/Tokyo');
     expect(cfg.storage.retentionYears).toBe(5);
-    expect(cfg.dashboard).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.dashboard).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      allowPlainHttp: false,
+      secureCookies: false,
+    });
     const door = cfg.doors[0]!;
     expect(door.unlockMs).toBe(5000);
     expect(door.contact).toEqual({ pin: 17, activeLow: true, debounceMs: 50 });

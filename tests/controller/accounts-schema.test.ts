@@ -28,12 +28,12 @@ const version = (db: SqliteDatabase) =>
   db.prepare<[], { version: number }>('SELECT version FROM dashboard_schema').all();
 
 describe('the accounts schema', () => {
-  it('creates the accounts, sessions, requests and log index tables at version 1', () => {
+  it('creates the accounts, sessions, requests, log index and API token tables at the latest version', () => {
     const db = openDatabase(join(tempDir(), 'c.db'));
     try {
       migrateAccounts(db);
       migrateAccounts(db); // a second start changes nothing
-      expect(version(db)).toEqual([{ version: 1 }]);
+      expect(version(db)).toEqual([{ version: ACCOUNT_MIGRATIONS.length }]);
       expect(schemaVersion(db)).toBe(SCHEMA_VERSION); // the journal's version is its own
       const tables = db
         .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -43,11 +43,13 @@ describe('the accounts schema', () => {
         expect.arrayContaining([
           'dashboard_schema',
           'dashboard_users',
+          'dashboard_activations',
           'dashboard_sessions',
           'dashboard_requests',
           'dashboard_access_index',
           'dashboard_alarm_index',
           'dashboard_index_state',
+          'api_tokens',
         ]),
       );
     } finally {
@@ -84,8 +86,8 @@ describe('the accounts schema', () => {
 
     const db = openDatabase(file);
     try {
-      migrateAccounts(db);
-      expect(version(db)).toEqual([{ version: 1 }]);
+      migrateAccounts(db); // the later migrations run on top of it
+      expect(version(db)).toEqual([{ version: ACCOUNT_MIGRATIONS.length }]);
       expect(schemaOf(db)).toEqual(expected);
       expect(db.prepare('SELECT username FROM dashboard_users').all()).toEqual([{ username: 'admin1' }]);
     } finally {
@@ -98,7 +100,9 @@ describe('the accounts schema', () => {
     try {
       migrateAccounts(db);
       db.prepare('UPDATE dashboard_schema SET version = ?').run(ACCOUNT_MIGRATIONS.length + 1);
-      expect(() => migrateAccounts(db)).toThrow(/\(dashboard_schema\): schema version 2 is newer/);
+      expect(() => migrateAccounts(db)).toThrow(
+        new RegExp(`\\(dashboard_schema\\): schema version ${ACCOUNT_MIGRATIONS.length + 1} is newer`),
+      );
     } finally {
       db.close();
     }
@@ -115,11 +119,14 @@ describe('the accounts schema', () => {
           throw new Error('boom');
         },
       };
-      expect(runMigrations(db, ACCOUNT_MIGRATIONS, slot, 'accounts')).toEqual([1]);
-      expect(() => runMigrations(db, [...ACCOUNT_MIGRATIONS, broken], slot, 'accounts')).toThrow(
-        'accounts: migration to schema version 2 (add a table, then fail) failed: boom',
+      const n = ACCOUNT_MIGRATIONS.length;
+      expect(runMigrations(db, ACCOUNT_MIGRATIONS, slot, 'accounts')).toEqual(
+        ACCOUNT_MIGRATIONS.map((_, i) => i + 1),
       );
-      expect(version(db)).toEqual([{ version: 1 }]);
+      expect(() => runMigrations(db, [...ACCOUNT_MIGRATIONS, broken], slot, 'accounts')).toThrow(
+        `accounts: migration to schema version ${n + 1} (add a table, then fail) failed: boom`,
+      );
+      expect(version(db)).toEqual([{ version: n }]);
       expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half_done'").all()).toEqual([]);
     } finally {
       db.close();

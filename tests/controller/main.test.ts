@@ -3,6 +3,7 @@
  * simulated board, real storage and a real listening dashboard. The order its parts start and stop
  * in is read from its debug log, interleaved with the board's output writes.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,8 +12,10 @@ import { parseConfig } from '../../controller/config/index.js';
 import type { Logger } from '../../controller/log.js';
 import { LoggedStartError, startSekisho } from '../../controller/main.js';
 import { openStorage } from '../../controller/storage.js';
-import { doorPinNames, SimBoard } from '../../hardware/index.js';
+import { doorPinNames, RpiBoard, SimBoard } from '../../hardware/index.js';
 import { lockOutputLevel } from '../../hardware/lock.js';
+import { fakeGpios } from '../hardware/fake-gpio.js';
+import { fakeSysfs } from '../hardware/fake-sysfs.js';
 import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
 
 const HOOKS = ['SIGINT', 'SIGTERM', 'uncaughtException', 'unhandledRejection'] as const;
@@ -23,6 +26,7 @@ const PARTS = [
   'controller',
   'demo people',
   'dashboard tables',
+  'API tokens',
   'dashboard',
   'signals',
   'listener',
@@ -119,5 +123,64 @@ describe('the process root', () => {
     expect(t.printed()).not.toContain('listening');
     expect(listeners()).toEqual(before);
     expect(t.stopReasons()).toEqual(['listen_failed']);
+  });
+});
+
+describe('the process root and the simulation token', () => {
+  it('a simulated start writes <storage>/api-token; a real board revokes that token and never reads the file', async () => {
+    const t = setUp();
+    const sim = await startSekisho({ loaded: t.loaded, log: t.log, board: t.board, print: t.print });
+    const file = join(t.loaded.storageDir, 'api-token');
+    const secret = readFileSync(file, 'utf8').trim();
+    const status = (base: string) =>
+      fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
+    expect(await status(sim.base)).toBe(200);
+    expect(t.printed()).toContain(file);
+    await sim.stop('test end');
+
+    // The same storage on a real board (an install that began as a simulation).
+    const cfg = parseConfig(
+      stringify(
+        doorConfig(
+          join(t.loaded.storageDir, '..'),
+          [{ id: 'entry', path: '/dev/null-reader', protocol: 'rdm6300' }],
+          {
+            board: { kind: 'rpi', chipLabels: ['pinctrl-rp1'] },
+          },
+        ),
+      ),
+    );
+    const sysfs = fakeSysfs([{ label: 'pinctrl-rp1', base: 571, ngpio: 54 }]);
+    const board = new RpiBoard({
+      chipLabels: cfg.board.chipLabels,
+      sysfsRoot: sysfs.root,
+      gpioFactory: fakeGpios().factory,
+    });
+    const warnings: string[] = [];
+    const rpi = await startSekisho({
+      loaded: { ...t.loaded, config: cfg },
+      log: { ...t.log, warn: (msg) => warnings.push(msg) },
+      board,
+      print: () => undefined,
+    });
+    try {
+      expect(await status(rpi.base)).toBe(401);
+      expect(readFileSync(file, 'utf8').trim()).toBe(secret); // left as it was, never read
+      expect(existsSync(file)).toBe(true);
+      expect(warnings).toEqual(
+        expect.arrayContaining([
+          'revoked the simulation API token: this board is not simulated',
+          expect.stringContaining(`${file} is not used on a real board`),
+        ]),
+      );
+      const revoked = rpi.controller.journal.query({ types: ['token_revoked'], limit: 1 })[0]!;
+      expect(revoked).toMatchObject({
+        actor: 'system',
+        data: { name: 'simulation', reason: 'not a simulated board' },
+      });
+      expect(rpi.app.sekishoRoutes.some((r) => r.url.startsWith('/api/sim'))).toBe(false);
+    } finally {
+      await rpi.stop('test end');
+    }
   });
 });

@@ -1,13 +1,29 @@
 /**
  * The dashboard's access control, proved over every route fastify has registered: 401 without a
  * session, 403 for each role that lacks the route's right, and the route's declared right matches
- * what the roles table grants. Plus CSRF, security headers and the cookie's flags.
+ * what the roles table grants; for API tokens, 401/403 on every route outside the token's scopes.
+ * Plus CSRF, security headers and the cookie's flags.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { can, type Permission, ROLES, type Role } from '../../controller/accounts/roles.js';
-import { ACCOUNTS, type Client, makeDash, type TestDash, TOKEN } from './helpers.js';
+import {
+  can,
+  type Permission,
+  ROLES,
+  type Role,
+  SCOPE_PERMISSIONS,
+  SCOPES,
+  type Scope,
+} from '../../controller/accounts/roles.js';
+import { ACCOUNTS, type Client, makeDash, type TestDash } from './helpers.js';
 
-const PUBLIC = ['GET /healthz', 'GET /login', 'POST /api/session', 'GET /static/:file'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /login',
+  'POST /api/session',
+  'GET /static/:file',
+  'GET /activate',
+  'POST /api/activate',
+];
 
 /** A concrete URL for a route pattern. */
 function concrete(url: string): string {
@@ -45,7 +61,10 @@ describe('every route is protected', () => {
         {},
         { cookie: 'sekisho_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
         { authorization: 'Bearer wrong-token' },
-        { authorization: TOKEN },
+        // a real token without "Bearer", and one with a wrong secret or an unknown name
+        { authorization: d.tokens.walk },
+        { authorization: `Bearer ${d.tokens.walk.slice(0, -1)}${d.tokens.walk.endsWith('A') ? 'B' : 'A'}` },
+        { authorization: `Bearer ${d.tokens.walk.replace('sks_walk_', 'sks_nobody_')}` },
       ]) {
         const res = await d.app.inject({
           method: r.method as 'GET',
@@ -110,24 +129,135 @@ describe('every route is protected', () => {
     expect(can('admin', 'accounts.approve')).toBe(true);
   });
 
-  it('the API token acts as an operator: reads and simulates, never approves, needs no CSRF token', async () => {
-    const auth = { authorization: `Bearer ${TOKEN}` };
-    expect((await d.app.inject({ method: 'GET', url: '/api/status', headers: auth })).statusCode).toBe(200);
+  it('answers 401/403 to a token on every route outside its scopes, and lets it through inside them', async () => {
+    const inScope = (scopes: readonly Scope[], def: { auth: string; kind: string }) =>
+      def.kind !== 'page' &&
+      scopes.some((sc) => (SCOPE_PERMISSIONS[sc] as readonly string[]).includes(def.auth));
+    const tested = new Map<Scope, string[]>(SCOPES.map((sc) => [sc, []]));
+    let refused = 0;
+    for (const r of d.app.sekishoRoutes) {
+      if (PUBLIC.includes(`${r.method} ${r.url}`)) continue;
+      const def = d.app.sekishoDefs.find((x) => x.method === r.method && x.url === r.url)!;
+      for (const token of ['metrics', 'read', 'sim', 'walk'] as const) {
+        const scopes: readonly Scope[] = token === 'walk' ? ['read', 'sim'] : [token];
+        const ok = inScope(scopes, def);
+        if (ok && token !== 'walk') tested.get(token)!.push(`${r.method} ${r.url}`);
+        // The live stream never ends under inject: it is proved over HTTP in tokens.test.ts.
+        if (ok && def.kind === 'stream' && r.url === '/api/live') continue;
+        const res = await d.app.inject({
+          method: r.method as 'GET',
+          url: concrete(r.url),
+          headers: d.bearer(token),
+          ...(r.method === 'GET' ? {} : { payload: {} }),
+        });
+        const what = `${token} ${r.method} ${r.url}`;
+        if (ok) expect([401, 403], what).not.toContain(res.statusCode);
+        else {
+          expect(res.statusCode, what).toBe(403);
+          if (def.kind === 'page') expect(res.body, what).toContain('data-code="forbidden"');
+          else expect(res.json().error.code, what).toBe('forbidden');
+          refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(200);
+    // What each scope reaches, route by route: the contract docs/api.md states.
+    expect(tested.get('metrics')).toEqual(['GET /metrics']);
+    expect(tested.get('read')!.sort()).toEqual(
+      [
+        'GET /api/status',
+        'GET /api/live',
+        'GET /api/log',
+        'GET /api/alarms',
+        'GET /api/alarms/history',
+        'GET /api/alarms/:id',
+        'GET /api/integrity',
+        'GET /api/integrity/public-key',
+        'GET /api/openapi.json',
+      ].sort(),
+    );
+    expect(tested.get('sim')!.sort()).toEqual(
+      [
+        'POST /api/sim/badge',
+        'POST /api/sim/doors/:door/contact',
+        'POST /api/sim/doors/:door/exit-button',
+        'POST /api/sim/doors/:door/tamper',
+        'GET /api/sim/outputs',
+      ].sort(),
+    );
+  });
+
+  it('no scope holds a change outside the simulated hardware, an export, a person’s record or an account', () => {
+    const never: Permission[] = [
+      'requests.create',
+      'requests.approve',
+      'accounts.approve',
+      'alarms.ack',
+      'badges.lost',
+      'badges.revoke',
+      'people.read',
+      'people.write',
+      'doors.mode',
+      'visitors.handle',
+      'log.export',
+      'integrity.verify',
+      'integrity.export',
+      'users.read',
+      'users.manage',
+      'reports.read',
+      'requests.read',
+      'self',
+    ];
+    for (const sc of SCOPES)
+      for (const p of never)
+        expect((SCOPE_PERMISSIONS[sc] as readonly string[]).includes(p), `${sc} ${p}`).toBe(false);
+    const changes = d.app.sekishoDefs.filter(
+      (x) =>
+        x.method !== 'GET' &&
+        x.auth !== 'public' &&
+        SCOPES.some((sc) => (SCOPE_PERMISSIONS[sc] as readonly string[]).includes(x.auth)),
+    );
+    expect(changes.length).toBeGreaterThan(0);
+    for (const x of changes) expect(x.url, `${x.method} ${x.url}`).toMatch(/^\/api\/sim\//);
+  });
+
+  it('a token with every scope still cannot file, approve, acknowledge, mark a badge or change an account', async () => {
+    const head = d.controller.journal.head().seq;
+    const attempts: [string, string, object][] = [
+      ['POST', '/api/requests', { kind: 'access_grant', payload: {}, reason: 'x' }],
+      ['POST', '/api/requests/1/approve', {}],
+      ['POST', '/api/alarms/1/ack', { comment: 'x' }],
+      ['POST', '/api/badges/b_1/lost', {}],
+      ['POST', '/api/doors/machine-room/mode', { mode: 'lockdown' }],
+      ['POST', '/api/users/u_1/reset-password', {}],
+      ['POST', '/api/me/password', { current: 'x', next: 'y' }],
+      ['GET', '/api/log.csv', {}],
+      ['GET', '/api/journal', {}],
+      ['GET', '/api/people', {}],
+      ['GET', '/', {}],
+    ];
+    for (const [method, url, payload] of attempts)
+      for (const token of ['walk', 'metrics'] as const) {
+        const res = await d.app.inject({
+          method: method as 'GET',
+          url,
+          headers: d.bearer(token),
+          ...(method === 'GET' ? {} : { payload }),
+        });
+        expect(res.statusCode, `${token} ${method} ${url}`).toBe(403);
+      }
+    // Nothing changed: the only rows are the notes of the refusals themselves.
+    const after = d.controller.journal.head().seq;
+    for (let seq = head + 1; seq <= after; seq++)
+      expect(d.controller.journal.get(seq)?.type, `row ${seq}`).toBe('token_refused');
+    // Within its scope a token needs no CSRF token: a browser never sends it by itself.
     const sim = await d.app.inject({
       method: 'POST',
       url: '/api/sim/badge',
-      headers: auth,
+      headers: d.bearer('walk'),
       payload: { reader: 'entry', credential: '00000000AA' },
     });
     expect(sim.statusCode).toBe(200);
-    const approve = await d.app.inject({
-      method: 'POST',
-      url: '/api/requests/1/approve',
-      headers: auth,
-      payload: {},
-    });
-    expect(approve.statusCode).toBe(403);
-    expect(approve.json().error.code).toBe('forbidden');
   });
 });
 

@@ -1,13 +1,15 @@
 /**
  * A real controller (simulated board, real SQLite journal in a temp folder) with the dashboard on
- * top, accounts for every role, and a small client that logs in and keeps its cookie and CSRF token.
+ * top, accounts for every role, an API token of each scope, and a small client that logs in and
+ * keeps its cookie and CSRF token.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { stringify } from 'yaml';
-import type { Role } from '../../controller/accounts/roles.js';
-import { parseConfig } from '../../controller/config/index.js';
+import type { Role, Scope } from '../../controller/accounts/roles.js';
+import { TokenStore } from '../../controller/accounts/tokens.js';
+import { type LoadedConfig, parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { prepareDashboard } from '../../controller/main.js';
 import { Controller } from '../../controller/runtime/index.js';
@@ -15,7 +17,14 @@ import { buildServer, type ServerOptions } from '../../dashboards/server.js';
 import { SimBoard } from '../../hardware/index.js';
 import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
 
-export const TOKEN = 'test-token-0123456789abcdef';
+/** The API tokens every test dashboard has: one per scope, and `walk` as the simulation's (read, sim). */
+export const TEST_TOKENS = {
+  metrics: ['metrics'],
+  read: ['read'],
+  sim: ['sim'],
+  walk: ['read', 'sim'],
+} as const satisfies Record<string, readonly Scope[]>;
+export type TestToken = keyof typeof TEST_TOKENS;
 /** Cheap scrypt for tests; the hash format and code path are the production ones. */
 export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 export const PASSWORD = 'correct-horse-battery-7';
@@ -48,6 +57,10 @@ export interface TestDash {
   controller: Controller;
   app: FastifyInstance;
   clock: { now: number; auto: boolean };
+  /** The secrets of the test tokens (named like their keys). */
+  tokens: Record<TestToken, string>;
+  /** `{ authorization: 'Bearer …' }` for a test token. */
+  bearer(token: TestToken): { authorization: string };
   login(username: string, password?: string): Promise<Client>;
   close(): Promise<void>;
 }
@@ -75,9 +88,13 @@ export async function makeDash(
     clock?: boolean;
     /** Make the demo accounts as in simulation mode, their passwords handed to this. */
     demoAccounts?: (text: string) => void;
+    /** Start on this config file and storage (e.g. a journal an earlier start wrote) instead of a new one. */
+    loaded?: LoadedConfig;
+    /** Who started the controller (the actor of its `config_loaded` row). */
+    startedBy?: string;
   } = {},
 ): Promise<TestDash> {
-  const dir = tempDir('sekisho-dash-');
+  const dir = opts.loaded ? dirname(opts.loaded.file) : tempDir('sekisho-dash-');
   const cfg = doorConfig(dir, simReaders(), {
     schedules: [
       {
@@ -89,8 +106,8 @@ export async function makeDash(
     ...opts.config,
   });
   const file = join(dir, 'config.yaml');
-  writeFileSync(file, stringify(cfg));
-  const config = parseConfig(stringify(cfg));
+  if (!opts.loaded) writeFileSync(file, stringify(cfg));
+  const loaded = opts.loaded ?? { config: parseConfig(stringify(cfg)), file, storageDir: join(dir, 'data') };
   // A controllable clock (advancing with real time unless frozen), so idle timeouts and lock-outs
   // can be tested without waiting.
   const clock = { now: Date.now(), auto: true };
@@ -102,15 +119,22 @@ export async function makeDash(
     return clock.now;
   };
   const controller = await Controller.start({
-    loaded: { config, file, storageDir: join(dir, 'data') },
+    loaded,
     board: new SimBoard(),
     log: silentLogger,
+    ...(opts.startedBy ? { startedBy: opts.startedBy } : {}),
     ...(opts.clock ? { now } : {}),
   });
   await prepareTestDashboard(controller, opts.demoAccounts);
+  const store = new TokenStore(controller.db, controller.journal);
+  const tokens = Object.fromEntries(
+    Object.entries(TEST_TOKENS).map(([name, scopes]) => [
+      name,
+      store.create({ name, scopes }, 'test:setup', controller.now()).secret,
+    ]),
+  ) as Record<TestToken, string>;
   const app = await buildServer({
     controller,
-    apiToken: TOKEN,
     scrypt: FAST_SCRYPT,
     liveCoalesceMs: 20,
     ...opts.server,
@@ -157,6 +181,8 @@ export async function makeDash(
     controller,
     app,
     clock,
+    tokens,
+    bearer: (token) => ({ authorization: `Bearer ${tokens[token]}` }),
     login,
     async close() {
       await app.close();

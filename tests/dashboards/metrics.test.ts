@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Exposition, escapeLabelValue } from '../../dashboards/metrics.js';
 import { until } from '../helpers/util.js';
-import { type Client, makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
+import { type Client, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 interface Sample {
   name: string;
@@ -152,9 +152,8 @@ describe('GET /metrics', () => {
   let d: TestDash;
   let op: Client;
   const secrets: string[] = [];
-  const auth = { authorization: `Bearer ${TOKEN}` };
   const scrape = async () => {
-    const res = await d.app.inject({ method: 'GET', url: '/metrics', headers: auth });
+    const res = await d.app.inject({ method: 'GET', url: '/metrics', headers: d.bearer('metrics') });
     expect(res.statusCode, res.body).toBe(200);
     return { res, m: parseExposition(res.body) };
   };
@@ -174,13 +173,14 @@ describe('GET /metrics', () => {
     );
     const bb = r.addBadge({ personId: b.id, credential: '1122334455' }, 'test', now);
     secrets.push(a.id, a.name, a.displayId, ba.id, ba.masked, '0A1B2C3D4E', b.id, b.name, b.displayId);
-    secrets.push(bb.id, bb.masked, '1122334455', TOKEN, PASSWORD, 'operator1', 'admin1', 'Test admin1');
+    secrets.push(bb.id, bb.masked, '1122334455', PASSWORD, 'operator1', 'admin1', 'Test admin1');
+    secrets.push(...Object.values(d.tokens), ...Object.values(d.tokens).map((t) => t.slice(-43)));
   });
   afterAll(async () => {
     await d?.close();
   });
 
-  it('answers 401 without a session or with a wrong token, 200 with the API token or a session', async () => {
+  it('answers 401 without a session or with a wrong token, 200 with a metrics token or a session', async () => {
     for (const headers of [{}, { authorization: 'Bearer nope' }, { cookie: 'sekisho_session=forged' }]) {
       const res = await d.app.inject({ method: 'GET', url: '/metrics', headers });
       expect(res.statusCode).toBe(401);
@@ -277,7 +277,7 @@ describe('GET /metrics', () => {
       d.app.inject({
         method: 'POST',
         url: '/api/sim/badge',
-        headers: auth,
+        headers: d.bearer('sim'),
         payload: { reader: 'entry', credential },
       });
     expect((await badge('0A1B2C3D4E')).json().granted).toBe(true);
@@ -303,7 +303,7 @@ describe('GET /metrics', () => {
     const open = await d.app.inject({
       method: 'POST',
       url: '/api/sim/doors/machine-room/contact',
-      headers: auth,
+      headers: d.bearer('sim'),
       payload: { open: true },
     });
     expect(open.statusCode, open.body).toBe(200);

@@ -4,7 +4,7 @@
  * roles need a different approver, and self-approval is refused and journaled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, makeDash, PASSWORD, type TestDash, TOKEN } from './helpers.js';
+import { type Client, makeDash, PASSWORD, type TestDash } from './helpers.js';
 
 describe('people, badges and requests', () => {
   let d: TestDash;
@@ -101,7 +101,7 @@ describe('people, badges and requests', () => {
     const sim = await d.app.inject({
       method: 'POST',
       url: '/api/sim/badge',
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: d.bearer('sim'),
       payload: { reader: 'entry', credential: '0A1B2C3D4E' },
     });
     expect(sim.json()).toMatchObject({ granted: false, reason: 'badge_lost' });
@@ -207,7 +207,7 @@ describe('people, badges and requests', () => {
     expect(bad.statusCode).toBe(400);
   });
 
-  it('accounts: an administrator other than the applicant approves; the new user must change the password', async () => {
+  it('accounts: an administrator other than the applicant approves; the new user activates it with both halves', async () => {
     const filed = await m1.post('/api/requests', {
       kind: 'account_create',
       payload: { username: 'tanaka', displayName: '田中 一郎', role: 'operator' },
@@ -230,12 +230,17 @@ describe('people, badges and requests', () => {
     expect((await m2.post(`/api/requests/${id}/approve`, {})).json().error.code).toBe('forbidden');
     const ok = await a1.post(`/api/requests/${id}/approve`, {});
     expect(ok.statusCode).toBe(200);
-    const temp = ok.json().initialPassword as string;
-    expect(temp.length).toBeGreaterThanOrEqual(20);
-    expect((await a1.get(`/api/requests/${id}`)).body).not.toContain(temp);
-    const tanaka = await d.login('tanaka', temp);
-    expect((await tanaka.get('/api/status')).json().error.code).toBe('password_change_required');
-    expect((await tanaka.post('/api/me/password', { current: temp, next: PASSWORD })).statusCode).toBe(200);
+    const approverHalf = ok.json().activationHalf as string;
+    expect(approverHalf.length).toBeGreaterThanOrEqual(20);
+    expect((await a1.get(`/api/requests/${id}`)).body).not.toContain(approverHalf);
+    const applicantHalf = (await m1.post(`/api/requests/${id}/activation-half`)).json().activationHalf;
+    const activated = await d.app.inject({
+      method: 'POST',
+      url: '/api/activate',
+      payload: { username: 'tanaka', applicantHalf, approverHalf, password: PASSWORD },
+    });
+    expect(activated.statusCode, activated.body).toBe(200);
+    const tanaka = await d.login('tanaka', PASSWORD);
     expect((await tanaka.get('/api/status')).statusCode).toBe(200);
     expect(journal('user_added')[0]).toMatchObject({
       actor: 'user:admin1',

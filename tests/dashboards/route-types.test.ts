@@ -1,4 +1,7 @@
-/** A route's handler is given a principal typed by the route's `auth`: nullable only when public. */
+/**
+ * A route's handler is given a principal typed by the route's `auth`: nullable only when public, and
+ * a session (never an API token) unless some token scope holds the route's permission.
+ */
 import Fastify from 'fastify';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
@@ -8,24 +11,31 @@ import {
   type Guard,
   type Principal,
   type PrincipalFor,
+  type SessionPrincipal,
 } from '../../dashboards/http.js';
 import { translator } from '../../dashboards/i18n.js';
-import { TOKEN_USER } from '../../dashboards/server.js';
 
 const someone: Principal = {
   kind: 'token',
-  user: TOKEN_USER,
-  actor: 'api-token',
+  token: { id: 't_1', name: 'reader', scopes: ['read'], secretHash: '0'.repeat(64) },
+  actor: 'token:reader',
   session: null,
 };
 
 describe('route principal', () => {
   it('is typed by auth', () => {
     expectTypeOf<PrincipalFor<'public'>>().toEqualTypeOf<Principal | null>();
-    expectTypeOf<PrincipalFor<'people.read'>>().toEqualTypeOf<Principal>();
-    expectTypeOf<PrincipalFor<'self'>>().toEqualTypeOf<Principal>();
-    expectTypeOf<PrincipalFor<'badges.lost' | 'badges.revoke'>>().toEqualTypeOf<Principal>();
+    // In a token scope: a session or a token.
+    expectTypeOf<PrincipalFor<'log.read'>>().toEqualTypeOf<Principal>();
+    expectTypeOf<PrincipalFor<'metrics.read'>>().toEqualTypeOf<Principal>();
+    expectTypeOf<PrincipalFor<'sim.use'>>().toEqualTypeOf<Principal>();
     expectTypeOf<Ctx<object, object, object, 'log.read'>['principal']>().toEqualTypeOf<Principal>();
+    // In no scope: only a logged-in user, so the handler may use `principal.user`.
+    expectTypeOf<PrincipalFor<'people.read'>>().toEqualTypeOf<SessionPrincipal>();
+    expectTypeOf<PrincipalFor<'self'>>().toEqualTypeOf<SessionPrincipal>();
+    expectTypeOf<PrincipalFor<'alarms.ack'>>().toEqualTypeOf<SessionPrincipal>();
+    expectTypeOf<PrincipalFor<'requests.create'>>().toEqualTypeOf<SessionPrincipal>();
+    expectTypeOf<PrincipalFor<'badges.lost' | 'badges.revoke'>>().toEqualTypeOf<SessionPrincipal>();
   });
 
   const app = Fastify();
@@ -75,12 +85,12 @@ describe('route principal', () => {
     await app.ready();
     expect((await app.inject({ url: '/open' })).json()).toEqual({ who: null });
     expect((await app.inject({ url: '/open', headers: { authorization: 'x' } })).json()).toEqual({
-      who: 'api-token',
+      who: 'token:reader',
     });
     const refused = await app.inject({ url: '/closed' });
     expect(refused.statusCode).toBe(401);
     expect((await app.inject({ url: '/closed', headers: { authorization: 'x' } })).json()).toEqual({
-      who: 'api-token',
+      who: 'token:reader',
     });
   });
 });

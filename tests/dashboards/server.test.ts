@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { TokenStore } from '../../controller/accounts/tokens.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { Controller } from '../../controller/runtime/index.js';
@@ -11,9 +12,6 @@ import { fakeGpios } from '../hardware/fake-gpio.js';
 import { fakeSysfs } from '../hardware/fake-sysfs.js';
 import { doorConfig, tempDir } from '../helpers/controller.js';
 import { prepareTestDashboard } from './helpers.js';
-
-const TOKEN = 'test-token-0123456789abcdef';
-const auth = { authorization: `Bearer ${TOKEN}` };
 
 async function make(board: 'sim' | 'rpi') {
   const dir = tempDir('sekisho-http-');
@@ -38,14 +36,21 @@ async function make(board: 'sim' | 'rpi') {
     log: silentLogger,
   });
   await prepareTestDashboard(controller);
-  const app = await buildServer({ controller, apiToken: TOKEN });
+  // Scopes read and sim, as the simulation's token (on the real board too: the sim scope then finds
+  // no route to call).
+  const { secret } = new TokenStore(controller.db, controller.journal).create(
+    { name: 'walk', scopes: ['read', 'sim'] },
+    'test:setup',
+    controller.now(),
+  );
+  const app = await buildServer({ controller });
   await app.ready();
-  return { controller, app };
+  return { controller, app, auth: { authorization: `Bearer ${secret}` } };
 }
 
 describe('HTTP server', () => {
-  let sim: { controller: Controller; app: FastifyInstance };
-  let rpi: { controller: Controller; app: FastifyInstance };
+  let sim: { controller: Controller; app: FastifyInstance; auth: { authorization: string } };
+  let rpi: { controller: Controller; app: FastifyInstance; auth: { authorization: string } };
   beforeAll(async () => {
     sim = await make('sim');
     rpi = await make('rpi');
@@ -57,10 +62,12 @@ describe('HTTP server', () => {
     }
   });
 
-  it('/healthz answers without a session; the rest is proved in access.test.ts', async () => {
+  it('/healthz answers without a session (up or degraded only); the rest is proved in access.test.ts', async () => {
     const health = await sim.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toMatchObject({ status: 'ok', journal: { storageOk: true } });
+    expect(health.json()).toEqual({ status: 'ok' });
+    const detailed = await sim.app.inject({ method: 'GET', url: '/healthz', headers: sim.auth });
+    expect(detailed.json()).toMatchObject({ status: 'ok', journal: { storageOk: true } });
     expect((await sim.app.inject({ method: 'GET', url: '/api/status' })).statusCode).toBe(401);
   });
 
@@ -70,7 +77,7 @@ describe('HTTP server', () => {
       sim.app.inject({
         method: 'POST',
         url,
-        headers: { ...auth, 'content-type': 'application/json' },
+        headers: { ...sim.auth, 'content-type': 'application/json' },
         payload,
       });
     const cases: [string, string | object, number, string][] = [
@@ -93,13 +100,16 @@ describe('HTTP server', () => {
       expect(res.statusCode, `${url} ${String(payload).slice(0, 40)}`).toBe(status);
       expect(res.json().error.code).toBe(code);
     }
-    const q = await sim.app.inject({ method: 'GET', url: '/api/journal?limit=abc', headers: auth });
-    expect(q.statusCode).toBe(403); // the API token is an operator: no raw journal
-    const q2 = await sim.app.inject({ method: 'GET', url: '/api/log?limit=abc', headers: auth });
+    const q2 = await sim.app.inject({ method: 'GET', url: '/api/log?limit=abc', headers: sim.auth });
     expect(q2.statusCode).toBe(400);
-    const nf = await sim.app.inject({ method: 'GET', url: '/api/nothing', headers: auth });
+    const nf = await sim.app.inject({ method: 'GET', url: '/api/nothing', headers: sim.auth });
     expect(nf.statusCode).toBe(404);
     expect(sim.controller.journal.head().seq).toBe(head);
+    // The read scope has the log, not the raw journal: refused, and only the refusal is noted.
+    const q = await sim.app.inject({ method: 'GET', url: '/api/journal?limit=abc', headers: sim.auth });
+    expect(q.statusCode).toBe(403);
+    expect(sim.controller.journal.head().seq).toBe(head + 1);
+    expect(sim.controller.journal.get(head + 1)?.type).toBe('token_refused');
   });
 
   it('serves status and the log with a cursor', async () => {
@@ -107,31 +117,44 @@ describe('HTTP server', () => {
       const res = await sim.app.inject({
         method: 'POST',
         url: '/api/sim/badge',
-        headers: auth,
+        headers: sim.auth,
         payload: { reader: 'entry', credential: `00000000${i}F` },
       });
       expect(res.json()).toMatchObject({ granted: false, reason: 'unknown_badge' });
     }
-    const page1 = (await sim.app.inject({ method: 'GET', url: '/api/log?limit=2', headers: auth })).json();
+    const page1 = (
+      await sim.app.inject({ method: 'GET', url: '/api/log?limit=2', headers: sim.auth })
+    ).json();
     expect(page1.rows).toHaveLength(2);
     const page2 = (
-      await sim.app.inject({ method: 'GET', url: `/api/log?limit=2&cursor=${page1.next}`, headers: auth })
+      await sim.app.inject({ method: 'GET', url: `/api/log?limit=2&cursor=${page1.next}`, headers: sim.auth })
     ).json();
     expect(page2.rows).toHaveLength(1);
     expect(page2.rows[0].seq).toBeLessThan(page1.rows[1].seq);
     expect(page2.next).toBeNull();
-    const status = (await sim.app.inject({ method: 'GET', url: '/api/status', headers: auth })).json();
+    const status = (await sim.app.inject({ method: 'GET', url: '/api/status', headers: sim.auth })).json();
     expect(status.doors[0]).toMatchObject({ id: 'machine-room', locked: true, lockOutput: false });
   });
 
-  it('the simulation routes do not exist on a real board', async () => {
+  it('the simulation routes do not exist on a real board, even for a token with the sim scope', async () => {
     expect(rpi.app.sekishoRoutes.some((r) => r.url.startsWith('/api/sim'))).toBe(false);
-    const res = await rpi.app.inject({
-      method: 'POST',
-      url: '/api/sim/badge',
-      headers: auth,
-      payload: { reader: 'entry', credential: '0A1B2C3D4E' },
-    });
-    expect(res.statusCode).toBe(404);
+    const head = rpi.controller.journal.head().seq;
+    for (const url of ['/api/sim/badge', '/api/sim/doors/machine-room/contact']) {
+      const res = await rpi.app.inject({
+        method: 'POST',
+        url,
+        headers: rpi.auth,
+        payload: { reader: 'entry', credential: '0A1B2C3D4E', open: true },
+      });
+      expect(res.statusCode, url).toBe(404);
+    }
+    expect(
+      (await rpi.app.inject({ method: 'GET', url: '/api/sim/outputs', headers: rpi.auth })).statusCode,
+    ).toBe(404);
+    expect(rpi.controller.journal.head().seq).toBe(head);
+    // The same token reads there as anywhere.
+    expect((await rpi.app.inject({ method: 'GET', url: '/api/status', headers: rpi.auth })).statusCode).toBe(
+      200,
+    );
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { TokenStore } from '../../controller/accounts/tokens.js';
 import { UserStore } from '../../controller/accounts/users.js';
 import { parseConfig } from '../../controller/config/index.js';
 import { silentLogger } from '../../controller/log.js';
@@ -17,18 +18,10 @@ import { RpiBoard } from '../../hardware/index.js';
 import { fakeGpios } from '../hardware/fake-gpio.js';
 import { fakeSysfs } from '../hardware/fake-sysfs.js';
 import { doorConfig, tempDir } from '../helpers/controller.js';
-import {
-  ACCOUNTS,
-  FAST_SCRYPT,
-  makeDash,
-  PASSWORD,
-  prepareTestDashboard,
-  type TestDash,
-  TOKEN,
-} from './helpers.js';
+import { ACCOUNTS, FAST_SCRYPT, makeDash, PASSWORD, prepareTestDashboard, type TestDash } from './helpers.js';
 
 let sim: TestDash;
-let rpi: { controller: Controller; app: FastifyInstance };
+let rpi: { controller: Controller; app: FastifyInstance; token: string };
 
 beforeAll(async () => {
   sim = await makeDash();
@@ -55,9 +48,15 @@ beforeAll(async () => {
       'test:setup',
       controller.now(),
     );
-  const app = await buildServer({ controller, apiToken: TOKEN, scrypt: FAST_SCRYPT });
+  // A token with the sim scope, as the simulation's: on a real board that scope finds no route.
+  const { secret } = new TokenStore(controller.db, controller.journal).create(
+    { name: 'walk', scopes: ['read', 'sim'] },
+    'test:setup',
+    controller.now(),
+  );
+  const app = await buildServer({ controller, scrypt: FAST_SCRYPT });
   await app.ready();
-  rpi = { controller, app };
+  rpi = { controller, app, token: secret };
 });
 
 afterAll(async () => {
@@ -98,7 +97,7 @@ describe('simulation routes on a real board', () => {
     const r = await sim.app.inject({
       method: 'GET',
       url: '/api/sim/outputs',
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: sim.bearer('walk'),
     });
     expect(r.statusCode).toBe(200);
     expect((await sim.app.inject({ method: 'GET', url: '/api/sim/outputs' })).statusCode).toBe(401);
@@ -110,7 +109,7 @@ describe('simulation routes on a real board', () => {
     expect(invented.statusCode).toBe(404);
     const callers: Record<string, Record<string, string>> = {
       nobody: {},
-      token: { authorization: `Bearer ${TOKEN}` },
+      token: { authorization: `Bearer ${rpi.token}` },
     };
     for (const a of ACCOUNTS) callers[a.username] = await sessionCookie(rpi.app, a.username);
     const head = rpi.controller.journal.head().seq;

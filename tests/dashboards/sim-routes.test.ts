@@ -4,10 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/util.js';
-import { makeDash, TOKEN } from './helpers.js';
+import { makeDash } from './helpers.js';
 
 const press = { method: 'POST' as const, url: '/api/sim/doors/machine-room/exit-button' };
-const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** Errors nobody caught while `fn` ran and for `ms` after it. */
 async function uncaughtDuring(fn: () => Promise<void>, ms: number): Promise<unknown[]> {
@@ -28,7 +27,7 @@ describe('simulation routes, stopping', () => {
     const d = await makeDash();
     try {
       const seen = await uncaughtDuring(async () => {
-        expect((await d.app.inject({ ...press, headers: auth })).statusCode).toBe(200);
+        expect((await d.app.inject({ ...press, headers: d.bearer('sim') })).statusCode).toBe(200);
         await d.controller.stop('test end'); // the release is due 200 ms after the press
       }, 500);
       expect(seen).toEqual([]);
@@ -40,7 +39,7 @@ describe('simulation routes, stopping', () => {
   it('… nor when the server closes first', async () => {
     const d = await makeDash();
     const seen = await uncaughtDuring(async () => {
-      expect((await d.app.inject({ ...press, headers: auth })).statusCode).toBe(200);
+      expect((await d.app.inject({ ...press, headers: d.bearer('sim') })).statusCode).toBe(200);
       await d.close(); // the server, then the controller and its board
     }, 500);
     expect(seen).toEqual([]);

@@ -11,9 +11,11 @@
  *   UPDATE_GOLDEN=1 npx vitest run tests/golden
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
+import { cliActor } from '../../controller/accounts/person.js';
 import {
   cliJson,
   doorConfig,
@@ -58,11 +60,12 @@ afterAll(async () => {
 it('a scripted session writes the same journal rows and MQTT payloads as the golden transcript', async () => {
   const dir = tempDir('sekisho-golden-');
   const storage = join(dir, 'data');
+  const zone = zoneNearNoon();
   broker = await startMosquitto();
   const cfg = writeConfig(
     dir,
     doorConfig(dir, simReaders(), {
-      timeZone: zoneNearNoon(),
+      timeZone: zone,
       // Never a checkpoint of its own during the run: only the one signed at the stop.
       storage: { path: storage, checkpointEveryS: 86_400 },
       // The heartbeat re-publishes status and state on a timer: at its longest it never fires
@@ -153,6 +156,17 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
   const boss = await admin('admin logs in', ['login_succeeded'], () =>
     login(running.base, 'demo-admin', password('demo-admin')),
   );
+  // Demo accounts must choose their own password before anything else.
+  for (const [who, session] of [
+    ['demo-manager', manager],
+    ['demo-admin', boss],
+  ] as const)
+    await admin(`${who} chooses a password`, ['user_password_changed'], () =>
+      session.post('/api/me/password', {
+        current: password(who),
+        next: `Vermilion-Harbour-93-${who.length}-${who === 'demo-admin' ? 'kite' : 'lark'}`,
+      }),
+    );
 
   // The CLI is another writer: the controller must take its rows in (the registry, MQTT).
   const host = await admin('the CLI enrols a staff member', ['person_added'], async () =>
@@ -291,7 +305,7 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
   );
   await settle('stop');
 
-  const actual = transcript(rowsAfter(0), mqtt.messages, dir);
+  const actual = transcript(rowsAfter(0), mqtt.messages, dir, zone);
   if (process.env.UPDATE_GOLDEN) {
     writeFileSync(FIXTURE, actual);
     return;
@@ -316,8 +330,13 @@ function zoneNearNoon(): string {
  * state, the publisher's poll of rows other writers added), so their interleaving may differ
  * between runs; on one topic the order is the controller's and must not change.
  */
-function transcript(rows: Row[], messages: Message[], dir: string): string {
-  const n = new Normaliser().literal(dir, '<dir>');
+function transcript(rows: Row[], messages: Message[], dir: string, zone: string): string {
+  // The zone, chosen by the hour of the run, is in the config each start journals (config_loaded).
+  // So is the OS user who ran `sekisho start` (its actor).
+  const n = new Normaliser()
+    .literal(dir, '<dir>')
+    .literal(`"${zone}"`, '"<zone>"')
+    .literal(`"actor":"${cliActor(userInfo().username, process.env)}"`, '"actor":"cli:<os user>"');
   for (const r of rows) n.rowHash(r.hash, r.seq);
   const out = [
     '# Golden transcript of tests/golden/transcript.test.ts (regenerate: UPDATE_GOLDEN=1 npx vitest run tests/golden)',

@@ -138,8 +138,8 @@ export class Normaliser {
       /"(version|sw_version|node|sqlite|os|[A-Za-z]+Version)":"[^"]*"/g,
       (_, key: string) => `"${key}":"<version>"`,
     );
-    // Random ids: people, badges, dashboard users.
-    s = s.replace(/\b([pbu])_[0-9a-f]{12}\b/g, (id, prefix: string) => this.#number(prefix, id));
+    // Random ids: people, badges, dashboard users, API tokens.
+    s = s.replace(/\b([pbut])_[0-9a-f]{12}\b/g, (id, prefix: string) => this.#number(prefix, id));
     // Keys and signatures (random per install): base64 after these keys.
     s = s.replace(
       /"(signature|publicKey|keyId|key)":"([^"]*)"/g,

@@ -12,7 +12,8 @@ export function haveChromium(): boolean {
   return existsSync(CHROMIUM);
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line switches (e.g. the certificate to trust, host resolver rules). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -23,6 +24,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }
@@ -74,10 +76,10 @@ export function watchErrors(page: Page): string[] {
 
 /**
  * A dashboard listening on a free port of 127.0.0.1 and a Chromium to drive it. Every login comes
- * from that one address: the per-address login limit is lifted (tested in auth.test.ts).
+ * from that one address: its delay after failed logins is lifted (tested in auth.test.ts).
  */
 export async function startBrowserDash(): Promise<{ d: TestDash; base: string; browser: Browser }> {
-  const d = await makeDash({ server: { loginLimits: { perWindow: 1000 } } });
+  const d = await makeDash({ server: { loginLimits: { clientFreeFailures: 1000 } } });
   const base = await d.app.listen({ host: '127.0.0.1', port: 0 });
   return { d, base, browser: await launchChromium() };
 }

@@ -83,7 +83,7 @@ export interface Proc {
   ready: Promise<string>;
   exited: Promise<number | null>;
   output: () => string;
-  /** The API token (read when asked: the controller writes it during start-up). */
+  /** The simulation API token, scopes read and sim (read when asked: the controller writes it during start-up). */
   token: () => string;
   /** SIGKILL (unless it has ended) and wait for the exit. */
   kill9: () => Promise<void>;
@@ -112,7 +112,7 @@ export function spawnController(configFile: string, storageDir: string, opts: Sp
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   const ready = new Promise<string>((res, rej) => {
     const onData = () => {
-      const m = /listening (http:\/\/\S+)/.exec(out);
+      const m = /listening (https?:\/\/\S+)/.exec(out);
       if (m) {
         proc.stdout!.off('data', onData);
         res(m[1]!);

@@ -1,12 +1,15 @@
 /**
  * The install artefacts: deploy/sekisho.service checked by systemd-analyze (verify and an offline
  * security review) and by its required settings; scripts/install.sh run with --dry-run --root into
- * a temp folder (the tree, the modes, what it would do to the system, updates, refusals).
+ * a temp folder (the tree, the modes, what it would do to the system, updates, refusals, the
+ * dashboard's certificate).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { canonicalName, certInfo } from '../../controller/dashboard-transport.js';
 import { ROOT, tempDir } from '../helpers/util.js';
 
 const UNIT = join(ROOT, 'deploy/sekisho.service');
@@ -262,5 +265,103 @@ describe('scripts/install.sh: the Node.js it is given', () => {
     const old = run('20.20.1');
     expect(old.status).not.toBe(0);
     expect(old.stdout + old.stderr).toMatch(/Node\.js >= 20\.20\.2 is required/);
+  });
+});
+
+describe('scripts/install.sh: the dashboard certificate', () => {
+  const fingerprintIn = (stdout: string) =>
+    /dashboard certificate SHA-256 fingerprint: ([0-9A-F:]{95})/.exec(stdout)?.[1];
+
+  it('makes a self-signed EC P-256 certificate for this machine, prints its fingerprint, and keeps it on update', () => {
+    const root = temp();
+    const r = install(['--dry-run', '--root', root, '--node', process.execPath]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const crt = join(root, 'etc/sekisho/dashboard.crt');
+    const key = join(root, 'etc/sekisho/dashboard.key');
+    expect(mode(crt)).toBe('644');
+    expect(mode(key)).toBe('600');
+    const info = certInfo(readFileSync(crt));
+    expect(fingerprintIn(r.stdout)).toBe(info.fingerprint256);
+    expect(info.selfSigned).toBe(true);
+    const short = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim().toLowerCase();
+    expect(info.names).toEqual(
+      expect.arrayContaining([short, `${short}.local`, 'localhost', '127.0.0.1', '::1']),
+    );
+    for (const a of execFileSync('hostname', ['-I'], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean))
+      expect(info.names).toContain(canonicalName(a));
+    const years = (info.validTo - info.validFrom) / (365.25 * 86_400_000);
+    expect(years).toBeGreaterThan(4.9);
+    expect(years).toBeLessThan(5.1);
+    const pub = new X509Certificate(readFileSync(crt)).publicKey;
+    expect([pub.asymmetricKeyType, pub.asymmetricKeyDetails?.namedCurve]).toEqual(['ec', 'prime256v1']);
+    expect(r.stdout).toContain(`would run: chown sekisho:sekisho ${key}`);
+    expect(r.stdout).toContain(`would run: chown root:sekisho ${crt}`);
+    // The key and certificate belong together: the controller would start with them.
+    expect(new X509Certificate(readFileSync(crt)).checkPrivateKey(createPrivateKey(readFileSync(key)))).toBe(
+      true,
+    );
+
+    const again = install(['--dry-run', '--root', root, '--node', process.execPath]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`kept the existing dashboard certificate ${crt}`);
+    expect(fingerprintIn(again.stdout)).toBe(info.fingerprint256);
+  });
+
+  it('installs a given certificate and key instead, and refuses a key that is not the certificate’s', () => {
+    const own = temp();
+    const made = (name: string) => {
+      const cert = join(own, `${name}.crt`);
+      const key = join(own, `${name}.key`);
+      execFileSync('bash', [
+        join(ROOT, 'scripts/make-cert.sh'),
+        '--cert',
+        cert,
+        '--key',
+        key,
+        '--name',
+        'sekisho.city.example.jp',
+      ]);
+      return { cert, key };
+    };
+    const a = made('a');
+    const b = made('b');
+    const root = temp();
+    const r = install([
+      '--dry-run',
+      '--root',
+      root,
+      '--node',
+      process.execPath,
+      '--cert',
+      a.cert,
+      '--key',
+      a.key,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(root, 'etc/sekisho/dashboard.crt'), 'utf8')).toBe(readFileSync(a.cert, 'utf8'));
+    expect(mode(join(root, 'etc/sekisho/dashboard.key'))).toBe('600');
+    expect(fingerprintIn(r.stdout)).toBe(certInfo(readFileSync(a.cert)).fingerprint256);
+
+    const wrong = install([
+      '--dry-run',
+      '--root',
+      temp(),
+      '--node',
+      process.execPath,
+      '--cert',
+      a.cert,
+      '--key',
+      b.key,
+    ]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain(`${b.key} is not the key of ${a.cert}`);
+    expect(install(['--dry-run', '--root', temp(), '--cert', a.cert]).stderr).toMatch(
+      /--cert and --key go together/,
+    );
   });
 });

@@ -171,7 +171,7 @@ function summary(r: Results): string {
   const f = r.fuzz;
   if (f)
     lines.push(
-      `| HTTP fuzzing | ${f.routes} routes found by enumeration (${f.declared} declared with zod schemas), each called as nobody, a wrong token, a forged session cookie, the API token and a logged-in admin with CSRF token: ` +
+      `| HTTP fuzzing | ${f.routes} routes found by enumeration (${f.declared} declared with zod schemas), each called as nobody, a wrong token, a forged session cookie, an API token of every scope and a logged-in admin with CSRF token: ` +
         `${f.requests.toLocaleString('en')} requests (fast-check, schema-driven and mutated params, query, body, encodings, headers) | ` +
         `no 5xx; without valid credentials no 2xx on a non-public route and no journal row (anonymous 2xx, all on public routes: ${f.byMode.none.ok2xx + f.byMode.badToken.ok2xx + f.byMode.badCookie.ok2xx}) | ` +
         `${

@@ -4,8 +4,8 @@
  * Where the route is declared (`app.sekishoDefs`), its params, query and body are generated from its
  * own zod schemas (turned into JSON Schema) and then mutated; otherwise from generic JSON.
  *
- * Each route is called as: nobody, a wrong bearer token, a forged session cookie, the API token, and
- * a logged-in administrator (cookie + CSRF token). Properties: never a 5xx; without valid
+ * Each route is called as: nobody, a wrong bearer token, a forged session cookie, an API token with
+ * every scope, and a logged-in administrator (cookie + CSRF token). Properties: never a 5xx; without valid
  * credentials, never a 2xx on a route that is not public, and nothing written to the journal.
  */
 import { rmSync } from 'node:fs';
@@ -14,6 +14,8 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { SCOPES } from '../../../controller/accounts/roles.js';
+import { TokenStore } from '../../../controller/accounts/tokens.js';
 import { parseConfig } from '../../../controller/config/index.js';
 import { verifyJournal } from '../../../controller/journal/index.js';
 import { silentLogger } from '../../../controller/log.js';
@@ -25,7 +27,6 @@ import { doorConfig, tempDir } from '../../helpers/controller.js';
 
 type Mode = 'none' | 'badToken' | 'badCookie' | 'token' | 'session';
 export const MODES: readonly Mode[] = ['none', 'badToken', 'badCookie', 'token', 'session'];
-const TOKEN = 'fuzz-token-0123456789abcdef0123';
 
 /** Rows the controller writes by itself (timers), which may appear while a request runs. */
 const AUTONOMOUS = new Set([
@@ -243,9 +244,13 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   await prepareTestDashboard(controller, (s: string) => {
     announced += s;
   });
+  const TOKEN = new TokenStore(controller.db, controller.journal).create(
+    { name: 'fuzz', scopes: SCOPES },
+    'fuzz',
+    Date.now(),
+  ).secret;
   const app: FastifyInstance = await buildServer({
     controller,
-    apiToken: TOKEN,
     scrypt: { N: 1024, r: 8, p: 1 },
     verifier: async () => verifyJournal(controller.db, { publicKey: controller.secrets.publicKey }),
   });
@@ -294,7 +299,7 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const cookie = String(r.headers['set-cookie'] ?? '').split(';')[0]!;
       const body = r.json() as { csrfToken: string; user: { mustChangePassword: boolean } };
       if (!body.user.mustChangePassword) return { cookie, csrf: body.csrfToken };
-      const next = 'fuzz-admin-password-0123456789';
+      const next = 'fuzz-torture-passphrase-0123456789';
       const c = await app.inject({
         method: 'POST',
         url: '/api/me/password',
@@ -418,7 +423,8 @@ export async function httpFuzz(opts: FuzzOptions): Promise<FuzzResult> {
             }
           if ([...qs].length) url += `?${qs}`;
           const headers: Record<string, string> = {};
-          if (mode === 'badToken') headers.authorization = `Bearer ${TOKEN.slice(0, -1)}x`;
+          if (mode === 'badToken')
+            headers.authorization = `Bearer ${TOKEN.slice(0, -1)}${TOKEN.endsWith('x') ? 'y' : 'x'}`;
           if (mode === 'token') headers.authorization = `Bearer ${TOKEN}`;
           if (mode === 'badCookie') headers.cookie = 'sekisho_session=forged-0123456789abcdef; lang=en';
           if (mode === 'session' && session) {
