@@ -2,7 +2,7 @@
  * `sekisho person …` and `sekisho badge …`: the registry of people, their door permissions and
  * their badges, from the command line. Every change is a journal record.
  */
-import { PersonCategory } from '../domain/index.js';
+import { PersonCategory, visibleText } from '../domain/index.js';
 import { formatLocal } from '../time.js';
 import { credentialArg, need, optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
@@ -84,7 +84,7 @@ export function person(args: string[]): number {
             .join(',');
           const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
           process.stdout.write(
-            `${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}\n`,
+            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}`)}\n`,
           );
         }
         return 0;

@@ -17,7 +17,10 @@ describe('config changes in Chromium', () => {
 
   beforeAll(async () => {
     // Started by manager1 (through sudo on the device): the baseline is theirs.
-    d = await makeDash({ server: { loginLimits: { clientFreeFailures: 1000 } }, startedBy: 'cli:manager1/root' });
+    d = await makeDash({
+      server: { loginLimits: { clientFreeFailures: 1000 } },
+      startedBy: 'cli:manager1/root',
+    });
     base = await d.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
   });
