@@ -3,6 +3,8 @@
  * unless it is itself the result of `html` (or `raw`, for trusted constant markup only).
  */
 
+import { visibleText } from '../controller/domain/index.js';
+
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -18,8 +20,13 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
+/**
+ * Escapes for HTML text and attributes. Control, bidirectional and invisible characters (which a
+ * record written before names were checked may hold) are made visible as "[U+202E]" instead of
+ * being obeyed: an override in a name must not reorder the entry log on screen.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return visibleText(text, { keepLayout: true }).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | readonly HtmlValue[];

@@ -36,7 +36,14 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
   if (!r.success) {
     const first = r.error.issues[0]!;
     const path = first.path.length ? `${where}.${first.path.join('.')}` : where;
-    throw new ApiError(400, 'invalid_request', `${path}: ${first.message}`);
+    // A refusal with a bilingual wording of its own (e.g. a name with a bidirectional override).
+    const i18n = first.code === 'custom' ? (first.params as { i18n?: unknown } | undefined)?.i18n : undefined;
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${path}: ${first.message}`,
+      typeof i18n === 'string' ? { detail: i18n } : {},
+    );
   }
   return r.data;
 }

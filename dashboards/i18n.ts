@@ -575,6 +575,22 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'The journal cannot be written (storage fault). The record is queued and written when storage recovers; check the Live page before trying again.',
   ],
   error_unknown_door: ['その扉はありません。', 'No such door.'],
+  text_control: [
+    '制御文字（改行・タブなどの見えない文字）は使えません。',
+    'Control characters (line breaks, tabs and other invisible codes) are not allowed.',
+  ],
+  text_lone_surrogate: [
+    '文字として読めない符号が含まれています。',
+    'It contains a code that is not a character.',
+  ],
+  text_bidi: [
+    '文字の表示順を入れ替える制御文字（双方向制御文字）は使えません。',
+    'Characters that reorder the text on screen (bidirectional controls) are not allowed.',
+  ],
+  text_invisible: [
+    '見えない文字（ゼロ幅スペースなど）は使えません。',
+    'Invisible characters (zero-width space and the like) are not allowed.',
+  ],
   error_invalid_activation: [
     'ユーザー名または有効化コードが違います。',
     'Wrong user name or activation code.',

@@ -16,6 +16,8 @@ import {
   type AccountChangeVia,
   type ActivationPurpose,
   type KnownRecordType,
+  nameField,
+  normaliseName,
   type RecordDataOf,
   recordOf,
 } from '../domain/index.js';
@@ -29,7 +31,7 @@ export const DEFAULT_ACTIVATION_MS = 7 * 86_400_000;
 export const Username = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/, 'expected 3-32 letters, digits, ".", "_" or "-"');
-export const DisplayName = z.string().trim().min(1).max(100);
+export const DisplayName = nameField(100);
 
 export interface User {
   id: string;
@@ -270,7 +272,7 @@ export class UserStore {
       this.#s.insert.run({
         id,
         username: input.username,
-        displayName: input.displayName.trim(),
+        displayName: normaliseName(input.displayName),
         role: input.role,
         hash: passwordHash,
         mustChange: input.mustChangePassword ? 1 : 0,
@@ -280,7 +282,7 @@ export class UserStore {
       this.#append('user_added', at, actor, {
         userId: id,
         username: input.username,
-        displayName: input.displayName.trim(),
+        displayName: normaliseName(input.displayName),
         role: input.role,
         validUntil,
         ...via,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Role } from '../accounts/roles.js';
 import { DisplayName, newActivationHalf, type User, Username, type UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import { Direction } from '../domain/index.js';
+import { Direction, nameField } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
 
@@ -37,10 +37,10 @@ export const PAYLOADS = {
   schedule_change: z.strictObject({ personId: Id, doorId: Id, fromScheduleId: Id, toScheduleId: Id }),
   escort_permission: z.strictObject({ personId: Id }),
   visitor_badge: z.strictObject({
-    name: Text(100),
-    organisation: z.string().trim().max(100).default(''),
+    name: nameField(100),
+    organisation: nameField(100, { min: 0 }).default(''),
     /** The ID on the visitor's pass; default `V-<request id>`. */
-    displayId: z.string().trim().max(64).default(''),
+    displayId: nameField(64, { min: 0 }).default(''),
     hostPersonId: Id,
     purpose: Text(200),
     doorId: Id,

@@ -5,6 +5,7 @@
  */
 import { personOf } from '../accounts/person.js';
 import { ConfigChangeStore, type ConfigLoad } from '../approvals/config-changes.js';
+import { findUnsafeChar, unsafeCharMessage } from '../domain/index.js';
 import { formatLocal } from '../time.js';
 import { load, openExisting, parseSubcommand, UsageError } from './common.js';
 import { osActor } from './service.js';
@@ -37,11 +38,10 @@ function declare(config: string | undefined, reasonArg: string | undefined, json
   const reason = reasonArg?.trim() ?? '';
   if (reason === '') throw new UsageError('missing --reason: say what you changed and why');
   if (reason.length > 500) throw new UsageError('--reason: at most 500 characters');
-  // A reason is shown on the dashboard: nothing that could reorder or hide the text around it.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  const unsafe = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-  if (unsafe.test(reason) || /\p{Cs}/u.test(reason))
-    throw new UsageError('--reason: no control characters, bidirectional overrides or lone surrogates');
+  // A reason is shown on the dashboard: nothing that could reorder or hide the text around it (the
+  // same rule as names, controller/domain/text.ts).
+  const unsafe = findUnsafeChar(reason);
+  if (unsafe) throw new UsageError(`--reason: ${unsafeCharMessage(unsafe)}`);
   const actor = osActor();
   // A declaration names the person who may not acknowledge: a system account names nobody.
   if (actor === undefined || personOf(actor) === null)

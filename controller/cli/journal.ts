@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
-import { dataFields } from '../domain/index.js';
+import { dataFields, visibleText } from '../domain/index.js';
 import {
   ArchiveError,
   archiveJournal,
@@ -113,8 +113,9 @@ export function log(args: string[]): number {
       if (r.actor) parts.push(`by ${r.actor}`);
       detail = parts.join(' ');
     }
+    // Control characters in a record (an old name, a comment) are shown, never sent to the terminal.
     process.stdout.write(
-      `${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(22)} ${(r.door ?? '-').padEnd(14)} ${detail}\n`,
+      `${visibleText(`${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(22)} ${(r.door ?? '-').padEnd(14)} ${detail}`)}\n`,
     );
   }
   return 0;

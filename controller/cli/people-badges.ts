@@ -7,7 +7,7 @@
  * carried out alone with `--break-glass REASON`. Revocations (badge lost/revoke, revoke-door,
  * may-escort --no) take effect at once, whoever runs them.
  */
-import { PersonCategory } from '../domain/index.js';
+import { PersonCategory, visibleText } from '../domain/index.js';
 import { formatLocal } from '../time.js';
 import {
   breakGlassOption,
@@ -141,7 +141,7 @@ export function person(args: string[]): number {
             .join(',');
           const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
           process.stdout.write(
-            `${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}\n`,
+            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}`)}\n`,
           );
         }
         return 0;

@@ -160,6 +160,31 @@ function brokerUrlProblem(url: string): string | null {
   return null;
 }
 
+/**
+ * Whether a host name or address is this device: `localhost`, 127.0.0.0/8 or ::1 (also as an
+ * IPv4-mapped address). Anything else, even on the LAN, is another host.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = h.replace(/^::ffff:/, '');
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
+  return h === '::1' || h === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * The host a broker password would travel to in clear text (a password over `mqtt://` to a host
+ * that is not this device), or null.
+ */
+export function plainPasswordHost(m: { url: string; passwordFile?: string | undefined }): string | null {
+  if (m.passwordFile === undefined || !m.url.startsWith('mqtt://')) return null;
+  const host = new URL(m.url).hostname;
+  return isLoopbackHost(host) ? null : host.replace(/^\[|\]$/g, '');
+}
+
 /** A plain MQTT topic: no wildcards, no empty levels, not starting with `$`. */
 function topicProblem(topic: string): string | null {
   if (/[+#\0]/.test(topic)) return 'must not contain the wildcards "+" or "#"';
@@ -194,8 +219,17 @@ export const MqttSchema = z
       .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 visible ASCII characters')
       .optional(),
     username: z.string().min(1).optional(),
-    /** Read from this file at start (mode 0600), never written in the config itself. */
+    /**
+     * Read from this file at start, never written in the config itself: a secret file that root
+     * or the service user owns and only the service's group may read (0600, or 0640 root:sekisho).
+     */
     passwordFile: z.string().min(1).optional(),
+    /**
+     * Send the password over plain `mqtt://` to a broker on another host anyway (anyone on the
+     * network path can read it). Default false: such a config is refused. Warned at every start
+     * and by `sekisho doctor` even when allowed.
+     */
+    allowPlainPassword: z.boolean().default(false),
     /** PEM files for mqtts://: the CA that signed the broker's certificate, a client certificate and key. */
     ca: z.string().min(1).optional(),
     cert: z.string().min(1).optional(),
@@ -231,6 +265,15 @@ export const MqttSchema = z
           ctx.addIssue({ code: 'custom', path: [k], message: 'TLS files need an mqtts:// url' });
     if (m.passwordFile !== undefined && m.username === undefined)
       ctx.addIssue({ code: 'custom', path: ['username'], message: 'passwordFile needs a username' });
+    const exposedTo = plainPasswordHost(m);
+    if (exposedTo !== null && !m.allowPlainPassword)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          `mqtt:// would send the broker password in clear text to ${exposedTo}, which is not this device: ` +
+          'use mqtts:// (with mqtt.ca), or set mqtt.allowPlainPassword: true to accept that anyone on the network path can read it',
+      });
   });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 
@@ -280,6 +323,14 @@ export type VisitorsConfig = z.infer<typeof VisitorsSchema>;
 
 export const VISITORS_DEFAULTS: VisitorsConfig = VisitorsSchema.parse({});
 
+const BOARD_CHOICE =
+  'write "board: { kind: rpi }" for the Raspberry Pi\'s GPIO pins, or "board: { kind: sim }" to simulate the doors (docs/simulation.md)';
+/** zod error callbacks: a message of our own only when the key is missing, zod's otherwise. */
+const BOARD_MISSING = (iss: { input?: unknown }) =>
+  iss.input == null ? `required: there is no default board; ${BOARD_CHOICE}` : undefined;
+const BOARD_KIND_MISSING = (iss: { input?: unknown }) =>
+  iss.input === undefined ? `required: ${BOARD_CHOICE}` : 'expected "rpi" or "sim"';
+
 export const ConfigSchema = z
   .strictObject({
     site: z.strictObject({ id, name: z.string().min(1) }),
@@ -305,13 +356,18 @@ export const ConfigSchema = z
     /** Listener, TLS, proxy, names (controller/config/dashboard.ts). */
     dashboard: DashboardSchema.default(DASHBOARD_DEFAULTS),
     mqtt: MqttSchema.optional(),
-    board: z
-      .strictObject({
-        kind: z.enum(['sim', 'rpi']),
+    /**
+     * Required: a config that forgot its board must not quietly become a simulation, with demo
+     * accounts and simulation routes, on a device that drives a real door.
+     */
+    board: z.strictObject(
+      {
+        kind: z.enum(['sim', 'rpi'], { error: BOARD_KIND_MISSING }),
         /** gpiochip labels to look for, in order; the BCM pin is added to the chip's base. */
         chipLabels: z.array(z.string()).default(['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835']),
-      })
-      .default({ kind: 'sim', chipLabels: ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] }),
+      },
+      { error: BOARD_MISSING },
+    ),
     /** Holidays as local dates, YYYY-MM-DD. */
     holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')).default([]),
     schedules: z.array(ScheduleSchema).default([]),

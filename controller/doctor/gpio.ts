@@ -22,7 +22,21 @@ export /** The header's gpiochip, each configured pin's sysfs number, direction 
 async function gpioChecks(loaded: LoadedConfig, add: Add, root: string): Promise<void> {
   const { config } = loaded;
   if (config.board.kind === 'sim') {
-    add('OK', 'gpio', 'simulated board (no GPIO used)');
+    // A simulation on the Pi itself is a config meant for a desk, not for a door.
+    let header: GpioChip | undefined;
+    try {
+      header = findGpioChip(config.board.chipLabels, root);
+    } catch {
+      // no such chip: not a Raspberry Pi
+    }
+    if (header)
+      add(
+        'WARN',
+        'board',
+        `board.kind is sim on a device with the Raspberry Pi's GPIO (${header.label}): no door is driven, and demo ` +
+          'accounts and the simulation routes exist — set board.kind: rpi unless this is a test bench',
+      );
+    else add('OK', 'gpio', 'simulated board (no GPIO used)');
     return;
   }
   let chip: GpioChip;

@@ -72,6 +72,17 @@ export {
   type ScheduleWindow,
   scheduleProblems,
 } from './schedule.js';
+export {
+  codePointText,
+  findUnsafeChar,
+  nameField,
+  normaliseName,
+  type UnsafeChar,
+  type UnsafeCharKind,
+  unsafeCharMessage,
+  unsafeKind,
+  visibleText,
+} from './text.js';
 export * from './types.js';
 export {
   type BadgeValidity,

@@ -15,7 +15,13 @@ import {
 } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createSecretFile, modeText, readSecretFile, type SecretFileProblem } from '../secret-files.js';
+import {
+  createSecretFile,
+  modeText,
+  readSecretFile,
+  type SecretFileProblem,
+  secretFileMessage,
+} from '../secret-files.js';
 
 export const HMAC_KEY_FILE = 'device-hmac.key';
 export const SIGNING_KEY_FILE = 'device-signing.pem';
@@ -131,6 +137,8 @@ function deviceSecretError(problem: SecretFileProblem, path: string): Error {
       );
     case 'unreadable':
       return new Error(`${path}: device secret cannot be read (${problem.code})`);
+    default:
+      return new Error(`${path}: device secret: ${secretFileMessage(problem, path)}; refusing to start`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions } from 'mqtt';
-import type { MqttConfig } from '../config/index.js';
+import { type MqttConfig, plainPasswordHost } from '../config/index.js';
 import { readSecretFile, secretFileMessage } from '../secret-files.js';
 import { defaultBaseTopic } from './topics.js';
 
@@ -24,10 +24,14 @@ export interface BrokerSettings {
   options: IClientOptions;
 }
 
-/** A password file or client key: a regular file of mode 0600 (or stricter). */
+/**
+ * A password file or client key, provided by an administrator: under the secret-file rule with
+ * group access (controller/secret-files.ts), so the install guide's `root:sekisho 0640` is read.
+ */
 function readSecret(file: string, what: string): string {
   return readSecretFile(file, {
-    error: (problem) => new MqttSetupError(secretFileMessage(problem, file, what)),
+    access: 'group',
+    error: (problem) => new MqttSetupError(secretFileMessage(problem, file, what, 'group')),
   });
 }
 
@@ -49,8 +53,9 @@ export function brokerAddress(url: string): { host: string; port: number; tls: b
 }
 
 /**
- * The client options for the config. Throws MqttSetupError when a file cannot be used: a password
- * file must be a regular file of mode 0600 (or stricter); so must the client key.
+ * The client options for the config. Throws MqttSetupError when a file cannot be used (the password
+ * file and the client key under the secret-file rule), or when the password would go in clear text
+ * to another host without `allowPlainPassword`.
  */
 export function brokerSettings(
   cfg: MqttConfig,
@@ -74,6 +79,11 @@ export function brokerSettings(
     writeCache: false,
   };
   if (cfg.username !== undefined) options.username = cfg.username;
+  const exposedTo = plainPasswordHost(cfg);
+  if (exposedTo !== null && !cfg.allowPlainPassword)
+    throw new MqttSetupError(
+      `refusing to send the broker password in clear text to ${exposedTo} (mqtt://): use mqtts://, or set mqtt.allowPlainPassword: true`,
+    );
   if (cfg.passwordFile !== undefined) {
     const password = readSecret(cfg.passwordFile, 'mqtt.passwordFile').split(/\r?\n/)[0] ?? '';
     if (password.length === 0) throw new MqttSetupError(`mqtt.passwordFile ${cfg.passwordFile} is empty`);

@@ -18,7 +18,7 @@
  * life cycle (connect, last will, reconnect, the in-flight window), which is the hard part to get right.
  */
 import { connect, type MqttClient } from 'mqtt';
-import type { MqttConfig } from '../config/index.js';
+import { type MqttConfig, plainPasswordHost } from '../config/index.js';
 import {
   type ActiveAlarm,
   dataFields,
@@ -216,6 +216,12 @@ export class MqttPublisher {
       this.#transition('disconnected', this.#lastError);
       return;
     }
+    const exposedTo = plainPasswordHost(this.#d.config);
+    if (exposedTo !== null)
+      this.#d.log.warn(
+        'mqtt password sent in clear text (mqtt.allowPlainPassword): anyone on the network path to the broker can read it; use mqtts://',
+        { broker: this.#settings.broker },
+      );
     const client = connect(this.#settings.url, this.#settings.options);
     this.#client = client;
     client.on('connect', () => this.#guard(() => this.#onConnect()));

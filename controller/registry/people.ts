@@ -7,11 +7,11 @@ import { type Person, PersonCategory } from '../domain/types.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { RegistryError } from './errors.js';
 import { type PersonRow, toPerson, toPersonParams } from './rows.js';
-import { checkActorAt, checkWindow, Millis, newId, parse, Text } from './validate.js';
+import { checkActorAt, checkWindow, Millis, Name, newId, parse } from './validate.js';
 
 const NewPersonSchema = z.strictObject({
-  displayId: Text,
-  name: Text,
+  displayId: Name,
+  name: Name,
   category: PersonCategory,
   validFrom: Millis.nullable().optional(),
   validUntil: Millis.nullable().optional(),
@@ -20,8 +20,8 @@ const NewPersonSchema = z.strictObject({
 export type NewPerson = z.input<typeof NewPersonSchema>;
 
 const PersonPatchSchema = z.strictObject({
-  displayId: Text.optional(),
-  name: Text.optional(),
+  displayId: Name.optional(),
+  name: Name.optional(),
   category: PersonCategory.optional(),
   validFrom: Millis.nullable().optional(),
   validUntil: Millis.nullable().optional(),

@@ -4,11 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { nameField } from '../domain/text.js';
 import type { DoorPermission } from '../domain/types.js';
 import { RegistryError } from './errors.js';
 
 export const Millis = z.number().int().nonnegative();
 export const Text = z.string().trim().min(1).max(200);
+/** A person's name or ID card number: no control, bidirectional or invisible characters, NFC (domain/text.ts). */
+export const Name = nameField(200);
 export const Id = z.string().min(1).max(64);
 const Actor = z.string().min(1).max(128);
 

@@ -10,14 +10,24 @@ import type { Badges } from './badges.js';
 import { RegistryError } from './errors.js';
 import type { People } from './people.js';
 import { toVisitorBadge, VISITOR_BADGE_SELECT, type VisitorBadge, type VisitorBadgeRow } from './rows.js';
-import { checkActorAt, checkCredential, checkWindow, Id, Millis, newId, parse, Text } from './validate.js';
+import {
+  checkActorAt,
+  checkCredential,
+  checkWindow,
+  Id,
+  Millis,
+  Name,
+  newId,
+  parse,
+  Text,
+} from './validate.js';
 
 const NewVisitorBadgeSchema = z
   .strictObject({
     /** A visitor already registered (category `visitor`) … */
     personId: Id.optional(),
     /** … or a new one, added with the badge. */
-    visitor: z.strictObject({ displayId: Text, name: Text }).optional(),
+    visitor: z.strictObject({ displayId: Name, name: Name }).optional(),
     /** The normalised credential of the visitor card handed out. */
     credential: z.string(),
     /** The staff member hosting the visit. */

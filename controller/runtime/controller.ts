@@ -382,6 +382,8 @@ export class Controller {
 
   /** Feed a simulated reader (simulation mode; the same path as a serial frame). */
   simulateBadge(readerId: string, credential: string, format = 'em4100'): AccessOutcome {
+    // A real door only believes its readers: no route or script may present a badge for them.
+    if (this.board.kind !== 'sim') throw new Error('simulateBadge: only with a simulated board');
     const rc = this.config.readers.find((r) => r.id === readerId);
     if (!rc) throw new Error(`no reader ${readerId}`);
     return this.handleBadge({ readerId, credential, format, at: this.now() });

@@ -92,8 +92,8 @@ function logTable(t: Translate, rows: readonly LogRowView[]): SafeHtml {
     (r) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}">
 <td class="nowrap">${r.time}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
 <td><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
-<td>${reasonLabel(t, r.reason)}</td><td>${r.personName ?? t('unknown_person')}</td><td>${r.displayId ?? ''}</td>
-<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td>${r.escortName ?? ''}</td>
+<td>${reasonLabel(t, r.reason)}</td><td><bdi>${r.personName ?? t('unknown_person')}</bdi></td><td><bdi>${r.displayId ?? ''}</bdi></td>
+<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td><bdi>${r.escortName ?? ''}</bdi></td>
 </tr>`,
   )}</tbody></table>`;
 }

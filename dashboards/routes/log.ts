@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Direction, dataFields } from '../../controller/domain/index.js';
+import { Direction, dataFields, visibleText } from '../../controller/domain/index.js';
 import { parseLocal } from '../../controller/time.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
@@ -149,7 +149,8 @@ async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; n
 }
 
 function csvCell(v: string | number | null): string {
-  let s = v === null ? '' : String(v);
+  // A name written before names were checked may hold a bidirectional override: shown, not obeyed.
+  let s = v === null ? '' : visibleText(String(v));
   // Formula injection: a cell a spreadsheet would run is prefixed with a quote.
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;

@@ -15,7 +15,7 @@ import {
   type RequestRecord,
   splitPersonPatch,
 } from '../../controller/approvals/requests.js';
-import { type Badge, type Person, PersonCategory } from '../../controller/domain/index.js';
+import { type Badge, nameField, type Person, PersonCategory } from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/registry/index.js';
 import type { Dash } from '../context.js';
 import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
@@ -32,8 +32,8 @@ const CATEGORY_LIST = new RegExp(`^${CATEGORY}(?:,${CATEGORY}){0,${PersonCategor
 const LocalDate = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DD');
 
 const PersonBody = z.strictObject({
-  displayId: z.string().trim().min(1).max(200),
-  name: z.string().trim().min(1).max(200),
+  displayId: nameField(200),
+  name: nameField(200),
   category: EnrolledCategory,
   /** Local date (or date and time) in the site's zone. */
   validFrom: LocalDate.nullable().optional(),
@@ -48,8 +48,8 @@ const PersonBody = z.strictObject({
 
 /** Widening fields become a request (see splitPersonPatch); the rest applies at once. */
 const PersonPatch = z.strictObject({
-  displayId: z.string().trim().min(1).max(200).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  displayId: nameField(200).optional(),
+  name: nameField(200).optional(),
   validFrom: LocalDate.nullable().optional(),
   validUntil: LocalDate.nullable().optional(),
   active: z.boolean().optional(),

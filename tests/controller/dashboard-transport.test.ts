@@ -186,11 +186,11 @@ describe('sekisho start: the dashboard on the network', () => {
       `dashboard.tls.cert: ${a.key} is not a PEM certificate`,
     );
     expect(await problem({ cert: a.cert, key: a.cert })).toBe(
-      `dashboard.tls.key: ${a.cert} is readable by others; chmod 600 it`,
+      `dashboard.tls.key: ${a.cert} is readable by others (mode 0644); chmod 600 it`,
     );
     chmodSync(a.key, 0o640);
     expect(await problem({ cert: a.cert, key: a.key })).toBe(
-      `dashboard.tls.key: ${a.key} is readable by others; chmod 600 it`,
+      `dashboard.tls.key: ${a.key} is readable by its group (mode 0640); chmod 600 it`,
     );
   });
 
@@ -312,7 +312,7 @@ describe('sekisho doctor: the dashboard', () => {
     expect(one(list, 'dashboard certificate')[0]).toEqual({
       verdict: 'FAIL',
       what: 'dashboard certificate',
-      detail: `dashboard.tls.key: ${c.key} is readable by others; chmod 600 it`,
+      detail: `dashboard.tls.key: ${c.key} is readable by others (mode 0644); chmod 600 it`,
     });
     expect(one(list, 'dashboard listener')[0]!.verdict).toBe('FAIL');
   });

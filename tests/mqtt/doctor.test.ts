@@ -36,6 +36,7 @@ describe('doctor: mqtt', () => {
   it('reports a broker that accepts the connection, and one that refuses it', async () => {
     const ok = await mqttChecks(loaded(tempDir(), { url: broker.url }));
     expect(ok).toEqual([
+      { verdict: 'OK', what: 'mqtt transport', detail: 'plain mqtt:// to 127.0.0.1, this device (loopback)' },
       { verdict: 'OK', what: 'mqtt broker', detail: `127.0.0.1:${broker.port} accepted the connection` },
     ]);
     const dir = tempDir();
@@ -47,26 +48,30 @@ describe('doctor: mqtt', () => {
         passwordFile: join(dir, 'pw'),
       }),
     );
-    expect(refused[0]).toMatchObject({
+    expect(refused.find((c) => c.what === 'mqtt broker')).toMatchObject({
       verdict: 'FAIL',
       what: 'mqtt broker',
       detail: expect.stringMatching(/Not authorized/),
     });
     const down = await mqttChecks(loaded(tempDir(), { url: `mqtt://127.0.0.1:${await freePort()}` }));
-    expect(down[0]).toMatchObject({ verdict: 'FAIL', detail: expect.stringMatching(/ECONNREFUSED/) });
+    expect(down.find((c) => c.what === 'mqtt broker')).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/ECONNREFUSED/),
+    });
   });
 
   it('names an unusable password file, and shows the backlog of an existing journal', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'pw'), 'secret', { mode: 0o644 });
-    const [bad] = await mqttChecks(
+    const bad = await mqttChecks(
       loaded(dir, { url: broker.url, username: 'sekisho', passwordFile: join(dir, 'pw') }),
     );
-    expect(bad).toMatchObject({
+    expect(bad.find((c) => c.what === 'mqtt.passwordFile')).toMatchObject({
       verdict: 'FAIL',
-      what: 'mqtt settings',
-      detail: expect.stringMatching(/chmod 600/),
+      detail: expect.stringMatching(/readable by others \(mode 0644\); chmod 640/),
     });
+    // The broker is not tried with a file the controller would refuse.
+    expect(bad.some((c) => c.what === 'mqtt broker')).toBe(false);
 
     const cdir = tempDir();
     const url = `mqtt://127.0.0.1:${await freePort()}`; // nothing listens: rows stay queued

@@ -142,7 +142,7 @@ describe('mqtt config', () => {
     expect(mqttProblems({ url: 'mqtts://b', cert: '/c.pem' })).toEqual([
       'mqtt.key: cert and key go together (a client certificate and its private key)',
     ]);
-    expect(mqttProblems({ url: 'mqtt://b', passwordFile: '/p' })).toEqual([
+    expect(mqttProblems({ url: 'mqtt://localhost', passwordFile: '/p' })).toEqual([
       'mqtt.username: passwordFile needs a username',
     ]);
     expect(mqttProblems({ url: 'mqtt://b', maxBacklog: 999_999 })[0]).toMatch(/^mqtt\.maxBacklog:/);
@@ -360,7 +360,7 @@ describe('broker settings', () => {
   const cfg = (extra: Record<string, unknown>) =>
     MqttSchema.parse({ url: 'mqtt://127.0.0.1:1883', ...extra });
 
-  it('reads the password file (mode 0600) and never puts the password in an error', () => {
+  it('reads the password file (mode 0600 or 0640) and never puts the password in an error', () => {
     const dir = tempDir('sekisho-pw-');
     const file = join(dir, 'pw');
     const secret = 'correct-horse-battery-staple';
@@ -377,7 +377,7 @@ describe('broker settings', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(MqttSetupError);
-    expect((err as Error).message).toMatch(/readable by others; chmod 600/);
+    expect((err as Error).message).toMatch(/readable by others \(mode 0644\); chmod 640 it/);
     expect((err as Error).message).not.toContain(secret);
     expect(() => brokerSettings(cfg({ username: 'u', passwordFile: join(dir, 'missing') }), 'c')).toThrow(
       /cannot read mqtt\.passwordFile .*ENOENT/,

@@ -93,7 +93,7 @@ describe('broker security (real Mosquitto)', () => {
     const loose = await controller('auth-loose', { url, username: 'sekisho', passwordFile: open });
     expect(loose.c.status().mqtt).toMatchObject({
       connected: false,
-      lastError: `mqtt.passwordFile ${open} is readable by others; chmod 600 it`,
+      lastError: `mqtt.passwordFile ${open} is readable by others (mode 0644); chmod 640 it`,
     });
     // Journaled as a broker problem, and the controller runs on.
     await until(() => [...loose.c.journal.iterate(1)].some((r) => r.type === 'mqtt_disconnected'), 'the row');

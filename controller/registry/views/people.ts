@@ -198,7 +198,8 @@ function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
   const shape: string[] = [];
   if (f.text !== undefined) {
     where.push("(name LIKE :text ESCAPE '\\' OR display_id LIKE :text ESCAPE '\\')");
-    params.text = `%${f.text.replace(/[\\%_]/g, '\\$&')}%`;
+    // Names are stored NFC (domain/text.ts): a query typed decomposed still finds them.
+    params.text = `%${f.text.normalize('NFC').replace(/[\\%_]/g, '\\$&')}%`;
     shape.push('t');
   }
   const categories = f.categories === undefined ? [] : [...new Set(f.categories)];

@@ -1,0 +1,31 @@
+/** The characters names and ID numbers refuse (controller/domain/text.ts), for the tests of each path. */
+
+/** [label, character, kind]: each kind of refused character. */
+export const BAD_CHARS: [string, string, string][] = [
+  ['NUL', '\u0000', 'control'],
+  ['BEL', '\u0007', 'control'],
+  ['tab', '\t', 'control'],
+  ['line feed', '\n', 'control'],
+  ['escape', '\u001b', 'control'],
+  ['DEL', '\u007f', 'control'],
+  ['C1 NEL', '\u0085', 'control'],
+  ['C1 CSI', '\u009b', 'control'],
+  ['line separator', '\u2028', 'control'],
+  ['lone high surrogate', '\ud800', 'lone_surrogate'],
+  ['lone low surrogate', '\udfff', 'lone_surrogate'],
+  ['LRE', '\u202a', 'bidi'],
+  ['RLE', '\u202b', 'bidi'],
+  ['PDF', '\u202c', 'bidi'],
+  ['LRO', '\u202d', 'bidi'],
+  ['RLO', '\u202e', 'bidi'],
+  ['LRI', '\u2066', 'bidi'],
+  ['RLI', '\u2067', 'bidi'],
+  ['FSI', '\u2068', 'bidi'],
+  ['PDI', '\u2069', 'bidi'],
+  ['LRM', '\u200e', 'bidi'],
+  ['RLM', '\u200f', 'bidi'],
+  ['ALM', '\u061c', 'bidi'],
+  ['zero-width space', '\u200b', 'invisible'],
+  ['BOM', '\ufeff', 'invisible'],
+  ['tag letter', '\u{e0041}', 'invisible'],
+];
