@@ -20,7 +20,13 @@
 import { z } from 'zod';
 import { samePerson } from '../accounts/person.js';
 import { can } from '../accounts/roles.js';
-import { type KnownRecordType, type RecordDataOf, recordOf } from '../domain/index.js';
+import {
+  findUnsafeChar,
+  type KnownRecordType,
+  type RecordDataOf,
+  recordOf,
+  unsafeCharMessage,
+} from '../domain/index.js';
 import { ApprovalError } from './errors.js';
 import { bindRequest, KINDS, type NewRequest } from './kinds.js';
 import type { RequestActor, RequestDeps, RequestRecord, RequestStore } from './requests.js';
@@ -33,7 +39,12 @@ export const BreakGlassReason = z
   .string()
   .trim()
   .min(MIN_BREAK_GLASS_REASON, `a break-glass reason of at least ${MIN_BREAK_GLASS_REASON} characters`)
-  .max(500);
+  .max(500)
+  // Shown on the Requests page and in the journal: nothing that could reorder or hide text.
+  .superRefine((v, ctx) => {
+    const unsafe = findUnsafeChar(v);
+    if (unsafe) ctx.addIssue({ code: 'custom', message: `break-glass reason: ${unsafeCharMessage(unsafe)}` });
+  });
 
 /** How a break-glass use reaches the alarms: raised at once, its condition cleared by the review. */
 export interface BreakGlassAlarms {
@@ -201,6 +212,8 @@ export class BreakGlass {
     const text = note.trim();
     if (text.length < MIN_REVIEW_NOTE)
       throw new ApprovalError('invalid_input', `a review note of at least ${MIN_REVIEW_NOTE} characters`);
+    const unsafe = findUnsafeChar(text);
+    if (unsafe) throw new ApprovalError('invalid_input', `review note: ${unsafeCharMessage(unsafe)}`);
     const bound = bindRequest(req.kind, req.payload);
     this.#d.journal.transaction(() => {
       const reviewed: BreakGlassMark = { ...mark, reviewedBy: by.actor, reviewedAt: at, reviewNote: text };

@@ -251,6 +251,9 @@ describe('separation of duties on people and badges', () => {
     const short = await m1.post('/api/requests', body('   urgent   '));
     expect(short.statusCode).toBe(400);
     expect(short.json().error.message).toMatch(/at least 20 characters/);
+    // A reason that would reorder the Requests page's text is refused.
+    const bidi = await m1.post('/api/requests', body('urgent night call-out \u202e tuo-llac'));
+    expect(bidi.statusCode).toBe(400);
     expect((await op.post('/api/requests', body('the duty desk acting alone tonight'))).statusCode).toBe(403);
     for (const name of tokens)
       expect(
