@@ -60,10 +60,14 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/break-glass/:id/review': { class: 'break-glass', why: 'the review by another person' },
   'POST /api/users/:id/disable': revocation('disable an account'),
   'POST /api/users/:id/unlock': none('lift a login lock-out'),
-  'POST /api/requests/:id/activation-half': none(
-    'the applicant’s half of an approved account’s activation code',
+  'POST /api/requests/:id/activation-half': second(
+    'the applicant’s half of an account request a different administrator approved (dual control)',
+    false,
   ),
-  'POST /api/activate': none('an account’s user sets its password with both halves of its activation code'),
+  'POST /api/activate': second(
+    'the account’s user sets its password with both halves: the applicant’s and the approver’s',
+    false,
+  ),
   'POST /api/sim/badge': none('simulation only'),
   'POST /api/sim/doors/:door/contact': none('simulation only'),
   'POST /api/sim/doors/:door/exit-button': none('simulation only'),
@@ -88,12 +92,13 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   'visitor return': revocation('a visitor card came back'),
   'visitor list': none('reads'),
   presence: none('reads'),
-  'user add': none(
-    'a dashboard account on the device (accounts: controller/cli/users.ts, issue #14 paths 5–6)',
+  'user add': second(
+    'refused once two administrators are active (accounts are account_create requests); before, the journaled bootstrap of the first two',
+    false,
   ),
   'user list': none('reads'),
-  'user passwd': none('an account’s password: bootstrap only, else a password_reset request (accounts)'),
-  'user half': none('one’s own half of an approved account’s activation code'),
+  'user passwd': second('a password_reset request (bootstrap aside, as user add)', false),
+  'user half': second('one’s own half of an account request a different administrator approved', false),
   'token create': none('a scoped API token: no token is a person, none can file, approve or grant'),
   'token list': none('reads'),
   'token rotate': none('a new secret for a token'),

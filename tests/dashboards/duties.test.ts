@@ -29,6 +29,7 @@ describe('every state-changing route and command is classified, and second-perso
   let d: TestDash;
   let m1: Client;
   let m2: Client;
+  let a1: Client;
   let staff: { id: string };
   let config = '';
 
@@ -36,6 +37,7 @@ describe('every state-changing route and command is classified, and second-perso
     d = await makeDash();
     m1 = await d.login('manager1');
     m2 = await d.login('manager2');
+    a1 = await d.login('admin1');
     config = join(d.dir, 'config.yaml');
     staff = (await m1.post('/api/people', { name: '山田 太郎', displayId: 'S-1', category: 'staff' })).json();
   });
@@ -145,6 +147,52 @@ describe('every state-changing route and command is classified, and second-perso
     },
   };
 
+  /** admin1 files an account request for `username`; admin1 cannot approve it, nor get a half. */
+  async function accountRequestAlone(username: string): Promise<number> {
+    const r = await a1.post('/api/requests', {
+      kind: 'account_create',
+      payload: { username, displayName: username, role: 'admin' },
+      reason: 'proof',
+    });
+    expect(r.statusCode).toBe(200);
+    const id = r.json().id as number;
+    const self = await a1.post(`/api/requests/${id}/approve`, {});
+    expect(self.statusCode).toBe(403);
+    expect(self.json().error.code).toBe('self_approval_refused');
+    const half = await a1.post(`/api/requests/${id}/activation-half`);
+    expect(half.statusCode).not.toBe(200);
+    return id;
+  }
+  const accountExists = (username: string) =>
+    d.controller.db.prepare('SELECT 1 FROM dashboard_users WHERE username = ?').get(username) !== undefined;
+
+  Object.assign(ROUTE_PROOFS, {
+    'POST /api/requests/:id/activation-half': async () => {
+      const id = await accountRequestAlone('puppet1');
+      expect(accountExists('puppet1')).toBe(false);
+      await a1.post(`/api/requests/${id}/withdraw`);
+    },
+    'POST /api/activate': async () => {
+      // Without both halves of an approved request nobody activates anything, whatever they type.
+      const id = await accountRequestAlone('puppet2');
+      const res = await d.app.inject({
+        method: 'POST',
+        url: '/api/activate',
+        headers: { origin: 'http://localhost', host: 'localhost' },
+        payload: {
+          username: 'puppet2',
+          applicantHalf: 'AAAAA-AAAAA-AAAAA-AAAAA',
+          approverHalf: 'BBBBB-BBBBB-BBBBB-BBBBB',
+          password: 'quiet-harbour-lanterns-7',
+        },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('invalid_activation');
+      expect(accountExists('puppet2')).toBe(false);
+      await a1.post(`/api/requests/${id}/withdraw`);
+    },
+  } satisfies Record<string, () => Promise<void>>);
+
   it('each second-person route: the filer alone cannot make it take effect', async () => {
     const second = Object.entries(ROUTE_DUTIES).filter(([, x]) => x.class === 'second-person');
     expect(Object.keys(ROUTE_PROOFS).sort()).toEqual(second.map(([r]) => r).sort());
@@ -211,6 +259,47 @@ describe('every state-changing route and command is classified, and second-perso
       await filerCannotApprove(r!.id, () => d.controller.registry.listVisitorBadges({}).length > 0);
     },
   };
+
+  /** Runs `sekisho …` as admin1 through sudo; answers its exit code. */
+  async function cliAsAdmin(args: string[]): Promise<number> {
+    process.env.SUDO_USER = 'admin1';
+    try {
+      return await main([...args, '--config', config]);
+    } finally {
+      delete process.env.SUDO_USER;
+    }
+  }
+
+  Object.assign(CLI_PROOFS, {
+    'user add': async () => {
+      // Two administrators are active: the device makes no account, whoever runs it.
+      expect(
+        await cliAsAdmin(['user', 'add', '--username', 'puppet3', '--role', 'admin', '--generate']),
+      ).toBe(1);
+      expect(accountExists('puppet3')).toBe(false);
+    },
+    'user passwd': async () => {
+      const before = (await a1.get('/api/requests?status=pending&limit=1')).json().requests[0]?.id ?? 0;
+      expect(await cliAsAdmin(['user', 'passwd', 'operator1', '--reason', 'proof'])).toBe(0);
+      const r = (await a1.get('/api/requests?status=pending&limit=1')).json().requests[0];
+      expect(r).toMatchObject({
+        kind: 'password_reset',
+        requestedBy: expect.stringMatching(/^cli:admin1\//),
+      });
+      expect(r.id).toBeGreaterThan(before);
+      const self = await a1.post(`/api/requests/${r.id}/approve`, {});
+      expect(self.statusCode).toBe(403);
+      expect(self.json().error.code).toBe('self_approval_refused');
+      await a1.post(`/api/requests/${r.id}/withdraw`);
+    },
+    'user half': async () => {
+      // No half of a request that no different administrator approved.
+      const id = await accountRequestAlone('puppet4');
+      expect(await cliAsAdmin(['user', 'half', String(id)])).not.toBe(0);
+      expect(accountExists('puppet4')).toBe(false);
+      await a1.post(`/api/requests/${id}/withdraw`);
+    },
+  } satisfies Record<string, () => Promise<void>>);
 
   it('each second-person command: the same person cannot approve it in the dashboard', async () => {
     const second = Object.entries(CLI_DUTIES).filter(([, x]) => x.class === 'second-person');
