@@ -60,6 +60,21 @@ export interface ApiToken {
   lastUsedFrom: string | null;
 }
 
+/** A token as `sekisho token list --json` and `GET /api/tokens` show it (no id, no secret). */
+export function tokenView(t: ApiToken, now: number) {
+  return {
+    name: t.name,
+    scopes: t.scopes,
+    status: t.expiresAt !== null && t.expiresAt <= now ? ('expired' as const) : ('active' as const),
+    createdAt: t.createdAt,
+    createdBy: t.createdBy,
+    rotatedAt: t.rotatedAt,
+    expiresAt: t.expiresAt,
+    lastUsedAt: t.lastUsedAt,
+    lastUsedFrom: t.lastUsedFrom,
+  };
+}
+
 /** Who is calling with a token, as the server keeps it for one request or an open stream. */
 export interface TokenCaller {
   id: string;

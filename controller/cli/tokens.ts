@@ -5,7 +5,7 @@
  */
 import { SCOPES } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
-import { type ApiToken, TokenError, TokenStore } from '../accounts/tokens.js';
+import { type ApiToken, TokenError, TokenStore, tokenView } from '../accounts/tokens.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
 
@@ -23,17 +23,10 @@ export function expiryArg(v: string | undefined, tz: string, now: number): numbe
 }
 
 function row(t: ApiToken, tz: string, now: number) {
-  const expired = t.expiresAt !== null && t.expiresAt <= now;
+  const view = tokenView(t, now);
+  const expired = view.status === 'expired';
   return {
-    name: t.name,
-    scopes: t.scopes,
-    status: expired ? 'expired' : 'active',
-    createdAt: t.createdAt,
-    createdBy: t.createdBy,
-    rotatedAt: t.rotatedAt,
-    expiresAt: t.expiresAt,
-    lastUsedAt: t.lastUsedAt,
-    lastUsedFrom: t.lastUsedFrom,
+    ...view,
     text: [
       t.name.padEnd(20),
       t.scopes.join(',').padEnd(17),

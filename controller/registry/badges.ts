@@ -19,6 +19,15 @@ const NewBadgeSchema = z.strictObject({
 });
 export type NewBadge = z.input<typeof NewBadgeSchema>;
 
+/** A badge to enrol from a sealed credential: its keyed hash and masked suffix, never the number. */
+export interface SealedBadgeInput {
+  personId: string;
+  credentialHash: string;
+  masked: string;
+  validFrom: number | null;
+  validUntil: number | null;
+}
+
 export class Badges {
   readonly #journal: Journal;
   readonly #hmacKey: Buffer;
@@ -73,17 +82,7 @@ export class Badges {
   }
 
   /** Enrols a badge from a sealed credential (see `seal`), as `add` does. */
-  addHashed(
-    input: {
-      personId: string;
-      credentialHash: string;
-      masked: string;
-      validFrom: number | null;
-      validUntil: number | null;
-    },
-    actor: string,
-    at: number,
-  ): Badge {
+  addHashed(input: SealedBadgeInput, actor: string, at: number): Badge {
     checkActorAt(actor, at);
     if (!/^[0-9a-f]{64}$/.test(input.credentialHash))
       throw new RegistryError('invalid_input', 'badge.credentialHash must be a keyed hash (64 hex digits)');

@@ -14,7 +14,7 @@
 import { endOfLocalDay } from '../domain/local-day.js';
 import type { Badge, BadgeStatus, DoorPermission, Person, PersonCategory } from '../domain/types.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
-import { Badges, type NewBadge } from './badges.js';
+import { Badges, type NewBadge, type SealedBadgeInput } from './badges.js';
 import { Escorts } from './escorts.js';
 import { type NewPerson, People, type PersonPatch } from './people.js';
 import { Permissions } from './permissions.js';
@@ -29,7 +29,7 @@ import {
 import { type PeopleFilter, type PeoplePage, type PeoplePageQuery, PeopleView } from './views/people.js';
 import { type NewVisitorBadge, VisitorBadges } from './visitor-badges.js';
 
-export type { NewBadge } from './badges.js';
+export type { NewBadge, SealedBadgeInput } from './badges.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
 export type { NewPerson, PersonPatch } from './people.js';
 export { REGISTRY_RECORD_TYPES, type RegistryRecordType } from './record-types.js';
@@ -111,17 +111,7 @@ export class Registry {
   }
 
   /** Enrols a badge from a sealed credential (an approved enrolment request). */
-  addSealedBadge(
-    input: {
-      personId: string;
-      credentialHash: string;
-      masked: string;
-      validFrom: number | null;
-      validUntil: number | null;
-    },
-    actor: string,
-    at: number,
-  ): Badge {
+  addSealedBadge(input: SealedBadgeInput, actor: string, at: number): Badge {
     return this.#badges.addHashed(input, actor, at);
   }
 

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SCOPES } from '../../controller/accounts/roles.js';
+import { tokenView } from '../../controller/accounts/tokens.js';
 import type { Dash } from '../context.js';
 import { addRoute } from '../http.js';
 
@@ -35,17 +36,7 @@ export function registerTokenRoutes(app: FastifyInstance, dash: Dash): void {
     handler: () => {
       const now = dash.now();
       return {
-        tokens: dash.tokens.list().map((t) => ({
-          name: t.name,
-          scopes: t.scopes,
-          status: t.expiresAt !== null && t.expiresAt <= now ? ('expired' as const) : ('active' as const),
-          createdAt: t.createdAt,
-          createdBy: t.createdBy,
-          rotatedAt: t.rotatedAt,
-          expiresAt: t.expiresAt,
-          lastUsedAt: t.lastUsedAt,
-          lastUsedFrom: t.lastUsedFrom,
-        })),
+        tokens: dash.tokens.list().map((t) => tokenView(t, now)),
       };
     },
   });
