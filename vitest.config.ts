@@ -27,6 +27,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // A browser's answer can take seconds on a loaded CI machine; polls still end at the first match.
+    expect: { poll: { timeout: 10_000 } },
     reporters: ['default'],
     projects: [
       {

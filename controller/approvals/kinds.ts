@@ -533,7 +533,13 @@ export interface BoundRequest {
 
 export function bindRequest<K extends RequestKind>(kind: K, payload: unknown): BoundRequest {
   const def: KindDef<Payload<K>> = KINDS[kind];
-  const p = def.payload.parse(payload);
+  const parsed = def.payload.safeParse(payload);
+  if (!parsed.success) {
+    // The API checks bodies first; this names the field for the CLI and other callers.
+    const issue = parsed.error.issues[0]!;
+    throw new ApprovalError('invalid_input', `${kind}.${issue.path.join('.')}: ${issue.message}`);
+  }
+  const p = parsed.data;
   return {
     kind,
     account: def.account,

@@ -79,8 +79,9 @@ describe('account activation in Chromium', () => {
     await user.fill('input[name="password"]', CHOSEN);
     await user.fill('input[name="confirm"]', CHOSEN);
     await user.click('#activate-form button[type="submit"]');
+    // The first password estimate starts its worker (dictionaries): slow on a loaded machine.
     await expect
-      .poll(() => user.locator('#activate-form .form-error').textContent())
+      .poll(() => user.locator('#activate-form .form-error').textContent(), { timeout: 20_000 })
       .toContain('有効化コードが違います');
     await user.fill('input[name="applicantHalf"]', applicantHalf.toLowerCase());
     await Promise.all([user.waitForURL(/\/login/), user.click('#activate-form button[type="submit"]')]);

@@ -140,6 +140,7 @@ describe('finding alarms', () => {
   it('has a default severity for every alarm type', () => {
     expect(DEFAULT_ALARM_SEVERITY.forced_open).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.held_open).toBe('major');
-    expect(Object.keys(DEFAULT_ALARM_SEVERITY)).toHaveLength(7);
+    expect(DEFAULT_ALARM_SEVERITY.break_glass).toBe('critical');
+    expect(Object.keys(DEFAULT_ALARM_SEVERITY)).toHaveLength(8);
   });
 });
