@@ -70,8 +70,10 @@ describe('people page: widening is a request', () => {
     await expect.poll(() => d.controller.simulateBadge('entry', '0A1B2C3D77').decision.granted).toBe(true);
     expect(d.controller.activeAlarms().some((a) => a.type === 'break_glass')).toBe(true);
     // The one who acted is told another person reviews it; the other manager reviews it.
-    await page.goto(`${base}/requests`);
-    expect(await page.locator('#break-glass-pending').textContent()).toContain('別の人が確認します');
+    // A page of its own: the form's page may still be reloading after its answer.
+    const requests = await page.context().newPage();
+    await requests.goto(`${base}/requests`);
+    expect(await requests.locator('#break-glass-pending').textContent()).toContain('別の人が確認します');
     expect(errors).toEqual([]);
     await page.context().close();
 

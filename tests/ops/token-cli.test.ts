@@ -42,7 +42,8 @@ describe('sekisho token beside a running controller', () => {
     async () => {
       expect(statSync(join(storage, 'api-token')).mode & 0o777).toBe(0o600);
       expect(ctl.token).toMatch(/^sks_simulation_[A-Za-z0-9_-]{43}$/);
-      expect(ctl.output()).toContain('scopes read and sim');
+      // The banner follows the listener: it may still be on its way.
+      await expect.poll(() => ctl.output()).toContain('scopes read and sim');
       expect(await call(ctl.token, '/api/status')).toBe(200);
       expect(await call(ctl.token, '/metrics')).toBe(403);
       const listed = JSON.parse(token('list', '--json').stdout);
