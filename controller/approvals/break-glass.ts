@@ -75,10 +75,10 @@ export class BreakGlass {
     this.#alarms = alarms;
     const { db } = deps;
     this.#s = {
-      insert: db.prepare(
-        `INSERT INTO dashboard_requests (kind, status, requested_by, requested_at, subject_user, payload, reason,
-           decided_by, decided_at, decision_note, result)
-         VALUES (@kind, 'approved', @by, @at, @subjectUser, @payload, @reason, @by, @at, @note, '{}')`,
+      // Filed and decided by the same person at once: the break-glass mark says so.
+      decide: db.prepare(
+        `UPDATE dashboard_requests SET status = 'approved', decided_by = @by, decided_at = @at,
+           decision_note = @note, result = '{}' WHERE id = @id AND status = 'pending'`,
       ),
       setResult: db.prepare<[string, number]>('UPDATE dashboard_requests SET result = ? WHERE id = ?'),
       review: db.prepare(
@@ -137,23 +137,8 @@ export class BreakGlass {
     bound.check(this.#requests.checkContext());
     const summary = bound.summary();
     const id = this.#d.journal.transaction(() => {
-      const info = this.#s.insert.run({
-        kind: input.kind,
-        by: by.actor,
-        at,
-        subjectUser: bound.subjectUser,
-        payload: JSON.stringify(input.payload),
-        reason: input.reason,
-        note: why.data,
-      });
-      const id = Number(info.lastInsertRowid);
-      this.#append(
-        'request_created',
-        at,
-        by.actor,
-        { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
-        bound.person,
-      );
+      const id = this.#requests.insertFiled(input, by, at, bound);
+      this.#s.decide.run({ id, by: by.actor, at, note: why.data });
       const result = bound.apply({
         registry: this.#d.registry,
         users: this.#d.users,

@@ -206,26 +206,35 @@ export class RequestStore {
     const bound = bindRequest(input.kind, input.payload);
     bound.check(this.checkContext());
     const id = this.#d.journal.transaction(() => {
-      const info = this.#s.insert.run({
-        kind: input.kind,
-        requestedBy: by.actor,
-        at,
-        subjectUser: bound.subjectUser,
-        payload: JSON.stringify(input.payload),
-        reason: input.reason,
-      });
-      const id = Number(info.lastInsertRowid);
-      this.#append(
-        'request_created',
-        at,
-        by.actor,
-        { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
-        bound.person,
-      );
+      const id = this.insertFiled(input, by, at, bound);
       bound.filed({ users: this.#d.users, actor: by.actor, at, requestId: id });
       return id;
     });
     return this.get(id)!;
+  }
+
+  /**
+   * Stores a pending request and journals `request_created`, inside the caller's transaction:
+   * filing, and the break-glass path (break-glass.ts), which then decides it at once.
+   */
+  insertFiled(input: NewRequest, by: RequestActor, at: number, bound: BoundRequest): number {
+    const info = this.#s.insert.run({
+      kind: input.kind,
+      requestedBy: by.actor,
+      at,
+      subjectUser: bound.subjectUser,
+      payload: JSON.stringify(input.payload),
+      reason: input.reason,
+    });
+    const id = Number(info.lastInsertRowid);
+    this.#append(
+      'request_created',
+      at,
+      by.actor,
+      { requestId: id, kind: input.kind, payload: input.payload, reason: input.reason },
+      bound.person,
+    );
+    return id;
   }
 
   /**
