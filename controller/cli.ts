@@ -11,6 +11,7 @@ import { backupCommand, restoreCommand } from './cli/backup.js';
 import { common, load, refuseActor, UsageError } from './cli/common.js';
 import { configCommand } from './cli/config.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
+import { recordManualEntryCommand } from './cli/manual-entry.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
 import { tokenCommand } from './cli/tokens.js';
@@ -50,6 +51,13 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   visitor return BADGE [--note TEXT]      a visitor badge came back: revoked at once
   visitor list [--unreturned] [--json]
   presence [--json]                       who is inside each room, visitors with their escort
+  record-manual-entry --person ID|CARD_ID --direction in|out --at "YYYY-MM-DD HH:MM" --paper-ref REF
+             --reason TEXT [--door DOOR] [--escort ID|CARD_ID] [--outside-outage]
+                                          transcribe an entry or exit made with the mechanical key from
+                                          the paper 入退室管理簿: filed as a request, journaled
+                                          (manual_entry_recorded) once a different person approves it;
+                                          exit 1 if refused (unknown person, future time, duplicate, no
+                                          recorded outage at that time without --outside-outage)
   user add --username U --role admin|manager|operator|auditor [--name N] [--valid-until D] [--generate]
                                           bootstrap only: an administrator while there are fewer than
                                           two active ones (a new installation); the password is typed
@@ -129,6 +137,8 @@ export async function main(argv: string[]): Promise<number> {
         return tokenCommand(rest);
       case 'presence':
         return presenceCommand(rest);
+      case 'record-manual-entry':
+        return recordManualEntryCommand(rest);
       case 'config':
         return configCommand(rest);
       case 'doctor':

@@ -173,6 +173,21 @@ export class LogIndex {
         });
         return;
       }
+      case 'manual_entry_recorded':
+        // A key-and-paper entry takes its place in the ledger at the time written on paper.
+        this.#s.access.run({
+          seq: row.seq,
+          at: typeof d.paperAt === 'number' ? d.paperAt : row.at,
+          door: row.door,
+          person: row.person,
+          badge: null,
+          direction: d.direction === 'out' ? 'out' : 'in',
+          result: 'manual',
+          reason: 'manual_entry',
+          visitor: d.category === 'visitor' ? 1 : 0,
+          escort: typeof d.escort === 'string' ? d.escort : null,
+        });
+        return;
       case 'alarm_raised':
         this.#s.alarm.run({
           id: row.seq,
@@ -195,7 +210,7 @@ export class LogIndex {
     }
   }
 
-  /** Journal seqs of access rows matching the filter, newest first. */
+  /** Journal seqs of access rows (and transcribed paper entries) matching the filter, newest first. */
   accessSeqs(f: AccessFilter): { seq: number; at: number }[] {
     const where: string[] = [];
     const params: (string | number)[] = [];

@@ -134,7 +134,7 @@ export class BreakGlass {
     const why = BreakGlassReason.safeParse(reason);
     if (!why.success) throw new ApprovalError('invalid_input', why.error.issues[0]!.message);
     const bound = bindRequest(input.kind, input.payload);
-    bound.check(this.#requests.checkContext());
+    bound.check(this.#requests.checkContext(undefined, at));
     const summary = bound.summary();
     const id = this.#d.journal.transaction(() => {
       const id = this.#requests.insertFiled(input, by, at, bound);
@@ -146,6 +146,9 @@ export class BreakGlass {
         at,
         requestId: id,
         requestedBy: by.actor,
+        requestedAt: at,
+        reason: input.reason,
+        journal: this.#d.journal,
         prepared: {},
       });
       const mark: BreakGlassMark = { reason: why.data, reviewedBy: null, reviewedAt: null, reviewNote: null };

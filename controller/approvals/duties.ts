@@ -92,6 +92,10 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   'visitor return': revocation('a visitor card came back'),
   'visitor list': none('reads'),
   presence: none('reads'),
+  'record-manual-entry': second(
+    'a manual_entry request: a key-and-paper entry is journaled only when a different person approves it; never alone',
+    false,
+  ),
   'user add': second(
     'refused once two administrators are active (accounts are account_create requests); before, the journaled bootstrap of the first two',
     false,

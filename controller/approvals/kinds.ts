@@ -8,8 +8,10 @@ import { Role } from '../accounts/roles.js';
 import { DisplayName, newActivationHalf, type User, Username, type UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
 import { Direction, nameField } from '../domain/index.js';
+import type { Journal } from '../journal/index.js';
 import type { Registry } from '../registry/index.js';
 import { ApprovalError } from './errors.js';
+import { MANUAL_ENTRY, ManualEntryPayload } from './manual-entry.js';
 
 export const RequestKind = z.enum([
   'access_grant',
@@ -23,6 +25,7 @@ export const RequestKind = z.enum([
   'validity_change',
   'lockdown_override',
   'password_reset',
+  'manual_entry',
 ]);
 export type RequestKind = z.infer<typeof RequestKind>;
 export const RequestStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
@@ -92,6 +95,7 @@ export const PAYLOADS = {
   /** Let a person's badges open a door in lockdown (§8(5)①). */
   lockdown_override: z.strictObject({ personId: Id }),
   password_reset: z.strictObject({ userId: Id }),
+  manual_entry: ManualEntryPayload,
 } as const satisfies Record<RequestKind, z.ZodType>;
 
 export type Payload<K extends RequestKind> = z.output<(typeof PAYLOADS)[K]>;
@@ -138,6 +142,10 @@ export interface CheckContext {
   registry: Registry;
   users: UserStore;
   config: Config;
+  /** The journal, read only (a manual entry's outages and duplicates). */
+  journal: Journal;
+  /** When the request is filed or approved. */
+  now: number;
   /** The request being checked again at its approval; absent when it is filed. */
   requestId?: number;
   /** The pending requests of one kind (their payloads as stored). */
@@ -152,6 +160,11 @@ export interface ApplyContext {
   at: number;
   requestId: number;
   requestedBy: string;
+  requestedAt: number;
+  /** The request's reason. */
+  reason: string;
+  /** For a kind whose approval is a journal row of its own (manual_entry). */
+  journal: Journal;
   /** What the kind's `prepare` made before the transaction. */
   prepared: Prepared;
 }
@@ -466,6 +479,7 @@ export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
     },
     summary: (p) => `lockdown override for ${p.personId}`,
   },
+  manual_entry: MANUAL_ENTRY,
 };
 
 /** The people fields of a person edit (PATCH /api/people/:id) that may widen access. */

@@ -204,7 +204,7 @@ export class RequestStore {
     if (KINDS[input.kind].account && !can(by.user.role, 'users.read'))
       throw new ApprovalError('forbidden', 'only administrators and managers may request account changes');
     const bound = bindRequest(input.kind, input.payload);
-    bound.check(this.checkContext());
+    bound.check(this.checkContext(undefined, at));
     const id = this.#d.journal.transaction(() => {
       const id = this.insertFiled(input, by, at, bound);
       bound.filed({ users: this.#d.users, actor: by.actor, at, requestId: id });
@@ -276,7 +276,7 @@ export class RequestStore {
     this.#d.journal.transaction(() => {
       const current = this.#requirePending(id);
       const todo = bind(current);
-      todo.check(this.checkContext(id));
+      todo.check(this.checkContext(id, when));
       const result = todo.apply({
         registry: this.#d.registry,
         users: this.#d.users,
@@ -284,6 +284,9 @@ export class RequestStore {
         at: when,
         requestId: id,
         requestedBy: current.requestedBy,
+        requestedAt: current.requestedAt,
+        reason: current.reason,
+        journal: this.#d.journal,
         prepared,
       });
       const info = this.#s.decide.run({
@@ -413,12 +416,14 @@ export class RequestStore {
     return req;
   }
 
-  checkContext(requestId?: number): CheckContext {
-    const { registry, users, config } = this.#d;
+  checkContext(requestId?: number, now = Date.now()): CheckContext {
+    const { registry, users, config, journal } = this.#d;
     return {
       registry,
       users,
       config,
+      journal,
+      now,
       ...(requestId === undefined ? {} : { requestId }),
       pending: (kind) => this.list({ status: 'pending', kind, limit: 1000 }),
     };

@@ -105,6 +105,9 @@ export function log(args: string[]): number {
     let detail = '';
     if (r.type === 'access')
       detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} ${String(d.result).toUpperCase()} ${d.reason} ${d.masked ?? ''} ${p ? `${p.name} [${p.displayId}, ${p.category}]` : '(unknown person)'}`;
+    else if (r.type === 'manual_entry_recorded')
+      // A key-and-paper entry: the time on paper first, then who transcribed and who approved it.
+      detail = `${d.direction === 'in' ? 'IN ' : 'OUT'} TRANSCRIBED FROM PAPER (紙の入退室管理簿から転記) ${String(d.paperRef)} at ${formatLocal(Number(d.paperAt), tz)} ${String(d.personName)} [${String(d.displayId)}, ${String(d.category)}]${d.escortName ? ` escort ${String(d.escortName)}` : ''} transcribed by ${String(d.transcribedBy)}, approved by ${String(d.approvedBy)}${d.outage === null ? ' OUTSIDE ANY RECORDED OUTAGE' : ''}`;
     else {
       const parts = Object.entries(d).map(
         ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,

@@ -27,6 +27,8 @@ export interface LogRowView {
   category: string | null;
   masked: string | null;
   escortName: string | null;
+  /** An entry with the mechanical key, transcribed from the paper ledger. */
+  paper?: { ref: string; transcribedBy: string; approvedBy: string; outage: string | null } | null;
 }
 
 /** The log's filter as the request gave it (the form shows it again, the links carry it on). */
@@ -79,6 +81,7 @@ function filterForm(v: Shell, q: LogFilterView, today: string): SafeHtml {
     <a class="button" href="/log">${t('clear')}</a>
     ${canExport ? html`<a class="button" id="export-csv" href="/api/log.csv?${qs.toString()}" download>${t('export_csv')}</a>` : ''}
     <a class="button" id="print-month" href="/log/print?month=${month}${q.door ? `&door=${encodeURIComponent(q.door)}` : ''}">${t('print_month')}</a>
+    <a class="button" id="paper-form" href="/log/paper-form">${t('paper_form_link')}</a>
   </div>
 </form>`;
 }
@@ -89,10 +92,12 @@ function logTable(t: Translate, rows: readonly LogRowView[]): SafeHtml {
 <thead><tr><th>${t('time')}</th><th>${t('door')}</th><th>${t('direction')}</th><th>${t('result')}</th><th>${t('reason')}</th>
 <th>${t('name')}</th><th>${t('id_card')}</th><th>${t('category')}</th><th>${t('badge')}</th><th>${t('escort')}</th></tr></thead>
 <tbody>${rows.map(
-    (r) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}">
+    (
+      r,
+    ) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}"${r.paper ? html` data-transcribed="${r.paper.ref}"` : ''}>
 <td class="nowrap">${r.time}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
-<td><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
-<td>${reasonLabel(t, r.reason)}</td><td><bdi>${r.personName ?? t('unknown_person')}</bdi></td><td><bdi>${r.displayId ?? ''}</bdi></td>
+<td><span class="tag ${r.result === 'granted' ? 'ok' : r.paper ? 'warn' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
+<td>${reasonLabel(t, r.reason)}${r.paper ? html`<div class="hint">${t('manual_paper_ref')} ${r.paper.ref} · ${t('manual_approved_by')} ${r.paper.approvedBy}${r.paper.outage === null ? html` · <span class="tag bad">${t('manual_outside_outage')}</span>` : ''}</div>` : ''}</td><td><bdi>${r.personName ?? t('unknown_person')}</bdi></td><td><bdi>${r.displayId ?? ''}</bdi></td>
 <td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td><bdi>${r.escortName ?? ''}</bdi></td>
 </tr>`,
   )}</tbody></table>`;

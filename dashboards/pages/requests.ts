@@ -65,6 +65,8 @@ ${fmtTime(v, Number(p.validFrom))} – ${fmtTime(v, Number(p.validUntil))} · ${
     }
     case 'lockdown_override':
       return html`${person(p.personId)} → ${t('lockdown_override')}`;
+    case 'manual_entry':
+      return html`<span class="tag warn">${t('reason_manual_entry')}</span> ${person(p.personId)} · ${doorName(v, String(p.doorId))} · ${p.direction === 'in' ? t('in') : t('out')} · ${t('manual_paper_time')} ${fmtTime(v, Number(p.paperAt))} · ${t('manual_paper_ref')} ${String(p.paperRef)}${typeof p.escortId === 'string' ? html` · ${t('escort')}: ${person(p.escortId)}` : ''}${p.outsideOutage ? html` <span class="tag bad" data-outside-outage>${t('manual_outside_outage')}</span>` : ''}`;
     default:
       return html``;
   }

@@ -18,6 +18,7 @@ import type { Translate } from '../i18n.js';
 import type { AccessFilter } from '../logindex.js';
 import { categoryLabel, doorName, fmtTime, reasonLabel } from '../pages/layout.js';
 import { logPage, logPrintPage } from '../pages/log.js';
+import { paperFormPage } from '../pages/paper-form.js';
 import { shellOf } from '../views.js';
 import { AccessResult } from '../vocabulary.js';
 
@@ -62,6 +63,19 @@ export const LogRow = z.object({
   escort: z.string().nullable(),
   escortName: z.string().nullable(),
   reader: z.string().nullable(),
+  /** `paper`: an entry with the mechanical key, transcribed from the paper ledger (`manual_entry_recorded`). */
+  source: z.enum(['reader', 'paper']),
+  /** A transcribed entry: the paper's page/line, who transcribed it, who approved it, when it was recorded. */
+  paper: z
+    .object({
+      ref: z.string(),
+      transcribedBy: z.string(),
+      approvedBy: z.string(),
+      recordedAt: z.number(),
+      /** The recorded outage it fell in, or null (flagged). */
+      outage: z.string().nullable(),
+    })
+    .nullable(),
 });
 export type LogRow = z.infer<typeof LogRow>;
 
@@ -114,15 +128,17 @@ export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] 
     const d = dataFields(r);
     const p = person(r.person);
     const escort = escortOf(d);
+    const paper = r.type === 'manual_entry_recorded';
+    const at = paper && typeof d.paperAt === 'number' ? d.paperAt : r.at;
     out.push({
       seq: r.seq,
-      at: r.at,
-      time: fmtTime(dash, r.at),
+      at,
+      time: fmtTime(dash, at),
       door: r.door,
       doorName: doorName(config, r.door),
       direction: String(d.direction ?? ''),
-      result: String(d.result ?? ''),
-      reason: String(d.reason ?? ''),
+      result: paper ? 'manual' : String(d.result ?? ''),
+      reason: paper ? 'manual_entry' : String(d.reason ?? ''),
       personId: r.person,
       personName: typeof d.personName === 'string' ? d.personName : (p?.name ?? null),
       displayId: p?.displayId ?? null,
@@ -132,6 +148,19 @@ export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] 
       escort,
       escortName: escort ? (person(escort)?.name ?? escort) : null,
       reader: typeof d.reader === 'string' ? d.reader : null,
+      source: paper ? 'paper' : 'reader',
+      paper: paper
+        ? {
+            ref: String(d.paperRef ?? ''),
+            transcribedBy: String(d.transcribedBy ?? ''),
+            approvedBy: String(d.approvedBy ?? r.actor ?? ''),
+            recordedAt: r.at,
+            outage:
+              d.outage !== null && typeof d.outage === 'object'
+                ? String((d.outage as { kind?: unknown }).kind ?? '')
+                : null,
+          }
+        : null,
     });
   }
   return out;
@@ -182,7 +211,7 @@ function csvLine(t: Translate, r: LogRow): string {
     r.doorName,
     r.direction ? t(r.direction) : '',
     r.result ? t(r.result) : '',
-    reasonLabel(t, r.reason),
+    r.paper ? `${reasonLabel(t, r.reason)} (${r.paper.ref})` : reasonLabel(t, r.reason),
     r.personName,
     r.displayId,
     r.category ? categoryLabel(t, r.category) : '',
@@ -304,6 +333,16 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
         now: dash.now(),
       });
     },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/log/paper-form',
+    auth: 'log.read',
+    kind: 'page',
+    tag: 'log',
+    summary: 'The blank paper ledger for outages (key and paper), to print and keep with the mechanical key',
+    handler: ({ t, lang, principal }) => paperFormPage(shellOf(dash, { t, lang, principal })),
   });
 
   addRoute(app, guard, {

@@ -55,6 +55,7 @@ const RequestBody = requestSchemaWith(
       validUntil: OptionalTime,
       active: z.literal(true).optional(),
     }),
+    manual_entry: PAYLOADS.manual_entry.extend({ paperAt: LocalOrMillis }),
   },
   { breakGlass: BreakGlassBody.optional() },
 );
@@ -113,6 +114,8 @@ function toNewRequest(dash: Dash, body: RequestBody): NewRequest {
     if (p.validUntil !== undefined) payload.validUntil = time(dash, p.validUntil, true);
     if (p.active) payload.active = true;
     input = { ...rest, payload };
+  } else if (rest.kind === 'manual_entry') {
+    input = { ...rest, payload: { ...rest.payload, paperAt: time(dash, rest.payload.paperAt, false) } };
   }
   const parsed = NewRequest.safeParse(input);
   if (!parsed.success) throw new ApiError(400, 'invalid_request', parsed.error.issues[0]!.message);
@@ -195,7 +198,7 @@ function requestNames(dash: Dash, rows: readonly RequestRecord[]): RequestNames 
   const userIds = new Set<string>();
   for (const r of rows) {
     const p = r.payload;
-    for (const id of [p.personId, p.hostPersonId, p.witnessPersonId])
+    for (const id of [p.personId, p.hostPersonId, p.witnessPersonId, p.escortId])
       if (typeof id === 'string') personIds.add(id);
     if (typeof p.userId === 'string') userIds.add(p.userId);
   }

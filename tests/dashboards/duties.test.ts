@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_DUTIES, ROUTE_DUTIES } from '../../controller/approvals/duties.js';
 import { HELP, main } from '../../controller/cli.js';
+import { formatLocal } from '../../controller/time.js';
 import { type Client, makeDash, type TestDash } from './helpers.js';
 
 /** The commands `sekisho help` lists: `cmd` or `cmd sub`, from each line of the table. */
@@ -257,6 +258,31 @@ describe('every state-changing route and command is classified, and second-perso
         requestedBy: expect.stringMatching(/^cli:manager1\//),
       });
       await filerCannotApprove(r!.id, () => d.controller.registry.listVisitorBadges({}).length > 0);
+    },
+    'record-manual-entry': async () => {
+      const at = formatLocal(d.controller.now() - 3_600_000, d.controller.config.timeZone).slice(0, 16);
+      const r = await cliAsFiler([
+        'record-manual-entry',
+        '--person',
+        staff.id,
+        '--direction',
+        'in',
+        '--at',
+        at,
+        '--paper-ref',
+        '1-1',
+        '--reason',
+        'proof',
+        '--outside-outage',
+      ]);
+      expect(r).toMatchObject({
+        kind: 'manual_entry',
+        requestedBy: expect.stringMatching(/^cli:manager1\//),
+      });
+      await filerCannotApprove(
+        r!.id,
+        () => d.controller.journal.query({ types: ['manual_entry_recorded'], limit: 1 }).length > 0,
+      );
     },
   };
 
