@@ -1,8 +1,9 @@
 /**
  * Degraded entry (issue #16): an entry with the mechanical key, written on the paper ledger while
  * the controller was down, transcribed with `sekisho record-manual-entry` and approved by a
- * different person on the dashboard. Through the command line (the real `main`, and once the real
- * binary) and the HTTP API, against a real controller whose journal holds a real stop and start.
+ * different person on the dashboard. Through the command line (`main`, as the installed command
+ * runs it, under sudo as a person) and the HTTP API, against a real controller whose journal holds
+ * a real stop and start.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { silentLogger } from '../../controller/log.js';
 import { Controller } from '../../controller/runtime/index.js';
 import { formatLocal } from '../../controller/time.js';
 import { SimBoard } from '../../hardware/index.js';
-import { cli, doorConfig, simReaders, tempDir } from '../helpers/controller.js';
+import { doorConfig, simReaders, tempDir } from '../helpers/controller.js';
 import { type Client, makeDash, type TestDash } from './helpers.js';
 
 describe('record-manual-entry: key and paper, transcribed, approved by another person', () => {
@@ -98,25 +99,20 @@ describe('record-manual-entry: key and paper, transcribed, approved by another p
 
   it('files a request from the paper line; the filer cannot approve it; a different person can, and only then is it journaled', async () => {
     expect(HELP).toContain('record-manual-entry --person ID|CARD_ID');
-    // The real binary, as the operator runs it (the ID on the card names the person).
-    const filed = cli(
-      [
-        'record-manual-entry',
-        '--config',
-        file,
-        '--person',
-        'S-1001',
-        '--direction',
-        'in',
-        '--at',
-        onPaper,
-        '--paper-ref',
-        '1-1',
-        '--reason',
-        'controller stopped for storage maintenance; entered with the key to replace the card',
-      ],
-      { sudo: 'manager1' },
-    );
+    // As the operator runs it (the ID on the card names the person).
+    const filed = await run([
+      'record-manual-entry',
+      '--person',
+      'S-1001',
+      '--direction',
+      'in',
+      '--at',
+      onPaper,
+      '--paper-ref',
+      '1-1',
+      '--reason',
+      'controller stopped for storage maintenance; entered with the key to replace the card',
+    ]);
     expect(filed.status, filed.stderr).toBe(0);
     expect(filed.stdout).toMatch(
       /filed request #\d+ \(manual_entry\): IN {2}山田 太郎 \[S-1001\] at machine-room/,
