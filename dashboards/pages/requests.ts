@@ -82,12 +82,12 @@ const PICKER_LIMIT = 30;
  */
 function personPicker(
   t: Translate,
-  o: { name: string; id: string; label: string; categories?: readonly string[] },
+  o: { name: string; id: string; label: string; categories?: readonly string[]; optional?: boolean },
 ): SafeHtml {
   return html`<fieldset class="person-picker" data-person-picker data-limit="${PICKER_LIMIT}"${o.categories ? html` data-category="${o.categories.join(',')}"` : ''}>
   <legend>${o.label}</legend>
   <input type="search" data-person-find maxlength="100" autocomplete="off" placeholder="${t('picker_find')}" aria-label="${o.label}: ${t('picker_find')}" aria-controls="${o.id}">
-  <select name="${o.name}" id="${o.id}" required aria-label="${o.label}" data-none="${t('picker_none')}" data-found="${t('picker_found')}" data-more="${t('picker_more', { n: PICKER_LIMIT })}" data-failed="${t('picker_failed')}"><option value="">${t('picker_choose')}</option></select>
+  <select name="${o.name}" id="${o.id}"${o.optional ? '' : html` required`} aria-label="${o.label}" data-none="${t('picker_none')}" data-found="${t('picker_found')}" data-more="${t('picker_more', { n: PICKER_LIMIT })}" data-failed="${t('picker_failed')}"><option value="">${t('picker_choose')}</option></select>
   <p class="hint" data-picker-status role="status" hidden></p>
 </fieldset>`;
 }
@@ -196,6 +196,19 @@ ${
   <label>${t('door')}<select name="payload.doorId">${doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
   ${personPicker(t, { name: 'payload.witnessPersonId', id: 'equipment-witness', label: t('witness'), categories: ['staff'] })}
   <label class="wide">${t('equipment')}<input name="payload.description" required maxlength="500"></label>
+  <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
+  ${formError}<button type="submit">${t('submit')}</button></form></details>
+<details><summary>${t('kind_manual_entry')}</summary>
+<form data-api="/api/requests" data-method="POST" data-then="reload" class="grid-form" id="new-manual-entry">
+  <input type="hidden" name="kind" value="manual_entry">
+  <p class="hint wide">${t('paper_form_lead')} <a href="/log/paper-form">${t('paper_form_link')}</a></p>
+  ${personPicker(t, { name: 'payload.personId', id: 'manual-person', label: t('person') })}
+  <label>${t('door')}<select name="payload.doorId">${doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
+  <label>${t('direction')}<select name="payload.direction"><option value="in">${t('in')}</option><option value="out">${t('out')}</option></select></label>
+  <label>${t('manual_paper_time')}<input type="datetime-local" name="payload.paperAt" required></label>
+  <label>${t('manual_paper_ref')}<input name="payload.paperRef" required maxlength="40" placeholder="1-3"></label>
+  ${personPicker(t, { name: 'payload.escortId', id: 'manual-escort', label: t('paper_escort'), categories: ['staff'], optional: true })}
+  <label class="check"><input type="checkbox" name="payload.outsideOutage"> ${t('manual_outside_outage')}</label>
   <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>
   ${formError}<button type="submit">${t('submit')}</button></form></details>
 <p class="hint"><a href="/visitors">${t('issue_visitor')}</a> · <a href="/users">${t('request_account')}</a></p>

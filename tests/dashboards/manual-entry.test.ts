@@ -336,6 +336,16 @@ describe('record-manual-entry: key and paper, transcribed, approved by another p
       .body;
     expect(page).toContain(`data-request="${req!.id}"`);
     expect(page).toContain('data-outside-outage');
+    // The form to file one on the dashboard, its fields those of the API.
+    for (const name of [
+      'payload.personId',
+      'payload.paperAt',
+      'payload.paperRef',
+      'payload.escortId',
+      'payload.outsideOutage',
+    ])
+      expect(page).toContain(`name="${name}"`);
+    expect(page).toContain('id="new-manual-entry"');
     expect((await m2.post(`/api/requests/${req!.id}/approve`, {})).statusCode).toBe(200);
     const row = recorded()[0]!;
     expect(row.person).toBe(visitor.id);
