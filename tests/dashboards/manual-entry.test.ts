@@ -398,6 +398,32 @@ describe('record-manual-entry: key and paper, transcribed, approved by another p
     expect(presenceView(d.controller.derived, 'machine-room')).toEqual([]);
   });
 
+  it('a storage fault is an outage too: from its alarm until its condition cleared', async () => {
+    const c = d.controller;
+    // A fault that began after the controller's restart (the latest outage is the one named).
+    const t0 = c.now() - 2_000;
+    c.raiseAlarm('storage_fault', 'critical', null, 'the journal cannot be written (test)', t0);
+    c.clearAlarmCondition('storage_fault', null, t0 + 1_000);
+    const filed = await m1.post('/api/requests', {
+      kind: 'manual_entry',
+      payload: {
+        personId: staff.id,
+        doorId: 'machine-room',
+        direction: 'in',
+        paperAt: t0 + 60_000,
+        paperRef: '3-1',
+      },
+      reason: 'storage fault; entered by the key',
+    });
+    expect(filed.statusCode, filed.body).toBe(200);
+    const ok = await m2.post(`/api/requests/${filed.json().id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(recorded()[0]!.data).toMatchObject({
+      paperRef: '3-1',
+      outage: { kind: 'storage_fault', from: t0, until: t0 + 1_000 },
+    });
+  });
+
   it('prints a blank paper ledger whose columns are what the command asks', async () => {
     const ja = (
       await aud.req('GET', '/log/paper-form', undefined, { cookie: `${aud.cookie}; sekisho_lang=ja` })
