@@ -424,6 +424,41 @@ describe('record-manual-entry: key and paper, transcribed, approved by another p
     });
   });
 
+  it('an operator files one but approves none; an auditor and an API token do neither', async () => {
+    const op = await d.login('operator1');
+    const body = (paperRef: string) => ({
+      kind: 'manual_entry',
+      payload: {
+        personId: visitor.id,
+        escortId: staff.id,
+        doorId: 'machine-room',
+        direction: 'out',
+        paperAt: onPaper,
+        paperRef,
+      },
+      reason: 'left by the key, written by the operator on duty',
+    });
+    expect((await aud.post('/api/requests', body('4-1'))).statusCode).toBe(403);
+    const token = await d.app.inject({
+      method: 'POST',
+      url: '/api/requests',
+      headers: d.bearer('read'),
+      payload: body('4-1'),
+    });
+    expect(token.statusCode).toBe(403);
+    const filed = await op.post('/api/requests', body('4-1'));
+    expect(filed.statusCode, filed.body).toBe(200);
+    const id = filed.json().id as number;
+    expect((await op.post(`/api/requests/${id}/approve`, {})).statusCode).toBe(403);
+    expect((await aud.post(`/api/requests/${id}/approve`, {})).statusCode).toBe(403);
+    expect(recorded().some((r) => (r.data as { paperRef: string }).paperRef === '4-1')).toBe(false);
+    expect((await m1.post(`/api/requests/${id}/approve`, {})).statusCode).toBe(200);
+    expect(recorded()[0]).toMatchObject({
+      actor: 'user:manager1',
+      data: { transcribedBy: 'user:operator1', paperRef: '4-1' },
+    });
+  });
+
   it('prints a blank paper ledger whose columns are what the command asks', async () => {
     const ja = (
       await aud.req('GET', '/log/paper-form', undefined, { cookie: `${aud.cookie}; sekisho_lang=ja` })
