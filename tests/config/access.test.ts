@@ -140,8 +140,10 @@ describe('the access view', () => {
   it('holds the access-relevant keys with their defaults, and no operational key or secret', () => {
     const view = accessView(parse(base()));
     expect(Object.keys(view).sort()).toEqual(
-      ['board', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
+      ['board', 'clock', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
     );
+    // Only the policy decides who enters; how the clock is watched is operational.
+    expect(view.clock).toEqual({ whenUnsynchronised: 'normal' });
     const text = JSON.stringify(view);
     for (const secret of ['mqtt', 'password', 'client-key', 'broker.example', '/var/lib/sekisho', 'HQ'])
       expect(text).not.toContain(secret);
