@@ -77,6 +77,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     now: dash.now(),
     journal: status.journal,
     mqtt: status.mqtt,
+    clock: { synchronised: status.clock.synchronised, restriction: status.clock.restriction },
     escorts: manager ? escortOptions(dash) : [],
   };
 }
