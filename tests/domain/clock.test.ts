@@ -12,9 +12,12 @@ import {
   type DecisionReason,
   type DoorTiming,
   decide,
+  foldRows,
+  initialDerivedState,
   initialDoorState,
   nextDeadline,
   type Person,
+  type RecordRow,
   type Schedule,
   shiftDoorState,
   stepDoor,
@@ -252,5 +255,94 @@ describe('a door across a clock step', () => {
   it('a locked, closed door has nothing to move', () => {
     const s = initialDoorState(AT, false);
     expect(shiftDoorState(s, 12_345)).toEqual(s);
+  });
+});
+
+describe('the visits across a clock step (the fold of clock_adjusted)', () => {
+  const door = 'machine-room';
+  let seq = 0;
+  const row = (
+    at: number,
+    type: string,
+    data: Record<string, unknown>,
+    person: string | null = null,
+  ): RecordRow => ({ seq: ++seq, at, type, door, person, actor: null, data }) as RecordRow;
+  const access = (at: number, person: string, direction: 'in' | 'out', extra: Record<string, unknown> = {}) =>
+    row(
+      at,
+      'access',
+      {
+        reader: direction === 'in' ? 'entry' : 'exit',
+        direction,
+        result: 'granted',
+        reason: 'granted',
+        badge: 'b',
+        masked: '••••0001',
+        format: 'em4100',
+        category: 'staff',
+        ...extra,
+      },
+      person,
+    );
+  const back = -3_600_000;
+
+  it('a waiting visitor, an escort window and an empty room keep their time to run, in the new time', () => {
+    const state = foldRows(initialDerivedState(), [
+      access(AT, 'p-1', 'in', { escortUntil: AT + 15_000 }),
+      access(AT + 1000, 'p-1', 'out'),
+      access(AT + 2000, 'v-1', 'in', {
+        result: 'denied',
+        reason: 'escort_required',
+        category: 'visitor',
+        awaitingEscortUntil: AT + 17_000,
+      }),
+      access(AT + 3000, 'p-2', 'in', { escortUntil: AT + 18_000 }),
+      row(AT + 4000 + back, 'clock_adjusted', {
+        from: AT + 4000,
+        to: AT + 4000 + back,
+        stepMs: back,
+        source: 'unknown',
+        synchronised: false,
+      }),
+    ]);
+    expect(state.invalidRows).toBe(0);
+    expect(state.visits.pending[door]![0]!.until).toBe(AT + 17_000 + back);
+    expect(state.visits.escortWindows[door]![0]!.until).toBe(AT + 18_000 + back);
+    // The room emptied at AT + 1000 and was filled again by p-2; a later emptiness would start anew.
+    const empty = foldRows(state, [access(AT + 5000 + back, 'p-2', 'out')]);
+    expect(empty.visits.rooms[door]!.unsecuredSince).toBe(AT + 5000 + back);
+  });
+
+  it('a step forward does not end a visitor’s wait at once', () => {
+    const state = foldRows(initialDerivedState(), [
+      access(AT, 'v-1', 'in', {
+        result: 'denied',
+        reason: 'escort_required',
+        category: 'visitor',
+        awaitingEscortUntil: AT + 15_000,
+      }),
+      row(AT + 1000 + 3_600_000, 'clock_adjusted', {
+        from: AT + 1000,
+        to: AT + 1000 + 3_600_000,
+        stepMs: 3_600_000,
+        source: 'systemd-timesyncd',
+        synchronised: true,
+      }),
+    ]);
+    expect(state.visits.pending[door]![0]!.until).toBe(AT + 15_000 + 3_600_000);
+  });
+
+  it('an empty, unsecured room’s check moves with the step', () => {
+    const state = foldRows(initialDerivedState(), [
+      row(AT, 'door_unlocked', { cause: 'grant' }),
+      row(AT + 1000 + back, 'clock_adjusted', {
+        from: AT + 1000,
+        to: AT + 1000 + back,
+        stepMs: back,
+        source: 'chrony',
+        synchronised: true,
+      }),
+    ]);
+    expect(state.visits.rooms[door]!.unsecuredSince).toBe(AT + back);
   });
 });
