@@ -188,6 +188,18 @@ describe('the diff of two access views', () => {
     ]);
   });
 
+  it('names a loosened clock policy (a change another person must review), not how the clock is watched', () => {
+    const cfg = base() as Record<string, unknown> & ReturnType<typeof base>;
+    const strict = { ...cfg, clock: { whenUnsynchronised: 'staff_always_only' } };
+    const loose = {
+      ...cfg,
+      clock: { whenUnsynchronised: 'normal', stepThresholdMs: 10_000, syncCheckS: 60 },
+    };
+    expect(diffAccess(accessView(parse(strict)), accessView(parse(loose)))).toEqual([
+      { path: 'clock.whenUnsynchronised', old: 'staff_always_only', new: 'normal' },
+    ]);
+  });
+
   it('matches lists of things with ids by id, and reports added and removed ones whole', () => {
     const cfg = base();
     cfg.schedules.reverse();

@@ -109,3 +109,31 @@ describe('the clock on the Live page', () => {
     expect(banner(await live('en'))).toBeUndefined();
   });
 });
+
+describe('the Live page after the clock stepped back', () => {
+  let d: TestDash;
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('lists the latest badges in the order they happened, not by their (earlier) times', async () => {
+    d = await makeDash({ clock: true });
+    const m = await d.login('manager1');
+    const c = d.controller;
+    const p = c.registry.addPerson(
+      { name: '山田 太郎', displayId: 'S-1', category: 'staff' },
+      'test',
+      c.now(),
+    );
+    c.registry.addBadge({ personId: p.id, credential: '0A1B2C3D4E' }, 'test', c.now());
+    c.registry.grantDoor(p.id, 'machine-room', 'always', 'test', c.now());
+    const before = c.simulateBadge('entry', '0A1B2C3D4E').row!.seq;
+    d.clock.now -= 3_600_000;
+    const after = c.simulateBadge('exit', '0A1B2C3D4E').row!;
+    expect(after.at).toBeLessThan(c.journal.get(before)!.at);
+    const html = (await m.get('/')).body;
+    const recent = /<table class="grid recent">.*?<\/table>/s.exec(html)![0];
+    const seqs = [...recent.matchAll(/data-seq="(\d+)"/g)].map((x) => Number(x[1]));
+    expect(seqs).toEqual([after.seq, before]);
+  });
+});
