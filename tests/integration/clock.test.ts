@@ -153,7 +153,7 @@ describe.skipIf(!hasFaketime)('a shifted clock, for real (libfaketime)', () => {
       'clock_adjusted on MQTT',
     );
     expect(published).toMatchObject({ type: 'clock_adjusted', data: step.data });
-  });
+  }, 60_000);
 
   it('the log pages across the step: every access row once, ordered by its time', async () => {
     const seen: number[] = [];
