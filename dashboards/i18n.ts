@@ -221,6 +221,37 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   reason_too_many_visitors: ['同行する来訪者が多すぎる', 'too many visitors'],
   reason_escort_exit_refused: ['来訪者が在室中のため退室不可', 'escort exit refused (visitors inside)'],
   reason_passback: ['アンチパスバック', 'anti-passback'],
+  reason_clock_unsynchronised: ['時刻未同期のため制限', 'clock not synchronised'],
+  // the clock (Live page banner)
+  clock_unsynced_title: ['時刻が同期していません。', 'The clock is not synchronised.'],
+  clock_unknown_title: [
+    '時刻の同期状態を確認できません。',
+    'The clock’s synchronisation cannot be confirmed.',
+  ],
+  clock_unrestricted: [
+    '時間帯と有効期間は、誤っているおそれのある時刻で判定されています。',
+    'Schedules and validity dates are being decided on a clock that may be wrong.',
+  ],
+  clock_restricted: [
+    '時刻に依存する入室を制限しています：{policy}。',
+    'Entry that depends on the time is restricted: {policy}.',
+  ],
+  clock_policy_time_independent_only: [
+    '常時入室可の権限があり、有効期間の定めのない人のみ入室できます',
+    'only people with an every-time permission and no validity dates may enter',
+  ],
+  clock_policy_staff_always_only: [
+    '常時入室可の権限があり、有効期間の定めのない職員のみ入室できます',
+    'only staff with an every-time permission and no validity dates may enter',
+  ],
+  clock_policy_deny_entry: [
+    'バッジによる入室はすべて停止しています（退室はできます）',
+    'no one may enter on a badge (exits still open)',
+  ],
+  clock_action: [
+    'NTP サーバーとの通信を確認してください（運用手順書「時刻の同期と時刻のずれ」）。',
+    'Check that the NTP server can be reached (operations manual, “Clock synchronisation”).',
+  ],
   // alarms
   alarms_title: ['警報', 'Alarms'],
   alarm: ['警報', 'Alarm'],

@@ -62,6 +62,10 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   // The end of day also ends a visitor badge issued "until end of day".
   'visitors.endOfDay': 'access',
   'visitors.badgeValidity': 'access',
+  // Which grants are still given while the clock is not synchronised; how steps are seen is not.
+  'clock.whenUnsynchronised': 'access',
+  'clock.stepThresholdMs': 'operational',
+  'clock.syncCheckS': 'operational',
   // Simulation only: seeds people with badges and door permissions.
   demo: 'access',
 };

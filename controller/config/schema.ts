@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_BYTE_BUDGET, withBackOffDefaults } from '../../firmware-bridge/budget.js';
+import { UnsynchronisedPolicy } from '../domain/clock.js';
 import type { DoorTiming } from '../domain/door.js';
 import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/schedule.js';
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
@@ -323,6 +324,19 @@ export type VisitorsConfig = z.infer<typeof VisitorsSchema>;
 
 export const VISITORS_DEFAULTS: VisitorsConfig = VisitorsSchema.parse({});
 
+/** The clock: its steps, its sync state, and the decisions while it is not synchronised (docs/config.md#clock). */
+export const ClockSchema = z.strictObject({
+  /** Which entry grants are still given while the clock is not known to be synchronised (domain/clock.ts). */
+  whenUnsynchronised: UnsynchronisedPolicy.default('normal'),
+  /** A wall-clock move this much beyond the monotonic clock's between two looks is a step (`clock_adjusted`). */
+  stepThresholdMs: int().min(500).max(3_600_000).default(2000),
+  /** How often the sync state is asked (timedatectl, in the background). */
+  syncCheckS: int().min(1).max(3600).default(10),
+});
+export type ClockConfig = z.infer<typeof ClockSchema>;
+
+export const CLOCK_DEFAULTS: ClockConfig = ClockSchema.parse({});
+
 const BOARD_CHOICE =
   'write "board: { kind: rpi }" for the Raspberry Pi\'s GPIO pins, or "board: { kind: sim }" to simulate the doors (docs/simulation.md)';
 /** zod error callbacks: a message of our own only when the key is missing, zod's otherwise. */
@@ -375,6 +389,8 @@ export const ConfigSchema = z
     doors: z.array(DoorSchema).min(1),
     /** Visitors, escorts, presence, anti-passback, room secured, end of day (docs/visitors.md). */
     visitors: VisitorsSchema.default(VISITORS_DEFAULTS),
+    /** Clock steps, sync state and the unsynchronised-clock policy (docs/config.md#clock). */
+    clock: ClockSchema.default(CLOCK_DEFAULTS),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })

@@ -36,6 +36,17 @@ function clockChecks(loaded: LoadedConfig, add: Add, now: number): void {
       `NOT synchronised: ${local}; log times may drift. Check "timedatectl timesync-status" and that the NTP server in /etc/systemd/timesyncd.conf is reachable (UDP 123)`,
     );
   else add('WARN', 'clock', `synchronisation state unknown (no timedatectl / systemd-timesyncd): ${local}`);
+  if (synced !== true) {
+    // What the doors do about it right now (docs/config.md#clock).
+    const policy = loaded.config.clock.whenUnsynchronised;
+    add(
+      policy === 'normal' ? 'WARN' : 'OK',
+      'clock policy',
+      policy === 'normal'
+        ? 'clock.whenUnsynchronised: normal — badges are decided on schedules and validity dates read on this clock'
+        : `clock.whenUnsynchronised: ${policy} — entries that depend on the time are refused until the clock is synchronised`,
+    );
+  }
   const rtc = readSysfs('/sys/class/rtc/rtc0/name');
   if (rtc !== undefined) add('OK', 'hardware clock', `${rtc} (rtc0) keeps the time over a power cut`);
   else

@@ -22,12 +22,21 @@
  *     schedule id allows nothing) → `outside_schedule`
  * 10. → `granted`
  *
+ * While the clock is not known to be synchronised (`clock`, see clock.ts) a restrictive
+ * `clock.whenUnsynchronised` policy refuses, with `clock_unsynchronised`, every entry grant that
+ * leans on the clock: at rule 6 an override of someone with validity dates; at rule 7 a visitor
+ * with validity dates (and every visitor under `staff_always_only`); after rule 8 a person or badge
+ * with validity dates, a person who is not staff (`staff_always_only`), and a permission whose
+ * schedule is not an every-time one. `deny_entry` refuses every entry grant. Rules 1–5 and 8 are
+ * decided first: a reason that holds whatever the time is the more useful one to record.
+ *
  * Exit (`out`, the door's exit reader): a known, active, valid badge of an active, valid person
  * leaves regardless of permission, schedule and lockdown — life safety, and the exit button frees
  * the door anyway. The exit read is still decided (and logged) so that exits are recorded with the
  * person and lost/revoked/expired badges show up as denied reads; a denied exit read never traps
- * anyone, because the exit button always opens.
+ * anyone, because the exit button always opens. No clock policy ever refuses an exit.
  */
+import { type ClockTrust, clockRestriction } from './clock.js';
 import { ALWAYS_SCHEDULE_ID, isWithinSchedule, type Schedule } from './schedule.js';
 import type { Badge, DecisionReason, Direction, DoorMode, DoorPermission, Person } from './types.js';
 
@@ -50,6 +59,8 @@ export interface DecisionInput {
   holidays: readonly string[];
   /** The door's current mode. */
   mode: DoorMode;
+  /** The clock's sync state and the policy for an unsynchronised one; omitted: the clock is trusted. */
+  clock?: ClockTrust;
 }
 
 export interface Decision {
@@ -89,12 +100,35 @@ export function decide(input: DecisionInput): Decision {
 
   if (input.direction === 'out') return { granted: true, reason: 'granted' };
 
+  const restriction = clockRestriction(input.clock);
+  // Whether the grant leans on the clock through the person: validity dates, or (for the strictest
+  // policies) who they are.
+  const clockBound =
+    restriction !== null &&
+    (restriction === 'deny_entry' ||
+      (restriction === 'staff_always_only' && person.category !== 'staff') ||
+      badge.validFrom !== null ||
+      badge.validUntil !== null ||
+      person.validFrom !== null ||
+      person.validUntil !== null);
   if (input.mode === 'lockdown') {
-    return person.lockdownOverride ? { granted: true, reason: 'override_granted' } : deny('lockdown');
+    if (!person.lockdownOverride) return deny('lockdown');
+    return clockBound ? deny('clock_unsynchronised') : { granted: true, reason: 'override_granted' };
   }
-  if (person.category === 'visitor') return deny('escort_required');
+  if (person.category === 'visitor') return deny(clockBound ? 'clock_unsynchronised' : 'escort_required');
   const forDoor = input.permissions.filter((p) => p.doorId === input.doorId && p.personId === person.id);
   if (forDoor.length === 0) return deny('door_not_permitted');
+  if (restriction !== null) {
+    if (clockBound || !forDoor.some((p) => isEveryTime(p.scheduleId, input)))
+      return deny('clock_unsynchronised');
+    return { granted: true, reason: 'granted' };
+  }
   if (!forDoor.some((p) => scheduleAllows(p.scheduleId, input))) return deny('outside_schedule');
   return { granted: true, reason: 'granted' };
+}
+
+/** A schedule that allows every moment: the built-in `always`, or a configured one with `always`. */
+function isEveryTime(id: string, input: DecisionInput): boolean {
+  const schedule = input.schedules.find((s) => s.id === id);
+  return schedule === undefined ? id === ALWAYS_SCHEDULE_ID : schedule.always;
 }

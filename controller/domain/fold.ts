@@ -13,6 +13,8 @@
  *   `exit_request` rows change nothing; the visit records change it further — `presence_uncertain`
  *   marks people who may have left, `escort_left_unbadged` takes an escort out, `handover` gives a
  *   visitor a new escort, `presence_reconciled` replaces a room's presence (visit-state.ts).
+ * - **Clock steps**: `clock_adjusted` moves the visits' running waits, windows and room timers by
+ *   the step (visit-state.ts `shiftTimers`).
  * - **Visits**: pending visitors, escort windows, hand-over offers, rooms (door contact and lock,
  *   unsecured since), last exits, unreturned visitor badges, last end-of-day report — see
  *   visit-state.ts. Door rows (`door_opened`, `door_closed`, `door_locked`, `door_unlocked`) feed
@@ -43,6 +45,7 @@ import {
   AlarmAcknowledgedRecord,
   AlarmConditionClearedRecord,
   AlarmRaisedRecord,
+  ClockAdjustedRecord,
   isVisitRecordType,
   ModeChangedRecord,
   type RecordRow,
@@ -228,6 +231,12 @@ function apply(d: Draft, row: RecordRow): void {
   if (row.seq <= d.lastSeq) return;
   d.lastSeq = row.seq;
   d.at = row.at;
+  // A clock step moves the running timers before anything expires by the new time.
+  if (row.type === 'clock_adjusted') {
+    const r = ClockAdjustedRecord.safeParse(row.data);
+    if (r.success) d.visits.shiftTimers(r.data.stepMs);
+    else d.invalidRows++;
+  }
   d.visits.prune(row.at);
   switch (row.type) {
     case 'access': {

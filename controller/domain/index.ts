@@ -22,6 +22,15 @@ export {
   VISIT_ALARM_SEVERITY,
 } from './alarms.js';
 export {
+  type ClockReading,
+  type ClockStep,
+  type ClockTrust,
+  clockRestriction,
+  clockStep,
+  shiftDoorState,
+  UnsynchronisedPolicy,
+} from './clock.js';
+export {
   type ContactState,
   DOOR_TAMPER_SEVERITY,
   type DoorAction,

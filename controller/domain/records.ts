@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
+import { ClockRecordSchemas } from './records-clock.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
@@ -30,6 +31,7 @@ import {
 
 export * from './records-accounts.js';
 export * from './records-approvals.js';
+export * from './records-clock.js';
 export * from './records-config.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
@@ -468,6 +470,7 @@ export const RecordCatalogue = {
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
   ...ManualRecordSchemas,
+  ...ClockRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -40,6 +40,8 @@ export const DecisionReason = z.enum([
   'too_many_visitors',
   'escort_exit_refused',
   'passback',
+  /** The clock is not known to be synchronised and `clock.whenUnsynchronised` refuses this grant (clock.ts). */
+  'clock_unsynchronised',
 ]);
 export type DecisionReason = z.infer<typeof DecisionReason>;
 

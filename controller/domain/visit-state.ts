@@ -204,6 +204,28 @@ export class VisitsDraft {
     this.nextExpiry = earliestExpiryOf(this.parts.escortWindows, this.parts.handoverOffers);
   }
 
+  /**
+   * The wall clock stepped (`clock_adjusted`): the running waits, windows, offers and room timers
+   * were counting in the old time and move with it, so each still ends as long after its start as
+   * it would have (clock.ts).
+   */
+  shiftTimers(stepMs: number): void {
+    for (const key of ['pending', 'escortWindows', 'handoverOffers'] as const) {
+      const all = this.parts[key] as Readonly<Dict<readonly { until: number }[]>>;
+      for (const door of Object.keys(all))
+        this.setList(
+          key,
+          door,
+          all[door]!.map((x) => ({ ...x, until: x.until + stepMs })),
+        );
+    }
+    for (const door of Object.keys(this.parts.rooms)) {
+      const since = this.parts.rooms[door]!.unsecuredSince;
+      if (since !== null) this.patchRoom(door, { unsecuredSince: since + stepMs });
+    }
+    this.nextExpiry = earliestExpiryOf(this.parts.escortWindows, this.parts.handoverOffers);
+  }
+
   list<T extends ListKey>(key: T, door: string): PartOf<T> {
     return (this.parts[key][door] ?? []) as PartOf<T>;
   }

@@ -16,6 +16,7 @@ import {
   DoorMode as DoorModeSchema,
   dataFields,
   PersonCategory,
+  UnsynchronisedPolicy,
 } from '../domain/index.js';
 import type { Checkpoint, JournalRow } from '../journal/index.js';
 
@@ -65,6 +66,11 @@ export const DoorStatePayload = z.object({
   /** The door is open; null while the contact has not been read yet. */
   open: z.boolean().nullable(),
   mode: DoorModeSchema,
+  /**
+   * The `clock.whenUnsynchronised` policy in force at this door because the clock is not known to be
+   * synchronised (`time_independent_only`, `staff_always_only`, `deny_entry`), or null: none.
+   */
+  clockRestriction: UnsynchronisedPolicy.exclude(['normal']).nullable(),
   /** People inside (by their entry and exit badges). */
   occupancy: count,
   /** Latched alarms on this door, and how many of them are not acknowledged yet. */
@@ -378,6 +384,8 @@ export interface DoorSnapshot {
   contact: 'open' | 'closed' | 'unknown';
   mode: DoorMode;
   occupancy: number;
+  /** The unsynchronised-clock restriction in force (absent: none). */
+  clockRestriction?: Exclude<UnsynchronisedPolicy, 'normal'> | null;
 }
 
 export function doorStatePayload(
@@ -395,6 +403,7 @@ export function doorStatePayload(
     contact: door.contact,
     open: door.contact === 'unknown' ? null : door.contact === 'open',
     mode: door.mode,
+    clockRestriction: door.clockRestriction ?? null,
     occupancy: door.occupancy,
     activeAlarms: mine.length,
     unacknowledgedAlarms: mine.filter((a) => a.acknowledged === null).length,

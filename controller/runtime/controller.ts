@@ -5,8 +5,11 @@
  * The critical path is synchronous: badge read → decision → journal rows committed → lock output
  * (handleBadge). Nothing else (HTTP, MQTT, metrics) sits on it.
  *
- * The parts: the writer (writer.ts), the doors (doors.ts), the readers (readers.ts), the derived
- * state and the signed checkpoints (derived.ts), the visit rules (visits.ts).
+ * The parts: the writer (writer.ts), the clock (clock.ts), the doors (doors.ts), the readers
+ * (readers.ts), the derived state and the signed checkpoints (derived.ts), the visit rules (visits.ts).
+ *
+ * Over 500 lines as one cohesive thing: the wiring of the parts and the one surface over them; each
+ * method is a thin step into a part.
  */
 
 import type Database from 'better-sqlite3';
@@ -32,7 +35,14 @@ import { createLogger, type Logger } from '../log.js';
 import { MQTT_NOT_CONFIGURED, MqttPublisher, type MqttStatus, type PublisherTuning } from '../mqtt/index.js';
 import type { Registry } from '../registry/index.js';
 import { openStorage } from '../storage.js';
-import { clockSynchronised, runtimeVersions, sekishoVersion } from '../system.js';
+import {
+  clockStepSource,
+  clockSynchronised,
+  readClockSynchronised,
+  runtimeVersions,
+  sekishoVersion,
+} from '../system.js';
+import { Clock } from './clock.js';
 import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
@@ -46,6 +56,11 @@ export interface ControllerOptions {
   log?: Logger;
   /** The clock; tests may pass their own. */
   now?: () => number;
+  /**
+   * The monotonic clock the wall clock is watched against for steps. Omitted with `now` given: `now`
+   * itself (a test's own clock never steps); omitted without: the process's monotonic clock.
+   */
+  mono?: () => number;
   /** A board to use instead of the one the config describes (tests). */
   board?: Board;
   /** MQTT publisher tuning (tests: e.g. a small maxBacklog). */
@@ -88,6 +103,8 @@ export interface ControllerStatus {
     };
   };
   clockSynced: boolean | null;
+  /** The sync state, the configured policy and the restriction in force at every door (null: none). */
+  clock: ReturnType<Controller['clockState']>;
   doors: DoorStatus[];
   readers: { id: string; online: boolean; reason: string }[];
   alarms: ReturnType<Controller['activeAlarms']>;
@@ -114,6 +131,7 @@ export class Controller {
   private readonly readers: Readers;
   private readonly visits: Visits;
   private readonly checkpoints: Checkpoints;
+  private readonly clock: Clock;
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
@@ -158,7 +176,8 @@ export class Controller {
           journal,
           log,
           now,
-          doors: () => this.doors.snapshots(),
+          doors: () =>
+            this.doors.snapshots().map((d) => ({ ...d, clockRestriction: this.clock.restriction() })),
           activeAlarms: () => this.activeAlarms(),
           record: (type, data) => {
             if (!this.stopped) this.writer.commit([{ ...recordOf(type, data), at: this.now() }]);
@@ -171,7 +190,15 @@ export class Controller {
     // 4. The parts.
     const derived = this.state;
     const mqtt = this.mqtt;
-    this.writer = new Writer({ journal, derived, mqtt, log, now, secureAll: () => this.secureAll() });
+    this.writer = new Writer({
+      journal,
+      derived,
+      mqtt,
+      log,
+      now,
+      secureAll: () => this.secureAll(),
+      beforeCommit: () => this.clock.check(),
+    });
     const writer = this.writer;
     this.doors = new Doors({
       config,
@@ -182,9 +209,25 @@ export class Controller {
       guard,
       startedAt: this.startedAt,
       visitStep: (event) => this.visits.step(event),
+      beforeStep: () => this.clock.check(),
     });
     const doors = this.doors;
     this.visits = new Visits({ config, derived, writer, doors, registry: this.registry, log, now, guard });
+    this.clock = new Clock({
+      config: config.clock,
+      writer,
+      log,
+      guard,
+      now,
+      mono: opts.mono ?? (opts.now ? opts.now : undefined),
+      synchronisedAtStart: clockSynchronised(),
+      readSynchronised: readClockSynchronised,
+      stepSource: clockStepSource,
+      stepped: (stepMs) => {
+        doors.clockStepped(stepMs);
+        this.visits.arm();
+      },
+    });
     this.readers = new Readers({ config, doors, writer, now, guard, access: this });
     this.checkpoints = new Checkpoints({
       db,
@@ -200,7 +243,7 @@ export class Controller {
     });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
-    this.parts = [writer, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
+    this.parts = [writer, this.clock, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -226,7 +269,7 @@ export class Controller {
         at,
         data: {
           version: sekishoVersion(),
-          clockSynced: clockSynchronised(),
+          clockSynced: this.clock.synchronised,
           board: this.board.kind,
           doors: this.config.doors.map((d) => d.id),
           runtime: runtimeVersions(this.db.prepare<[], string>('SELECT sqlite_version()').pluck().get()!),
@@ -252,6 +295,8 @@ export class Controller {
 
   /** Decide a badge read, commit its row, then (and only then) drive the door. */
   handleBadge(read: BadgeRead): AccessOutcome {
+    // A clock step is journaled (and the timers moved) before the decision that reads the clock.
+    this.clock.check();
     const where = this.doors.served(read.readerId);
     if (!where) throw new Error(`reader ${read.readerId} serves no door`);
     const { doorId, direction } = where;
@@ -268,6 +313,7 @@ export class Controller {
       schedules: this.schedules,
       holidays: this.config.holidays,
       mode: doorMode(this.state.current, doorId),
+      clock: this.clock.trust(),
     });
     const access: AccessRecord = {
       reader: read.readerId,
@@ -417,12 +463,27 @@ export class Controller {
         pendingWrites: this.writer.pendingWrites,
         walCheckpoints: this.walCheckpoints(),
       },
-      clockSynced: clockSynchronised(),
+      clockSynced: this.clock.synchronised,
+      clock: this.clockState(),
       doors: this.doors.status(),
       readers: this.readers.status(),
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
     };
+  }
+
+  /** The clock as the doors see it: sync state, configured policy, restriction in force (or null). */
+  clockState() {
+    return {
+      synchronised: this.clock.synchronised,
+      whenUnsynchronised: this.clock.policy,
+      restriction: this.clock.restriction(),
+    };
+  }
+
+  /** Asks the clock's sync state now and journals a change (tests; the clock part polls on its own). */
+  pollClock(): Promise<void> {
+    return this.clock.poll();
   }
 
   private walCheckpoints(): ControllerStatus['journal']['walCheckpoints'] {

@@ -17,6 +17,7 @@ import {
   nextDeadline,
   openConditions,
   recordOf,
+  shiftDoorState,
   stepDoor,
   type VisitEvent,
   whoIsInside,
@@ -54,6 +55,8 @@ export interface DoorsDeps {
   startedAt: number;
   /** Feeds the visit rules a door event (door opened, closed or locked; exit request). */
   visitStep: (event: VisitEvent) => void;
+  /** Runs before each door event: the clock's step check (runtime/clock.ts). */
+  beforeStep?: () => void;
 }
 
 export class Doors implements Part {
@@ -119,11 +122,23 @@ export class Doors implements Part {
 
   /** Feed a door's machine one event and perform its actions, then arm its next deadline. */
   step(doorId: string, event: DoorEvent): void {
+    this.d.beforeStep?.();
     const rt = this.doors.get(doorId)!;
     const { state, actions } = stepDoor(rt.state, event, rt.cfg);
     rt.state = state;
     this.perform(rt, event.at, actions);
     this.arm(rt);
+  }
+
+  /**
+   * The wall clock stepped: each door's running deadlines (unlock end, held-open timer) move into
+   * the new time and its timer is armed again (domain/clock.ts).
+   */
+  clockStepped(stepMs: number): void {
+    for (const rt of this.doors.values()) {
+      rt.state = shiftDoorState(rt.state, stepMs);
+      this.arm(rt);
+    }
   }
 
   /** What the MQTT publisher shows of each door. Cheap: no I/O. */

@@ -29,6 +29,8 @@ export interface WriterDeps {
   now: () => number;
   /** Drives every lock output to "secured" (on a storage fault). */
   secureAll: () => void;
+  /** Runs before each commit: the clock's step check, so a step's row precedes rows in the new time. */
+  beforeCommit?: () => void;
 }
 
 export class Writer implements Part {
@@ -69,6 +71,7 @@ export class Writer implements Part {
    * (`storage_unavailable`): the door does not open for it, so that is what happened.
    */
   commit(inputs: readonly JournalInput[], committed?: JournalRow[]): CommitOutcome {
+    this.d.beforeCommit?.();
     let outcome: CommitOutcome = 'committed';
     for (const input of inputs) {
       const row = this.append(input);

@@ -70,6 +70,8 @@ export interface LivePanelView {
   now: number;
   journal: { headSeq: number; storageOk: boolean };
   mqtt: { configured: boolean; connected: boolean; backlog: number };
+  /** The clock's sync state and the unsynchronised-clock restriction in force at the doors (or null). */
+  clock: { synchronised: boolean | null; restriction: string | null };
   /** Who may escort visitors (for managers' presence correction; empty for others). */
   escorts: readonly EscortOption[];
 }
@@ -146,6 +148,20 @@ function presenceDialog(t: Translate, escorts: readonly EscortOption[]): SafeHtm
 </dialog>`;
 }
 
+/**
+ * The clock banner: shown while the clock is not known to be synchronised — what the doors do about
+ * it (the restriction in force, or that schedules run on a clock that may be wrong) and what to do.
+ */
+function clockBanner(t: Translate, clock: LivePanelView['clock']): SafeHtml | '' {
+  if (clock.synchronised === true) return '';
+  const title = clock.synchronised === false ? t('clock_unsynced_title') : t('clock_unknown_title');
+  const effect =
+    clock.restriction === null
+      ? t('clock_unrestricted')
+      : t('clock_restricted', { policy: t(`clock_policy_${clock.restriction}`) });
+  return html`<p class="notice ${clock.restriction === null ? 'warn' : 'bad'}" id="clock-banner" role="alert" data-restriction="${clock.restriction ?? ''}"><strong>${title}</strong> ${effect} ${t('clock_action')}</p>`;
+}
+
 export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
   const { t } = v;
   const doors = s.doors.map((d) => {
@@ -212,7 +228,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
 </tr>`,
   );
   const { journal, mqtt } = s;
-  return html`<div class="live-grid">
+  return html`${clockBanner(t, s.clock)}<div class="live-grid">
 <div class="col">${doors}</div>
 <div class="col">
 <section class="card alarms-card">

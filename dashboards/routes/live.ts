@@ -22,6 +22,30 @@ function escortOptions(dash: Dash): EscortOption[] {
     .sort((a, b) => a.label.localeCompare(b.label, 'ja'));
 }
 
+/** How far back from the head the Live panel looks for its latest badges, row by row. */
+const RECENT_SCAN_ROWS = 200;
+
+/**
+ * The latest access rows in the order they happened (by seq, newest first) — not by their time: after
+ * the clock stepped back, the newest badges carry earlier times than the ones before the step and
+ * would otherwise drop off the list. Looks back row by row from the head; a quiet door whose last
+ * badges lie further back is filled from the log's time order.
+ */
+function latestAccess(journal: Dash['controller']['journal'], limit: number) {
+  const out: ReturnType<typeof journal.query> = [];
+  const head = journal.head().seq;
+  for (let seq = head; seq > 0 && seq > head - RECENT_SCAN_ROWS && out.length < limit; seq--) {
+    const row = journal.get(seq);
+    if (row?.type === 'access') out.push(row);
+  }
+  if (out.length < limit) {
+    const have = new Set(out.map((r) => r.seq));
+    for (const r of journal.query({ types: ['access'], limit })) if (!have.has(r.seq)) out.push(r);
+    out.sort((a, b) => b.seq - a.seq).splice(limit);
+  }
+  return out;
+}
+
 /** The Live panel's view-model; `manager`: the viewer may correct presence (gets the escorts). */
 function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): LivePanelView {
   const { registry, config, derived, journal } = dash.controller;
@@ -57,7 +81,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
       };
     }),
   }));
-  const recent = journal.query({ types: ['access'], limit: 8 }).map((r) => {
+  const recent = latestAccess(journal, 8).map((r) => {
     const d = dataFields(r);
     return {
       seq: r.seq,
@@ -77,6 +101,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     now: dash.now(),
     journal: status.journal,
     mqtt: status.mqtt,
+    clock: { synchronised: status.clock.synchronised, restriction: status.clock.restriction },
     escorts: manager ? escortOptions(dash) : [],
   };
 }

@@ -140,8 +140,10 @@ describe('the access view', () => {
   it('holds the access-relevant keys with their defaults, and no operational key or secret', () => {
     const view = accessView(parse(base()));
     expect(Object.keys(view).sort()).toEqual(
-      ['board', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
+      ['board', 'clock', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
     );
+    // Only the policy decides who enters; how the clock is watched is operational.
+    expect(view.clock).toEqual({ whenUnsynchronised: 'normal' });
     const text = JSON.stringify(view);
     for (const secret of ['mqtt', 'password', 'client-key', 'broker.example', '/var/lib/sekisho', 'HQ'])
       expect(text).not.toContain(secret);
@@ -183,6 +185,18 @@ describe('the diff of two access views', () => {
       { path: 'schedules[office-hours].always', old: false, new: true },
       { path: 'visitors.escortExit', old: 'refuse', new: 'allow_and_alarm' },
       { path: 'visitors.maxVisitorsPerEscort', old: 3, new: 10 },
+    ]);
+  });
+
+  it('names a loosened clock policy (a change another person must review), not how the clock is watched', () => {
+    const cfg = base() as Record<string, unknown> & ReturnType<typeof base>;
+    const strict = { ...cfg, clock: { whenUnsynchronised: 'staff_always_only' } };
+    const loose = {
+      ...cfg,
+      clock: { whenUnsynchronised: 'normal', stepThresholdMs: 10_000, syncCheckS: 60 },
+    };
+    expect(diffAccess(accessView(parse(strict)), accessView(parse(loose)))).toEqual([
+      { path: 'clock.whenUnsynchronised', old: 'staff_always_only', new: 'normal' },
     ]);
   });
 
