@@ -38,6 +38,7 @@ import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
 import { Readers } from './readers.js';
+import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
 
@@ -87,6 +88,8 @@ export interface ControllerStatus {
       waitedForFrames: number;
     };
   };
+  /** The storage's free space and the `storage_low` condition (runtime/space.ts). */
+  storage: StorageSpaceStatus;
   clockSynced: boolean | null;
   doors: DoorStatus[];
   readers: { id: string; online: boolean; reason: string }[];
@@ -114,6 +117,7 @@ export class Controller {
   private readonly readers: Readers;
   private readonly visits: Visits;
   private readonly checkpoints: Checkpoints;
+  private readonly space: StorageSpace;
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
@@ -171,7 +175,15 @@ export class Controller {
     // 4. The parts.
     const derived = this.state;
     const mqtt = this.mqtt;
-    this.writer = new Writer({ journal, derived, mqtt, log, now, secureAll: () => this.secureAll() });
+    this.writer = new Writer({
+      journal,
+      derived,
+      mqtt,
+      log,
+      now,
+      secureAll: () => this.secureAll(),
+      storageFault: () => this.space.afterFault(),
+    });
     const writer = this.writer;
     this.doors = new Doors({
       config,
@@ -198,9 +210,19 @@ export class Controller {
       everyMs: config.storage.checkpointEveryS * 1000,
       pendingWrites: () => writer.pendingWrites,
     });
+    this.space = new StorageSpace({
+      dir: storageDir,
+      floorMiB: config.storage.lowSpaceMiB,
+      everyMs: config.storage.lowSpaceCheckS * 1000,
+      writer,
+      derived,
+      log,
+      now,
+      guard,
+    });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
-    this.parts = [writer, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
+    this.parts = [writer, doors, this.readers, publisher, derived, this.visits, this.checkpoints, this.space];
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -417,6 +439,7 @@ export class Controller {
         pendingWrites: this.writer.pendingWrites,
         walCheckpoints: this.walCheckpoints(),
       },
+      storage: this.space.status(),
       clockSynced: clockSynchronised(),
       doors: this.doors.status(),
       readers: this.readers.status(),

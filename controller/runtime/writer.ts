@@ -29,6 +29,8 @@ export interface WriterDeps {
   now: () => number;
   /** Drives every lock output to "secured" (on a storage fault). */
   secureAll: () => void;
+  /** Told of each failed write (the free space is read soon after: a full disk is the likeliest cause). */
+  storageFault?: () => void;
 }
 
 export class Writer implements Part {
@@ -190,6 +192,7 @@ export class Writer implements Part {
       });
     }
     this.d.secureAll();
+    this.d.storageFault?.();
     if (!this.retryTimer && !this.stopped) {
       this.retryTimer = setInterval(() => this.flushPending(), 2000);
       this.retryTimer.unref();

@@ -76,6 +76,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     recent,
     now: dash.now(),
     journal: status.journal,
+    storage: status.storage,
     mqtt: status.mqtt,
     escorts: manager ? escortOptions(dash) : [],
   };
