@@ -14,6 +14,7 @@ import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
+import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
 import {
   AlarmSeverity,
@@ -32,6 +33,7 @@ export * from './records-approvals.js';
 export * from './records-config.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
+export * from './records-storage.js';
 export * from './records-tokens.js';
 
 const alarmId = z.int().positive();
@@ -465,6 +467,7 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
+  ...StorageRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;
