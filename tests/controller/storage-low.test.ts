@@ -9,6 +9,7 @@
 import { renameSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { diskChecks } from '../../controller/doctor/storage.js';
 import { MIB } from '../../controller/domain/index.js';
 import type { Controller } from '../../controller/runtime/index.js';
 import { MetricsCollector } from '../../dashboards/metrics.js';
@@ -148,5 +149,25 @@ describe('storage_low', () => {
     c.db.pragma(`max_page_count = ${NO_PAGE_LIMIT}`);
     vi.advanceTimersByTime(2000);
     expect(c.status().journal.storageOk).toBe(true);
+  });
+
+  it('doctor warns below the same floor', () => {
+    const dir = tempDir('sekisho-space-');
+    const disk = (floorMiB: number) => {
+      const lines: string[] = [];
+      diskChecks(
+        dir,
+        (verdict, what, detail) => {
+          if (what === 'disk') lines.push(`${verdict} ${detail}`);
+        },
+        floorMiB,
+      );
+      return lines;
+    };
+    const [above] = disk(floorAboveFree(dir));
+    expect(above).toMatch(
+      /^WARN \d+ MB free for .* — below storage\.lowSpaceMiB \(\d+ MiB\): the controller raises storage_low/,
+    );
+    expect(disk(32)[0]).toMatch(/^OK \d+ MB free for /);
   });
 });
