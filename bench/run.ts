@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process] [--docs|--no-docs]`
+ * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear] [--docs|--no-docs]`
  *
  * Every figure is measured beside its physical limit in the same run (bench/lib/limits.ts) and
  * printed with the ratio and the goal from issue 6. Writes bench-results/<date>[-quick].json, and
@@ -33,9 +33,10 @@ import {
   startProcess,
 } from './process.js';
 import { runQueries } from './queries.js';
+import { checkpointWrites, wear } from './wear.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECTIONS = ['door', 'alarm', 'queries', 'appends', 'verify', 'process'] as const;
+const SECTIONS = ['door', 'alarm', 'queries', 'appends', 'verify', 'process', 'wear'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -63,6 +64,7 @@ const size = {
   appends: quick ? 500 : 3000,
   load: quick ? 300 : 10_000,
   apiQueries: quick ? 30 : 200,
+  wear: quick ? 300 : 3000,
 };
 const only = new Set<Section>(
   values.only ? (values.only.split(',').map((s) => s.trim()) as Section[]) : [...SECTIONS],
@@ -185,6 +187,7 @@ async function main(): Promise<void> {
     if (only.has('appends')) benchAppends(dbFile, work, rowLen);
     if (only.has('verify')) await benchVerify(storage, dbFile);
     if (only.has('process')) await benchProcess(storage, work, meta, broker?.url);
+    if (only.has('wear')) await benchWear(work, rowLen, broker?.url);
   } finally {
     for (const p of ptys) await p.stop();
     await broker?.kill();
@@ -723,6 +726,37 @@ async function benchProcess(storage: string, work: string, meta: DatasetMeta, mq
     group: 'Process',
     measure: 'HTTP sim badge round trip during that load (request → committed decision → response)',
     figure: `${sum(h)} ms`,
+    limit: '—',
+    ratio: '—',
+    goal: '—',
+    met: null,
+  });
+}
+
+/** Bytes written per physical event, for the card's lifetime (bench/wear.ts). */
+async function benchWear(work: string, rowLen: number, mqttUrl?: string) {
+  log(`card wear: ${size.wear.toLocaleString('en')} presentations with the door opened and closed …`);
+  const w = await wear(work, size.wear, rowLen, mqttUrl);
+  const checkpoint = await checkpointWrites(work, quick ? 10 : 50);
+  extra.wear = { ...w, checkpointBytes: checkpoint };
+  const kb = (b: number) => fmt(b / 1000);
+  figures.push({
+    group: 'Card',
+    measure: `bytes written per presentation with its door cycle (${fmt(w.rows / w.presentations, 2)} rows; sekisho start as deployed, /proc/<pid>/io write_bytes, WAL checkpoints included), ${w.presentations.toLocaleString('en')} presentations`,
+    figure: `${kb(w.bytesPerPresentation)} kB (${kb(w.bytesPerRow)} kB a row); idle ${kb(w.idleBytesPerS)} kB/s`,
+    limit: `${kb(w.bareBytesPerFiveCommits)} kB (five bare durable commits of a journal-sized row)`,
+    ratio: ratio(w.bytesPerPresentation, w.bareBytesPerFiveCommits),
+    goal: '—',
+    met: w.granted === w.presentations ? null : false,
+  });
+  // A day of a machine room: 100 presentations, a signed checkpoint every 5 min for 10 hours.
+  const day = 100 * w.bytesPerPresentation + 120 * checkpoint + 86_400 * w.idleBytesPerS;
+  extra.wearDay = { bytes: day, presentations: 100, checkpoints: 120 };
+  figures.push({
+    group: 'Card',
+    measure:
+      '… one signed checkpoint with its snapshot (every storage.checkpointEveryS while rows are written); a day of 100 presentations, 120 checkpoints, idle otherwise',
+    figure: `${kb(checkpoint)} kB a checkpoint; ${fmt(day / 1e6)} MB a day`,
     limit: '—',
     ratio: '—',
     goal: '—',

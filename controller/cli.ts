@@ -88,7 +88,10 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   config show-changes [--all] [--pending] [--json]
                                           each start's access-relevant config changes and who
                                           acknowledged them (read-only)
-  backup --to FILE [--force]              online, verified backup of the journal and device secrets (mode 0600)
+  backup --to FILE [--keep N|all] [--force]
+                                          online, verified backup of the journal and device secrets (mode 0600);
+                                          then keeps the N newest of this device's backups in that folder
+                                          (default backup.keep, 14), removing older ones (journaled)
   restore --from FILE [--force] [--public-key PEM]
                                           verify a backup, then replace the journal and secrets with it
                                           (controller stopped; the replaced files are kept aside)

@@ -47,7 +47,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
 
   // Storage
   const dir = loaded.storageDir;
-  diskChecks(dir, add);
+  diskChecks(dir, add, loaded.config.storage.lowSpaceMiB);
   // Open read-only once, for the integrity and chain checks here and the outbox backlog below.
   let storage: Storage | undefined;
   let storageError: string | undefined;

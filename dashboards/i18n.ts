@@ -149,6 +149,10 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   journal_head: ['ジャーナル', 'Journal'],
   storage_ok: ['記録 正常', 'Storage OK'],
   storage_fault: ['記録 異常', 'Storage fault'],
+  // the storage's free space (Live page)
+  space_free: ['空き容量 {free}', '{free} free'],
+  space_low: ['空き容量不足：{free}（下限 {floor}）', 'Low on space: {free} free (floor {floor})'],
+  space_unknown: ['空き容量 不明', 'Free space unknown'],
   escort_of: ['同行: {name}', 'Escort: {name}'],
   unescorted: ['同行者なし', 'unescorted'],
   uncertain: ['退室不明', 'may have left'],
@@ -278,6 +282,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   alarm_reader_tamper: ['リーダーのいたずら', 'Reader tamper'],
   alarm_controller_fault: ['制御装置の異常', 'Controller fault'],
   alarm_storage_fault: ['記録装置の異常', 'Storage fault'],
+  alarm_storage_low: ['記録装置の空き容量不足', 'Storage low on space'],
   alarm_visitor_unescorted: ['来訪者が同行者なし', 'Visitor unescorted'],
   alarm_room_unsecured: ['無人時に未施錠', 'Room not secured'],
   alarm_visitor_badge_not_returned: ['来訪者バッジ未返却', 'Visitor badge not returned'],

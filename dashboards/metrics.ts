@@ -278,6 +278,37 @@ export class MetricsCollector {
       'Journal rows the controller committed since the dashboard started.',
       this.#rows,
     );
+    const space = s.storage;
+    out.single(
+      'sekisho_storage_free_bytes',
+      'gauge',
+      "Bytes free for the service on the storage folder's file system (NaN when it cannot be read).",
+      space.freeBytes ?? Number.NaN,
+    );
+    out.single(
+      'sekisho_storage_size_bytes',
+      'gauge',
+      "Size of the storage folder's file system, in bytes (NaN when it cannot be read).",
+      space.totalBytes ?? Number.NaN,
+    );
+    out.single(
+      'sekisho_storage_low_space_floor_bytes',
+      'gauge',
+      'The free space below which storage_low is raised (storage.lowSpaceMiB), in bytes.',
+      space.floorBytes,
+    );
+    out.single(
+      'sekisho_storage_low',
+      'gauge',
+      'Whether the storage_low condition holds (1): free space below the floor, not yet back above it plus the margin, or unreadable.',
+      bit(space.low),
+    );
+    out.single(
+      'sekisho_storage_space_readable',
+      'gauge',
+      'Whether the latest reading of the free space succeeded (1) or failed (0).',
+      bit(space.error === null),
+    );
     const wal = s.journal.walCheckpoints;
     out.single(
       'sekisho_wal_checkpoints_total',

@@ -28,3 +28,13 @@ export {
 } from './bundle.js';
 export { type BackupOptions, type BackupResult, createBackup } from './create.js';
 export { type RestoreOptions, type RestoreResult, restoreBackup } from './restore.js';
+export {
+  BACKUP_SUFFIX,
+  type BackupGeneration,
+  planRotation,
+  type RemovedBackup,
+  type RotationPlan,
+  type RotationResult,
+  removeGenerations,
+  sameFileSystem,
+} from './rotate.js';

@@ -22,6 +22,8 @@ export const OPERATIONAL_SECTIONS = ['site', 'controller', 'storage', 'dashboard
 /** Every other key, classified one by one (a pattern classifies its subtree). */
 export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   ...Object.fromEntries(OPERATIONAL_SECTIONS.map((s) => [s, 'operational' as const])),
+  // How many backups `sekisho backup` keeps in its folder.
+  backup: 'operational',
   // The local day and time every schedule, holiday and visitor deadline is read in.
   timeZone: 'access',
   // A simulated board drives no lock (a fail-safe maglock stays open) and lets the API present badges.

@@ -337,6 +337,21 @@ export type ClockConfig = z.infer<typeof ClockSchema>;
 
 export const CLOCK_DEFAULTS: ClockConfig = ClockSchema.parse({});
 
+const ONE_TO_ALL = 'must be 1–10000 or "all"';
+export const BackupSchema = z.strictObject({
+  /**
+   * After a verified new backup, remove the oldest of this controller's backups in the same folder
+   * so that this many remain (the new one among them); `all` removes nothing.
+   */
+  keep: z
+    .union([int().min(1, { error: ONE_TO_ALL }).max(10_000, { error: ONE_TO_ALL }), z.literal('all')], {
+      error: 'expected a number of backups (1–10000) or "all"',
+    })
+    .default(14),
+});
+export type BackupConfig = z.infer<typeof BackupSchema>;
+export const BACKUP_DEFAULTS: BackupConfig = { keep: 14 };
+
 const BOARD_CHOICE =
   'write "board: { kind: rpi }" for the Raspberry Pi\'s GPIO pins, or "board: { kind: sim }" to simulate the doors (docs/simulation.md)';
 /** zod error callbacks: a message of our own only when the key is missing, zod's otherwise. */
@@ -363,10 +378,24 @@ export const ConfigSchema = z
     storage: z.strictObject({
       /** Folder holding journal.db and device secrets; relative paths are relative to the config file. */
       path: z.string().min(1),
+      /**
+       * Raise `storage_low` when the free space of the storage's file system falls below this
+       * (docs/operations.md, "Free space and backup generations"); checked every lowSpaceCheckS.
+       */
+      lowSpaceMiB: int()
+        .min(32, { error: 'must be 32–16777216 MiB' })
+        .max(16_777_216, { error: 'must be 32–16777216 MiB' })
+        .default(1024),
+      lowSpaceCheckS: int()
+        .min(5, { error: 'must be 5–3600 s' })
+        .max(3600, { error: 'must be 5–3600 s' })
+        .default(60),
       retentionYears: int().min(5).max(100).default(5),
       /** Sign a checkpoint of the journal head at this interval. */
       checkpointEveryS: int().min(10).max(86_400).default(300),
     }),
+    /** `sekisho backup`: the generations kept in the folder a new backup is written to. */
+    backup: BackupSchema.default(BACKUP_DEFAULTS),
     /** Listener, TLS, proxy, names (controller/config/dashboard.ts). */
     dashboard: DashboardSchema.default(DASHBOARD_DEFAULTS),
     mqtt: MqttSchema.optional(),

@@ -23,17 +23,29 @@ function storageChecks(s: Storage, add: Add): void {
   }
 }
 
-export /** Free space, the storage folder's permissions and owner, and the journal's size. */
-function diskChecks(dir: string, add: Add): void {
+export /**
+ * Free space (against storage.lowSpaceMiB, the runtime's `storage_low` floor, when given), the
+ * storage folder's permissions and owner, and the journal's size.
+ */
+function diskChecks(dir: string, add: Add, floorMiB?: number): void {
   try {
     const fs = statfsSync(existsSync(dir) ? dir : '/');
     const free = fs.bavail * fs.bsize;
     const mb = Math.round(free / 1e6);
-    add(
-      free < 200e6 ? (free < 50e6 ? 'FAIL' : 'WARN') : 'OK',
-      'disk',
-      `${mb} MB free for ${dir}${free < 200e6 ? ' — the journal needs room to grow: free some space or move to a larger card' : ''}`,
-    );
+    const floor = floorMiB === undefined ? 0 : floorMiB * 1024 * 1024;
+    let status: 'OK' | 'WARN' | 'FAIL' = 'OK';
+    let why = '';
+    if (free < 50e6) {
+      status = 'FAIL';
+      why = ' — the journal needs room to grow: free some space or move to a larger card';
+    } else if (free < floor) {
+      status = 'WARN';
+      why = ` — below storage.lowSpaceMiB (${floorMiB} MiB): the controller raises storage_low; free some space (docs/operations.md, "Free space and backup generations")`;
+    } else if (free < 200e6) {
+      status = 'WARN';
+      why = ' — the journal needs room to grow: free some space or move to a larger card';
+    }
+    add(status, 'disk', `${mb} MB free for ${dir}${why}`);
   } catch (err) {
     add('FAIL', 'disk', String(err));
   }

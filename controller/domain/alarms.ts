@@ -72,6 +72,7 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmS
   reader_tamper: 'major',
   controller_fault: 'critical',
   storage_fault: 'critical',
+  storage_low: 'major',
   break_glass: 'critical',
 };
 

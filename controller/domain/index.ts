@@ -82,6 +82,16 @@ export {
   scheduleProblems,
 } from './schedule.js';
 export {
+  formatMiB,
+  MIB,
+  MIN_CLEAR_MARGIN_MIB,
+  type SpaceLimits,
+  type SpaceReading,
+  type SpaceStep,
+  spaceLimits,
+  stepStorageSpace,
+} from './storage-space.js';
+export {
   codePointText,
   findUnsafeChar,
   nameField,

@@ -37,6 +37,8 @@ export const BackupCreatedRecord = z.object({
   headSeq: z.number(),
   headHash: z.string(),
   verified: z.boolean(),
+  /** The backup was written to the storage's own file system: it dies with the card. */
+  sameFileSystem: z.boolean().optional(),
 });
 export type BackupCreatedRecord = z.infer<typeof BackupCreatedRecord>;
 

@@ -16,6 +16,7 @@ import { ConfigRecordSchemas } from './records-config.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
+import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
 import {
   AlarmSeverity,
@@ -36,6 +37,7 @@ export * from './records-config.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
+export * from './records-storage.js';
 export * from './records-tokens.js';
 
 const alarmId = z.int().positive();
@@ -471,6 +473,7 @@ export const RecordCatalogue = {
   ...OperationRecordSchemas,
   ...ManualRecordSchemas,
   ...ClockRecordSchemas,
+  ...StorageRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -102,6 +102,8 @@ export const AlarmType = z.enum([
   'reader_tamper',
   'controller_fault',
   'storage_fault',
+  /** The storage's file system is nearly full (domain/storage-space.ts): raised well before writes fail. */
+  'storage_low',
   /** One person acted alone on the break-glass path (§4(3)); cleared by another person's review. */
   'break_glass',
   // Raised by the visit rules (visits.ts):

@@ -48,6 +48,7 @@ import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
 import { Readers } from './readers.js';
+import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
 
@@ -102,6 +103,8 @@ export interface ControllerStatus {
       waitedForFrames: number;
     };
   };
+  /** The storage's free space and the `storage_low` condition (runtime/space.ts). */
+  storage: StorageSpaceStatus;
   clockSynced: boolean | null;
   /** The sync state, the configured policy and the restriction in force at every door (null: none). */
   clock: ReturnType<Controller['clockState']>;
@@ -132,6 +135,7 @@ export class Controller {
   private readonly visits: Visits;
   private readonly checkpoints: Checkpoints;
   private readonly clock: Clock;
+  private readonly space: StorageSpace;
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
@@ -198,6 +202,7 @@ export class Controller {
       now,
       secureAll: () => this.secureAll(),
       beforeCommit: () => this.clock.check(),
+      storageFault: () => this.space.afterFault(),
     });
     const writer = this.writer;
     this.doors = new Doors({
@@ -241,9 +246,19 @@ export class Controller {
       everyMs: config.storage.checkpointEveryS * 1000,
       pendingWrites: () => writer.pendingWrites,
     });
+    this.space = new StorageSpace({
+      dir: storageDir,
+      floorMiB: config.storage.lowSpaceMiB,
+      everyMs: config.storage.lowSpaceCheckS * 1000,
+      writer,
+      derived,
+      log,
+      now,
+      guard,
+    });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
-    this.parts = [writer, this.clock, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
+    this.parts = [writer, this.clock, doors, this.readers, publisher, derived, this.visits, this.checkpoints, this.space];
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -463,6 +478,7 @@ export class Controller {
         pendingWrites: this.writer.pendingWrites,
         walCheckpoints: this.walCheckpoints(),
       },
+      storage: this.space.status(),
       clockSynced: this.clock.synchronised,
       clock: this.clockState(),
       doors: this.doors.status(),

@@ -31,6 +31,8 @@ export interface WriterDeps {
   secureAll: () => void;
   /** Runs before each commit: the clock's step check, so a step's row precedes rows in the new time. */
   beforeCommit?: () => void;
+  /** Told of each failed write (the free space is read soon after: a full disk is the likeliest cause). */
+  storageFault?: () => void;
 }
 
 export class Writer implements Part {
@@ -193,6 +195,7 @@ export class Writer implements Part {
       });
     }
     this.d.secureAll();
+    this.d.storageFault?.();
     if (!this.retryTimer && !this.stopped) {
       this.retryTimer = setInterval(() => this.flushPending(), 2000);
       this.retryTimer.unref();

@@ -3,7 +3,7 @@
  * active alarms and the latest entries. The panel is also sent alone, as HTML, by the event stream.
  */
 import type { ActiveAlarm } from '../../controller/domain/index.js';
-import { PersonCategory } from '../../controller/domain/index.js';
+import { formatMiB, PersonCategory } from '../../controller/domain/index.js';
 import { html, type SafeHtml, when } from '../html.js';
 import type { Translate } from '../i18n.js';
 import {
@@ -69,6 +69,8 @@ export interface LivePanelView {
   /** Now, to show today's rows with the time only. */
   now: number;
   journal: { headSeq: number; storageOk: boolean };
+  /** The storage's free space (runtime/space.ts); absent: not known to this view. */
+  storage?: { freeBytes: number | null; floorBytes: number; low: boolean };
   mqtt: { configured: boolean; connected: boolean; backlog: number };
   /** The clock's sync state and the unsynchronised-clock restriction in force at the doors (or null). */
   clock: { synchronised: boolean | null; restriction: string | null };
@@ -227,7 +229,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
   <td class="nowrap"><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${t(r.result)}</span>${r.result === 'granted' ? '' : html`<div class="small">${reasonLabel(t, r.reason)}</div>`}</td>
 </tr>`,
   );
-  const { journal, mqtt } = s;
+  const { journal, mqtt, storage } = s;
   return html`${clockBanner(t, s.clock)}<div class="live-grid">
 <div class="col">${doors}</div>
 <div class="col">
@@ -242,7 +244,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
       ? html`<table class="grid recent"><thead><tr><th>${t('time')}</th>${oneDoor ? '' : html`<th>${t('door')}</th>`}<th>${t('direction')}</th><th>${t('person')}</th><th>${t('badge')}</th><th>${t('result')}</th></tr></thead><tbody>${events}</tbody></table>`
       : html`<p class="empty">${t('no_rows')}</p>`
   }
-  <p class="meta">${t('journal_head')}: #${journal.headSeq} · <span class="${journal.storageOk ? 'good' : 'bad'}">${journal.storageOk ? t('storage_ok') : t('storage_fault')}</span>
+  <p class="meta">${t('journal_head')}: #${journal.headSeq} · <span class="${journal.storageOk ? 'good' : 'bad'}">${journal.storageOk ? t('storage_ok') : t('storage_fault')}</span>${storage ? html` · ${spaceLine(t, storage)}` : ''}
   · MQTT: ${
     mqtt.configured
       ? html`<span class="${mqtt.connected ? 'good' : 'bad'}" id="mqtt-state">${mqtt.connected ? t('mqtt_connected') : t('mqtt_disconnected')}</span>${mqtt.backlog > 0 ? ` (${t('mqtt_backlog', { n: mqtt.backlog })})` : ''}`
@@ -251,6 +253,16 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
 </section>
 </div>
 </div>`;
+}
+
+/** The free space beside the journal's state: red while `storage_low` holds. */
+function spaceLine(t: Translate, s: NonNullable<LivePanelView['storage']>): SafeHtml {
+  if (s.freeBytes === null)
+    return html`<span class="bad" data-field="storage-space">${t('space_unknown')}</span>`;
+  const free = formatMiB(s.freeBytes);
+  return s.low
+    ? html`<span class="bad" data-field="storage-space">${t('space_low', { free, floor: formatMiB(s.floorBytes) })}</span>`
+    : html`<span data-field="storage-space">${t('space_free', { free })}</span>`;
 }
 
 export function livePage(v: Shell, panel: LivePanelView): SafeHtml {

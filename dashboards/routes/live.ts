@@ -100,6 +100,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     recent,
     now: dash.now(),
     journal: status.journal,
+    storage: status.storage,
     mqtt: status.mqtt,
     clock: { synchronised: status.clock.synchronised, restriction: status.clock.restriction },
     escorts: manager ? escortOptions(dash) : [],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AlarmRaise,
   type AlarmState,
+  AlarmType,
   alarmsAwaitingClear,
   applyAlarmAcknowledged,
   applyAlarmConditionCleared,
@@ -11,6 +12,7 @@ import {
   findActiveAlarm,
   listActiveAlarms,
   openConditions,
+  VisitAlarmType,
 } from '../../controller/domain/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -141,6 +143,11 @@ describe('finding alarms', () => {
     expect(DEFAULT_ALARM_SEVERITY.forced_open).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.held_open).toBe('major');
     expect(DEFAULT_ALARM_SEVERITY.break_glass).toBe('critical');
-    expect(Object.keys(DEFAULT_ALARM_SEVERITY)).toHaveLength(8);
+    expect(DEFAULT_ALARM_SEVERITY.storage_low).toBe('major');
+    // Every type the door machine and the shell raise, and none of the visit rules'.
+    const visit: string[] = VisitAlarmType.options;
+    expect(Object.keys(DEFAULT_ALARM_SEVERITY).sort()).toEqual(
+      AlarmType.options.filter((t) => !visit.includes(t)).sort(),
+    );
   });
 });
