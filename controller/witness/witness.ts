@@ -18,6 +18,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { dirname } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { plainPasswordHost } from '../config/index.js';
@@ -297,6 +298,11 @@ export function startWitness(opts: WitnessOptions, log: Logger, version: string)
       throw err;
     }
   }
+  if (!existsSync(dirname(opts.history)))
+    throw new WitnessSetupError(
+      `--history: the folder ${dirname(opts.history)} does not exist`,
+      WITNESS_EXIT.usage,
+    );
   const unlock = takeLock(opts.history);
   let failed: Error | null = null;
   let stopping = false;
@@ -358,6 +364,7 @@ export function startWitness(opts: WitnessOptions, log: Logger, version: string)
         log.error('witness: the broker refused a subscription (check its ACL)', {
           topics: granted.filter((g) => g.qos === 128).map((g) => g.topic),
         });
+      else log.info('witness subscribed', { topics: [topics.checkpoint, topics.events] });
     });
   });
   client.on('error', (err) => {
