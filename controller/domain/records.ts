@@ -15,6 +15,7 @@ import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { TokenRecordSchemas } from './records-tokens.js';
+import { WitnessRecordSchemas } from './records-witness.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -33,6 +34,7 @@ export * from './records-config.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
 export * from './records-tokens.js';
+export * from './records-witness.js';
 
 const alarmId = z.int().positive();
 
@@ -465,6 +467,7 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
+  ...WitnessRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;
