@@ -99,7 +99,7 @@ describe('sekisho witness and verify --witness', { timeout: 240_000 }, () => {
   };
 
   beforeAll(async () => {
-    broker = await startMosquitto();
+    broker = await startMosquitto({ users: { 'witness-test': 'witness-password-1' } });
     mkdirSync(join(dir, 'witness'));
     cfgFile = writeConfig(
       dir,
@@ -319,7 +319,14 @@ describe('sekisho witness and verify --witness', { timeout: 240_000 }, () => {
     await late.waitFor(() => late.last(`${base}/witness/alarm`), 'the retained alarm');
 
     // --exit-on-alarm: a checkpoint that does not verify (forged without the key) stops it at once.
-    witness = spawnWitness(witnessArgs(['--exit-on-alarm']));
+    // This time with its own broker account (a listener that requires a user name and password).
+    const password = join(dir, 'witness-password');
+    writeFileSync(password, 'witness-password-1\n', { mode: 0o600 });
+    witness = spawnWitness(
+      witnessArgs(['--exit-on-alarm', '--username', 'witness-test', '--password-file', password]).map((a) =>
+        a === broker.url ? `mqtt://127.0.0.1:${broker.authPort}` : a,
+      ),
+    );
     await until(() => witness!.out().includes('witness subscribed'), 'the witness to subscribe', 60_000);
     await alarms.client.publishAsync(
       `${base}/journal/checkpoint`,
@@ -339,6 +346,10 @@ describe('sekisho witness and verify --witness', { timeout: 240_000 }, () => {
       kind: 'alarm',
       alarm: 'bad_signature',
       seq: head + 5,
+    });
+    expect(witness.out()).not.toContain('witness-password-1');
+    expect(historyLines(history).findLast((l) => l.kind === 'started')).toMatchObject({
+      broker: `127.0.0.1:${broker.authPort}`,
     });
     // The history stays intact through all of it; verify lists the witness's alarms.
     expect(cli(['witness', '--check', '--history', history]).status).toBe(0);
