@@ -5,15 +5,12 @@
  * upload over the limit are refused; an operator may not run it.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../controller/journal/index.js';
-import { HISTORY_FORMAT, ZERO_HASH } from '../../controller/witness/history.js';
-import { HistoryWriter } from '../../controller/witness/witness.js';
+import { ZERO_HASH } from '../../controller/witness/history.js';
 import { WITNESS_UPLOAD_MAX } from '../../dashboards/witness-check.js';
-import { tempDir } from '../helpers/util.js';
+import { witnessedHistory } from '../witness/helpers.js';
 import { type Client, makeDash, type TestDash } from './helpers.js';
 
 describe('the witness check on the Integrity page', () => {
@@ -29,27 +26,7 @@ describe('the witness check on the Integrity page', () => {
     op = await d.login('operator1');
     const { journal, secrets } = d.controller;
     pem = secrets.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    // What a witness would have recorded: every row's event and a signed checkpoint of the head.
-    const cp = journal.checkpoint(Date.now(), secrets.signingKey, secrets.keyId);
-    const file = join(tempDir('sekisho-dash-witness-'), 'history.jsonl');
-    const w = new HistoryWriter(file, 0, ZERO_HASH, (err) => {
-      throw err;
-    });
-    w.append(
-      {
-        kind: 'history',
-        format: HISTORY_FORMAT,
-        controller: cp.controller,
-        topic: `sekisho/${cp.controller}`,
-        keyId: secrets.keyId,
-      },
-      1,
-    );
-    for (const r of journal.iterate(1))
-      w.append({ kind: 'event', seq: r.seq, hash: r.hash, prevHash: r.prevHash, at: r.at, type: r.type }, 2);
-    w.append({ kind: 'checkpoint', checkpoint: cp }, 3);
-    w.close();
-    history = readFileSync(file, 'utf8');
+    history = witnessedHistory(journal, secrets);
   });
   afterAll(async () => {
     await d?.close();
