@@ -460,6 +460,7 @@ export function parseRecord(
  */
 export const RecordCatalogue = {
   ...RecordSchemas,
+  ...WitnessRecordSchemas,
   ...VisitRecordSchemas,
   ...ConfigRecordSchemas,
   ...RegistryRecordSchemas,
@@ -467,7 +468,6 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
-  ...WitnessRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;
