@@ -17,6 +17,7 @@ import { secureOutputsCommand, start } from './cli/service.js';
 import { tokenCommand } from './cli/tokens.js';
 import { userCommand } from './cli/users.js';
 import { presenceCommand, visitorCommand } from './cli/visitors.js';
+import { witnessCommand } from './cli/witness.js';
 import { ConfigError } from './config/index.js';
 import { doctor } from './doctor.js';
 
@@ -28,6 +29,9 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   verify [--archives DIR]                 check the journal's hash chain and signed checkpoints
                                           (with --archives: also every archive file and the chain
                                           archive → archive → live journal)
+  verify --witness FILE --public-key PEM  also compare with a witness history: name the first row
+                                          deleted or altered since the witness saw it (exit 1; 2 when
+                                          the history or key cannot be used)
   log [--from D] [--to D] [--person ID|CARD_ID] [--door ID] [--type T] [--limit N] [--json]
                                           the entry/exit log (入退室管理簿); dates in the site's time zone
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor
@@ -99,6 +103,11 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   archive --to FILE [--before D]          move journal records older than storage.retentionYears into
                                           a signed archive file (mode 0600), verified before deletion
   verify-archive FILE [--public-key PEM]  verify an archive file on its own
+  witness --broker URL --controller ID --public-key PEM --history FILE [--topic-prefix P] [--ca PEM]
+          [--cert PEM --key PEM] [--username U --password-file F] [--client-id ID] [--exit-on-alarm]
+          [--config WITNESS.yaml]        keep an off-device history of the signed checkpoints and events
+                                          and alarm on a rewrite (another machine; exit 4 after an alarm)
+  witness --check --history FILE [--public-key PEM]   check a witness history's own chain
   secure-outputs                          drive every lock to secured and every buzzer off, then exit
                                           (systemd runs it after the service stops)
 
@@ -156,6 +165,8 @@ export async function main(argv: string[]): Promise<number> {
         return verifyArchiveCommand(rest);
       case 'secure-outputs':
         return secureOutputsCommand(rest);
+      case 'witness':
+        return await witnessCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

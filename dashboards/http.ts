@@ -126,6 +126,8 @@ export interface RouteDef<
   touch?: boolean;
   /** May a user who must change their password call it? Default false. */
   allowMustChange?: boolean;
+  /** The largest request body in bytes, when a route takes more than the server's default (an upload). */
+  bodyLimit?: number;
   handler: (ctx: Ctx<z.output<P>, z.output<Q>, z.output<B>, A>) => unknown;
 }
 
@@ -165,6 +167,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     method: def.method,
     url: def.url,
     config: { kind: def.kind, touch: def.touch ?? true },
+    ...(def.bodyLimit !== undefined ? { bodyLimit: def.bodyLimit } : {}),
     onRequest: async (req) => guard.check(req, def as unknown as RouteDef),
     handler: async (req, reply) => {
       const params = def.params ? parse(def.params, req.params, 'params') : {};

@@ -724,6 +724,40 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     '記号・数字・大文字を使わなくても強いパスワードは作れます。',
     'Strong passwords need no symbols, digits or capitals.',
   ],
+  // the witness check on the Integrity page (dashboards/pages/witness.ts)
+  witness_title: ['立会人の記録との照合', 'Check against a witness history'],
+  witness_hint: [
+    '立会人（別の機器で動く sekisho witness）が保管している記録ファイルと、立会人が固定した本機の公開鍵（PEM）を選んでください。立会人が受信した行が、入退室記録から失われたり書き換えられたりしていないかを照合し、最初に異常のある行を示します（記録ファイルは {mb} MB まで）。',
+    'Choose the history file kept by the witness (sekisho witness on another machine) and the device public key it pinned (PEM). Every row the witness received is compared with the journal; the first row missing or altered is named (histories up to {mb} MB).',
+  ],
+  witness_history_file: ['立会人の記録ファイル（JSON Lines）', 'Witness history (JSON Lines)'],
+  witness_public_key: ['固定した公開鍵（PEM）', 'Pinned public key (PEM)'],
+  witness_check: ['照合する', 'Check'],
+  witness_checking: ['照合中…', 'Checking…'],
+  witness_too_big: [
+    '記録ファイルが {mb} MB を超えています。sekisho verify --witness で照合してください。',
+    'The history is larger than {mb} MB: check it with sekisho verify --witness.',
+  ],
+  witness_agrees: [
+    '立会人の記録と一致しています（記録 {rows} 行、照合した受信行 {events} 件、署名付きチェックポイント {checkpoints} 件）。',
+    'The journal agrees with the witness ({rows} rows; {events} witnessed rows and {checkpoints} signed checkpoints compared).',
+  ],
+  witness_missing: [
+    '立会人が受信した行が入退室記録から失われています。最初に失われた行：seq {seq}',
+    'Rows the witness received are missing from the journal. First missing row: seq {seq}',
+  ],
+  witness_altered: [
+    '立会人が受信した行が書き換えられています。最初に書き換えられた行：seq {seq}',
+    'A row the witness received was altered. First altered row: seq {seq}',
+  ],
+  witness_not_intact: [
+    '立会人の署名付きチェックポイントと入退室記録が一致しません。最初に異常のある行：seq {seq}',
+    'The journal does not match the witness’s signed checkpoints. First bad row: seq {seq}',
+  ],
+  witness_refused: [
+    '立会人の記録ファイルまたは公開鍵を検証に使えません（ファイルが改変されたか、別の鍵で保管された記録です）。',
+    'The witness history or the public key cannot be used (the file was altered, or it was kept with another key).',
+  ],
   zx_s_pwned: [
     '他で使っているなら、そちらも変更してください。',
     'If you use it elsewhere, change it there too.',

@@ -69,6 +69,7 @@ import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerWitnessRoutes } from './routes/witness.js';
 import type { DashboardController } from './service.js';
 import { shellOf } from './views.js';
 
@@ -411,6 +412,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerPeopleRoutes(app, dash);
   registerRequestRoutes(app, dash);
   registerIntegrityRoutes(app, dash);
+  registerWitnessRoutes(app, dash);
   registerReportRoutes(app, dash);
   registerUserRoutes(app, dash);
   registerTokenRoutes(app, dash);

@@ -34,6 +34,7 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/doors/:door/mode': none('lockdown narrows; lifting it returns to the approved access'),
   'POST /api/doors/:door/presence': none('correcting who is inside (occupancy), not who may enter'),
   'POST /api/integrity/verify': none('verify the journal now'),
+  'POST /api/integrity/witness': none('compare the journal with a witness history'),
   'POST /api/config-changes/:seq/acknowledge': none(
     'a different person acknowledges config changes already in effect (the config file is root’s; issue #14 path 8)',
   ),
@@ -119,4 +120,5 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   archive: none('moves records past retention into a signed archive'),
   'verify-archive': none('reads'),
   'secure-outputs': none('locks every door'),
+  witness: none('an off-device subscriber: reads MQTT, writes only its own history and alarm topic'),
 };

@@ -18,6 +18,8 @@ import {
 } from '../journal/index.js';
 import { sekishoVersion } from '../system.js';
 import { formatLocal } from '../time.js';
+import { checkAgainstWitness } from '../witness/compare.js';
+import { HistoryError, loadHistoryFile } from '../witness/history.js';
 import {
   cliIdentity,
   common,
@@ -28,10 +30,21 @@ import {
   publicKeyFrom,
   UsageError,
 } from './common.js';
+import { pinnedKey } from './witness.js';
 
 export function verify(args: string[]): number {
-  const { values } = parseArgs({ args, options: { ...common, archives: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...common,
+      archives: { type: 'string' },
+      witness: { type: 'string' },
+      'public-key': { type: 'string' },
+    },
+  });
   const loaded = load(values.config);
+  if (values.witness !== undefined)
+    return verifyWithWitness(loaded, values.witness, values['public-key'], values.json);
   if (values.archives !== undefined) return verifyWithArchives(loaded, values.archives, values.json);
   const s = openExisting(loaded, { readonly: true });
   const t0 = performance.now();
@@ -230,4 +243,53 @@ function verifyWithArchives(loaded: LoadedConfig, dir: string, json: boolean | u
   }
   process.stdout.write(`CHAIN NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
   return 1;
+}
+
+/**
+ * `verify --witness FILE --public-key PEM`: the journal against a witness history kept off the
+ * device. Exit 0: it agrees; 1: proof of tampering (the first missing or altered row is named);
+ * 2: the history or key cannot be used (the history fails its own check, or another key).
+ */
+function verifyWithWitness(
+  loaded: LoadedConfig,
+  file: string,
+  keyFile: string | undefined,
+  json: boolean | undefined,
+): number {
+  if (keyFile === undefined)
+    throw new UsageError(
+      '--witness needs --public-key FILE: the key the witness pinned, kept off the device',
+    );
+  const key = pinnedKey(keyFile);
+  if (!existsSync(file)) throw new UsageError(`--witness: ${file} does not exist`);
+  const s = openExisting(loaded, { readonly: true });
+  let c: ReturnType<typeof checkAgainstWitness>;
+  try {
+    c = checkAgainstWitness(s.db, (onEvent) => loadHistoryFile(file, onEvent), key);
+  } catch (err) {
+    if (!(err instanceof HistoryError)) throw err;
+    if (json)
+      process.stdout.write(`${JSON.stringify({ ok: false, history: false, problem: err.message })}\n`);
+    else process.stdout.write(`WITNESS HISTORY NOT USABLE: ${err.message}\n`);
+    return 2;
+  } finally {
+    s.db.close();
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(c)}\n`);
+    return c.ok ? 0 : 1;
+  }
+  const h = c.history;
+  const out: string[] = [];
+  if (c.ok)
+    out.push(
+      `journal agrees with the witness: ${c.journal.rows} rows, head seq ${c.journal.headSeq}; ` +
+        `${c.compared} witnessed events and ${h.checkpoints} signed checkpoints from ${file} compared`,
+    );
+  else out.push(`JOURNAL NOT INTACT: first bad row seq ${c.firstBadSeq}: ${c.problem}`);
+  out.push(`  witness history: ${h.lines} lines, chain intact, last line sha256 ${h.lastLineSha256}`);
+  for (const w of c.journal.warnings) out.push(`  warning: ${w}`);
+  for (const n of c.notes) out.push(`  note: ${n}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return c.ok ? 0 : 1;
 }

@@ -18,6 +18,7 @@ import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
+import { WitnessRecordSchemas } from './records-witness.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -39,6 +40,7 @@ export * from './records-operations.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
 export * from './records-tokens.js';
+export * from './records-witness.js';
 
 const alarmId = z.int().positive();
 
@@ -464,6 +466,7 @@ export function parseRecord(
  */
 export const RecordCatalogue = {
   ...RecordSchemas,
+  ...WitnessRecordSchemas,
   ...VisitRecordSchemas,
   ...ConfigRecordSchemas,
   ...RegistryRecordSchemas,

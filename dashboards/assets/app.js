@@ -508,3 +508,47 @@ if (live && 'EventSource' in window) {
     window.location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
   });
 }
+
+// The Integrity page's witness check: the two chosen files are read here and sent as JSON; the
+// answer names the first missing or altered row in the page's language.
+document.addEventListener('submit', async (e) => {
+  const form = e.target.closest('form[data-witness]');
+  if (!form) return;
+  e.preventDefault();
+  const file = (name) => form.elements.namedItem(name)?.files?.[0];
+  const history = file('history');
+  const key = file('publicKey');
+  if (!history || !key) return;
+  if (history.size > Number(form.getAttribute('data-max'))) {
+    showError(form, { error: { message: form.getAttribute('data-too-big') } }, 413);
+    return;
+  }
+  const button = form.querySelector('button[type="submit"]');
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = button.getAttribute('data-busy') || label;
+  const slot = form.querySelector('.form-error');
+  if (slot) slot.hidden = true;
+  const result = document.getElementById('witness-result');
+  const detail = document.getElementById('witness-detail');
+  try {
+    const r = await api('POST', form.getAttribute('data-witness'), {
+      history: await history.text(),
+      publicKey: await key.text(),
+    });
+    if (!r.ok) {
+      showError(form, r.data, r.status);
+      return;
+    }
+    result.textContent = visible(r.data.message);
+    result.className = `result ${r.data.ok ? 'good' : 'bad'}`;
+    result.hidden = false;
+    detail.textContent = visible([r.data.problem, ...(r.data.notes ?? [])].filter(Boolean).join('\n'));
+    detail.hidden = detail.textContent === '';
+  } catch (err) {
+    showError(form, { error: { message: String(err) } }, 0);
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+  }
+});

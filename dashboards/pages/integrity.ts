@@ -2,6 +2,7 @@
 import { html, type SafeHtml } from '../html.js';
 import type { CheckpointStatus, VerificationRecord } from '../integrity.js';
 import { actorLabel, fmtTime, formError, may, page, type Shell } from './layout.js';
+import { witnessSection } from './witness.js';
 
 export interface IntegrityView {
   head: { seq: number; hash: string };
@@ -61,6 +62,7 @@ ${
 </form>
 <p class="hint">sekisho-evidence/1 · Ed25519 · ${s.keyId}</p></section>`
     : ''
-}`,
+}
+${witnessSection(v)}`,
   });
 }
