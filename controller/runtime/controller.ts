@@ -258,7 +258,17 @@ export class Controller {
     });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
-    this.parts = [writer, this.clock, doors, this.readers, publisher, derived, this.visits, this.checkpoints, this.space];
+    this.parts = [
+      writer,
+      this.clock,
+      doors,
+      this.readers,
+      publisher,
+      derived,
+      this.visits,
+      this.checkpoints,
+      this.space,
+    ];
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
