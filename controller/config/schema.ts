@@ -9,6 +9,7 @@ import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/s
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 import type { VisitRules } from '../domain/visit-settings.js';
 import { DASHBOARD_DEFAULTS, DashboardSchema } from './dashboard.js';
+import { nutPlainPasswordHost, PowerSchema, powerPins } from './power.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -375,6 +376,8 @@ export const ConfigSchema = z
     doors: z.array(DoorSchema).min(1),
     /** Visitors, escorts, presence, anti-passback, room secured, end of day (docs/visitors.md). */
     visitors: VisitorsSchema.default(VISITORS_DEFAULTS),
+    /** The power-fail input: a UPS contact on GPIO or NUT's upsd (controller/config/power.ts). */
+    power: PowerSchema.optional(),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })
@@ -443,5 +446,21 @@ export const ConfigSchema = z
         pins.set(p.pin, `doors[${i}].${key}`);
       }
     });
+    for (const { key, pin } of powerPins(cfg.power)) {
+      const other = pins.get(pin);
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['power', 'gpio', key, 'pin'],
+          message: `GPIO ${pin} is already used by ${other}`,
+        });
+    }
+    const nutExposedTo = nutPlainPasswordHost(cfg.power?.nut, isLoopbackHost);
+    if (nutExposedTo !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'nut', 'host'],
+        message: `NUT would send the password in clear text to ${nutExposedTo}, which is not this device: run upsd on the Pi, or set power.nut.allowPlainPassword: true to accept that anyone on the network path can read it`,
+      });
   });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -73,6 +73,8 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmS
   controller_fault: 'critical',
   storage_fault: 'critical',
   break_glass: 'critical',
+  power_failure: 'critical',
+  power_monitor_offline: 'major',
 };
 
 /** The severity of the alarms raised by the visit rules (visits.ts). */

@@ -13,6 +13,7 @@ import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
+import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { TokenRecordSchemas } from './records-tokens.js';
 import {
@@ -31,6 +32,7 @@ export * from './records-accounts.js';
 export * from './records-approvals.js';
 export * from './records-config.js';
 export * from './records-operations.js';
+export * from './records-power.js';
 export * from './records-registry.js';
 export * from './records-tokens.js';
 
@@ -465,6 +467,7 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
+  ...PowerRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -10,7 +10,13 @@
  */
 
 import type Database from 'better-sqlite3';
-import { type Board, claimDoorPins, createBoard, secureLevels } from '../../hardware/index.js';
+import {
+  type Board,
+  claimDoorPins,
+  claimPowerPins,
+  createBoard,
+  secureLevels,
+} from '../../hardware/index.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
@@ -37,6 +43,7 @@ import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
+import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
 import { Readers } from './readers.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
@@ -55,6 +62,11 @@ export interface ControllerOptions {
    * `cliActor`). Omitted: not known (null).
    */
   startedBy?: string;
+  /**
+   * The power-fail input decided to shut down (doors secured, `power_failing` committed): the
+   * process root stops cleanly. Without it the controller only secures and records.
+   */
+  onPowerFailing?: (failing: PowerFailing) => void;
 }
 
 export interface AccessOutcome {
@@ -92,6 +104,8 @@ export interface ControllerStatus {
   readers: { id: string; online: boolean; reason: string }[];
   alarms: ReturnType<Controller['activeAlarms']>;
   mqtt: MqttStatus;
+  /** The power-fail input, when `power` is configured. */
+  power: PowerStatus | null;
 }
 
 export class Controller {
@@ -114,6 +128,7 @@ export class Controller {
   private readonly readers: Readers;
   private readonly visits: Visits;
   private readonly checkpoints: Checkpoints;
+  private readonly power: PowerMonitor | null;
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
@@ -137,6 +152,7 @@ export class Controller {
     // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
     this.board = opts.board ?? createBoard(config);
     claimDoorPins(this.board, config.doors);
+    claimPowerPins(this.board, config.power?.gpio, secureLevels(config.doors));
 
     // 2. Storage: secrets, database, journal, registry; rebuild derived state by folding the journal.
     const storage = openStorage(opts.loaded);
@@ -200,7 +216,22 @@ export class Controller {
     });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
+    this.power = config.power
+      ? new PowerMonitor({
+          config: config.power,
+          board: this.board,
+          writer,
+          derived,
+          now,
+          guard,
+          log,
+          secureAll: () => this.secureAll(),
+          onFailing: (failing) => opts.onPowerFailing?.(failing),
+        })
+      : null;
+    // The power input starts last: a power failure found at start acts on a running controller.
     this.parts = [writer, doors, this.readers, publisher, derived, this.visits, this.checkpoints];
+    if (this.power) this.parts.push(this.power);
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -422,6 +453,7 @@ export class Controller {
       readers: this.readers.status(),
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
+      power: this.power?.status() ?? null,
     };
   }
 
