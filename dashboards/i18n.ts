@@ -250,6 +250,9 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   alarm_visitor_unescorted: ['来訪者が同行者なし', 'Visitor unescorted'],
   alarm_room_unsecured: ['無人時に未施錠', 'Room not secured'],
   alarm_visitor_badge_not_returned: ['来訪者バッジ未返却', 'Visitor badge not returned'],
+  // the power-fail input (docs/operations.md, "Power failure")
+  alarm_power_failure: ['停電（無停電電源装置がバッテリー運転中）', 'Power failure (UPS on battery)'],
+  alarm_power_monitor_offline: ['無停電電源装置の監視不能', 'UPS monitoring lost'],
   // people
   people_title: ['人とバッジ', 'People and badges'],
   add_person: ['人を追加', 'Add a person'],
