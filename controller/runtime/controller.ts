@@ -132,6 +132,8 @@ export class Controller {
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
+  /** A power failure was decided: no badge is decided and no door unlocks until the process ends. */
+  private halted = false;
   private walCheckpointer: WalCheckpointer | null = null;
   private readonly loaded: LoadedConfig;
   private readonly startedBy: string | null;
@@ -225,7 +227,11 @@ export class Controller {
           now,
           guard,
           log,
-          secureAll: () => this.secureAll(),
+          secureAll: () => {
+            this.halted = true;
+            this.doors.hold();
+            this.secureAll();
+          },
           onFailing: (failing) => opts.onPowerFailing?.(failing),
         })
       : null;
@@ -283,6 +289,11 @@ export class Controller {
 
   /** Decide a badge read, commit its row, then (and only then) drive the door. */
   handleBadge(read: BadgeRead): AccessOutcome {
+    // Shutting down for a power failure: the reader's guard logs this and keeps the doors secured.
+    if (this.halted)
+      throw new Error(
+        `the controller is shutting down (power failure): badge at ${read.readerId} not decided`,
+      );
     const where = this.doors.served(read.readerId);
     if (!where) throw new Error(`reader ${read.readerId} serves no door`);
     const { doorId, direction } = where;

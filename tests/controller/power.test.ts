@@ -72,6 +72,10 @@ describe('a power failure on the simulated board', () => {
     // LB while on line is no reason to stop (as upsmon): nothing happens yet.
     expect(s.controller.status().power).toMatchObject({ status: 'OL LB', onBattery: false, failing: false });
     t.board.simulate(POWER_PIN_NAMES.onBattery, true);
+    // Decided: until the process ends no badge is decided and no door opens.
+    expect(() => s.controller.simulateBadge('entry', '0A1B2C3D4E')).toThrow(
+      'the controller is shutting down (power failure): badge at entry not decided',
+    );
     await until(() => exitCode !== undefined, 'the exit');
     expect(exitCode).toBe(POWER_FAILING_EXIT);
     expect(dbOpenAtExit).toBe(false);
