@@ -8,6 +8,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../controller/config/index.js';
+import type { Check } from '../../controller/doctor/check.js';
+import { powerChecks } from '../../controller/doctor/power.js';
 import {
   cli,
   doorConfig,
@@ -220,6 +223,34 @@ describe('a real upsd with the dummy-ups driver', () => {
   afterAll(async () => {
     await ctl?.kill9();
     await nut?.kill();
+  });
+
+  async function doctorSays(file: string): Promise<Check[]> {
+    const checks: Check[] = [];
+    await powerChecks(loadConfig(file), (verdict, what, detail) => checks.push({ verdict, what, detail }));
+    return checks;
+  }
+
+  it('sekisho doctor reads the UPS with the account, and names a refused login', async () => {
+    expect(await doctorSays(cfgFile)).toEqual([
+      {
+        verdict: 'OK',
+        what: 'power upsd',
+        detail: `127.0.0.1:${nut.port} UPS "${nut.ups}": OL (on line); clean stop after 3 s on battery, the system stays up`,
+      },
+    ]);
+    const wrong = join(dir, 'wrong-password');
+    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
+    const badCfg = writeConfig(
+      tempDir('sekisho-power-doctor-'),
+      doorConfig(dir, simReaders(), {
+        power: { nut: { port: nut.port, ups: nut.ups, username: nut.username, passwordFile: wrong } },
+      }),
+    );
+    const [bad] = await doctorSays(badCfg);
+    expect(bad).toMatchObject({ verdict: 'FAIL', what: 'power upsd' });
+    expect(bad!.detail).toContain('ERR ACCESS-DENIED');
+    expect(bad!.detail).not.toContain('not-the-password');
   });
 
   it('on line: nothing to record; on battery briefly: on battery, then restored', async () => {
