@@ -55,6 +55,14 @@ export async function powerChecks(loaded: LoadedConfig, add: Add): Promise<void>
       add('FAIL', 'power upsd', `${c.server}: ${reading.error}`);
       return;
     }
+    if ('unknown' in reading) {
+      add(
+        'WARN',
+        'power upsd',
+        `${c.server} UPS "${nut.ups}": ${reading.unknown} — says neither OL (on line) nor OB (on battery); WAIT means the driver has no data from the UPS yet (check its cable and upsdrvctl)`,
+      );
+      return;
+    }
     const state = reading.onBattery ? 'ON BATTERY' : 'on line';
     add(
       reading.onBattery ? 'WARN' : 'OK',

@@ -20,15 +20,16 @@ const FLAG = /^[A-Z][A-Z0-9_]{0,15}$/;
 
 /**
  * NUT's ups.status ("OL", "OB DISCHRG", "OB LB", "FSD OB LB", …). Unknown flags are kept and
- * ignored (newer drivers add some); anything that is not a list of flags is an error.
+ * ignored (newer drivers add some); anything that is not a list of flags is an error. A list with
+ * neither OL, OB nor FSD ("WAIT" while a driver has no data yet, "OFF", "BYPASS") says nothing
+ * about the mains: `unknown`, with the flags.
  */
-export function parseUpsStatus(raw: string): PowerReading | { error: string } {
+export function parseUpsStatus(raw: string): PowerReading | { error: string } | { unknown: string } {
   const flags = raw.trim().split(/\s+/);
   if (raw.length > 200 || flags.length === 0 || flags[0] === '' || !flags.every((f) => FLAG.test(f)))
     return { error: `ups.status "${printable(raw)}" is not a list of NUT status flags` };
   const has = (f: string) => flags.includes(f);
-  if (!has('OL') && !has('OB') && !has('FSD'))
-    return { error: `ups.status "${flags.join(' ')}" says neither OL (on line) nor OB (on battery)` };
+  if (!has('OL') && !has('OB') && !has('FSD')) return { unknown: flags.join(' ') };
   return {
     status: flags.join(' '),
     onBattery: has('OB'),

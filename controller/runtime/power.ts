@@ -64,6 +64,8 @@ export class PowerMonitor implements Part {
   private connection: NutConnection | null = null;
   private stopped = false;
   private polling = false;
+  /** Since when upsd's status has said nothing about the mains (e.g. WAIT), or null. */
+  private unknownSince: number | null = null;
 
   constructor(private readonly d: PowerDeps) {
     const { config } = d;
@@ -150,7 +152,21 @@ export class PowerMonitor implements Part {
       const reading = parseUpsStatus(raw);
       if ('error' in reading)
         throw new NutError(`upsd at ${this.connection.server}: ${reading.error}`, 'PROTOCOL');
-      event = { kind: 'reading', at: this.d.now(), reading };
+      const at = this.d.now();
+      if ('unknown' in reading) {
+        // A driver starting up says WAIT for a moment: only a status that stays silent about the
+        // mains for the reply timeout counts as a lost link.
+        this.unknownSince ??= at;
+        if (at - this.unknownSince < nut.timeoutS * 1000) event = { kind: 'tick', at };
+        else
+          throw new NutError(
+            `upsd at ${this.connection.server}: ups.status "${reading.unknown}" says neither OL (on line) nor OB (on battery)`,
+            'STATUS',
+          );
+      } else {
+        this.unknownSince = null;
+        event = { kind: 'reading', at, reading };
+      }
     } catch (err) {
       this.connection?.close();
       this.connection = null;

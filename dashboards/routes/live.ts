@@ -77,6 +77,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     now: dash.now(),
     journal: status.journal,
     mqtt: status.mqtt,
+    power: status.power,
     escorts: manager ? escortOptions(dash) : [],
   };
 }

@@ -59,6 +59,7 @@ export async function startNut(initialStatus = 'OL'): Promise<Nut> {
   writeFileSync(join(dir, 'upsd.conf'), `LISTEN 127.0.0.1 ${port}\nMAXAGE 15\n`);
   writeFileSync(join(dir, 'upsd.users'), `[${username}]\n  password = ${password}\n`, { mode: 0o600 });
   writeSeq(initialStatus);
+  let current = initialStatus;
   chmodSync(dir, 0o755);
   if (as)
     for (const f of ['', 'ups.conf', 'upsd.conf', 'upsd.users', `${ups}.seq`])
@@ -95,8 +96,9 @@ export async function startNut(initialStatus = 'OL'): Promise<Nut> {
     username,
     password,
     async setStatus(s: string) {
+      current = s;
       writeSeq(s);
-      await until(() => status() === s, `upsd to report "${s}"`, 15_000);
+      await until(() => status() === s, `upsd to report "${s}"`, 60_000);
     },
     async stopUpsd() {
       if (!upsd) return;
@@ -107,7 +109,8 @@ export async function startNut(initialStatus = 'OL'): Promise<Nut> {
     },
     async startUpsd() {
       upsd = run(UPSD, ['-F']);
-      await until(() => status() !== null, `upsd on port ${port}`, 15_000);
+      // Until the driver's data has reached upsd (it says WAIT before).
+      await until(() => status() === current, `upsd on port ${port} to report "${current}"`, 60_000);
     },
     async kill() {
       await nut.stopUpsd();

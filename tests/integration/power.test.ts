@@ -25,6 +25,9 @@ import {
 } from '../helpers/controller.js';
 import { type Nut, startNut } from '../helpers/nut.js';
 
+/** The machine may be loaded: waits are generous (they end at the first match). */
+const waitFor = <T>(fn: () => T | Promise<T>, what: string) => until(fn, what, 60_000);
+
 interface Row {
   seq: number;
   type: string;
@@ -69,7 +72,7 @@ function story(storage: string): string[] {
   });
 }
 
-describe('the UPS contacts on the simulated board', () => {
+describe('the UPS contacts on the simulated board', { timeout: 180_000 }, () => {
   const dir = tempDir('sekisho-power-gpio-');
   const storage = join(dir, 'data');
   const halted = join(dir, 'halted');
@@ -95,9 +98,9 @@ describe('the UPS contacts on the simulated board', () => {
       door: 'machine-room',
       credential: '0A1B2C3D4E',
     });
-    ctl = await startController(cfgFile, storage);
+    ctl = await startController(cfgFile, storage, 90_000);
     expect((await ctl.api('POST', '/api/sim/power', { onBattery: true })).status).toBe(200);
-    await until(() => story(storage).includes('power_on_battery'), 'power_on_battery');
+    await waitFor(() => story(storage).includes('power_on_battery'), 'power_on_battery');
     const status = await ctl.api<{
       power: { onBattery: boolean; source: string };
       alarms: { type: string }[];
@@ -105,7 +108,7 @@ describe('the UPS contacts on the simulated board', () => {
     expect(status.body.power).toMatchObject({ source: 'gpio', onBattery: true, status: 'OB' });
     expect(status.body.alarms.map((a) => a.type)).toContain('power_failure');
     await ctl.api('POST', '/api/sim/power', { onBattery: false });
-    await until(() => story(storage).includes('power_restored'), 'power_restored');
+    await waitFor(() => story(storage).includes('power_restored'), 'power_restored');
     const restored = journal(storage).find((r) => r.type === 'power_restored')!;
     expect(restored.data).toMatchObject({ source: 'gpio', status: 'OL' });
     expect(restored.data.secondsOnBattery).toEqual(expect.any(Number));
@@ -144,8 +147,8 @@ describe('the UPS contacts on the simulated board', () => {
   });
 
   it('the next start is clean and records the return of mains power', async () => {
-    ctl = await startController(cfgFile, storage);
-    await until(
+    ctl = await startController(cfgFile, storage, 90_000);
+    await waitFor(
       () => story(storage).filter((t) => t === 'power_restored').length === 2,
       'power_restored at start',
     );
@@ -175,7 +178,7 @@ describe('the UPS contacts on the simulated board', () => {
   it('the simulation route refuses what the config lacks, clearly', async () => {
     const d2 = tempDir('sekisho-power-none-');
     const cfg2 = writeConfig(d2, doorConfig(d2, simReaders()));
-    const c = await startController(cfg2, join(d2, 'data'));
+    const c = await startController(cfg2, join(d2, 'data'), 90_000);
     try {
       const r = await c.api<{ error: { code: string; message: string } }>('POST', '/api/sim/power', {
         onBattery: true,
@@ -192,7 +195,7 @@ describe('the UPS contacts on the simulated board', () => {
   });
 });
 
-describe('a real upsd with the dummy-ups driver', () => {
+describe('a real upsd with the dummy-ups driver', { timeout: 180_000 }, () => {
   let nut: Nut;
   const dir = tempDir('sekisho-power-nut-');
   const storage = join(dir, 'data');
@@ -219,7 +222,7 @@ describe('a real upsd with the dummy-ups driver', () => {
         },
       }),
     );
-  });
+  }, 120_000);
   afterAll(async () => {
     await ctl?.kill9();
     await nut?.kill();
@@ -254,23 +257,23 @@ describe('a real upsd with the dummy-ups driver', () => {
   });
 
   it('on line: nothing to record; on battery briefly: on battery, then restored', async () => {
-    ctl = await startController(cfgFile, storage);
-    await until(
+    ctl = await startController(cfgFile, storage, 90_000);
+    await waitFor(
       async () =>
         (await ctl!.api<{ power: { status: string } }>('GET', '/api/status')).body.power.status === 'OL',
       'the first reading',
     );
     expect(story(storage)).toEqual(['controller_started']);
     await nut.setStatus('OB DISCHRG');
-    await until(() => story(storage).includes('power_on_battery'), 'power_on_battery');
+    await waitFor(() => story(storage).includes('power_on_battery'), 'power_on_battery');
     await nut.setStatus('OL CHRG');
-    await until(() => story(storage).includes('power_restored'), 'power_restored');
+    await waitFor(() => story(storage).includes('power_restored'), 'power_restored');
     expect(ctl.proc.exitCode).toBeNull();
   });
 
   it('upsd down: reported (row and alarm), no shutdown; back: restored', async () => {
     await nut.stopUpsd();
-    await until(() => story(storage).includes('power_monitor_lost'), 'power_monitor_lost');
+    await waitFor(() => story(storage).includes('power_monitor_lost'), 'power_monitor_lost');
     const lost = journal(storage).find((r) => r.type === 'power_monitor_lost')!;
     expect(lost.data).toMatchObject({ server: `127.0.0.1:${nut.port}`, ups: nut.ups });
     expect(String(lost.data.reason)).toMatch(/ECONNREFUSED|closed the connection/);
@@ -281,7 +284,7 @@ describe('a real upsd with the dummy-ups driver', () => {
     expect(ctl!.proc.exitCode).toBeNull();
     expect(story(storage)).not.toContain('power_failing:grace_elapsed');
     await nut.startUpsd();
-    await until(() => story(storage).includes('power_monitor_restored'), 'power_monitor_restored');
+    await waitFor(() => story(storage).includes('power_monitor_restored'), 'power_monitor_restored');
   });
 
   it('"OB LB": the controller secures, records, stops cleanly and exits 3; the journal verifies', async () => {
@@ -313,8 +316,8 @@ describe('a real upsd with the dummy-ups driver', () => {
     expect(last.data).toMatchObject({ reason: 'grace_elapsed', status: 'OB DISCHRG' });
     expect(Number(last.data.secondsOnBattery)).toBeGreaterThanOrEqual(3);
     await nut.setStatus('OL');
-    ctl = await startController(cfgFile, storage);
-    await until(() => story(storage).at(-2) === 'power_restored', 'power_restored after the restart');
+    ctl = await startController(cfgFile, storage, 90_000);
+    await waitFor(() => story(storage).at(-2) === 'power_restored', 'power_restored after the restart');
     expect(await ctl.stop()).toBe(0);
     expect(cli(['verify', '--config', cfgFile]).status).toBe(0);
   });
