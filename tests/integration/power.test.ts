@@ -234,7 +234,7 @@ describe('a real upsd with the dummy-ups driver', { timeout: 180_000 }, () => {
     return checks;
   }
 
-  it('sekisho doctor reads the UPS with the account, and names a refused login', async () => {
+  it('sekisho doctor reads the UPS (a login is sent, never shown)', async () => {
     expect(await doctorSays(cfgFile)).toEqual([
       {
         verdict: 'OK',
@@ -242,18 +242,9 @@ describe('a real upsd with the dummy-ups driver', { timeout: 180_000 }, () => {
         detail: `127.0.0.1:${nut.port} UPS "${nut.ups}": OL (on line); clean stop after 3 s on battery, the system stays up`,
       },
     ]);
-    const wrong = join(dir, 'wrong-password');
-    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
-    const badCfg = writeConfig(
-      tempDir('sekisho-power-doctor-'),
-      doorConfig(dir, simReaders(), {
-        power: { nut: { port: nut.port, ups: nut.ups, username: nut.username, passwordFile: wrong } },
-      }),
-    );
-    const [bad] = await doctorSays(badCfg);
-    expect(bad).toMatchObject({ verdict: 'FAIL', what: 'power upsd' });
-    expect(bad!.detail).toContain('ERR ACCESS-DENIED');
-    expect(bad!.detail).not.toContain('not-the-password');
+    // upsd checks a password only for commands that change something: reading needs none, so the
+    // login is sent and a wrong one is not noticed (docs/config.md). It never appears in the output.
+    expect(JSON.stringify(await doctorSays(cfgFile))).not.toContain(nut.password);
   });
 
   it('on line: nothing to record; on battery briefly: on battery, then restored', async () => {
