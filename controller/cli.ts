@@ -26,6 +26,7 @@ export const HELP = `sekisho — machine-room access controller
 usage: sekisho <command> [options]   (every command takes --config PATH)
 
   start                                   run the controller (and its dashboard)
+                                          (exit status 3: stopped cleanly for a power failure)
   verify [--archives DIR]                 check the journal's hash chain and signed checkpoints
                                           (with --archives: also every archive file and the chain
                                           archive → archive → live journal)

@@ -13,6 +13,7 @@ import { configChecks } from './doctor/config.js';
 import { dashboardChecks } from './doctor/dashboard.js';
 import { gpioChecks } from './doctor/gpio.js';
 import { mqttChecks } from './doctor/mqtt.js';
+import { powerChecks } from './doctor/power.js';
 import { serialChecks } from './doctor/serial.js';
 import { diskChecks, storageChecks } from './doctor/storage.js';
 import { journalFile, openStorage, type Storage } from './storage.js';
@@ -69,6 +70,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     // Clock
     clockChecks(loaded, add, opts.now ?? Date.now());
     await mqttChecks(loaded, add, storage, storageError);
+    await powerChecks(loaded, add);
   } finally {
     storage?.db.close();
   }

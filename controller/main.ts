@@ -3,6 +3,7 @@
  * Stopping (on a signal, or when a part fails to start) secures every door first, then stops the
  * parts already started, last first; a part that failed to start cleans up after itself.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { HostNames } from '../dashboards/hosts.js';
@@ -29,7 +30,12 @@ export interface SekishoOptions {
   print?: (text: string) => void;
   /** Who started it (`cliActor`): journaled as the actor of `config_loaded`. */
   startedBy?: string;
+  /** How the process ends after a stop for a power failure (default process.exit; tests pass their own). */
+  exit?: (code: number) => void;
 }
+
+/** `sekisho start`'s exit status after a clean stop for a power failure (docs/operations.md). */
+export const POWER_FAILING_EXIT = 3;
 
 export interface Sekisho {
   controller: Controller;
@@ -69,6 +75,25 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
   const hook = (event: string, fn: (arg: unknown) => void) => {
     process.on(event, fn);
     hooks.push([event, fn]);
+  };
+
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  let startupOver: () => void = () => undefined;
+  const startup = new Promise<void>((resolve) => {
+    startupOver = resolve;
+  });
+  // The power-fail input decided to shut down (doors secured, `power_failing` committed): once the
+  // start is over, the normal stop (final checkpoint, outbox drain, database closed), then the
+  // configured system command, then exit 3 (the unit does not restart on it).
+  const onPowerFailing = () => {
+    if (stopping) return;
+    void (async () => {
+      await startup;
+      await stop('power_failing');
+      const argv = config.power?.shutdownCommand;
+      if (argv) await runShutdownCommand(argv, (config.power?.shutdownTimeoutS ?? 60) * 1000, log);
+      exit(POWER_FAILING_EXIT);
+    })();
   };
 
   const started: Part[] = [];
@@ -111,7 +136,13 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
       // Board, storage, readers, doors and MQTT.
       name: 'controller',
       start: async () => {
-        controller = await Controller.start({ loaded, log, board: opts.board, startedBy: opts.startedBy });
+        controller = await Controller.start({
+          loaded,
+          log,
+          board: opts.board,
+          startedBy: opts.startedBy,
+          onPowerFailing,
+        });
       },
       stop: (reason) => controller!.stop(reason),
     },
@@ -221,12 +252,51 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
     try {
       await part.start();
     } catch (err) {
+      startupOver();
       await stop(part.failure ?? 'start_failed');
       throw err;
     }
     started.push(part);
   }
+  startupOver();
   return { controller: controller!, app: app!, base, stop };
+}
+
+/**
+ * Runs `power.shutdownCommand` (no shell), logging its outcome; killed after `timeoutMs`. Never throws:
+ * the controller has stopped and exits whatever the command does.
+ */
+export async function runShutdownCommand(
+  argv: readonly string[],
+  timeoutMs: number,
+  log: Logger,
+): Promise<void> {
+  const shown = argv.join(' ');
+  log.info(`running the shutdown command: ${shown}`);
+  await new Promise<void>((resolve) => {
+    let output = '';
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      if (output.length < 4000) output += d.toString('utf8');
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => {
+      log.error(`the shutdown command did not end within ${timeoutMs} ms; killed`, { command: shown });
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      log.error('the shutdown command could not be run', { command: shown, error: err.message });
+      resolve();
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) log.info('the shutdown command ended', { command: shown });
+      else log.error('the shutdown command failed', { command: shown, code, signal, output: output.trim() });
+      resolve();
+    });
+  });
 }
 
 /**

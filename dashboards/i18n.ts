@@ -286,6 +286,14 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   alarm_visitor_unescorted: ['来訪者が同行者なし', 'Visitor unescorted'],
   alarm_room_unsecured: ['無人時に未施錠', 'Room not secured'],
   alarm_visitor_badge_not_returned: ['来訪者バッジ未返却', 'Visitor badge not returned'],
+  // the power-fail input (docs/operations.md, "Power failure")
+  alarm_power_failure: ['停電（無停電電源装置がバッテリー運転中）', 'Power failure (UPS on battery)'],
+  alarm_power_monitor_offline: ['無停電電源装置の監視不能', 'UPS monitoring lost'],
+  power_label: ['電源', 'Power'],
+  power_on_line: ['商用電源', 'mains'],
+  power_on_battery: ['バッテリー運転中', 'on battery'],
+  power_failing: ['停電のため停止中', 'shutting down (power failure)'],
+  power_monitor_lost: ['UPS 監視不能', 'UPS not readable'],
   // people
   people_title: ['人とバッジ', 'People and badges'],
   add_person: ['人を追加', 'Add a person'],

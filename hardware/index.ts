@@ -21,6 +21,7 @@ export {
 } from './gpiochip.js';
 export { isLockedAt, lockOutputLevel, secureLevels } from './lock.js';
 export { type DoorPinNames, doorPinList, doorPinNames, pinLevel } from './pins.js';
+export { claimPowerPins, POWER_PIN_NAMES, type PowerPins } from './power.js';
 export {
   type GpioFactory,
   type GpioLike,

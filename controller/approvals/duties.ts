@@ -73,6 +73,7 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/sim/doors/:door/contact': none('simulation only'),
   'POST /api/sim/doors/:door/exit-button': none('simulation only'),
   'POST /api/sim/doors/:door/tamper': none('simulation only'),
+  'POST /api/sim/power': none('simulation only'),
 };
 
 /** Every `sekisho` command and subcommand (as `sekisho help` lists them). */

@@ -70,6 +70,21 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   'clock.syncCheckS': 'operational',
   // Simulation only: seeds people with badges and door permissions.
   demo: 'access',
+  // The power-fail input stops the controller (a fail-safe maglock opens once the Pi is off), and
+  // where the UPS's state comes from decides when: journaled. How the link is run is operational.
+  'power.graceS': 'access',
+  'power.shutdownCommand': 'access',
+  'power.shutdownTimeoutS': 'operational',
+  'power.gpio': 'access',
+  'power.nut.host': 'access',
+  'power.nut.port': 'access',
+  'power.nut.ups': 'access',
+  'power.nut.onLost': 'access',
+  'power.nut.username': 'operational',
+  'power.nut.passwordFile': 'operational',
+  'power.nut.allowPlainPassword': 'operational',
+  'power.nut.pollS': 'operational',
+  'power.nut.timeoutS': 'operational',
 };
 
 /** The class of a key path pattern: its own entry or its nearest classified ancestor's; undefined if none. */

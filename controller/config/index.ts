@@ -1,3 +1,4 @@
 export * from './access.js';
 export * from './load.js';
+export * from './power.js';
 export * from './schema.js';

@@ -10,6 +10,7 @@ import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/s
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 import type { VisitRules } from '../domain/visit-settings.js';
 import { DASHBOARD_DEFAULTS, DashboardSchema } from './dashboard.js';
+import { nutPlainPasswordHost, PowerSchema, powerPins } from './power.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
 const int = () => z.int({ error: 'expected integer' });
@@ -420,6 +421,8 @@ export const ConfigSchema = z
     visitors: VisitorsSchema.default(VISITORS_DEFAULTS),
     /** Clock steps, sync state and the unsynchronised-clock policy (docs/config.md#clock). */
     clock: ClockSchema.default(CLOCK_DEFAULTS),
+    /** The power-fail input: a UPS contact on GPIO or NUT's upsd (controller/config/power.ts). */
+    power: PowerSchema.optional(),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })
@@ -488,5 +491,21 @@ export const ConfigSchema = z
         pins.set(p.pin, `doors[${i}].${key}`);
       }
     });
+    for (const { key, pin } of powerPins(cfg.power)) {
+      const other = pins.get(pin);
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['power', 'gpio', key, 'pin'],
+          message: `GPIO ${pin} is already used by ${other}`,
+        });
+    }
+    const nutExposedTo = nutPlainPasswordHost(cfg.power?.nut, isLoopbackHost);
+    if (nutExposedTo !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'nut', 'host'],
+        message: `NUT would send the password in clear text to ${nutExposedTo}, which is not this device: run upsd on the Pi, or set power.nut.allowPlainPassword: true to accept that anyone on the network path can read it`,
+      });
   });
 export type Config = z.infer<typeof ConfigSchema>;

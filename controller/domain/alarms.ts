@@ -74,6 +74,8 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmS
   storage_fault: 'critical',
   storage_low: 'major',
   break_glass: 'critical',
+  power_failure: 'critical',
+  power_monitor_offline: 'major',
 };
 
 /** The severity of the alarms raised by the visit rules (visits.ts). */

@@ -62,6 +62,19 @@ export {
 } from './fold.js';
 export { atLocalMinute, endOfLocalDay, localTimeOn, nextLocalTime } from './local-day.js';
 export {
+  gpioReading,
+  initialPowerState,
+  type PowerAction,
+  type PowerEvent,
+  type PowerReading,
+  type PowerSettings,
+  type PowerState,
+  parseUpsStatus,
+  powerDeadline,
+  printable,
+  stepPower,
+} from './power.js';
+export {
   READER_STARTING,
   type ReaderCondition,
   type ReaderFloodEpisode,

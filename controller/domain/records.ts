@@ -15,6 +15,7 @@ import { ClockRecordSchemas } from './records-clock.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
+import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
@@ -37,6 +38,7 @@ export * from './records-clock.js';
 export * from './records-config.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
+export * from './records-power.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
 export * from './records-tokens.js';
@@ -477,6 +479,7 @@ export const RecordCatalogue = {
   ...ManualRecordSchemas,
   ...ClockRecordSchemas,
   ...StorageRecordSchemas,
+  ...PowerRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

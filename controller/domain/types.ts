@@ -106,6 +106,10 @@ export const AlarmType = z.enum([
   'storage_low',
   /** One person acted alone on the break-glass path (§4(3)); cleared by another person's review. */
   'break_glass',
+  /** The UPS runs on battery (policy §7(3)③); cleared when mains power is back. */
+  'power_failure',
+  /** upsd cannot be read: a power failure would go unseen. */
+  'power_monitor_offline',
   // Raised by the visit rules (visits.ts):
   /** A visitor is inside without their escort (the escort left). One alarm per visitor. */
   'visitor_unescorted',

@@ -13,7 +13,13 @@
  */
 
 import type Database from 'better-sqlite3';
-import { type Board, claimDoorPins, createBoard, secureLevels } from '../../hardware/index.js';
+import {
+  type Board,
+  claimDoorPins,
+  claimPowerPins,
+  createBoard,
+  secureLevels,
+} from '../../hardware/index.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
@@ -47,6 +53,7 @@ import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
 import type { Part } from './part.js';
+import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
 import { Readers } from './readers.js';
 import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
@@ -71,6 +78,11 @@ export interface ControllerOptions {
    * `cliActor`). Omitted: not known (null).
    */
   startedBy?: string;
+  /**
+   * The power-fail input decided to shut down (doors secured, `power_failing` committed): the
+   * process root stops cleanly. Without it the controller only secures and records.
+   */
+  onPowerFailing?: (failing: PowerFailing) => void;
 }
 
 export interface AccessOutcome {
@@ -112,6 +124,8 @@ export interface ControllerStatus {
   readers: { id: string; online: boolean; reason: string }[];
   alarms: ReturnType<Controller['activeAlarms']>;
   mqtt: MqttStatus;
+  /** The power-fail input, when `power` is configured. */
+  power: PowerStatus | null;
 }
 
 export class Controller {
@@ -136,9 +150,12 @@ export class Controller {
   private readonly checkpoints: Checkpoints;
   private readonly clock: Clock;
   private readonly space: StorageSpace;
+  private readonly power: PowerMonitor | null;
   /** The parts in start order; stop() stops them in reverse order. */
   private readonly parts: Part[];
   private stopped = false;
+  /** A power failure was decided: no badge is decided and no door unlocks until the process ends. */
+  private halted = false;
   private walCheckpointer: WalCheckpointer | null = null;
   private readonly loaded: LoadedConfig;
   private readonly startedBy: string | null;
@@ -159,6 +176,7 @@ export class Controller {
     // 1. The door hardware first, so the lock is driven to "secured" before anything else can fail.
     this.board = opts.board ?? createBoard(config);
     claimDoorPins(this.board, config.doors);
+    claimPowerPins(this.board, config.power?.gpio, secureLevels(config.doors));
 
     // 2. Storage: secrets, database, journal, registry; rebuild derived state by folding the journal.
     const storage = openStorage(opts.loaded);
@@ -258,6 +276,24 @@ export class Controller {
     });
     // The publisher connects after the readers start; it is stopped after the last rows (stop()).
     const publisher: Part = { start: () => mqtt?.start(), stop: () => undefined };
+    this.power = config.power
+      ? new PowerMonitor({
+          config: config.power,
+          board: this.board,
+          writer,
+          derived,
+          now,
+          guard,
+          log,
+          secureAll: () => {
+            this.halted = true;
+            this.doors.hold();
+            this.secureAll();
+          },
+          onFailing: (failing) => opts.onPowerFailing?.(failing),
+        })
+      : null;
+    // The power input starts last: a power failure found at start acts on a running controller.
     this.parts = [
       writer,
       this.clock,
@@ -269,6 +305,7 @@ export class Controller {
       this.checkpoints,
       this.space,
     ];
+    if (this.power) this.parts.push(this.power);
   }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
@@ -320,6 +357,11 @@ export class Controller {
 
   /** Decide a badge read, commit its row, then (and only then) drive the door. */
   handleBadge(read: BadgeRead): AccessOutcome {
+    // Shutting down for a power failure: the reader's guard logs this and keeps the doors secured.
+    if (this.halted)
+      throw new Error(
+        `the controller is shutting down (power failure): badge at ${read.readerId} not decided`,
+      );
     // A clock step is journaled (and the timers moved) before the decision that reads the clock.
     this.clock.check();
     const where = this.doors.served(read.readerId);
@@ -495,6 +537,7 @@ export class Controller {
       readers: this.readers.status(),
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
+      power: this.power?.status() ?? null,
     };
   }
 

@@ -64,6 +64,8 @@ export class Doors implements Part {
   /** The door and direction each reader serves. */
   private readonly readerDoor = new Map<string, { doorId: string; direction: Direction }>();
   private stopped = false;
+  /** Set by hold(): the inputs are no longer acted on and no lock is released. */
+  private held = false;
 
   constructor(private readonly d: DoorsDeps) {
     // Door machines start locked, in the journal's mode, knowing which alarm conditions were open.
@@ -106,6 +108,14 @@ export class Doors implements Part {
     const ids: string[] = [];
     for (const rt of this.doors.values()) if (rt.state.lock !== 'locked') ids.push(rt.cfg.id);
     return ids;
+  }
+
+  /**
+   * From now on no lock is released and the inputs are ignored (a power failure: the process is
+   * about to stop, and the stop records each door locked).
+   */
+  hold(): void {
+    this.held = true;
   }
 
   /** Drive every lock output to "secured". Synchronous and never throws. */
@@ -172,6 +182,7 @@ export class Doors implements Part {
   }
 
   private onInput(name: string, active: boolean, at: number): void {
+    if (this.held) return;
     this.d.guard(() => {
       const dot = name.lastIndexOf('.');
       const doorId = name.slice(0, dot);
@@ -194,6 +205,7 @@ export class Doors implements Part {
     for (const a of actions) {
       switch (a.kind) {
         case 'lock':
+          if (this.held && !a.locked) break;
           board.write(rt.pins.lock, lockOutputLevel(rt.cfg.lock, a.locked));
           break;
         case 'buzzer':

@@ -74,6 +74,8 @@ export interface LivePanelView {
   mqtt: { configured: boolean; connected: boolean; backlog: number };
   /** The clock's sync state and the unsynchronised-clock restriction in force at the doors (or null). */
   clock: { synchronised: boolean | null; restriction: string | null };
+  /** The power-fail input (null or absent: not configured). */
+  power?: { status: string | null; onBattery: boolean; failing: boolean; monitorOk: boolean | null } | null;
   /** Who may escort visitors (for managers' presence correction; empty for others). */
   escorts: readonly EscortOption[];
 }
@@ -249,7 +251,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
     mqtt.configured
       ? html`<span class="${mqtt.connected ? 'good' : 'bad'}" id="mqtt-state">${mqtt.connected ? t('mqtt_connected') : t('mqtt_disconnected')}</span>${mqtt.backlog > 0 ? ` (${t('mqtt_backlog', { n: mqtt.backlog })})` : ''}`
       : t('mqtt_not_configured')
-  }</p>
+  }${s.power ? html` · ${t('power_label')}: ${powerState(t, s.power)}` : ''}</p>
 </section>
 </div>
 </div>`;
@@ -263,6 +265,16 @@ function spaceLine(t: Translate, s: NonNullable<LivePanelView['storage']>): Safe
   return s.low
     ? html`<span class="bad" data-field="storage-space">${t('space_low', { free, floor: formatMiB(s.floorBytes) })}</span>`
     : html`<span data-field="storage-space">${t('space_free', { free })}</span>`;
+}
+
+/** The power input's state in words, with the UPS's flags (e.g. "OB DISCHRG"). */
+function powerState(t: Translate, p: NonNullable<LivePanelView['power']>): SafeHtml {
+  const flags = p.status ? ` (${p.status})` : '';
+  const lost = p.monitorOk === false ? html` · <span class="bad">${t('power_monitor_lost')}</span>` : '';
+  if (p.failing) return html`<span class="bad" id="power-state">${t('power_failing')}${flags}</span>${lost}`;
+  if (p.onBattery)
+    return html`<span class="bad" id="power-state">${t('power_on_battery')}${flags}</span>${lost}`;
+  return html`<span class="good" id="power-state">${t('power_on_line')}${flags}</span>${lost}`;
 }
 
 export function livePage(v: Shell, panel: LivePanelView): SafeHtml {

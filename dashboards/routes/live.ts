@@ -103,6 +103,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     storage: status.storage,
     mqtt: status.mqtt,
     clock: { synchronised: status.clock.synchronised, restriction: status.clock.restriction },
+    power: status.power,
     escorts: manager ? escortOptions(dash) : [],
   };
 }

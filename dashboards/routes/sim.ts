@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DEMO_BADGES } from '../../controller/demo.js';
 import { DecisionReason, type DoorInputRole } from '../../controller/domain/index.js';
-import type { SimBoard } from '../../hardware/index.js';
+import { POWER_PIN_NAMES, type SimBoard } from '../../hardware/index.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute } from '../http.js';
 import { simPage } from '../pages/sim.js';
@@ -136,6 +136,30 @@ export function registerSimRoutes(app: FastifyInstance, dash: Dash): void {
       const d = door(params.door);
       board.simulate(input(d, 'tamper'), body.active);
       return { door: d, active: body.active };
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/sim/power',
+    auth: 'sim.use',
+    kind: 'json',
+    tag: 'simulation',
+    summary:
+      'Drive the UPS contacts of power.gpio: on battery, and battery low (debounced like real hardware)',
+    body: z.strictObject({ onBattery: z.boolean(), lowBattery: z.boolean().optional() }),
+    handler: ({ body }) => {
+      const gpio = controller.config.power?.gpio;
+      if (!gpio) throw new ApiError(409, 'not_configured', 'no power.gpio input is configured');
+      if (body.lowBattery !== undefined && !gpio.lowBattery)
+        throw new ApiError(409, 'not_configured', 'power.gpio has no lowBattery input');
+      // Low battery first: a UPS reports it together with (or after) on battery, never alone at the end.
+      if (body.lowBattery !== undefined) board.simulate(POWER_PIN_NAMES.lowBattery, body.lowBattery);
+      board.simulate(POWER_PIN_NAMES.onBattery, body.onBattery);
+      return {
+        onBattery: body.onBattery,
+        ...(body.lowBattery !== undefined ? { lowBattery: body.lowBattery } : {}),
+      };
     },
   });
 

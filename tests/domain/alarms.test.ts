@@ -144,6 +144,8 @@ describe('finding alarms', () => {
     expect(DEFAULT_ALARM_SEVERITY.held_open).toBe('major');
     expect(DEFAULT_ALARM_SEVERITY.break_glass).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.storage_low).toBe('major');
+    expect(DEFAULT_ALARM_SEVERITY.power_failure).toBe('critical');
+    expect(DEFAULT_ALARM_SEVERITY.power_monitor_offline).toBe('major');
     // Every type the door machine and the shell raise, and none of the visit rules'.
     const visit: string[] = VisitAlarmType.options;
     expect(Object.keys(DEFAULT_ALARM_SEVERITY).sort()).toEqual(

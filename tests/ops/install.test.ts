@@ -106,7 +106,7 @@ describe('deploy/sekisho.service', () => {
     expect(watchdog).toBeGreaterThanOrEqual(10);
     expect(watchdog).toBeLessThanOrEqual(60);
     expect(one('Restart')).toBe('always');
-    expect(one('RestartPreventExitStatus')).toBe('2');
+    expect(one('RestartPreventExitStatus')).toBe('2 3');
     expect(u.Unit!.StartLimitIntervalSec).toEqual(['0']);
     expect(one('User')).toBe('sekisho');
     // The build (npm run build, made by install.sh), not the TypeScript under tsx.
