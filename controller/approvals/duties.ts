@@ -115,4 +115,7 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   archive: none('moves records past retention into a signed archive'),
   'verify-archive': none('reads'),
   'secure-outputs': none('locks every door'),
+  commission: none(
+    'tests the door’s hardware with the controller stopped and journals the signed result; grants nobody anything',
+  ),
 };

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
+import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
@@ -29,6 +30,7 @@ import {
 
 export * from './records-accounts.js';
 export * from './records-approvals.js';
+export * from './records-commissioning.js';
 export * from './records-config.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
@@ -465,6 +467,7 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
+  ...CommissioningRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;
