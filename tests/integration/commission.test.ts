@@ -7,9 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { ReadStream } from 'node:tty';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commissioningSignatureValid } from '../../controller/commission/record.js';
@@ -304,6 +305,79 @@ describe('sekisho commission (simulated board, a real pty reader)', () => {
     } finally {
       await dash.close();
     }
+  });
+
+  it('interactive on a terminal, in Japanese: typed skips and failures during the waits', async () => {
+    // socat gives the command a real terminal (its stdin is a TTY); the test types on the other side.
+    const ttyLink = join(dir, 'tty');
+    const { SUDO_USER: _, ...env } = process.env;
+    const socat = spawn(
+      '/usr/bin/socat',
+      [
+        `PTY,link=${ttyLink},raw,echo=0`,
+        `EXEC:${process.execPath} ${BIN} commission --config ${cfgFile} --timeout 30,pty,setsid,ctty,stderr`,
+      ],
+      { stdio: 'ignore', env: { ...env, SUDO_USER: 'installer', LANG: 'ja_JP.UTF-8', SEKISHO_LOG: 'warn' } },
+    );
+    const socatExit = new Promise<void>((res) => socat.once('exit', () => res()));
+    try {
+      await until(() => existsSync(ttyLink), 'the terminal');
+      const fd = openSync(ttyLink, 'r+');
+      const term = new ReadStream(fd);
+      let screen = '';
+      term.on('data', (d) => (screen += d.toString()));
+      const type = (line: string) => writeSync(fd, `${line}\r`);
+      const shown = (text: string) =>
+        until(() => screen.includes(text), `"${text}" on the terminal:\n${screen}`, 20_000);
+      const wires = await Wires.open(storage);
+      try {
+        await shown('電気錠を解錠します');
+        type('y');
+        await shown('取っ手で確かめましたか');
+        type('はい');
+        await shown('ブザーを 1 秒鳴らします');
+        type('maybe'); // not an answer: asked again
+        await shown('いずれかで答えてください');
+        type('y');
+        await wires.waitFor('waiting contact_open');
+        await shown('扉センサーの「開」を待っています');
+        type('s 扉センサーは後日配線');
+        await wires.waitFor('waiting contact_closed');
+        type('f 配線不良');
+        await wires.waitFor('waiting exit_button');
+        wires.send('input machine-room.exitButton 1');
+        wires.send('input machine-room.exitButton 0');
+        await wires.waitFor('waiting tamper');
+        type('s カバー未装着');
+        await wires.waitFor('waiting reader_card:entry');
+        type('s 試験用カードなし');
+        await wires.waitFor('waiting reader_unplugged:entry');
+        type('s UART に直結');
+        await wires.waitFor('done machine-room failed');
+        await shown('扉「machine-room」の結果: 不合格（合格 4、不合格 1、省略 4）');
+      } finally {
+        wires.close();
+        term.destroy();
+      }
+    } finally {
+      // Done, it ends by itself; after a failure, ending the terminal hangs the command up (SIGHUP).
+      await Promise.race([socatExit, new Promise((r) => setTimeout(r, 5000))]);
+      if (socat.exitCode === null && socat.signalCode === null) socat.kill('SIGTERM');
+      await socatExit;
+    }
+    const rec = records().at(-1)!;
+    expect(rec.data.mode).toBe('interactive');
+    expect(rec.data.steps.map((s) => [s.id, s.result, s.reason])).toEqual([
+      ['lock_release', 'passed', null],
+      ['lock_relock', 'passed', null],
+      ['buzzer', 'passed', null],
+      ['contact_open', 'skipped', '扉センサーは後日配線'],
+      ['contact_closed', 'failed', '配線不良'],
+      ['exit_button', 'passed', null],
+      ['tamper', 'skipped', 'カバー未装着'],
+      ['reader_card:entry', 'skipped', '試験用カードなし'],
+      ['reader_unplugged:entry', 'skipped', 'UART に直結'],
+    ]);
   });
 
   it('bad usage is refused before anything is driven', () => {
