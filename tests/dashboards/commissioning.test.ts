@@ -70,6 +70,9 @@ describe('each door’s commissioning in the compliance view', () => {
     const page = (await m.get('/compliance')).body;
     expect(page).toContain('未実施');
     expect(page).toContain('data-state="not_commissioned"');
+    // The Live page flags the door too.
+    const live = (await m.get('/')).body;
+    expect(live).toMatch(/data-field="commissioning">未実施</);
   });
 
   it('passed and signed by this device: ok; the same data under another key or actor is not', async () => {
@@ -85,6 +88,7 @@ describe('each door’s commissioning in the compliance view', () => {
     const page = (await c.m.get('/compliance')).body;
     expect(page).toContain('試験済み');
     expect(page).toContain('電気錠の解錠');
+    expect((await c.m.get('/')).body).not.toContain('data-field="commissioning"');
 
     // A record made elsewhere (another key) and copied in, or one re-attributed to someone else.
     const other = generateKeyPairSync('ed25519').privateKey;
