@@ -4,7 +4,7 @@
  * docs/operations.md, "Commissioning a door".
  */
 import { parseArgs } from 'node:util';
-import { claimDoorPins, createBoard, SimBoard } from '../../hardware/index.js';
+import { type Board, claimDoorPins, createBoard, SimBoard, secureLevels } from '../../hardware/index.js';
 import { AnswerSource } from '../commission/answers.js';
 import { type CommissionLang, localeLang, messages } from '../commission/messages.js';
 import { SimProbe } from '../commission/readers.js';
@@ -82,12 +82,15 @@ export async function commissionCommand(args: string[]): Promise<number> {
   let storage: Storage | undefined;
   let channel: SimChannel | undefined;
   let runner: Commissioning | undefined;
+  let board: Board | undefined;
   let cleaned = false;
   const cleanUp = async () => {
     if (cleaned) return;
     cleaned = true;
     try {
-      runner?.close();
+      // The runner secures and releases the board; before it exists, the board is closed secured here.
+      if (runner) runner.close();
+      else board?.close(secureLevels(config.doors));
     } finally {
       await channel?.close();
       answers.close();
@@ -105,18 +108,19 @@ export async function commissionCommand(args: string[]): Promise<number> {
 
   try {
     // Claimed secured, every door (not only those walked through).
-    const board = createBoard(config);
-    claimDoorPins(board, config.doors);
+    const claimed = createBoard(config);
+    claimDoorPins(claimed, config.doors);
+    board = claimed;
     storage = openStorage(loaded);
     const simReaders = new Map<string, SimProbe>();
-    if (board instanceof SimBoard)
-      channel = await SimChannel.open(loaded.storageDir, board, {
+    if (claimed instanceof SimBoard)
+      channel = await SimChannel.open(loaded.storageDir, claimed, {
         card: (reader, number) => simReader(simReaders, reader).card(number),
         plug: (reader, present) => simReader(simReaders, reader).plug(present),
       });
     runner = new Commissioning({
       config,
-      board,
+      board: claimed,
       storage,
       actor,
       say: messages(lang),
