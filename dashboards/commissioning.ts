@@ -44,7 +44,9 @@ export interface DoorCommissioning {
   };
 }
 
-export function commissioningOf(dash: Pick<Dash, 'controller'>): DoorCommissioning[] {
+export function commissioningOf(dash: {
+  controller: Pick<Dash['controller'], 'journal' | 'config' | 'secrets'>;
+}): DoorCommissioning[] {
   const { journal, config, secrets } = dash.controller;
   return config.doors.map((door) => {
     const [row] = journal.query({ types: ['door_commissioned'], door: door.id, limit: 1 });
