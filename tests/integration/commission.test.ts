@@ -118,6 +118,7 @@ describe('sekisho commission (simulated board, a real pty reader)', () => {
   let cfgFile: string;
 
   const records = () => {
+    if (!existsSync(join(storage, 'journal.db'))) return [];
     const db = new Database(join(storage, 'journal.db'), { readonly: true });
     try {
       return (
