@@ -3,8 +3,18 @@
  * goes live (POLICY §8(3)①ウ), with the controller stopped. See controller/commission/ and
  * docs/operations.md, "Commissioning a door".
  */
+
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Board, claimDoorPins, createBoard, SimBoard, secureLevels } from '../../hardware/index.js';
+import {
+  type Board,
+  claimDoorPins,
+  createBoard,
+  describeChip,
+  RpiBoard,
+  SimBoard,
+  secureLevels,
+} from '../../hardware/index.js';
 import { AnswerSource } from '../commission/answers.js';
 import { type CommissionLang, localeLang, messages } from '../commission/messages.js';
 import { SimProbe } from '../commission/readers.js';
@@ -121,6 +131,7 @@ export async function commissionCommand(args: string[]): Promise<number> {
     runner = new Commissioning({
       config,
       board: claimed,
+      boardDetail: claimed instanceof RpiBoard ? boardDetail(claimed) : null,
       storage,
       actor,
       say: messages(lang),
@@ -152,4 +163,15 @@ function simReader(readers: Map<string, SimProbe>, id: string): SimProbe {
   const r = readers.get(id);
   if (!r) throw new Error(`no simulated reader "${id}" is being commissioned now`);
   return r;
+}
+
+/** "Raspberry Pi 4 Model B Rev 1.4, gpiochip512 …": the device tree's model and the chip in use. */
+function boardDetail(board: RpiBoard): string {
+  let model = 'unknown model';
+  try {
+    model = readFileSync('/proc/device-tree/model', 'utf8').replace(/\0/g, '').trim() || model;
+  } catch {
+    // not a device-tree machine
+  }
+  return `${model}, ${describeChip(board.chip)}`;
 }

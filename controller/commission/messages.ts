@@ -14,6 +14,10 @@ const M = {
     '（待っている間に「s 理由」で省略、「f 理由」で不合格にできます。制限時間 {s} 秒）',
     '(while waiting, type "s REASON" to skip or "f REASON" to fail; time limit {s} s)',
   ],
+  wait_hint_scripted: [
+    '（標準入力から回答を 1 行ずつ読みます。入力待ちの制限時間 {s} 秒）',
+    '(answers are read from stdin, one a line, when asked; each wait ends after {s} s)',
+  ],
   lock_release: [
     '電気錠を解錠します。リレーの音がし、錠が外れましたか？（{s} 秒後に自動で施錠に戻ります）',
     'Releasing the lock. Did the relay click and the lock release? (it is secured again after {s} s)',

@@ -29,6 +29,8 @@ export interface CommissionOptions {
   config: Config;
   board: Board;
   storage: Storage;
+  /** The board's identity for the record (the Pi's model and gpiochip), or null. */
+  boardDetail?: string | null;
   /** The installer: the CLI's actor. */
   actor: string;
   say: Say;
@@ -93,7 +95,9 @@ export class Commissioning {
     const probes = readersOf(door, config).map(({ reader }) => readerProbe(reader));
     this.current = { door, startedAt: this.now(), steps: [], probes };
     out(`\n${say('header', { door: door.id, name: door.name, board: this.o.board.kind })}\n`);
-    out(`${say('wait_hint', { s: Math.round(this.o.timeoutMs / 1000) })}\n`);
+    out(
+      `${say(this.o.answers.interactive ? 'wait_hint' : 'wait_hint_scripted', { s: Math.round(this.o.timeoutMs / 1000) })}\n`,
+    );
     for (const p of probes) {
       this.o.registerProbe?.(p);
       p.start();
@@ -374,6 +378,7 @@ export class Commissioning {
       {
         outcome,
         board: board.kind,
+        boardDetail: this.o.boardDetail ?? null,
         mode: this.o.answers.interactive ? 'interactive' : 'scripted',
         startedAt: cur.startedAt,
         finishedAt,

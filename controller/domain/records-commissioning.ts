@@ -69,6 +69,8 @@ export const DoorCommissionedRecord = z.object({
   outcome: CommissionOutcome,
   /** `rpi` or `sim`: a commissioning on the simulated board proves nothing about a real door. */
   board: z.string(),
+  /** Which board: the Pi's model (device tree) and its gpiochip; null on the simulated board. */
+  boardDetail: z.string().nullable().optional(),
   /** How the answers came: a terminal, or a script (stdin / flags). */
   mode: z.enum(['interactive', 'scripted']),
   startedAt: z.number(),
