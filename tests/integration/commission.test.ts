@@ -77,7 +77,8 @@ class Wires {
 
   static async open(storage: string): Promise<Wires> {
     const path = join(storage, SIM_CHANNEL_FILE);
-    await until(() => existsSync(path), 'the simulation channel', 20_000);
+    // The command starts under tsx: on a loaded machine that takes a while.
+    await until(() => existsSync(path), 'the simulation channel', 60_000);
     const socket = connect(path);
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     return new Wires(socket);
@@ -110,7 +111,8 @@ class Wires {
   }
 }
 
-describe('sekisho commission (simulated board, a real pty reader)', () => {
+// Each test runs the command (and some the controller) as child processes: generous on a busy machine.
+describe('sekisho commission (simulated board, a real pty reader)', { timeout: 120_000 }, () => {
   const dir = tempDir('sekisho-commission-');
   const storage = join(dir, 'data');
   const ptyDir = join(dir, 'pty');
@@ -432,5 +434,5 @@ describe('sekisho commission (simulated board, a real pty reader)', () => {
       wires.close();
     }
     expect(records().at(-1)!.data.outcome).toBe('interrupted');
-  }, 120_000);
+  });
 });
