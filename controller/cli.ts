@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { backupCommand, restoreCommand } from './cli/backup.js';
+import { commissionCommand } from './cli/commission.js';
 import { common, load, refuseActor, UsageError } from './cli/common.js';
 import { configCommand } from './cli/config.js';
 import { archiveCommand, log, verify, verifyArchiveCommand } from './cli/journal.js';
@@ -111,6 +112,13 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
   witness --check --history FILE [--public-key PEM]   check a witness history's own chain
   secure-outputs                          drive every lock to secured and every buzzer off, then exit
                                           (systemd runs it after the service stops)
+  commission [--door ID] [--lang ja|en] [--timeout S] [--confirm-outputs] [--skip STEP=REASON]...
+                                          before a door goes live, with the controller stopped: test its
+                                          lock relay, contact, exit button, tamper and readers on the real
+                                          board, step by step; journals a signed door_commissioned record.
+                                          Answers from the terminal, or one a line from stdin (a script).
+                                          Exit 0 every step passed, 1 a step failed or was skipped, the
+                                          controller runs, or it was interrupted (every lock secured)
 
 Administrative commands are journal records with who ran them: cli:<os user>, or
 cli:<sudo user>/<os user> through sudo (the installed wrapper keeps the sudo user). No --actor.
@@ -168,6 +176,8 @@ export async function main(argv: string[]): Promise<number> {
         return secureOutputsCommand(rest);
       case 'witness':
         return await witnessCommand(rest);
+      case 'commission':
+        return await commissionCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -16,6 +16,7 @@ import { UserStore } from './accounts/users.js';
 import type { LoadedConfig } from './config/index.js';
 import { dashboardTransport, machineNames } from './dashboard-transport.js';
 import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
+import { holdInstanceLock, type InstanceLock } from './instance-lock.js';
 import type { Logger } from './log.js';
 import { nodeSupport } from './node-support.js';
 import { Controller } from './runtime/index.js';
@@ -66,6 +67,7 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
   // certificate cannot be used, is a config error (exit 2, not restarted by systemd).
   const transport = dashboardTransport(loaded, Date.now());
   let controller: Controller | undefined;
+  let instanceLock: InstanceLock | undefined;
   let app: FastifyInstance | undefined;
   let base = '';
 
@@ -131,6 +133,14 @@ export async function startSekisho(opts: SekishoOptions): Promise<Sekisho> {
         const s = nodeSupport(process.versions.node, new Date().toISOString().slice(0, 10));
         if (s.status !== 'supported') log.warn(s.message);
       },
+    },
+    {
+      // One process drives the doors: not while `sekisho commission` (or another start) runs.
+      name: 'instance lock',
+      start: () => {
+        instanceLock = holdInstanceLock(loaded.storageDir, 'controller');
+      },
+      stop: () => instanceLock?.release(),
     },
     {
       // Board, storage, readers, doors and MQTT.

@@ -7,6 +7,7 @@ import { ConfigChangeStore } from '../controller/approvals/config-changes.js';
 import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
 import { formatLocal } from '../controller/time.js';
+import { commissioningOf } from './commissioning.js';
 import type { Dash } from './context.js';
 import { breakGlassOfDash } from './routes/requests.js';
 import { DoorAlarmType } from './vocabulary.js';
@@ -192,6 +193,7 @@ export function compliance(dash: Dash): ComplianceItem[] {
   ]);
 
   items.push(configChangesItem(dash, now));
+  items.push(commissioningItem(dash));
   return items;
 }
 
@@ -217,5 +219,17 @@ function configChangesItem(dash: Dash, now: number): ComplianceItem {
       ['cmp_ev_config_refused', store.refusedCount(now - 365 * DAY)],
     ],
     link: { href: '/config-changes', label: 'cmp_config_link' },
+  };
+}
+
+/** §8(3)①ウ: every door commissioned (passed, signed, on this board, wiring unchanged) before it is live. */
+function commissioningItem(dash: Dash): ComplianceItem {
+  const doors = commissioningOf(dash);
+  return {
+    clause: '§8(3)①ウ',
+    requirement: 'cmp_commissioning',
+    status: doors.every((d) => d.state === 'ok') ? 'ok' : 'attention',
+    evidence: doors.map((d) => [`com_state_${d.state}`, d.name]),
+    link: { href: '/compliance#commissioning', label: 'cmp_commissioning_link' },
   };
 }

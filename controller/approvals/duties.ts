@@ -122,4 +122,7 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   'verify-archive': none('reads'),
   'secure-outputs': none('locks every door'),
   witness: none('an off-device subscriber: reads MQTT, writes only its own history and alarm topic'),
+  commission: none(
+    'tests the door’s hardware with the controller stopped and journals the signed result; grants nobody anything',
+  ),
 };

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ClockRecordSchemas } from './records-clock.js';
+import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
@@ -35,6 +36,7 @@ import {
 export * from './records-accounts.js';
 export * from './records-approvals.js';
 export * from './records-clock.js';
+export * from './records-commissioning.js';
 export * from './records-config.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
@@ -480,6 +482,7 @@ export const RecordCatalogue = {
   ...ClockRecordSchemas,
   ...StorageRecordSchemas,
   ...PowerRecordSchemas,
+  ...CommissioningRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -48,6 +48,8 @@ export interface LiveDoorView {
   occupancy: number;
   readers: readonly { id: string; online: boolean }[];
   inside: readonly OccupantView[];
+  /** The door's commissioning state (dashboards/commissioning.ts); flagged unless `ok`. */
+  commissioning?: string;
 }
 
 /** One of the latest badge presentations. */
@@ -187,7 +189,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
 </tr>`;
     });
     return html`<section class="card door" data-door="${d.id}">
-  <h2>${d.name}</h2>
+  <h2>${d.name}${d.commissioning && d.commissioning !== 'ok' ? html` <a href="/compliance#commissioning" class="tag warn" data-field="commissioning">${t(`com_state_${d.commissioning}`)}</a>` : ''}</h2>
   <div class="door-state">
     <div class="state ${d.locked ? 'good' : 'warn'}" data-field="lock"><span>${t('lock')}</span><strong>${d.locked ? t('locked') : t('unlocked')}</strong></div>
     <div class="state ${d.contact === 'closed' ? 'good' : d.contact === 'open' ? 'warn' : 'unknown'}" data-field="contact"><span>${t('contact')}</span><strong>${t(`contact_${d.contact}`)}</strong></div>

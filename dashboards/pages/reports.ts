@@ -65,7 +65,12 @@ ${
   });
 }
 
-export function compliancePage(v: Shell, items: readonly ComplianceItem[]): SafeHtml {
+export function compliancePage(
+  v: Shell,
+  items: readonly ComplianceItem[],
+  /** More sections under the clauses (each door's commissioning). */
+  sections: readonly SafeHtml[] = [],
+): SafeHtml {
   const { t } = v;
   return page(v, {
     title: t('compliance_title'),
@@ -82,6 +87,7 @@ export function compliancePage(v: Shell, items: readonly ComplianceItem[]): Safe
 <td>${i.evidence.map(([k, val]) => html`<div>${t(k)}: <strong>${val}</strong></div>`)}${
         i.link ? html`<div><a href="${i.link.href}">${t(i.link.label)}</a></div>` : ''
       }</td></tr>`,
-    )}</tbody></table></section>`,
+    )}</tbody></table></section>
+${sections}`,
   });
 }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DoorMode, dataFields, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
+import { commissioningOf } from '../commissioning.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js';
 import { type Lang, type Translate, translator } from '../i18n.js';
@@ -58,7 +59,9 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
     const d = config.doors.find((x) => x.id === doorId);
     return status.readers.filter((r) => r.id === d?.entryReader || r.id === d?.exitReader);
   };
+  const commissioning = new Map(commissioningOf(dash).map((c) => [c.door, c.state]));
   const doors = status.doors.map((d) => ({
+    commissioning: commissioning.get(d.id),
     id: d.id,
     name: d.name,
     locked: d.locked,

@@ -5,9 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ConfigChangeStore } from '../../controller/approvals/config-changes.js';
+import { commissioningOf } from '../commissioning.js';
 import type { Dash } from '../context.js';
 import { localTime, localToday } from '../dates.js';
 import { addRoute, DayRangeQuery } from '../http.js';
+import { commissioningSection } from '../pages/commissioning.js';
 import { configChangesPage } from '../pages/config-changes.js';
 import { compliancePage, reportsPage } from '../pages/reports.js';
 import { buildReport, compliance } from '../reports.js';
@@ -74,7 +76,13 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'The compliance view: each clause of the policy and whether Sekisho’s evidence holds',
     handler: async ({ t, lang, principal }) => {
       await dash.index.sync();
-      return compliancePage(shellOf(dash, { t, lang, principal }), compliance(dash));
+      const commissioning = commissioningOf(dash);
+      const shell = shellOf(
+        dash,
+        { t, lang, principal },
+        commissioning.map((c) => c.latest?.actor),
+      );
+      return compliancePage(shell, compliance(dash), [commissioningSection(shell, commissioning)]);
     },
   });
 
@@ -84,10 +92,10 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'reports.read',
     kind: 'json',
     tag: 'reports',
-    summary: 'The compliance view as data',
+    summary: 'The compliance view as data, with each door’s latest commissioning (`commissioning`)',
     handler: async () => {
       await dash.index.sync();
-      return { items: compliance(dash) };
+      return { items: compliance(dash), commissioning: commissioningOf(dash) };
     },
   });
 

@@ -23,6 +23,7 @@ const listeners = () => HOOKS.map((e) => process.listenerCount(e));
 const PARTS = [
   'crash guard',
   'runtime check',
+  'instance lock',
   'controller',
   'demo people',
   'dashboard tables',
@@ -100,6 +101,22 @@ describe('the process root', () => {
     expect(partsAfter(stopping, 'stopping')).toEqual([...PARTS].reverse());
     expect(listeners()).toEqual(before);
     expect(t.stopReasons()).toEqual(['test end']);
+  });
+
+  it('one process drives a storage folder: a second start is refused while the first runs, not after', async () => {
+    const t = setUp();
+    const first = await startSekisho({ loaded: t.loaded, log: t.log, board: t.board, print: t.print });
+    try {
+      const before = listeners();
+      await expect(
+        startSekisho({ loaded: t.loaded, log: t.log, board: new SimBoard(), print: t.print }),
+      ).rejects.toThrow(/another process drives the doors/);
+      expect(listeners()).toEqual(before);
+    } finally {
+      await first.stop('test end');
+    }
+    const again = await startSekisho({ loaded: t.loaded, log: t.log, board: new SimBoard(), print: t.print });
+    await again.stop('test end');
   });
 
   it('a part that fails to start stops the parts before it, in reverse, with its reason', async () => {
