@@ -80,4 +80,12 @@ export {
   snapshotBytes,
   snapshotStateSha256,
 } from './snapshots.js';
-export { type VerifyOptions, type VerifyProblemKind, type VerifyResult, verifyJournal } from './verify.js';
+export {
+  checkProtections,
+  type ProtectionCheck,
+  type TriggerProblem,
+  type VerifyOptions,
+  type VerifyProblemKind,
+  type VerifyResult,
+  verifyJournal,
+} from './verify.js';
