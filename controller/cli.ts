@@ -24,9 +24,14 @@ export const HELP = `sekisho — machine-room access controller
 usage: sekisho <command> [options]   (every command takes --config PATH)
 
   start                                   run the controller (and its dashboard)
-  verify [--archives DIR]                 check the journal's hash chain and signed checkpoints
-                                          (with --archives: also every archive file and the chain
-                                          archive → archive → live journal)
+  verify [--public-key PEM] [--checkpoints FILE] [--archives DIR]
+                                          check the journal's hash chain, signed checkpoints and
+                                          protective triggers; --public-key: the pinned copy of the
+                                          device key; --checkpoints: checkpoints kept off the device
+                                          (JSON Lines as published on MQTT); --archives: also every
+                                          archive file and the chain archive → archive → live journal.
+                                          Exit 0 intact, 1 tampered, 2 usage, 3 the chain verifies
+                                          but a protective trigger is missing or altered
   log [--from D] [--to D] [--person ID|CARD_ID] [--door ID] [--type T] [--limit N] [--json]
                                           the entry/exit log (入退室管理簿); dates in the site's time zone
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor

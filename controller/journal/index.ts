@@ -65,6 +65,7 @@ export {
   loadOrCreateDeviceSecrets,
   maskCredential,
   PUBLIC_KEY_FILE,
+  publicKeyFingerprint,
   publicKeyId,
   SIGNING_KEY_FILE,
 } from './secrets.js';

@@ -514,6 +514,8 @@ export interface ProtectionCheck {
   intact: boolean;
   /** The schema version the triggers were compared with (above user_version when that was lowered). */
   schemaVersion: number;
+  /** The database's own `user_version`. */
+  recordedVersion: number;
   problems: TriggerProblem[];
   /** One sentence per problem, for people (also in VerifyResult.warnings). */
   warnings: string[];
@@ -620,6 +622,7 @@ export function checkProtections(db: SqliteDatabase): ProtectionCheck {
   return {
     intact: problems.length === 0 && version === recorded,
     schemaVersion: version,
+    recordedVersion: recorded,
     problems,
     warnings,
   };

@@ -205,6 +205,7 @@ describe('tampering with the sqlite3 shell is detected and located', () => {
     expect(result.protections).toEqual({
       intact: true,
       schemaVersion: SCHEMA_VERSION,
+      recordedVersion: SCHEMA_VERSION,
       problems: [],
       warnings: [],
     });
