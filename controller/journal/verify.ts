@@ -144,7 +144,8 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     .prepare<[], CheckpointRow>('SELECT * FROM checkpoints ORDER BY seq')
     .all()
     .map(toCheckpoint);
-  const checkpoints = [...local, ...(options.trustedCheckpoints ?? [])].sort((a, b) => a.seq - b.seq);
+  // Off-device ones first at an equal seq: a re-signed local copy must not count as "last matched".
+  const checkpoints = [...(options.trustedCheckpoints ?? []), ...local].sort((a, b) => a.seq - b.seq);
   result.checkpoints = checkpoints.length;
   // Archive bases: every one must be signed by the device; the live chain starts after the latest.
   const bases = readArchiveBases(db);
