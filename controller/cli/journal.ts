@@ -64,6 +64,10 @@ export function verify(args: string[]): number {
   const loaded = load(values.config);
   const pinned = values['public-key'];
   const pinnedKey = pinned === undefined ? undefined : publicKeyFrom(pinned);
+  if (pinnedKey && pinnedKey.asymmetricKeyType !== 'ed25519')
+    throw new UsageError(
+      `--public-key: ${pinned} holds a ${pinnedKey.asymmetricKeyType} key; the device signs with Ed25519 (device-public.pem)`,
+    );
   if (values.archives !== undefined) {
     if (values.checkpoints !== undefined)
       throw new UsageError(

@@ -308,6 +308,14 @@ describe('sekisho verify against an attacker with root (issue #15)', () => {
     expect(cli(['verify', '--config', a.cfg, '--checkpoints', bad]).stderr).toMatch(
       /line 1: a checkpoint of controller "another-ctl", but this journal is controller "test-ctl"'s/,
     );
+    // A pinned key that cannot be the device's is refused before anything is checked.
+    const rsa = join(dir, 'rsa.pem');
+    writeFileSync(
+      rsa,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    const wrongKind = cli(['verify', '--config', a.cfg, '--public-key', rsa]);
+    expect([wrongKind.status, wrongKind.stderr]).toEqual([2, expect.stringContaining('holds a rsa key')]);
     // The plain form of the checkpoints table is accepted too.
     const { v: _v, time: _t, ...plain } = JSON.parse(good);
     writeFileSync(bad, `${JSON.stringify(plain)}\n`);
