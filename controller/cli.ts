@@ -28,9 +28,14 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
 
   start                                   run the controller (and its dashboard)
                                           (exit status 3: stopped cleanly for a power failure)
-  verify [--archives DIR]                 check the journal's hash chain and signed checkpoints
-                                          (with --archives: also every archive file and the chain
-                                          archive → archive → live journal)
+  verify [--public-key PEM] [--checkpoints FILE] [--archives DIR]
+                                          check the journal's hash chain, signed checkpoints and
+                                          protective triggers; --public-key: the pinned copy of the
+                                          device key; --checkpoints: checkpoints kept off the device
+                                          (JSON Lines as published on MQTT); --archives: also every
+                                          archive file and the chain archive → archive → live journal.
+                                          Exit 0 intact, 1 tampered, 2 usage, 3 the chain verifies
+                                          but a protective trigger is missing or altered
   verify --witness FILE --public-key PEM  also compare with a witness history: name the first row
                                           deleted or altered since the witness saw it (exit 1; 2 when
                                           the history or key cannot be used)

@@ -846,6 +846,43 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   paper_signature: ['本人署名', 'Signature'],
   paper_transcribed: ['転記（申請番号・転記者）', 'Transcribed (request #, by)'],
   paper_checked: ['転記の確認（承認者）', 'Transcription checked (approver)'],
+  // integrity: protective triggers and the key's fingerprint (sekisho verify; docs/journal.md)
+  protections: ['改ざん防止トリガー', 'Protective triggers'],
+  protections_ok: ['有効', 'in place'],
+  protections_bad: ['削除・改変あり', 'MISSING or ALTERED'],
+  protections_title: [
+    '警告：記録の変更・削除を拒否する仕組みが外されています',
+    'Warning: the database no longer refuses changes to the journal',
+  ],
+  protections_explain: [
+    'ハッシュチェーンの検証は通りますが、記録の変更・削除を拒否するトリガーが削除または改変されています。装置の root 権限で操作された可能性があります。末尾の記録の削除や、署名し直した書換えは、この装置の中の情報だけでは検出できません。装置の外に保管している公開鍵と公開済みチェックポイントで検証してください（sekisho verify --public-key … --checkpoints …）。',
+    'The hash chain verifies, but the triggers that refuse changes and deletions of records were dropped or altered, presumably by someone with root on the device. Rows removed from the end, or a chain rewritten and re-signed, cannot be detected from what is on this device alone: verify with the public key and the published checkpoints kept off the device (sekisho verify --public-key … --checkpoints …).',
+  ],
+  prot_missing: [
+    'トリガー {name}（テーブル {table}）が削除されています',
+    'trigger {name} (table {table}) is missing',
+  ],
+  prot_altered: [
+    'トリガー {name}（テーブル {table}）の定義が書き換えられています',
+    'trigger {name} (table {table}) is altered: its SQL differs from the one the schema creates',
+  ],
+  prot_unexpected: [
+    '想定外のトリガー {name} がテーブル {table} に追加されています',
+    'an unexpected trigger {name} was added to table {table}',
+  ],
+  prot_version_lowered: [
+    'スキーマのバージョン番号が {recorded} に下げられています（実際の構成は {version}）',
+    'the schema version was lowered to {recorded} (the database is version {version})',
+  ],
+  chain_ok_protections_missing: ['チェーンは正常・改ざん防止なし', 'chain verifies · protections missing'],
+  key_fingerprint: ['公開鍵の指紋', 'Public key fingerprint'],
+  key_fingerprint_hint: [
+    '装置の外に保管している公開鍵の指紋と照合してください。一致しない場合、鍵が差し替えられています。',
+    'Compare it with the fingerprint of the public key kept off the device; if they differ, the key was replaced.',
+  ],
+  print_key: ['署名鍵の指紋', 'Signing key fingerprint'],
+  print_head: ['印刷時の記録の先頭', 'Journal head when printed'],
+  cmp_ev_protections: ['改ざん防止トリガー', 'Protective triggers'],
 };
 
 export function translator(lang: Lang): Translate {

@@ -26,12 +26,22 @@ import {
   verifyCheckpoint,
 } from '../controller/journal/index.js';
 
+export type { ProtectionCheck } from '../controller/journal/index.js';
+
 export const EVIDENCE_FORMAT = 'sekisho-evidence/1';
 
 export interface VerificationRecord {
   at: number;
   by: string | null;
-  result: Pick<VerifyResult, 'ok' | 'rows' | 'headSeq' | 'firstBadSeq' | 'kind' | 'problem' | 'checkpoints'>;
+  result: Pick<
+    VerifyResult,
+    'ok' | 'rows' | 'headSeq' | 'firstBadSeq' | 'kind' | 'problem' | 'checkpoints'
+  > & {
+    /** sekisho verify's warnings (e.g. a protective trigger missing), when there were any. */
+    warnings?: string[];
+    /** false when a protective trigger was missing or altered. */
+    protectionsIntact?: boolean;
+  };
   ms: number;
 }
 
@@ -127,6 +137,8 @@ export class Integrity {
         ...(typeof d.firstBadSeq === 'number' ? { firstBadSeq: d.firstBadSeq } : {}),
         ...(typeof d.kind === 'string' ? { kind: d.kind as VerifyResult['kind'] } : {}),
         ...(typeof d.problem === 'string' ? { problem: d.problem } : {}),
+        ...(Array.isArray(d.warnings) ? { warnings: d.warnings.map(String) } : {}),
+        ...(d.protectionsIntact === false ? { protectionsIntact: false } : {}),
       },
     };
   }
@@ -154,6 +166,9 @@ export class Integrity {
         ...(r.firstBadSeq !== undefined ? { firstBadSeq: r.firstBadSeq } : {}),
         ...(r.kind !== undefined ? { kind: r.kind } : {}),
         ...(r.problem !== undefined ? { problem: r.problem } : {}),
+        ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
+        // An older verifier child (during an upgrade) reports no protections: say nothing then.
+        ...(r.protections && !r.protections.intact ? { protectionsIntact: false } : {}),
       };
       record({ ...summary, ms });
       return { at: now(), by: actor, ms, result: summary };

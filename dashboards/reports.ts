@@ -6,6 +6,7 @@
 import { ConfigChangeStore } from '../controller/approvals/config-changes.js';
 import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
+import { checkProtections } from '../controller/journal/index.js';
 import { formatLocal } from '../controller/time.js';
 import { commissioningOf } from './commissioning.js';
 import type { Dash } from './context.js';
@@ -105,11 +106,19 @@ export function compliance(dash: Dash): ComplianceItem[] {
   const v = integrity.lastVerification();
   const cp = integrity.checkpointStatus();
   const verifiedRecently = !!v && v.result.ok && now - v.at < 7 * DAY;
+  // The database must still refuse changes: a dropped or altered trigger needs attention at once.
+  const protections = checkProtections(controller.db);
   item(
     '§8(1)③',
     'cmp_integrity',
-    verifiedRecently && (!cp.checkpoint || (cp.signatureValid && cp.matchesJournal)),
+    verifiedRecently && protections.intact && (!cp.checkpoint || (cp.signatureValid && cp.matchesJournal)),
     [
+      [
+        'cmp_ev_protections',
+        protections.intact
+          ? 'OK'
+          : `NG (${protections.problems.map((p) => p.name).join(', ') || 'user_version'})`,
+      ],
       ['cmp_ev_last_verify', v ? `${v.result.ok ? 'OK' : 'NG'} ${formatLocal(v.at, config.timeZone)}` : '—'],
       [
         'cmp_ev_checkpoint',

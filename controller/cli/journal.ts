@@ -3,6 +3,7 @@
  * `sekisho log`, `sekisho archive` and `sekisho verify-archive` (policy §5(2)⑪ウ: 5 years;
  * §8(1)③: protected against tampering and deletion).
  */
+import type { KeyObject } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,9 @@ import {
   ArchiveError,
   archiveJournal,
   PUBLIC_KEY_FILE,
+  publicKeyFingerprint,
+  publicKeyId,
+  SIGNING_KEY_FILE,
   verifyArchiveChain,
   verifyArchiveFile,
   verifyJournal,
@@ -30,38 +34,154 @@ import {
   publicKeyFrom,
   UsageError,
 } from './common.js';
-import { pinnedKey } from './witness.js';
+import { publishedLine, readPublishedCheckpoints } from './published-checkpoints.js';
+import { pinnedKey as witnessKey } from './witness.js';
 
+/** Exit code of `sekisho verify` when the chain verifies but a protective trigger is missing or altered. */
+export const EXIT_PROTECTIONS = 3;
+
+/** The options of `sekisho verify`, in one place (each kind of off-device evidence adds its own). */
+const verifyOptions = {
+  ...common,
+  archives: { type: 'string' },
+  /** A copy of the device's public key kept off the device (pinned). */
+  'public-key': { type: 'string' },
+  /** Checkpoints kept off the device (JSON Lines, as published on MQTT). */
+  checkpoints: { type: 'string' },
+  /** A witness history (sekisho witness), checked with --public-key. */
+  witness: { type: 'string' },
+} as const;
+
+/** Which key checked the signatures, as the output names it. */
+interface KeyUsed {
+  source: 'pinned' | 'device';
+  file: string;
+  fingerprint: string;
+  keyId: string;
+}
+
+/**
+ * `sekisho verify`: exit 0 intact; 1 tampering found (wins over 3); 2 bad usage; 3 the chain
+ * verifies but the database no longer refuses changes (a protective trigger missing or altered).
+ */
 export function verify(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...common,
-      archives: { type: 'string' },
-      witness: { type: 'string' },
-      'public-key': { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args, options: verifyOptions });
   const loaded = load(values.config);
-  if (values.witness !== undefined)
+  if (values.witness !== undefined) {
+    if (values.checkpoints !== undefined || values.archives !== undefined)
+      throw new UsageError(
+        '--witness checks against a witness history alone: run --checkpoints or --archives separately',
+      );
     return verifyWithWitness(loaded, values.witness, values['public-key'], values.json);
-  if (values.archives !== undefined) return verifyWithArchives(loaded, values.archives, values.json);
+  }
+  const pinned = values['public-key'];
+  const pinnedKey = pinned === undefined ? undefined : publicKeyFrom(pinned);
+  if (pinnedKey && pinnedKey.asymmetricKeyType !== 'ed25519')
+    throw new UsageError(
+      `--public-key: ${pinned} holds a ${pinnedKey.asymmetricKeyType} key; the device signs with Ed25519 (device-public.pem)`,
+    );
+  if (values.archives !== undefined) {
+    if (values.checkpoints !== undefined)
+      throw new UsageError(
+        '--checkpoints and --archives check different things: run sekisho verify once with each',
+      );
+    return verifyWithArchives(loaded, values.archives, values.json, pinned, pinnedKey);
+  }
+  const published =
+    values.checkpoints === undefined
+      ? undefined
+      : readPublishedCheckpoints(values.checkpoints, loaded.config.controller.id);
   const s = openExisting(loaded, { readonly: true });
+  const deviceKey = s.secrets.publicKey;
+  const key = keyUsed(loaded, pinned, pinnedKey ?? deviceKey);
   const t0 = performance.now();
-  const report = verifyJournal(s.db, { publicKey: s.secrets.publicKey });
+  let report: ReturnType<typeof verifyJournal>;
+  try {
+    report = verifyJournal(s.db, {
+      publicKey: pinnedKey ?? deviceKey,
+      ...(published ? { trustedCheckpoints: published.checkpoints } : {}),
+    });
+  } finally {
+    s.db.close();
+  }
   const secs = (performance.now() - t0) / 1000;
-  s.db.close();
-  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else if (report.ok)
+  const code = !report.ok ? 1 : report.protections.intact ? 0 : EXIT_PROTECTIONS;
+  if (values.json) {
     process.stdout.write(
-      `journal intact: ${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)\n` +
-        (report.archiveBase
-          ? `  rows 1 to ${report.archiveBase.seq} are archived (signed archive base verified); check the archives with --archives DIR\n`
-          : ''),
+      `${JSON.stringify({
+        ...report,
+        key,
+        ...(published
+          ? { published: { file: published.file, checkpoints: published.checkpoints.length } }
+          : {}),
+        exitCode: code,
+      })}\n`,
+    );
+    return code;
+  }
+  const out: string[] = [];
+  const summary = `${report.rows} rows, head seq ${report.headSeq} ${report.headHash}, ${report.checkpoints} signed checkpoints verified (${secs.toFixed(2)} s)`;
+  if (!report.ok) {
+    const line = publishedLine(published, report.checkpointSeq);
+    const from =
+      line === undefined ? '' : ` [the published checkpoint on line ${line} of ${published!.file}]`;
+    out.push(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}${from}`);
+  } else if (!report.protections.intact) {
+    out.push(
+      `PROTECTIONS MISSING: the hash chain verifies (${summary}), but the database no longer refuses changes to the journal:`,
+    );
+  } else {
+    out.push(`journal intact: ${summary}`);
+    if (report.archiveBase)
+      out.push(
+        `  rows 1 to ${report.archiveBase.seq} are archived (signed archive base verified); check the archives with --archives DIR`,
+      );
+  }
+  for (const w of report.warnings) out.push(`  warning: ${w}`);
+  if (report.ok && !report.protections.intact)
+    out.push(
+      '  What the chain cannot show: rows removed from its end, or a row edited with the chain re-hashed and ' +
+        're-signed with the key on the device. Check against evidence kept off the device: ' +
+        'sekisho verify --checkpoints FILE --public-key PEM.',
+    );
+  out.push(...keyLines(key, deviceKey, pinnedKey));
+  if (published)
+    out.push(
+      `  published checkpoints: ${published.checkpoints.length} from ${published.file}, checked with the ${key.source === 'pinned' ? 'pinned' : "device's own"} key`,
     );
   else
-    process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
-  return report.ok ? 0 : 1;
+    out.push(
+      '  published checkpoints: none given; without them, rows removed after the last checkpoint on the device, ' +
+        'or a chain re-hashed and re-signed with the device key, go unnoticed (--checkpoints FILE)',
+    );
+  process.stdout.write(`${out.join('\n')}\n`);
+  return code;
+}
+
+function keyUsed(loaded: LoadedConfig, pinned: string | undefined, key: KeyObject): KeyUsed {
+  return {
+    source: pinned === undefined ? 'device' : 'pinned',
+    file: pinned ?? join(loaded.storageDir, SIGNING_KEY_FILE),
+    fingerprint: publicKeyFingerprint(key),
+    keyId: publicKeyId(key),
+  };
+}
+
+function keyLines(key: KeyUsed, deviceKey: KeyObject, pinnedKey: KeyObject | undefined): string[] {
+  if (key.source === 'pinned') {
+    const lines = [`  key: the pinned public key ${key.file}, ${key.fingerprint}`];
+    if (pinnedKey && !pinnedKey.equals(deviceKey))
+      lines.push(
+        `  note: the key on the device is a different one (${publicKeyFingerprint(deviceKey)}): it was replaced, ` +
+          'and whatever it signed does not verify with the pinned key',
+      );
+    return lines;
+  }
+  return [
+    `  key: the device's own key (from ${key.file}), ${key.fingerprint}`,
+    '    root on the device can replace it together with the signing key: compare this fingerprint with the ' +
+      'one kept off the device, or pass that copy with --public-key PEM',
+  ];
 }
 
 export function log(args: string[]): number {
@@ -215,34 +335,48 @@ export function verifyArchiveCommand(args: string[]): number {
   return c.ok ? 0 : 1;
 }
 
-function verifyWithArchives(loaded: LoadedConfig, dir: string, json: boolean | undefined): number {
+function verifyWithArchives(
+  loaded: LoadedConfig,
+  dir: string,
+  json: boolean | undefined,
+  pinned: string | undefined,
+  pinnedKey: KeyObject | undefined,
+): number {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`--archives: ${dir} is not a folder`);
   const s = openExisting(loaded, { readonly: true });
+  const deviceKey = s.secrets.publicKey;
+  const key = keyUsed(loaded, pinned, pinnedKey ?? deviceKey);
   let c: ReturnType<typeof verifyArchiveChain>;
   try {
-    c = verifyArchiveChain(s.db, dir, s.secrets.publicKey);
+    c = verifyArchiveChain(s.db, dir, pinnedKey ?? deviceKey);
   } finally {
     s.db.close();
   }
+  const code = !c.ok ? 1 : c.journal.protections.intact ? 0 : EXIT_PROTECTIONS;
   if (json) {
-    process.stdout.write(`${JSON.stringify(c)}\n`);
-    return c.ok ? 0 : 1;
+    process.stdout.write(`${JSON.stringify({ ...c, key, exitCode: code })}\n`);
+    return code;
   }
   for (const a of c.archives)
     process.stdout.write(
       `archive ${a.file}: rows ${a.manifest.prevBase.seq + 1} to ${a.manifest.head.seq}, intact\n`,
     );
   for (const n of c.notes) process.stdout.write(`note: ${n}\n`);
-  if (c.ok) {
+  const tail = [...c.journal.warnings.map((w) => `  warning: ${w}`), ...keyLines(key, deviceKey, pinnedKey)];
+  if (!c.ok) process.stdout.write(`CHAIN NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
+  else if (!c.journal.protections.intact)
+    process.stdout.write(
+      `PROTECTIONS MISSING: the chain verifies from seq 1 through ${c.archives.length} archive(s) to the live journal ` +
+        `(${c.journal.rows} live rows, head seq ${c.journal.headSeq}), but the database no longer refuses changes to the journal:\n`,
+    );
+  else
     process.stdout.write(
       `chain intact from seq 1 through ${c.archives.length} archive(s) to the live journal: ` +
         `${c.journal.rows} live rows, head seq ${c.journal.headSeq} ${c.journal.headHash}\n`,
     );
-    return 0;
-  }
-  process.stdout.write(`CHAIN NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
-  return 1;
+  process.stdout.write(`${tail.join('\n')}\n`);
+  return code;
 }
 
 /**
@@ -260,7 +394,7 @@ function verifyWithWitness(
     throw new UsageError(
       '--witness needs --public-key FILE: the key the witness pinned, kept off the device',
     );
-  const key = pinnedKey(keyFile);
+  const key = witnessKey(keyFile);
   if (!existsSync(file)) throw new UsageError(`--witness: ${file} does not exist`);
   const s = openExisting(loaded, { readonly: true });
   let c: ReturnType<typeof checkAgainstWitness>;

@@ -78,6 +78,10 @@ export const JournalVerifiedRecord = z.object({
   firstBadSeq: z.number().optional(),
   kind: z.string().optional(),
   problem: z.string().optional(),
+  /** Findings that are no proof of tampering (sekisho verify's warnings); absent when none. */
+  warnings: z.array(z.string()).optional(),
+  /** false when a protective trigger was missing or altered; absent when they were in place. */
+  protectionsIntact: z.boolean().optional(),
   ms: z.number(),
 });
 export type JournalVerifiedRecord = z.infer<typeof JournalVerifiedRecord>;

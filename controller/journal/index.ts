@@ -65,6 +65,7 @@ export {
   loadOrCreateDeviceSecrets,
   maskCredential,
   PUBLIC_KEY_FILE,
+  publicKeyFingerprint,
   publicKeyId,
   SIGNING_KEY_FILE,
 } from './secrets.js';
@@ -80,4 +81,12 @@ export {
   snapshotBytes,
   snapshotStateSha256,
 } from './snapshots.js';
-export { type VerifyOptions, type VerifyProblemKind, type VerifyResult, verifyJournal } from './verify.js';
+export {
+  checkProtections,
+  type ProtectionCheck,
+  type TriggerProblem,
+  type VerifyOptions,
+  type VerifyProblemKind,
+  type VerifyResult,
+  verifyJournal,
+} from './verify.js';

@@ -97,6 +97,16 @@ export function publicKeyId(publicKey: KeyObject): string {
   return createHash('sha256').update(der).digest('hex').slice(0, 16);
 }
 
+/**
+ * The full fingerprint of a public key, for comparing with a copy kept off the device: `SHA256:` and
+ * the 64 hex digits of SHA-256 over its SPKI DER, in groups of 4 (its first 16 digits are the key id).
+ */
+export function publicKeyFingerprint(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const hex = createHash('sha256').update(der).digest('hex');
+  return `SHA256:${hex.match(/.{4}/g)!.join(' ')}`;
+}
+
 /** The keyed hash a badge credential is stored and looked up by: HMAC-SHA-256, hex. */
 export function credentialHash(hmacKey: Buffer, credential: string): string {
   return createHmac('sha256', hmacKey).update(credential, 'utf8').digest('hex');

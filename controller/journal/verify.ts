@@ -7,7 +7,9 @@
  * also detects truncation and a re-hashed (rewritten) chain.
  */
 import type { KeyObject } from 'node:crypto';
-import type { SqliteDatabase } from './db.js';
+import Database from 'better-sqlite3';
+import { visibleText } from '../domain/text.js';
+import { MIGRATIONS, migrate, type SqliteDatabase, schemaVersion } from './db.js';
 import {
   type ArchiveBase,
   type Checkpoint,
@@ -76,8 +78,10 @@ export interface VerifyResult {
   /** Checkpoints checked (local and trusted). */
   checkpoints: number;
   signaturesChecked: boolean;
-  /** Findings that are not proof of tampering, e.g. a missing protective trigger. */
+  /** Findings that are not proof of tampering, e.g. a missing protective trigger (one sentence each). */
   warnings: string[];
+  /** Whether the database still refuses changes: its protective triggers as the migrations create them. */
+  protections: ProtectionCheck;
   /** The latest archive base: the live chain starts after it (rows up to it are in archive files). */
   archiveBase?: Pick<ArchiveBase, 'seq' | 'hash' | 'at' | 'archiveSha256'>;
 }
@@ -101,16 +105,6 @@ interface Finding {
 
 const PAGE = 1000; // measured: small pages beat both big pages and .iterate()
 const PROGRESS_EVERY = 50_000;
-const PROTECTIVE_TRIGGERS = [
-  'journal_no_update',
-  'journal_no_delete',
-  'journal_seq_contiguous',
-  'checkpoints_no_update',
-  'checkpoints_no_delete',
-];
-/** Present from schema version 4 (archiving). */
-const ARCHIVE_TRIGGERS = ['archive_bases_no_update', 'archive_bases_no_delete', 'archive_bases_valid'];
-
 export function verifyJournal(db: SqliteDatabase, options: VerifyOptions = {}): VerifyResult {
   const own = !db.inTransaction;
   if (own) db.exec('BEGIN'); // one read snapshot for rows and checkpoints alike
@@ -132,8 +126,10 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     headHash: typeof head?.hash === 'string' ? head.hash : GENESIS_HASH,
     checkpoints: 0,
     signaturesChecked: options.publicKey !== undefined,
-    warnings: protectiveTriggerWarnings(db),
+    warnings: [],
+    protections: checkProtections(db),
   };
+  result.warnings.push(...result.protections.warnings);
   const fail = (f: Finding, checkpointSeq?: number): VerifyResult => {
     result.ok = false;
     result.firstBadSeq = f.seq;
@@ -148,7 +144,8 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     .prepare<[], CheckpointRow>('SELECT * FROM checkpoints ORDER BY seq')
     .all()
     .map(toCheckpoint);
-  const checkpoints = [...local, ...(options.trustedCheckpoints ?? [])].sort((a, b) => a.seq - b.seq);
+  // Off-device ones first at an equal seq: a re-signed local copy must not count as "last matched".
+  const checkpoints = [...(options.trustedCheckpoints ?? []), ...local].sort((a, b) => a.seq - b.seq);
   result.checkpoints = checkpoints.length;
   // Archive bases: every one must be signed by the device; the live chain starts after the latest.
   const bases = readArchiveBases(db);
@@ -496,26 +493,138 @@ function diagnose(
   return null;
 }
 
-function protectiveTriggerWarnings(db: SqliteDatabase): string[] {
-  const rows = db
-    .prepare<[], { name: string; sql: string | null }>(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'",
-    )
-    .all();
-  const found = new Map(rows.map((r) => [r.name, r.sql ?? '']));
-  const hasArchiveTable =
-    db
-      .prepare<[], { n: number }>(
-        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'archive_bases'",
-      )
-      .get()!.n > 0;
-  const expected = hasArchiveTable ? [...PROTECTIVE_TRIGGERS, ...ARCHIVE_TRIGGERS] : PROTECTIVE_TRIGGERS;
-  return expected
-    .filter((name) => !found.get(name)?.includes('RAISE(ABORT'))
-    .map((name) => `protective trigger ${name} is missing or altered: someone changed the schema`);
-}
-
 function iso(at: number): string {
   const d = new Date(at);
   return Number.isNaN(d.getTime()) ? String(at) : d.toISOString();
+}
+
+// -------------------------------------------------------------------------------------------------
+// Protective triggers
+
+export interface TriggerProblem {
+  /** The trigger's name. */
+  name: string;
+  /** The table it is (or was) on. */
+  table: string;
+  /** missing: dropped; altered: its SQL differs from the migration's; unexpected: no migration creates it. */
+  problem: 'missing' | 'altered' | 'unexpected';
+}
+
+export interface ProtectionCheck {
+  /** Every trigger the migrations create is present with the migrations' SQL, and no other is on their tables. */
+  intact: boolean;
+  /** The schema version the triggers were compared with (above user_version when that was lowered). */
+  schemaVersion: number;
+  /** The database's own `user_version`. */
+  recordedVersion: number;
+  problems: TriggerProblem[];
+  /** One sentence per problem, for people (also in VerifyResult.warnings). */
+  warnings: string[];
+}
+
+interface SchemaObject {
+  type: string;
+  table: string;
+  sql: string;
+}
+
+const expectedSchemas = new Map<number, Map<string, SchemaObject>>();
+
+/**
+ * The schema objects the first `version` migrations create, read back from an in-memory database
+ * migrated with the very migrations of db.ts: a trigger changed there needs no second edit here.
+ */
+function expectedSchema(version: number): Map<string, SchemaObject> {
+  let schema = expectedSchemas.get(version);
+  if (!schema) {
+    const mem = new Database(':memory:');
+    try {
+      migrate(mem, MIGRATIONS.slice(0, version), 'expected schema');
+      schema = schemaObjects(mem);
+    } finally {
+      mem.close();
+    }
+    expectedSchemas.set(version, schema);
+  }
+  return schema;
+}
+
+function schemaObjects(db: SqliteDatabase): Map<string, SchemaObject> {
+  const rows = db
+    .prepare<[], { type: string; name: string; tbl_name: string; sql: string | null }>(
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')",
+    )
+    .all();
+  return new Map(rows.map((r) => [r.name, { type: r.type, table: r.tbl_name, sql: r.sql ?? '' }]));
+}
+
+/** SQL compared without regard to layout: runs of whitespace count as one space. */
+function normalisedSql(sql: string): string {
+  return sql.replace(/\s+/g, ' ').trim();
+}
+
+/** The found SQL as shown in a warning: shortened, and no control character reaches a terminal. */
+function shownSql(sql: string): string {
+  return visibleText(normalisedSql(sql)).slice(0, 300);
+}
+
+/**
+ * Compares the database's triggers with those its migrations create: each must be present with the
+ * same SQL (whitespace-normalised), and no other trigger may sit on the tables they guard. A
+ * lowered `user_version` does not hide later migrations' triggers: the version is raised to the
+ * newest one whose tables, indexes or triggers the database holds.
+ */
+export function checkProtections(db: SqliteDatabase): ProtectionCheck {
+  const actual = schemaObjects(db);
+  const recorded = schemaVersion(db);
+  let version = Math.min(recorded, MIGRATIONS.length);
+  for (let v = MIGRATIONS.length; v > version; v--) {
+    const before = expectedSchema(v - 1);
+    const added = [...expectedSchema(v).keys()].filter((name) => !before.has(name));
+    if (added.some((name) => actual.has(name))) {
+      version = v;
+      break;
+    }
+  }
+  const expected = expectedSchema(version);
+  const problems: TriggerProblem[] = [];
+  const warnings: string[] = [];
+  if (version > recorded)
+    warnings.push(
+      `the schema version was lowered to ${recorded}, but the database holds objects of version ${version}: ` +
+        `someone changed the schema (its triggers are compared with version ${version})`,
+    );
+  const guarded = new Set<string>();
+  for (const [name, want] of expected) {
+    if (want.type !== 'trigger') continue;
+    guarded.add(want.table);
+    const found = actual.get(name);
+    if (found?.type !== 'trigger') {
+      problems.push({ name, table: want.table, problem: 'missing' });
+      warnings.push(
+        `protective trigger ${name} is missing: the database no longer refuses what it guarded on table ${want.table}; someone changed the schema`,
+      );
+    } else if (found.table !== want.table || normalisedSql(found.sql) !== normalisedSql(want.sql)) {
+      problems.push({ name, table: want.table, problem: 'altered' });
+      warnings.push(
+        `protective trigger ${name} is altered: its SQL differs from the one schema version ${version} creates ` +
+          `(found: ${shownSql(found.sql)}); someone changed the schema`,
+      );
+    }
+  }
+  for (const [name, found] of actual) {
+    if (found.type !== 'trigger' || expected.has(name) || !guarded.has(found.table)) continue;
+    problems.push({ name, table: found.table, problem: 'unexpected' });
+    warnings.push(
+      `trigger ${name} on table ${found.table} is not one the schema creates: someone changed the schema ` +
+        `(found: ${shownSql(found.sql)})`,
+    );
+  }
+  return {
+    intact: problems.length === 0 && version === recorded,
+    schemaVersion: version,
+    recordedVersion: recorded,
+    problems,
+    warnings,
+  };
 }

@@ -132,6 +132,8 @@ export interface LogPrintView {
   truncated: boolean;
   /** When it is printed. */
   now: number;
+  /** The journal's head when printed and the signing key's full fingerprint, for a reviewer to compare. */
+  evidence: { headSeq: number; headHash: string; fingerprint: string };
 }
 
 export function logPrintPage(v: Shell, p: LogPrintView): SafeHtml {
@@ -147,6 +149,8 @@ export function logPrintPage(v: Shell, p: LogPrintView): SafeHtml {
   <h1>${title}</h1>
   <p>${v.siteName} · ${p.door ? doorName(v, p.door) : t('all')} · ${t('rows_count', { n: rows.length })}${p.truncated ? ' …' : ''}</p>
   <p class="meta">${t('printed_at', { time: fmtTime(v, p.now), by: actorLabel(v, v.actor) })}</p>
+  <p class="meta" id="print-evidence">${t('print_head')}: #${p.evidence.headSeq} <span class="mono">${p.evidence.headHash}</span><br>
+  ${t('print_key')}: <span class="mono" id="print-key">${p.evidence.fingerprint}</span></p>
   <div class="stamp"><span>${t('checked_by')}</span></div>
   <p class="no-print"><button type="button" data-print>${t('print_button')}</button></p>
 </header>

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { checkProtections, publicKeyFingerprint } from '../../controller/journal/index.js';
 import type { Dash } from '../context.js';
 import { localTime, localToday } from '../dates.js';
 import { ApiError, addRoute, DayRangeQuery } from '../http.js';
@@ -20,12 +21,16 @@ export function registerIntegrityRoutes(app: FastifyInstance, dash: Dash): void 
   const { guard, integrity, controller } = dash;
   const { journal, secrets, config } = controller;
 
+  const fingerprint = publicKeyFingerprint(secrets.publicKey);
   const state = () => ({
     head: journal.head(),
     checkpoint: integrity.checkpointStatus(),
     lastVerification: integrity.lastVerification(),
     verifying: integrity.running,
     keyId: secrets.keyId,
+    fingerprint,
+    // Read at every request (a few rows of sqlite_master): a dropped trigger shows at once.
+    protections: checkProtections(controller.db),
   });
 
   addRoute(app, guard, {
@@ -42,6 +47,8 @@ export function registerIntegrityRoutes(app: FastifyInstance, dash: Dash): void 
         checkpoint: s.checkpoint,
         lastVerification: s.lastVerification,
         keyId: s.keyId,
+        fingerprint: s.fingerprint,
+        protections: s.protections,
         today: localToday(dash, dash.now()),
       });
     },
@@ -53,7 +60,8 @@ export function registerIntegrityRoutes(app: FastifyInstance, dash: Dash): void 
     auth: 'integrity.read',
     kind: 'json',
     tag: 'integrity',
-    summary: 'Chain head, last signed checkpoint (signature and row checked), last verification',
+    summary:
+      'Chain head, last signed checkpoint (signature and row checked), last verification, protective triggers, key fingerprint',
     handler: () => state(),
   });
 

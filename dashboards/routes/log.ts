@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Direction, dataFields, visibleText } from '../../controller/domain/index.js';
+import { publicKeyFingerprint } from '../../controller/journal/index.js';
 import { parseLocal } from '../../controller/time.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
@@ -325,12 +326,18 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
         limit: MAX,
       });
       const rows = logRows(dash, seqs).reverse();
+      const head = dash.controller.journal.head();
       return logPrintPage(shellOf(dash, { t, lang, principal }), {
         month: query.month,
         door: query.door,
         rows,
         truncated: rows.length >= MAX,
         now: dash.now(),
+        evidence: {
+          headSeq: head.seq,
+          headHash: head.hash,
+          fingerprint: publicKeyFingerprint(dash.controller.secrets.publicKey),
+        },
       });
     },
   });

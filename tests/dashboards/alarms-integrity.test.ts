@@ -5,8 +5,10 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicKeyFingerprint } from '../../controller/journal/index.js';
 import { verifyEvidence } from '../../dashboards/integrity.js';
 import type { SimBoard } from '../../hardware/index.js';
+import { sqlite } from '../helpers/util.js';
 import { type Client, makeDash, type TestDash } from './helpers.js';
 
 describe('alarms', () => {
@@ -165,6 +167,70 @@ describe('integrity', () => {
     const page = await aud.get('/integrity');
     expect(page.body).toContain('改ざんの疑い');
     expect(page.body).toContain(`seq ${seq}`);
+  });
+});
+
+describe('integrity page: protective triggers and the key fingerprint', () => {
+  let d: TestDash;
+  let aud: Client;
+  beforeAll(async () => {
+    d = await makeDash();
+    aud = await d.login('auditor1');
+    for (let i = 0; i < 5; i++) d.controller.simulateBadge('entry', `00000000${String(i).padStart(2, '0')}`);
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('shows the full key fingerprint, and green protections while the triggers are in place', async () => {
+    const fp = publicKeyFingerprint(d.controller.secrets.publicKey);
+    expect(fp).toMatch(/^SHA256:([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+    expect(fp.slice(7).replaceAll(' ', '').slice(0, 16)).toBe(d.controller.secrets.keyId);
+    const page = (await aud.get('/integrity')).body;
+    expect(page).toContain(`<dd class="mono full" id="key-fingerprint">${fp}</dd>`);
+    expect(page).toContain('<span class="tag ok" id="protections">有効</span>');
+    expect(page).not.toContain('protections-warning');
+    expect((await aud.get('/api/integrity')).json()).toMatchObject({
+      fingerprint: fp,
+      protections: { intact: true },
+    });
+  });
+
+  it('a trigger dropped and one weakened with the sqlite3 shell: the page warns in both languages, verify now records it', async () => {
+    sqlite(
+      d.controller.db.name,
+      `DROP TRIGGER checkpoints_no_delete;
+       DROP TRIGGER journal_no_update;
+       CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal WHEN NEW.type = 'x'
+       BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: UPDATE refused'); END;`,
+    );
+    const ja = (await aud.get('/integrity')).body;
+    expect(ja).toContain('id="protections-warning" role="alert"');
+    expect(ja).toContain('警告：記録の変更・削除を拒否する仕組みが外されています');
+    expect(ja).toContain(
+      '<li>トリガー journal_no_update（テーブル journal）の定義が書き換えられています</li>',
+    );
+    expect(ja).toContain('<li>トリガー checkpoints_no_delete（テーブル checkpoints）が削除されています</li>');
+    expect(ja).toContain('<span class="tag bad" id="protections">');
+    const en = (await aud.req('GET', '/integrity', undefined, { cookie: `${aud.cookie}; sekisho_lang=en` }))
+      .body;
+    expect(en).toContain('Warning: the database no longer refuses changes to the journal');
+    expect(en).toContain('trigger checkpoints_no_delete (table checkpoints) is missing');
+
+    const r = (await aud.post('/api/integrity/verify')).json();
+    expect(r.result).toMatchObject({ ok: true, protectionsIntact: false });
+    expect(r.result.warnings).toEqual([
+      expect.stringMatching(/^protective trigger journal_no_update is altered: .*WHEN NEW\.type = 'x'/),
+      expect.stringMatching(/^protective trigger checkpoints_no_delete is missing/),
+    ]);
+    const recorded = d.controller.journal.query({ types: ['journal_verified'], limit: 1 })[0]!;
+    expect(recorded.data).toMatchObject({ ok: true, protectionsIntact: false });
+    const after = (await aud.get('/integrity')).body;
+    expect(after).toContain('<span class="tag bad" id="verify-result">チェーンは正常・改ざん防止なし</span>');
+    expect(after).not.toContain('class="tag ok" id="verify-result"');
+    expect(after).toContain('id="verify-warnings"');
+    const items = (await aud.get('/api/compliance')).json().items as { clause: string; status: string }[];
+    expect(items.find((i) => i.clause === '§8(1)③')!.status).toBe('attention');
   });
 });
 

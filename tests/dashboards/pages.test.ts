@@ -176,13 +176,24 @@ describe('pages', () => {
       escortName: null,
     };
     const print = (truncated: boolean) =>
-      logPrintPage(shell(), { month: '2026-10', door: 'machine-room', rows: [row], truncated, now: T0 })
-        .value;
+      logPrintPage(shell(), {
+        month: '2026-10',
+        door: 'machine-room',
+        rows: [row],
+        truncated,
+        now: T0,
+        evidence: { headSeq: 7, headHash: 'ab'.repeat(32), fingerprint: `SHA256:${'0123 '.repeat(15)}4567` },
+      }).value;
     expect(print(false)).toContain('Test site · Machine room · ');
     expect(print(false)).toContain('Tanaka (tanaka)');
     expect(print(false)).toContain('2026-10-08 10:00:00');
     expect(print(false)).not.toContain(' …</p>');
     expect(print(true)).toContain(' …</p>');
+    // The head and the key's full fingerprint, for a reviewer to compare with the pinned key.
+    expect(print(false)).toContain(`#7 <span class="mono">${'ab'.repeat(32)}</span>`);
+    expect(print(false)).toContain(
+      `<span class="mono" id="print-key">SHA256:${'0123 '.repeat(15)}4567</span>`,
+    );
   });
 
   it('no page module reaches for the server, the stores or the controller', () => {

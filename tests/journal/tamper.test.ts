@@ -12,6 +12,7 @@ import {
   openDatabase,
   publicKeyId,
   recordBytes,
+  SCHEMA_VERSION,
   type VerifyResult,
   verifyJournal,
 } from '../../controller/journal/index.js';
@@ -197,6 +198,61 @@ describe('tampering with the sqlite3 shell is detected and located', () => {
     const result = verify(f);
     expect(result.ok).toBe(true);
     expect(result.warnings).toEqual([expect.stringMatching(/journal_no_delete is missing/)]);
+  });
+
+  it('an intact schema has intact protections', () => {
+    const result = verify(fixture());
+    expect(result.protections).toEqual({
+      intact: true,
+      schemaVersion: SCHEMA_VERSION,
+      recordedVersion: SCHEMA_VERSION,
+      problems: [],
+      warnings: [],
+    });
+  });
+
+  it('a trigger re-created with a weaker WHEN is reported as altered, layout changes are not', () => {
+    const f = fixture();
+    // Same SQL laid out differently: not a change.
+    sqlite(
+      f.file,
+      `DROP TRIGGER journal_no_update;
+       CREATE TRIGGER journal_no_update   BEFORE UPDATE ON journal
+         BEGIN    SELECT RAISE(ABORT, 'journal rows are append-only: UPDATE refused');   END;`,
+    );
+    expect(verify(f).protections.intact).toBe(true);
+    // Still RAISEs, but lets every update of a row after seq 10 through.
+    sqlite(
+      f.file,
+      `DROP TRIGGER journal_no_update;
+       CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal WHEN OLD.seq < 10
+       BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: UPDATE refused'); END;`,
+    );
+    const result = verify(f);
+    expect(result.ok).toBe(true);
+    expect(result.protections.problems).toEqual([
+      { name: 'journal_no_update', table: 'journal', problem: 'altered' },
+    ]);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^protective trigger journal_no_update is altered: .*WHEN OLD\.seq < 10/),
+    ]);
+  });
+
+  it('a trigger added to a guarded table, and a lowered schema version, are reported', () => {
+    const f = fixture();
+    sqlite(
+      f.file,
+      `CREATE TRIGGER journal_tidy AFTER INSERT ON journal BEGIN DELETE FROM checkpoints; END;
+       PRAGMA user_version = 3; DROP TRIGGER archive_bases_valid;`,
+    );
+    const result = verify(f);
+    expect(result.protections.intact).toBe(false);
+    expect(result.protections.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(result.protections.problems).toEqual([
+      { name: 'archive_bases_valid', table: 'archive_bases', problem: 'missing' },
+      { name: 'journal_tidy', table: 'journal', problem: 'unexpected' },
+    ]);
+    expect(result.warnings[0]).toMatch(/schema version was lowered to 3/);
   });
 });
 
