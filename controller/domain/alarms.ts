@@ -73,6 +73,7 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmS
   controller_fault: 'critical',
   storage_fault: 'critical',
   break_glass: 'critical',
+  journal_truncated: 'critical',
 };
 
 /** The severity of the alarms raised by the visit rules (visits.ts). */

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { AccountRecordSchemas } from './records-accounts.js';
 import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ConfigRecordSchemas } from './records-config.js';
+import { EvidenceRecordSchemas } from './records-evidence.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { TokenRecordSchemas } from './records-tokens.js';
@@ -30,6 +31,7 @@ import {
 export * from './records-accounts.js';
 export * from './records-approvals.js';
 export * from './records-config.js';
+export * from './records-evidence.js';
 export * from './records-operations.js';
 export * from './records-registry.js';
 export * from './records-tokens.js';
@@ -465,6 +467,7 @@ export const RecordCatalogue = {
   ...ApprovalRecordSchemas,
   ...TokenRecordSchemas,
   ...OperationRecordSchemas,
+  ...EvidenceRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

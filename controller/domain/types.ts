@@ -102,6 +102,8 @@ export const AlarmType = z.enum([
   'storage_fault',
   /** One person acted alone on the break-glass path (§4(3)); cleared by another person's review. */
   'break_glass',
+  /** The journal's head is behind what it had signed or published (docs/journal.md). */
+  'journal_truncated',
   // Raised by the visit rules (visits.ts):
   /** A visitor is inside without their escort (the escort left). One alarm per visitor. */
   'visitor_unescorted',
