@@ -350,8 +350,16 @@ export const ConfigSchema = z
       /** Folder holding journal.db and device secrets; relative paths are relative to the config file. */
       path: z.string().min(1),
       retentionYears: int().min(5).max(100).default(5),
-      /** Sign a checkpoint of the journal head at this interval. */
-      checkpointEveryS: int().min(10).max(86_400).default(300),
+      /**
+       * The checkpoint cadence (docs/journal.md): a signed checkpoint inside the commit that makes
+       * `checkpointEveryRows` rows since the last one, or that comes `checkpointEveryS` seconds after
+       * it; a timer signs what a quiet spell left unsigned. Rows a crash can leave unsigned: fewer than
+       * `checkpointEveryRows`, none older than `checkpointEveryS` seconds.
+       */
+      checkpointEveryS: int().min(1).max(86_400).default(5),
+      checkpointEveryRows: int().min(1).max(100_000).default(64),
+      /** A signed snapshot of the derived state (a cache that shortens the start) at this interval. */
+      snapshotEveryS: int().min(10).max(86_400).default(300),
     }),
     /** Listener, TLS, proxy, names (controller/config/dashboard.ts). */
     dashboard: DashboardSchema.default(DASHBOARD_DEFAULTS),

@@ -80,4 +80,18 @@ export {
   snapshotBytes,
   snapshotStateSha256,
 } from './snapshots.js';
-export { type VerifyOptions, type VerifyProblemKind, type VerifyResult, verifyJournal } from './verify.js';
+export {
+  checkPublishedHead,
+  findTruncation,
+  type PublishedHeadCheck,
+  publishedCheckpoint,
+  type ReachedEvidence,
+  type Truncation,
+} from './truncation.js';
+export {
+  type DeclaredGap,
+  type VerifyOptions,
+  type VerifyProblemKind,
+  type VerifyResult,
+  verifyJournal,
+} from './verify.js';
