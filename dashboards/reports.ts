@@ -8,6 +8,7 @@ import type { ScheduleConfig } from '../controller/config/index.js';
 import { isWithinSchedule } from '../controller/domain/index.js';
 import { formatLocal } from '../controller/time.js';
 import type { Dash } from './context.js';
+import { restoresItem } from './restores.js';
 import { breakGlassOfDash } from './routes/requests.js';
 import { DoorAlarmType } from './vocabulary.js';
 
@@ -192,6 +193,7 @@ export function compliance(dash: Dash): ComplianceItem[] {
   ]);
 
   items.push(configChangesItem(dash, now));
+  items.push(restoresItem(dash));
   return items;
 }
 
