@@ -28,6 +28,7 @@ import {
   publicKeyFrom,
   UsageError,
 } from './common.js';
+import { declaredGapLines } from './gaps.js';
 
 export function verify(args: string[]): number {
   const { values } = parseArgs({ args, options: { ...common, archives: { type: 'string' } } });
@@ -48,6 +49,7 @@ export function verify(args: string[]): number {
     );
   else
     process.stdout.write(`JOURNAL NOT INTACT: first bad row seq ${report.firstBadSeq}: ${report.problem}\n`);
+  if (!values.json) process.stdout.write(declaredGapLines(report.gaps));
   return report.ok ? 0 : 1;
 }
 
