@@ -141,6 +141,7 @@ describe('finding alarms', () => {
     expect(DEFAULT_ALARM_SEVERITY.forced_open).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.held_open).toBe('major');
     expect(DEFAULT_ALARM_SEVERITY.break_glass).toBe('critical');
-    expect(Object.keys(DEFAULT_ALARM_SEVERITY)).toHaveLength(8);
+    expect(DEFAULT_ALARM_SEVERITY.journal_truncated).toBe('critical');
+    expect(Object.keys(DEFAULT_ALARM_SEVERITY)).toHaveLength(9);
   });
 });
