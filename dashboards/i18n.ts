@@ -554,6 +554,42 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   com_step_tamper: ['いたずら検知', 'Tamper'],
   com_step_reader_card: ['カード読取', 'Test card'],
   com_step_reader_unplugged: ['リーダーの切断検知', 'Reader unplugged'],
+  // restores of a backup and the journal's declared gaps (issue #15)
+  alarm_journal_truncated: ['記録の欠落（切り詰め）', 'Journal truncated'],
+  cmp_restores: [
+    'バックアップからの復元を記録し、別の人が確認する',
+    'Restores of a backup journaled with the records lost, and reviewed by another person',
+  ],
+  cmp_ev_restores: ['復元の回数', 'Restores'],
+  cmp_ev_restores_pending: ['未確認の復元', 'Restores awaiting review'],
+  cmp_restores_link: ['復元の一覧', 'List of restores'],
+  rst_title: ['バックアップからの復元', 'Restores of a backup'],
+  rst_intro: [
+    'SD カードの故障などでバックアップから復元すると、バックアップ以降の記録は失われます。復元のたびに、失われた記録の範囲を記録します。復元を実施した人以外の管理者が確認してください。',
+    'Restoring a backup (after a card failure, say) loses the records made after the backup. Each restore journals the range of records lost. A manager or administrator other than the person who ran the restore acknowledges it.',
+  ],
+  rst_none: ['復元の記録はありません。', 'No restore recorded.'],
+  rst_by: ['復元した人', 'Restored by'],
+  rst_backup: ['バックアップ', 'Backup'],
+  rst_lost: ['失われた記録', 'Records lost'],
+  rst_lost_range: ['#{from}〜#{through}（{basis}による）', '#{from} to #{through} (known from {basis})'],
+  rst_lost_none: ['なし', 'None'],
+  rst_lost_unknown: ['#{from} 以降（件数は不明）', 'From #{from} on (how many is not known)'],
+  rst_basis_replaced_journal: ['置き換えた記録', 'the replaced journal'],
+  rst_basis_lost_through: ['--lost-through の指定', '--lost-through'],
+  rst_basis_checkpoint: ['公開済みチェックポイント', 'a published checkpoint'],
+  rst_basis_unknown: ['不明', 'unknown'],
+  rst_acknowledged: ['確認済み', 'Acknowledged'],
+  rst_acknowledge: ['復元を確認する', 'Acknowledge the restore'],
+  rst_note_hint: ['確認した内容（必須）', 'What you checked (required)'],
+  rst_refusal_restored: [
+    'この復元を実施したのはあなたです。別の人が確認してください（§4(3)）。',
+    'You ran this restore: another person must acknowledge it (§4(3)).',
+  ],
+  rst_refusal_no_person: [
+    'この認証情報は人に結び付いていないため、確認できません。',
+    'This credential stands for no person and cannot acknowledge.',
+  ],
   // config changes
   cfg_title: ['設定変更', 'Config changes'],
   cfg_intro: [

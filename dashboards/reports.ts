@@ -10,6 +10,7 @@ import { checkProtections } from '../controller/journal/index.js';
 import { formatLocal } from '../controller/time.js';
 import { commissioningOf } from './commissioning.js';
 import type { Dash } from './context.js';
+import { restoresItem } from './restores.js';
 import { breakGlassOfDash } from './routes/requests.js';
 import { DoorAlarmType } from './vocabulary.js';
 
@@ -203,6 +204,7 @@ export function compliance(dash: Dash): ComplianceItem[] {
 
   items.push(configChangesItem(dash, now));
   items.push(commissioningItem(dash));
+  items.push(restoresItem(dash));
   return items;
 }
 

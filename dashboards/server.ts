@@ -65,6 +65,7 @@ import { registerOpenApi } from './routes/openapi.js';
 import { registerPeopleRoutes } from './routes/people.js';
 import { registerReportRoutes } from './routes/reports.js';
 import { registerRequestRoutes } from './routes/requests.js';
+import { registerRestoreRoutes } from './routes/restores.js';
 import { registerSimRoutes } from './routes/sim.js';
 import { registerStaticRoutes } from './routes/static.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -414,6 +415,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIntegrityRoutes(app, dash);
   registerWitnessRoutes(app, dash);
   registerReportRoutes(app, dash);
+  registerRestoreRoutes(app, dash);
   registerUserRoutes(app, dash);
   registerTokenRoutes(app, dash);
   if (dash.simulated) registerSimRoutes(app, dash);

@@ -38,6 +38,9 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/config-changes/:seq/acknowledge': none(
     'a different person acknowledges config changes already in effect (the config file is root’s; issue #14 path 8)',
   ),
+  'POST /api/restores/:seq/acknowledge': none(
+    'a different person acknowledges a restore of a backup and the rows it declares lost (issue #15)',
+  ),
   'POST /api/people': second(
     'adding a person grants nothing; `lockdownOverride` is a lockdown_override request',
   ),
@@ -116,7 +119,7 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   doctor: none('checks'),
   backup: none('a verified copy'),
   restore: none(
-    'root’s recovery with the controller stopped, journaled; root can forge anything on the box (the signed, published checkpoints are what show it)',
+    'root’s recovery with the controller stopped, journaled as a declared gap (journal_restored) that a different person acknowledges; root can forge anything on the box (the witness and the published checkpoints are what show it)',
   ),
   archive: none('moves records past retention into a signed archive'),
   'verify-archive': none('reads'),

@@ -16,10 +16,13 @@ import {
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/index.js';
+import type { LostRangeBasis } from '../domain/index.js';
 import {
+  type Checkpoint,
   HMAC_KEY_FILE,
   PUBLIC_KEY_FILE,
   publicKeyId,
+  publishedCheckpoint,
   SIGNING_KEY_FILE,
   type SqliteDatabase,
   verifyJournal,
@@ -39,6 +42,21 @@ export interface RestoreOptions {
    */
   force?: boolean;
   trustedPublicKey?: KeyObject;
+  /** The highest seq known to have existed (`--lost-through`), when there is no replaced journal. */
+  lostThrough?: number;
+  /**
+   * The checkpoint published on MQTT before the card failed (`--checkpoint FILE`: the retained
+   * payload, parsed). Its signature is checked with the backup's device key (or `trustedPublicKey`).
+   */
+  publishedCheckpoint?: unknown;
+}
+
+/** The range the restore declares lost, and how it is known. */
+export interface LostRange {
+  from: number;
+  /** null: unknown. `from - 1`: nothing was lost. */
+  through: number | null;
+  basis: LostRangeBasis;
 }
 
 export interface RestoreResult {
@@ -47,8 +65,11 @@ export interface RestoreResult {
   setAside?: string;
   /** What --force overrode, if anything. */
   overridden: string[];
-  /** The head after restoring (the backup's head plus the `backup_restored` row). */
+  /** The head after restoring (the backup's head, the `journal_restored` and `backup_restored` rows). */
   head: { seq: number; hash: string };
+  /** What the `journal_restored` row declares lost, and its seq. */
+  lost: LostRange;
+  restoredSeq: number;
 }
 
 /** Opens the live journal exclusively: fails at once if any other process has it open. */
@@ -71,6 +92,8 @@ function lockLive(file: string): SqliteDatabase {
 
 interface LiveState {
   head?: { seq: number; hash: string };
+  /** The highest seq a checkpoint of the live journal names (it may be above its head). */
+  checkpointSeq?: number;
   /** The hash of the live row at the backup's head seq. */
   hashAtBackupHead?: string;
   keyId?: string;
@@ -106,6 +129,8 @@ function inspectLive(storage: string, backupHeadSeq: number): LiveState {
       .prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1')
       .get();
     state.head = head ?? { seq: 0, hash: '0'.repeat(64) };
+    state.checkpointSeq =
+      db.prepare<[], { m: number | null }>('SELECT MAX(seq) AS m FROM checkpoints').get()?.m ?? undefined;
     state.hashAtBackupHead = db
       .prepare<[number], { hash: string }>('SELECT hash FROM journal WHERE seq = ?')
       .get(backupHeadSeq)?.hash;
@@ -141,6 +166,7 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
     const check = unpackAndCheck(resolve(from), staging, { trustedPublicKey: options.trustedPublicKey });
     if (!check.ok) throw new BackupError(`backup ${from} refused, nothing was changed`, check.problems);
     const m = check.manifest;
+    const published = checkGivenCheckpoint(options, staging, loaded.config.controller.id);
 
     // What --force is for: restoring something that is not simply "this controller, earlier".
     const live = inspectLive(storage, m.head.seq);
@@ -229,6 +255,28 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
     const { db, journal, secrets } = openStorage(loaded);
     try {
       const at = now();
+      const lost = lostRange(m.head.seq, live, options.lostThrough, published);
+      const outbox = loaded.config.mqtt !== undefined;
+      // The declared gap first: it skips every seq that existed after the backup, so none is reused
+      // and the restored controller does not take the lost rows for a truncation.
+      const restored = journal.appendGap(
+        {
+          type: 'journal_restored',
+          at,
+          actor: options.actor,
+          data: {
+            lostFrom: lost.from,
+            lostThrough: lost.through,
+            basis: lost.basis,
+            backup: basename(from),
+            backupCreatedAt: m.createdAt,
+            backupHeadSeq: m.head.seq,
+            backupHeadHash: m.head.hash,
+            checkpoint: published ? { seq: published.seq, hash: published.hash, at: published.at } : null,
+          },
+        },
+        { outbox },
+      );
       journal.append(
         {
           type: 'backup_restored',
@@ -244,7 +292,7 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
             forced: objections,
           },
         },
-        { outbox: loaded.config.mqtt !== undefined },
+        { outbox },
       );
       journal.checkpoint(at, secrets.signingKey, secrets.keyId);
       const after = verifyJournal(db, { publicKey: secrets.publicKey });
@@ -257,6 +305,8 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
         setAside,
         overridden: objections,
         head: { seq: after.headSeq, hash: after.headHash },
+        lost,
+        restoredSeq: restored.seq,
       };
     } finally {
       db.close();
@@ -264,4 +314,45 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * The checkpoint given with `--checkpoint`, checked with the backup's device key (or the trusted
+ * key): a bad one refuses the restore before anything is replaced.
+ */
+function checkGivenCheckpoint(
+  options: RestoreOptions,
+  staging: string,
+  controllerId: string,
+): Checkpoint | undefined {
+  if (options.publishedCheckpoint === undefined) return undefined;
+  const key =
+    options.trustedPublicKey ?? createPublicKey(readFileSync(join(staging, PUBLIC_KEY_FILE), 'utf8'));
+  const r = publishedCheckpoint(options.publishedCheckpoint, controllerId, key);
+  if ('problem' in r)
+    throw new BackupError(
+      `restore refused, nothing was changed: the checkpoint given with --checkpoint cannot be used: ${r.problem}`,
+    );
+  return r.checkpoint;
+}
+
+/**
+ * The rows lost with the failed card: from the backup's head + 1 up to the highest seq known to have
+ * existed — the replaced journal's head or its newest checkpoint, else `--lost-through` or the
+ * published checkpoint (the highest of those given) — else unknown.
+ */
+export function lostRange(
+  backupHeadSeq: number,
+  live: { head?: { seq: number }; checkpointSeq?: number },
+  lostThrough: number | undefined,
+  published: Checkpoint | undefined,
+): LostRange {
+  const from = backupHeadSeq + 1;
+  const known: [number, LostRangeBasis][] = [];
+  if (live.head) known.push([Math.max(live.head.seq, live.checkpointSeq ?? 0), 'replaced_journal']);
+  if (lostThrough !== undefined) known.push([lostThrough, 'lost_through']);
+  if (published) known.push([published.seq, 'checkpoint']);
+  if (known.length === 0) return { from, through: null, basis: 'unknown' };
+  const [through, basis] = known.reduce((a, b) => (b[0] > a[0] ? b : a));
+  return { from, through: Math.max(through, backupHeadSeq), basis };
 }

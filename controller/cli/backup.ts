@@ -1,4 +1,6 @@
 /** `sekisho backup` and `sekisho restore`: the commands around controller/backup/. */
+
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBackup, createBackup, describeManifest, restoreBackup } from '../backup/index.js';
@@ -158,9 +160,14 @@ export function restoreCommand(args: string[]): number {
       force: { type: 'boolean' },
       check: { type: 'boolean' },
       'public-key': { type: 'string' },
+      'lost-through': { type: 'string' },
+      checkpoint: { type: 'string' },
     },
   });
   const from = need(values.from, 'from');
+  const lostThrough = seqOption(values['lost-through'], 'lost-through');
+  const publishedCheckpoint =
+    values.checkpoint === undefined ? undefined : jsonFile(values.checkpoint, 'checkpoint');
   const keyFile = values['public-key'];
   const trustedPublicKey = keyFile ? publicKeyFrom(keyFile) : undefined;
   if (values.check) {
@@ -180,6 +187,8 @@ export function restoreCommand(args: string[]): number {
     actor: cliIdentity().actor,
     force: values.force,
     trustedPublicKey,
+    lostThrough,
+    publishedCheckpoint,
   });
   process.stdout.write(`restored ${from} into ${loaded.storageDir}\n`);
   for (const line of describeManifest(r.manifest)) process.stdout.write(`  ${line}\n`);
@@ -188,6 +197,44 @@ export function restoreCommand(args: string[]): number {
     r.setAside ? `  the replaced files are in ${r.setAside}\n` : '  there was nothing to replace\n',
   );
   process.stdout.write(`  journal head now seq ${r.head.seq} (the restore itself is journaled and signed)\n`);
+  const { lost } = r;
+  if (lost.through === null)
+    process.stdout.write(
+      `  journal_restored (seq ${r.restoredSeq}): rows from seq ${lost.from} on were lost, how many is UNKNOWN ` +
+        '(no replaced journal, no --lost-through, no --checkpoint): later seqs may repeat seqs of lost rows\n',
+    );
+  else if (lost.through < lost.from)
+    process.stdout.write(`  journal_restored (seq ${r.restoredSeq}): no row was lost\n`);
+  else
+    process.stdout.write(
+      `  journal_restored (seq ${r.restoredSeq}): rows ${lost.from} to ${lost.through} were lost (known from ${lost.basis.replace('_', ' ')}); their seqs are skipped\n`,
+    );
+  process.stdout.write(
+    '  A person other than the one who restored must acknowledge it: dashboard, Compliance → Restores\n',
+  );
   process.stdout.write('Start the controller again: sudo systemctl start sekisho\n');
   return 0;
+}
+
+function seqOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value) || Number(value) < 1)
+    throw new UsageError(
+      `--${flag} must be a positive whole number (a journal seq), got ${JSON.stringify(value)}`,
+    );
+  return Number(value);
+}
+
+function jsonFile(file: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--${flag}: ${file} is not JSON (expected the retained checkpoint payload)`);
+  }
 }

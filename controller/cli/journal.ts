@@ -34,6 +34,7 @@ import {
   publicKeyFrom,
   UsageError,
 } from './common.js';
+import { declaredGapLines } from './gaps.js';
 import { publishedLine, readPublishedCheckpoints } from './published-checkpoints.js';
 import { pinnedKey as witnessKey } from './witness.js';
 
@@ -138,6 +139,8 @@ export function verify(args: string[]): number {
       );
   }
   for (const w of report.warnings) out.push(`  warning: ${w}`);
+  const gaps = declaredGapLines(report.gaps);
+  if (gaps) out.push(gaps.trimEnd());
   if (report.ok && !report.protections.intact)
     out.push(
       '  What the chain cannot show: rows removed from its end, or a row edited with the chain re-hashed and ' +

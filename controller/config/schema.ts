@@ -392,8 +392,16 @@ export const ConfigSchema = z
         .max(3600, { error: 'must be 5–3600 s' })
         .default(60),
       retentionYears: int().min(5).max(100).default(5),
-      /** Sign a checkpoint of the journal head at this interval. */
-      checkpointEveryS: int().min(10).max(86_400).default(300),
+      /**
+       * The checkpoint cadence (docs/journal.md): a signed checkpoint inside the commit that makes
+       * `checkpointEveryRows` rows since the last one, or that comes `checkpointEveryS` seconds after
+       * it; a timer signs what a quiet spell left unsigned. Rows a crash can leave unsigned: fewer than
+       * `checkpointEveryRows`, none older than `checkpointEveryS` seconds.
+       */
+      checkpointEveryS: int().min(1).max(86_400).default(5),
+      checkpointEveryRows: int().min(1).max(100_000).default(64),
+      /** A signed snapshot of the derived state (a cache that shortens the start) at this interval. */
+      snapshotEveryS: int().min(10).max(86_400).default(300),
     }),
     /** `sekisho backup`: the generations kept in the folder a new backup is written to. */
     backup: BackupSchema.default(BACKUP_DEFAULTS),

@@ -76,6 +76,7 @@ export const DEFAULT_ALARM_SEVERITY: Readonly<Record<ControllerAlarmType, AlarmS
   break_glass: 'critical',
   power_failure: 'critical',
   power_monitor_offline: 'major',
+  journal_truncated: 'critical',
 };
 
 /** The severity of the alarms raised by the visit rules (visits.ts). */

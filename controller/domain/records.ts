@@ -14,6 +14,7 @@ import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ClockRecordSchemas } from './records-clock.js';
 import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
+import { EvidenceRecordSchemas } from './records-evidence.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
@@ -38,6 +39,7 @@ export * from './records-approvals.js';
 export * from './records-clock.js';
 export * from './records-commissioning.js';
 export * from './records-config.js';
+export * from './records-evidence.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
 export * from './records-power.js';
@@ -483,6 +485,7 @@ export const RecordCatalogue = {
   ...StorageRecordSchemas,
   ...PowerRecordSchemas,
   ...CommissioningRecordSchemas,
+  ...EvidenceRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

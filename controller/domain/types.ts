@@ -110,6 +110,8 @@ export const AlarmType = z.enum([
   'power_failure',
   /** upsd cannot be read: a power failure would go unseen. */
   'power_monitor_offline',
+  /** The journal's head is behind what it had signed or published (docs/journal.md). */
+  'journal_truncated',
   // Raised by the visit rules (visits.ts):
   /** A visitor is inside without their escort (the escort left). One alarm per visitor. */
   'visitor_unescorted',

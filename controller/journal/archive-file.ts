@@ -16,6 +16,7 @@
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { declaredJump } from './gap.js';
 import { type Checkpoint, chainHash, GENESIS_HASH, RECORD_VERSION } from './journal.js';
 import { publicKeyId } from './secrets.js';
 
@@ -190,7 +191,7 @@ export function verifyArchiveFile(file: string, options: ArchiveCheckOptions = {
     const text = line.toString('utf8');
     const hash = text.slice(0, 64);
     const bytes = text.slice(65);
-    const seq = expected;
+    const seq = declaredJump(bytes, expected) ?? expected;
     if (!/^[0-9a-f]{64} /.test(text.slice(0, 65))) {
       bad(seq, `line ${index}: not "<hash> <bytes>" (expected row ${seq})`);
       broken = true;

@@ -23,6 +23,7 @@ import {
   verifyArchiveFile,
 } from './archive-file.js';
 import type { SqliteDatabase } from './db.js';
+import { declaredJump } from './gap.js';
 import {
   type ArchiveBase,
   archiveBaseBytes,
@@ -112,7 +113,11 @@ export function archiveJournal(db: SqliteDatabase, journal: Journal, options: Ar
       'SELECT MIN(seq) AS seq FROM journal WHERE seq > ? AND at >= ?',
     )
     .get(prevBase.seq, before)?.seq;
-  const cut = Math.min((firstYoung ?? headSeq + 1) - 1, headSeq - 1);
+  // The last row that exists at or below the cut-off (a declared gap may leave seqs without rows).
+  const cut =
+    db
+      .prepare<[number], { seq: number | null }>('SELECT MAX(seq) AS seq FROM journal WHERE seq <= ?')
+      .get(Math.min((firstYoung ?? headSeq + 1) - 1, headSeq - 1))?.seq ?? 0;
   if (cut <= prevBase.seq)
     return {
       archived: false,
@@ -146,7 +151,9 @@ export function archiveJournal(db: SqliteDatabase, journal: Journal, options: Ar
   let expected = prevBase.seq + 1;
   let headHash = '';
   eachRow((row) => {
-    if (row.seq !== expected || chainHash(prev, row.bytes) !== row.hash || row.bytes.includes('\n'))
+    if (row.seq !== expected && declaredJump(row.bytes, expected) !== row.seq)
+      throw new ArchiveError(`row ${row.seq} does not chain as it should; nothing was archived`);
+    if (chainHash(prev, row.bytes) !== row.hash || row.bytes.includes('\n'))
       throw new ArchiveError(`row ${row.seq} does not chain as it should; nothing was archived`);
     const text = line(row);
     content.update(text, 'utf8');
@@ -155,11 +162,15 @@ export function archiveJournal(db: SqliteDatabase, journal: Journal, options: Ar
     lastAt = row.at;
     prev = row.hash;
     headHash = row.hash;
-    expected++;
+    expected = row.seq + 1;
     rows++;
   });
-  if (rows !== cut - prevBase.seq)
-    throw new ArchiveError(`expected ${cut - prevBase.seq} rows, read ${rows}`);
+  // A declared gap skips seqs: count the rows, not the seqs.
+  const present = db
+    .prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM journal WHERE seq > ? AND seq <= ?')
+    .get(prevBase.seq, cut)!.n;
+  if (rows !== present || expected !== cut + 1)
+    throw new ArchiveError(`expected ${present} rows up to seq ${cut}, read ${rows}`);
 
   const manifest: ArchiveManifest = {
     format: 1,

@@ -237,6 +237,31 @@ const registryPagingSchema: Migration = {
   },
 };
 
+/**
+ * Version 7: declared gaps. A seq is never used twice: when rows are found missing (the controller's
+ * `journal_truncated`) or lost with a failed card (`sekisho restore`'s `journal_restored`), the next
+ * row skips past every seq known to have existed, and its data names the skipped range. The
+ * contiguity trigger allows exactly that jump, from those two types only (docs/journal.md).
+ */
+const declaredGapSchema: Migration = {
+  name: 'declared gaps: journal_truncated and journal_restored may skip the seqs they name',
+  up(db) {
+    db.exec(`
+      DROP TRIGGER IF EXISTS journal_seq_contiguous;
+      CREATE TRIGGER journal_seq_contiguous BEFORE INSERT ON journal
+      WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM journal), 0) + 1
+        AND NOT (
+          NEW.type IN ('journal_truncated', 'journal_restored')
+          AND NEW.seq > COALESCE((SELECT MAX(seq) FROM journal), 0) + 1
+          AND json_valid(NEW.bytes)
+          AND json_extract(NEW.bytes, '$.data.lostFrom') IS COALESCE((SELECT MAX(seq) FROM journal), 0) + 1
+          AND json_extract(NEW.bytes, '$.data.lostThrough') IS NEW.seq - 1
+        )
+      BEGIN SELECT RAISE(ABORT, 'journal rows are append-only: seq must continue the sequence (or a declared gap must name the seqs it skips)'); END;
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
 export const MIGRATIONS: readonly Migration[] = [
   journalSchema,
@@ -245,6 +270,7 @@ export const MIGRATIONS: readonly Migration[] = [
   archiveSchema,
   snapshotSchema,
   registryPagingSchema,
+  declaredGapSchema,
 ];
 
 /** The schema version this code writes and expects. */

@@ -82,7 +82,16 @@ export {
   snapshotStateSha256,
 } from './snapshots.js';
 export {
+  checkPublishedHead,
+  findTruncation,
+  type PublishedHeadCheck,
+  publishedCheckpoint,
+  type ReachedEvidence,
+  type Truncation,
+} from './truncation.js';
+export {
   checkProtections,
+  type DeclaredGap,
   type ProtectionCheck,
   type TriggerProblem,
   type VerifyOptions,

@@ -385,8 +385,11 @@ type CheckpointRow = {
   key_id: string;
 };
 
+// A declared gap row chains from the previous row that exists, not from seq - 1.
 const ROW_COLUMNS =
-  'j.seq, j.bytes, j.hash, (SELECT p.hash FROM journal p WHERE p.seq = j.seq - 1) AS prev_hash';
+  'j.seq, j.bytes, j.hash, COALESCE((SELECT p.hash FROM journal p WHERE p.seq = j.seq - 1), ' +
+  "CASE WHEN j.type IN ('journal_truncated', 'journal_restored') THEN " +
+  '(SELECT p.hash FROM journal p WHERE p.seq < j.seq ORDER BY p.seq DESC LIMIT 1) END) AS prev_hash';
 
 /**
  * The WHERE terms and parameters of a filter's time range, person, door and types (not its cursor),
@@ -530,10 +533,33 @@ export class Journal {
     return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
   }
 
-  #insertRow(p: PreparedInput, outbox: boolean): JournalRow {
+  /**
+   * Appends a declared gap: a `journal_truncated` or `journal_restored` row that takes seq
+   * `lostThrough + 1`, skipping every seq from the head + 1 to `lostThrough` (its data's `lostFrom`
+   * and `lostThrough` name them; they are set here). Its hash chains to the head. With `lostThrough`
+   * at or below the head (or null: unknown) nothing is skipped and the row takes the next seq, with
+   * the data it was given. Never reuses a seq: that is what it is for.
+   */
+  appendGap(
+    input: JournalInput<'journal_truncated'> | JournalInput<'journal_restored'>,
+    options: AppendOptions = {},
+  ): JournalRow {
+    const outbox = options.outbox ?? this.#outboxByDefault;
+    return this.transaction(() => {
+      this.#head = this.#readHead();
+      const lostFrom = this.#head.seq + 1;
+      const wanted = input.data.lostThrough;
+      const skip = typeof wanted === 'number' && wanted >= lostFrom;
+      const data = skip ? { ...input.data, lostFrom, lostThrough: wanted } : input.data;
+      const prepared = prepareInput({ ...input, data } as JournalInput);
+      return this.#insertRow(prepared, outbox, skip ? wanted + 1 : undefined);
+    });
+  }
+
+  #insertRow(p: PreparedInput, outbox: boolean, gapSeq?: number): JournalRow {
     for (let attempt = 0; ; attempt++) {
       const prev = this.#head;
-      const seq = prev.seq + 1;
+      const seq = gapSeq ?? prev.seq + 1;
       const bytes = recordBytes(seq, p, p.dataJson);
       const hash = chainHash(prev.hash, bytes);
       const info = this.#insert.run(

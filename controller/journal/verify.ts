@@ -8,6 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { GAP_RECORD_TYPES, type GapRecordType } from '../domain/records-evidence.js';
 import { visibleText } from '../domain/text.js';
 import { MIGRATIONS, migrate, type SqliteDatabase, schemaVersion } from './db.js';
 import {
@@ -84,6 +85,21 @@ export interface VerifyResult {
   protections: ProtectionCheck;
   /** The latest archive base: the live chain starts after it (rows up to it are in archive files). */
   archiveBase?: Pick<ArchiveBase, 'seq' | 'hash' | 'at' | 'archiveSha256'>;
+  /**
+   * Every declared gap walked (`journal_truncated`, `journal_restored` rows), in seq order: the rows
+   * `lostFrom` to `lostThrough` are gone and the journal says so (null: unknown how many).
+   */
+  gaps: DeclaredGap[];
+}
+
+/** A gap row as verify reports it. */
+export interface DeclaredGap {
+  seq: number;
+  type: GapRecordType;
+  at: number;
+  actor: string | null;
+  lostFrom: number;
+  lostThrough: number | null;
 }
 
 type RawRow = [
@@ -128,6 +144,7 @@ function run(db: SqliteDatabase, options: VerifyOptions): VerifyResult {
     signaturesChecked: options.publicKey !== undefined,
     warnings: [],
     protections: checkProtections(db),
+    gaps: [],
   };
   result.warnings.push(...result.protections.warnings);
   const fail = (f: Finding, checkpointSeq?: number): VerifyResult => {
@@ -249,7 +266,16 @@ function walk(
     const rows = page.all(after, PAGE) as RawRow[];
     for (const row of rows) {
       const seq = row[0];
-      if (seq !== expected) {
+      const gapType = isGapType(row[2]) ? row[2] : null;
+      let declared: DeclaredGap | null = null;
+      if (gapType) {
+        // A declared gap: accepted only when its data names exactly the seqs it skips.
+        const gap = declaredGap(row, gapType, expected);
+        if (typeof gap === 'string') return fail({ seq: expected, kind: 'missing', problem: gap });
+        declared = gap;
+        if (seq > expected) prev2 = null; // no row at seq - 1 to compare with
+      }
+      if (seq !== expected && !(gapType && seq > expected)) {
         if (seq > expected) {
           const range = seq - expected > 1 ? `rows ${expected} to ${seq - 1} are` : `row ${expected} is`;
           return fail({
@@ -293,6 +319,7 @@ function walk(
         lastMatched = cp.seq;
         cpIndex++;
       }
+      if (declared) result.gaps.push(declared);
       prev2 = prev1;
       prev1 = hash as string;
       expected = seq + 1;
@@ -330,6 +357,37 @@ function walk(
   }
   options.onProgress?.(result.rows, result.headSeq);
   return result;
+}
+
+function isGapType(type: unknown): type is GapRecordType {
+  return (GAP_RECORD_TYPES as readonly unknown[]).includes(type);
+}
+
+/** The gap a gap row declares, or why it is not a valid declaration. */
+function declaredGap(row: RawRow, type: GapRecordType, expected: number): DeclaredGap | string {
+  const seq = row[0];
+  const rec = parse(row[6]);
+  const data = (rec?.data ?? {}) as { lostFrom?: unknown; lostThrough?: unknown };
+  const { lostFrom, lostThrough } = data;
+  const at = typeof rec?.at === 'number' ? rec.at : 0;
+  const actor = typeof rec?.actor === 'string' ? rec.actor : null;
+  if (seq > expected) {
+    const range = seq - expected > 1 ? `rows ${expected} to ${seq - 1} are` : `row ${expected} is`;
+    if (lostFrom !== expected || lostThrough !== seq - 1)
+      return (
+        `${range} missing: the ${type} row at seq ${seq} skips them but declares ` +
+        `${JSON.stringify(lostFrom)} to ${JSON.stringify(lostThrough)}, not exactly that range (forged or altered)`
+      );
+    return { seq, type, at, actor, lostFrom: expected, lostThrough: seq - 1 };
+  }
+  return {
+    seq,
+    type,
+    at,
+    actor,
+    lostFrom: typeof lostFrom === 'number' ? lostFrom : seq,
+    lostThrough: typeof lostThrough === 'number' ? lostThrough : null,
+  };
 }
 
 function expectedPrefix(row: RawRow): string {

@@ -1,7 +1,10 @@
 /**
  * The MQTT publisher: drains the journal's outbox to the broker and keeps the retained state topics
- * (status, doors, active alarms, checkpoint) current. It is output-only: it never subscribes, so
- * nothing a broker delivers can reach the controller.
+ * (status, doors, active alarms, checkpoint) current. It is output-only but for one read: at its
+ * first connection it reads back the checkpoint retained on its own checkpoint topic (before
+ * publishing its own), and hands it to the runtime's start check, which accepts only a checkpoint
+ * signed with the device key and can only raise an alarm from it. Nothing else a broker delivers
+ * reaches the controller.
  *
  * Delivery. Each outbox row (written in the same transaction as its journal row) is published in seq
  * order with QoS 1 — to `…/events`, and alarm rows also to `…/alarms` — and removed from the outbox
@@ -74,6 +77,8 @@ export interface PublisherTuning {
   /** At most this many connection changes are journaled per `transitionWindowMs`. Default 6 per 10 min. */
   maxTransitions?: number;
   transitionWindowMs?: number;
+  /** How long the first connection waits for the retained checkpoint. Default 3000 ms. */
+  retainedWaitMs?: number;
 }
 
 export interface PublisherDeps {
@@ -91,6 +96,11 @@ export interface PublisherDeps {
   record: <T extends KnownRecordType>(type: T, data: RecordDataOf<T>) => void;
   lookupPerson?: PersonLookup;
   tuning?: PublisherTuning;
+  /**
+   * Called once, at the first connection, with the checkpoint retained on the broker (parsed JSON;
+   * null when it is not JSON). Not called when none is retained or it cannot be read.
+   */
+  publishedHead?: (payload: unknown) => void;
 }
 
 export interface MqttStatus {
@@ -133,6 +143,9 @@ export class MqttPublisher {
   readonly #window: number;
   readonly #pollMs: number;
   readonly #stopTimeoutMs: number;
+  readonly #retainedWaitMs: number;
+  /** The read-back of the retained checkpoint: our own is published only once it is done. */
+  #headCheck: 'pending' | 'running' | 'done';
   readonly #maxTransitions: number;
   readonly #transitionWindowMs: number;
   readonly #broker: string;
@@ -185,6 +198,8 @@ export class MqttPublisher {
     this.#window = t.window ?? 100;
     this.#pollMs = t.pollMs ?? 1000;
     this.#stopTimeoutMs = t.stopTimeoutMs ?? 2000;
+    this.#retainedWaitMs = t.retainedWaitMs ?? 3000;
+    this.#headCheck = deps.publishedHead ? 'pending' : 'done';
     this.#maxTransitions = t.maxTransitions ?? 6;
     this.#transitionWindowMs = t.transitionWindowMs ?? 600_000;
     const addr = brokerAddress(deps.config.url);
@@ -279,7 +294,7 @@ export class MqttPublisher {
 
   /** A new checkpoint was signed. */
   checkpointed(): void {
-    if (this.#connected) this.#guard(() => this.#publishCheckpoint());
+    if (this.#connected && this.#headCheck === 'done') this.#guard(() => this.#publishCheckpoint());
   }
 
   status(): MqttStatus {
@@ -362,7 +377,8 @@ export class MqttPublisher {
     this.#d.log.info('mqtt connected', { broker: this.#broker, backlog: this.#backlog });
     this.#transition('connected', '');
     this.#publishOnline();
-    this.#publishCheckpoint();
+    if (this.#headCheck === 'pending') this.#readRetainedHead();
+    else if (this.#headCheck === 'done') this.#publishCheckpoint();
     this.#publishDiscovery();
     this.#publishState(true);
     this.#scheduleDrain();
@@ -597,6 +613,49 @@ export class MqttPublisher {
       this.#d.now(),
     );
     this.#retain(this.topics.status, JSON.stringify(payload));
+  }
+
+  /**
+   * Reads the checkpoint retained on our checkpoint topic (the head published before this start),
+   * hands it to the runtime, then publishes our own. Subscribed only for this read.
+   */
+  #readRetainedHead(): void {
+    this.#headCheck = 'running';
+    const client = this.#client!;
+    const topic = this.topics.checkpoint;
+    let done = false;
+    const finish = (payload: unknown, found: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      client.removeListener('message', onMessage);
+      client.unsubscribe(topic, () => undefined);
+      this.#headCheck = 'done';
+      if (found) this.#guard(() => this.#d.publishedHead?.(payload));
+      else this.#d.log.info('no checkpoint retained on MQTT to compare the journal with');
+      if (this.#connected) this.#guard(() => this.#publishCheckpoint());
+    };
+    const onMessage = (t: string, message: Buffer) => {
+      if (t !== topic) return;
+      let payload: unknown = null;
+      try {
+        payload = JSON.parse(message.toString('utf8'));
+      } catch {
+        payload = null;
+      }
+      finish(payload, true);
+    };
+    client.on('message', onMessage);
+    const timer = setTimeout(() => finish(null, false), this.#retainedWaitMs);
+    client.subscribe(topic, { qos: 1 }, (err, granted) => {
+      if (err || granted?.[0]?.qos === 128) {
+        this.#d.log.warn(
+          'cannot read the checkpoint retained on MQTT (does the broker ACL let the controller read its checkpoint topic?)',
+          { topic, error: err ? String(err) : 'subscription refused' },
+        );
+        finish(null, false);
+      }
+    });
   }
 
   #publishCheckpoint(): void {

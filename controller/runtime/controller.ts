@@ -23,6 +23,7 @@ import {
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
+  alarmSeverity,
   type BadgeRead,
   type Decision,
   type DerivedState,
@@ -34,8 +35,15 @@ import {
   listActiveAlarms,
   recordOf,
 } from '../domain/index.js';
-import type { DeviceSecrets, Journal, JournalInput, JournalRow } from '../journal/index.js';
-import { maskCredential } from '../journal/index.js';
+import type {
+  DeviceSecrets,
+  Journal,
+  JournalHead,
+  JournalInput,
+  JournalRow,
+  ReachedEvidence,
+} from '../journal/index.js';
+import { checkPublishedHead, findTruncation, maskCredential, publishedCheckpoint } from '../journal/index.js';
 import { WalCheckpointer } from '../journal/wal-checkpointer.js';
 import { createLogger, type Logger } from '../log.js';
 import { MQTT_NOT_CONFIGURED, MqttPublisher, type MqttStatus, type PublisherTuning } from '../mqtt/index.js';
@@ -58,6 +66,12 @@ import { Readers } from './readers.js';
 import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
+
+const SOURCE_TEXT = {
+  checkpoint: 'signed checkpoint',
+  snapshot: 'signed snapshot',
+  mqtt: 'checkpoint published on MQTT',
+} as const;
 
 export interface ControllerOptions {
   loaded: LoadedConfig;
@@ -159,6 +173,8 @@ export class Controller {
   private walCheckpointer: WalCheckpointer | null = null;
   private readonly loaded: LoadedConfig;
   private readonly startedBy: string | null;
+  /** The journal's head when this start began (before its rows). */
+  private startHead: JournalHead = { seq: 0, hash: '' };
 
   private constructor(opts: ControllerOptions) {
     const { config, storageDir } = opts.loaded;
@@ -206,12 +222,28 @@ export class Controller {
           },
           lookupPerson: (id) => this.registry.getPerson(id),
           tuning: opts.mqttTuning,
+          publishedHead: (payload) => this.checkPublishedHead(payload),
         })
       : null;
 
     // 4. The parts.
     const derived = this.state;
     const mqtt = this.mqtt;
+    // The checkpoint cadence first: the writer signs inside the commit that makes a checkpoint due.
+    this.checkpoints = new Checkpoints({
+      db,
+      journal,
+      secrets,
+      log,
+      now,
+      guard,
+      derived,
+      mqtt,
+      everyMs: config.storage.checkpointEveryS * 1000,
+      everyRows: config.storage.checkpointEveryRows,
+      snapshotEveryMs: config.storage.snapshotEveryS * 1000,
+      pendingWrites: () => this.writer.pendingWrites,
+    });
     this.writer = new Writer({
       journal,
       derived,
@@ -221,6 +253,7 @@ export class Controller {
       secureAll: () => this.secureAll(),
       beforeCommit: () => this.clock.check(),
       storageFault: () => this.space.afterFault(),
+      cadence: this.checkpoints,
     });
     const writer = this.writer;
     this.doors = new Doors({
@@ -252,18 +285,6 @@ export class Controller {
       },
     });
     this.readers = new Readers({ config, doors, writer, now, guard, access: this });
-    this.checkpoints = new Checkpoints({
-      db,
-      journal,
-      secrets,
-      log,
-      now,
-      guard,
-      derived,
-      mqtt,
-      everyMs: config.storage.checkpointEveryS * 1000,
-      pendingWrites: () => writer.pendingWrites,
-    });
     this.space = new StorageSpace({
       dir: storageDir,
       floorMiB: config.storage.lowSpaceMiB,
@@ -324,6 +345,16 @@ export class Controller {
     // WAL checkpoints run from a timer between events, never inside a commit on the door path.
     // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
     this.walCheckpointer = WalCheckpointer.start(this.db, this.log, { busy: () => this.readers.receiving() });
+    // Never append silently to a journal cut back behind what it had signed (docs/journal.md).
+    this.startHead = this.journal.head();
+    const truncation = findTruncation(this.db, this.startHead, this.secrets.publicKey);
+    if (truncation) {
+      if (truncation.unsigned > 0)
+        this.log.warn('checkpoints or snapshots beyond the head do not verify with the device key', {
+          count: truncation.unsigned,
+        });
+      this.declareTruncation(truncation.evidence);
+    }
     const at = this.now();
     const started: JournalInput[] = [
       {
@@ -343,8 +374,73 @@ export class Controller {
     // Make the secured state a record too, so the log shows how every start left the door.
     for (const d of this.config.doors)
       started.push({ type: 'door_locked', at, door: d.id, data: { cause: 'startup' } });
-    this.writer.commit(started);
+    // A signed checkpoint of every start, inside the commit of its last row.
+    this.writer.commit(started, undefined, { checkpoint: true });
     for (const part of this.parts) part.start();
+  }
+
+  /**
+   * The journal reached `evidence.seq` once and no longer does: a gap row that skips every seq up to
+   * it (so none is used twice), then a critical `journal_truncated` alarm. The next checkpoint signs
+   * both. `reused`: rows were appended since the start before this was found (the MQTT check).
+   */
+  private declareTruncation(evidence: ReachedEvidence, reused = false): void {
+    const head = this.journal.head();
+    const at = this.now();
+    const gap = this.writer.declareGap({
+      type: 'journal_truncated',
+      at,
+      data: {
+        lostFrom: (reused ? this.startHead.seq : head.seq) + 1,
+        lostThrough: evidence.seq,
+        foundHeadSeq: head.seq,
+        foundHeadHash: head.hash,
+        evidence: evidence.source,
+        evidenceSeq: evidence.seq,
+        evidenceHash: evidence.hash,
+        evidenceAt: evidence.at,
+        ...(reused ? { reused } : {}),
+      },
+    });
+    const lost =
+      gap.seq > head.seq + 1
+        ? `rows ${head.seq + 1} to ${evidence.seq} are gone`
+        : `the journal holds another row at seq ${evidence.seq}: rows were removed and their seqs reused, or rewritten`;
+    const detail =
+      `the journal's head (seq ${head.seq}) is behind the ${SOURCE_TEXT[evidence.source]} for seq ${evidence.seq} ` +
+      `signed at ${new Date(evidence.at).toISOString()}: ${lost}; recorded at seq ${gap.seq}` +
+      (reused ? ` (seqs after ${this.startHead.seq} were written before this was found)` : '');
+    this.writer.raiseAlarm('journal_truncated', alarmSeverity('journal_truncated'), null, detail, at);
+    this.log.error('journal truncated', {
+      foundHead: head.seq,
+      evidence: evidence.source,
+      seq: evidence.seq,
+    });
+  }
+
+  /**
+   * The checkpoint retained on the broker, read once when the publisher first connects (an async check
+   * after start): a journal behind it, or holding another row at its seq, raises `journal_truncated`.
+   */
+  private checkPublishedHead(payload: unknown): void {
+    if (this.stopped) return;
+    const r = publishedCheckpoint(payload, this.config.controller.id, this.secrets.publicKey);
+    if ('problem' in r) {
+      this.log.warn('the checkpoint retained on MQTT cannot be used for the start check', {
+        problem: r.problem,
+      });
+      return;
+    }
+    const cp = r.checkpoint;
+    const head = this.journal.head();
+    const check = checkPublishedHead(this.db, head, cp);
+    if (check.kind === 'ok') {
+      this.log.info('the journal holds the head published on MQTT', { seq: cp.seq });
+      return;
+    }
+    const evidence: ReachedEvidence = { source: 'mqtt', seq: cp.seq, hash: cp.hash, at: cp.at };
+    this.declareTruncation(evidence, head.seq > this.startHead.seq);
+    this.checkpoints.checkpoint();
   }
 
   /** The derived state (presence with escorts, visits, alarms, modes), folded up to the latest row. */
@@ -605,7 +701,8 @@ export class Controller {
         .notLocked()
         .map((door) => ({ type: 'door_locked', at, door, data: { cause: 'shutdown' } }));
       stopped.push({ type: 'controller_stopped', at, data: { reason } });
-      this.writer.commit(stopped);
+      // A signed checkpoint of every clean stop, inside the commit of its last row.
+      this.writer.commit(stopped, undefined, { checkpoint: true });
       this.checkpoints.checkpoint();
     } catch (err) {
       this.log.error('could not record the stop', { error: String(err) });

@@ -105,42 +105,113 @@ export interface CheckpointDeps {
   guard: Guard;
   derived: Derived;
   mqtt: MqttPublisher | null;
+  /** Sign when the latest checkpoint is this old (and rows are unsigned). */
   everyMs: number;
+  /** Sign inside the commit of the row that makes this many rows since the latest checkpoint. */
+  everyRows: number;
+  /** A signed snapshot of the derived state this often (when the state moved). */
+  snapshotEveryMs: number;
   /** Records waiting in the writer's storage-fault queue. */
   pendingWrites: () => number;
 }
 
-/** Signed checkpoints of the journal's head, on a timer and at stop, with derived-state snapshots. */
+/**
+ * The checkpoint cadence: a signed checkpoint of the journal's head inside the commit of the row that
+ * makes it due (`everyRows` rows since the latest, or `everyMs` since it: `due()` then `signInside()`
+ * in the writer's transaction, so it costs no flush of its own), at start and at stop (forced), and
+ * from a timer for rows a quiet spell left unsigned. Rows a crash can leave unsigned: fewer than
+ * `everyRows`, none older than `everyMs`. Snapshots of the derived state are on their own timer.
+ */
 export class Checkpoints implements Part {
   private timer: NodeJS.Timeout | null = null;
-  private lastSeq = 0;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  /** The latest checkpoint's seq and signing time. */
+  private lastSeq: number;
+  private lastAt: number;
+  private lastSnapshotSeq = 0;
+  private failing = false;
 
-  constructor(private readonly d: CheckpointDeps) {}
+  constructor(private readonly d: CheckpointDeps) {
+    const latest = d.journal.latestCheckpoint();
+    this.lastSeq = latest?.seq ?? 0;
+    this.lastAt = latest?.at ?? Number.NEGATIVE_INFINITY;
+  }
 
   start(): void {
-    this.timer = setInterval(() => this.d.guard(() => this.checkpoint()), this.d.everyMs);
+    // The timer only signs what is left unsigned; at most everyMs after a row, it is signed.
+    this.timer = setInterval(() => this.d.guard(() => this.signIfUnsigned()), this.d.everyMs);
     this.timer.unref();
+    this.snapshotTimer = setInterval(() => this.d.guard(() => this.snapshot()), this.d.snapshotEveryMs);
+    this.snapshotTimer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
   }
 
+  /** Whether the row about to be appended should carry a checkpoint in its transaction. */
+  due(force = false): boolean {
+    if (force) return true;
+    const next = this.d.journal.head().seq + 1;
+    return next - this.lastSeq >= this.d.everyRows || this.d.now() - this.lastAt >= this.d.everyMs;
+  }
+
+  /**
+   * Signs the head inside the caller's transaction (the writer's commit). A checkpoint that cannot be
+   * stored is logged and skipped: it never costs the event its row.
+   */
+  signInside(): void {
+    const { journal, secrets, now } = this.d;
+    try {
+      const cp = journal.checkpoint(now(), secrets.signingKey, secrets.keyId);
+      this.lastSeq = cp.seq;
+      this.lastAt = cp.at;
+      this.failing = false;
+    } catch (err) {
+      // Not retried on every row: the next is due after the interval again.
+      this.lastAt = now();
+      if (!this.failing) this.d.log.error('could not sign a checkpoint', { error: String(err) });
+      this.failing = true;
+    }
+  }
+
+  /** After the commit that carried a checkpoint: publish it (off the door's path). */
+  signed(): void {
+    this.d.mqtt?.checkpointed();
+  }
+
+  /** The latest checkpoint's seq (0: none). */
+  get latestSeq(): number {
+    return this.lastSeq;
+  }
+
+  private signIfUnsigned(): void {
+    const head = this.d.journal.head();
+    if (head.seq === 0 || head.seq <= this.lastSeq) return;
+    this.d.journal.transaction(() => this.signInside());
+    this.signed();
+  }
+
+  /** Signs the head now if it moved (in a transaction of its own), then snapshots the derived state. */
   checkpoint(): void {
+    this.signIfUnsigned();
+    this.snapshot();
+  }
+
+  /** A snapshot of the derived state for the head, only if the state is exactly at it. */
+  snapshot(): void {
     const { journal, secrets, db, now, derived } = this.d;
     const head = journal.head();
-    if (head.seq === 0 || head.seq === this.lastSeq) return;
-    const cp = journal.checkpoint(now(), secrets.signingKey, secrets.keyId);
-    this.lastSeq = head.seq;
-    this.d.mqtt?.checkpointed();
-    // A snapshot of the derived state for the same head, only if the state is exactly at it.
-    if (derived.current.lastSeq !== cp.seq || this.d.pendingWrites() > 0) return;
+    if (head.seq === 0 || head.seq === this.lastSnapshotSeq) return;
+    if (derived.current.lastSeq !== head.seq || this.d.pendingWrites() > 0) return;
     try {
       const state = JSON.stringify(snapshotDerivedState(derived.current));
       const { signingKey, keyId } = secrets;
-      saveSnapshot(db, { seq: cp.seq, hash: cp.hash, at: now(), state }, signingKey, keyId);
+      saveSnapshot(db, { seq: head.seq, hash: head.hash, at: now(), state }, signingKey, keyId);
+      this.lastSnapshotSeq = head.seq;
     } catch (err) {
-      this.d.log.warn('could not save a derived-state snapshot', { seq: cp.seq, error: String(err) });
+      this.d.log.warn('could not save a derived-state snapshot', { seq: head.seq, error: String(err) });
     }
   }
 }

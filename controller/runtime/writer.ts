@@ -33,6 +33,18 @@ export interface WriterDeps {
   beforeCommit?: () => void;
   /** Told of each failed write (the free space is read soon after: a full disk is the likeliest cause). */
   storageFault?: () => void;
+  /** The checkpoint cadence: a checkpoint signed inside the commit that makes it due (derived.ts). */
+  cadence?: CheckpointCadence;
+}
+
+/** What the writer asks of the checkpoint cadence (Checkpoints in derived.ts). */
+export interface CheckpointCadence {
+  /** Whether the row about to be appended carries a checkpoint (`force`: at start and stop). */
+  due(force?: boolean): boolean;
+  /** Signs the head inside the current transaction. */
+  signInside(): void;
+  /** The transaction that carried a checkpoint committed. */
+  signed(): void;
 }
 
 export class Writer implements Part {
@@ -44,6 +56,8 @@ export class Writer implements Part {
   private readonly rowListeners: ((row: JournalRow) => void)[] = [];
   /** Committed rows not yet announced to the row listeners (see afterCommit). */
   private readonly announce: JournalRow[] = [];
+  /** A commit carried a checkpoint: tell the publisher with the announcements. */
+  private checkpointSigned = false;
 
   constructor(private readonly d: WriterDeps) {}
 
@@ -72,11 +86,16 @@ export class Writer implements Part {
    * that cannot be committed is queued; a queued granted access row is rewritten as refused
    * (`storage_unavailable`): the door does not open for it, so that is what happened.
    */
-  commit(inputs: readonly JournalInput[], committed?: JournalRow[]): CommitOutcome {
+  commit(
+    inputs: readonly JournalInput[],
+    committed?: JournalRow[],
+    /** `checkpoint`: the last row's transaction carries a signed checkpoint whatever the cadence says. */
+    options: { checkpoint?: boolean } = {},
+  ): CommitOutcome {
     this.d.beforeCommit?.();
     let outcome: CommitOutcome = 'committed';
-    for (const input of inputs) {
-      const row = this.append(input);
+    for (const [i, input] of inputs.entries()) {
+      const row = this.append(input, options.checkpoint === true && i === inputs.length - 1);
       if (row) {
         committed?.push(row);
         continue;
@@ -137,22 +156,51 @@ export class Writer implements Part {
    * Appends one record durably and folds it into the derived state. On a storage fault the record is
    * queued (in order) and retried; null is returned so the caller does not act on an unrecorded fact.
    */
-  private append(input: JournalInput): JournalRow | null {
+  private append(input: JournalInput, forceCheckpoint = false): JournalRow | null {
     if (this.pending.length > 0) {
       this.pending.push(input);
       this.flushPending();
       return null;
     }
     try {
-      const queued = this.queuesForMqtt(input.type);
-      const row = this.d.journal.append(input, { outbox: queued });
-      this.afterCommit(row, queued);
-      return row;
+      return this.write(input, forceCheckpoint);
     } catch (err) {
       this.pending.push(input);
       this.storageFault(err);
       return null;
     }
+  }
+
+  /**
+   * One row in one transaction; when the cadence says a checkpoint is due, the checkpoint is signed
+   * and stored in that same transaction (no flush of its own).
+   */
+  private write(input: JournalInput, forceCheckpoint = false): JournalRow {
+    const { journal, cadence } = this.d;
+    const queued = this.queuesForMqtt(input.type);
+    let row: JournalRow;
+    if (cadence?.due(forceCheckpoint)) {
+      row = journal.transaction(() => {
+        const r = journal.append(input, { outbox: queued });
+        cadence.signInside();
+        return r;
+      });
+      this.checkpointSigned = true;
+    } else row = journal.append(input, { outbox: queued });
+    this.afterCommit(row, queued);
+    return row;
+  }
+
+  /**
+   * Appends a declared gap (journal.appendGap): the row skips the seqs it names, so that none is ever
+   * used twice. Throws when it cannot be written: nothing may be appended after a truncation before
+   * its gap row.
+   */
+  declareGap(input: JournalInput<'journal_truncated'>): JournalRow {
+    const queued = this.queuesForMqtt(input.type);
+    const row = this.d.journal.appendGap(input, { outbox: queued });
+    this.afterCommit(row, queued);
+    return row;
   }
 
   /** Whether a row gets an outbox row: with MQTT configured, unless the backlog is full (docs/mqtt.md). */
@@ -176,6 +224,14 @@ export class Writer implements Part {
   }
 
   private flushAnnouncements(): void {
+    if (this.checkpointSigned) {
+      this.checkpointSigned = false;
+      try {
+        this.d.cadence?.signed();
+      } catch (err) {
+        this.d.log.error('checkpoint notification failed', { error: String(err) });
+      }
+    }
     for (const row of this.announce.splice(0)) {
       for (const l of this.rowListeners) {
         try {
@@ -206,10 +262,8 @@ export class Writer implements Part {
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
       try {
-        const queued = this.queuesForMqtt(next.type);
-        const row = this.d.journal.append(next, { outbox: queued });
+        this.write(next);
         this.pending.shift();
-        this.afterCommit(row, queued);
       } catch (err) {
         this.storageFault(err);
         return;

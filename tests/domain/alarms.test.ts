@@ -146,6 +146,7 @@ describe('finding alarms', () => {
     expect(DEFAULT_ALARM_SEVERITY.storage_low).toBe('major');
     expect(DEFAULT_ALARM_SEVERITY.power_failure).toBe('critical');
     expect(DEFAULT_ALARM_SEVERITY.power_monitor_offline).toBe('major');
+    expect(DEFAULT_ALARM_SEVERITY.journal_truncated).toBe('critical');
     // Every type the door machine and the shell raise, and none of the visit rules'.
     const visit: string[] = VisitAlarmType.options;
     expect(Object.keys(DEFAULT_ALARM_SEVERITY).sort()).toEqual(

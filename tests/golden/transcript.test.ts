@@ -67,7 +67,8 @@ it('a scripted session writes the same journal rows and MQTT payloads as the gol
     dir,
     doorConfig(dir, simReaders(), {
       timeZone: zone,
-      // Never a checkpoint of its own during the run: only the one signed at the stop.
+      // Never a checkpoint on a timer during the run: only the cadence's (every 64 rows), the
+      // start's and the stop's.
       storage: { path: storage, checkpointEveryS: 86_400 },
       // The heartbeat re-publishes status and state on a timer: at its longest it never fires
       // during the run, so nothing needs filtering and no message depends on how long a step took.

@@ -296,6 +296,14 @@ describe('MQTT publisher (real Mosquitto)', () => {
     await connected(c);
     c.simulateBadge('entry', 'AB00000001');
     c.checkpoint();
+    // At its first connection the controller reads back the retained checkpoint before publishing
+    // its own (the start check): wait for the head's, then read it as a late subscriber does.
+    const live = await consumer([`${base}/journal/checkpoint`]);
+    await live.waitFor(
+      () =>
+        live.json<{ seq: number }>(`${base}/journal/checkpoint`).some((x) => x.seq === c.journal.head().seq),
+      'the head checkpoint',
+    );
     const sub = await consumer([`${base}/journal/checkpoint`]);
     const m = await sub.waitFor(() => sub.on(`${base}/journal/checkpoint`)[0], 'the checkpoint');
     expect(m.retain).toBe(true);
@@ -343,7 +351,7 @@ describe('MQTT publisher (real Mosquitto)', () => {
     expect(StatusPayload.parse(off)).toMatchObject({ state: 'offline', reason: 'stopped' });
   });
 
-  it('is output-only: nothing published to any topic changes the controller, and it never subscribes', async () => {
+  it('is output-only: nothing published to any topic changes the controller; it subscribes only to read back its own checkpoint', async () => {
     const { c, board, base } = await controller('readonly');
     await connected(c);
     const sub = await consumer([`${base}/events`]);
@@ -363,6 +371,10 @@ describe('MQTT publisher (real Mosquitto)', () => {
       [`${base}/command`, '{"cmd":"lockdown"}'],
       [`${base}/status`, '{"state":"offline"}'],
       ['homeassistant/lock/sekisho_readonly/machine-room/set', 'UNLOCK'],
+      [
+        `${base}/journal/checkpoint`,
+        '{"seq":999999,"hash":"00","at":1,"controller":"readonly","signature":"x"}',
+      ],
     ];
     for (const [topic, payload] of attempts) await attacker.publishAsync(topic, payload, { qos: 1 });
     await attacker.endAsync();
@@ -380,10 +392,14 @@ describe('MQTT publisher (real Mosquitto)', () => {
     const after = c.status();
     expect(after.doors).toEqual(before.doors);
     expect(after.alarms).toEqual(before.alarms);
-    // The broker saw the controller's client connect and never saw it subscribe.
+    // The broker saw the controller's client subscribe to one topic only: its own checkpoint's, read
+    // back once at the first connection (and accepted only with the device's signature).
     const log = broker.log();
     expect(log).toMatch(/New client connected .* as sekisho-readonly/);
-    expect(log).toMatch(/Received SUBSCRIBE from /); // the log does record subscriptions (consumers')
-    expect(log).not.toMatch(/Received SUBSCRIBE from sekisho-readonly/);
+    const topics = [...log.matchAll(/Received SUBSCRIBE from sekisho-readonly\n\d+: \t(\S+) \(QoS/g)].map(
+      (x) => x[1],
+    );
+    expect(topics).toEqual([`${base}/journal/checkpoint`]);
+    expect(log).toMatch(/Received UNSUBSCRIBE from sekisho-readonly/);
   });
 });

@@ -1,0 +1,147 @@
+/**
+ * Issue #15 case 5, the attacker's way: `sekisho start` with a real Mosquitto, stopped; the newest
+ * rows deleted with the sqlite3 shell (triggers dropped first); started again. The controller must
+ * not append silently: a critical `journal_truncated` alarm on MQTT and on the dashboard, the next
+ * row's seq above every seq that existed, a fresh checkpoint, and `sekisho verify` names the
+ * declared gap. Then root who also deletes the local checkpoints and snapshots: only the head
+ * published on MQTT is left, read back after the start (an async check).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  cli,
+  doorConfig,
+  type Running,
+  simReaders,
+  startController,
+  tempDir,
+  until,
+  writeConfig,
+} from '../helpers/controller.js';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { sqlite } from '../helpers/util.js';
+import { Consumer } from '../mqtt/consumer.js';
+
+interface Alarm {
+  id: number;
+  type: string;
+  severity: string;
+  detail: string;
+}
+
+describe('a controller started on a truncated journal', () => {
+  const dir = tempDir('sekisho-truncation-');
+  const storage = join(dir, 'data');
+  const file = join(storage, 'journal.db');
+  const base = 'sekisho/test-ctl';
+  let broker: Mosquitto;
+  let ctl: Running | undefined;
+  const consumers: Consumer[] = [];
+  afterAll(async () => {
+    await ctl?.kill9();
+    for (const c of consumers) await c.end();
+    await broker?.kill();
+  });
+
+  const head = () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return {
+        seq: db.prepare<[], { m: number }>('SELECT MAX(seq) AS m FROM journal').get()!.m,
+        checkpoint: db.prepare<[], { m: number }>('SELECT MAX(seq) AS m FROM checkpoints').get()!.m,
+        gaps: db
+          .prepare<[], { seq: number; bytes: string }>(
+            "SELECT seq, bytes FROM journal WHERE type = 'journal_truncated' ORDER BY seq",
+          )
+          .all()
+          .map((r) => ({ seq: r.seq, data: JSON.parse(r.bytes).data })),
+      };
+    } finally {
+      db.close();
+    }
+  };
+  const badges = async (n: number, from: number) => {
+    for (let i = 0; i < n; i++)
+      await ctl!.api('POST', '/api/sim/badge', {
+        reader: 'entry',
+        credential: `FA${String(from + i).padStart(8, '0')}`,
+      });
+  };
+
+  it('case 5: newest rows deleted, controller started: alarm on MQTT and the dashboard, no seq reused, verify shows the gap', async () => {
+    broker = await startMosquitto();
+    const cfgFile = writeConfig(
+      dir,
+      doorConfig(dir, simReaders(), { mqtt: { url: broker.url, reconnectS: 1 } }),
+    );
+    const sub = await Consumer.connect(broker.url, [`${base}/#`]);
+    consumers.push(sub);
+
+    ctl = await startController(cfgFile, storage);
+    await badges(20, 0);
+    expect(await ctl.stop()).toBe(0);
+    const before = head();
+    expect(before.checkpoint).toBe(before.seq); // the clean stop signed its head
+
+    // Root, with the controller stopped: the triggers, then the newest ten rows.
+    const cut = before.seq - 10;
+    sqlite(file, `DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq > ${cut};`);
+    expect(cli(['verify', '--config', cfgFile]).status).toBe(1); // the checkpoint beyond the head
+
+    ctl = await startController(cfgFile, storage);
+    const after = head();
+    expect(after.gaps).toEqual([
+      {
+        seq: before.seq + 1,
+        data: expect.objectContaining({ lostFrom: cut + 1, lostThrough: before.seq, evidence: 'checkpoint' }),
+      },
+    ]);
+    expect(after.checkpoint).toBeGreaterThan(before.seq + 1); // the start's fresh checkpoint, after the gap
+
+    // On the dashboard and on MQTT.
+    const alarms = (await ctl.api<{ alarms: Alarm[] }>('GET', '/api/alarms')).body.alarms;
+    const alarm = alarms.find((a) => a.type === 'journal_truncated');
+    expect(alarm).toMatchObject({ severity: 'critical' });
+    expect(alarm!.detail).toContain(`rows ${cut + 1} to ${before.seq} are gone`);
+    await sub.waitFor(
+      () =>
+        sub
+          .on(`${base}/alarms`)
+          .find((m) => m.text.includes('journal_truncated') && m.text.includes('critical')),
+      'the journal_truncated alarm on MQTT',
+    );
+
+    // The declared gap verifies and is printed; the next rows continue above it.
+    await badges(2, 100);
+    expect(head().seq).toBeGreaterThan(before.seq + 1);
+    expect(await ctl.stop()).toBe(0);
+    const v = cli(['verify', '--config', cfgFile]);
+    expect(v.stdout).toMatch(/journal intact/);
+    expect(v.stdout).toContain(`declared gap at seq ${before.seq + 1} (journal_truncated, `);
+    expect(v.stdout).toContain(`rows ${cut + 1} to ${before.seq} are missing`);
+    expect(v.status).toBe(0);
+  }, 180_000);
+
+  it('root deletes the local checkpoints and snapshots too: the head published on MQTT still shows it', async () => {
+    const cfgFile = join(dir, 'config.yaml');
+    const before = head();
+    // The retained checkpoint on the broker is the clean stop's.
+    const cut = before.seq - 8;
+    sqlite(
+      file,
+      `DROP TRIGGER IF EXISTS journal_no_delete; DROP TRIGGER checkpoints_no_delete;
+       DELETE FROM journal WHERE seq > ${cut}; DELETE FROM checkpoints WHERE seq > ${cut}; DELETE FROM snapshots;`,
+    );
+    ctl = await startController(cfgFile, storage);
+    await until(async () => {
+      const alarms = (await ctl!.api<{ alarms: Alarm[] }>('GET', '/api/alarms')).body.alarms;
+      return alarms.some((a) => a.type === 'journal_truncated' && a.detail.includes('published on MQTT'));
+    }, 'the MQTT check');
+    const gap = head().gaps.at(-1)!;
+    // The start's own rows came first (the check runs once the broker answers): the record says so.
+    expect(gap.data).toMatchObject({ evidence: 'mqtt', lostThrough: before.seq, reused: true });
+    expect(gap.seq).toBe(before.seq + 1);
+    expect(head().checkpoint).toBeGreaterThan(before.seq);
+  }, 120_000);
+});
