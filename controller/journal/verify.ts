@@ -638,8 +638,11 @@ export function checkProtections(db: SqliteDatabase): ProtectionCheck {
   let version = Math.min(recorded, MIGRATIONS.length);
   for (let v = MIGRATIONS.length; v > version; v--) {
     const before = expectedSchema(v - 1);
-    const added = [...expectedSchema(v).keys()].filter((name) => !before.has(name));
-    if (added.some((name) => actual.has(name))) {
+    // Objects version v added or re-created (a trigger replaced under its old name counts).
+    const made = [...expectedSchema(v)].filter(
+      ([name, o]) => normalisedSql(before.get(name)?.sql ?? '') !== normalisedSql(o.sql),
+    );
+    if (made.some(([name, o]) => normalisedSql(actual.get(name)?.sql ?? '') === normalisedSql(o.sql))) {
       version = v;
       break;
     }

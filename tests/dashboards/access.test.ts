@@ -182,6 +182,7 @@ describe('every route is protected', () => {
         'POST /api/sim/doors/:door/contact',
         'POST /api/sim/doors/:door/exit-button',
         'POST /api/sim/doors/:door/tamper',
+        'POST /api/sim/power',
         'GET /api/sim/outputs',
       ].sort(),
     );

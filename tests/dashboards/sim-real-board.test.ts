@@ -93,6 +93,7 @@ describe('simulation routes on a real board', () => {
       'POST /api/sim/doors/machine-room/contact',
       'POST /api/sim/doors/machine-room/exit-button',
       'POST /api/sim/doors/machine-room/tamper',
+      'POST /api/sim/power',
     ]);
     const r = await sim.app.inject({
       method: 'GET',
