@@ -95,7 +95,7 @@ describe('config changes on the device', () => {
     const [change, baseline] = loads as [Load, Load];
     expect(baseline).toMatchObject({ baseline: true, previousSeq: null, needsReview: true });
     expect(baseline.changes.map((c) => c.path)).toEqual(
-      ['board', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
+      ['board', 'clock', 'demo', 'doors', 'holidays', 'readers', 'schedules', 'timeZone', 'visitors'].sort(),
     );
     expect(change.changes).toEqual([
       { path: 'holidays', old: ['2027-01-01'], new: ['2027-01-01', '2027-12-29'] },
