@@ -25,6 +25,9 @@ const integration = [
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Vitest's default is one worker per core but one: a single worker on a 2-core machine, where the
+    // files that wait on child processes, brokers and browsers then leave a core idle.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // A browser's answer can take seconds on a loaded CI machine; polls still end at the first match.

@@ -41,7 +41,7 @@ describe('sekisho CLI', () => {
     const missing = cli(['start', '--config', join(dir, 'nope.yaml')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read file: ENOENT/);
-  });
+  }, 120_000); // six commands, each a cold start under tsx
 
   it('bad usage exits 2 with a hint; verify of a journal that does not exist yet fails without creating one', () => {
     const v = cli(['verify', '--config', cfg]);

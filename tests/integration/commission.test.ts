@@ -78,10 +78,19 @@ class Wires {
   static async open(storage: string): Promise<Wires> {
     const path = join(storage, SIM_CHANNEL_FILE);
     // The command starts under tsx: on a loaded machine that takes a while.
-    await until(() => existsSync(path), 'the simulation channel', 60_000);
-    const socket = connect(path);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    return new Wires(socket);
+    // A socket file left by an earlier, interrupted run refuses until the new command listens on it.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await until(() => existsSync(path), 'the simulation channel', 60_000);
+      const socket = connect(path);
+      const error = await new Promise<Error | undefined>((resolve) =>
+        socket.once('connect', () => resolve(undefined)).once('error', resolve),
+      );
+      if (!error) return new Wires(socket);
+      socket.destroy();
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   seen(line: string): boolean {
