@@ -5,8 +5,8 @@
  */
 import type { LoadedConfig } from '../config/index.js';
 import { parseUpsStatus } from '../domain/index.js';
-import { NutConnection } from '../power/nut.js';
-import { readNutPassword } from '../power/password.js';
+import type { NutConnection } from '../power/nut.js';
+import { nutConnection } from '../power/password.js';
 import type { Add } from './check.js';
 
 export async function powerChecks(loaded: LoadedConfig, add: Add): Promise<void> {
@@ -31,22 +31,13 @@ export async function powerChecks(loaded: LoadedConfig, add: Add): Promise<void>
     return;
   }
   const nut = power.nut!;
-  let password: string | undefined;
-  if (nut.passwordFile !== undefined) {
-    try {
-      password = readNutPassword(nut.passwordFile);
-    } catch (err) {
-      add('FAIL', 'power upsd', (err as Error).message);
-      return;
-    }
+  let c: NutConnection;
+  try {
+    c = nutConnection(nut);
+  } catch (err) {
+    add('FAIL', 'power upsd', (err as Error).message);
+    return;
   }
-  const c = new NutConnection({
-    host: nut.host,
-    port: nut.port,
-    timeoutMs: nut.timeoutS * 1000,
-    ...(nut.username !== undefined ? { username: nut.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-  });
   try {
     await c.open();
     const raw = await c.getVar(nut.ups, 'ups.status');

@@ -22,8 +22,8 @@ import {
   stepPower,
 } from '../domain/index.js';
 import type { Logger } from '../log.js';
-import { NutConnection, NutError } from '../power/nut.js';
-import { readNutPassword } from '../power/password.js';
+import { type NutConnection, NutError } from '../power/nut.js';
+import { nutConnection } from '../power/password.js';
 import type { Derived } from './derived.js';
 import type { Guard, Part } from './part.js';
 import type { Writer } from './writer.js';
@@ -137,14 +137,7 @@ export class PowerMonitor implements Part {
     let event: PowerEvent;
     try {
       if (!this.connection) {
-        const password = nut.passwordFile !== undefined ? readNutPassword(nut.passwordFile) : undefined;
-        const c = new NutConnection({
-          host: nut.host,
-          port: nut.port,
-          timeoutMs: nut.timeoutS * 1000,
-          ...(nut.username !== undefined ? { username: nut.username } : {}),
-          ...(password !== undefined ? { password } : {}),
-        });
+        const c = nutConnection(nut);
         this.connection = c;
         await c.open();
       }
