@@ -3,24 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '../../controller/config/index.js';
+import { minimalConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/util.js';
 
-const base = () => ({
-  site: { id: 'hq', name: 'HQ' },
-  controller: { id: 'ctl-1' },
-  storage: { path: '/var/lib/sekisho' },
-  board: { kind: 'sim' },
-  readers: [{ id: 'entry', path: '/dev/ttyAMA0', protocol: 'rdm6300' }],
-  doors: [
-    {
-      id: 'machine-room',
-      name: 'マシン室',
-      entryReader: 'entry',
-      contact: { pin: 17 },
-      lock: { pin: 22, failMode: 'fail-secure' },
-    },
-  ],
-});
+const base = () => minimalConfig();
 
 function problems(cfg: unknown): string[] {
   try {

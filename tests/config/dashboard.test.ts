@@ -8,25 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { DashboardFields } from '../../controller/config/dashboard.js';
 import { ConfigError, parseConfig } from '../../controller/config/index.js';
+import { minimalConfig } from '../helpers/config.js';
 import { ROOT } from '../helpers/util.js';
 
-const base = (dashboard: unknown) => ({
-  site: { id: 'hq', name: 'HQ' },
-  controller: { id: 'ctl-1' },
-  storage: { path: '/var/lib/sekisho' },
-  board: { kind: 'sim' },
-  readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }],
-  doors: [
-    {
-      id: 'machine-room',
-      name: 'マシン室',
-      entryReader: 'entry',
-      contact: { pin: 17 },
-      lock: { pin: 22, failMode: 'fail-secure' },
-    },
-  ],
-  dashboard,
-});
+const base = (dashboard: unknown) =>
+  minimalConfig({ readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }], dashboard });
 
 const dashboard = (d: unknown) => parseConfig(stringify(base(d))).dashboard;
 

@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfig } from '../../controller/config/index.js';
+import { minimalConfig } from '../helpers/config.js';
 
-const base = (power: unknown) => ({
-  site: { id: 'hq', name: 'HQ' },
-  controller: { id: 'ctl-1' },
-  storage: { path: '/var/lib/sekisho' },
-  board: { kind: 'sim' },
-  readers: [{ id: 'entry', path: '/dev/ttyAMA0', protocol: 'rdm6300' }],
-  doors: [
-    {
-      id: 'machine-room',
-      name: 'マシン室',
-      entryReader: 'entry',
-      contact: { pin: 17 },
-      lock: { pin: 22, failMode: 'fail-secure' },
-    },
-  ],
-  power,
-});
+const base = (power: unknown) => minimalConfig({ power });
 
 function problems(power: unknown): string[] {
   try {

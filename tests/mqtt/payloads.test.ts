@@ -31,6 +31,7 @@ import {
   onlinePayload,
   StatusPayload,
 } from '../../controller/mqtt/index.js';
+import { minimalConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/controller.js';
 
 const H = (c: string) => c.repeat(64);
@@ -57,22 +58,7 @@ function row(
   } as JournalRow; // any type and data: the payloads are total over rows
 }
 
-const base = () => ({
-  site: { id: 'hq', name: 'HQ' },
-  controller: { id: 'ctl-1' },
-  storage: { path: '/var/lib/sekisho' },
-  board: { kind: 'sim' },
-  readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }],
-  doors: [
-    {
-      id: 'machine-room',
-      name: 'マシン室',
-      entryReader: 'entry',
-      contact: { pin: 17 },
-      lock: { pin: 22, failMode: 'fail-secure' },
-    },
-  ],
-});
+const base = () => minimalConfig({ readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }] });
 
 function mqttProblems(mqtt: unknown): string[] {
   try {

@@ -11,25 +11,11 @@ import { ConfigError, isLoopbackHost, loadConfig, parseConfig } from '../../cont
 import { runChecks } from '../../controller/doctor.js';
 import { brokerSettings, MqttSetupError } from '../../controller/mqtt/index.js';
 import { fakeSysfs } from '../hardware/fake-sysfs.js';
+import { minimalConfig } from '../helpers/config.js';
 import { cli, doorConfig, simReaders } from '../helpers/controller.js';
 import { tempDir } from '../helpers/util.js';
 
-const base = (): Record<string, unknown> => ({
-  site: { id: 'hq', name: 'HQ' },
-  controller: { id: 'ctl-1' },
-  storage: { path: '/var/lib/sekisho' },
-  board: { kind: 'rpi' },
-  readers: [{ id: 'entry', path: '/dev/ttyAMA0', protocol: 'rdm6300' }],
-  doors: [
-    {
-      id: 'machine-room',
-      name: 'マシン室',
-      entryReader: 'entry',
-      contact: { pin: 17 },
-      lock: { pin: 22, failMode: 'fail-secure' },
-    },
-  ],
-});
+const base = (): Record<string, unknown> => minimalConfig({ board: { kind: 'rpi' } });
 
 function problems(cfg: unknown): string[] {
   try {
