@@ -167,6 +167,16 @@ export function publicKeyFrom(file: string) {
   }
 }
 
+/** A pinned copy of the device's public key (--public-key): it must be an Ed25519 key, as the device signs. */
+export function devicePublicKeyFrom(file: string) {
+  const key = publicKeyFrom(file);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new UsageError(
+      `--public-key: ${file} holds a ${key.asymmetricKeyType} key; the device signs with Ed25519 (device-public.pem)`,
+    );
+  return key;
+}
+
 // -------------------------------------------------------------------------------------------------
 // Granting from the command line: a request, or the break-glass path
 

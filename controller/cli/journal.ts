@@ -27,6 +27,7 @@ import { HistoryError, loadHistoryFile } from '../witness/history.js';
 import {
   cliIdentity,
   common,
+  devicePublicKeyFrom,
   load,
   need,
   openExisting,
@@ -36,7 +37,6 @@ import {
 } from './common.js';
 import { declaredGapLines } from './gaps.js';
 import { publishedLine, readPublishedCheckpoints } from './published-checkpoints.js';
-import { pinnedKey as witnessKey } from './witness.js';
 
 /** Exit code of `sekisho verify` when the chain verifies but a protective trigger is missing or altered. */
 export const EXIT_PROTECTIONS = 3;
@@ -76,11 +76,7 @@ export function verify(args: string[]): number {
     return verifyWithWitness(loaded, values.witness, values['public-key'], values.json);
   }
   const pinned = values['public-key'];
-  const pinnedKey = pinned === undefined ? undefined : publicKeyFrom(pinned);
-  if (pinnedKey && pinnedKey.asymmetricKeyType !== 'ed25519')
-    throw new UsageError(
-      `--public-key: ${pinned} holds a ${pinnedKey.asymmetricKeyType} key; the device signs with Ed25519 (device-public.pem)`,
-    );
+  const pinnedKey = pinned === undefined ? undefined : devicePublicKeyFrom(pinned);
   if (values.archives !== undefined) {
     if (values.checkpoints !== undefined)
       throw new UsageError(
@@ -397,7 +393,7 @@ function verifyWithWitness(
     throw new UsageError(
       '--witness needs --public-key FILE: the key the witness pinned, kept off the device',
     );
-  const key = witnessKey(keyFile);
+  const key = devicePublicKeyFrom(keyFile);
   if (!existsSync(file)) throw new UsageError(`--witness: ${file} does not exist`);
   const s = openExisting(loaded, { readonly: true });
   let c: ReturnType<typeof checkAgainstWitness>;

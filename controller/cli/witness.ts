@@ -4,7 +4,6 @@
  * `--config` (never the controller's config: the witness runs on another machine). Flags win over
  * the file. docs/journal.md, "The witness"; docs/operations.md for installing it.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +14,7 @@ import { createLogger } from '../log.js';
 import { sekishoVersion } from '../system.js';
 import { HistoryError, loadHistoryFile } from '../witness/history.js';
 import { startWitness, WITNESS_EXIT, WitnessSetupError } from '../witness/witness.js';
-import { UsageError } from './common.js';
+import { devicePublicKeyFrom, UsageError } from './common.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 const topicPrefix = z
@@ -80,21 +79,6 @@ function readWitnessFile(file: string): WitnessFile {
   };
 }
 
-/** The pinned public key (PEM SPKI, Ed25519). */
-export function pinnedKey(file: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--public-key: cannot read a public key from ${file}: ${(err as Error).message}`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519')
-    throw new UsageError(
-      `--public-key: ${file} is a ${key.asymmetricKeyType} key; the device signs with Ed25519`,
-    );
-  return key;
-}
-
 export async function witnessCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -141,7 +125,7 @@ export async function witnessCommand(args: string[]): Promise<number> {
         broker: need(values.broker ?? file.broker, 'broker'),
         topicPrefix: prefix,
         controller,
-        publicKey: pinnedKey(need(values['public-key'] ?? file.publicKey, 'public-key')),
+        publicKey: devicePublicKeyFrom(need(values['public-key'] ?? file.publicKey, 'public-key')),
         history: resolve(history),
         ca: values.ca ?? file.ca,
         cert: values.cert ?? file.cert,
@@ -176,7 +160,7 @@ export async function witnessCommand(args: string[]): Promise<number> {
 
 /** `sekisho witness --check --history FILE [--public-key PEM]`: the history's own chain, and a summary. */
 function checkCommand(history: string, keyFile: string | undefined, json: boolean | undefined): number {
-  const key = keyFile === undefined ? undefined : pinnedKey(keyFile);
+  const key = keyFile === undefined ? undefined : devicePublicKeyFrom(keyFile);
   let h: ReturnType<typeof loadHistoryFile>;
   try {
     h = loadHistoryFile(history);
