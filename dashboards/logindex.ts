@@ -117,7 +117,13 @@ export class LogIndex {
   /** Brings the index up to the journal's head. Concurrent callers share one run. */
   sync(): Promise<void> {
     if (this.#running) return this.#running;
-    if (this.#syncBatch()) return Promise.resolve();
+    // The first batch runs at once; its failure (a read-only or full disk) is the promise's, not
+    // an exception thrown at a timer's caller.
+    try {
+      if (this.#syncBatch()) return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const run = (async () => {
       // Each further batch after a turn of the event loop and room in the write-ahead log.
       do {
