@@ -37,6 +37,7 @@ import { silentLogger } from '../../controller/log.js';
 import { Registry } from '../../controller/registry/index.js';
 import { Controller } from '../../controller/runtime/index.js';
 import {
+  noRestart,
   packRelease,
   readState,
   rollback,
@@ -81,7 +82,7 @@ function fixtureTree(dir: string, version: string): string {
 
 function fixtureArtefact(
   version: string,
-  o: { key?: { privateKey: KeyObject; publicKey: KeyObject }; arch?: string } = {},
+  o: { key?: { privateKey: KeyObject; publicKey: KeyObject }; arch?: string; schemaVersion?: number } = {},
 ): string {
   const d = temp();
   const key = o.key ?? RELEASE;
@@ -92,7 +93,7 @@ function fixtureArtefact(
     signingKey: key.privateKey,
     publicKey: key.publicKey,
     version,
-    schemaVersion: SCHEMA_VERSION,
+    schemaVersion: o.schemaVersion ?? SCHEMA_VERSION,
     platform: { ...thisPlatform(), ...(o.arch ? { arch: o.arch } : {}) },
   });
   return out;
@@ -395,6 +396,88 @@ describe('upgrade and rollback around a running controller', () => {
   }, 60_000);
 });
 
+describe('a rollback across a migration of a journal with declared gaps', () => {
+  it('puts the backup back and skips the seqs set aside with journal_restored, so none is used twice', async () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'release.pub.pem'), RELEASE.publicKey.export({ type: 'spki', format: 'pem' }));
+    const cfgFile = writeConfig(
+      dir,
+      doorConfig(dir, simReaders(), { upgrade: { releaseKey: 'release.pub.pem' } }),
+    );
+    const loaded = loadConfig(cfgFile);
+    const root = join(dir, 'root');
+    fixtureTree(join(root, 'opt/sekisho'), '0.1.0');
+    seedStaff(cfgFile, { name: '鈴木', displayId: 'S-3', door: 'machine-room', credential: '0055667788' });
+    const file = join(loaded.storageDir, 'journal.db');
+    const actor = 'cli:alice/root';
+
+    // A release one schema ahead of this code: the upgrade backs up first.
+    const artefact = fixtureArtefact('0.2.0', { schemaVersion: SCHEMA_VERSION + 1 });
+    const r = await upgrade({
+      artefact,
+      releaseKey: RELEASE.publicKey,
+      loaded,
+      root,
+      service: noRestart,
+      actor,
+    });
+    expect(r.backup).toMatch(/before-0\.2\.0-.*\.sekisho-backup$/);
+    const backupHead = readState(loaded.storageDir)!.backupHeadSeq!;
+
+    // What the new version does at its start: migrate (its one more migration), then write rows.
+    const newer = [
+      ...MIGRATIONS,
+      {
+        name: 'test: one more table',
+        up: (d: Database.Database) => d.exec('CREATE TABLE newer (x INTEGER)'),
+      },
+    ];
+    const secrets = loadDeviceSecrets(loaded.storageDir);
+    {
+      const db = openDatabase(file, { migrations: newer });
+      const journal = new Journal(db, { controllerId: 'test-ctl' });
+      for (let i = 0; i < 3; i++)
+        journal.append({ type: 'exit_request', at: Date.now(), door: 'machine-room', data: {} });
+      journal.checkpoint(Date.now(), secrets.signingKey, secrets.keyId);
+      db.close();
+    }
+    const headBefore = (
+      new Database(file, { readonly: true }).prepare('SELECT MAX(seq) AS m FROM journal').get() as {
+        m: number;
+      }
+    ).m;
+
+    const rb = await rollback({ loaded, root, service: noRestart, actor: 'cli:bob/root' });
+    expect(rb.journalRestored).toBe(true);
+    expect(rb.rowsSetAside).toEqual({ from: backupHead + 1, through: headBefore });
+    // The previous version opens it as it is (no newer schema), and it verifies.
+    const db = openDatabase(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(verifyJournal(db, { publicKey: secrets.publicKey }).ok).toBe(true);
+    const rows = db
+      .prepare('SELECT seq, type, bytes FROM journal WHERE seq > ? ORDER BY seq')
+      .all(backupHead) as { seq: number; type: string; bytes: string }[];
+    expect(rows.map((x) => x.type)).toEqual(['journal_restored', 'software_rolled_back']);
+    expect(rows[0]!.seq).toBe(headBefore + 1); // the declared gap: seqs backupHead+1..headBefore are not reused
+    expect(JSON.parse(rows[0]!.bytes).data).toMatchObject({
+      lostFrom: backupHead + 1,
+      lostThrough: headBefore,
+      basis: 'replaced_journal',
+    });
+    expect(JSON.parse(rows[1]!.bytes).data).toMatchObject({ seqsReused: false, journalRestored: true });
+    db.close();
+    // The rows set aside: all there, in the export and in the kept journal.
+    const exported = readFileSync(rb.exported!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; type: string });
+    expect(exported.map((x) => x.seq)).toEqual(
+      Array.from({ length: headBefore - backupHead }, (_, i) => backupHead + 1 + i),
+    );
+    expect(exported.filter((x) => x.type === 'exit_request')).toHaveLength(3);
+  }, 60_000);
+});
+
 /** Runs a sekisho command: `bin` is the checkout's (tsx) or an installed release's. */
 function run(bin: string, args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -463,23 +546,6 @@ describe('a real artefact from scripts/release.sh', () => {
     const root = join(dir, 'root');
     fixtureTree(join(root, 'opt/sekisho'), '0.1.0'); // the installed version (not run here)
 
-    // The CLI's refusals, with their exit codes, before anything is touched.
-    const check = run(BIN, ['upgrade', '--check', artefact, '--config', cfgFile]);
-    expect(check.stdout).toMatch(
-      /Sekisho 9\.9\.9, schema \d+, .*signature by release key [0-9a-f]{16} and every checksum verified/,
-    );
-    expect(check.status).toBe(0);
-    const tampered = join(dir, 'tampered.sekisho-release');
-    const bytes = readFileSync(artefact);
-    bytes[bytes.length - 1]! ^= 1;
-    writeFileSync(tampered, bytes);
-    const t = run(BIN, ['upgrade', tampered, '--root', root, '--no-restart', '--config', cfgFile]);
-    expect([t.status, t.stderr]).toEqual([
-      3,
-      expect.stringMatching(/differ from their signed SHA-256 .*nothing was changed/),
-    ]);
-    expect(lstatSync(join(root, 'opt/sekisho')).isDirectory()).toBe(true);
-
     // The upgrade, as the installed (older) version runs it.
     const up = run(BIN, ['upgrade', artefact, '--root', root, '--no-restart', '--config', cfgFile]);
     expect(up.stderr).toBe('');
@@ -494,6 +560,26 @@ describe('a real artefact from scripts/release.sh', () => {
     // The new version runs from /opt/sekisho with its own node_modules, and migrates at first use.
     const installed = join(root, 'opt/sekisho/bin/sekisho-dist.mjs');
     expect(realpathSync(installed).startsWith(join(root, 'opt/sekisho-releases/9.9.9-'))).toBe(true);
+    const installedDir = realpathSync(join(root, 'opt/sekisho'));
+    const releases = readdirSync(join(root, 'opt/sekisho-releases')).sort();
+    // The installed command checks an artefact, and refuses a damaged one (exit 3) untouched.
+    const check = run(installed, ['upgrade', '--check', artefact, '--config', cfgFile]);
+    expect(check.stdout).toMatch(
+      /Sekisho 9\.9\.9, schema \d+, .*signature by release key [0-9a-f]{16} and every checksum verified/,
+    );
+    expect(check.status).toBe(0);
+    const tampered = join(dir, 'tampered.sekisho-release');
+    const bytes = readFileSync(artefact);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(tampered, bytes);
+    const t = run(installed, ['upgrade', tampered, '--root', root, '--no-restart', '--config', cfgFile]);
+    expect([t.status, t.stderr]).toEqual([
+      3,
+      expect.stringMatching(/differ from their signed SHA-256 .*nothing was changed/),
+    ]);
+    expect(realpathSync(join(root, 'opt/sekisho'))).toBe(installedDir);
+    expect(readdirSync(join(root, 'opt/sekisho-releases')).sort()).toEqual(releases);
+
     const lost = run(installed, [
       'badge',
       'lost',
