@@ -68,8 +68,17 @@ export async function upgradeCommand(args: string[]): Promise<number> {
     const loaded = load(values.config);
     const root = values.root ?? '/';
     const service = values['no-restart'] ? noRestart : systemdService(values.unit ?? 'sekisho.service');
-    const actor = cliIdentity().actor;
+    const identity = cliIdentity();
+    const actor = identity.actor;
+    // Changing the software is journaled with the person who did it, like every administrative act.
+    const needPerson = () => {
+      if (identity.person === null)
+        throw new UsageError(
+          `${actor} is no person: run "sudo sekisho upgrade …" from your own login, so that the journal names who changed the software`,
+        );
+    };
     if (values.rollback) {
+      needPerson();
       if (positionals.length > 0) throw new UsageError('--rollback takes no artefact');
       const r = await rollback({ loaded, root, service, actor, say });
       say(`rolled back from Sekisho ${r.from.version} to ${r.to.version}`);
@@ -96,6 +105,7 @@ export async function upgradeCommand(args: string[]): Promise<number> {
       say(`SHA-256 ${h.sha256}${installed ? `; installed now: ${installed.version}` : ''}`);
       return 0;
     }
+    needPerson();
     const r = await upgrade({ artefact: file, releaseKey, loaded, root, service, actor, say });
     say(
       `upgraded Sekisho ${r.from.version} → ${r.to.version}${r.upgradedSeq !== null ? ` (journal row ${r.upgradedSeq})` : ''}`,

@@ -220,6 +220,31 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
     });
     say(`switched: ${l.app} → ${dir}, ${l.previous} → ${old}`);
   } catch (err) {
+    // The record of the upgrade is already in the journal: say that it did not happen.
+    if (upgradedSeq !== null && schemaBefore !== null) {
+      try {
+        const j = openJournalAt(o.loaded, schemaBefore);
+        try {
+          j.journal.append({
+            type: 'software_upgrade_failed',
+            at: now(),
+            actor: o.actor,
+            data: {
+              from: { version: current.version, schemaVersion: schemaBefore },
+              to: { version: m.version, schemaVersion: m.schemaVersion },
+              artefactSha256: header.sha256,
+              step: 'switch',
+              reason: (err as Error).message,
+            },
+          });
+          j.journal.checkpoint(now(), j.secrets.signingKey, j.secrets.keyId);
+        } finally {
+          j.db.close();
+        }
+      } catch {
+        // the journal itself failed: the error below says what did
+      }
+    }
     lock.release();
     ownLikeStorage(storage, [...created, ...journalFiles(storage)]);
     // Not switched: the old version is started again as it was.

@@ -8,7 +8,7 @@
  * A link is switched by making the new link under a temporary name and renaming it over the old
  * one: rename(2) replaces it in one step, so /opt/sekisho always names a whole release. An
  * /opt/sekisho that is still a folder (installed by an older scripts/install.sh) is first moved
- * into /opt/sekisho-releases.
+ * into /opt/sekisho-releases, and an /opt/sekisho.previous folder of that layout is removed.
  */
 import {
   existsSync,
@@ -106,6 +106,9 @@ export function switchLink(link: string, target: string): void {
  * (named after its version) and linked back. Returns the release folder.
  */
 export function adoptFolder(l: Layout, stamp: string): string {
+  // An older install.sh kept the version before as a folder, replaced at each update: so here.
+  if (existsSync(l.previous) && !lstatSync(l.previous).isSymbolicLink())
+    rmSync(l.previous, { recursive: true, force: true });
   const st = lstatSync(l.app);
   if (st.isSymbolicLink()) return realpathSync(l.app);
   const installed = readInstalled(l.app)!;

@@ -249,8 +249,9 @@ describe('upgrade and rollback around a running controller', () => {
     );
     const loaded = loadConfig(cfgFile);
     const root = join(dir, 'root');
-    // Installed by an older install.sh: /opt/sekisho is a folder.
+    // Installed by an older install.sh: /opt/sekisho and /opt/sekisho.previous are folders.
     fixtureTree(join(root, 'opt/sekisho'), '0.1.0');
+    fixtureTree(join(root, 'opt/sekisho.previous'), '0.0.9');
     const staff = seedStaff(cfgFile, {
       name: '山田',
       displayId: 'S-1',
@@ -277,8 +278,33 @@ describe('upgrade and rollback around a running controller', () => {
       start: startOne,
     };
     await startOne();
+    // The staff member escorts a visitor in: both inside, the visitor with their escort.
+    const at = Date.now();
+    c!.registry.setMayEscort(staff.personId, true, 'test:setup', at);
+    const visitor = c!.registry.issueVisitorBadge(
+      {
+        visitor: { displayId: 'V-1', name: '田村' },
+        credential: '0066554433',
+        hostId: staff.personId,
+        purpose: 'UPS 点検',
+        doors: ['machine-room'],
+      },
+      'test:setup',
+      at,
+    );
+    expect(c!.simulateBadge('entry', '0066554433').decision.reason).toBe('escort_required');
     expect(c!.simulateBadge('entry', '0011223344').decision.granted).toBe(true);
-    expect(Object.keys(c!.derived.presence['machine-room'] ?? {})).toEqual([staff.personId]);
+    const inside = () => {
+      const p = c!.derived.presence['machine-room'] ?? {};
+      return Object.values(p)
+        .map((e) => ({ person: e.personId, escort: e.escort ?? null }))
+        .sort((a, b) => a.person.localeCompare(b.person));
+    };
+    const expected = [
+      { person: staff.personId, escort: null },
+      { person: visitor.personId, escort: staff.personId },
+    ].sort((a, b) => a.person.localeCompare(b.person));
+    expect(inside()).toEqual(expected);
 
     // Refused while the controller runs and the service is not restarted by the command.
     const artefact = fixtureArtefact('0.2.0');
@@ -322,8 +348,8 @@ describe('upgrade and rollback around a running controller', () => {
     expect(before.history(lockPin).at(-1)!.on).toBe(secured);
     expect(after.history(lockPin).length).toBeGreaterThan(0);
     expect(after.history(lockPin).every((w) => w.on === secured)).toBe(true);
-    // Who is inside is rebuilt from the journal by the new run.
-    expect(Object.keys(c!.derived.presence['machine-room'] ?? {})).toEqual([staff.personId]);
+    // Who is inside, and the visitor's escort, are rebuilt from the journal by the new run.
+    expect(inside()).toEqual(expected);
 
     // The links: the old folder adopted as a release, the new one current.
     const app = join(root, 'opt/sekisho');
@@ -387,12 +413,57 @@ describe('upgrade and rollback around a running controller', () => {
         .every((w) => w.on === secured),
     ).toBe(true);
     expect(third.history(lockPin).every((w) => w.on === secured)).toBe(true);
-    expect(Object.keys(c!.derived.presence['machine-room'] ?? {})).toEqual([staff.personId]);
+    expect(inside()).toEqual(expected);
     expect(readState(loaded.storageDir)).toBeUndefined(); // retired: a second rollback has nothing to undo
     await expect(rollback({ loaded, root, service, actor: 'x' })).rejects.toThrow(
       /newer than the running 0\.1\.0: it is the version already rolled back from/,
     );
     await c!.stop('test');
+  }, 60_000);
+});
+
+describe('an upgrade that fails after it began', () => {
+  it('journals software_upgrade_failed, removes the new release and starts the old version again', async () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'release.pub.pem'), RELEASE.publicKey.export({ type: 'spki', format: 'pem' }));
+    const cfgFile = writeConfig(
+      dir,
+      doorConfig(dir, simReaders(), { upgrade: { releaseKey: 'release.pub.pem' } }),
+    );
+    const loaded = loadConfig(cfgFile);
+    const root = join(dir, 'root');
+    fixtureTree(join(root, 'opt/sekisho'), '0.1.0');
+    seedStaff(cfgFile, { name: '高橋', displayId: 'S-4', door: 'machine-room', credential: '0012121212' });
+    const calls: string[] = [];
+    const service: ServiceControl = {
+      name: 'test',
+      stop: async () => void calls.push('stop'),
+      start: async () => void calls.push('start'),
+    };
+    // The link switch meets a folder where its temporary link must go (the file system refuses).
+    mkdirSync(join(root, `opt/sekisho.previous.switch-${process.pid}/x`), { recursive: true });
+    const e = await upgrade({
+      artefact: fixtureArtefact('0.2.0'),
+      releaseKey: RELEASE.publicKey,
+      loaded,
+      root,
+      service,
+      actor: 'cli:alice/root',
+    }).catch((err) => err);
+    expect(e).toBeInstanceOf(UpgradeError);
+    expect(e.exit).toBe(1);
+    expect(calls).toEqual(['stop', 'start']); // the old version runs again
+    expect(JSON.parse(readFileSync(join(root, 'opt/sekisho/package.json'), 'utf8')).version).toBe('0.1.0');
+    expect(readdirSync(join(root, 'opt/sekisho-releases')).filter((n) => n.startsWith('0.2.0'))).toEqual([]);
+    expect(readState(loaded.storageDir)).toBeUndefined();
+    const db = openDatabase(join(loaded.storageDir, 'journal.db'), { readonly: true });
+    const rows = db
+      .prepare("SELECT type, bytes FROM journal WHERE type LIKE 'software_%' ORDER BY seq")
+      .all() as { type: string; bytes: string }[];
+    expect(rows.map((r) => r.type)).toEqual(['software_upgraded', 'software_upgrade_failed']);
+    expect(JSON.parse(rows[1]!.bytes).data).toMatchObject({ step: 'switch', to: { version: '0.2.0' } });
+    expect(verifyJournal(db, { publicKey: loadDeviceSecrets(loaded.storageDir).publicKey }).ok).toBe(true);
+    db.close();
   }, 60_000);
 });
 
@@ -599,6 +670,17 @@ describe('a real artefact from scripts/release.sh', () => {
     expect(() => openDatabase(dbFile, { migrations: MIGRATIONS.slice(0, old), readonly: true })).toThrow(
       /newer than this Sekisho knows/,
     );
+
+    // Root without sudo is no person: the journal must name who changes the software.
+    const nobody = run(
+      installed,
+      ['upgrade', '--rollback', '--root', root, '--no-restart', '--config', cfgFile],
+      { SUDO_USER: '' },
+    );
+    expect([nobody.status, nobody.stderr]).toEqual([
+      2,
+      expect.stringMatching(/is no person: run "sudo sekisho upgrade …" from your own login/),
+    ]);
 
     // The rollback, run by the new version.
     const back = run(
