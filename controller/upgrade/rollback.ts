@@ -106,6 +106,21 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       `the journal was migrated to schema ${schemaNow}, which Sekisho ${previous.version} cannot read (${target}), and no backup from before the upgrade is recorded: nothing was changed`,
     );
 
+  // The backup is checked before the service stops: a missing or altered one changes nothing.
+  if (restore) {
+    const backup = state!.backup!;
+    if (!existsSync(backup))
+      throw new UpgradeError(
+        'failed',
+        `the backup taken before the upgrade, ${backup}, is missing: nothing was changed`,
+      );
+    if (state!.backupSha256 !== null && sha256File(backup) !== state!.backupSha256)
+      throw new UpgradeError(
+        'failed',
+        `${backup} is not the file written before the upgrade (its SHA-256 differs): nothing was changed`,
+      );
+  }
+
   say(`stopping the service (${o.service.name}); the doors stay locked`);
   await o.service.stop();
   let lock: ReturnType<typeof holdStorage>;
@@ -127,10 +142,15 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     switchLink(l.previous, current.dir);
     if (matches) retireState(storage, `upgrade-${stamp}-rolled-back.json`);
     say(`switched: ${l.app} → ${previous.dir}, ${l.previous} → ${current.dir}`);
-  } finally {
+  } catch (err) {
     lock.release();
     ownLikeStorage(storage, [...touched, ...journalFiles(storage), join(storage, UPGRADES_DIR)]);
+    // Not switched: the version that ran is started again.
+    if (readInstalled(l.app)?.dir === current.dir) await o.service.start().catch(() => undefined);
+    throw err;
   }
+  lock.release();
+  ownLikeStorage(storage, [...touched, ...journalFiles(storage), join(storage, UPGRADES_DIR)]);
   say(`starting the service (${o.service.name})`);
   await o.service.start();
   return { from: current, to: previous, ...result };
@@ -189,16 +209,6 @@ function restoreBeforeUpgrade(
 ): Omit<RollbackResult, 'from' | 'to'> {
   const storage = o.loaded.storageDir;
   const backup = state.backup!;
-  if (!existsSync(backup))
-    throw new UpgradeError(
-      'failed',
-      `the backup taken before the upgrade, ${backup}, is missing: nothing was changed`,
-    );
-  if (state.backupSha256 !== null && sha256File(backup) !== state.backupSha256)
-    throw new UpgradeError(
-      'failed',
-      `${backup} is not the file written before the upgrade (its SHA-256 differs): nothing was changed`,
-    );
   const staging = mkdtempSync(join(storage, '.rollback-'));
   try {
     const check = unpackAndCheck(backup, staging);

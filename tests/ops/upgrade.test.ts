@@ -518,6 +518,26 @@ describe('a rollback across a migration of a journal with declared gaps', () => 
       }
     ).m;
 
+    // An altered backup is refused before the service stops, and nothing changes.
+    const good = readFileSync(r.backup!);
+    const bad = Buffer.from(good);
+    bad[bad.length - 1]! ^= 1;
+    writeFileSync(r.backup!, bad);
+    const calls: string[] = [];
+    const counting: ServiceControl = {
+      name: 'test',
+      stop: async () => void calls.push('stop'),
+      start: async () => void calls.push('start'),
+    };
+    await expect(rollback({ loaded, root, service: counting, actor: 'cli:bob/root' })).rejects.toThrow(
+      /is not the file written before the upgrade \(its SHA-256 differs\): nothing was changed/,
+    );
+    expect(calls).toEqual([]);
+    const probe = new Database(file, { readonly: true });
+    expect(probe.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
+    probe.close();
+    writeFileSync(r.backup!, good);
+
     const rb = await rollback({ loaded, root, service: noRestart, actor: 'cli:bob/root' });
     expect(rb.journalRestored).toBe(true);
     expect(rb.rowsSetAside).toEqual({ from: backupHead + 1, through: headBefore });
