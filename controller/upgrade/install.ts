@@ -14,13 +14,12 @@
  *     the state for the rollback written, releases older than those two removed;
  *  7. the service started: the new version migrates the journal at its start.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createBackup } from '../backup/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { publicKeyId } from '../journal/index.js';
-import { sekishoVersion } from '../system.js';
 import { type Platform, thisPlatform, UpgradeError, unpackRelease, verifyRelease } from './artefact.js';
 import {
   adoptFolder,
@@ -144,7 +143,8 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
     rmSync(dir, { recursive: true, force: true });
     throw new UpgradeError(
       'failed',
-      `could not stop the service: ${(err as Error).message}; nothing was switched`,
+      `could not stop the service: ${(err as Error).message}; nothing was switched ` +
+        '(on a machine without systemd, stop the controller yourself and use --no-restart)',
     );
   }
   let lock: ReturnType<typeof holdStorage>;
@@ -284,14 +284,4 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
 
 export function journalFiles(storage: string): string[] {
   return ['journal.db', 'journal.db-wal', 'journal.db-shm', 'instance.lock'].map((n) => join(storage, n));
-}
-
-/** SHA-256 of a buffer, hex. */
-export function sha256Of(b: Buffer | string): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** The version of the code that runs this command. */
-export function runningVersion(): string {
-  return sekishoVersion();
 }

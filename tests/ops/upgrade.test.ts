@@ -467,6 +467,41 @@ describe('an upgrade that fails after it began', () => {
   }, 60_000);
 });
 
+describe('a service that cannot be stopped', () => {
+  it('leaves everything as it was when systemctl stop fails', async () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'release.pub.pem'), RELEASE.publicKey.export({ type: 'spki', format: 'pem' }));
+    const cfgFile = writeConfig(
+      dir,
+      doorConfig(dir, simReaders(), { upgrade: { releaseKey: 'release.pub.pem' } }),
+    );
+    const root = join(dir, 'root');
+    fixtureTree(join(root, 'opt/sekisho'), '0.1.0');
+    const calls: string[][] = [];
+    const service = systemdService('sekisho.service', (argv) => {
+      calls.push([...argv]);
+      throw new Error(`${argv.join(' ')} failed: System has not been booted with systemd`);
+    });
+    const e = await upgrade({
+      artefact: fixtureArtefact('0.2.0'),
+      releaseKey: RELEASE.publicKey,
+      loaded: loadConfig(cfgFile),
+      root,
+      service,
+      actor: 'cli:alice/root',
+    }).catch((err) => err);
+    expect([e.exit, e.message]).toEqual([
+      1,
+      expect.stringMatching(
+        /could not stop the service: systemctl stop sekisho\.service failed: .*nothing was switched.*--no-restart/,
+      ),
+    ]);
+    expect(calls).toEqual([['systemctl', 'stop', 'sekisho.service']]);
+    expect(lstatSync(join(root, 'opt/sekisho')).isDirectory()).toBe(true);
+    expect(readdirSync(join(root, 'opt/sekisho-releases'))).toEqual([]); // the unpacked release removed
+  });
+});
+
 describe('a rollback across a migration of a journal with declared gaps', () => {
   it('puts the backup back and skips the seqs set aside with journal_restored, so none is used twice', async () => {
     const dir = temp();
