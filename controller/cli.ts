@@ -16,6 +16,7 @@ import { recordManualEntryCommand } from './cli/manual-entry.js';
 import { badge, person } from './cli/people-badges.js';
 import { secureOutputsCommand, start } from './cli/service.js';
 import { tokenCommand } from './cli/tokens.js';
+import { releaseCommand, upgradeCommand } from './cli/upgrade.js';
 import { userCommand } from './cli/users.js';
 import { presenceCommand, visitorCommand } from './cli/visitors.js';
 import { witnessCommand } from './cli/witness.js';
@@ -127,6 +128,20 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
                                           Answers from the terminal, or one a line from stdin (a script).
                                           Exit 0 every step passed, 1 a step failed or was skipped, the
                                           controller runs, or it was interrupted (every lock secured)
+  upgrade FILE [--no-restart] [--root DIR] [--unit NAME]
+                                          as root: install a signed release artefact (offline). Verifies
+                                          the signature (upgrade.releaseKey), every checksum, the arch and
+                                          Node.js ABI and the version first; a backup before a schema
+                                          migration; journals software_upgraded; switches /opt/sekisho
+                                          (the old one stays as /opt/sekisho.previous) and restarts the
+                                          service (doors locked throughout). Exit 1 failed, 3 damaged,
+                                          4 not signed by the release key, 5 another machine, 6 downgrade
+  upgrade --check FILE                    only verify an artefact
+  upgrade --rollback [--no-restart] [--root DIR]
+                                          back to /opt/sekisho.previous; after a schema migration the
+                                          pre-upgrade backup's journal is restored and the rows since are
+                                          kept and exported beside it (software_rolled_back)
+  release --tree DIR --key PEM --out FILE for maintainers (scripts/release.sh): sign a prepared tree
 
 Administrative commands are journal records with who ran them: cli:<os user>, or
 cli:<sudo user>/<os user> through sudo (the installed wrapper keeps the sudo user). No --actor.
@@ -186,6 +201,10 @@ export async function main(argv: string[]): Promise<number> {
         return await witnessCommand(rest);
       case 'commission':
         return await commissionCommand(rest);
+      case 'upgrade':
+        return await upgradeCommand(rest);
+      case 'release':
+        return releaseCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

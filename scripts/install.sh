@@ -3,8 +3,10 @@
 # Run from a checkout, as root:   sudo scripts/install.sh
 # Step by step, with what to do before and after: docs/install.md.
 #
-#   /opt/sekisho                   the application (root-owned, read-only to the service), npm ci --omit=dev,
-#                                  then npm run build: the service runs the JavaScript in /opt/sekisho/dist
+#   /opt/sekisho                   a link to the application in /opt/sekisho-releases/<version>-<time>
+#                                  (root-owned, read-only to the service), npm ci --omit=dev, then
+#                                  npm run build: the service runs the JavaScript in /opt/sekisho/dist;
+#                                  /opt/sekisho.previous links to the version before (docs/install.md)
 #   /etc/sekisho/config.yaml       the config (root:sekisho 0640, folder 0750); never overwritten
 #   /var/lib/sekisho               journal, device secrets, backups/ (sekisho 0700)
 #   /etc/sekisho/dashboard.crt     the dashboard's TLS certificate (root:sekisho 0644) and its key
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
     --no-enable) ENABLE=0 ;;
     --cert) [ $# -ge 2 ] || die "--cert needs a file"; GIVEN_CERT="$2"; shift ;;
     --key) [ $# -ge 2 ] || die "--key needs a file"; GIVEN_KEY="$2"; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) printf 'install.sh: unknown option %s (see --help)\n' "$1" >&2; exit 2 ;;
   esac
   shift
@@ -143,12 +145,34 @@ find "$NEW" -type d -exec chmod 0755 {} +
 find "$NEW" -type f ! -path '*/node_modules/*' -exec chmod 0644 {} +
 chmod 0755 "$NEW/bin/sekisho.mjs" "$NEW/bin/sekisho-dist.mjs"
 own -R root:root "$NEW"
-if [ -d "$APP" ]; then
-  rm -rf "$APP.previous"
-  mv "$APP" "$APP.previous"
+# Each version in a folder of its own; /opt/sekisho and /opt/sekisho.previous are links to two of
+# them, each switched in one rename (the layout `sekisho upgrade` uses: docs/install.md).
+RELEASES="$ROOT/opt/sekisho-releases"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+version_of() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$1/package.json" | head -1; }
+link_to() { ln -sfn "$2" "$1.switch" && mv -Tf "$1.switch" "$1"; }
+mkdir -p "$RELEASES"
+chmod 0755 "$RELEASES"
+if [ -d "$APP" ] && [ ! -L "$APP" ]; then
+  # A folder left by an older install.sh becomes a release like the others.
+  OLD="$(version_of "$APP")-$STAMP-installed"
+  mv "$APP" "$RELEASES/$OLD"
+  link_to "$APP" "sekisho-releases/$OLD"
 fi
-mv "$NEW" "$APP"
-say "application installed in $APP"
+if [ -d "$APP.previous" ] && [ ! -L "$APP.previous" ]; then rm -rf "$APP.previous"; fi
+REL="$(version_of "$NEW")-$STAMP"
+n=1
+while [ -e "$RELEASES/$REL" ]; do REL="$(version_of "$NEW")-$STAMP-$n"; n=$((n + 1)); done
+mv "$NEW" "$RELEASES/$REL"
+if [ -L "$APP" ]; then link_to "$APP.previous" "$(readlink "$APP")"; fi
+link_to "$APP" "sekisho-releases/$REL"
+# Two versions are kept: the one installed now and the one before it.
+for d in "$RELEASES"/*; do
+  [ "$d" = "$RELEASES/$REL" ] && continue
+  [ -L "$APP.previous" ] && [ "$(cd "$d" && pwd -P)" = "$(cd "$APP.previous" && pwd -P)" ] && continue
+  rm -rf "$d"
+done
+say "application installed in $RELEASES/$REL; $APP links to it"
 
 # --- config and state ---------------------------------------------------------------------------------
 mkdir -p "$ROOT/etc/sekisho"
@@ -213,7 +237,9 @@ cat > "$ROOT/usr/local/bin/sekisho" <<EOF
 # sudo is no person and may only revoke (docs/operations.md).
 : "\${SEKISHO_CONFIG:=/etc/sekisho/config.yaml}"
 export SEKISHO_CONFIG
-if [ "\$(id -u)" = 0 ]; then
+# Except \`sekisho upgrade\`, which writes /opt/sekisho: it stays root (and gives what it writes in
+# the state folder to the service user itself).
+if [ "\$(id -u)" = 0 ] && [ "\${1:-}" != upgrade ]; then
   exec runuser -u $SERVICE_USER -- env SUDO_USER="\${SUDO_USER:-}" "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"
 fi
 exec "$NODE" /opt/sekisho/bin/sekisho-dist.mjs "\$@"

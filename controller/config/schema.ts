@@ -431,6 +431,11 @@ export const ConfigSchema = z
     clock: ClockSchema.default(CLOCK_DEFAULTS),
     /** The power-fail input: a UPS contact on GPIO or NUT's upsd (controller/config/power.ts). */
     power: PowerSchema.optional(),
+    /**
+     * `sekisho upgrade`: the release public key (PEM file; relative to the config file) whose
+     * signature an artefact must carry (docs/operations.md, "Upgrades"). Absent: upgrades refused.
+     */
+    upgrade: z.strictObject({ releaseKey: z.string().min(1) }).optional(),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })

@@ -21,6 +21,7 @@ import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
+import { UpgradeRecordSchemas } from './records-upgrade.js';
 import { WitnessRecordSchemas } from './records-witness.js';
 import {
   AlarmSeverity,
@@ -46,6 +47,7 @@ export * from './records-power.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
 export * from './records-tokens.js';
+export * from './records-upgrade.js';
 export * from './records-witness.js';
 
 const alarmId = z.int().positive();
@@ -486,6 +488,7 @@ export const RecordCatalogue = {
   ...PowerRecordSchemas,
   ...CommissioningRecordSchemas,
   ...EvidenceRecordSchemas,
+  ...UpgradeRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -406,9 +406,17 @@ export function migrate(
   return runMigrations(db, migrations, USER_VERSION, label);
 }
 
+/**
+ * A database written by newer code: typically the previous version after an upgrade migrated the
+ * journal (docs/operations.md, "Upgrades"). Names both versions and the way back.
+ */
 function newerSchemaError(label: string, found: number, known: number): Error {
   return new Error(
-    `${label}: schema version ${found} is newer than this Sekisho knows (${known}); ` +
-      'run the newer version or restore a backup',
+    `${label}: schema version ${found} is newer than this Sekisho knows (${known}): a newer version ` +
+      `migrated it, and this one cannot read it (it never changes it). Either run the newer version ` +
+      `again, or go back with "sudo sekisho upgrade --rollback" run by the newer version, which puts ` +
+      `back the backup of schema ${known} or older taken before the upgrade and keeps the rows written ` +
+      `since beside it; or restore that backup (sekisho restore --from ` +
+      `<storage>/upgrades/before-*.sekisho-backup). docs/operations.md, "Upgrades"`,
   );
 }
