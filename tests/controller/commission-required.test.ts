@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { signCommissioning } from '../../controller/commission/record.js';
 import { parseConfig } from '../../controller/config/index.js';
+import { commissioningChecks } from '../../controller/doctor/commissioning.js';
 import { doorWiring } from '../../controller/domain/index.js';
 import { silentLogger } from '../../controller/log.js';
 import { Controller } from '../../controller/runtime/index.js';
@@ -56,6 +57,20 @@ async function start(dir: string, raw: unknown) {
 async function stop(c: Controller) {
   running.splice(running.indexOf(c), 1);
   await c.stop('test');
+}
+
+/** What `sekisho doctor` says of the doors (its commissioning check, on the storage as it is). */
+function doctorSays(dir: string, raw: unknown): string[] {
+  const config = parseConfig(stringify(raw));
+  const loaded = { config, file: join(dir, 'config.yaml'), storageDir: join(dir, 'data') };
+  const s = openStorage(loaded, { readonly: true });
+  const out: string[] = [];
+  try {
+    commissioningChecks(loaded, s, (verdict, what, detail) => out.push(`${verdict} ${what}: ${detail}`));
+  } finally {
+    s.db.close();
+  }
+  return out;
 }
 
 /** Writes a passed, signed commissioning of the door as it is configured in `raw` (controller stopped). */
@@ -133,7 +148,13 @@ describe('doors[].requireCommissioning', () => {
     let { c } = await start(dir, raw);
     expect(c.simulateBadge('entry', STAFF).decision.granted).toBe(false);
     await stop(c);
+    expect(doctorSays(dir, raw)).toEqual([
+      'WARN commissioning machine-room: never commissioned: no badge opens this door (requireCommissioning) until "sudo sekisho commission --door machine-room" passes',
+    ]);
     commissioned(dir, raw);
+    expect(doctorSays(dir, raw)).toEqual([
+      'OK commissioning machine-room: commissioned for its current wiring',
+    ]);
     ({ c } = await start(dir, raw));
     expect(c.status().commissioning).toEqual([
       { door: 'machine-room', required: true, state: 'ok', barred: false },
@@ -148,6 +169,8 @@ describe('doors[].requireCommissioning', () => {
       { door: 'machine-room', required: true, state: 'wiring_changed', barred: true },
     ]);
     expect(c.simulateBadge('entry', STAFF).decision.reason).toBe('door_not_commissioned');
+    await stop(c);
+    expect(doctorSays(dir, moved)[0]).toMatch(/^WARN commissioning machine-room: its wiring changed since/);
   });
 
   it('absent (the default): an uncommissioned door is flagged, not barred', async () => {
@@ -157,6 +180,8 @@ describe('doors[].requireCommissioning', () => {
       { door: 'machine-room', required: false, state: 'not_commissioned', barred: false },
     ]);
     expect(c.simulateBadge('entry', STAFF).decision).toEqual({ granted: true, reason: 'granted' });
+    await stop(c);
+    expect(doctorSays(dir, raw)).toEqual([]);
   });
 });
 
