@@ -226,7 +226,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   reason_escort_exit_refused: ['来訪者が在室中のため退室不可', 'escort exit refused (visitors inside)'],
   reason_passback: ['アンチパスバック', 'anti-passback'],
   reason_clock_unsynchronised: ['時刻未同期のため制限', 'clock not synchronised'],
-  reason_door_not_commissioned: ['動作確認未了の扉', 'door not commissioned'],
+  reason_door_not_commissioned: ['据付時の試験が未了', 'door not commissioned'],
   reason_shutting_down: ['停電による停止処理中', 'shutting down (power failure)'],
   // the clock (Live page banner)
   clock_unsynced_title: ['時刻が同期していません。', 'The clock is not synchronised.'],
