@@ -662,7 +662,7 @@ export class Controller {
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
       power: this.power?.status() ?? null,
-      commissioning: this.commissioning,
+      commissioning: this.commissioning.map((c) => ({ ...c })),
     };
   }
 
