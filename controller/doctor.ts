@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { LoadedConfig } from './config/index.js';
 import type { Check, Verdict } from './doctor/check.js';
 import { clockChecks, runtimeCheck } from './doctor/clock.js';
+import { commissioningChecks } from './doctor/commissioning.js';
 import { configChecks } from './doctor/config.js';
 import { dashboardChecks } from './doctor/dashboard.js';
 import { gpioChecks } from './doctor/gpio.js';
@@ -67,6 +68,8 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
       storageChecks(storage, add);
       configChecks(loaded, storage, add);
     }
+    // Doors that may not open before they are commissioned
+    if (!storageError) commissioningChecks(loaded, storage, add);
     // Clock
     clockChecks(loaded, add, opts.now ?? Date.now());
     await mqttChecks(loaded, add, storage, storageError);

@@ -3,27 +3,15 @@
  * compliance view (POLICY §8(3)①ウ): when, by whom, its outcome and steps, whether its device
  * signature holds, and whether the door is still wired as it was tested. One indexed query per door.
  */
-import { commissioningSignatureValid } from '../controller/commission/record.js';
-import {
-  type CommissionOutcome,
-  type CommissionStep,
-  DoorCommissionedRecord,
-  doorWiring,
-  sameWiring,
-} from '../controller/domain/index.js';
+import { type CommissioningState, doorCommissioning } from '../controller/commission/state.js';
+import type { CommissionOutcome, CommissionStep } from '../controller/domain/index.js';
 import type { Dash } from './context.js';
 
 /**
  * ok: the latest commissioning passed, is signed by this device, on this kind of board, and the
  * door's wiring has not changed since. Otherwise why not, the first that applies.
  */
-export type CommissioningState =
-  | 'ok'
-  | 'not_commissioned'
-  | 'not_passed'
-  | 'bad_signature'
-  | 'simulated'
-  | 'wiring_changed';
+export type { CommissioningState };
 
 export interface DoorCommissioning {
   door: string;
@@ -48,25 +36,13 @@ export function commissioningOf(dash: {
   controller: Pick<Dash['controller'], 'journal' | 'config' | 'secrets'>;
 }): DoorCommissioning[] {
   const { journal, config, secrets } = dash.controller;
+  const checks = doorCommissioning(journal, config, secrets.publicKey);
   return config.doors.map((door) => {
-    const [row] = journal.query({ types: ['door_commissioned'], door: door.id, limit: 1 });
+    const check = checks.get(door.id)!;
     const base = { door: door.id, name: door.name };
+    const { row, data, signatureValid, wiringUnchanged, state } = check;
     if (!row) return { ...base, state: 'not_commissioned' };
-    const parsed = DoorCommissionedRecord.safeParse(row.data);
-    if (!parsed.success) return { ...base, state: 'bad_signature' };
-    const data = parsed.data;
-    const signatureValid = commissioningSignatureValid(door.id, row.actor, data, secrets.publicKey);
-    const wiringUnchanged = sameWiring(data.wiring, doorWiring(door, config.readers));
-    const state: CommissioningState =
-      data.outcome !== 'passed'
-        ? 'not_passed'
-        : !signatureValid
-          ? 'bad_signature'
-          : data.board !== config.board.kind
-            ? 'simulated'
-            : !wiringUnchanged
-              ? 'wiring_changed'
-              : 'ok';
+    if (!data) return { ...base, state };
     return {
       ...base,
       state,

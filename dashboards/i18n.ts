@@ -226,6 +226,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   reason_escort_exit_refused: ['来訪者が在室中のため退室不可', 'escort exit refused (visitors inside)'],
   reason_passback: ['アンチパスバック', 'anti-passback'],
   reason_clock_unsynchronised: ['時刻未同期のため制限', 'clock not synchronised'],
+  reason_door_not_commissioned: ['据付時の試験が未了', 'door not commissioned'],
+  reason_shutting_down: ['停電による停止処理中', 'shutting down (power failure)'],
   // the clock (Live page banner)
   clock_unsynced_title: ['時刻が同期していません。', 'The clock is not synchronised.'],
   clock_unknown_title: [
@@ -523,6 +525,10 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   com_state_ok: ['試験済み', 'Commissioned'],
   com_state_not_commissioned: ['未実施', 'Not commissioned'],
+  door_barred_uncommissioned: [
+    '据付時の試験が済んでいないため、この扉はカードでは解錠しません（退室ボタンは使用できます）。',
+    'No badge opens this door until it passes its commissioning (sekisho commission); the exit button still works.',
+  ],
   com_state_not_passed: ['試験が合格していません', 'Latest commissioning did not pass'],
   com_state_bad_signature: ['署名が一致しません', 'Signature does not match'],
   com_state_simulated: ['模擬基板での試験のみ', 'Commissioned on the simulated board only'],

@@ -341,6 +341,57 @@ export class MetricsCollector {
         'Whether the system clock is synchronised (1) or not (0).',
         bit(s.clockSynced),
       );
+    out.single(
+      'sekisho_clock_restricted',
+      'gauge',
+      'Whether the clock.whenUnsynchronised restriction is in force at every door (1) or not (0).',
+      bit(s.clock.restriction !== null),
+    );
+    out.single(
+      'sekisho_clock_steps_total',
+      'counter',
+      'Steps of the wall clock (clock_adjusted rows) since the controller started.',
+      s.clock.steps.count,
+    );
+    const step = s.clock.steps.last;
+    if (step) {
+      out.single(
+        'sekisho_clock_last_step_seconds',
+        'gauge',
+        'The size of the latest step of the wall clock since start, in seconds (negative: backwards).',
+        step.stepMs / 1000,
+      );
+      out.single(
+        'sekisho_clock_last_step_time_seconds',
+        'gauge',
+        'When the latest step of the wall clock happened (the new time), seconds since the Unix epoch.',
+        step.at / 1000,
+      );
+    }
+
+    // Power-fail input (only when `power` is configured)
+    const power = s.power;
+    if (power) {
+      out.family(
+        'sekisho_power_on_battery',
+        'gauge',
+        'Whether the UPS runs on battery (1) or on mains (0), by source (gpio or nut).',
+        [[{ source: power.source }, bit(power.onBattery)]],
+      );
+      out.family(
+        'sekisho_power_failing',
+        'gauge',
+        'Whether the controller decided a power failure and is shutting down (1).',
+        [[{ source: power.source }, bit(power.failing)]],
+      );
+      if (power.monitorOk !== null)
+        out.single(
+          'sekisho_power_monitor_online',
+          'gauge',
+          "Whether upsd answers with the UPS's status (1) or the link is lost (0).",
+          bit(power.monitorOk),
+        );
+    }
 
     // Registry (counts only)
     // Counted by SQLite: a scrape must not load a registry of 100,000 people on the door's thread.

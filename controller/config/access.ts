@@ -54,6 +54,7 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   'doors[].heldOpenMs': 'access',
   'doors[].preAlarmMs': 'access',
   'doors[].relockOnClose': 'access',
+  'doors[].requireCommissioning': 'access',
   // Visitor rules: escorts, hand-overs, anti-passback, the room secured, badge validity.
   'visitors.escortWindowS': 'access',
   'visitors.maxVisitorsPerEscort': 'access',

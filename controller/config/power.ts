@@ -30,7 +30,7 @@ export const NutSchema = z
     port: int().min(1).max(65_535).default(3493),
     /** The UPS's name in ups.conf (`GET VAR <ups> ups.status`). */
     ups: upsName,
-    /** An upsd.users account (no `upsmon` role needed: Sekisho only reads). */
+    /** An upsd.users account with `upsmon secondary`: the controller LOGINs to the UPS as upsmon does. */
     username: z
       .string()
       .regex(/^[\x21-\x7e]{1,64}$/, 'expected 1-64 visible ASCII characters')

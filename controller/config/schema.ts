@@ -143,6 +143,12 @@ export const DoorSchema = z.strictObject({
   preAlarmMs: int().min(0).max(3_600_000).default(10_000),
   /** Relock as soon as the door closes again after a grant, instead of waiting for unlockMs. */
   relockOnClose: z.boolean().default(true),
+  /**
+   * true: no badge opens the door until a passed, signed `door_commissioned` record for its current
+   * wiring exists (controller/commission/state.ts). Absent = false, so that an upgrade never bars a
+   * door that works today; the Raspberry Pi example sets it (docs/config.md argues the default).
+   */
+  requireCommissioning: z.boolean().optional(),
 }) satisfies z.ZodType<DoorTiming>;
 export type DoorConfig = z.infer<typeof DoorSchema>;
 

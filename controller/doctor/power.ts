@@ -5,7 +5,7 @@
  */
 import type { LoadedConfig } from '../config/index.js';
 import { parseUpsStatus } from '../domain/index.js';
-import type { NutConnection } from '../power/nut.js';
+import { type NutConnection, NutError } from '../power/nut.js';
 import { nutConnection } from '../power/password.js';
 import type { Add } from './check.js';
 
@@ -61,10 +61,14 @@ export async function powerChecks(loaded: LoadedConfig, add: Add): Promise<void>
       `${c.server} UPS "${nut.ups}": ${reading.status} (${state}); clean stop after ${power.graceS} s on battery${command}`,
     );
   } catch (err) {
+    // A refused login already says what to fix; the hint is for a upsd that cannot be reached.
+    const refused = err instanceof NutError && err.code === 'ACCESS-DENIED';
     add(
       'FAIL',
       'power upsd',
-      `${(err as Error).message} — is nut-server running (systemctl status nut-server), and is "${nut.ups}" in ups.conf?`,
+      refused
+        ? (err as Error).message
+        : `${(err as Error).message} — is nut-server running (systemctl status nut-server), and is "${nut.ups}" in ups.conf?`,
     );
   } finally {
     c.close();

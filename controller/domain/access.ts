@@ -3,6 +3,9 @@
  *
  * Rules, first match wins:
  *
+ *  0. the door requires commissioning and has no valid `door_commissioned` record for its current
+ *     wiring (`commissioned: false`) → `door_not_commissioned`, in both directions: a door not yet
+ *     tested opens for no badge (its exit button still frees it, see below).
  *  1. no badge record → `unknown_badge`
  *  2. badge lost → `badge_lost`; revoked → `badge_revoked`
  *  3. no person, the person is inactive, or the person is not the badge's holder → `person_inactive`
@@ -61,6 +64,8 @@ export interface DecisionInput {
   mode: DoorMode;
   /** The clock's sync state and the policy for an unsynchronised one; omitted: the clock is trusted. */
   clock?: ClockTrust;
+  /** false: the door requires commissioning and has none valid (rule 0); omitted or true: no bar. */
+  commissioned?: boolean;
 }
 
 export interface Decision {
@@ -81,6 +86,7 @@ function scheduleAllows(id: string, input: DecisionInput): boolean {
 /** Decide one presentation. Pure: same input, same decision. */
 export function decide(input: DecisionInput): Decision {
   const { badge, person, at } = input;
+  if (input.commissioned === false) return deny('door_not_commissioned');
   if (badge === undefined) return deny('unknown_badge');
   if (badge.status === 'lost') return deny('badge_lost');
   if (badge.status === 'revoked') return deny('badge_revoked');

@@ -42,6 +42,10 @@ export const DecisionReason = z.enum([
   'passback',
   /** The clock is not known to be synchronised and `clock.whenUnsynchronised` refuses this grant (clock.ts). */
   'clock_unsynchronised',
+  /** The door requires commissioning (`doors[].requireCommissioning`) and has no valid one (access.ts rule 0). */
+  'door_not_commissioned',
+  /** The controller is shutting down for a power failure: the badge is recorded, never decided (runtime). */
+  'shutting_down',
 ]);
 export type DecisionReason = z.infer<typeof DecisionReason>;
 

@@ -1,7 +1,9 @@
 /**
  * A client of NUT's network protocol (upsd, TCP port 3493; docs/net-protocol in NUT): one line per
- * request, one line per reply. Sekisho asks only `GET VAR <ups> ups.status`, after `USERNAME` and
- * `PASSWORD` when configured, so it needs no upsmon and no role in upsd.users beyond a login.
+ * request, one line per reply. Sekisho asks only `GET VAR <ups> ups.status`. With a user configured
+ * it first logs in as upsmon does (`USERNAME`, `PASSWORD`, `LOGIN <ups>`): upsd checks the password
+ * only at LOGIN (it needs `upsmon secondary` in upsd.users), so a wrong one is found at once, and
+ * upsd counts the controller among the UPS's clients (NUMLOGINS) while the connection lasts.
  *
  * Every reply is checked: an `ERR <code>` becomes a NutError with that code, anything else that is
  * not the expected answer (garbage, an overlong line, a reply nobody asked for) is a protocol
@@ -25,6 +27,8 @@ export interface NutClientOptions {
   timeoutMs: number;
   username?: string;
   password?: string;
+  /** The UPS to `LOGIN` to after the password (with a username only). */
+  ups?: string;
 }
 
 /** Longest reply line accepted: a status line is ~50 bytes; upsd's longest are well under this. */
@@ -77,6 +81,7 @@ export class NutConnection {
     if (this.o.username !== undefined) {
       await this.#expectOk(`USERNAME ${this.o.username}`, 'USERNAME');
       await this.#expectOk(`PASSWORD ${quote(this.o.password ?? '')}`, 'PASSWORD');
+      if (this.o.ups !== undefined) await this.#login(this.o.username, this.o.ups);
     }
   }
 
@@ -97,6 +102,21 @@ export class NutConnection {
       this.#socket.destroySoon();
     }
     this.#fail(new NutError('connection closed', 'CONNECT'));
+  }
+
+  /** `LOGIN <ups>`: a refusal says what upsd needs, never the password. */
+  async #login(username: string, ups: string): Promise<void> {
+    try {
+      await this.#expectOk(`LOGIN ${ups}`, 'LOGIN');
+    } catch (err) {
+      if (err instanceof NutError && err.code === 'ACCESS-DENIED')
+        throw new NutError(
+          `upsd at ${this.server} refused the login of user "${username}" to UPS "${ups}" (ERR ACCESS-DENIED): ` +
+            'the password in power.nut.passwordFile is wrong, or the user lacks "upsmon secondary" in upsd.users',
+          err.code,
+        );
+      throw err;
+    }
   }
 
   async #expectOk(command: string, what: string): Promise<void> {

@@ -22,6 +22,8 @@ export function readNutPassword(file: string): string {
 /** What `power.nut` says about reaching upsd (a subset of NutConfig, so this module needs no config). */
 export interface NutSettings {
   host: string;
+  /** The UPS: read, and logged in to when a user is configured. */
+  ups: string;
   port: number;
   timeoutS: number;
   username?: string | undefined;
@@ -36,6 +38,6 @@ export function nutConnection(nut: NutSettings): NutConnection {
     port: nut.port,
     timeoutMs: nut.timeoutS * 1000,
     ...(nut.username !== undefined ? { username: nut.username } : {}),
-    ...(password !== undefined ? { password } : {}),
+    ...(password !== undefined ? { password, ups: nut.ups } : {}),
   });
 }

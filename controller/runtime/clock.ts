@@ -51,6 +51,9 @@ export class Clock implements Part {
   private stopped = false;
   private checking = false;
   private readonly mono: () => number;
+  /** The latest step since start, and how many there were (for /metrics and the status). */
+  private lastStepSeen: { at: number; stepMs: number; source: ClockStepSource } | null = null;
+  private stepCount = 0;
 
   constructor(private readonly d: ClockDeps) {
     this.mono = d.mono ?? (() => performance.now());
@@ -80,6 +83,11 @@ export class Clock implements Part {
     return this.d.config.whenUnsynchronised;
   }
 
+  /** The latest step since start (null: none) and the number of steps since start. */
+  get steps(): { count: number; last: { at: number; stepMs: number; source: ClockStepSource } | null } {
+    return { count: this.stepCount, last: this.lastStepSeen };
+  }
+
   /** What decide() takes. */
   trust(): ClockTrust {
     return { synchronised: this.synced, whenUnsynchronised: this.d.config.whenUnsynchronised };
@@ -103,6 +111,8 @@ export class Clock implements Part {
       this.last = now;
       if (step === null) return;
       const source = this.d.stepSource(step.to);
+      this.stepCount++;
+      this.lastStepSeen = { at: step.to, stepMs: step.stepMs, source };
       this.d.log.warn('the wall clock stepped', { ...step, source });
       this.d.writer.commit([
         { type: 'clock_adjusted', at: step.to, data: { ...step, source, synchronised: this.synced } },

@@ -20,6 +20,7 @@ import {
   createBoard,
   secureLevels,
 } from '../../hardware/index.js';
+import { type CommissioningState, doorCommissioning } from '../commission/state.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
 import {
   type AccessRecord,
@@ -140,6 +141,18 @@ export interface ControllerStatus {
   mqtt: MqttStatus;
   /** The power-fail input, when `power` is configured. */
   power: PowerStatus | null;
+  /**
+   * Each door's commissioning as read at start: whether the config requires it, its state, and
+   * whether badges are barred for it (required and not `ok`).
+   */
+  commissioning: DoorCommissioningStatus[];
+}
+
+export interface DoorCommissioningStatus {
+  door: string;
+  required: boolean;
+  state: CommissioningState;
+  barred: boolean;
 }
 
 export class Controller {
@@ -175,6 +188,11 @@ export class Controller {
   private readonly startedBy: string | null;
   /** The journal's head when this start began (before its rows). */
   private startHead: JournalHead = { seq: 0, hash: '' };
+  /**
+   * Read once at start: `sekisho commission` cannot run beside the controller (it holds the board and
+   * the storage lock), and the config is not reloaded, so neither side can change while it runs.
+   */
+  private readonly commissioning: DoorCommissioningStatus[];
 
   private constructor(opts: ControllerOptions) {
     const { config, storageDir } = opts.loaded;
@@ -201,6 +219,12 @@ export class Controller {
     this.journal = storage.journal;
     this.registry = storage.registry;
     const { db, journal, secrets, log, now } = this;
+    const checks = doorCommissioning(journal, config, secrets.publicKey);
+    this.commissioning = config.doors.map((d) => {
+      const required = d.requireCommissioning === true;
+      const state = checks.get(d.id)!.state;
+      return { door: d.id, required, state, barred: required && state !== 'ok' };
+    });
     this.state = new Derived({ db, journal, secrets, log, guard, caughtUp: () => this.visits.arm() });
 
     // 3. The MQTT publisher (connects at start; it only ever reads the journal and the state).
@@ -453,11 +477,6 @@ export class Controller {
 
   /** Decide a badge read, commit its row, then (and only then) drive the door. */
   handleBadge(read: BadgeRead): AccessOutcome {
-    // Shutting down for a power failure: the reader's guard logs this and keeps the doors secured.
-    if (this.halted)
-      throw new Error(
-        `the controller is shutting down (power failure): badge at ${read.readerId} not decided`,
-      );
     // A clock step is journaled (and the timers moved) before the decision that reads the clock.
     this.clock.check();
     const where = this.doors.served(read.readerId);
@@ -465,19 +484,28 @@ export class Controller {
     const { doorId, direction } = where;
     const badge = this.registry.findBadgeByCredential(read.credential);
     const person = badge ? this.registry.getPerson(badge.personId) : undefined;
-    const decision = decide({
-      at: read.at,
-      timeZone: this.config.timeZone,
-      doorId,
-      direction,
-      badge,
-      person,
-      permissions: person ? this.registry.permissionsFor(person.id) : [],
-      schedules: this.schedules,
-      holidays: this.config.holidays,
-      mode: doorMode(this.state.current, doorId),
-      clock: this.clock.trust(),
-    });
+    // Shutting down for a power failure: the badge is recorded as refused, never decided (the doors
+    // are held secured; nothing below may open one).
+    if (this.halted)
+      this.log.warn('badge refused: the controller is shutting down for a power failure', {
+        reader: read.readerId,
+      });
+    const decision: Decision = this.halted
+      ? { granted: false, reason: 'shutting_down' }
+      : decide({
+          at: read.at,
+          timeZone: this.config.timeZone,
+          doorId,
+          direction,
+          badge,
+          person,
+          permissions: person ? this.registry.permissionsFor(person.id) : [],
+          schedules: this.schedules,
+          holidays: this.config.holidays,
+          mode: doorMode(this.state.current, doorId),
+          clock: this.clock.trust(),
+          commissioned: !this.commissioning.find((c) => c.door === doorId)?.barred,
+        });
     const access: AccessRecord = {
       reader: read.readerId,
       direction,
@@ -634,6 +662,7 @@ export class Controller {
       alarms: this.activeAlarms(),
       mqtt: this.mqtt?.status() ?? MQTT_NOT_CONFIGURED,
       power: this.power?.status() ?? null,
+      commissioning: this.commissioning.map((c) => ({ ...c })),
     };
   }
 
@@ -643,6 +672,8 @@ export class Controller {
       synchronised: this.clock.synchronised,
       whenUnsynchronised: this.clock.policy,
       restriction: this.clock.restriction(),
+      /** Wall-clock steps since start: how many, and the latest (when, by how much, who set it). */
+      steps: this.clock.steps,
     };
   }
 

@@ -229,6 +229,7 @@ export class PowerMonitor implements Part {
         log.info('mains power restored', { status: a.status, secondsOnBattery: a.secondsOnBattery });
         break;
       case 'monitor_lost':
+        log.warn("the UPS's status cannot be read", { server, ups: nut?.ups, reason: a.reason });
         writer.commit([
           { type: 'power_monitor_lost', at, data: { server, ups: nut?.ups ?? '', reason: a.reason } },
         ]);

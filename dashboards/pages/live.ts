@@ -50,6 +50,8 @@ export interface LiveDoorView {
   inside: readonly OccupantView[];
   /** The door's commissioning state (dashboards/commissioning.ts); flagged unless `ok`. */
   commissioning?: string;
+  /** The door requires commissioning and has none valid: no badge opens it (doors[].requireCommissioning). */
+  barred?: boolean;
 }
 
 /** One of the latest badge presentations. */
@@ -189,7 +191,8 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
 </tr>`;
     });
     return html`<section class="card door" data-door="${d.id}">
-  <h2>${d.name}${d.commissioning && d.commissioning !== 'ok' ? html` <a href="/compliance#commissioning" class="tag warn" data-field="commissioning">${t(`com_state_${d.commissioning}`)}</a>` : ''}</h2>
+  <h2>${d.name}${d.commissioning && d.commissioning !== 'ok' ? html` <a href="/compliance#commissioning" class="tag ${d.barred ? 'bad' : 'warn'}" data-field="commissioning">${t(`com_state_${d.commissioning}`)}</a>` : ''}</h2>
+  ${d.barred ? html`<p class="notice bad" data-field="barred" role="alert">${t('door_barred_uncommissioned')}</p>` : ''}
   <div class="door-state">
     <div class="state ${d.locked ? 'good' : 'warn'}" data-field="lock"><span>${t('lock')}</span><strong>${d.locked ? t('locked') : t('unlocked')}</strong></div>
     <div class="state ${d.contact === 'closed' ? 'good' : d.contact === 'open' ? 'warn' : 'unknown'}" data-field="contact"><span>${t('contact')}</span><strong>${t(`contact_${d.contact}`)}</strong></div>

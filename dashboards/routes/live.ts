@@ -62,6 +62,7 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
   const commissioning = new Map(commissioningOf(dash).map((c) => [c.door, c.state]));
   const doors = status.doors.map((d) => ({
     commissioning: commissioning.get(d.id),
+    barred: status.commissioning.find((c) => c.door === d.id)?.barred === true,
     id: d.id,
     name: d.name,
     locked: d.locked,

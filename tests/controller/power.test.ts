@@ -33,7 +33,7 @@ function setUp(power: Record<string, unknown>) {
   const log: Logger = {
     debug: () => undefined,
     info: (msg) => events.push(msg),
-    warn: () => undefined,
+    warn: (msg) => events.push(`warn ${msg}`),
     error: (msg) => events.push(`error ${msg}`),
   };
   const board = new SimBoard();
@@ -72,10 +72,13 @@ describe('a power failure on the simulated board', () => {
     // LB while on line is no reason to stop (as upsmon): nothing happens yet.
     expect(s.controller.status().power).toMatchObject({ status: 'OL LB', onBattery: false, failing: false });
     t.board.simulate(POWER_PIN_NAMES.onBattery, true);
-    // Decided: until the process ends no badge is decided and no door opens.
-    expect(() => s.controller.simulateBadge('entry', '0A1B2C3D4E')).toThrow(
-      'the controller is shutting down (power failure): badge at entry not decided',
-    );
+    // Decided: until the process ends no badge is decided and no door opens; each is journaled as
+    // refused (`shutting_down`), with the person, so that the record has no silent hole.
+    const refused = s.controller.simulateBadge('entry', '0A1B2C3D4E');
+    expect(refused.decision).toEqual({ granted: false, reason: 'shutting_down' });
+    expect(refused.row?.data).toMatchObject({ result: 'denied', reason: 'shutting_down', personName: 'A' });
+    expect(s.controller.simulateBadge('exit', '0A1B2C3D4E').decision.reason).toBe('shutting_down');
+    expect(t.events).toContain('warn badge refused: the controller is shutting down for a power failure');
     await until(() => exitCode !== undefined, 'the exit');
     expect(exitCode).toBe(POWER_FAILING_EXIT);
     expect(dbOpenAtExit).toBe(false);
@@ -91,10 +94,17 @@ describe('a power failure on the simulated board', () => {
     try {
       expect(verifyJournal(st.db, { publicKey: st.secrets.publicKey })).toMatchObject({ ok: true });
       const types = st.journal
-        .query({ types: ['power_on_battery', 'power_failing', 'controller_stopped'], limit: 10 })
-        .map((r) => r.type)
+        .query({ types: ['power_on_battery', 'power_failing', 'access', 'controller_stopped'], limit: 10 })
+        .map((r) => (r.type === 'access' ? `access:${(r.data as { reason: string }).reason}` : r.type))
         .reverse();
-      expect(types).toEqual(['power_on_battery', 'power_failing', 'controller_stopped']);
+      expect(types).toEqual([
+        'access:granted',
+        'power_on_battery',
+        'power_failing',
+        'access:shutting_down',
+        'access:shutting_down',
+        'controller_stopped',
+      ]);
     } finally {
       st.db.close();
     }

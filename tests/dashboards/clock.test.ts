@@ -36,6 +36,7 @@ describe('the clock on the Live page', () => {
       synchronised: true,
       whenUnsynchronised: 'time_independent_only',
       restriction: null,
+      steps: { count: 0, last: null },
     });
     expect(banner(await live('ja'))).toBeUndefined();
   });
@@ -61,6 +62,7 @@ describe('the clock on the Live page', () => {
       synchronised: false,
       whenUnsynchronised: 'time_independent_only',
       restriction: 'time_independent_only',
+      steps: { count: 0, last: null },
     });
   });
 
@@ -90,6 +92,7 @@ describe('the clock on the Live page', () => {
         synchronised: null,
         whenUnsynchronised: 'normal',
         restriction: null,
+        steps: { count: 0, last: null },
       });
       const m2 = await d2.login('manager1');
       const html = (await m2.req('GET', '/', undefined, { cookie: `${m2.cookie}; sekisho_lang=en` })).body;

@@ -197,3 +197,22 @@ describe('decide: exit', () => {
     expect(reason({ ...out, person: { ...person, validUntil: AT } })).toBe('expired');
   });
 });
+
+describe('decide: a door not commissioned (rule 0)', () => {
+  it('refuses every badge in both directions before anything else; true or absent is no bar', () => {
+    for (const direction of ['in', 'out'] as const) {
+      expect(decide(input({ direction, commissioned: false }))).toEqual({
+        granted: false,
+        reason: 'door_not_commissioned',
+      });
+      expect(decide(input({ direction, commissioned: false, badge: undefined })).reason).toBe(
+        'door_not_commissioned',
+      );
+      expect(decide(input({ direction, commissioned: false, mode: 'lockdown' })).reason).toBe(
+        'door_not_commissioned',
+      );
+    }
+    expect(decide(input({ commissioned: true }))).toEqual({ granted: true, reason: 'granted' });
+    expect(decide(input())).toEqual({ granted: true, reason: 'granted' });
+  });
+});

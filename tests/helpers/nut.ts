@@ -26,6 +26,8 @@ export interface Nut {
   /** Stops upsd (the driver keeps running): the controller loses its link. */
   stopUpsd(): Promise<void>;
   startUpsd(): Promise<void>;
+  /** The addresses upsd lists as logged in to the UPS (`upsc -c`), or null when it cannot be asked. */
+  clients(): string[] | null;
   /** Ends both processes. */
   kill(): Promise<void>;
 }
@@ -57,7 +59,10 @@ export async function startNut(initialStatus = 'OL'): Promise<Nut> {
     `[${ups}]\n  driver = dummy-ups\n  port = ${seq}\n  mode = dummy-loop\n  pollinterval = 1\n  desc = "Sekisho test UPS"\n`,
   );
   writeFileSync(join(dir, 'upsd.conf'), `LISTEN 127.0.0.1 ${port}\nMAXAGE 15\n`);
-  writeFileSync(join(dir, 'upsd.users'), `[${username}]\n  password = ${password}\n`, { mode: 0o600 });
+  // `upsmon secondary`: what a LOGIN to the UPS needs, as for NUT's own upsmon on another host.
+  writeFileSync(join(dir, 'upsd.users'), `[${username}]\n  password = ${password}\n  upsmon secondary\n`, {
+    mode: 0o600,
+  });
   writeSeq(initialStatus);
   let current = initialStatus;
   chmodSync(dir, 0o755);
@@ -111,6 +116,19 @@ export async function startNut(initialStatus = 'OL'): Promise<Nut> {
       upsd = run(UPSD, ['-F']);
       // Until the driver's data has reached upsd (it says WAIT before).
       await until(() => status() === current, `upsd on port ${port} to report "${current}"`, 60_000);
+    },
+    clients() {
+      try {
+        return execFileSync(UPSC, ['-c', `${ups}@127.0.0.1:${port}`], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 3000,
+        })
+          .split('\n')
+          .filter((l) => l.trim() !== '');
+      } catch {
+        return null;
+      }
     },
     async kill() {
       await nut.stopUpsd();

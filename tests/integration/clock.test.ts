@@ -13,6 +13,7 @@ import { loadConfig } from '../../controller/config/index.js';
 import { openStorage } from '../../controller/storage.js';
 import { fakeTimedatectl, faketimeClock, hasFaketime } from '../helpers/clock.js';
 import {
+  cli,
   doorConfig,
   type Running,
   seedStaff,
@@ -71,6 +72,13 @@ describe('a shifted clock, for real (libfaketime)', () => {
         doors: { locked: boolean }[];
       }>('GET', '/api/status')
     ).body;
+  let metricsToken = '';
+  /** One sample of the real /metrics (a token with the metrics scope, as Prometheus uses). */
+  const metric = async (name: string): Promise<string | undefined> => {
+    const r = await fetch(`${ctl.base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(r.status).toBe(200);
+    return new RegExp(`^${name} (\\S+)$`, 'm').exec(await r.text())?.[1];
+  };
   const doorStates = () =>
     sub.json<{ clockRestriction: string | null }>('sekisho/test-ctl/doors/machine-room/state');
 
@@ -103,6 +111,9 @@ describe('a shifted clock, for real (libfaketime)', () => {
       env: { ...clock.env, PATH: `${sync.dir}:${process.env.PATH}` },
     });
     db = new Database(join(storage, 'journal.db'), { readonly: true });
+    const made = cli(['token', 'create', 'prometheus', '--scope', 'metrics', '--config', cfg]);
+    expect(made.status, made.stderr).toBe(0);
+    metricsToken = made.stdout.trim();
   }, 90_000);
 
   afterAll(async () => {
@@ -119,7 +130,12 @@ describe('a shifted clock, for real (libfaketime)', () => {
       synchronised: true,
       whenUnsynchronised: 'staff_always_only',
       restriction: null,
+      steps: { count: 0, last: null },
     });
+    expect(await metric('sekisho_clock_synced')).toBe('1');
+    expect(await metric('sekisho_clock_restricted')).toBe('0');
+    expect(await metric('sekisho_clock_steps_total')).toBe('0');
+    expect(await metric('sekisho_clock_last_step_seconds')).toBeUndefined();
     expect((await badge(CONTRACTOR)).body).toMatchObject({ granted: true, reason: 'granted' });
   });
 
@@ -156,6 +172,10 @@ describe('a shifted clock, for real (libfaketime)', () => {
       'clock_adjusted on MQTT',
     );
     expect(published).toMatchObject({ type: 'clock_adjusted', data: step.data });
+    // On /metrics: one step, its size and its time, as journaled.
+    expect(await metric('sekisho_clock_steps_total')).toBe('1');
+    expect(Number(await metric('sekisho_clock_last_step_seconds'))).toBe((step.data.stepMs as number) / 1000);
+    expect(Number(await metric('sekisho_clock_last_step_time_seconds'))).toBe(step.at / 1000);
   }, 60_000);
 
   it('the log pages across the step: every access row once, ordered by its time', async () => {
@@ -182,6 +202,8 @@ describe('a shifted clock, for real (libfaketime)', () => {
     expect(changed.data).toEqual({ synchronised: false, previous: true, restriction: 'staff_always_only' });
     expect((await status()).clock.restriction).toBe('staff_always_only');
     expect((await status()).clockSynced).toBe(false);
+    expect(await metric('sekisho_clock_synced')).toBe('0');
+    expect(await metric('sekisho_clock_restricted')).toBe('1');
     await sub.waitFor(
       () => doorStates().at(-1)?.clockRestriction === 'staff_always_only',
       'the door state with its restriction',
@@ -209,6 +231,12 @@ describe('a shifted clock, for real (libfaketime)', () => {
     expect(step.data.stepMs as number).toBeLessThan(HOUR + 2000);
     const back = await waitRow(before, 'clock_sync_changed', 'back to synchronised');
     expect(back.data).toEqual({ synchronised: true, previous: false, restriction: null });
+    await until(
+      async () => (await metric('sekisho_clock_steps_total')) === '2',
+      'the second step on /metrics',
+    );
+    expect(Number(await metric('sekisho_clock_last_step_seconds'))).toBe((step.data.stepMs as number) / 1000);
+    expect(await metric('sekisho_clock_restricted')).toBe('0');
     await sub.waitFor(() => doorStates().at(-1)?.clockRestriction === null, 'the door state unrestricted');
     expect((await badge(CONTRACTOR)).body).toMatchObject({ granted: true });
   });
