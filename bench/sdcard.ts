@@ -544,6 +544,8 @@ async function oneCase(
 }
 
 const KIB = 1024;
+/** Fewer samples than this make a p99 the run's maximum or near it: shown, not judged. */
+const MIN_JUDGED = 50;
 
 /** The bench table's lines for the section, each figure beside its limit and goal. */
 export function sdcardFigures(r: SdcardResult): Figure[] {
@@ -553,6 +555,30 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
     const f = k.bareFlush;
     const limitText = `one flush p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} ms (4 KiB write + fsync, same disk and preload)`;
     const procs = `${k.processes.length} process${k.processes.length === 1 ? '' : 'es'}${k.treeNotCounted.length ? `, ${k.treeNotCounted.length} of the tree without the preload` : ''}`;
+    // Who wrote and flushed, over both runs: the controller and every child it started meanwhile.
+    const who = new Map<string, { n: Set<number>; flushes: number; bytes: number }>();
+    for (const run of k.runs)
+      for (const p of run.byProcess) {
+        const x = who.get(p.comm) ?? { n: new Set(), flushes: 0, bytes: 0 };
+        x.n.add(p.pid);
+        x.flushes += p.flushes;
+        x.bytes += p.writeBytes;
+        who.set(p.comm, x);
+      }
+    out.push({
+      group: 'SD card',
+      measure: `${k.name}: the processes of the controller's tree that wrote during the runs (all ran with the preload${k.treeNotCounted.length ? `, except ${k.treeNotCounted.length}` : ''})`,
+      figure: [...who]
+        .map(
+          ([comm, x]) =>
+            `${comm}${x.n.size > 1 ? ` ×${x.n.size}` : ''}: ${x.flushes} flushes, ${fmt(x.bytes / KIB)} KiB`,
+        )
+        .join('; '),
+      limit: `idle: ${fmt(k.idle.flushesPerS, 2)} flushes/s, ${fmt(k.idle.bytesPerS / KIB, 2)} KiB/s (${fmt(k.idle.seconds)} s without events)`,
+      ratio: '—',
+      goal: '—',
+      met: null,
+    });
     for (const run of k.runs) {
       const tag = `${k.name}, ${run.pace}`;
       const mix = `${run.events} events: ${run.steps.grant} grants with door cycles, ${run.steps.refuse} refused, ${run.steps.forced} forced doors; ${fmt(run.wallS)} s`;
@@ -589,7 +615,8 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
           limit: limitText,
           ratio: '—',
           goal: 'a stall delays only the badges that arrive during it',
-          met: s.delayedOutside === 0 && !fails,
+          // Judged only when some badge met a stall (otherwise the goal holds vacuously).
+          met: s.delayedOutside > 0 || fails ? false : s.arrivedInStall > 0 ? true : null,
         });
       } else {
         const limit = k.flush.delayUs >= 50_000 ? 1.5 * f.p99 : f.p99 + 2;
@@ -599,8 +626,8 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
           figure: `p50 ${fmt(u.p50)} / p99 ${fmt(u.p99)} ms${fails ? `; ${fails}` : ''}`,
           limit: limitText,
           ratio: `p99 ${fmt(u.p99 / f.p99, 1)}×`,
-          goal: `p99 ≤ ${k.flush.delayUs >= 50_000 ? '1.5 flushes' : 'one flush + 2 ms'} (${fmt(limit)} ms)`,
-          met: u.p99 <= limit && !fails,
+          goal: `p99 ≤ ${k.flush.delayUs >= 50_000 ? '1.5 flushes' : 'one flush + 2 ms'} (${fmt(limit)} ms)${u.n < MIN_JUDGED ? `; not judged under ${MIN_JUDGED} samples` : ''}`,
+          met: fails ? false : u.n < MIN_JUDGED ? null : u.p99 <= limit,
         });
       }
       const pa = run.puback;
@@ -611,8 +638,10 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
         figure: `p50 ${fmt(pa.p50)} / p99 ${fmt(pa.p99)} ms`,
         limit: `one flush p99 ${fmt(f.p99)} ms; bare QoS 1 round trip p50 ${fmt(rt.p50)} / p99 ${fmt(rt.p99)} ms`,
         ratio: `p99 ${fmt(pa.p99 / f.p99, 1)}×`,
-        goal: fast ? `p99 ≤ one flush + 3 ms (${fmt(f.p99 + 3)} ms)` : '—',
-        met: fast ? pa.p99 <= f.p99 + 3 : null,
+        goal: fast
+          ? `p99 ≤ one flush + 3 ms (${fmt(f.p99 + 3)} ms)${pa.n < MIN_JUDGED ? `; not judged under ${MIN_JUDGED} samples` : ''}`
+          : '—',
+        met: fast && pa.n >= MIN_JUDGED ? pa.p99 <= f.p99 + 3 : null,
       });
     }
   }
