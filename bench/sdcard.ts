@@ -433,9 +433,10 @@ async function oneCase(
   mkdirSync(storage, { recursive: true, mode: 0o700 });
   const file = simConfig(storage, entry.b, exit.b, mqttUrl, caseDir);
   log(`sdcard: ${k.name} …`);
-  const bare = summarize(
-    bareFlushes(storage, flushEnv(so, null, { delayUs: k.flush.delayUs }), size.bareFlushes),
-  );
+  // The limit is sampled before the controller starts and again after each run, so that it sees the
+  // same machine as the figures (on a loaded machine the disk's own flush time moves a lot).
+  const bareEnv = flushEnv(so, null, { delayUs: k.flush.delayUs });
+  const bareSamples = bareFlushes(storage, bareEnv, size.bareFlushes);
   const c = await startController(file, storage, flushEnv(so, countDir, k.flush));
   const lockCfg = (
     parse(readFileSync(file, 'utf8')) as { doors: { lock: { failMode: 'fail-secure' | 'fail-safe' } }[] }
@@ -471,6 +472,7 @@ async function oneCase(
       const { value: r, w } = await counted(countDir, storage, SETTLE_MS, () =>
         mixedRun(rig, steps, pace === 'bursts' ? () => 0 : () => 500 + pick() * 1000, timeoutMs),
       );
+      bareSamples.push(...bareFlushes(storage, bareEnv, size.bareFlushes));
       // The settle's idle share is not the run's; the idle writes during the run are.
       const flushes = w.counts.flushes - idleRate.flushesPerS * (SETTLE_MS / 1000);
       const bytes = w.counts.writeBytes - idleRate.bytesPerS * (SETTLE_MS / 1000);
@@ -502,6 +504,7 @@ async function oneCase(
         puback: summarize(r.puback),
         failures: r.failures,
       };
+      const bare = summarize(bareSamples);
       if (k.flush.stall) {
         // Delayed: slower than a flush's worst case by half a stall. Arrived during a stall: its last
         // byte came in a stall window, or so shortly before one that its commit's flush fell in it.
@@ -530,7 +533,7 @@ async function oneCase(
     return {
       name: k.name,
       flush: k.flush,
-      bareFlush: bare,
+      bareFlush: summarize(bareSamples),
       idle: idleRate,
       processes: [...counts.values()].map((x) => ({ pid: x.pid, comm: x.comm })),
       treeNotCounted: [...tree].filter((pid) => !counts.has(pid)),
