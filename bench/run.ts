@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear] [--docs|--no-docs]`
+ * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear,sdcard] [--docs|--no-docs]`
  *
  * Every figure is measured beside its physical limit in the same run (bench/lib/limits.ts) and
  * printed with the ratio and the goal from issue 6. Writes bench-results/<date>[-quick].json, and
  * the table into docs/benchmarks.md (between the bench markers) for a full run or with --docs.
+ * The sdcard section (bench/sdcard.ts) writes its own table into docs/benchmarks.md (between the
+ * sdcard markers) whenever it runs, unless --no-docs.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,10 +35,11 @@ import {
   startProcess,
 } from './process.js';
 import { runQueries } from './queries.js';
+import { sdcard, sdcardFigures } from './sdcard.js';
 import { checkpointWrites, wear } from './wear.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECTIONS = ['door', 'alarm', 'queries', 'appends', 'verify', 'process', 'wear'] as const;
+const SECTIONS = ['door', 'alarm', 'queries', 'appends', 'verify', 'process', 'wear', 'sdcard'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -52,9 +55,11 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick ?? false;
+// The sdcard section runs on a fresh storage of its own: alone, it needs only a token dataset.
+const sdcardOnly = values.only?.trim() === 'sdcard';
 const size = {
-  rows: Number(values.rows ?? (quick ? 200_000 : 5_000_000)),
-  people: Number(values.people ?? (quick ? 10_000 : 100_000)),
+  rows: Number(values.rows ?? (sdcardOnly ? 5_000 : quick ? 200_000 : 5_000_000)),
+  people: Number(values.people ?? (sdcardOnly ? 200 : quick ? 10_000 : 100_000)),
   presentations: Number(values.presentations ?? (quick ? 500 : 10_000)),
   alarms: quick ? 50 : 1000,
   lost: quick ? 10 : 100,
@@ -188,6 +193,14 @@ async function main(): Promise<void> {
     if (only.has('verify')) await benchVerify(storage, dbFile);
     if (only.has('process')) await benchProcess(storage, work, meta, broker?.url);
     if (only.has('wear')) await benchWear(work, rowLen, broker?.url);
+    if (only.has('sdcard')) {
+      if (broker) await benchSdcard(work, broker.url);
+      else
+        figures.push({
+          ...skipped('SD card', 'no MQTT helper (tests/helpers/mosquitto.ts)'),
+          group: 'SD card',
+        });
+    }
   } finally {
     for (const p of ptys) await p.stop();
     await broker?.kill();
@@ -206,7 +219,8 @@ async function main(): Promise<void> {
   log(`wrote ${out}`);
   if (writeDocs) {
     const doc = join(ROOT, 'docs', 'benchmarks.md');
-    const md = renderMarkdown(report);
+    // The SD card figures have a table of their own (below).
+    const md = renderMarkdown({ ...report, figures: figures.filter((f) => f.group !== 'SD card') });
     const begin = '<!-- bench:begin -->';
     const endMark = '<!-- bench:end -->';
     let current = existsSync(doc) ? readFileSync(doc, 'utf8') : `# Benchmarks\n\n${begin}\n${endMark}\n`;
@@ -215,6 +229,26 @@ async function main(): Promise<void> {
     writeFileSync(doc, next);
     log(`wrote the table into ${doc}`);
   }
+  if (only.has('sdcard') && !values['no-docs'] && extra.sdcard) {
+    const doc = join(ROOT, 'docs', 'benchmarks.md');
+    const md = renderMarkdown({ ...report, figures: figures.filter((f) => f.group === 'SD card') });
+    const begin = '<!-- sdcard:begin -->';
+    const endMark = '<!-- sdcard:end -->';
+    let current = readFileSync(doc, 'utf8');
+    if (!current.includes(begin)) current += `\n${begin}\n${endMark}\n`;
+    writeFileSync(
+      doc,
+      current.replace(new RegExp(`${begin}[\\s\\S]*${endMark}`), `${begin}\n${md}\n${endMark}`),
+    );
+    log(`wrote the SD card table into ${doc}`);
+  }
+}
+
+/** The controller on SD-card-class storage: flushes and bytes per event, door and alarm latency. */
+async function benchSdcard(work: string, mqttUrl: string) {
+  const r = await sdcard(work, mqttUrl, quick, log);
+  extra.sdcard = r;
+  figures.push(...sdcardFigures(r));
 }
 
 function skipped(measure: string, why: string): Figure {
