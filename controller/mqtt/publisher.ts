@@ -162,6 +162,8 @@ export class MqttPublisher {
    */
   #early: { resolve: (head: RetainedHead) => void } | null = null;
   #holding = false;
+  /** `<generation>:<seq>` of the checkpoint last published (retained) on this connection. */
+  #checkpointPublished = '';
   readonly #held: (() => void)[] = [];
   readonly #maxTransitions: number;
   readonly #transitionWindowMs: number;
@@ -275,7 +277,8 @@ export class MqttPublisher {
     return new Promise<RetainedHead>((resolve) => {
       const timer = setTimeout(() => {
         this.#early = null;
-        const reason = this.#lastError ?? (this.#connected ? 'no answer to the subscription' : 'not connected');
+        const reason =
+          this.#lastError ?? (this.#connected ? 'no answer to the subscription' : 'not connected');
         resolve({ state: 'unreachable', reason: `${reason} (within ${waitMs} ms)` });
       }, waitMs);
       this.#early = {
@@ -287,7 +290,8 @@ export class MqttPublisher {
       };
       this.start();
       // The settings could not be used: nothing will connect.
-      if (!this.#client && this.#early) this.#early.resolve({ state: 'unreachable', reason: this.#lastError ?? 'not started' });
+      if (!this.#client && this.#early)
+        this.#early.resolve({ state: 'unreachable', reason: this.#lastError ?? 'not started' });
     });
   }
 
@@ -347,7 +351,8 @@ export class MqttPublisher {
 
   /** A new checkpoint was signed. */
   checkpointed(): void {
-    if (this.#connected && this.#headCheck === 'done') this.#guard(() => this.#publishCheckpoint());
+    if (this.#connected && this.#headCheck === 'done' && !this.#holding)
+      this.#guard(() => this.#publishCheckpoint());
   }
 
   status(): MqttStatus {
@@ -712,7 +717,8 @@ export class MqttPublisher {
       }
       this.#headCheck = 'done';
       if (found) this.#guard(() => this.#d.publishedHead?.(payload));
-      else if (problem !== undefined) this.#d.log.warn('the checkpoint retained on MQTT was not read', { problem });
+      else if (problem !== undefined)
+        this.#d.log.warn('the checkpoint retained on MQTT was not read', { problem });
       else this.#d.log.info('no checkpoint retained on MQTT to compare the journal with');
       if (this.#connected && !this.#holding) this.#guard(() => this.#publishCheckpoint());
     };
@@ -752,7 +758,10 @@ export class MqttPublisher {
 
   #publishCheckpoint(): void {
     const cp = this.#d.journal.latestCheckpoint();
-    if (cp) this.#retain(this.topics.checkpoint, JSON.stringify(checkpointPayload(cp)));
+    // Once per checkpoint and connection: the start's is announced both by the writer and by release().
+    if (!cp || this.#checkpointPublished === `${this.#generation}:${cp.seq}`) return;
+    this.#checkpointPublished = `${this.#generation}:${cp.seq}`;
+    this.#retain(this.topics.checkpoint, JSON.stringify(checkpointPayload(cp)));
   }
 
   #publishDiscovery(): void {

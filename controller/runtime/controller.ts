@@ -21,6 +21,7 @@ import {
   secureLevels,
 } from '../../hardware/index.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
+import type { PublishedHeadRecord } from '../domain/index.js';
 import {
   type AccessRecord,
   alarmSeverity,
@@ -35,7 +36,6 @@ import {
   listActiveAlarms,
   recordOf,
 } from '../domain/index.js';
-import type { PublishedHeadRecord } from '../domain/index.js';
 import type {
   DeviceSecrets,
   Journal,
@@ -73,6 +73,7 @@ import { Clock } from './clock.js';
 import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
+import { InputGate } from './input-gate.js';
 import type { Part } from './part.js';
 import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
 import { Readers } from './readers.js';
@@ -168,6 +169,8 @@ export class Controller {
   readonly registry: Registry;
   readonly secrets: DeviceSecrets;
   readonly board: Board;
+  /** The board's input reports, held until the parts have started (input-gate.ts). */
+  private readonly inputs: InputGate;
   /** The MQTT publisher, when `mqtt` is configured. */
   readonly mqtt: MqttPublisher | null;
   readonly startedAt: number;
@@ -209,6 +212,8 @@ export class Controller {
     this.board = opts.board ?? createBoard(config);
     claimDoorPins(this.board, config.doors);
     claimPowerPins(this.board, config.power?.gpio, secureLevels(config.doors));
+    // The inputs' start levels are reported on timers from now on; the parts hear them once started.
+    this.inputs = new InputGate(this.board);
 
     // 2. Storage: secrets, database, journal, registry; rebuild derived state by folding the journal.
     const storage = openStorage(opts.loaded);
@@ -274,7 +279,7 @@ export class Controller {
     const writer = this.writer;
     this.doors = new Doors({
       config,
-      board: this.board,
+      board: this.inputs.board,
       derived,
       writer,
       now,
@@ -316,7 +321,7 @@ export class Controller {
     this.power = config.power
       ? new PowerMonitor({
           config: config.power,
-          board: this.board,
+          board: this.inputs.board,
           writer,
           derived,
           now,
@@ -467,9 +472,12 @@ export class Controller {
       started.push({ type: 'door_locked', at, door: d.id, data: { cause: 'startup' } });
     // A signed checkpoint of every start, inside the commit of its last row.
     this.writer.commit(started, undefined, { checkpoint: true });
-    // The publisher held its own rows and its checkpoint back until these rows were written.
-    this.mqtt?.release();
     for (const part of this.parts) part.start();
+    // What the inputs reported while the broker's head was awaited (their start levels).
+    this.inputs.open();
+    // The publisher held its own rows, its state and its checkpoint back until now: the start's rows
+    // are written and the doors report their inputs.
+    this.mqtt?.release();
   }
 
   /**

@@ -137,7 +137,8 @@ describe('a controller started on a truncated journal', () => {
     );
     // Seen from outside: every seq the broker announced before the attack, with its hash.
     const sub = consumers[0]!;
-    const events = () => sub.on(`${base}/events`).map((m) => JSON.parse(m.text) as { seq: number; hash: string });
+    const events = () =>
+      sub.on(`${base}/events`).map((m) => JSON.parse(m.text) as { seq: number; hash: string });
     await sub.waitFor(() => events().some((e) => e.seq === before.seq), 'the last event before the attack');
     const seen = new Map(events().map((e) => [e.seq, e.hash]));
     ctl = await startController(cfgFile, storage);
@@ -181,7 +182,10 @@ describe('a controller started on a truncated journal', () => {
     expect(ctl.output()).toMatch(/the head published on MQTT was not read before the start/);
     // Once the broker is back, the later check names the contradiction.
     await broker.start();
-    await until(async () => head().gaps.some((g) => g.seq > before.seq && g.data.reused === true), 'the later MQTT check');
+    await until(
+      async () => head().gaps.some((g) => g.seq > before.seq && g.data.reused === true),
+      'the later MQTT check',
+    );
     expect(await ctl.stop()).toBe(0);
   }, 120_000);
 
