@@ -59,11 +59,11 @@ describe('restore with an unknown lost range', () => {
       dir,
       doorConfig(dir, simReaders(), { mqtt: { url: broker.url, reconnectS: 1, headWaitS: 1 } }),
     );
-    ctl = await startController(cfg, storage);
+    ctl = await startController(cfg, storage, 60_000);
     await badges(3, 0);
     expect(await ctl.stop()).toBe(0);
     expect(cli(['backup', '--config', cfg, '--to', backup], { sudo: 'manager-a' }).status).toBe(0);
-    ctl = await startController(cfg, storage);
+    ctl = await startController(cfg, storage, 60_000);
     await badges(5, 10);
     const headBefore = rows().at(-1)!.seq;
     const r = cli(['restore', '--config', cfg, '--from', backup, '--force'], { sudo: 'manager-b' });
@@ -119,7 +119,7 @@ describe('restore with an unknown lost range', () => {
 
     // The broker is back: the gap skips past its head before the start's rows.
     await broker.start();
-    ctl = await startController(cfg, storage);
+    ctl = await startController(cfg, storage, 60_000);
     const after = rows().filter((x) => x.seq > restoredHead);
     expect(after[0]).toMatchObject({ seq: retainedSeq + 1, type: 'journal_truncated' });
     expect(after[0]!.data).toMatchObject({ evidence: 'mqtt', lostThrough: retainedSeq });
@@ -133,7 +133,7 @@ describe('restore with an unknown lost range', () => {
     // The duty is done: a later start without the broker goes ahead (and says it did not check).
     await broker.stop();
     const head = rows().at(-1)!.seq;
-    ctl = await startController(cfg, storage);
+    ctl = await startController(cfg, storage, 60_000);
     const started = rows().find((x) => x.seq > head && x.type === 'controller_started')!;
     expect(started.data.publishedHead).toMatchObject({ result: 'unreachable', checked: false });
     expect(await ctl.stop()).toBe(0);
