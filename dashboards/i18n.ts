@@ -852,7 +852,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   // the same form given a bare checkpoints file (JSON Lines, as published on MQTT)
   checkpoints_agree: [
     '保管されていたチェックポイントと一致しています（署名付きチェックポイント {checkpoints} 件、最新は seq {seq}、記録 {rows} 行）。',
-    'The journal agrees with the saved checkpoints ({checkpoints} signed checkpoints, the newest at seq {seq}; {rows} rows).',
+    'The journal agrees with the saved checkpoints (signed checkpoints: {checkpoints}, the newest at seq {seq}; {rows} rows).',
   ],
   checkpoints_truncated: [
     '保管されていたチェックポイントの時点より後の行が入退室記録から失われています。最初に失われた行：seq {seq}',

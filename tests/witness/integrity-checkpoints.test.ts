@@ -52,7 +52,7 @@ describe('the Integrity page and a checkpoints file', () => {
     );
     const en = await upload(file(saved), 'en');
     expect(en.json().message).toContain(
-      `The journal agrees with the saved checkpoints (2 signed checkpoints, the newest at seq ${saved[1]!.seq}`,
+      `The journal agrees with the saved checkpoints (signed checkpoints: 2, the newest at seq ${saved[1]!.seq}`,
     );
     const row = d.controller.journal.query({ types: ['witness_checked'], limit: 1 })[0]!;
     expect(row).toMatchObject({
