@@ -78,8 +78,8 @@ export type LostRangeBasis = z.infer<typeof LostRangeBasis>;
 /**
  * A backup was restored (after a card failure): the rows after the backup's head are lost. Written by
  * `sekisho restore` as the first row after the backup's head. `lostThrough` null: the highest seq
- * that existed is unknown (no replaced journal, no `--lost-through`, no `--checkpoint`), so the
- * seqs were not skipped; `lostThrough` = `lostFrom - 1`: nothing was lost.
+ * that existed is unknown (no replaced journal, no `--lost-through`, no `--checkpoint`: only with
+ * `--lost-unknown`), so the seqs were not skipped and the next start must read the broker's head; `lostThrough` = `lostFrom - 1`: nothing was lost.
  */
 export const JournalRestoredRecord = z.object({
   lostFrom: z.int().min(1),
