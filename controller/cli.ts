@@ -104,12 +104,14 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
                                           online, verified backup of the journal and device secrets (mode 0600);
                                           then keeps the N newest of this device's backups in that folder
                                           (default backup.keep, 14), removing older ones (journaled)
-  restore --from FILE [--force] [--public-key PEM] [--lost-through SEQ] [--checkpoint FILE]
+  restore --from FILE [--force] [--public-key PEM] [--lost-through SEQ] [--checkpoint FILE] [--lost-unknown]
                                           verify a backup, then replace the journal and secrets with it
                                           (controller stopped; the replaced files are kept aside);
                                           journals journal_restored with the seqs lost since the backup
                                           (known from the replaced journal, --lost-through or a published
-                                          --checkpoint), for a different person to acknowledge
+                                          --checkpoint; refused when unknown, unless --lost-unknown: then the
+                                          next start must read the head published on MQTT first), for a
+                                          different person to acknowledge
   restore --from FILE --check [--public-key PEM]   only verify a backup
   archive --to FILE [--before D]          move journal records older than storage.retentionYears into
                                           a signed archive file (mode 0600), verified before deletion

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 
 export const INSTANCE_LOCK_FILE = 'instance.lock';
 
-export type InstanceRole = 'controller' | 'commission';
+export type InstanceRole = 'controller' | 'commission' | 'restore';
 
 /** The folder's doors are driven by another process (the running controller, or a commissioning). */
 export class InstanceBusyError extends Error {}
@@ -56,6 +56,11 @@ export function holdInstanceLock(storageDir: string, role: InstanceRole): Instan
 }
 
 function busyMessage(storageDir: string, role: InstanceRole): string {
+  if (role === 'restore')
+    return (
+      `the controller (or a commissioning, or another restore) is running on ${storageDir}: a restore ` +
+      'replaces its journal, so not while it runs. Stop it first (sudo systemctl stop sekisho), then restore'
+    );
   return role === 'commission'
     ? `the controller (or another commissioning) is running on ${storageDir}: it drives the doors, so ` +
         'commissioning cannot. Stop it first (sudo systemctl stop sekisho), commission, then start it again'

@@ -821,10 +821,13 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   // the witness check on the Integrity page (dashboards/pages/witness.ts)
   witness_title: ['立会人の記録との照合', 'Check against a witness history'],
   witness_hint: [
-    '立会人（別の機器で動く sekisho witness）が保管している記録ファイルと、立会人が固定した本機の公開鍵（PEM）を選んでください。立会人が受信した行が、入退室記録から失われたり書き換えられたりしていないかを照合し、最初に異常のある行を示します（記録ファイルは {mb} MB まで）。',
-    'Choose the history file kept by the witness (sekisho witness on another machine) and the device public key it pinned (PEM). Every row the witness received is compared with the journal; the first row missing or altered is named (histories up to {mb} MB).',
+    '立会人（別の機器で動く sekisho witness）が保管している記録ファイルと、立会人が固定した本機の公開鍵（PEM）を選んでください。立会人が受信した行が、入退室記録から失われたり書き換えられたりしていないかを照合し、最初に異常のある行を示します（記録ファイルは {mb} MB まで）。MQTT で公開されたチェックポイントを 1 行 1 件で保存したファイル（JSON Lines）も照合できます。',
+    'Choose the history file kept by the witness (sekisho witness on another machine) and the device public key it pinned (PEM). Every row the witness received is compared with the journal; the first row missing or altered is named (histories up to {mb} MB). A file of checkpoints saved from MQTT (JSON Lines, one per line) is checked too.',
   ],
-  witness_history_file: ['立会人の記録ファイル（JSON Lines）', 'Witness history (JSON Lines)'],
+  witness_history_file: [
+    '立会人の記録ファイルまたはチェックポイントのファイル（JSON Lines）',
+    'Witness history or checkpoints file (JSON Lines)',
+  ],
   witness_public_key: ['固定した公開鍵（PEM）', 'Pinned public key (PEM)'],
   witness_check: ['照合する', 'Check'],
   witness_checking: ['照合中…', 'Checking…'],
@@ -851,6 +854,19 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   witness_refused: [
     '立会人の記録ファイルまたは公開鍵を検証に使えません（ファイルが改変されたか、別の鍵で保管された記録です）。',
     'The witness history or the public key cannot be used (the file was altered, or it was kept with another key).',
+  ],
+  // the same form given a bare checkpoints file (JSON Lines, as published on MQTT)
+  checkpoints_agree: [
+    '保管されていたチェックポイントと一致しています（署名付きチェックポイント {checkpoints} 件、最新は seq {seq}、記録 {rows} 行）。',
+    'The journal agrees with the saved checkpoints (signed checkpoints: {checkpoints}, the newest at seq {seq}; {rows} rows).',
+  ],
+  checkpoints_truncated: [
+    '保管されていたチェックポイントの時点より後の行が入退室記録から失われています。最初に失われた行：seq {seq}',
+    'Rows the saved checkpoints vouch for are missing from the journal. First missing row: seq {seq}',
+  ],
+  checkpoints_not_intact: [
+    '保管されていたチェックポイントと入退室記録が一致しません。最初に異常のある行：seq {seq}',
+    'The journal does not match the saved checkpoints. First bad row: seq {seq}',
   ],
   zx_s_pwned: [
     '他で使っているなら、そちらも変更してください。',

@@ -22,6 +22,7 @@ import {
   chainHash,
   GENESIS_HASH,
   type Journal,
+  publicKeyId,
   type VerifyResult,
   verifyCheckpoint,
 } from '../controller/journal/index.js';
@@ -248,15 +249,31 @@ export class Integrity {
   }
 }
 
+/** An evidence export that verifies: `status` says whether against a pinned key (docs/api.md). */
+export interface EvidenceVerified {
+  ok: true;
+  rows: number;
+  keyId: string;
+  /**
+   * `intact`: checked with the pinned public key given. `intact_key_not_pinned`: checked only with
+   * the key the export carries — which whoever made a forged export put there too: it proves the
+   * export is self-consistent, not that the device signed it.
+   */
+  status: 'intact' | 'intact_key_not_pinned';
+  keyPinned: boolean;
+  /** Said whenever the key was not pinned; compare `keyId` with the pinned copy (docs/roles.md). */
+  warnings: string[];
+}
+
 /**
  * Checks an evidence export offline: the trailer's signature (with `publicKeyPem` if given, else the
- * key in the header — then compare its keyId with the one you trust), each row's hash and its link
+ * key in the header — then the result says `key not pinned` loudly), each row's hash and its link
  * to the previous one, and every checkpoint inside the range.
  */
 export function verifyEvidence(
   text: string,
   publicKeyPem?: string,
-): { ok: true; rows: number; keyId: string } | { ok: false; problem: string } {
+): EvidenceVerified | { ok: false; problem: string } {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   if (lines.length < 2) return { ok: false, problem: 'too short' };
@@ -308,5 +325,20 @@ export function verifyEvidence(
     if (hashes.has(cp.seq) && hashes.get(cp.seq) !== cp.hash)
       return { ok: false, problem: `checkpoint ${cp.seq}: the row's hash differs from the signed one` };
   }
-  return { ok: true, rows: lines.length - 1, keyId: String(header.keyId) };
+  // The id of the key that verified, not the header's claim.
+  const keyId = publicKeyId(key);
+  const pinned = publicKeyPem !== undefined;
+  return {
+    ok: true,
+    rows: lines.length - 1,
+    keyId,
+    status: pinned ? 'intact' : 'intact_key_not_pinned',
+    keyPinned: pinned,
+    warnings: pinned
+      ? []
+      : [
+          `key not pinned: checked with the public key inside the export (key id ${keyId}), which a forger would put there too; ` +
+            'give the pinned public key (kept off the device, docs/roles.md) to prove the device signed it',
+        ],
+  };
 }

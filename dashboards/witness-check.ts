@@ -9,16 +9,23 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { CheckpointsCheck } from '../controller/witness/checkpoints-file.js';
 import type { WitnessCheck } from '../controller/witness/compare.js';
 
 /** The largest history the page takes (larger ones: `sekisho verify --witness` on the command line). */
 export const WITNESS_UPLOAD_MAX = 16 * 1024 * 1024;
 
-export type WitnessOutcome = { check: WitnessCheck } | { refused: string };
+export type WitnessOutcome =
+  | { check: WitnessCheck }
+  | { checkpoints: CheckpointsCheck }
+  | { refused: string };
 export type WitnessChecker = (history: string, publicKeyPem: string) => Promise<WitnessOutcome>;
 
-/** Runs the check in a child process on a read-only connection to `dbFile`. */
-export function childWitnessChecker(dbFile: string): WitnessChecker {
+/**
+ * Runs the check in a child process on a read-only connection to `dbFile`: a witness history, or a
+ * checkpoints file of `controllerId` (told apart by the first line).
+ */
+export function childWitnessChecker(dbFile: string, controllerId: string): WitnessChecker {
   const fromSources = import.meta.url.endsWith('.ts');
   const script = join(import.meta.dirname, fromSources ? 'witness-child.ts' : 'witness-child.js');
   const loader = fromSources
@@ -30,7 +37,7 @@ export function childWitnessChecker(dbFile: string): WitnessChecker {
       const file = join(dir, 'history.jsonl');
       writeFileSync(file, history, { mode: 0o600 });
       const done = () => rmSync(dir, { recursive: true, force: true });
-      const child = spawn(process.execPath, [...loader, script, dbFile, file], {
+      const child = spawn(process.execPath, [...loader, script, dbFile, file, controllerId], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';

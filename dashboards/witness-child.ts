@@ -1,17 +1,23 @@
 /**
- * Compares the journal with an uploaded witness history in a child process, for the Integrity
- * page, so that reading a history of years and walking the chain never block the door's event loop.
- * argv: <journal.db> <history file>; stdin: the pinned public key (PEM). Prints
- * `{"check": WitnessCheck}`, or `{"refused": "<why>"}` when the history or key cannot be used.
+ * Compares the journal with an uploaded witness history — or a bare checkpoints file, as published
+ * on MQTT — in a child process, for the Integrity page, so that reading a history of years and
+ * walking the chain never block the door's event loop.
+ * argv: <journal.db> <uploaded file> <controller id>; stdin: the pinned public key (PEM). Prints
+ * `{"check": WitnessCheck}` or `{"checkpoints": CheckpointsCheck}`, or `{"refused": "<why>"}` when
+ * the file or key cannot be used.
  */
 import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { openDatabase } from '../controller/journal/index.js';
+import { checkAgainstCheckpoints, uploadFormat } from '../controller/witness/checkpoints-file.js';
 import { checkAgainstWitness } from '../controller/witness/compare.js';
 import { HistoryError, loadHistoryFile } from '../controller/witness/history.js';
 
-const [dbFile, historyFile] = process.argv.slice(2);
-if (!dbFile || !historyFile) {
-  process.stderr.write('usage: witness-child <journal.db> <history> < public-key.pem\n');
+const [dbFile, historyFile, controllerId] = process.argv.slice(2);
+if (!dbFile || !historyFile || !controllerId) {
+  process.stderr.write(
+    'usage: witness-child <journal.db> <history or checkpoints> <controller id> < public-key.pem\n',
+  );
   process.exit(2);
 }
 const chunks: Buffer[] = [];
@@ -28,6 +34,12 @@ try {
 }
 const db = openDatabase(dbFile, { readonly: true });
 try {
+  const text = readFileSync(historyFile, 'utf8');
+  if (uploadFormat(text) === 'checkpoints') {
+    const r = checkAgainstCheckpoints(db, text, controllerId, key);
+    process.stdout.write(`${JSON.stringify('refused' in r ? r : { checkpoints: r.check })}\n`);
+    process.exit(0);
+  }
   const check = checkAgainstWitness(db, (onEvent) => loadHistoryFile(historyFile, onEvent), key);
   process.stdout.write(`${JSON.stringify({ check })}\n`);
 } catch (err) {

@@ -17,6 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/index.js';
 import type { LostRangeBasis } from '../domain/index.js';
+import { holdInstanceLock, InstanceBusyError, type InstanceLock } from '../instance-lock.js';
 import {
   type Checkpoint,
   HMAC_KEY_FILE,
@@ -49,6 +50,12 @@ export interface RestoreOptions {
    * payload, parsed). Its signature is checked with the backup's device key (or `trustedPublicKey`).
    */
   publishedCheckpoint?: unknown;
+  /**
+   * Restore although nothing says which rows were lost (`--lost-unknown`): the `journal_restored`
+   * row declares the range unknown, and the next start must read the head published on MQTT before
+   * its first row (it refuses to start otherwise). Without it such a restore is refused.
+   */
+  lostUnknown?: boolean;
 }
 
 /** The range the restore declares lost, and how it is known. */
@@ -161,6 +168,30 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
   const now = options.now ?? Date.now;
   const storage = loaded.storageDir;
   mkdirSync(storage, { recursive: true, mode: 0o700 });
+  // Not while a controller (or a commissioning) runs on this storage: it would keep writing to the
+  // journal being replaced. Held until the restored journal has its rows.
+  let instance: InstanceLock;
+  try {
+    instance = holdInstanceLock(storage, 'restore');
+  } catch (err) {
+    if (err instanceof InstanceBusyError)
+      throw new BackupError(`restore refused, nothing was changed: ${err.message}`);
+    throw err;
+  }
+  try {
+    return restoreLocked(loaded, from, options, now, storage);
+  } finally {
+    instance.release();
+  }
+}
+
+function restoreLocked(
+  loaded: LoadedConfig,
+  from: string,
+  options: RestoreOptions,
+  now: () => number,
+  storage: string,
+): RestoreResult {
   const staging = mkdtempSync(join(storage, '.restore-'));
   try {
     const check = unpackAndCheck(resolve(from), staging, { trustedPublicKey: options.trustedPublicKey });
@@ -173,6 +204,9 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
     const objections: string[] = [];
     let setAside: string | undefined;
     try {
+      // Which rows were lost must be known, or declared unknown on purpose: never a silent reuse.
+      const lostBefore = lostRange(m.head.seq, live, options.lostThrough, published);
+      if (lostBefore.through === null) unknownRangeAllowed(loaded, live, options);
       if (m.controllerId !== loaded.config.controller.id)
         objections.push(
           `the backup is of controller "${m.controllerId}", this config is "${loaded.config.controller.id}"`,
@@ -314,6 +348,30 @@ export function restoreBackup(loaded: LoadedConfig, from: string, options: Resto
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * A restore with no replaced journal to read, no `--lost-through` and no `--checkpoint`: the seqs of
+ * the lost rows are unknown, so later rows could take them. Refused, unless `--lost-unknown` says so
+ * on purpose and MQTT is configured (the next start must then read the broker's head first).
+ */
+function unknownRangeAllowed(loaded: LoadedConfig, live: LiveState, options: RestoreOptions): void {
+  const why = live.unreadable
+    ? `the replaced journal cannot be read (${live.unreadable})`
+    : 'there is no journal to replace';
+  if (!options.lostUnknown)
+    throw new BackupError(
+      `restore refused, nothing was changed: ${why}, so which rows were lost is unknown`,
+      [
+        '--lost-through SEQ: the highest seq known to have existed (from a printout, an export, a subscriber)',
+        '--checkpoint FILE: the checkpoint retained on MQTT (…/journal/checkpoint) as a subscriber saved it',
+        '--lost-unknown: restore anyway; the next start then must read the head published on MQTT before its first row, and refuses to start without it',
+      ],
+    );
+  if (!loaded.config.mqtt)
+    throw new BackupError(
+      `restore refused, nothing was changed: --lost-unknown needs mqtt configured (the next start must read the head published on MQTT), and this config has none; give --lost-through SEQ or --checkpoint FILE`,
+    );
 }
 
 /**

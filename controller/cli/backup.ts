@@ -162,6 +162,7 @@ export function restoreCommand(args: string[]): number {
       'public-key': { type: 'string' },
       'lost-through': { type: 'string' },
       checkpoint: { type: 'string' },
+      'lost-unknown': { type: 'boolean' },
     },
   });
   const from = need(values.from, 'from');
@@ -189,6 +190,7 @@ export function restoreCommand(args: string[]): number {
     trustedPublicKey,
     lostThrough,
     publishedCheckpoint,
+    lostUnknown: values['lost-unknown'],
   });
   process.stdout.write(`restored ${from} into ${loaded.storageDir}\n`);
   for (const line of describeManifest(r.manifest)) process.stdout.write(`  ${line}\n`);
@@ -201,7 +203,7 @@ export function restoreCommand(args: string[]): number {
   if (lost.through === null)
     process.stdout.write(
       `  journal_restored (seq ${r.restoredSeq}): rows from seq ${lost.from} on were lost, how many is UNKNOWN ` +
-        '(no replaced journal, no --lost-through, no --checkpoint): later seqs may repeat seqs of lost rows\n',
+        '(--lost-unknown): the next start must read the head published on MQTT before its first row, and will not start without it\n',
     );
   else if (lost.through < lost.from)
     process.stdout.write(`  journal_restored (seq ${r.restoredSeq}): no row was lost\n`);

@@ -5,13 +5,9 @@
  * checkpoints table and the evidence export. A bad line is a usage error naming its line number.
  */
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
 import type { Checkpoint } from '../journal/index.js';
-import { CheckpointPayload } from '../mqtt/index.js';
+import { CheckpointsFileError, parseCheckpointLines } from '../witness/checkpoints-file.js';
 import { UsageError } from './common.js';
-
-const Published = CheckpointPayload.strict();
-const Plain = CheckpointPayload.omit({ v: true, time: true }).strict();
 
 export interface PublishedCheckpoints {
   file: string;
@@ -28,41 +24,13 @@ export function readPublishedCheckpoints(file: string, controllerId: string): Pu
   } catch (err) {
     throw new UsageError(`--checkpoints: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  const checkpoints: Checkpoint[] = [];
-  const lineOf = new Map<Checkpoint, number>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    const where = `--checkpoints ${file} line ${i + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new UsageError(`${where}: not JSON (expected one checkpoint object per line)`);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new UsageError(
-        `${where}: expected a checkpoint object {seq, hash, at, controller, signature, keyId}`,
-      );
-    const schema: z.ZodType<Omit<CheckpointPayload, 'v' | 'time'>> = 'v' in value ? Published : Plain;
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      throw new UsageError(`${where}: ${path}${issue.message}`);
-    }
-    const { seq, hash, at, controller, signature, keyId } = parsed.data;
-    if (controller !== controllerId)
-      throw new UsageError(
-        `${where}: a checkpoint of controller ${JSON.stringify(controller)}, but this journal is controller ${JSON.stringify(controllerId)}'s`,
-      );
-    const cp: Checkpoint = { seq, hash, at, controller, signature, keyId };
-    checkpoints.push(cp);
-    lineOf.set(cp, i + 1);
+  try {
+    const { checkpoints, lineOf } = parseCheckpointLines(text, controllerId, `--checkpoints ${file}`);
+    return { file, checkpoints, lineOf };
+  } catch (err) {
+    if (err instanceof CheckpointsFileError) throw new UsageError(err.message);
+    throw err;
   }
-  if (checkpoints.length === 0) throw new UsageError(`--checkpoints: ${file} holds no checkpoint`);
-  return { file, checkpoints, lineOf };
 }
 
 /** The line of the published checkpoint at `seq`, if the file has one (the first such line). */

@@ -252,6 +252,11 @@ export const MqttSchema = z
     maxBacklog: int().min(1_000_000).max(100_000_000).default(1_000_000),
     /** Re-publish the status and the active alarms this often (heartbeat and re-announcement). */
     heartbeatS: int().min(10).max(3600).default(60),
+    /**
+     * At start, wait at most this long for the checkpoint retained on the broker before the first
+     * row, doors secured (docs/journal.md, "The start check"). 0: do not wait (checked later).
+     */
+    headWaitS: int().min(0).max(120).default(5),
     /** Home Assistant MQTT discovery of each door's contact, lock and alarm. */
     homeAssistant: z
       .strictObject({

@@ -40,6 +40,37 @@ export const JournalTruncatedRecord = z.object({
 });
 export type JournalTruncatedRecord = z.infer<typeof JournalTruncatedRecord>;
 
+/**
+ * What the start learnt from the checkpoint retained on the broker before its first row
+ * (`controller_started.publishedHead`, written only with MQTT configured):
+ * `matched` the journal holds it; `behind` the journal was cut back below it (a `journal_truncated`
+ * row precedes the start's rows); `diverged` the journal holds another row at its seq; `none` the
+ * broker retains no checkpoint; `invalid` one is retained but does not verify with the device key;
+ * `unreachable` not read within `mqtt.headWaitS` (checked later, after the start's rows);
+ * `skipped` `mqtt.headWaitS` is 0.
+ */
+export const PublishedHeadResult = z.enum([
+  'matched',
+  'behind',
+  'diverged',
+  'none',
+  'invalid',
+  'unreachable',
+  'skipped',
+]);
+export type PublishedHeadResult = z.infer<typeof PublishedHeadResult>;
+
+export const PublishedHeadRecord = z.object({
+  result: PublishedHeadResult,
+  /** Whether the broker's answer was in before the first row (`matched`, `behind`, `diverged`, `none`, `invalid`). */
+  checked: z.boolean(),
+  /** The retained checkpoint's seq, when one was read and verified. */
+  seq: z.int().min(1).optional(),
+  /** Why it was not read (`unreachable`) or not usable (`invalid`). */
+  problem: z.string().optional(),
+});
+export type PublishedHeadRecord = z.infer<typeof PublishedHeadRecord>;
+
 /** Where `sekisho restore` learnt the highest seq that had existed. */
 export const LostRangeBasis = z.enum(['replaced_journal', 'lost_through', 'checkpoint', 'unknown']);
 export type LostRangeBasis = z.infer<typeof LostRangeBasis>;
@@ -47,8 +78,8 @@ export type LostRangeBasis = z.infer<typeof LostRangeBasis>;
 /**
  * A backup was restored (after a card failure): the rows after the backup's head are lost. Written by
  * `sekisho restore` as the first row after the backup's head. `lostThrough` null: the highest seq
- * that existed is unknown (no replaced journal, no `--lost-through`, no `--checkpoint`), so the
- * seqs were not skipped; `lostThrough` = `lostFrom - 1`: nothing was lost.
+ * that existed is unknown (no replaced journal, no `--lost-through`, no `--checkpoint`: only with
+ * `--lost-unknown`), so the seqs were not skipped and the next start must read the broker's head; `lostThrough` = `lostFrom - 1`: nothing was lost.
  */
 export const JournalRestoredRecord = z.object({
   lostFrom: z.int().min(1),

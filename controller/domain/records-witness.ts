@@ -18,6 +18,8 @@ export const WitnessCheckedRecord = z.object({
   firstBadSeq: z.number().optional(),
   kind: z.string().optional(),
   problem: z.string().optional(),
+  /** What was uploaded: a witness history (absent in older rows) or a bare checkpoints file. */
+  format: z.enum(['witness', 'checkpoints']).optional(),
 });
 export type WitnessCheckedRecord = z.infer<typeof WitnessCheckedRecord>;
 

@@ -14,7 +14,7 @@ import { ApprovalRecordSchemas } from './records-approvals.js';
 import { ClockRecordSchemas } from './records-clock.js';
 import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
-import { EvidenceRecordSchemas } from './records-evidence.js';
+import { EvidenceRecordSchemas, PublishedHeadRecord } from './records-evidence.js';
 import { ManualRecordSchemas } from './records-manual.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
@@ -160,6 +160,8 @@ export const ControllerStartedRecord = z.object({
   doors: z.array(z.string()).optional(),
   /** The Node.js, SQLite and OS versions it started on (absent in rows written before they were kept). */
   runtime: z.object({ node: z.string(), sqlite: z.string(), os: z.string() }).optional(),
+  /** The broker's retained head, read before this row (records-evidence.ts); absent without MQTT. */
+  publishedHead: PublishedHeadRecord.optional(),
 });
 export type ControllerStartedRecord = z.infer<typeof ControllerStartedRecord>;
 

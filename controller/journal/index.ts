@@ -84,6 +84,7 @@ export {
 export {
   checkPublishedHead,
   findTruncation,
+  headCheckRequired,
   type PublishedHeadCheck,
   publishedCheckpoint,
   type ReachedEvidence,

@@ -148,3 +148,37 @@ export function checkPublishedHead(
   // No row at that seq below the head: declared lost by a gap row after it, or archived.
   return { kind: 'ok' };
 }
+
+/**
+ * A restore whose lost range was unknown (`sekisho restore --lost-unknown`: `journal_restored` with
+ * `lostThrough` null) leaves the next start one duty: read the head published on MQTT before its
+ * first row, so that no seq of a lost row is used again. Returns that restore's seq while no start
+ * since it has recorded a checked head (`controller_started.publishedHead.checked`), else null.
+ */
+export function headCheckRequired(db: SqliteDatabase): { restoredSeq: number } | null {
+  const restored = db
+    .prepare<[], { seq: number; bytes: string }>(
+      "SELECT seq, bytes FROM journal WHERE type = 'journal_restored' ORDER BY seq DESC LIMIT 1",
+    )
+    .get();
+  if (!restored || dataOf(restored.bytes)?.lostThrough !== null) return null;
+  const starts = db
+    .prepare<[number], { bytes: string }>(
+      "SELECT bytes FROM journal WHERE type = 'controller_started' AND seq > ? ORDER BY seq",
+    )
+    .iterate(restored.seq);
+  for (const s of starts) {
+    const head = dataOf(s.bytes)?.publishedHead as { checked?: unknown } | undefined;
+    if (head?.checked === true) return null;
+  }
+  return { restoredSeq: restored.seq };
+}
+
+function dataOf(bytes: string): Record<string, unknown> | undefined {
+  try {
+    const data = (JSON.parse(bytes) as { data?: unknown }).data;
+    return data && typeof data === 'object' ? (data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

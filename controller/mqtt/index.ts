@@ -49,5 +49,6 @@ export {
   type MqttStatus,
   type PublisherDeps,
   type PublisherTuning,
+  type RetainedHead,
 } from './publisher.js';
 export { baseTopicProblem, defaultBaseTopic, type MqttTopics, mqttTopics, topicLevel } from './topics.js';

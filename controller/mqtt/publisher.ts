@@ -103,6 +103,16 @@ export interface PublisherDeps {
   publishedHead?: (payload: unknown) => void;
 }
 
+/**
+ * What the wait at start (`readHeadBeforeStart`) learnt of the checkpoint retained on the broker:
+ * its payload (parsed JSON; null when not JSON), that none is retained, or why it could not be read
+ * in time (then the check runs later, at the first connection, as `publishedHead`).
+ */
+export type RetainedHead =
+  | { state: 'found'; payload: unknown }
+  | { state: 'none' }
+  | { state: 'unreachable'; reason: string };
+
 export interface MqttStatus {
   configured: boolean;
   connected: boolean;
@@ -146,6 +156,15 @@ export class MqttPublisher {
   readonly #retainedWaitMs: number;
   /** The read-back of the retained checkpoint: our own is published only once it is done. */
   #headCheck: 'pending' | 'running' | 'done';
+  /**
+   * Connected before the controller's first row (`readHeadBeforeStart`): only the retained head is
+   * read; everything else the connection does (rows, state, the outbox) waits for `release()`.
+   */
+  #early: { resolve: (head: RetainedHead) => void } | null = null;
+  #holding = false;
+  /** `<generation>:<seq>` of the checkpoint last published (retained) on this connection. */
+  #checkpointPublished = '';
+  readonly #held: (() => void)[] = [];
   readonly #maxTransitions: number;
   readonly #transitionWindowMs: number;
   readonly #broker: string;
@@ -247,6 +266,44 @@ export class MqttPublisher {
     this.#d.log.info('mqtt connecting', { broker: this.#broker, clientId: this.#clientId });
   }
 
+  /**
+   * Connects before the controller writes anything and waits at most `waitMs` for the checkpoint
+   * retained on the broker (the start check, docs/journal.md). Until `release()` the publisher
+   * writes no row, publishes nothing of its own and drains nothing. A head not read in time is read
+   * at the first connection after `release()`, as before (`publishedHead`).
+   */
+  readHeadBeforeStart(waitMs: number): Promise<RetainedHead> {
+    this.#holding = true;
+    return new Promise<RetainedHead>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#early = null;
+        const reason =
+          this.#lastError ?? (this.#connected ? 'no answer to the subscription' : 'not connected');
+        resolve({ state: 'unreachable', reason: `${reason} (within ${waitMs} ms)` });
+      }, waitMs);
+      this.#early = {
+        resolve: (head) => {
+          clearTimeout(timer);
+          this.#early = null;
+          resolve(head);
+        },
+      };
+      this.start();
+      // The settings could not be used: nothing will connect.
+      if (!this.#client && this.#early)
+        this.#early.resolve({ state: 'unreachable', reason: this.#lastError ?? 'not started' });
+    });
+  }
+
+  /** The controller's first rows are written: the connection goes about its usual work. */
+  release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#early = null;
+    for (const fn of this.#held.splice(0)) this.#later(fn);
+    if (this.#connected && !this.#stopping) this.#guard(() => this.#connectedWork());
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Called by the runtime
 
@@ -294,7 +351,8 @@ export class MqttPublisher {
 
   /** A new checkpoint was signed. */
   checkpointed(): void {
-    if (this.#connected && this.#headCheck === 'done') this.#guard(() => this.#publishCheckpoint());
+    if (this.#connected && this.#headCheck === 'done' && !this.#holding)
+      this.#guard(() => this.#publishCheckpoint());
   }
 
   status(): MqttStatus {
@@ -375,6 +433,16 @@ export class MqttPublisher {
     this.#lastState.clear();
     this.#lastError = null;
     this.#d.log.info('mqtt connected', { broker: this.#broker, backlog: this.#backlog });
+    if (this.#holding) {
+      // Before the first row: only the head is read (our own checkpoint would overwrite it).
+      if (this.#early && this.#headCheck === 'pending') this.#readRetainedHead();
+      return;
+    }
+    this.#connectedWork();
+  }
+
+  /** What a connection does once the controller runs: announce, read the head if still due, drain. */
+  #connectedWork(): void {
     this.#transition('connected', '');
     this.#publishOnline();
     if (this.#headCheck === 'pending') this.#readRetainedHead();
@@ -446,7 +514,7 @@ export class MqttPublisher {
   // The outbox
 
   #scheduleDrain(): void {
-    if (this.#drainScheduled || !this.#connected) return;
+    if (this.#drainScheduled || !this.#connected || this.#holding) return;
     this.#drainScheduled = true;
     setImmediate(() => {
       this.#drainScheduled = false;
@@ -573,7 +641,7 @@ export class MqttPublisher {
   // Retained state
 
   #scheduleState(): void {
-    if (this.#stateScheduled || !this.#connected) return;
+    if (this.#stateScheduled || !this.#connected || this.#holding) return;
     this.#stateScheduled = true;
     setImmediate(() => {
       this.#stateScheduled = false;
@@ -618,22 +686,41 @@ export class MqttPublisher {
   /**
    * Reads the checkpoint retained on our checkpoint topic (the head published before this start),
    * hands it to the runtime, then publishes our own. Subscribed only for this read.
+   *
+   * "None retained" is known without waiting out a timer: the topic is subscribed twice (QoS 0, then
+   * QoS 1, which mqtt.js sends as a second SUBSCRIBE). The broker handles a client's packets in order
+   * and queues a retained message while handling the SUBSCRIBE that matched it, so by the second
+   * SUBACK a retained checkpoint has arrived, if there is one. `retainedWaitMs` bounds the whole read.
    */
   #readRetainedHead(): void {
     this.#headCheck = 'running';
     const client = this.#client!;
     const topic = this.topics.checkpoint;
     let done = false;
-    const finish = (payload: unknown, found: boolean) => {
+    const finish = (payload: unknown, found: boolean, problem?: string) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       client.removeListener('message', onMessage);
       client.unsubscribe(topic, () => undefined);
+      const early = this.#early;
+      if (early && problem === undefined) {
+        // Read before the first row: the runtime checks it before it writes anything.
+        this.#headCheck = 'done';
+        early.resolve(found ? { state: 'found', payload } : { state: 'none' });
+        return;
+      }
+      if (early) {
+        this.#headCheck = 'pending'; // read again at the first connection after release()
+        early.resolve({ state: 'unreachable', reason: problem! });
+        return;
+      }
       this.#headCheck = 'done';
       if (found) this.#guard(() => this.#d.publishedHead?.(payload));
+      else if (problem !== undefined)
+        this.#d.log.warn('the checkpoint retained on MQTT was not read', { problem });
       else this.#d.log.info('no checkpoint retained on MQTT to compare the journal with');
-      if (this.#connected) this.#guard(() => this.#publishCheckpoint());
+      if (this.#connected && !this.#holding) this.#guard(() => this.#publishCheckpoint());
     };
     const onMessage = (t: string, message: Buffer) => {
       if (t !== topic) return;
@@ -646,21 +733,35 @@ export class MqttPublisher {
       finish(payload, true);
     };
     client.on('message', onMessage);
-    const timer = setTimeout(() => finish(null, false), this.#retainedWaitMs);
-    client.subscribe(topic, { qos: 1 }, (err, granted) => {
-      if (err || granted?.[0]?.qos === 128) {
-        this.#d.log.warn(
-          'cannot read the checkpoint retained on MQTT (does the broker ACL let the controller read its checkpoint topic?)',
-          { topic, error: err ? String(err) : 'subscription refused' },
-        );
+    const timer = setTimeout(
+      () => finish(null, false, `no answer from the broker within ${this.#retainedWaitMs} ms`),
+      this.#retainedWaitMs,
+    );
+    const refused = (err: Error | null | undefined, granted: { qos: number }[] | undefined): boolean => {
+      if (!err && granted?.[0]?.qos !== 128) return false;
+      const problem = err ? String(err) : 'subscription refused';
+      this.#d.log.warn(
+        'cannot read the checkpoint retained on MQTT (does the broker ACL let the controller read its checkpoint topic?)',
+        { topic, error: problem },
+      );
+      finish(null, false, `cannot subscribe to ${topic}: ${problem}`);
+      return true;
+    };
+    client.subscribe(topic, { qos: 0 }, (err, granted) => {
+      if (refused(err, granted)) return;
+      client.subscribe(topic, { qos: 1 }, (err2, granted2) => {
+        if (refused(err2, granted2)) return;
         finish(null, false);
-      }
+      });
     });
   }
 
   #publishCheckpoint(): void {
     const cp = this.#d.journal.latestCheckpoint();
-    if (cp) this.#retain(this.topics.checkpoint, JSON.stringify(checkpointPayload(cp)));
+    // Once per checkpoint and connection: the start's is announced both by the writer and by release().
+    if (!cp || this.#checkpointPublished === `${this.#generation}:${cp.seq}`) return;
+    this.#checkpointPublished = `${this.#generation}:${cp.seq}`;
+    this.#retain(this.topics.checkpoint, JSON.stringify(checkpointPayload(cp)));
   }
 
   #publishDiscovery(): void {
@@ -681,7 +782,7 @@ export class MqttPublisher {
     this.#backlog = this.#d.journal.outboxCount() - this.#acked.length;
     this.#checkLevel();
     this.#maybeResume();
-    if (!this.#connected) return;
+    if (!this.#connected || this.#holding) return;
     this.#publishOnline();
     this.#publishState(false, true);
   }
@@ -718,6 +819,11 @@ export class MqttPublisher {
 
   /** Runs fn on a later turn (never inside the caller's journal write), unless stopping. */
   #later(fn: () => void): void {
+    // Before the controller's first row, the publisher's own rows wait (release()).
+    if (this.#holding) {
+      this.#held.push(fn);
+      return;
+    }
     setImmediate(() => {
       if (!this.#stopping) this.#guard(fn);
     });

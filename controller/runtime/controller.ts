@@ -22,6 +22,7 @@ import {
 } from '../../hardware/index.js';
 import { type CommissioningState, doorCommissioning } from '../commission/state.js';
 import type { Config, LoadedConfig, ScheduleConfig } from '../config/index.js';
+import type { PublishedHeadRecord } from '../domain/index.js';
 import {
   type AccessRecord,
   alarmSeverity,
@@ -44,10 +45,22 @@ import type {
   JournalRow,
   ReachedEvidence,
 } from '../journal/index.js';
-import { checkPublishedHead, findTruncation, maskCredential, publishedCheckpoint } from '../journal/index.js';
+import {
+  checkPublishedHead,
+  findTruncation,
+  headCheckRequired,
+  maskCredential,
+  publishedCheckpoint,
+} from '../journal/index.js';
 import { WalCheckpointer } from '../journal/wal-checkpointer.js';
 import { createLogger, type Logger } from '../log.js';
-import { MQTT_NOT_CONFIGURED, MqttPublisher, type MqttStatus, type PublisherTuning } from '../mqtt/index.js';
+import {
+  MQTT_NOT_CONFIGURED,
+  MqttPublisher,
+  type MqttStatus,
+  type PublisherTuning,
+  type RetainedHead,
+} from '../mqtt/index.js';
 import type { Registry } from '../registry/index.js';
 import { openStorage } from '../storage.js';
 import {
@@ -61,6 +74,7 @@ import { Clock } from './clock.js';
 import { configLoadedRow } from './config-loaded.js';
 import { Checkpoints, Derived } from './derived.js';
 import { type DoorStatus, Doors } from './doors.js';
+import { InputGate } from './input-gate.js';
 import type { Part } from './part.js';
 import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
 import { Readers } from './readers.js';
@@ -155,6 +169,9 @@ export interface DoorCommissioningStatus {
   barred: boolean;
 }
 
+/** A restore with an unknown lost range needs the broker's head at the next start, and it was not read. */
+export class HeadCheckRequiredError extends Error {}
+
 export class Controller {
   readonly config: Config;
   readonly storageDir: string;
@@ -165,6 +182,8 @@ export class Controller {
   readonly registry: Registry;
   readonly secrets: DeviceSecrets;
   readonly board: Board;
+  /** The board's input reports, held until the parts have started (input-gate.ts). */
+  private readonly inputs: InputGate;
   /** The MQTT publisher, when `mqtt` is configured. */
   readonly mqtt: MqttPublisher | null;
   readonly startedAt: number;
@@ -211,6 +230,8 @@ export class Controller {
     this.board = opts.board ?? createBoard(config);
     claimDoorPins(this.board, config.doors);
     claimPowerPins(this.board, config.power?.gpio, secureLevels(config.doors));
+    // The inputs' start levels are reported on timers from now on; the parts hear them once started.
+    this.inputs = new InputGate(this.board);
 
     // 2. Storage: secrets, database, journal, registry; rebuild derived state by folding the journal.
     const storage = openStorage(opts.loaded);
@@ -282,7 +303,7 @@ export class Controller {
     const writer = this.writer;
     this.doors = new Doors({
       config,
-      board: this.board,
+      board: this.inputs.board,
       derived,
       writer,
       now,
@@ -324,7 +345,7 @@ export class Controller {
     this.power = config.power
       ? new PowerMonitor({
           config: config.power,
-          board: this.board,
+          board: this.inputs.board,
           writer,
           derived,
           now,
@@ -356,29 +377,103 @@ export class Controller {
   static async start(opts: ControllerOptions): Promise<Controller> {
     const c = new Controller(opts);
     try {
-      c.begin();
+      // The doors are secured (step 1) and no reader runs yet while the broker's head is awaited.
+      const retained = await c.awaitPublishedHead();
+      c.begin(retained);
     } catch (err) {
       c.secureAll();
       await c.walCheckpointer?.stop();
+      await c.mqtt?.stop();
       throw err;
     }
     return c;
   }
 
-  private begin(): void {
+  /**
+   * The checkpoint retained on the broker, read before the first row, so that a journal cut back
+   * below it (rows, checkpoints and snapshots deleted on the device) never reuses a seq the outside
+   * world saw: at most `mqtt.headWaitS`. Null without MQTT.
+   */
+  private async awaitPublishedHead(): Promise<RetainedHead | 'skipped' | null> {
+    const mqtt = this.mqtt;
+    const required = headCheckRequired(this.db);
+    if (!mqtt || !this.config.mqtt) {
+      if (required)
+        throw new HeadCheckRequiredError(
+          `the restore at seq ${required.restoredSeq} did not know which rows were lost (--lost-unknown), so this ` +
+            'start must first read the head published on MQTT, and mqtt is not configured. The doors stay secured ' +
+            'and nothing was written. Configure mqtt, or restore the backup again with --force and --lost-through SEQ or --checkpoint FILE',
+        );
+      return null;
+    }
+    const waitS = this.config.mqtt.headWaitS;
+    if (waitS === 0 && !required) return 'skipped';
+    const retained = await mqtt.readHeadBeforeStart(Math.max(waitS, 1) * 1000);
+    if (required && retained.state === 'unreachable')
+      throw new HeadCheckRequiredError(
+        `the restore at seq ${required.restoredSeq} did not know which rows were lost (--lost-unknown), so this ` +
+          `start must first read the head published on MQTT, and it could not: ${retained.reason}. ` +
+          'The doors stay secured and nothing was written. Make the broker reachable and start again ' +
+          '(mqtt.headWaitS waits longer), or restore the backup again with --force and --lost-through SEQ or --checkpoint FILE',
+      );
+    return retained;
+  }
+
+  /**
+   * The start's view of the broker's head: checked before any row, and the evidence if the journal
+   * is behind it.
+   */
+  private publishedHeadAtStart(retained: RetainedHead | 'skipped'): {
+    record: PublishedHeadRecord;
+    evidence: ReachedEvidence | null;
+  } {
+    if (retained === 'skipped') return { record: { result: 'skipped', checked: false }, evidence: null };
+    if (retained.state === 'unreachable') {
+      this.log.warn(
+        'the head published on MQTT was not read before the start: it is checked once the broker answers, ' +
+          'after the start’s rows; until then only a witness would see a reused seq (as a fork)',
+        { problem: retained.reason, headWaitS: this.config.mqtt?.headWaitS },
+      );
+      return { record: { result: 'unreachable', checked: false, problem: retained.reason }, evidence: null };
+    }
+    if (retained.state === 'none') return { record: { result: 'none', checked: true }, evidence: null };
+    const r = publishedCheckpoint(retained.payload, this.config.controller.id, this.secrets.publicKey);
+    if ('problem' in r) {
+      this.log.warn('the checkpoint retained on MQTT cannot be used for the start check', {
+        problem: r.problem,
+      });
+      return { record: { result: 'invalid', checked: true, problem: r.problem }, evidence: null };
+    }
+    const cp = r.checkpoint;
+    const check = checkPublishedHead(this.db, this.startHead, cp);
+    const evidence: ReachedEvidence = { source: 'mqtt', seq: cp.seq, hash: cp.hash, at: cp.at };
+    if (check.kind === 'ok') {
+      this.log.info('the journal holds the head published on MQTT', { seq: cp.seq });
+      return { record: { result: 'matched', checked: true, seq: cp.seq }, evidence: null };
+    }
+    return {
+      record: { result: check.kind === 'behind' ? 'behind' : 'diverged', checked: true, seq: cp.seq },
+      evidence,
+    };
+  }
+
+  private begin(retained: RetainedHead | 'skipped' | null = null): void {
     // WAL checkpoints run from a timer between events, never inside a commit on the door path.
     // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
     this.walCheckpointer = WalCheckpointer.start(this.db, this.log, { busy: () => this.readers.receiving() });
     // Never append silently to a journal cut back behind what it had signed (docs/journal.md).
     this.startHead = this.journal.head();
     const truncation = findTruncation(this.db, this.startHead, this.secrets.publicKey);
-    if (truncation) {
-      if (truncation.unsigned > 0)
-        this.log.warn('checkpoints or snapshots beyond the head do not verify with the device key', {
-          count: truncation.unsigned,
-        });
-      this.declareTruncation(truncation.evidence);
-    }
+    if (truncation && truncation.unsigned > 0)
+      this.log.warn('checkpoints or snapshots beyond the head do not verify with the device key', {
+        count: truncation.unsigned,
+      });
+    const published = retained ? this.publishedHeadAtStart(retained) : null;
+    // The statement that reaches furthest decides the gap: every seq up to it is skipped.
+    const local = truncation?.evidence ?? null;
+    const mqttEvidence = published?.evidence ?? null;
+    if (local && (!mqttEvidence || local.seq >= mqttEvidence.seq)) this.declareTruncation(local);
+    else if (mqttEvidence) this.declareTruncation(mqttEvidence);
     const at = this.now();
     const started: JournalInput[] = [
       {
@@ -390,6 +485,7 @@ export class Controller {
           board: this.board.kind,
           doors: this.config.doors.map((d) => d.id),
           runtime: runtimeVersions(this.db.prepare<[], string>('SELECT sqlite_version()').pluck().get()!),
+          ...(published ? { publishedHead: published.record } : {}),
         },
       },
       // What this start's rules are, and what changed in them since the previous start.
@@ -401,6 +497,11 @@ export class Controller {
     // A signed checkpoint of every start, inside the commit of its last row.
     this.writer.commit(started, undefined, { checkpoint: true });
     for (const part of this.parts) part.start();
+    // What the inputs reported while the broker's head was awaited (their start levels).
+    this.inputs.open();
+    // The publisher held its own rows, its state and its checkpoint back until now: the start's rows
+    // are written and the doors report their inputs.
+    this.mqtt?.release();
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * The Integrity page's witness check (POLICY §8(1)③): a reviewer uploads a witness history and the
  * public key the witness pinned, and gets what `sekisho verify --witness` says — the first row
- * missing or altered since the witness saw it. The check is journaled (`witness_checked`).
+ * missing or altered since the witness saw it; or a bare checkpoints file (what a subscriber saved of
+ * the retained checkpoint topic), and gets what `sekisho verify --checkpoints` says. The check is
+ * journaled (`witness_checked`).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -25,6 +27,18 @@ const WitnessBody = z.strictObject({
 /** One sentence for the reviewer, in the page's language, naming the first bad row. */
 export function witnessMessage(t: Translate, o: WitnessOutcome): string {
   if ('refused' in o) return t('witness_refused');
+  if ('checkpoints' in o) {
+    const k = o.checkpoints;
+    if (k.ok)
+      return t('checkpoints_agree', {
+        checkpoints: k.file.checkpoints,
+        seq: k.file.highestSeq,
+        rows: k.journal.rows,
+      });
+    const seq = k.firstBadSeq ?? '?';
+    if (k.kind === 'truncated') return t('checkpoints_truncated', { seq });
+    return t('checkpoints_not_intact', { seq });
+  }
   const c = o.check;
   if (c.ok)
     return t('witness_agrees', {
@@ -39,7 +53,10 @@ export function witnessMessage(t: Translate, o: WitnessOutcome): string {
 }
 
 export function registerWitnessRoutes(app: FastifyInstance, dash: Dash): void {
-  const check = childWitnessChecker(journalFile(dash.controller.storageDir));
+  const check = childWitnessChecker(
+    journalFile(dash.controller.storageDir),
+    dash.controller.config.controller.id,
+  );
   let running = false;
 
   addRoute(app, dash.guard, {
@@ -49,8 +66,8 @@ export function registerWitnessRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'integrity',
     summary:
-      'Compare the journal with an uploaded witness history (sekisho-witness/1) and the pinned public key; ' +
-      'names the first missing or altered row; journaled',
+      'Compare the journal with an uploaded witness history (sekisho-witness/1), or a file of checkpoints as ' +
+      'published on MQTT (JSON Lines), and the pinned public key; names the first missing or altered row; journaled',
     body: WitnessBody,
     bodyLimit: WITNESS_UPLOAD_MAX + 64 * 1024,
     handler: async ({ body, principal, t }) => {
@@ -76,6 +93,35 @@ export function registerWitnessRoutes(app: FastifyInstance, dash: Dash): void {
         });
         return { ok: false, refused: true, problem: o.refused, message: witnessMessage(t, o) };
       }
+      if ('checkpoints' in o) {
+        const k = o.checkpoints;
+        dash.record('witness_checked', actor, {
+          ok: k.ok,
+          refused: false,
+          historyLines: k.file.lines,
+          lastLineSha256: null,
+          compared: 0,
+          checkpoints: k.file.checkpoints,
+          ...(k.firstBadSeq !== undefined ? { firstBadSeq: k.firstBadSeq } : {}),
+          ...(k.kind !== undefined ? { kind: k.kind } : {}),
+          ...(k.problem !== undefined ? { problem: k.problem } : {}),
+          format: 'checkpoints',
+        });
+        return {
+          ok: k.ok,
+          refused: false,
+          format: 'checkpoints',
+          firstBadSeq: k.firstBadSeq ?? null,
+          kind: k.kind ?? null,
+          problem: k.problem ?? null,
+          line: k.line ?? null,
+          compared: 0,
+          file: k.file,
+          warnings: k.journal.warnings,
+          notes: [],
+          message: witnessMessage(t, o),
+        };
+      }
       const c = o.check;
       dash.record('witness_checked', actor, {
         ok: c.ok,
@@ -87,10 +133,12 @@ export function registerWitnessRoutes(app: FastifyInstance, dash: Dash): void {
         ...(c.firstBadSeq !== undefined ? { firstBadSeq: c.firstBadSeq } : {}),
         ...(c.kind !== undefined ? { kind: c.kind } : {}),
         ...(c.problem !== undefined ? { problem: c.problem } : {}),
+        format: 'witness',
       });
       return {
         ok: c.ok,
         refused: false,
+        format: 'witness',
         firstBadSeq: c.firstBadSeq ?? null,
         kind: c.kind ?? null,
         problem: c.problem ?? null,

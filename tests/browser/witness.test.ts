@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../controller/journal/index.js';
+import { checkpointPayload } from '../../controller/mqtt/payloads.js';
 import { ZERO_HASH } from '../../controller/witness/history.js';
 import { PASSWORD, type TestDash } from '../dashboards/helpers.js';
 import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
@@ -28,7 +29,7 @@ describe('the witness check in Chromium', { timeout: 180_000 }, () => {
   });
   afterAll(() => stopBrowserDash({ d, browser }));
 
-  async function check(locale: 'ja-JP' | 'en-US') {
+  async function check(locale: 'ja-JP' | 'en-US', upload = history) {
     const ctx = await newContext(browser, { locale });
     const page = await ctx.newPage();
     const errors = watchErrors(page);
@@ -36,7 +37,7 @@ describe('the witness check in Chromium', { timeout: 180_000 }, () => {
     await page.setInputFiles('#witness-form input[name="history"]', {
       name: 'mr-door-1.jsonl',
       mimeType: 'application/x-ndjson',
-      buffer: Buffer.from(history),
+      buffer: Buffer.from(upload),
     });
     await page.setInputFiles('#witness-form input[name="publicKey"]', {
       name: 'mr-door-1.pem',
@@ -55,6 +56,22 @@ describe('the witness check in Chromium', { timeout: 180_000 }, () => {
     await ctx.close();
     return out;
   }
+
+  it('takes a bare checkpoints file as saved from MQTT, in both languages', async () => {
+    const { journal, secrets } = d.controller;
+    const cp = journal.checkpoint(Date.now(), secrets.signingKey, secrets.keyId);
+    const saved = `${JSON.stringify(checkpointPayload(cp))}\n`;
+    const ja = await check('ja-JP', saved);
+    expect(ja.text).toContain(
+      '保管されていたチェックポイントと一致しています（署名付きチェックポイント 1 件',
+    );
+    expect(ja.className).toBe('result good');
+    const en = await check('en-US', saved);
+    expect(en.text).toContain(
+      `The journal agrees with the saved checkpoints (signed checkpoints: 1, the newest at seq ${cp.seq}`,
+    );
+    expect([...ja.errors, ...en.errors]).toEqual([]);
+  });
 
   it('shows agreement, then names the first altered row, in both languages', async () => {
     const ok = await check('ja-JP');

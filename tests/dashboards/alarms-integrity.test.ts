@@ -124,7 +124,12 @@ describe('integrity', () => {
     expect(res.headers['content-disposition']).toContain(`sekisho-evidence-test-ctl-3-${to}.jsonl`);
     const text = res.body;
     const pem = d.controller.secrets.publicKeyPem;
-    expect(verifyEvidence(text, pem)).toEqual({ ok: true, rows: to - 2, keyId: d.controller.secrets.keyId });
+    expect(verifyEvidence(text, pem)).toMatchObject({
+      ok: true,
+      rows: to - 2,
+      keyId: d.controller.secrets.keyId,
+      status: 'intact',
+    });
     const lines = text.split('\n');
     const tampered = [...lines];
     const i = tampered.findIndex((l) => l.includes('unknown_badge'));

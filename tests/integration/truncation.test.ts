@@ -125,7 +125,7 @@ describe('a controller started on a truncated journal', () => {
     expect(v.status).toBe(3);
   }, 180_000);
 
-  it('root deletes the local checkpoints and snapshots too: the head published on MQTT still shows it', async () => {
+  it('root deletes the local checkpoints and snapshots too: the start reads the head published on MQTT first, and no seq the broker saw is reused', async () => {
     const cfgFile = join(dir, 'config.yaml');
     const before = head();
     // The retained checkpoint on the broker is the clean stop's.
@@ -135,15 +135,71 @@ describe('a controller started on a truncated journal', () => {
       `DROP TRIGGER IF EXISTS journal_no_delete; DROP TRIGGER checkpoints_no_delete;
        DELETE FROM journal WHERE seq > ${cut}; DELETE FROM checkpoints WHERE seq > ${cut}; DELETE FROM snapshots;`,
     );
+    // Seen from outside: every seq the broker announced before the attack, with its hash.
+    const sub = consumers[0]!;
+    const events = () =>
+      sub.on(`${base}/events`).map((m) => JSON.parse(m.text) as { seq: number; hash: string });
+    await sub.waitFor(() => events().some((e) => e.seq === before.seq), 'the last event before the attack');
+    const seen = new Map(events().map((e) => [e.seq, e.hash]));
     ctl = await startController(cfgFile, storage);
-    await until(async () => {
-      const alarms = (await ctl!.api<{ alarms: Alarm[] }>('GET', '/api/alarms')).body.alarms;
-      return alarms.some((a) => a.type === 'journal_truncated' && a.detail.includes('published on MQTT'));
-    }, 'the MQTT check');
     const gap = head().gaps.at(-1)!;
-    // The start's own rows came first (the check runs once the broker answers): the record says so.
-    expect(gap.data).toMatchObject({ evidence: 'mqtt', lostThrough: before.seq, reused: true });
+    // The broker's head was read before the start's first row: the gap comes first and skips it all.
     expect(gap.seq).toBe(before.seq + 1);
+    expect(gap.data).toMatchObject({ evidence: 'mqtt', lostFrom: cut + 1, lostThrough: before.seq });
+    expect(gap.data.reused).toBeUndefined();
+    const rows = rowsAbove(cut);
+    expect(rows[0]).toMatchObject({ seq: before.seq + 1, type: 'journal_truncated' });
+    // No row holds a seq the broker saw, with other content.
+    for (const r of rows) expect(seen.has(r.seq) && seen.get(r.seq) !== r.hash).toBe(false);
+    expect(rows.every((r) => r.seq > before.seq)).toBe(true);
+    const started = rows.find((r) => r.type === 'controller_started')!;
+    expect(started.data.publishedHead).toEqual({ result: 'behind', checked: true, seq: before.seq });
+    const alarms = (await ctl.api<{ alarms: Alarm[] }>('GET', '/api/alarms')).body.alarms;
+    expect(alarms.some((a) => a.type === 'journal_truncated' && a.detail.includes('published on MQTT'))).toBe(
+      true,
+    );
     expect(head().checkpoint).toBeGreaterThan(before.seq);
+    expect(await ctl.stop()).toBe(0);
   }, 120_000);
+
+  it('the broker cannot be reached in time: the start goes on, says the head was not checked, and checks it once the broker answers', async () => {
+    const cfgFile = join(dir, 'config.yaml');
+    const cfg = doorConfig(dir, simReaders(), { mqtt: { url: broker.url, reconnectS: 1, headWaitS: 1 } });
+    writeConfig(dir, cfg);
+    const before = head();
+    await broker.stop();
+    const cut = before.seq - 3;
+    sqlite(
+      file,
+      `DROP TRIGGER IF EXISTS journal_no_delete; DROP TRIGGER IF EXISTS checkpoints_no_delete;
+       DELETE FROM journal WHERE seq > ${cut}; DELETE FROM checkpoints WHERE seq > ${cut}; DELETE FROM snapshots;`,
+    );
+    ctl = await startController(cfgFile, storage);
+    const started = rowsAbove(cut).find((r) => r.type === 'controller_started')!;
+    // Nothing on the device reached further: the start's rows take the lost seqs, and say so.
+    expect(started.seq).toBe(cut + 1);
+    expect(started.data.publishedHead).toMatchObject({ result: 'unreachable', checked: false });
+    expect(ctl.output()).toMatch(/the head published on MQTT was not read before the start/);
+    // Once the broker is back, the later check names the contradiction.
+    await broker.start();
+    await until(
+      async () => head().gaps.some((g) => g.seq > before.seq && g.data.reused === true),
+      'the later MQTT check',
+    );
+    expect(await ctl.stop()).toBe(0);
+  }, 120_000);
+
+  const rowsAbove = (seq: number) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db
+        .prepare<[number], { seq: number; type: string; hash: string; bytes: string }>(
+          'SELECT seq, type, hash, bytes FROM journal WHERE seq > ? ORDER BY seq',
+        )
+        .all(seq)
+        .map((r) => ({ ...r, data: JSON.parse(r.bytes).data }));
+    } finally {
+      db.close();
+    }
+  };
 });

@@ -106,7 +106,8 @@ export async function startMqttController(
   const dir = opts.dir ?? tempDir('sekisho-mqtt-');
   const cfg = doorConfig(dir, simReaders(), {
     controller: { id: opts.id ?? 'test-ctl' },
-    mqtt: { reconnectS: 1, ...mqtt },
+    // headWaitS 1: a test whose broker is down at start waits 1 s for the retained head, not 5.
+    mqtt: { reconnectS: 1, headWaitS: 1, ...mqtt },
     ...opts.extra,
   });
   const config = parseConfig(stringify(cfg));
