@@ -10,6 +10,7 @@ import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/s
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 import type { VisitRules } from '../domain/visit-settings.js';
 import { DASHBOARD_DEFAULTS, DashboardSchema } from './dashboard.js';
+import { LEDGER_DEFAULTS, LedgerSchema } from './ledger.js';
 import { nutPlainPasswordHost, PowerSchema, powerPins } from './power.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
@@ -431,6 +432,8 @@ export const ConfigSchema = z
     clock: ClockSchema.default(CLOCK_DEFAULTS),
     /** The power-fail input: a UPS contact on GPIO or NUT's upsd (controller/config/power.ts). */
     power: PowerSchema.optional(),
+    /** The printed 入退室管理簿: approval seals, era dates (controller/config/ledger.ts). */
+    ledger: LedgerSchema.default(LEDGER_DEFAULTS),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })
