@@ -930,7 +930,10 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   after_hours_entries: ['入室回数', 'Entries'],
   after_hours_times: ['入室日時', 'Times'],
   after_hours_show: ['日時を表示', 'Show times'],
-  after_hours_truncated: ['件数が多いため、先頭の {n} 件のみ集計しています。', 'Only the first {n} entries are counted: narrow the range.'],
+  after_hours_truncated: [
+    '件数が多いため、先頭の {n} 件のみ集計しています。',
+    'Only the first {n} entries are counted: narrow the range.',
+  ],
   // ---- end layout ----
 };
 

@@ -98,3 +98,15 @@ if (header && nav) {
     }
   });
 }
+
+// A printed report shows every person's entry times, folded away on screen.
+const folded = [];
+window.addEventListener('beforeprint', () => {
+  for (const d of document.querySelectorAll('details.times:not([open])')) {
+    d.open = true;
+    folded.push(d);
+  }
+});
+window.addEventListener('afterprint', () => {
+  for (const d of folded.splice(0)) d.open = false;
+});

@@ -178,7 +178,8 @@ async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; n
   };
 }
 
-function csvCell(v: string | number | null): string {
+/** One CSV cell: control characters shown, formulas defused, quoted when needed (also the reports' exports). */
+export function csvCell(v: string | number | null): string {
   // A name written before names were checked may hold a bidirectional override: shown, not obeyed.
   let s = v === null ? '' : visibleText(String(v));
   // Formula injection: a cell a spreadsheet would run is prefixed with a quote.

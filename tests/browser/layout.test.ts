@@ -5,12 +5,13 @@
  * each page's key actions (approve, filter, print, the menu itself) are on screen. One controller
  * and one browser for the file; one browser context per size and language.
  */
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BADGES, seedDemo } from '../../controller/demo.js';
 import type { SimBoard } from '../../hardware/index.js';
-import { PASSWORD, type TestDash } from '../dashboards/helpers.js';
-import { loginAs, newContext, startBrowserDash, stopBrowserDash, watchErrors } from '../helpers/browser.js';
+import { makeDash, PASSWORD, type TestDash } from '../dashboards/helpers.js';
+import { launchChromium, loginAs, newContext, stopBrowserDash, watchErrors } from '../helpers/browser.js';
 
 interface Overflow {
   scrollWidth: number;
@@ -77,7 +78,12 @@ describe('every page fits a phone and a laptop', () => {
   let today: string;
 
   beforeAll(async () => {
-    ({ d, base, browser } = await startBrowserDash());
+    d = await makeDash({
+      server: { loginLimits: { clientFreeFailures: 1000 } },
+      config: { ledger: { seals: ['担当', '係長', '課長'] } },
+    });
+    base = await d.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
     const c = d.controller;
     const r = c.registry;
     seedDemo(r, c.config, c.now());
@@ -223,10 +229,10 @@ describe('every page fits a phone and a laptop', () => {
     const ctx = await newContext(browser, { locale: 'ja-JP', width: 390, height: 844 });
     const page = await ctx.newPage();
     await loginAs(page, base, 'admin1', PASSWORD, '/log');
-    const first = page.locator('#log-table tbody tr').first();
-    // Each cell shows its column's heading beside its value.
-    const cells = (await first.locator('td').evaluateAll(`(tds) =>
-      tds.map((td) => ({
+    // Each cell of a row shows its column's heading beside its value.
+    const cells =
+      (await page.evaluate(`Array.from(document.querySelectorAll('#log-table tbody tr:first-child td'))
+      .map((td) => ({
         label: td.getAttribute('data-label'),
         before: getComputedStyle(td, '::before').content,
         display: getComputedStyle(td).display,
@@ -239,6 +245,88 @@ describe('every page fits a phone and a laptop', () => {
     }
     expect(cells.map((c) => c.label)).toContain('氏名');
     expect(await page.locator('#log-table thead').isVisible()).toBe(false);
+    await ctx.close();
+  });
+
+  it('prints the ledger: one PDF page per numbered sheet, the seals, a month picker, era dates', async () => {
+    // Enough rows for three sheets this month.
+    const c = d.controller;
+    const board = c.board as SimBoard;
+    for (let i = 0; i < 30; i++) {
+      c.simulateBadge('exit', DEMO_BADGES[0]!.credential);
+      board.simulate('machine-room.contact', true);
+      board.simulate('machine-room.contact', false);
+      c.simulateBadge('entry', DEMO_BADGES[0]!.credential);
+      board.simulate('machine-room.contact', true);
+      board.simulate('machine-room.contact', false);
+    }
+    const ctx = await newContext(browser, { locale: 'ja-JP', width: 390, height: 844 });
+    const page = await ctx.newPage();
+    const errors = watchErrors(page);
+    const month = today.slice(0, 7);
+    await loginAs(page, base, 'admin1', PASSWORD, `/log/print?month=${month}`);
+    const sheets = await page.locator('section.sheet').count();
+    expect(sheets).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('section.sheet .page-no').last().textContent()).toBe(
+      `${sheets} / ${sheets} ページ`,
+    );
+    // The configured seals, in order (the test config sets ledger.seals).
+    expect(await page.locator('#print-seals th').allTextContents()).toEqual(['担当', '係長', '課長']);
+    // Chromium prints exactly one page per sheet: the numbers on paper are the pages'.
+    await page.emulateMedia({ media: 'print' });
+    const pdf = await page.pdf({ format: 'A4', landscape: true, printBackground: false });
+    const pages = pdf.toString('latin1').match(/\/Type\s*\/Page(?!s)/g)?.length ?? 0;
+    expect(pages).toBe(sheets);
+    await page.emulateMedia({ media: 'screen' });
+    // The month picker and the era: the options form leads to the same page in 和暦.
+    await page.selectOption('#print-options select[name="dates"]', 'japanese');
+    await Promise.all([
+      page.waitForURL(/dates=japanese/),
+      page.click('#print-options button[type="submit"]'),
+    ]);
+    const [y, m] = month.split('-').map(Number) as [number, number];
+    const era = y >= 2020 ? `令和${y - 2018}年${m}月` : null;
+    if (era) expect(await page.locator('h1').textContent()).toBe(`入退室管理簿 ${era}`);
+    const first = (await page.locator('#log-table tbody tr td').first().textContent()) ?? '';
+    expect(first).toMatch(/^(令和|平成)(元|\d+)年\d+月\d+日 \d\d:\d\d:\d\d$/);
+    await page.fill('#print-options input[name="month"]', '2019-04');
+    await Promise.all([page.waitForURL(/month=2019-04/), page.click('#print-options button[type="submit"]')]);
+    expect(await page.locator('h1').textContent()).toBe('入退室管理簿 平成31年4月');
+    expect(await page.locator('#print-seals').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 120_000);
+
+  it('reports count after-hours entries per person and download as CSV; compliance too', async () => {
+    const ctx = await newContext(browser, { locale: 'ja-JP', width: 390, height: 844 });
+    const page = await ctx.newPage();
+    const errors = watchErrors(page);
+    const from = today;
+    await loginAs(page, base, 'admin1', PASSWORD, `/reports?from=${from}&to=${from}`);
+    // The API says which entries were after hours (it depends on the hour the test runs at).
+    const api = (await page.evaluate(
+      `fetch('/api/reports?from=${from}&to=${from}').then((r) => r.json())`,
+    )) as {
+      afterHours: { person: string | null }[];
+      afterHoursByPerson: { person: string | null; count: number }[];
+    };
+    const people = new Set(api.afterHours.map((e) => e.person));
+    expect(api.afterHoursByPerson.map((p) => p.person).sort()).toEqual([...people].sort());
+    expect(api.afterHoursByPerson.reduce((n, p) => n + p.count, 0)).toBe(api.afterHours.length);
+    expect(await page.locator('#after-hours-people tbody tr').count()).toBe(people.size);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#reports-csv')]);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    expect(csv.startsWith('\uFEFF氏名,ID,入室回数,入室日時\r\n')).toBe(true);
+    expect(csv.slice(1).trim().split('\r\n')).toHaveLength(1 + people.size);
+    await page.goto(`${base}/compliance`);
+    const [cmp] = await Promise.all([page.waitForEvent('download'), page.click('#compliance-csv')]);
+    const lines = readFileSync((await cmp.path())!, 'utf8')
+      .slice(1)
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).toBe('条項,要求事項,状態,根拠');
+    expect(lines.length - 1).toBe(await page.locator('#compliance tbody tr').count());
+    expect(errors).toEqual([]);
     await ctx.close();
   });
 });
