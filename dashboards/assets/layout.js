@@ -71,19 +71,26 @@ if (header && nav) {
     here.textContent = active.firstChild?.textContent?.trim() ?? '';
     button.append(here);
   }
-  // An unacknowledged alarm count stays visible with the menu closed.
-  const count = nav.querySelector('.count');
-  if (count) {
-    const badge = document.createElement('span');
-    badge.className = 'count';
-    badge.setAttribute('aria-hidden', 'true');
-    badge.textContent = count.textContent;
-    button.append(badge);
-    new MutationObserver(() => {
-      badge.textContent = count.textContent;
-      badge.hidden = count.hidden || !count.isConnected;
-    }).observe(count, { childList: true, characterData: true, subtree: true, attributes: true });
-  }
+  // The count of unacknowledged alarms stays in sight with the menu closed, also when the live
+  // updates add, change or remove the menu's own count.
+  const badge = document.createElement('span');
+  badge.className = 'count';
+  badge.setAttribute('aria-hidden', 'true');
+  button.append(badge);
+  const syncCount = () => {
+    const count = nav.querySelector('.count');
+    const text = count && !count.hidden ? count.textContent.trim() : '';
+    badge.textContent = text;
+    badge.hidden = text === '' || text === '0';
+  };
+  syncCount();
+  new MutationObserver(syncCount).observe(nav, {
+    childList: true,
+    characterData: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ['hidden', 'class'],
+  });
   header.querySelector('.brand')?.after(button);
   button.addEventListener('click', () => {
     const open = !document.body.classList.contains('menu-open');

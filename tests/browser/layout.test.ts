@@ -165,7 +165,7 @@ describe('every page fits a phone and a laptop', () => {
 
   async function check(page: Page, path: string, actions: string[], failures: string[]) {
     const res = await page.goto(base + path);
-    if (!res || res.status() !== 200) {
+    if (res?.status() !== 200) {
       failures.push(`${path}: status ${res?.status()}`);
       return;
     }
