@@ -51,7 +51,9 @@ describe('和暦', () => {
 
 describe('config: ledger', () => {
   const parse = (ledger: unknown) =>
-    parseConfig(stringify(minimalConfig({ readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }], ledger })));
+    parseConfig(
+      stringify(minimalConfig({ readers: [{ id: 'entry', path: 'sim', protocol: 'rdm6300' }], ledger })),
+    );
   const problems = (ledger: unknown): string[] => {
     try {
       parse(ledger);
@@ -179,7 +181,9 @@ describe('the printed ledger and the report exports, served', () => {
     expect(page).toContain('<td class="num">3</td>');
     expect(page).toContain('<details class="times"><summary>日時を表示</summary>');
     expect(page).toContain('<li class="nowrap">2026-10-07 23:15:00</li>');
-    expect(page).toContain('id="reports-csv" href="/api/reports.csv?table=after-hours&from=2026-10-01&to=2026-10-31"');
+    expect(page).toContain(
+      'id="reports-csv" href="/api/reports.csv?table=after-hours&from=2026-10-01&to=2026-10-31"',
+    );
   });
 
   it('exports the reports as CSV with a BOM, defuses formulas, journals the export, and keeps it from the operator', async () => {
