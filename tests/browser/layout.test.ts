@@ -140,14 +140,14 @@ describe('every page fits a phone and a laptop', () => {
 
   /** Each page, with the selectors of its key actions (each must be visible and on screen). */
   const pages = (): { path: string; actions: string[] }[] => [
-    { path: '/', actions: [] },
+    { path: '/', actions: ['#presence-open-machine-room', 'li.alarm form.inline button[type="submit"]'] },
     { path: '/log', actions: ['#log-filters button[type="submit"]', '#export-csv', '#print-month'] },
     { path: `/log/print?month=${today.slice(0, 7)}`, actions: ['[data-print]', '#print-options button'] },
     { path: '/log/paper-form', actions: [] },
-    { path: '/alarms', actions: [] },
+    { path: '/alarms', actions: ['li.alarm form.inline button[type="submit"]'] },
     { path: `/alarms/${alarmId}`, actions: [] },
     { path: '/people', actions: [] },
-    { path: `/people/${personId}`, actions: [] },
+    { path: `/people/${personId}`, actions: ['[data-lost]'] },
     {
       path: '/requests',
       actions: ['[data-approve] button.primary', '[data-approve] button[data-api$="/reject"]'],
