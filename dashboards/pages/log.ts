@@ -146,18 +146,46 @@ export interface LogPrintView {
 }
 
 /**
- * Rows per printed sheet (A4 landscape at the print stylesheet's size): fewer on the first, whose
- * head carries the evidence and the seals. Each sheet is numbered "n / N" by the page itself, so
- * the numbers hold in any browser; tests/browser/layout.test.ts checks that Chromium prints exactly
- * one PDF page per sheet.
+ * Print lines per sheet (A4 landscape at the print stylesheet's 9 pt): fewer on the first, whose head
+ * carries the evidence and the seals. Each sheet is numbered "n / N" by the page itself, so the
+ * numbers hold in any browser; tests/browser/layout.test.ts checks that Chromium prints exactly one
+ * PDF page per sheet.
  */
-export const FIRST_SHEET_ROWS = 12;
-export const SHEET_ROWS = 18;
+export const FIRST_SHEET_LINES = 14;
+export const SHEET_LINES = 24;
 
-/** The rows cut into sheets: the first of FIRST_SHEET_ROWS, then SHEET_ROWS each; one sheet at least. */
-export function sheetsOf<T>(rows: readonly T[]): T[][] {
-  const sheets: T[][] = [rows.slice(0, FIRST_SHEET_ROWS)];
-  for (let i = FIRST_SHEET_ROWS; i < rows.length; i += SHEET_ROWS) sheets.push(rows.slice(i, i + SHEET_ROWS));
+/** Roughly how many characters of a name fit one line of its column on paper (a CJK character is one). */
+const NAME_COLUMN = 14;
+
+function textWidth(text: string | null): number {
+  let w = 0;
+  for (const ch of text ?? '') w += ch.codePointAt(0)! > 0x2e7f ? 1 : 0.55;
+  return w;
+}
+
+/** The lines a row takes on paper: its longest name wrapped in its column, one more for a transcription's paper line. */
+export function rowLines(r: Pick<LogRowView, 'personName' | 'escortName' | 'paper'>): number {
+  const names = Math.max(
+    1,
+    Math.ceil(Math.max(textWidth(r.personName), textWidth(r.escortName)) / NAME_COLUMN),
+  );
+  return names + (r.paper ? 1 : 0);
+}
+
+/** The rows cut into sheets of at most FIRST_SHEET_LINES, then SHEET_LINES print lines; one sheet at least. */
+export function sheetsOf<T>(rows: readonly T[], lines: (row: T) => number = () => 1): T[][] {
+  const sheets: T[][] = [[]];
+  let used = 0;
+  for (const row of rows) {
+    const n = lines(row);
+    const budget = sheets.length === 1 ? FIRST_SHEET_LINES : SHEET_LINES;
+    if (used + n > budget && sheets.at(-1)!.length > 0) {
+      sheets.push([]);
+      used = 0;
+    }
+    sheets.at(-1)!.push(row);
+    used += n;
+  }
   return sheets;
 }
 
@@ -187,7 +215,7 @@ export function logPrintPage(v: Shell, p: LogPrintView): SafeHtml {
   const monthText = dates === 'japanese' ? formatWarekiMonth(p.month, v.lang) : p.month;
   const time = dates === 'japanese' ? (x: string) => formatWareki(x, v.lang) : undefined;
   const title = t('print_title', { month: monthText });
-  const sheets = sheetsOf(rows);
+  const sheets = sheetsOf(rows, rowLines);
   return page(v, {
     title,
     active: 'log',

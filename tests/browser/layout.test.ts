@@ -249,9 +249,26 @@ describe('every page fits a phone and a laptop', () => {
   });
 
   it('prints the ledger: one PDF page per numbered sheet, the seals, a month picker, era dates', async () => {
-    // Enough rows for three sheets this month.
+    // Enough rows for three sheets this month, some of them two lines high on paper.
     const c = d.controller;
     const board = c.board as SimBoard;
+    const r = c.registry;
+    const tall = r.addPerson(
+      {
+        displayId: 'S-9001',
+        name: '勘解由小路 左衛門三郎之助 カデノコウジ サエモンサブロウノスケ',
+        category: 'staff',
+      },
+      'test',
+      c.now(),
+    );
+    r.addBadge({ personId: tall.id, credential: '9988776655' }, 'test', c.now());
+    r.grantDoor(tall.id, 'machine-room', 'always', 'test', c.now());
+    for (let i = 0; i < 8; i++) {
+      c.simulateBadge(i % 2 ? 'exit' : 'entry', '9988776655');
+      board.simulate('machine-room.contact', true);
+      board.simulate('machine-room.contact', false);
+    }
     for (let i = 0; i < 30; i++) {
       c.simulateBadge('exit', DEMO_BADGES[0]!.credential);
       board.simulate('machine-room.contact', true);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfig } from '../../controller/config/index.js';
 import { parseLocal } from '../../controller/time.js';
-import { FIRST_SHEET_ROWS, SHEET_ROWS, sheetsOf } from '../../dashboards/pages/log.js';
+import { FIRST_SHEET_LINES, rowLines, SHEET_LINES, sheetsOf } from '../../dashboards/pages/log.js';
 import { byPerson } from '../../dashboards/reports.js';
 import { formatWareki, formatWarekiMonth, toWareki } from '../../dashboards/wareki.js';
 import { minimalConfig } from '../helpers/config.js';
@@ -92,12 +92,35 @@ describe('config: ledger', () => {
 });
 
 describe('sheets of the printed ledger', () => {
-  it('cuts rows into a short first sheet and full ones after it, one sheet at least', () => {
+  it('fills a short first sheet and full ones after it by print lines, one sheet at least', () => {
     expect(sheetsOf([])).toEqual([[]]);
-    const rows = Array.from({ length: FIRST_SHEET_ROWS + SHEET_ROWS + 1 }, (_, i) => i);
+    const rows = Array.from({ length: FIRST_SHEET_LINES + SHEET_LINES + 1 }, (_, i) => i);
     const sheets = sheetsOf(rows);
-    expect(sheets.map((s) => s.length)).toEqual([FIRST_SHEET_ROWS, SHEET_ROWS, 1]);
+    expect(sheets.map((s) => s.length)).toEqual([FIRST_SHEET_LINES, SHEET_LINES, 1]);
     expect(sheets.flat()).toEqual(rows);
+    // Two-line rows: half as many fit; a row never splits across sheets.
+    expect(sheetsOf(rows, () => 2).map((s) => s.length)).toEqual([
+      FIRST_SHEET_LINES / 2,
+      SHEET_LINES / 2,
+      SHEET_LINES / 2,
+      rows.length - FIRST_SHEET_LINES / 2 - SHEET_LINES,
+    ]);
+    // A row taller than a sheet still gets one of its own.
+    expect(sheetsOf([1, 2], () => 100)).toEqual([[1], [2]]);
+  });
+
+  it('counts a long name and a transcription as more lines', () => {
+    const row = (personName: string | null, paper = false) => ({
+      personName,
+      escortName: null,
+      paper: paper ? { ref: '1-1', transcribedBy: 'a', approvedBy: 'b', outage: null } : null,
+    });
+    expect(rowLines(row('山田 太郎'))).toBe(1);
+    expect(rowLines(row(null))).toBe(1);
+    expect(rowLines(row('山田 太郎', true))).toBe(2);
+    expect(rowLines(row('長谷川 宗一郎左衛門 ハセガワ ソウイチロウザエモン'))).toBe(2);
+    expect(rowLines(row('長谷川 宗一郎左衛門 ハセガワ ソウイチロウザエモン 株式会社サンプル電機'))).toBe(3);
+    expect(rowLines(row('Christopher Alexander Montgomery-Smith'))).toBe(2);
   });
 });
 
