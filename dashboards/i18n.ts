@@ -926,7 +926,6 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   print_dates_japanese: ['和暦（令和8年12月7日）', 'Japanese era (Reiwa 8-12-07)'],
   print_show: ['表示', 'Show'],
   print_page: ['{n} / {total} ページ', 'Page {n} of {total}'],
-  report_csv: ['CSV 出力', 'Download CSV'],
   after_hours_entries: ['入室回数', 'Entries'],
   after_hours_times: ['入室日時', 'Times'],
   after_hours_show: ['日時を表示', 'Show times'],

@@ -17,7 +17,7 @@ export function reportsPage(v: Shell, { fromText, toText, report: rep, now }: Re
   const r = { fromText, toText };
   const csvLink = (table: string, id: string) =>
     may(v, 'log.export')
-      ? html`<p class="no-print"><a class="button" id="${id}" href="/api/reports.csv?table=${table}&from=${r.fromText}&to=${r.toText}" download>${t('report_csv')}</a></p>`
+      ? html`<p class="no-print"><a class="button" id="${id}" href="/api/reports.csv?table=${table}&from=${r.fromText}&to=${r.toText}" download>${t('export_csv')}</a></p>`
       : '';
   return page(v, {
     title: t('reports_title'),
@@ -90,7 +90,7 @@ export function compliancePage(
     active: 'compliance',
     wide: true,
     body: html`<h1>${t('compliance_title')}</h1>
-<p class="no-print buttons-row"><a class="button" id="compliance-csv" href="/api/compliance.csv" download>${t('report_csv')}</a>
+<p class="no-print buttons-row"><a class="button" id="compliance-csv" href="/api/compliance.csv" download>${t('export_csv')}</a>
 <button type="button" data-print id="compliance-print">${t('print_button')}</button></p>
 <section class="card"><table class="grid compliance" id="compliance">
 <thead><tr><th>${t('clause')}</th><th>${t('requirement')}</th><th>${t('status')}</th><th>${t('evidence')}</th></tr></thead>

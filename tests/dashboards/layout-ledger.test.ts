@@ -236,6 +236,9 @@ describe('the printed ledger and the report exports, served', () => {
     const op = await d.login('operator1');
     expect((await op.get('/api/reports.csv')).statusCode).toBe(403);
     expect((await op.get('/api/compliance.csv')).statusCode).toBe(403);
+    // An API token (read scope) holds neither right.
+    for (const url of ['/api/reports.csv', '/api/compliance.csv'])
+      expect((await d.app.inject({ method: 'GET', url, headers: d.bearer('read') })).statusCode).toBe(403);
   });
 
   it('exports the compliance view as CSV, one line per clause', async () => {
@@ -260,5 +263,7 @@ describe('the printed ledger and the report exports, served', () => {
     expect(wa).toContain('<td class="nowrap">令和8年10月7日 23:15:00</td>');
     expect(wa).not.toContain('<td class="nowrap">2026-10-07');
     expect((await m.get('/log/print?month=2026-10&dates=showa')).statusCode).toBe(400);
+    // The seals are the config's: a viewer cannot choose others for a printout.
+    expect((await m.get('/log/print?month=2026-10&seals=%E6%8B%85%E5%BD%93')).statusCode).toBe(400);
   });
 });
