@@ -1,6 +1,6 @@
 // Sekisho dashboard: the layout on small screens. Two things CSS cannot do alone:
-// - each table cell gets its column's heading as `data-label`, so that below the phone breakpoint a
-//   row becomes a card whose cells say what they are (app.css, "Phones");
+// - each table cell gets its column's heading as `data-label`, so that below 900 px a row becomes
+//   a card whose cells say what they are (app.css, "Tables become cards");
 // - the menu collapses behind a button on phones instead of wrapping the header into columns of
 //   single characters.
 // Rows added later (the Live page's updates) are labelled as they arrive.
@@ -20,7 +20,6 @@ function headings(table) {
 function labelTable(table) {
   const names = headings(table);
   if (!names) return;
-  table.classList.add('labelled');
   for (const body of table.tBodies)
     for (const tr of body.rows) {
       let col = 0;
