@@ -941,6 +941,21 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   print_key: ['署名鍵の指紋', 'Signing key fingerprint'],
   print_head: ['印刷時の記録の先頭', 'Journal head when printed'],
   cmp_ev_protections: ['改ざん防止トリガー', 'Protective triggers'],
+  // ---- layout (#18): the printed ledger, report exports ----
+  print_month_pick: ['対象月', 'Month'],
+  print_dates: ['日付の表記', 'Dates'],
+  print_dates_gregorian: ['西暦（2026-12-07）', 'Gregorian (2026-12-07)'],
+  print_dates_japanese: ['和暦（令和8年12月7日）', 'Japanese era (Reiwa 8-12-07)'],
+  print_show: ['表示', 'Show'],
+  print_page: ['{n} / {total} ページ', 'Page {n} of {total}'],
+  after_hours_entries: ['入室回数', 'Entries'],
+  after_hours_times: ['入室日時', 'Times'],
+  after_hours_show: ['日時を表示', 'Show times'],
+  after_hours_truncated: [
+    '件数が多いため、先頭の {n} 件のみ集計しています。',
+    'Only the first {n} entries are counted: narrow the range.',
+  ],
+  // ---- end layout ----
 };
 
 export function translator(lang: Lang): Translate {

@@ -37,6 +37,17 @@ export interface Report {
     displayId: string | null;
   }[];
   afterHoursTruncated: boolean;
+  /**
+   * The same entries counted per person, most entries first (then by name): one row per person,
+   * with the times of their entries, oldest first. Entries of no known person are one row (`person: null`).
+   */
+  afterHoursByPerson: {
+    person: string | null;
+    name: string | null;
+    displayId: string | null;
+    count: number;
+    entries: { seq: number; at: number }[];
+  }[];
   denials: { reason: string; n: number }[];
   doorAlarms: ReturnType<Dash['index']['alarms']>;
   alarmCounts: { total: number; unacknowledged: number };
@@ -67,10 +78,33 @@ export async function buildReport(dash: Dash, from: number, to: number): Promise
     to,
     afterHours,
     afterHoursTruncated: scanned.length >= MAX_SCAN,
+    afterHoursByPerson: byPerson(afterHours),
     denials: dash.index.denialsByReason(from, to),
     doorAlarms: dash.index.alarms({ from, to, types: DoorAlarmType.options, limit: 500 }),
     alarmCounts: dash.index.alarmCounts(from, to),
   };
+}
+
+/** After-hours entries counted per person (pure): most entries first, then by name, then by id. */
+export function byPerson(entries: Report['afterHours']): Report['afterHoursByPerson'] {
+  const groups = new Map<string | null, Report['afterHoursByPerson'][number]>();
+  for (const e of entries) {
+    let g = groups.get(e.person);
+    if (!g) {
+      g = { person: e.person, name: e.name, displayId: e.displayId, count: 0, entries: [] };
+      groups.set(e.person, g);
+    }
+    g.count++;
+    g.entries.push({ seq: e.seq, at: e.at });
+  }
+  const out = [...groups.values()];
+  for (const g of out) g.entries.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return out.sort(
+    (a, b) =>
+      b.count - a.count ||
+      (a.name ?? '').localeCompare(b.name ?? '', 'ja') ||
+      (a.person ?? '').localeCompare(b.person ?? ''),
+  );
 }
 
 export type ComplianceStatus = 'ok' | 'attention';

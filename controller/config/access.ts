@@ -24,6 +24,8 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   ...Object.fromEntries(OPERATIONAL_SECTIONS.map((s) => [s, 'operational' as const])),
   // How many backups `sekisho backup` keeps in its folder.
   backup: 'operational',
+  // How the printed ledger looks (seal boxes, era dates): presentation, never who may enter.
+  ledger: 'operational',
   // The local day and time every schedule, holiday and visitor deadline is read in.
   timeZone: 'access',
   // A simulated board drives no lock (a fail-safe maglock stays open) and lets the API present badges.

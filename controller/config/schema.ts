@@ -10,6 +10,7 @@ import { ALWAYS_SCHEDULE_ID, type Schedule, scheduleProblems } from '../domain/s
 import { AntiPassbackMode, EscortExitPolicy } from '../domain/types.js';
 import type { VisitRules } from '../domain/visit-settings.js';
 import { DASHBOARD_DEFAULTS, DashboardSchema } from './dashboard.js';
+import { LEDGER_DEFAULTS, LedgerSchema } from './ledger.js';
 import { nutPlainPasswordHost, PowerSchema, powerPins } from './power.js';
 
 /** An integer; a string or fraction is reported as `expected integer`. */
@@ -447,6 +448,8 @@ export const ConfigSchema = z
      * signature an artefact must carry (docs/operations.md, "Upgrades"). Absent: upgrades refused.
      */
     upgrade: z.strictObject({ releaseKey: z.string().min(1) }).optional(),
+    /** The printed 入退室管理簿: approval seals, era dates (controller/config/ledger.ts). */
+    ledger: LedgerSchema.default(LEDGER_DEFAULTS),
     /** Simulation only: seed these demo people and badges on first start. */
     demo: z.strictObject({ seed: z.boolean().default(false) }).default({ seed: false }),
   })

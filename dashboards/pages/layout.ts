@@ -81,6 +81,7 @@ ${refreshTo ? html`<meta http-equiv="refresh" content="0;url=${refreshTo}">` : '
 <link rel="stylesheet" href="/static/app.css">
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script src="/static/app.js" type="module"></script>
+<script src="/static/layout.js" type="module"></script>
 </head>`;
 }
 

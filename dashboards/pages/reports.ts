@@ -1,18 +1,24 @@
 /** The reports page (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
 import { html, type SafeHtml } from '../html.js';
 import type { ComplianceItem, Report } from '../reports.js';
-import { actorLabel, alarmLabel, doorName, fmtTime, page, reasonLabel, type Shell } from './layout.js';
+import { actorLabel, alarmLabel, doorName, fmtTime, may, page, reasonLabel, type Shell } from './layout.js';
 
 export interface ReportsView {
   /** The range as the form shows it (`YYYY-MM-DD`, `to` inclusive). */
   fromText: string;
   toText: string;
   report: Report;
+  /** When the page was made (the printed copy says so). */
+  now: number;
 }
 
-export function reportsPage(v: Shell, { fromText, toText, report: rep }: ReportsView): SafeHtml {
+export function reportsPage(v: Shell, { fromText, toText, report: rep, now }: ReportsView): SafeHtml {
   const { t } = v;
   const r = { fromText, toText };
+  const csvLink = (table: string, id: string) =>
+    may(v, 'log.export')
+      ? html`<p class="no-print"><a class="button" id="${id}" href="/api/reports.csv?table=${table}&from=${r.fromText}&to=${r.toText}" download>${t('export_csv')}</a></p>`
+      : '';
   return page(v, {
     title: t('reports_title'),
     active: 'reports',
@@ -22,17 +28,22 @@ export function reportsPage(v: Shell, { fromText, toText, report: rep }: Reports
   <label>${t('from')}<input type="date" name="from" value="${r.fromText}"></label>
   <label>${t('to')}<input type="date" name="to" value="${r.toText}"></label>
   <button type="submit" class="primary">${t('filter')}</button>
+  <button type="button" data-print id="reports-print">${t('print_button')}</button>
 </form>
+<p class="print-only meta">${v.siteName} · ${r.fromText} – ${r.toText} · ${t('printed_at', { time: fmtTime(v, now), by: actorLabel(v, v.actor) })}</p>
 <div class="report-grid">
-<section class="card"><h2>${t('after_hours')} <span class="count-inline" id="after-hours-count">${rep.afterHours.length}</span></h2>
+<section class="card" id="after-hours"><h2>${t('after_hours')} <span class="count-inline" id="after-hours-count">${rep.afterHours.length}</span></h2>
+${rep.afterHoursTruncated ? html`<p class="notice warn">${t('after_hours_truncated', { n: rep.afterHours.length })}</p>` : ''}
 ${
-  rep.afterHours.length
-    ? html`<table class="grid"><thead><tr><th>${t('time')}</th><th>${t('name')}</th><th>${t('id_card')}</th></tr></thead><tbody>${rep.afterHours.map(
-        (e) =>
-          html`<tr><td class="nowrap">${fmtTime(v, e.at)}</td><td>${e.person ? html`<a href="/log?person=${e.person}">${e.name ?? e.person}</a>` : '—'}</td><td>${e.displayId ?? ''}</td></tr>`,
+  rep.afterHoursByPerson.length
+    ? html`<table class="grid" id="after-hours-people"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('after_hours_entries')}</th><th>${t('after_hours_times')}</th></tr></thead><tbody>${rep.afterHoursByPerson.map(
+        (p) =>
+          html`<tr data-person="${p.person ?? ''}"><td>${p.person ? html`<a href="/log?person=${p.person}&from=${r.fromText}&to=${r.toText}">${p.name ?? p.person}</a>` : t('unknown_person')}</td><td>${p.displayId ?? ''}</td><td class="num">${p.count}</td>
+<td><details class="times"><summary>${t('after_hours_show')}</summary><ul class="plain">${p.entries.map((e) => html`<li class="nowrap">${fmtTime(v, e.at)}</li>`)}</ul></details></td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
-}</section>
+}
+${csvLink('after-hours', 'reports-csv')}</section>
 <section class="card"><h2>${t('denials_by_reason')}</h2>
 ${
   rep.denials.length
@@ -41,7 +52,8 @@ ${
           html`<tr><td><a href="/log?result=denied&reason=${d.reason}&from=${r.fromText}&to=${r.toText}">${reasonLabel(t, d.reason)}</a></td><td class="num">${d.n}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
-}</section>
+}
+${csvLink('denials', 'denials-csv')}</section>
 <section class="card"><h2>${t('forced_held')} <span class="count-inline">${rep.doorAlarms.length}</span></h2>
 ${
   rep.doorAlarms.length
@@ -52,7 +64,8 @@ ${
 <td>${a.ackedAt ? `${actorLabel(v, a.ackedBy)} — ${a.ackComment ?? ''}` : html`<span class="bad">${t('unacknowledged')}</span>`}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
-}</section>
+}
+${csvLink('door-alarms', 'door-alarms-csv')}</section>
 <section class="card"><h2>${t('person_history')}</h2>
 <form method="GET" action="/log" class="inline-filters">
   <input type="hidden" name="from" value="${r.fromText}"><input type="hidden" name="to" value="${r.toText}">
@@ -77,6 +90,8 @@ export function compliancePage(
     active: 'compliance',
     wide: true,
     body: html`<h1>${t('compliance_title')}</h1>
+<p class="no-print buttons-row"><a class="button" id="compliance-csv" href="/api/compliance.csv" download>${t('export_csv')}</a>
+<button type="button" data-print id="compliance-print">${t('print_button')}</button></p>
 <section class="card"><table class="grid compliance" id="compliance">
 <thead><tr><th>${t('clause')}</th><th>${t('requirement')}</th><th>${t('status')}</th><th>${t('evidence')}</th></tr></thead>
 <tbody>${items.map(

@@ -178,7 +178,8 @@ async function page1(dash: Dash, q: LogFilterQuery): Promise<{ rows: LogRow[]; n
   };
 }
 
-function csvCell(v: string | number | null): string {
+/** One CSV cell: control characters shown, formulas defused, quoted when needed (also the reports' exports). */
+export function csvCell(v: string | number | null): string {
   // A name written before names were checked may hold a bidirectional override: shown, not obeyed.
   let s = v === null ? '' : visibleText(String(v));
   // Formula injection: a cell a spreadsheet would run is prefixed with a quote.
@@ -301,7 +302,8 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'log.read',
     kind: 'page',
     tag: 'log',
-    summary: 'The printable monthly log (oldest first) for one or all doors',
+    summary:
+      'The printable monthly log (oldest first) for one or all doors: numbered sheets, the approval seals of `ledger.seals`, dates Gregorian or in the Japanese era (`dates`, default `ledger.dates`)',
     query: z.strictObject({
       month: z
         .string()
@@ -311,6 +313,8 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
           return y >= 1970 && y <= 9998;
         }, 'expected a month between 1970-01 and 9998-12'),
       door: z.string().max(64).optional(),
+      /** The calendar of the dates; default `ledger.dates`. */
+      dates: z.enum(['gregorian', 'japanese']).optional(),
     }),
     handler: async ({ t, lang, principal, query }) => {
       await dash.index.sync();
@@ -337,6 +341,10 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
           headSeq: head.seq,
           headHash: head.hash,
           fingerprint: publicKeyFingerprint(dash.controller.secrets.publicKey),
+        },
+        ledger: {
+          seals: dash.controller.config.ledger.seals,
+          dates: query.dates ?? dash.controller.config.ledger.dates,
         },
       });
     },

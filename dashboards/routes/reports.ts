@@ -2,18 +2,19 @@
  * Reports (after-hours entries, denials by reason, forced and held doors), the compliance view, and
  * the config changes each start journaled with their acknowledgement by a different person.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ConfigChangeStore } from '../../controller/approvals/config-changes.js';
 import { commissioningOf } from '../commissioning.js';
 import type { Dash } from '../context.js';
+import { type CsvTable, complianceCsv, reportCsv } from '../csv-reports.js';
 import { localTime, localToday } from '../dates.js';
 import { addRoute, DayRangeQuery } from '../http.js';
 import { commissioningSection } from '../pages/commissioning.js';
 import { configChangesPage } from '../pages/config-changes.js';
 import { compliancePage, reportsPage } from '../pages/reports.js';
 import { buildReport, compliance } from '../reports.js';
-import { shellOf } from '../views.js';
+import { actorNames, shellOf } from '../views.js';
 
 const RangeQuery = DayRangeQuery;
 
@@ -48,7 +49,7 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
         { t, lang, principal },
         rep.doorAlarms.map((x) => x.ackedBy),
       );
-      return reportsPage(shell, { fromText: r.fromText, toText: r.toText, report: rep });
+      return reportsPage(shell, { fromText: r.fromText, toText: r.toText, report: rep, now: dash.now() });
     },
   });
 
@@ -98,6 +99,65 @@ export function registerReportRoutes(app: FastifyInstance, dash: Dash): void {
       return { items: compliance(dash), commissioning: commissioningOf(dash) };
     },
   });
+
+  // ---- layout (#18): the reports and the compliance view as CSV (UTF-8 with a BOM, for Excel) ----
+  const sendCsv = (reply: FastifyReply, name: string, text: string) =>
+    reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .send(`\uFEFF${text}`);
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/reports.csv',
+    auth: 'log.export',
+    kind: 'stream',
+    tag: 'reports',
+    produces: 'text/csv',
+    summary:
+      'One table of the reports as CSV (UTF-8 with BOM): `table` = `after-hours` (one row per person: entries and their times), `denials` or `door-alarms`; dates as for /api/reports. Journaled as `log_exported`',
+    query: RangeQuery.extend({
+      table: z.enum(['after-hours', 'denials', 'door-alarms']).default('after-hours'),
+    }),
+    handler: async ({ query, t, principal, reply }) => {
+      const { table, ...dates } = query;
+      const r = range(dates);
+      const rep = await buildReport(dash, r.from, r.to);
+      const names = actorNames(
+        dash,
+        rep.doorAlarms.map((x) => x.ackedBy),
+      );
+      dash.record('log_exported', principal.actor, {
+        format: 'csv',
+        filter: { report: table, from: r.fromText, to: r.toText },
+      });
+      const text = reportCsv(t, table as CsvTable, rep, {
+        tz: dash.tz,
+        doors: dash.controller.config.doors,
+        actors: names,
+      });
+      return sendCsv(reply, `sekisho-${table}-${r.fromText}-${r.toText}.csv`, text);
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/compliance.csv',
+    auth: 'reports.read',
+    kind: 'stream',
+    tag: 'reports',
+    produces: 'text/csv',
+    summary: 'The compliance view as CSV (UTF-8 with BOM): clause, requirement, status, evidence',
+    handler: async ({ t, reply }) => {
+      await dash.index.sync();
+      return sendCsv(
+        reply,
+        `sekisho-compliance-${localToday(dash, dash.now())}.csv`,
+        complianceCsv(t, compliance(dash)),
+      );
+    },
+  });
+  // ---- end layout ----
 
   const configChanges = new ConfigChangeStore(dash.controller.journal);
   const SeqParam = z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });

@@ -2,7 +2,8 @@
  * Takes the dashboard screenshots in docs/screenshots/ with Debian's Chromium:
  *   node --import tsx tests/browser/screenshots.ts
  * A simulated controller with the demo people, two accounts, some traffic, a visitor with an escort,
- * an alarm and requests; then each main page in Japanese (and the Live page in English).
+ * an alarm and requests; then each main page in Japanese (and the Live page in English), and some
+ * pages at a phone's width (390 px) in Japanese and English.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ const d = await makeDash({
   config: {
     site: { id: 'demo-city-hall', name: 'デモ市役所 本庁舎' },
     holidays: [],
+    ledger: { seals: ['担当', '係長', '課長'] },
   },
   server: { loginLimits: { clientFreeFailures: 1000 } },
   accounts: false,
@@ -133,6 +135,8 @@ async function shoot(
   opts: {
     locale?: 'ja-JP' | 'en-US';
     user?: string;
+    /** The viewport's width (default 1280; 390 for a phone). */
+    width?: number;
     full?: boolean;
     height?: number;
     print?: boolean;
@@ -142,7 +146,7 @@ async function shoot(
 ) {
   const ctx = await newContext(browser, {
     locale: opts.locale ?? 'ja-JP',
-    width: 1280,
+    width: opts.width ?? 1280,
     height: opts.height ?? 800,
   });
   const page = await ctx.newPage();
@@ -172,6 +176,20 @@ await shoot('integrity', '/integrity', { user: 'auditor1', full: true });
 await shoot('reports', '/reports', { user: 'manager1', full: true });
 await shoot('compliance', '/compliance', { user: 'auditor1', full: true });
 await shoot('sim', '/sim', { user: 'operator1', full: true });
+// On a phone (390×844): the pages as cards, the menu behind its button.
+const phone = { width: 390, height: 844 };
+await shoot('phone-live', '/', { user: 'manager1', ...phone });
+await shoot('phone-live-en', '/', { user: 'manager1', locale: 'en-US', ...phone });
+await shoot('phone-log', '/log', { user: 'manager1', ...phone });
+await shoot('phone-requests', '/requests', { user: 'manager2', ...phone });
+await shoot('phone-reports-en', '/reports', { user: 'manager1', locale: 'en-US', ...phone });
+await shoot('phone-menu', '/log', {
+  user: 'manager1',
+  ...phone,
+  action: async (page) => {
+    await page.click('#menu-toggle');
+  },
+});
 // Someone leaves by the exit button: everyone inside "may have left"; a manager corrects it.
 board.simulate('machine-room.exitButton', true);
 board.simulate('machine-room.exitButton', false);
