@@ -16,6 +16,7 @@ import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { EvidenceRecordSchemas } from './records-evidence.js';
 import { ManualRecordSchemas } from './records-manual.js';
+import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
@@ -486,6 +487,7 @@ export const RecordCatalogue = {
   ...PowerRecordSchemas,
   ...CommissioningRecordSchemas,
   ...EvidenceRecordSchemas,
+  ...MonitorRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

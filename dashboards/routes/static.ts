@@ -10,6 +10,8 @@ import { ApiError, addRoute } from '../http.js';
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'alarms.js': 'text/javascript; charset=utf-8',
+  'alarms.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
 
