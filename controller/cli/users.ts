@@ -254,7 +254,7 @@ export async function userCommand(args: string[]): Promise<number> {
         // Other roles are requested on the dashboard once the two administrators exist.
         if (role.data !== 'admin')
           throw new UsageError(
-            '--role: the device bootstraps administrators (and makes monitors, with --address); request other accounts on the dashboard',
+            '--role: the device bootstraps administrators only (and makes monitors, with --address); request other accounts on the dashboard',
           );
         const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
