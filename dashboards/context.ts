@@ -33,6 +33,8 @@ export interface Dash {
   sessionWarningMs: number;
   /** A monitor's session lifetime (ms); it has no idle timeout. */
   monitorMaxAgeMs: number;
+  /** How long a page's lost live stream may stay lost before the page says so (ms). */
+  streamLostMs: number;
   /** Refuses (and journals) a monitor used away from its screen. */
   monitorRefusals: MonitorRefusals;
   now(): number;

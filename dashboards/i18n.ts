@@ -950,6 +950,10 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'This page is no longer updated (logged out or disconnected): what it shows may be out of date.',
   ],
   session_login_again: ['もう一度ログインする', 'Log in again'],
+  stream_lost: [
+    '制御装置との接続が切れています。この画面は更新されていません。再接続を試みています…',
+    'The connection to the controller is lost: this page is not being updated. Reconnecting…',
+  ],
   monitor_screen: ['監視画面の端末', 'Wall screen'],
   monitor_unbound: ['端末のアドレス未設定（ログインできません）', 'No screen address yet (cannot log in)'],
   monitor_bound_to: ['アドレス {address} からのみ利用可', 'usable from {address} only'],

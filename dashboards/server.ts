@@ -105,6 +105,8 @@ export interface ServerOptions {
   sessionWarningMs?: number;
   /** Absolute lifetime of a monitor's session (no idle timeout). Default: `dashboard.monitorSessionDays`. */
   monitorMaxAgeMs?: number;
+  /** How long pages wait for their lost live stream before saying they are not updated. Default 20 s. */
+  streamLostMs?: number;
 }
 
 /** The 401 message for a bearer token that was refused. */
@@ -234,6 +236,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     simulated: controller.board.kind === 'sim',
     sessionWarningMs: opts.sessionWarningMs ?? controller.config.dashboard.sessionWarningSeconds * 1000,
     monitorMaxAgeMs: opts.monitorMaxAgeMs ?? controller.config.dashboard.monitorSessionDays * 86_400_000,
+    streamLostMs: opts.streamLostMs ?? 20_000,
     monitorRefusals: new MonitorRefusals({ users, controller, now: () => controller.now() }),
     now: () => controller.now(),
     record(type, actor, data, extra = {}) {

@@ -48,6 +48,7 @@ export function shellOf(
     doors: config.doors,
     unackedAlarms: active.filter((a) => !a.acknowledged).length,
     alarms: orderAlarms(masksNames(principal) ? active.map(maskAlarm) : active),
+    streamLostMs: dash.streamLostMs,
     idle:
       principal.session && !principal.session.idleExempt
         ? { ms: dash.sessions.times.idleMs, warnMs: dash.sessionWarningMs }

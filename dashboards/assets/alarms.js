@@ -7,12 +7,15 @@
 const body = document.body;
 const streamUrl = body?.dataset.stream;
 
+const TYPED =
+  'input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit]):not([type=button]), textarea';
+
 /** Whether `el` holds something the user is doing: focus, or a typed value. */
 function busy(el) {
   const active = document.activeElement;
   if (active && active !== document.body && el.contains(active) && active.matches('input, textarea, select'))
     return true;
-  return [...el.querySelectorAll('input:not([type=hidden]), textarea')].some((i) => i.value !== '');
+  return [...el.querySelectorAll(TYPED)].some((i) => i.value !== '');
 }
 
 /** A stable key for an element among its siblings: alarm, door, id; else none. */
@@ -245,6 +248,8 @@ function sessionOver() {
   clearInterval(countdown);
   source?.close();
   if (warning) warning.hidden = true;
+  const lost = document.getElementById('stream-lost');
+  if (lost) lost.hidden = true;
   if (ended) {
     const login = document.getElementById('session-login');
     if (login) login.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
@@ -335,15 +340,39 @@ if (streamUrl && 'EventSource' in window) {
     indicator.textContent = ok ? indicator.dataset.ok : indicator.dataset.lost;
     indicator.className = `live-indicator ${ok ? 'on' : 'off'}`;
   };
-  source = new EventSource(streamUrl);
-  source.addEventListener('open', () => setState(true));
-  source.addEventListener('error', () => {
-    setState(false);
-    // Refused for good (the session ended while the stream was away): say so.
-    if (source.readyState === EventSource.CLOSED) void checkSession().then(() => over || sessionOver());
-  });
-  source.addEventListener('status', (ev) => {
+  const lost = document.getElementById('stream-lost');
+  let lostTimer = null;
+  const connected = () => {
+    clearTimeout(lostTimer);
+    lostTimer = null;
+    if (lost) lost.hidden = true;
     setState(true);
+  };
+  // Not reconnected within 20 s (the controller restarting takes less): the page says it is not
+  // following any more, and keeps trying.
+  const lostMs = Number(body.dataset.lostMs) || 20_000;
+  const disconnected = () => {
+    setState(false);
+    lostTimer ??= setTimeout(() => {
+      if (lost && !over) lost.hidden = false;
+    }, lostMs);
+  };
+  const open = () => {
+    source = new EventSource(streamUrl);
+    source.addEventListener('open', connected);
+    source.addEventListener('error', async () => {
+      disconnected();
+      if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+      // Refused for good: the session ended (say so), or something else (try again later).
+      const s = await sessionState();
+      if (s?.over) sessionOver();
+      else if (!over) setTimeout(open, 15_000);
+    });
+    source.addEventListener('status', onStatus);
+    source.addEventListener('expired', () => sessionOver());
+  };
+  const onStatus = (ev) => {
+    connected();
     const data = JSON.parse(ev.data);
     if (live && typeof data.html === 'string') {
       replaceKeeping(live, data.html);
@@ -351,7 +380,7 @@ if (streamUrl && 'EventSource' in window) {
     }
     if (live) live.dataset.seq = String(data.status?.journal?.headSeq ?? '');
     if (data.alarms) showAlarms(data.alarms);
-  });
-  source.addEventListener('expired', () => sessionOver());
+  };
+  open();
   if (idleMs > 0) scheduleCheck(idleMs);
 }

@@ -49,6 +49,8 @@ export interface Shell {
    * monitor's wall screen).
    */
   idle?: { ms: number; warnMs: number } | null;
+  /** How long the page waits for its lost live stream before saying it is not updated (ms). */
+  streamLostMs?: number;
   actors: ActorNames;
 }
 
@@ -114,12 +116,13 @@ export function page(
   const nav = NAV.filter((n) => can(user.role, n.perm) && (!n.simOnly || v.simulated));
   // Every signed-in page follows the alarms live over one event stream (assets/alarms.js); the
   // Live page's stream also carries its panel.
-  const live = v.via === 'session' && can(user.role, 'live.read');
+  // (Not before a required password change: the stream is refused until then.)
+  const live = v.via === 'session' && can(user.role, 'live.read') && !user.mustChangePassword;
   const stream = `/api/live?alarms=1${opts.active === 'live' ? '&html=1' : ''}`;
   return html`${head(v.lang, opts.title, v.csrf, undefined, live)}
 <body class="${opts.wide ? 'wide' : ''}"${
     live
-      ? html` data-stream="${stream}" data-title-alarm="${t('title_alarm')}"${
+      ? html` data-stream="${stream}" data-lost-ms="${v.streamLostMs ?? 20_000}" data-title-alarm="${t('title_alarm')}"${
           v.idle ? html` data-idle-ms="${v.idle.ms}" data-warn-ms="${v.idle.warnMs}"` : ''
         }`
       : ''
@@ -163,6 +166,9 @@ function sessionNotices(t: Translate): SafeHtml {
   return html`<div class="session-notice warn" id="session-warning" role="alertdialog" aria-labelledby="session-warning-text" hidden>
   <p id="session-warning-text" data-text="${t('session_warning')}"></p>
   <button type="button" class="primary" id="session-stay">${t('session_stay')}</button>
+</div>
+<div class="session-notice bad" id="stream-lost" role="alert" hidden>
+  <p>${t('stream_lost')}</p>
 </div>
 <div class="session-notice bad" id="session-ended" role="alert" hidden>
   <p><strong>${t('session_ended')}</strong> ${t('session_ended_hint')}</p>

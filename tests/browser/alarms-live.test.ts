@@ -47,6 +47,7 @@ describe('alarms live in Chromium', () => {
       liveCoalesceMs: 20,
       sessionIdleMs: 10_000,
       sessionWarningMs: 7_000,
+      streamLostMs: 1_500,
       loginLimits: { clientFreeFailures: 1000 },
     });
     shortBase = await short.listen({ host: '127.0.0.1', port: 0 });
@@ -228,4 +229,29 @@ describe('alarms live in Chromium', () => {
     expect(errors).toEqual([]);
     await ctx.close();
   }, 90_000);
+
+  it('says so when the connection to the controller is lost, and again when it is back', async () => {
+    const ctx = await newContext(browser, { locale: 'en-US' });
+    const page = await ctx.newPage();
+    await loginAs(page, shortBase, 'manager1', PASSWORD, '/log');
+    const lost = page.locator('#stream-lost');
+    await page.waitForTimeout(500);
+    expect(await lost.isHidden()).toBe(true);
+    // The stream's connection dropped and refused (as while the controller restarts).
+    const port = Number(new URL(shortBase).port);
+    await short.close();
+    await expect.poll(() => lost.isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await lost.textContent()).toContain('not being updated');
+    short = await buildServer({
+      controller: d.controller,
+      scrypt: FAST_SCRYPT,
+      liveCoalesceMs: 20,
+      sessionIdleMs: 60_000,
+      sessionWarningMs: 7_000,
+      streamLostMs: 1_500,
+    });
+    await short.listen({ host: '127.0.0.1', port });
+    await expect.poll(() => lost.isHidden(), { timeout: 15_000 }).toBe(true);
+    await ctx.close();
+  }, 60_000);
 });
