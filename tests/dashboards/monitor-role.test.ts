@@ -245,6 +245,15 @@ describe('the monitor role', () => {
   });
 
   it('an administrator revokes its sessions at once; a new address ends them too; journaled', async () => {
+    // The Accounts page shows the screen's binding; only administrators get the form and the button.
+    const page = (await admin.get('/users')).body;
+    expect(page).toContain('data-monitor="monitor1"');
+    expect(page).toContain(`data-api="/api/users/${monitorId}/monitor"`);
+    expect(page).toContain(`data-api="/api/users/${monitorId}/revoke"`);
+    expect(page).toContain('アドレス 127.0.0.1 からのみ利用可');
+    const seenByManager = (await manager.get('/users')).body;
+    expect(seenByManager).toContain('data-monitor="monitor1"');
+    expect(seenByManager).not.toContain(`/api/users/${monitorId}/revoke`);
     const mon = await d.login('monitor1');
     const mon2 = await d.login('monitor1');
     expect((await manager.post(`/api/users/${monitorId}/revoke`)).statusCode).toBe(403);
