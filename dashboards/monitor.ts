@@ -62,10 +62,18 @@ export function masksNames(principal: Principal | null): boolean {
   return principal?.kind === 'session' && principal.user.monitor?.maskNames === true;
 }
 
-/** An active alarm without what may name someone: its free-text detail and the person it is about. */
+/**
+ * An active alarm without what may name someone: its detail, the person it is about, and the
+ * acknowledgement's comment (free text).
+ */
 export function maskAlarm(a: ActiveAlarm): ActiveAlarm {
   const { person: _person, ...rest } = a;
-  return { ...rest, detail: '' };
+  return { ...rest, detail: '', acknowledged: a.acknowledged ? { ...a.acknowledged, comment: '' } : null };
+}
+
+/** An alarm of the history without its detail and comment (free text that may name someone). */
+export function maskEntry<E extends { detail: string; ackComment: string | null }>(e: E): E {
+  return { ...e, detail: '', ackComment: e.ackComment === null ? null : '' };
 }
 
 /** The status with names left out: alarms' details, and who is inside (their count stays). */

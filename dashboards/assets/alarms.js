@@ -130,7 +130,8 @@ function renderSound() {
   if (!soundButton) return;
   soundButton.setAttribute('aria-pressed', String(soundOn));
   const blocked = soundOn && audio?.state !== 'running';
-  soundButton.textContent = soundOn
+  const label = soundButton.querySelector('.sound-label') ?? soundButton;
+  label.textContent = soundOn
     ? blocked
       ? soundButton.dataset.blocked
       : soundButton.dataset.on

@@ -134,7 +134,7 @@ export function page(
   <div class="me">
     <a href="/account">${t('signed_in_as', { name: user.displayName, role: t(`role_${user.role}`) })}</a>
     ${langSwitch(v)}
-    ${live ? html`<button type="button" class="link" id="alarm-sound" aria-pressed="false" data-on="${t('alarm_sound_on')}" data-off="${t('alarm_sound_off')}" data-blocked="${t('alarm_sound_blocked')}">${t('alarm_sound_off')}</button>` : ''}
+    ${live ? html`<button type="button" class="link" id="alarm-sound" aria-pressed="false" data-on="${t('alarm_sound_on')}" data-off="${t('alarm_sound_off')}" data-blocked="${t('alarm_sound_blocked')}"><span aria-hidden="true">♪</span> <span class="sound-label">${t('alarm_sound_off')}</span></button>` : ''}
     ${v.via === 'session' ? html`<button type="button" class="link" data-api="/api/session" data-method="DELETE" data-then="/login" id="logout">${t('logout')}</button>` : ''}
   </div>
 </header>

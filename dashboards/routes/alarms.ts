@@ -10,7 +10,7 @@ import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
 import { ApiError, addRoute, NumericIdParam, type Principal } from '../http.js';
 import { AlarmEntry } from '../logindex.js';
-import { maskAlarm, masksNames } from '../monitor.js';
+import { maskAlarm, maskEntry, masksNames } from '../monitor.js';
 import { alarmPage, alarmsPage } from '../pages/alarms.js';
 import { shellOf } from '../views.js';
 
@@ -88,7 +88,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     handler: async ({ t, lang, principal, query }) => {
       const active = activeFor(principal);
       const { rows: all, next } = await history(query);
-      const rows = masksNames(principal) ? all.map((r) => ({ ...r, detail: '' })) : all;
+      const rows = masksNames(principal) ? all.map(maskEntry) : all;
       const shell = shellOf(dash, { t, lang, principal }, [
         ...active.map((a) => a.acknowledged?.by),
         ...rows.map((a) => a.ackedBy),
@@ -110,7 +110,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
       const found = index.alarm(params.id);
       if (!found) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
       const masked = masksNames(principal);
-      const a = masked ? { ...found, detail: '' } : found;
+      const a = masked ? maskEntry(found) : found;
       const rows = masked ? maskedContext(context(dash, a.at, a.door)) : context(dash, a.at, a.door);
       const shell = shellOf(dash, { t, lang, principal }, [a.ackedBy, ...rows.map((r) => r.actor)]);
       return alarmPage(shell, a, rows);
@@ -138,7 +138,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     response: z.object({ rows: z.array(AlarmEntry), next: z.string().nullable() }),
     handler: async ({ query, principal }) => {
       const h = await history(query);
-      return masksNames(principal) ? { ...h, rows: h.rows.map((r) => ({ ...r, detail: '' })) } : h;
+      return masksNames(principal) ? { ...h, rows: h.rows.map(maskEntry) } : h;
     },
   });
 
@@ -155,7 +155,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
       const a = index.alarm(params.id);
       if (!a) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
       if (masksNames(principal))
-        return { alarm: { ...a, detail: '' }, context: maskedContext(context(dash, a.at, a.door)) };
+        return { alarm: maskEntry(a), context: maskedContext(context(dash, a.at, a.door)) };
       return { alarm: a, context: context(dash, a.at, a.door) };
     },
   });
