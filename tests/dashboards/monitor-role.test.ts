@@ -233,7 +233,12 @@ describe('the monitor role', () => {
     expect(JSON.stringify(status)).not.toContain('監視 花子');
     expect(status.doors[0].occupants[0].personId).toBe('');
     expect(status.alarms.every((a: { detail: string }) => a.detail === '')).toBe(true);
+    const tamper = d.controller.activeAlarms().find((a) => a.type === 'door_tamper' && !a.acknowledged)!;
+    await admin.post(`/api/alarms/${tamper.id}/ack`, { comment: '監視 花子 さんが点検中' });
     const alarms = (await mon.get('/api/alarms')).json().alarms;
+    expect(JSON.stringify(alarms)).not.toContain('監視 花子');
+    expect((await mon.get('/alarms')).body).not.toContain('監視 花子');
+    expect(JSON.stringify((await mon.get('/api/alarms/history')).json())).not.toContain('監視 花子');
     const detail = (await mon.get(`/api/alarms/${alarms[0].id}`)).json();
     expect(JSON.stringify(detail)).not.toContain('監視 花子');
     // A manager still sees the name.
