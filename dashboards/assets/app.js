@@ -1,4 +1,4 @@
-// Sekisho dashboard: the only script. Forms and buttons marked data-api call the JSON API with the
+// Sekisho dashboard: the main script. Forms and buttons marked data-api call the JSON API with the
 // session's CSRF token. The live updates of every page are assets/alarms.js's. No inline script, no
 // framework, no build step.
 
