@@ -281,15 +281,18 @@ export async function userCommand(args: string[]): Promise<number> {
         const list = users.list();
         if (values.json) {
           process.stdout.write(
-            `${JSON.stringify(list.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role, active: u.active, validUntil: u.validUntil })))}\n`,
+            `${JSON.stringify(list.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role, active: u.active, validUntil: u.validUntil, ...(u.monitor ? { monitor: u.monitor } : {}) })))}\n`,
           );
           return 0;
         }
         for (const u of list) {
           const until = u.validUntil === null ? '' : ` until ${formatLocal(u.validUntil, tz)}`;
           const locked = u.lockedUntil !== null && u.lockedUntil > Date.now() ? ' LOCKED' : '';
+          const screen = u.monitor
+            ? ` (screen ${u.monitor.address ?? 'not bound'}${u.monitor.maskNames ? ', names hidden' : ''})`
+            : '';
           process.stdout.write(
-            `${u.username.padEnd(20)} ${u.role.padEnd(9)} ${u.active ? 'active  ' : 'disabled'}${locked} ${u.displayName}${until}\n`,
+            `${u.username.padEnd(20)} ${u.role.padEnd(9)} ${u.active ? 'active  ' : 'disabled'}${locked} ${u.displayName}${until}${screen}\n`,
           );
         }
         return 0;

@@ -73,6 +73,8 @@ describe('sekisho user, monitors', () => {
       ]);
       expect(moved.status, moved.stderr).toBe(0);
       expect(moved.stdout).toContain('usable from 10.0.0.6 only, names shown; its sessions ended');
+      const list = cli(['user', 'list', '--config', cfg]);
+      expect(list.stdout).toMatch(/wall1\s+monitor\s+active.*\(screen 10\.0\.0\.6\)/);
       const notMonitor = cli(
         ['user', 'add', '--config', cfg, '--username', 'boss', '--role', 'admin', '--address', '10.0.0.7'],
         {
