@@ -54,9 +54,6 @@ export class SessionStore {
         `INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, last_seen, expires_at, idle_exempt)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      countUser: db.prepare<[string], { n: number }>(
-        'SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?',
-      ),
       get: db.prepare<[string], SessionRow>('SELECT * FROM dashboard_sessions WHERE token_hash = ?'),
       touch: db.prepare<[number, string]>('UPDATE dashboard_sessions SET last_seen = ? WHERE token_hash = ?'),
       remove: db.prepare<[string]>('DELETE FROM dashboard_sessions WHERE token_hash = ?'),
@@ -144,10 +141,6 @@ export class SessionStore {
     return !session.idleExempt && now - session.lastSeen > this.times.idleMs;
   }
 
-  /** How many sessions an account has open. */
-  countOf(userId: string): number {
-    return this.#s.countUser.get(userId)!.n;
-  }
 
   destroy(tokenHash: string): void {
     this.#s.remove.run(tokenHash);
