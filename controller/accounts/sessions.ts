@@ -141,7 +141,6 @@ export class SessionStore {
     return !session.idleExempt && now - session.lastSeen > this.times.idleMs;
   }
 
-
   destroy(tokenHash: string): void {
     this.#s.remove.run(tokenHash);
   }
