@@ -946,8 +946,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   session_stay: ['ログインを続ける', 'Stay signed in'],
   session_ended: ['ログアウトされました。', 'You have been logged out.'],
   session_ended_hint: [
-    'ログアウトしたか接続が切れたため、この画面は更新されていません。表示中の状態は最新ではありません。',
-    'This page is no longer updated (logged out or disconnected): what it shows may be out of date.',
+    'この画面はもう更新されません。表示中の状態は最新ではありません。',
+    'This page is no longer updated: what it shows may be out of date.',
   ],
   session_login_again: ['もう一度ログインする', 'Log in again'],
   stream_lost: [
