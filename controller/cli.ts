@@ -76,6 +76,12 @@ usage: sekisho <command> [options]   (every command takes --config PATH)
                                           twice (or read from stdin, or generated and shown once).
                                           Otherwise refused: accounts are requested on the dashboard and
                                           approved by a different administrator. No default account.
+  user add --username U --role monitor --address IP [--mask-names] [--name N] [--generate]
+                                          a wall screen, at any time: read-only Live and Alarms, usable
+                                          from that address only, no idle logout (journaled)
+  user monitor U [--address IP] [--mask-names|--show-names]
+                                          change a monitor's screen address (its sessions end) or
+                                          whether it is shown names (journaled as monitor_bound)
   user passwd U [--generate]              bootstrap only, as user add: set a password directly
   user passwd U --reason TEXT             with two active administrators: request a password reset as
                                           yourself (U's sessions end now); a different administrator

@@ -10,6 +10,7 @@ import type { Guard } from './http.js';
 import type { Integrity } from './integrity.js';
 import type { LiveHub } from './live.js';
 import type { LogIndex } from './logindex.js';
+import type { MonitorRefusals } from './monitor.js';
 import type { DashboardController } from './service.js';
 
 export interface Dash {
@@ -28,6 +29,14 @@ export interface Dash {
   /** Set the Secure flag on cookies. */
   secureCookies: boolean;
   simulated: boolean;
+  /** How long before a session's idle timeout its pages warn (ms). */
+  sessionWarningMs: number;
+  /** A monitor's session lifetime (ms); it has no idle timeout. */
+  monitorMaxAgeMs: number;
+  /** How long a page's lost live stream may stay lost before the page says so (ms). */
+  streamLostMs: number;
+  /** Refuses (and journals) a monitor used away from its screen. */
+  monitorRefusals: MonitorRefusals;
   now(): number;
   /** Appends one administrative journal row. */
   record<T extends KnownRecordType>(

@@ -956,6 +956,59 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'Only the first {n} entries are counted: narrow the range.',
   ],
   // ---- end layout ----
+  // ---- alarms that cannot be missed, the wall screen (monitor), the session's end (issue #18) ----
+  role_monitor: ['監視画面', 'Monitor'],
+  skip_to_main: ['本文へ移動', 'Skip to the content'],
+  title_alarm: ['【重大警報】', '[CRITICAL ALARM]'],
+  alarm_count_label: ['未確認の警報 {n} 件', '{n} unacknowledged alarms'],
+  alarm_banner_title: ['重大警報が発生しています', 'Critical alarm'],
+  alarm_banner_open: ['警報を確認する', 'Open the alarms'],
+  alarm_new: ['新しい警報:', 'New alarm:'],
+  alarm_sound_off: ['警報音: 切', 'Alarm sound: off'],
+  alarm_sound_on: ['警報音: 入', 'Alarm sound: on'],
+  alarm_sound_blocked: [
+    '警報音: 入（画面を一度クリックすると鳴ります）',
+    'Alarm sound: on (click the page once to let it play)',
+  ],
+  alarms_order_hint: [
+    '重大度の高い順、同じ重大度では新しい順に表示しています。',
+    'Listed by severity, most severe first, then newest first.',
+  ],
+  door_alarm_active: ['警報発生中:', 'Alarm active:'],
+  name_masked: ['（非表示）', '(hidden)'],
+  session_warning: [
+    '操作がないため、あと {time} でログアウトされます。',
+    'You will be logged out for inactivity in {time}.',
+  ],
+  session_stay: ['ログインを続ける', 'Stay signed in'],
+  session_ended: ['ログアウトされました。', 'You have been logged out.'],
+  session_ended_hint: [
+    'この画面はもう更新されません。表示中の状態は最新ではありません。',
+    'This page is no longer updated: what it shows may be out of date.',
+  ],
+  session_login_again: ['もう一度ログインする', 'Log in again'],
+  stream_lost: [
+    '制御装置との接続が切れています。この画面は更新されていません。再接続を試みています…',
+    'The connection to the controller is lost: this page is not being updated. Reconnecting…',
+  ],
+  monitor_screen: ['監視画面の端末', 'Wall screen'],
+  monitor_unbound: ['端末のアドレス未設定（ログインできません）', 'No screen address yet (cannot log in)'],
+  monitor_bound_to: ['アドレス {address} からのみ利用可', 'usable from {address} only'],
+  monitor_names_masked: ['氏名を表示しない', 'names hidden'],
+  monitor_names_shown: ['氏名を表示する', 'names shown'],
+  monitor_address: ['端末のIPアドレス', 'Screen’s IP address'],
+  monitor_mask_names: ['氏名を表示しない', 'Hide names'],
+  monitor_save: ['保存', 'Save'],
+  monitor_revoke: ['この画面のログインを終了させる', 'End this screen’s sessions'],
+  error_monitor_wrong_address: [
+    'この監視画面用アカウントは、登録された端末のアドレスからのみ利用できます。',
+    'This monitor account may be used only from its screen’s address.',
+  ],
+  error_monitor_unbound: [
+    'この監視画面用アカウントには端末のアドレスが設定されていません。管理者に設定を依頼してください。',
+    'This monitor account has no screen address yet: ask an administrator to set it.',
+  ],
+  // ---- end of issue #18 (alarms, monitor) ----
 };
 
 export function translator(lang: Lang): Translate {

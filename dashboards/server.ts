@@ -54,6 +54,7 @@ import { pickLang, translator } from './i18n.js';
 import { childVerifier, Integrity, type Verifier } from './integrity.js';
 import { LiveHub } from './live.js';
 import { LogIndex } from './logindex.js';
+import { MonitorRefusals, monitorRefusal } from './monitor.js';
 import { bare, page } from './pages/layout.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
 import { LANG_COOKIE, registerAuthRoutes, SESSION_COOKIE } from './routes/auth.js';
@@ -100,6 +101,12 @@ export interface ServerOptions {
   verifier?: Verifier;
   /** Coalescing of live updates, ms. Default 100. */
   liveCoalesceMs?: number;
+  /** How long before the idle timeout pages warn. Default: `dashboard.sessionWarningSeconds`. */
+  sessionWarningMs?: number;
+  /** Absolute lifetime of a monitor's session (no idle timeout). Default: `dashboard.monitorSessionDays`. */
+  monitorMaxAgeMs?: number;
+  /** How long pages wait for their lost live stream before saying they are not updated. Default 20 s. */
+  streamLostMs?: number;
 }
 
 /** The 401 message for a bearer token that was refused. */
@@ -227,6 +234,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Behind a proxy the browser speaks HTTPS even when the proxy's request to us is plain.
     secureCookies: opts.secureCookies ?? (opts.https !== undefined || opts.trustProxy !== undefined),
     simulated: controller.board.kind === 'sim',
+    sessionWarningMs: opts.sessionWarningMs ?? controller.config.dashboard.sessionWarningSeconds * 1000,
+    monitorMaxAgeMs: opts.monitorMaxAgeMs ?? controller.config.dashboard.monitorSessionDays * 86_400_000,
+    streamLostMs: opts.streamLostMs ?? 20_000,
+    monitorRefusals: new MonitorRefusals({ users, controller, now: () => controller.now() }),
     now: () => controller.now(),
     record(type, actor, data, extra = {}) {
       journal.append({
@@ -270,6 +281,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       sessions.destroy(r.session.tokenHash);
       return;
     }
+    // A wall screen's session works from its screen only: a copied cookie elsewhere is refused (and
+    // journaled), and the screen itself keeps its session.
+    const refusal = monitorRefusal(user, req.ip);
+    if (refusal) throw dash.monitorRefusals.refuse(user, req.ip, refusal, 'session');
     req.principal = { kind: 'session', user, actor: actorOf(user), session: r.session };
   });
 

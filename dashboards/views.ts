@@ -2,9 +2,12 @@
  * The parts of the pages' view-models that every route builds the same way: the shell (who is
  * looking, the site, the alarm count) and the labels of the accounts a page names.
  */
+
+import { orderAlarms } from './alarm-order.js';
 import type { Dash } from './context.js';
 import { ApiError, type Principal } from './http.js';
 import type { Lang, Translate } from './i18n.js';
+import { maskAlarm, masksNames } from './monitor.js';
 import type { ActorNames, Shell } from './pages/layout.js';
 
 /** The display labels of those of `actors` that are dashboard accounts (`user:…`). */
@@ -29,6 +32,7 @@ export function shellOf(
   const { principal } = ctx;
   // The guard keeps API tokens off the pages (they are for people): this never happens.
   if (principal.kind !== 'session') throw new ApiError(403, 'forbidden', 'pages are for people: log in');
+  const active = controller.activeAlarms();
   return {
     lang: ctx.lang,
     t: ctx.t,
@@ -42,7 +46,13 @@ export function shellOf(
     tz: dash.tz,
     simulated: dash.simulated,
     doors: config.doors,
-    unackedAlarms: controller.activeAlarms().filter((a) => !a.acknowledged).length,
+    unackedAlarms: active.filter((a) => !a.acknowledged).length,
+    alarms: orderAlarms(masksNames(principal) ? active.map(maskAlarm) : active),
+    streamLostMs: dash.streamLostMs,
+    idle:
+      principal.session && !principal.session.idleExempt
+        ? { ms: dash.sessions.times.idleMs, warnMs: dash.sessionWarningMs }
+        : null,
     actors: actorNames(dash, [principal.actor, ...actors]),
   };
 }

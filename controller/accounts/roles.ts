@@ -7,6 +7,9 @@
  * - operator: the duty desk: watches, acknowledges alarms, marks badges lost, files requests,
  *   issues and takes back visitor badges, drives the simulation.
  * - auditor: read-only, plus "verify now" and the signed evidence export.
+ * - monitor: a wall screen: the Live and Alarms pages only, read-only (no acknowledgement, no other
+ *   page, no change through the API). Its sessions do not end for idleness and are bound to the
+ *   screen's address (controller/accounts/users.ts, `MonitorBinding`); it files and approves nothing.
  *
  * API tokens (controller/accounts/tokens.ts) have no role: each carries scopes, and a scope is a
  * fixed set of the permissions below (`SCOPE_PERMISSIONS`). Only reading and the simulated hardware
@@ -15,7 +18,7 @@
  */
 import { z } from 'zod';
 
-export const Role = z.enum(['admin', 'manager', 'operator', 'auditor']);
+export const Role = z.enum(['admin', 'manager', 'operator', 'auditor', 'monitor']);
 export type Role = z.infer<typeof Role>;
 export const ROLES = Role.options;
 
@@ -85,6 +88,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'metrics.read',
     'self',
   ]),
+  // Watching only: `self` is logging out and its own password.
+  monitor: new Set<Permission>(['live.read', 'alarms.read', 'self']),
 };
 
 export function can(role: Role, permission: Permission): boolean {

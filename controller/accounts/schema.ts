@@ -139,6 +139,52 @@ export const ACCOUNT_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `),
   },
+  {
+    // The wall screen's role (controller/accounts/roles.ts, "monitor"). SQLite cannot change a
+    // CHECK constraint in place: the accounts table is rebuilt. Its children (sessions,
+    // activations) are set aside and put back, so that dropping the old table breaks no foreign key
+    // (foreign_keys is on, and cannot be turned off inside the migration's transaction).
+    name: 'monitor role: screen address, masked names, sessions without idle timeout',
+    up: (db) =>
+      db.exec(`
+      CREATE TEMP TABLE keep_sessions AS SELECT * FROM dashboard_sessions;
+      CREATE TEMP TABLE keep_activations AS SELECT * FROM dashboard_activations;
+      DELETE FROM dashboard_sessions;
+      DELETE FROM dashboard_activations;
+      CREATE TABLE dashboard_users_new (
+        id                   TEXT PRIMARY KEY,
+        username             TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'operator', 'auditor', 'monitor')),
+        password_hash        TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL DEFAULT 0 CHECK (must_change_password IN (0, 1)),
+        active               INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        valid_until          INTEGER,
+        failed_logins        INTEGER NOT NULL DEFAULT 0,
+        locked_until         INTEGER,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        password_changed_at  INTEGER NOT NULL,
+        -- A monitor's screen: the one address its sessions may be used from (null: none yet, it
+        -- cannot log in), and whether it is shown names.
+        monitor_address      TEXT,
+        mask_names           INTEGER NOT NULL DEFAULT 0 CHECK (mask_names IN (0, 1))
+      );
+      INSERT INTO dashboard_users_new (id, username, display_name, role, password_hash, must_change_password,
+        active, valid_until, failed_logins, locked_until, created_at, updated_at, password_changed_at)
+        SELECT id, username, display_name, role, password_hash, must_change_password, active, valid_until,
+          failed_logins, locked_until, created_at, updated_at, password_changed_at FROM dashboard_users;
+      DROP TABLE dashboard_users;
+      ALTER TABLE dashboard_users_new RENAME TO dashboard_users;
+      -- A monitor's session does not end for idleness (its absolute lifetime still holds).
+      ALTER TABLE dashboard_sessions ADD COLUMN idle_exempt INTEGER NOT NULL DEFAULT 0;
+      INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, last_seen, expires_at)
+        SELECT token_hash, user_id, csrf_token, created_at, last_seen, expires_at FROM temp.keep_sessions;
+      INSERT INTO dashboard_activations SELECT * FROM temp.keep_activations;
+      DROP TABLE temp.keep_sessions;
+      DROP TABLE temp.keep_activations;
+    `),
+  },
 ];
 
 /** Creates or upgrades these tables. Refuses a database written by a newer Sekisho. */

@@ -2,7 +2,8 @@
  * Server-side sessions. The browser holds a random 256-bit token in an HttpOnly, SameSite=Strict
  * cookie; the database holds only its SHA-256, the user, a per-session CSRF token and the times.
  * A session ends after `idleMs` without a request, after `maxAgeMs` in any case, at logout, and
- * when its account is disabled or its password changed.
+ * when its account is disabled or its password changed. A monitor's session (a wall screen) is
+ * `idleExempt`: only its absolute lifetime ends it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SqliteDatabase } from '../journal/index.js';
@@ -14,6 +15,8 @@ export interface Session {
   createdAt: number;
   lastSeen: number;
   expiresAt: number;
+  /** Not ended for idleness (a monitor's wall screen). */
+  idleExempt: boolean;
 }
 
 interface SessionRow {
@@ -23,6 +26,7 @@ interface SessionRow {
   created_at: number;
   last_seen: number;
   expires_at: number;
+  idle_exempt: number;
 }
 
 export interface SessionTimes {
@@ -46,9 +50,9 @@ export class SessionStore {
   constructor(db: SqliteDatabase, times: SessionTimes) {
     this.times = times;
     this.#s = {
-      insert: db.prepare<[string, string, string, number, number, number]>(
-        `INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, last_seen, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+      insert: db.prepare<[string, string, string, number, number, number, number]>(
+        `INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, last_seen, expires_at, idle_exempt)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare<[string], SessionRow>('SELECT * FROM dashboard_sessions WHERE token_hash = ?'),
       touch: db.prepare<[number, string]>('UPDATE dashboard_sessions SET last_seen = ? WHERE token_hash = ?'),
@@ -58,13 +62,20 @@ export class SessionStore {
         'DELETE FROM dashboard_sessions WHERE user_id = ? AND token_hash <> ?',
       ),
       sweep: db.prepare<[number, number]>(
-        'DELETE FROM dashboard_sessions WHERE last_seen < ? OR expires_at <= ?',
+        'DELETE FROM dashboard_sessions WHERE (last_seen < ? AND idle_exempt = 0) OR expires_at <= ?',
       ),
     };
   }
 
-  /** A new session; returns the cookie token (shown once, stored only hashed). */
-  create(userId: string, now: number): { token: string; session: Session } {
+  /**
+   * A new session; returns the cookie token (shown once, stored only hashed). `maxAgeMs` and
+   * `idleExempt`: a monitor's lifetime, instead of the default times.
+   */
+  create(
+    userId: string,
+    now: number,
+    opts: { maxAgeMs?: number; idleExempt?: boolean } = {},
+  ): { token: string; session: Session } {
     this.#s.sweep.run(now - this.times.idleMs, now);
     const token = randomBytes(32).toString('base64url');
     const session: Session = {
@@ -73,7 +84,8 @@ export class SessionStore {
       csrfToken: randomBytes(32).toString('base64url'),
       createdAt: now,
       lastSeen: now,
-      expiresAt: now + this.times.maxAgeMs,
+      expiresAt: now + (opts.maxAgeMs ?? this.times.maxAgeMs),
+      idleExempt: opts.idleExempt === true,
     };
     this.#s.insert.run(
       session.tokenHash,
@@ -82,6 +94,7 @@ export class SessionStore {
       session.createdAt,
       session.lastSeen,
       session.expiresAt,
+      session.idleExempt ? 1 : 0,
     );
     return { token, session };
   }
@@ -99,11 +112,12 @@ export class SessionStore {
     const row = this.#s.get.get(hashToken(token));
     if (!row) return { session: null };
     const session = toSession(row);
-    if (now - session.lastSeen > this.times.idleMs || now >= session.expiresAt) {
+    if (this.#idle(session, now) || now >= session.expiresAt) {
       this.#s.remove.run(session.tokenHash);
       return { session: null, expired: session };
     }
-    if (touch && now - session.lastSeen >= TOUCH_EVERY_MS) {
+    // A short idle timeout (tests, a strict site) is refreshed often enough to be kept alive.
+    if (touch && now - session.lastSeen >= Math.min(TOUCH_EVERY_MS, this.times.idleMs / 4)) {
       this.#s.touch.run(now, session.tokenHash);
       session.lastSeen = now;
     }
@@ -114,7 +128,17 @@ export class SessionStore {
   stillValid(tokenHash: string, now: number): boolean {
     const row = this.#s.get.get(tokenHash);
     if (!row) return false;
-    return now - row.last_seen <= this.times.idleMs && now < row.expires_at;
+    const session = toSession(row);
+    return !this.#idle(session, now) && now < session.expiresAt;
+  }
+
+  /** When the session ends for idleness if nothing happens (null: it does not). */
+  idleExpiresAt(session: Pick<Session, 'lastSeen' | 'idleExempt'>): number | null {
+    return session.idleExempt ? null : session.lastSeen + this.times.idleMs;
+  }
+
+  #idle(session: Session, now: number): boolean {
+    return !session.idleExempt && now - session.lastSeen > this.times.idleMs;
   }
 
   destroy(tokenHash: string): void {
@@ -138,5 +162,6 @@ function toSession(r: SessionRow): Session {
     createdAt: r.created_at,
     lastSeen: r.last_seen,
     expiresAt: r.expires_at,
+    idleExempt: r.idle_exempt === 1,
   };
 }

@@ -11,6 +11,7 @@
  * neither admin alone — nor the database — can log in as the account.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   type AccountChangeVia,
@@ -46,7 +47,37 @@ export interface User {
   lockedUntil: number | null;
   createdAt: number;
   passwordChangedAt: number;
+  /** A monitor's screen (its role is `monitor`); null for every other role. */
+  monitor: MonitorBinding | null;
 }
+
+/**
+ * Where a monitor (a wall screen) may be used from, and whether it is shown names. A monitor
+ * without an address cannot log in.
+ */
+export interface MonitorBinding {
+  address: string | null;
+  maskNames: boolean;
+}
+
+/**
+ * An address as the binding compares it: an IPv4 address, also when it comes IPv4-mapped
+ * (`::ffff:10.0.0.5`), or an IPv6 address in lower case. Null for anything else.
+ */
+export function normaliseAddress(ip: string): string | null {
+  const text = ip.trim().toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
+  const v = mapped ?? text;
+  return isIP(v) === 0 ? null : v;
+}
+
+/** A screen address as typed (CLI, Users page): one IP address, no range, no name. */
+export const MonitorAddress = z
+  .string()
+  .trim()
+  .max(64)
+  .refine((a) => normaliseAddress(a) !== null, 'expected the screen’s IP address (e.g. 10.0.0.5)')
+  .transform((a) => normaliseAddress(a)!);
 
 interface UserRow {
   id: string;
@@ -62,6 +93,8 @@ interface UserRow {
   created_at: number;
   updated_at: number;
   password_changed_at: number;
+  monitor_address: string | null;
+  mask_names: number;
 }
 
 /** A refused account change; nothing was written. `code` is stable for the API. */
@@ -83,6 +116,8 @@ export interface NewUser {
   password: string;
   mustChangePassword?: boolean;
   validUntil?: number | null;
+  /** For a monitor: its screen's address and whether names are masked. */
+  monitor?: MonitorBinding;
 }
 
 /** What a user is called in journal rows (the `actor` column). */
@@ -171,8 +206,15 @@ export class UserStore {
       byName: db.prepare<[string], UserRow>('SELECT * FROM dashboard_users WHERE username = ?'),
       insert: db.prepare(
         `INSERT INTO dashboard_users (id, username, display_name, role, password_hash, must_change_password, active,
-           valid_until, created_at, updated_at, password_changed_at)
-         VALUES (@id, @username, @displayName, @role, @hash, @mustChange, 1, @validUntil, @at, @at, @at)`,
+           valid_until, created_at, updated_at, password_changed_at, monitor_address, mask_names)
+         VALUES (@id, @username, @displayName, @role, @hash, @mustChange, 1, @validUntil, @at, @at, @at,
+           @monitorAddress, @maskNames)`,
+      ),
+      setMonitor: db.prepare<[string | null, number, number, string]>(
+        'UPDATE dashboard_users SET monitor_address = ?, mask_names = ?, updated_at = ? WHERE id = ?',
+      ),
+      countSessions: db.prepare<[string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?',
       ),
       setRole: db.prepare<[string, number, string]>(
         'UPDATE dashboard_users SET role = ?, updated_at = ? WHERE id = ?',
@@ -278,6 +320,8 @@ export class UserStore {
         mustChange: input.mustChangePassword ? 1 : 0,
         validUntil,
         at,
+        monitorAddress: input.role === 'monitor' ? (input.monitor?.address ?? null) : null,
+        maskNames: input.role === 'monitor' && input.monitor?.maskNames ? 1 : 0,
       });
       this.#append('user_added', at, actor, {
         userId: id,
@@ -287,8 +331,77 @@ export class UserStore {
         validUntil,
         ...via,
       });
+      if (input.role === 'monitor' && input.monitor?.address)
+        this.#append('monitor_bound', at, actor, {
+          userId: id,
+          username: input.username,
+          address: input.monitor.address,
+          maskNames: input.monitor.maskNames,
+          from: null,
+          ...(via.via ? { via: via.via } : {}),
+        });
     });
     return this.get(id)!;
+  }
+
+  /**
+   * Binds a monitor to its screen's address and sets whether it is shown names (journaled). Its
+   * open sessions end when the address changes: they were bound to the old one.
+   */
+  setMonitor(
+    id: string,
+    binding: { address: string; maskNames: boolean },
+    actor: string,
+    at: number,
+    via: { via?: 'cli' } = {},
+  ): User {
+    const address = parse(MonitorAddress, binding.address, 'address');
+    return this.#journal.transaction(() => {
+      const u = this.#require(id);
+      if (u.role !== 'monitor' || !u.monitor)
+        throw new AccountError('conflict', `${u.username} is not a monitor (role ${u.role})`);
+      this.#s.setMonitor.run(address, binding.maskNames ? 1 : 0, at, id);
+      if (u.monitor.address !== address) this.#s.endSessions.run(id);
+      this.#append('monitor_bound', at, actor, {
+        userId: id,
+        username: u.username,
+        address,
+        maskNames: binding.maskNames,
+        from: u.monitor.address === null && !u.monitor.maskNames ? null : u.monitor,
+        ...via,
+      });
+      return this.get(id)!;
+    });
+  }
+
+  /** Ends every session of a monitor at once (an administrator's revocation), journaled. */
+  revokeMonitor(id: string, actor: string, at: number): { sessions: number } {
+    return this.#journal.transaction(() => {
+      const u = this.#require(id);
+      if (u.role !== 'monitor')
+        throw new AccountError('conflict', `${u.username} is not a monitor (role ${u.role})`);
+      const sessions = this.#s.countSessions.get(id)!.n;
+      this.#s.endSessions.run(id);
+      this.#append('monitor_revoked', at, actor, { userId: id, username: u.username, sessions });
+      return { sessions };
+    });
+  }
+
+  /** Journals a monitor refused for its address (the caller limits how often). */
+  recordMonitorRefused(
+    u: Pick<User, 'id' | 'username' | 'monitor'>,
+    f: { ip: string; why: 'address' | 'unbound'; during: 'login' | 'session'; suppressed: number },
+    at: number,
+  ): void {
+    this.#append('monitor_refused', at, null, {
+      userId: u.id,
+      username: u.username,
+      ip: f.ip,
+      boundAddress: u.monitor?.address ?? null,
+      why: f.why,
+      during: f.during,
+      suppressed: f.suppressed,
+    });
   }
 
   setRole(id: string, role: Role, actor: string, at: number, via: AccountChangeVia = {}): User {
@@ -297,6 +410,12 @@ export class UserStore {
       const u = this.#require(id);
       if (u.role === role) throw new AccountError('conflict', `${u.username} already has the role ${role}`);
       this.#s.setRole.run(role, at, id);
+      // A monitor's sessions have other times and a binding: becoming or ceasing to be one starts
+      // over, and a former monitor keeps no screen address.
+      if (u.role === 'monitor' || role === 'monitor') {
+        this.#s.endSessions.run(id);
+        this.#s.setMonitor.run(null, 0, at, id);
+      }
       this.#append('user_role_changed', at, actor, {
         userId: id,
         username: u.username,
@@ -304,7 +423,7 @@ export class UserStore {
         role,
         ...via,
       });
-      return { ...u, role };
+      return this.get(id)!;
     });
   }
 
@@ -603,5 +722,6 @@ function toUser(r: UserRow): User {
     lockedUntil: r.locked_until,
     createdAt: r.created_at,
     passwordChangedAt: r.password_changed_at,
+    monitor: r.role === 'monitor' ? { address: r.monitor_address, maskNames: r.mask_names === 1 } : null,
   };
 }

@@ -64,6 +64,10 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/break-glass/:id/review': { class: 'break-glass', why: 'the review by another person' },
   'POST /api/users/:id/disable': revocation('disable an account'),
   'POST /api/users/:id/unlock': none('lift a login lock-out'),
+  'POST /api/users/:id/monitor': none(
+    'a wall screen’s address and name masking: a monitor reads Live and Alarms, opens no door, files and approves nothing',
+  ),
+  'POST /api/users/:id/revoke': revocation('end a wall screen’s sessions'),
   'POST /api/requests/:id/activation-half': second(
     'the applicant’s half of an account request a different administrator approved (dual control)',
     false,
@@ -102,9 +106,10 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
     false,
   ),
   'user add': second(
-    'refused once two administrators are active (accounts are account_create requests); before, the journaled bootstrap of the first two',
+    'refused once two administrators are active (accounts are account_create requests); before, the journaled bootstrap of the first two. A monitor (--role monitor: a read-only wall screen bound to one address, opening no door) is made alone, journaled',
     false,
   ),
+  'user monitor': none('a wall screen’s address and name masking (journaled)'),
   'user list': none('reads'),
   'user passwd': second('a password_reset request (bootstrap aside, as user add)', false),
   'user half': second('one’s own half of an account request a different administrator approved', false),

@@ -8,6 +8,11 @@
  * passwd` files a `password_reset` request as the person running it; a different administrator
  * approves either, and the user activates the account with two halves (`user half` shows the
  * applicant's).
+ *
+ * A **monitor** (a wall screen: read-only Live and Alarms, bound to the screen's address) is the
+ * exception: `user add --role monitor --address IP` makes one at any time. It opens nothing the
+ * person at the device cannot already read (`sekisho log`), and only from that address; `user
+ * monitor` changes the address or the name masking. Both are journaled with the CLI's actor.
  */
 
 import {
@@ -21,7 +26,7 @@ import { personOf, samePerson } from '../accounts/person.js';
 import { Role } from '../accounts/roles.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { SessionStore } from '../accounts/sessions.js';
-import { BOOTSTRAP_ADMINS, UserStore } from '../accounts/users.js';
+import { BOOTSTRAP_ADMINS, MonitorAddress, UserStore } from '../accounts/users.js';
 import { RequestStore } from '../approvals/requests.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
@@ -162,7 +167,12 @@ export async function userCommand(args: string[]): Promise<number> {
     'valid-until': { type: 'string' },
     generate: { type: 'boolean' },
     reason: { type: 'string' },
+    address: { type: 'string' },
+    'mask-names': { type: 'boolean' },
+    'show-names': { type: 'boolean' },
   });
+  if (values['mask-names'] && values['show-names'])
+    throw new UsageError('--mask-names and --show-names: choose one');
   return await withStorage(values, async ({ loaded, tz, actor, s }) => {
     migrateAccounts(s.db);
     const users = new UserStore(s.db, s.journal);
@@ -186,8 +196,52 @@ export async function userCommand(args: string[]): Promise<number> {
           `${what} is refused: two active administrators exist, so no one person may set an account's password (§4(3)). ${instead}`,
         );
     };
+    /** The screen's address as given with --address (required for a monitor). */
+    const screenAddress = () => {
+      if (values.address === undefined)
+        throw new UsageError(
+          '--address: the screen’s IP address is required for a monitor (e.g. --address 10.0.0.5)',
+        );
+      const a = MonitorAddress.safeParse(values.address);
+      if (!a.success) throw new UsageError(`--address: ${a.error.issues[0]!.message}`);
+      return a.data;
+    };
     switch (sub) {
       case 'add': {
+        if (values.role === 'monitor') {
+          const username = values.username ?? positionals[0];
+          if (!username) throw new UsageError('missing --username');
+          const address = screenAddress();
+          const displayName = values.name ?? username;
+          const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
+          users.checkNew({ username, displayName, role: 'monitor' });
+          const { password, shown } = await newPassword(username, displayName, values.generate ?? false);
+          const u = await users.create(
+            {
+              username,
+              displayName,
+              role: 'monitor',
+              password,
+              validUntil,
+              monitor: { address, maskNames: values['mask-names'] ?? false },
+            },
+            actor,
+            Date.now(),
+            { via: 'cli' },
+          );
+          if (values.json)
+            process.stdout.write(
+              `${JSON.stringify({ id: u.id, username: u.username, role: u.role, address, maskNames: u.monitor?.maskNames ?? false })}\n`,
+            );
+          else
+            process.stdout.write(
+              `added monitor ${u.username}: read-only Live and Alarms, usable from ${address} only${u.monitor?.maskNames ? ', names hidden' : ''}\n`,
+            );
+          if (shown) process.stdout.write(`password (shown only now): ${password}\n`);
+          return 0;
+        }
+        if (values.address !== undefined || values['mask-names'])
+          throw new UsageError('--address and --mask-names are for --role monitor only');
         bootstrapOnly(
           'sekisho user add',
           'Request the account on the dashboard (Accounts page, /users: "Request a new account"); a different administrator approves it and the new user activates it at /activate with the two halves of its activation code.',
@@ -195,11 +249,12 @@ export async function userCommand(args: string[]): Promise<number> {
         const username = values.username ?? positionals[0];
         if (!username) throw new UsageError('missing --username');
         const role = Role.safeParse(values.role);
-        if (!role.success) throw new UsageError('--role: expected admin, manager, operator or auditor');
+        if (!role.success)
+          throw new UsageError('--role: expected admin, manager, operator, auditor or monitor');
         // Other roles are requested on the dashboard once the two administrators exist.
         if (role.data !== 'admin')
           throw new UsageError(
-            '--role: the device bootstraps administrators only; request other accounts on the dashboard',
+            '--role: the device bootstraps administrators only (and makes monitors, with --address); request other accounts on the dashboard',
           );
         const validUntil = optTime(values['valid-until'], tz, 'valid-until') ?? null;
         users.checkNew({ username, displayName: values.name ?? username, role: role.data });
@@ -226,15 +281,18 @@ export async function userCommand(args: string[]): Promise<number> {
         const list = users.list();
         if (values.json) {
           process.stdout.write(
-            `${JSON.stringify(list.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role, active: u.active, validUntil: u.validUntil })))}\n`,
+            `${JSON.stringify(list.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role, active: u.active, validUntil: u.validUntil, ...(u.monitor ? { monitor: u.monitor } : {}) })))}\n`,
           );
           return 0;
         }
         for (const u of list) {
           const until = u.validUntil === null ? '' : ` until ${formatLocal(u.validUntil, tz)}`;
           const locked = u.lockedUntil !== null && u.lockedUntil > Date.now() ? ' LOCKED' : '';
+          const screen = u.monitor
+            ? ` (screen ${u.monitor.address ?? 'not bound'}${u.monitor.maskNames ? ', names hidden' : ''})`
+            : '';
           process.stdout.write(
-            `${u.username.padEnd(20)} ${u.role.padEnd(9)} ${u.active ? 'active  ' : 'disabled'}${locked} ${u.displayName}${until}\n`,
+            `${u.username.padEnd(20)} ${u.role.padEnd(9)} ${u.active ? 'active  ' : 'disabled'}${locked} ${u.displayName}${until}${screen}\n`,
           );
         }
         return 0;
@@ -281,6 +339,23 @@ export async function userCommand(args: string[]): Promise<number> {
           );
         return 0;
       }
+      case 'monitor': {
+        const u = find();
+        if (u.role !== 'monitor') throw new UsageError(`${u.username} is not a monitor (role ${u.role})`);
+        const address = values.address === undefined ? u.monitor?.address : screenAddress();
+        if (!address)
+          throw new UsageError('--address: the screen’s IP address is required (none is set yet)');
+        const maskNames = values['mask-names']
+          ? true
+          : values['show-names']
+            ? false
+            : (u.monitor?.maskNames ?? false);
+        const after = users.setMonitor(u.id, { address, maskNames }, actor, Date.now(), { via: 'cli' });
+        process.stdout.write(
+          `${after.username}: usable from ${address} only, names ${maskNames ? 'hidden' : 'shown'}${address !== u.monitor?.address ? '; its sessions ended' : ''}\n`,
+        );
+        return 0;
+      }
       case 'unlock': {
         const u = find();
         users.unlock(u.id, actor, Date.now());
@@ -296,7 +371,7 @@ export async function userCommand(args: string[]): Promise<number> {
       }
       default:
         throw new UsageError(
-          `unknown user command "${sub ?? ''}" (add, list, passwd, half, unlock, disable)`,
+          `unknown user command "${sub ?? ''}" (add, list, passwd, half, monitor, unlock, disable)`,
         );
     }
   });

@@ -94,6 +94,16 @@ export const DashboardFields = z.strictObject({
   allowPlainHttp: bool().default(false),
   /** The names the dashboard is reached by (the Host header); see docs/config.md for the default. */
   hostnames: z.array(hostName).min(1, 'list at least one name, or leave hostnames out').optional(),
+  /** Seconds before a session ends for idleness that its pages warn, with "stay signed in". */
+  sessionWarningSeconds: int()
+    .min(10, { error: 'must be 10–3600 seconds' })
+    .max(3600, { error: 'must be 10–3600 seconds' })
+    .default(120),
+  /** The absolute lifetime of a monitor's (wall screen's) session, in days; it has no idle timeout. */
+  monitorSessionDays: int()
+    .min(1, { error: 'must be 1–365 days' })
+    .max(365, { error: 'must be 1–365 days' })
+    .default(30),
 });
 
 export const DashboardSchema = DashboardFields.superRefine((d, ctx) => {

@@ -16,6 +16,7 @@ import { CommissioningRecordSchemas } from './records-commissioning.js';
 import { ConfigRecordSchemas } from './records-config.js';
 import { EvidenceRecordSchemas, PublishedHeadRecord } from './records-evidence.js';
 import { ManualRecordSchemas } from './records-manual.js';
+import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
@@ -491,6 +492,7 @@ export const RecordCatalogue = {
   ...CommissioningRecordSchemas,
   ...EvidenceRecordSchemas,
   ...UpgradeRecordSchemas,
+  ...MonitorRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -1,5 +1,5 @@
-// Sekisho dashboard: the only script. Forms and buttons marked data-api call the JSON API with the
-// session's CSRF token; the Live page follows the server-sent event stream. No inline script, no
+// Sekisho dashboard: the main script. Forms and buttons marked data-api call the JSON API with the
+// session's CSRF token. The live updates of every page are assets/alarms.js's. No inline script, no
 // framework, no build step.
 
 // What the JSON API says, as the server's pages show it (controller/domain/text.ts visibleText,
@@ -476,38 +476,9 @@ if (presenceDialog) {
   });
 }
 
-// The Live page: replace the panel with each `status` event; reconnects by itself.
-const live = document.querySelector('[data-live]');
-if (live && 'EventSource' in window) {
-  const indicator = document.getElementById('live-indicator');
-  const setState = (ok) => {
-    if (!indicator) return;
-    indicator.textContent = ok ? indicator.dataset.ok : indicator.dataset.lost;
-    indicator.className = `live-indicator ${ok ? 'on' : 'off'}`;
-  };
-  const source = new EventSource(live.getAttribute('data-live'));
-  source.addEventListener('open', () => setState(true));
-  source.addEventListener('error', () => setState(false));
-  source.addEventListener('status', (ev) => {
-    setState(true);
-    const data = JSON.parse(ev.data);
-    // Keep what someone is typing: do not replace the panel while a field in it has focus.
-    const active = document.activeElement;
-    if (active && live.contains(active) && active.tagName === 'INPUT' && active.value) return;
-    if (typeof data.html === 'string') {
-      live.innerHTML = data.html;
-      presenceCheckStale();
-    }
-    live.dataset.seq = String(data.status?.journal?.headSeq ?? '');
-    const count = document.getElementById('nav-alarm-count');
-    const unacked = (data.status?.alarms ?? []).filter((a) => !a.acknowledged).length;
-    if (count) count.textContent = String(unacked);
-  });
-  source.addEventListener('expired', () => {
-    source.close();
-    window.location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-  });
-}
+// The Live page: its panel follows the page's event stream (assets/alarms.js, which keeps what is
+// being typed); the presence dialog says when the room it shows changed.
+document.addEventListener('sekisho:live-updated', () => presenceCheckStale());
 
 // The Integrity page's witness check: the two chosen files are read here and sent as JSON; the
 // answer names the first missing or altered row in the page's language.

@@ -14,6 +14,19 @@ export interface AlarmsView {
   next: string | null;
 }
 
+/**
+ * The active alarms as the Alarms page lists them (by severity, then newest: the route orders
+ * them); assets/alarms.js replaces it live, keeping a comment being typed.
+ */
+export function activeAlarmList(v: Shell, active: readonly ActiveAlarm[]): SafeHtml {
+  const { t } = v;
+  return html`<div id="active-alarms-live" data-live-alarms>${
+    active.length
+      ? html`<ul class="alarms" id="active-alarms">${active.map((a) => activeAlarmItem(v, a, { link: true }))}</ul>`
+      : html`<p class="empty">${t('no_active_alarms')}</p>`
+  }</div>`;
+}
+
 export function alarmsPage(v: Shell, s: AlarmsView): SafeHtml {
   const { t } = v;
   const { active, history: rows, next } = s;
@@ -24,11 +37,8 @@ export function alarmsPage(v: Shell, s: AlarmsView): SafeHtml {
     body: html`<h1>${t('alarms_title')}</h1>
 <section class="card">
 <h2>${t('active_alarms')}</h2>
-${
-  active.length
-    ? html`<ul class="alarms" id="active-alarms">${active.map((a) => activeAlarmItem(v, a, { link: true }))}</ul>`
-    : html`<p class="empty">${t('no_active_alarms')}</p>`
-}
+<p class="hint">${t('alarms_order_hint')}</p>
+${activeAlarmList(v, active)}
 </section>
 <section class="card">
 <h2>${t('alarm_history')}</h2>

@@ -39,6 +39,18 @@ export interface Shell {
   doors: readonly DoorLabel[];
   /** Alarms not yet acknowledged, counted in the navigation. */
   unackedAlarms: number;
+  /**
+   * The active alarms, by severity then newest (dashboards/alarm-order.ts; details left out for a
+   * monitor with masked names): the critical-alarm banner shows the unacknowledged critical ones.
+   */
+  alarms?: readonly ActiveAlarm[];
+  /**
+   * The session's idle timeout and how long before it the page warns (null: no idle timeout, a
+   * monitor's wall screen).
+   */
+  idle?: { ms: number; warnMs: number } | null;
+  /** How long the page waits for its lost live stream before saying it is not updated (ms). */
+  streamLostMs?: number;
   actors: ActorNames;
 }
 
@@ -69,7 +81,7 @@ const NAV: NavItem[] = [
   { id: 'sim', href: '/sim', label: 'nav_sim', perm: 'sim.use', simOnly: true },
 ];
 
-function head(lang: Lang, title: string, csrf: string | null, refreshTo?: string): SafeHtml {
+function head(lang: Lang, title: string, csrf: string | null, refreshTo?: string, alarms = false): SafeHtml {
   return html`<!doctype html>
 <html lang="${lang}">
 <head>
@@ -82,6 +94,12 @@ ${refreshTo ? html`<meta http-equiv="refresh" content="0;url=${refreshTo}">` : '
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script src="/static/app.js" type="module"></script>
 <script src="/static/layout.js" type="module"></script>
+${
+  alarms
+    ? html`<link rel="stylesheet" href="/static/alarms.css">
+<script src="/static/alarms.js" type="module"></script>`
+    : ''
+}
 </head>`;
 }
 
@@ -97,33 +115,93 @@ export function page(
   const { t, user } = v;
   const unacked = v.unackedAlarms;
   const nav = NAV.filter((n) => can(user.role, n.perm) && (!n.simOnly || v.simulated));
-  return html`${head(v.lang, opts.title, v.csrf)}
-<body class="${opts.wide ? 'wide' : ''}">
+  // Every signed-in page follows the alarms live over one event stream (assets/alarms.js); the
+  // Live page's stream also carries its panel.
+  // (Not before a required password change: the stream is refused until then.)
+  const live = v.via === 'session' && can(user.role, 'live.read') && !user.mustChangePassword;
+  const stream = `/api/live?alarms=1${opts.active === 'live' ? '&html=1' : ''}`;
+  return html`${head(v.lang, opts.title, v.csrf, undefined, live)}
+<body class="${opts.wide ? 'wide' : ''}"${
+    live
+      ? html` data-stream="${stream}" data-lost-ms="${v.streamLostMs ?? 20_000}" data-title-alarm="${t('title_alarm')}"${
+          v.idle ? html` data-idle-ms="${v.idle.ms}" data-warn-ms="${v.idle.warnMs}"` : ''
+        }`
+      : ''
+  }>
+<a class="skip-link" href="#main">${t('skip_to_main')}</a>
 <header class="top">
   <a class="brand" href="/"><span class="kanji">関所</span> Sekisho</a>
   <span class="site">${v.siteName}</span>
   <div class="me">
     <a href="/account">${t('signed_in_as', { name: user.displayName, role: t(`role_${user.role}`) })}</a>
     ${langSwitch(v)}
+    ${live ? html`<button type="button" class="link" id="alarm-sound" aria-pressed="false" data-on="${t('alarm_sound_on')}" data-off="${t('alarm_sound_off')}" data-blocked="${t('alarm_sound_blocked')}"><span aria-hidden="true">♪</span> <span class="sound-label">${t('alarm_sound_off')}</span></button>` : ''}
     ${v.via === 'session' ? html`<button type="button" class="link" data-api="/api/session" data-method="DELETE" data-then="/login" id="logout">${t('logout')}</button>` : ''}
   </div>
 </header>
+${live ? sessionNotices(t) : ''}
 <nav class="main-nav" aria-label="main">
   ${nav.map(
     (n) =>
       html`<a href="${n.href}" class="${n.id === opts.active ? 'active' : ''}" data-nav="${n.id}">${t(n.label)}${
-        n.id === 'alarms' && unacked > 0
-          ? html` <span class="count" id="nav-alarm-count">${unacked}</span>`
+        n.id === 'alarms'
+          ? html` <span class="count" id="nav-alarm-count" data-label="${t('alarm_count_label')}"${unacked > 0 ? '' : ' hidden'}>${unacked}</span>`
           : ''
       }</a>`,
   )}
 </nav>
-<main id="main">
+${live ? html`${alarmBanner(v, v.alarms ?? [])}<div id="alarm-announcer" class="visually-hidden" aria-live="assertive" aria-atomic="true" data-new="${t('alarm_new')}"></div>` : ''}
+<main id="main" tabindex="-1">
 ${opts.body}
 </main>
 <footer class="foot">${v.controllerId} · ${v.timeZone}</footer>
 </body>
 </html>`;
+}
+
+/**
+ * The session's notices, hidden until assets/alarms.js shows one: the warning before the idle
+ * timeout (with "stay signed in"), and that the session has ended and the page no longer follows.
+ */
+function sessionNotices(t: Translate): SafeHtml {
+  return html`<div class="session-notice warn" id="session-warning" role="alertdialog" aria-labelledby="session-warning-text" hidden>
+  <p id="session-warning-text" data-text="${t('session_warning')}"></p>
+  <button type="button" class="primary" id="session-stay">${t('session_stay')}</button>
+</div>
+<div class="session-notice bad" id="stream-lost" role="alert" hidden>
+  <p>${t('stream_lost')}</p>
+</div>
+<div class="session-notice bad" id="session-ended" role="alert" hidden>
+  <p><strong>${t('session_ended')}</strong> ${t('session_ended_hint')}</p>
+  <a class="button primary" id="session-login" href="/login">${t('session_login_again')}</a>
+</div>`;
+}
+
+/** One alarm as a sentence, for the banner and the screen reader: "重大: こじ開け — サーバー室". */
+export function alarmSentence(v: Shell, a: ActiveAlarm): string {
+  const { t } = v;
+  return `${t(`sev_${a.severity}`)}: ${alarmLabel(t, a.type)} — ${doorName(v, a.door)}`;
+}
+
+/**
+ * The critical-alarm banner of every page: each unacknowledged critical alarm, with a link to the
+ * Alarms page. Empty (hidden) when there is none; assets/alarms.js replaces it live.
+ */
+export function alarmBanner(v: Shell, alarms: readonly ActiveAlarm[]): SafeHtml {
+  const { t } = v;
+  const critical = alarms.filter((a) => a.severity === 'critical' && !a.acknowledged);
+  return html`<section class="alarm-banner" id="alarm-banner" aria-label="${t('alarm_banner_title')}"${critical.length ? '' : ' hidden'}>
+${
+  critical.length
+    ? html`<strong>${t('alarm_banner_title')}</strong>
+<ul>${critical.map(
+        (a) =>
+          html`<li data-alarm="${a.id}">${alarmSentence(v, a)} <span class="time">${fmtTime(v, a.raisedAt)}</span></li>`,
+      )}</ul>
+<a href="/alarms" class="button">${t('alarm_banner_open')}</a>`
+    : ''
+}
+</section>`;
 }
 
 /** A page for someone not logged in (the login page, "please log in"). */

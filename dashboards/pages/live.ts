@@ -8,6 +8,7 @@ import { html, type SafeHtml, when } from '../html.js';
 import type { Translate } from '../i18n.js';
 import {
   activeAlarmItem,
+  alarmLabel,
   categoryLabel,
   doorName,
   fmtTime,
@@ -190,7 +191,17 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
   <td class="nowrap">${fmtTime(v, o.since)}</td>
 </tr>`;
     });
-    return html`<section class="card door" data-door="${d.id}">
+    // Red, and said in words, while an alarm is active on the door (not only by colour).
+    const doorAlarms = s.alarms.filter((a) => a.door === d.id);
+    return html`<section class="card door${doorAlarms.length ? ' alarm-active' : ''}" data-door="${d.id}">
+  ${
+    doorAlarms.length
+      ? html`<p class="door-alarm" data-field="door-alarm"><strong>${t('door_alarm_active')}</strong> ${doorAlarms.map(
+          (a) =>
+            html`<span class="door-alarm-item">${alarmLabel(t, a.type)} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span></span> `,
+        )}</p>`
+      : ''
+  }
   <h2>${d.name}${d.commissioning && d.commissioning !== 'ok' ? html` <a href="/compliance#commissioning" class="tag ${d.barred ? 'bad' : 'warn'}" data-field="commissioning">${t(`com_state_${d.commissioning}`)}</a>` : ''}</h2>
   ${d.barred ? html`<p class="notice bad" data-field="barred" role="alert">${t('door_barred_uncommissioned')}</p>` : ''}
   <div class="door-state">

@@ -17,6 +17,8 @@ export interface UserRowView {
   lockedUntil: number | null;
   /** Waiting for activation with both halves. */
   activation: { purpose: string; expiresAt: number; expired: boolean; applicantShown: boolean } | null;
+  /** A monitor's screen address (null: not bound yet) and name masking; null for other roles. */
+  monitor?: { address: string | null; maskNames: boolean } | null;
 }
 
 /** An approved request of the viewer's whose applicant half has not been shown yet. */
@@ -40,6 +42,27 @@ function activationTag(v: Shell, u: UserRowView): SafeHtml | string {
   const { t } = v;
   if (a.expired) return html` <span class="tag bad">${t('activation_expired_tag')}</span>`;
   return html` <span class="tag warn" title="${t(`kind_${a.purpose}`)}">${t('activation_pending', { date: fmtTime(v, a.expiresAt) })}</span>`;
+}
+
+/**
+ * Under a monitor's row: its screen address and name masking, and for administrators the form that
+ * sets them and the button that ends its sessions.
+ */
+function monitorRow(v: Shell, u: UserRowView, manage: boolean): SafeHtml {
+  const { t } = v;
+  const m = u.monitor!;
+  const state = html`<span data-field="monitor-address">${m.address === null ? html`<span class="tag bad">${t('monitor_unbound')}</span>` : t('monitor_bound_to', { address: m.address })}</span>
+ · <span data-field="monitor-mask">${m.maskNames ? t('monitor_names_masked') : t('monitor_names_shown')}</span>`;
+  return html`<tr class="monitor-row" data-monitor="${u.username}"><td colspan="6">${t('monitor_screen')}: ${state}${
+    manage && u.active
+      ? html`
+<form class="inline" data-api="/api/users/${u.id}/monitor" data-method="POST" data-then="reload">
+  <label>${t('monitor_address')}<input name="address" required maxlength="64" value="${m.address ?? ''}" placeholder="10.0.0.5"></label>
+  <label class="check"><input type="checkbox" name="maskNames"${m.maskNames ? ' checked' : ''}> ${t('monitor_mask_names')}</label>
+  <button type="submit">${t('monitor_save')}</button>${formError}</form>
+<button type="button" class="danger" data-api="/api/users/${u.id}/revoke" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('monitor_revoke')}</button>`
+      : ''
+  }</td></tr>`;
 }
 
 export function usersPage(v: Shell, { users: list, roles, halves }: UsersView): SafeHtml {
@@ -74,7 +97,7 @@ ${
           ? html`<button type="button" class="danger" data-api="/api/users/${u.id}/disable" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('disable')}</button>
 ${u.locked ? html`<button type="button" data-api="/api/users/${u.id}/unlock" data-method="POST" data-then="reload">${t('unlock')}</button>` : ''}`
           : ''
-      }</td></tr>`,
+      }</td></tr>${u.monitor ? monitorRow(v, u, manage) : ''}`,
     )}</tbody></table></section>
 ${
   may(v, 'requests.create')

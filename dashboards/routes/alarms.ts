@@ -5,10 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AlarmType, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
+import { orderAlarms } from '../alarm-order.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
-import { ApiError, addRoute, NumericIdParam } from '../http.js';
+import { ApiError, addRoute, NumericIdParam, type Principal } from '../http.js';
 import { AlarmEntry } from '../logindex.js';
+import { maskAlarm, maskEntry, masksNames } from '../monitor.js';
 import { alarmPage, alarmsPage } from '../pages/alarms.js';
 import { shellOf } from '../views.js';
 
@@ -49,8 +51,19 @@ function context(dash: Dash, at: number, door: string | null) {
     }));
 }
 
+/** A monitor with masked names sees the rows around an alarm without their contents (names). */
+function maskedContext(rows: ReturnType<typeof context>): ReturnType<typeof context> {
+  return rows.map((r) => ({ ...r, person: null, data: {} }));
+}
+
 export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard, controller, index } = dash;
+
+  /** The active alarms by severity, then newest; without details for a monitor with masked names. */
+  const activeFor = (principal: Principal) => {
+    const all = controller.activeAlarms();
+    return orderAlarms(masksNames(principal) ? all.map(maskAlarm) : all);
+  };
 
   const history = async (q: z.infer<typeof HistoryQuery>) => {
     await index.sync();
@@ -73,8 +86,9 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'Active alarms (acknowledge with a comment) and the history',
     query: HistoryQuery,
     handler: async ({ t, lang, principal, query }) => {
-      const active = controller.activeAlarms();
-      const { rows, next } = await history(query);
+      const active = activeFor(principal);
+      const { rows: all, next } = await history(query);
+      const rows = masksNames(principal) ? all.map(maskEntry) : all;
       const shell = shellOf(dash, { t, lang, principal }, [
         ...active.map((a) => a.acknowledged?.by),
         ...rows.map((a) => a.ackedBy),
@@ -93,9 +107,11 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     params: NumericIdParam,
     handler: async ({ t, lang, principal, params }) => {
       await index.sync();
-      const a = index.alarm(params.id);
-      if (!a) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
-      const rows = context(dash, a.at, a.door);
+      const found = index.alarm(params.id);
+      if (!found) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
+      const masked = masksNames(principal);
+      const a = masked ? maskEntry(found) : found;
+      const rows = masked ? maskedContext(context(dash, a.at, a.door)) : context(dash, a.at, a.door);
       const shell = shellOf(dash, { t, lang, principal }, [a.ackedBy, ...rows.map((r) => r.actor)]);
       return alarmPage(shell, a, rows);
     },
@@ -107,8 +123,8 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'alarms.read',
     kind: 'json',
     tag: 'alarms',
-    summary: 'The active (latched) alarms',
-    handler: () => ({ alarms: controller.activeAlarms() }),
+    summary: 'The active (latched) alarms, by severity (critical, major, minor, warning), then newest first',
+    handler: ({ principal }) => ({ alarms: activeFor(principal) }),
   });
 
   addRoute(app, guard, {
@@ -120,7 +136,10 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     summary: 'Every alarm raised, newest first, with who acknowledged it, when and why',
     query: HistoryQuery,
     response: z.object({ rows: z.array(AlarmEntry), next: z.string().nullable() }),
-    handler: ({ query }) => history(query),
+    handler: async ({ query, principal }) => {
+      const h = await history(query);
+      return masksNames(principal) ? { ...h, rows: h.rows.map(maskEntry) } : h;
+    },
   });
 
   addRoute(app, guard, {
@@ -131,10 +150,12 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'alarms',
     summary: 'One alarm, and the journal rows within two minutes of it on its door',
     params: NumericIdParam,
-    handler: async ({ params }) => {
+    handler: async ({ params, principal }) => {
       await index.sync();
       const a = index.alarm(params.id);
       if (!a) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
+      if (masksNames(principal))
+        return { alarm: maskEntry(a), context: maskedContext(context(dash, a.at, a.door)) };
       return { alarm: a, context: context(dash, a.at, a.door) };
     },
   });

@@ -13,6 +13,7 @@ import { actorOf, type User } from '../../controller/accounts/users.js';
 import { nameKey } from '../auth/limiter.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, Ok, parseCookies, safeEqual, sameOrigin, serializeCookie } from '../http.js';
+import { monitorRefusal } from '../monitor.js';
 import { accountPage, loginPage } from '../pages/account.js';
 import { shellOf } from '../views.js';
 
@@ -71,6 +72,13 @@ const Me = z.object({
   }),
   csrfToken: z.string().nullable(),
   expiresAt: z.number().nullable(),
+});
+
+const SessionState = z.object({
+  now: z.number(),
+  idleExpiresAt: z.number().nullable(),
+  expiresAt: z.number().nullable(),
+  warnMs: z.number(),
 });
 
 function me(user: User, csrf: string | null, expiresAt: number | null): z.infer<typeof Me> {
@@ -179,14 +187,25 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
           });
           throw new ApiError(403, 'account_disabled', 'this account is disabled or has expired');
         }
+        // A wall screen logs in from its screen only; the password alone is not enough elsewhere.
+        const refusal = monitorRefusal(user, ip);
+        if (refusal) {
+          limiter.fail(gate, at);
+          throw dash.monitorRefusals.refuse(user, ip, refusal, 'login');
+        }
         limiter.succeed(gate, at);
         users.recordLogin(user.id, at, ip);
-        const { token, session } = sessions.create(user.id, at);
+        const monitor = user.role === 'monitor';
+        const { token, session } = sessions.create(
+          user.id,
+          at,
+          monitor ? { maxAgeMs: dash.monitorMaxAgeMs, idleExempt: true } : {},
+        );
         const secure = dash.secureCookies || req.protocol === 'https';
         reply.header('set-cookie', [
           serializeCookie(SESSION_COOKIE, token, {
             secure,
-            maxAgeS: Math.floor(sessions.times.maxAgeMs / 1000),
+            maxAgeS: Math.floor((session.expiresAt - at) / 1000),
           }),
           // Only the login route reads it, so only the login route gets it.
           [
@@ -216,6 +235,30 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dash, dummyHash: 
     response: Me,
     handler: ({ principal }) =>
       me(principal.user, principal.session?.csrfToken ?? null, principal.session?.expiresAt ?? null),
+  });
+
+  addRoute(app, guard, {
+    method: 'GET',
+    url: '/api/session/state',
+    auth: 'self',
+    kind: 'json',
+    tag: 'session',
+    touch: false,
+    summary:
+      'When this session ends if nothing is done (`idleExpiresAt`, null for a monitor, which has no idle timeout) ' +
+      'and in any case (`expiresAt`), and how long before the idle end pages warn (`warnMs`). Asking does not ' +
+      'keep the session alive; any other request does (`GET /api/session`: "stay signed in").',
+    allowMustChange: true,
+    response: SessionState,
+    handler: ({ principal }) => {
+      const s = principal.session;
+      return {
+        now: dash.now(),
+        idleExpiresAt: s ? sessions.idleExpiresAt(s) : null,
+        expiresAt: s?.expiresAt ?? null,
+        warnMs: dash.sessionWarningMs,
+      };
+    },
   });
 
   addRoute(app, guard, {

@@ -6,12 +6,21 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DoorMode, dataFields, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
+import { orderAlarms } from '../alarm-order.js';
 import { commissioningOf } from '../commissioning.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js';
 import { type Lang, type Translate, translator } from '../i18n.js';
-import { may } from '../pages/layout.js';
-import { type EscortOption, type LivePanelView, livePage, livePanel } from '../pages/live.js';
+import { maskAlarm, maskStatus, masksNames } from '../monitor.js';
+import { activeAlarmList } from '../pages/alarms.js';
+import { alarmBanner, alarmSentence, may } from '../pages/layout.js';
+import {
+  type EscortOption,
+  type LiveDoorView,
+  type LivePanelView,
+  livePage,
+  livePanel,
+} from '../pages/live.js';
 import { shellOf } from '../views.js';
 
 /** The people who may escort visitors (active staff with the permission), by name. */
@@ -47,8 +56,16 @@ function latestAccess(journal: Dash['controller']['journal'], limit: number) {
   return out;
 }
 
-/** The Live panel's view-model; `manager`: the viewer may correct presence (gets the escorts). */
-function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): LivePanelView {
+/**
+ * The Live panel's view-model; `manager`: the viewer may correct presence (gets the escorts);
+ * `mask`: the text shown instead of every name and ID (a monitor with masked names), or null.
+ */
+function livePanelView(
+  dash: Dash,
+  status: ControllerStatus,
+  manager: boolean,
+  mask: string | null = null,
+): LivePanelView {
   const { registry, config, derived, journal } = dash.controller;
   const people = new Map<string, ReturnType<typeof registry.getPerson>>();
   const person = (id: string) => {
@@ -85,6 +102,19 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
       };
     }),
   }));
+  const shown: LiveDoorView[] =
+    mask === null
+      ? doors
+      : doors.map((d) => ({
+          ...d,
+          inside: d.inside.map((o, i) => ({
+            ...o,
+            personId: `masked-${d.id}-${i}`,
+            person: { name: mask, displayId: mask },
+            escort: o.escort ? mask : null,
+            escortPerson: o.escort ? { name: mask, displayId: mask } : null,
+          })),
+        }));
   const recent = latestAccess(journal, 8).map((r) => {
     const d = dataFields(r);
     return {
@@ -94,13 +124,13 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
       direction: String(d.direction),
       result: String(d.result),
       reason: String(d.reason),
-      personName: typeof d.personName === 'string' ? d.personName : null,
-      masked: typeof d.masked === 'string' ? d.masked : null,
+      personName: typeof d.personName !== 'string' ? null : (mask ?? d.personName),
+      masked: typeof d.masked === 'string' && mask === null ? d.masked : null,
     };
   });
   return {
-    doors,
-    alarms: status.alarms,
+    doors: shown,
+    alarms: orderAlarms(mask === null ? status.alarms : status.alarms.map(maskAlarm)),
     recent,
     now: dash.now(),
     journal: status.journal,
@@ -123,7 +153,41 @@ function renderLivePanel(
     ctx,
     status.alarms.map((a) => a.acknowledged?.by),
   );
-  return livePanel(shell, livePanelView(dash, status, may(shell, 'doors.mode')));
+  const mask = masksNames(ctx.principal) ? ctx.t('name_masked') : null;
+  return livePanel(shell, livePanelView(dash, status, may(shell, 'doors.mode'), mask));
+}
+
+/** The status as `principal` may see it: alarms by severity then newest, names left out if masked. */
+function statusFor(status: ControllerStatus, principal: Principal): ControllerStatus {
+  const s = masksNames(principal) ? maskStatus(status) : status;
+  return { ...s, alarms: orderAlarms(s.alarms) };
+}
+
+/**
+ * What every page shows of the alarms, live: the count of unacknowledged ones, the banner of the
+ * unacknowledged critical ones, the Alarms page's list, and one sentence per unacknowledged alarm
+ * for the screen reader's announcement.
+ */
+function alarmBar(
+  dash: Dash,
+  ctx: { t: Translate; lang: Lang; principal: Principal },
+  status: ControllerStatus,
+) {
+  const masked = masksNames(ctx.principal);
+  const alarms = orderAlarms(masked ? status.alarms.map(maskAlarm) : status.alarms);
+  const shell = shellOf(
+    dash,
+    ctx,
+    alarms.map((a) => a.acknowledged?.by),
+  );
+  const unacked = alarms.filter((a) => !a.acknowledged);
+  return {
+    unacked: unacked.length,
+    critical: unacked.filter((a) => a.severity === 'critical').length,
+    banner: alarmBanner(shell, alarms).value,
+    list: activeAlarmList(shell, alarms).value,
+    announce: unacked.map((a) => ({ id: a.id, text: alarmSentence(shell, a) })),
+  };
 }
 
 const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
@@ -149,7 +213,8 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
         { t, lang, principal },
         status.alarms.map((a) => a.acknowledged?.by),
       );
-      return livePage(shell, livePanelView(dash, status, may(shell, 'doors.mode')));
+      const mask = masksNames(principal) ? t('name_masked') : null;
+      return livePage(shell, livePanelView(dash, status, may(shell, 'doors.mode'), mask));
     },
   });
 
@@ -159,8 +224,9 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'live.read',
     kind: 'json',
     tag: 'live',
-    summary: 'Doors (lock, contact, mode, occupants), readers, active alarms, journal head',
-    handler: () => controller.status(),
+    summary:
+      'Doors (lock, contact, mode, occupants), readers, active alarms (by severity, then newest first), journal head',
+    handler: ({ principal }) => statusFor(controller.status(), principal),
   });
 
   addRoute(app, guard, {
@@ -172,14 +238,17 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
     produces: 'text/event-stream',
     touch: false,
     summary:
-      'Server-sent events: `status` (the /api/status body, and with html=1 for a session the Live panel as HTML) ' +
+      'Server-sent events: `status` (the /api/status body, and with html=1 for a session the Live panel as HTML; with ' +
+      'alarms=1 for a session `alarms`: the unacknowledged count, the critical-alarm banner and the Alarms page list as HTML, ' +
+      'and a sentence for each unacknowledged alarm) ' +
       'at once and after every change; `expired` when the session ends or the token is revoked, rotated or expires. ' +
       'Watching does not keep a session alive.',
-    query: z.strictObject({ html: z.enum(['0', '1']).optional() }),
+    query: z.strictObject({ html: z.enum(['0', '1']).optional(), alarms: z.enum(['0', '1']).optional() }),
     handler: ({ req, reply, query, principal, lang }) => {
       const p = principal;
       const t = translator(lang);
       const withHtml = query.html === '1';
+      const withAlarms = query.alarms === '1';
       const headers: Record<string, string> = { ...SECURITY_HEADERS };
       headers['content-type'] = 'text/event-stream; charset=utf-8';
       headers['cache-control'] = 'no-store';
@@ -216,17 +285,23 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
             status = controller.status();
             memo.set('status', status);
           }
-          let panel: string | undefined;
+          const masked = masksNames(p);
+          // What this viewer sees differs by language, role and masking only: shared per update.
+          const cached = (part: string, make: () => unknown) => {
+            const key = `${part}:${lang}:${p.user?.role ?? 'token'}:${masked}`;
+            if (!memo.has(key)) memo.set(key, make());
+            return memo.get(key);
+          };
+          const body: Record<string, unknown> = {
+            status: cached('status', () => statusFor(status, p)),
+          };
           // The panel's HTML is the Live page's, for people; a token gets the status alone.
-          if (withHtml && p.kind === 'session') {
-            const key = `html:${lang}:${p.user.role}`;
-            panel = memo.get(key) as string | undefined;
-            if (panel === undefined) {
-              panel = renderLivePanel(dash, { t, lang, principal: p }, status).value;
-              memo.set(key, panel);
-            }
-          }
-          send('status', panel === undefined ? { status } : { status, html: panel });
+          if (withHtml && p.kind === 'session')
+            body.html = cached('html', () => renderLivePanel(dash, { t, lang, principal: p }, status).value);
+          // Every page's alarm count, banner and the Alarms page's list (dashboards/assets/alarms.js).
+          if (withAlarms && p.kind === 'session')
+            body.alarms = cached('alarms', () => alarmBar(dash, { t, lang, principal: p }, status));
+          send('status', body);
         },
       };
       const heartbeat = setInterval(() => {

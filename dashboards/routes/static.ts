@@ -11,6 +11,8 @@ const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'layout.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'alarms.js': 'text/javascript; charset=utf-8',
+  'alarms.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
 

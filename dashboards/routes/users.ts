@@ -17,7 +17,7 @@ import {
 } from '../../controller/accounts/passwords.js';
 import { samePerson } from '../../controller/accounts/person.js';
 import { ROLES } from '../../controller/accounts/roles.js';
-import type { Activation, User } from '../../controller/accounts/users.js';
+import { type Activation, MonitorAddress, type User } from '../../controller/accounts/users.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, IdParam, NumericIdParam, sameOrigin } from '../http.js';
 import { activatePage } from '../pages/account.js';
@@ -50,6 +50,8 @@ function userView(u: User, a: Activation | undefined, now: number) {
     passwordChangedAt: u.passwordChangedAt,
     /** Waiting for its user to set a password with both halves (null: none pending). */
     activation: activationView(a, now),
+    /** A monitor's screen address and name masking (null for other roles). */
+    monitor: u.monitor,
   };
 }
 
@@ -76,6 +78,7 @@ const UserView = z.object({
   createdAt: z.number(),
   passwordChangedAt: z.number(),
   activation: ActivationView,
+  monitor: z.object({ address: z.string().nullable(), maskNames: z.boolean() }).nullable(),
 });
 
 const Half = z.string().trim().min(1).max(64);
@@ -170,6 +173,45 @@ export function registerUserRoutes(app: FastifyInstance, dash: Dash): void {
       dash.limiter.forgetAccount(found.username); // the name's delay after failed logins, in memory
       const u = users.unlock(found.id, principal.actor, dash.now());
       return userView(u, users.activationOf(u.id), dash.now());
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/users/:id/monitor',
+    auth: 'users.manage',
+    kind: 'json',
+    tag: 'users',
+    summary:
+      'A monitor (wall screen): the one address its sessions may be used from, and whether it is shown names ' +
+      '(journaled as `monitor_bound`). A new address ends its open sessions. 409 for an account that is not a monitor',
+    params: IdParam,
+    body: z.strictObject({ address: MonitorAddress, maskNames: z.boolean() }),
+    response: UserView,
+    handler: ({ params, body, principal }) => {
+      const found = requireUser(params.id);
+      const u = users.setMonitor(found.id, body, principal.actor, dash.now());
+      dash.hub.notify();
+      return userView(u, users.activationOf(u.id), dash.now());
+    },
+  });
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/users/:id/revoke',
+    auth: 'users.manage',
+    kind: 'json',
+    tag: 'users',
+    summary:
+      'End every session of a monitor at once (journaled as `monitor_revoked`); the screen must log in again. ' +
+      'To stop it logging in again, disable the account',
+    params: IdParam,
+    response: z.object({ sessions: z.number() }),
+    handler: ({ params, principal }) => {
+      const found = requireUser(params.id);
+      const r = users.revokeMonitor(found.id, principal.actor, dash.now());
+      dash.hub.notify();
+      return r;
     },
   });
 

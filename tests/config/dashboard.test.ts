@@ -33,7 +33,20 @@ describe('config: dashboard', () => {
       port: 8080,
       allowPlainHttp: false,
       secureCookies: false,
+      sessionWarningSeconds: 120,
+      monitorSessionDays: 30,
     });
+  });
+
+  it('takes the session warning and the monitor session lifetime within their ranges', () => {
+    expect(dashboard({ sessionWarningSeconds: 30, monitorSessionDays: 7 })).toMatchObject({
+      sessionWarningSeconds: 30,
+      monitorSessionDays: 7,
+    });
+    expect(problems({ sessionWarningSeconds: 5 })).toEqual([
+      'dashboard.sessionWarningSeconds: must be 10–3600 seconds',
+    ]);
+    expect(problems({ monitorSessionDays: 0 })).toEqual(['dashboard.monitorSessionDays: must be 1–365 days']);
   });
 
   it('takes tls, and cookies are then Secure', () => {
@@ -48,6 +61,8 @@ describe('config: dashboard', () => {
       tls: { cert: 'dashboard.crt', key: '/etc/sekisho/dashboard.key' },
       allowPlainHttp: false,
       secureCookies: true,
+      sessionWarningSeconds: 120,
+      monitorSessionDays: 30,
     });
   });
 

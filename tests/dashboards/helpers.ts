@@ -29,13 +29,19 @@ export type TestToken = keyof typeof TEST_TOKENS;
 export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 export const PASSWORD = 'correct-horse-battery-7';
 
-export const ACCOUNTS: { username: string; role: Role }[] = [
+/** `monitor`: a wall screen's binding (every test client comes from 127.0.0.1). */
+export const ACCOUNTS: {
+  username: string;
+  role: Role;
+  monitor?: { address: string; maskNames: boolean };
+}[] = [
   { username: 'admin1', role: 'admin' },
   { username: 'admin2', role: 'admin' },
   { username: 'manager1', role: 'manager' },
   { username: 'manager2', role: 'manager' },
   { username: 'operator1', role: 'operator' },
   { username: 'auditor1', role: 'auditor' },
+  { username: 'monitor1', role: 'monitor', monitor: { address: '127.0.0.1', maskNames: false } },
 ];
 
 export interface Client {
@@ -145,7 +151,13 @@ export async function makeDash(
     const users = new UserStore(controller.db, controller.journal, { scrypt: FAST_SCRYPT });
     for (const a of ACCOUNTS)
       await users.create(
-        { username: a.username, displayName: `Test ${a.username}`, role: a.role, password: PASSWORD },
+        {
+          username: a.username,
+          displayName: `Test ${a.username}`,
+          role: a.role,
+          password: PASSWORD,
+          ...(a.monitor ? { monitor: a.monitor } : {}),
+        },
         'test:setup',
         controller.now(),
       );

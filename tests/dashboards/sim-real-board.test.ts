@@ -44,7 +44,13 @@ beforeAll(async () => {
   const users = new UserStore(controller.db, controller.journal, { scrypt: FAST_SCRYPT });
   for (const a of ACCOUNTS)
     await users.create(
-      { username: a.username, displayName: `Test ${a.username}`, role: a.role, password: PASSWORD },
+      {
+        username: a.username,
+        displayName: `Test ${a.username}`,
+        role: a.role,
+        password: PASSWORD,
+        ...(a.monitor ? { monitor: a.monitor } : {}),
+      },
       'test:setup',
       controller.now(),
     );
