@@ -31,7 +31,12 @@ export interface Names {
   /** Badge id → its masked number. */
   badges: ReadonlyMap<string, string>;
   /** The configured doors, with their readers (to say "the entry reader of Server room"). */
-  doors: readonly { id: string; name: string; entryReader?: string | undefined; exitReader?: string | undefined }[];
+  doors: readonly {
+    id: string;
+    name: string;
+    entryReader?: string | undefined;
+    exitReader?: string | undefined;
+  }[];
   /** Schedule id → its name. */
   schedules: ReadonlyMap<string, string>;
   /** `user:tanaka` → "Tanaka Ichiro (tanaka)". */
@@ -65,13 +70,7 @@ export function emptyNames(tz = 'UTC'): Names {
 }
 
 /** The record fields that hold a person id (one, or a list). */
-const PERSON_FIELDS = [
-  'personId',
-  'escort',
-  'hostId',
-  'from',
-  'to',
-] as const;
+const PERSON_FIELDS = ['personId', 'escort', 'hostId', 'from', 'to'] as const;
 const PERSON_LIST_FIELDS = ['visitorsInside', 'visitors', 'persons', 'added', 'removed', 'entering'] as const;
 
 /** An id as the registry makes them: `p_` / `b_` and twelve hex digits. */
@@ -81,9 +80,10 @@ const REGISTRY_ID = /^[pb]_[0-9a-f]{6,}$/;
  * The person and badge ids that rows (and alarms) name, for the route to resolve in one query each.
  * Only strings shaped like registry ids are collected: `from`/`to` are times or roles elsewhere.
  */
-export function referencedIds(
-  rows: readonly { person?: string | null; data?: unknown; detail?: string }[],
-): { people: Set<string>; badges: Set<string> } {
+export function referencedIds(rows: readonly { person?: string | null; data?: unknown; detail?: string }[]): {
+  people: Set<string>;
+  badges: Set<string>;
+} {
   const people = new Set<string>();
   const badges = new Set<string>();
   const add = (v: unknown) => {
@@ -98,7 +98,8 @@ export function referencedIds(
     add(d.badgeId);
     for (const f of PERSON_LIST_FIELDS) {
       const list = d[f];
-      if (Array.isArray(list)) for (const x of list) add(typeof x === 'string' ? x : (x as { person?: unknown })?.person);
+      if (Array.isArray(list))
+        for (const x of list) add(typeof x === 'string' ? x : (x as { person?: unknown })?.person);
     }
     for (const key of ['inside', 'present', 'unreturnedBadges'] as const) {
       const list = d[key];
@@ -141,7 +142,12 @@ class Say {
   }
   /** A person with their category: 「来訪者 田中 一郎」. */
   personCat(id: unknown, category?: unknown): string {
-    const cat = typeof category === 'string' ? category : typeof id === 'string' ? this.n.people.get(id)?.category : null;
+    const cat =
+      typeof category === 'string'
+        ? category
+        : typeof id === 'string'
+          ? this.n.people.get(id)?.category
+          : null;
     const name = this.person(id);
     if (!cat) return name;
     return this.pick(`${this.t(`cat_${cat}`)} ${name}`, `${this.t(`cat_${cat}`).toLowerCase()} ${name}`);
@@ -167,7 +173,8 @@ class Say {
   reader(id: unknown): string {
     if (typeof id !== 'string' || id === '') return this.pick('カードリーダー', 'a card reader');
     for (const d of this.n.doors) {
-      if (d.entryReader === id) return this.pick(`${d.name}の入室側リーダー`, `the entry reader of ${d.name}`);
+      if (d.entryReader === id)
+        return this.pick(`${d.name}の入室側リーダー`, `the entry reader of ${d.name}`);
       if (d.exitReader === id) return this.pick(`${d.name}の退室側リーダー`, `the exit reader of ${d.name}`);
     }
     return this.pick(`カードリーダー ${id}`, `card reader ${id}`);
@@ -185,8 +192,10 @@ class Say {
   actor(actor: unknown): string {
     if (typeof actor !== 'string' || actor === '') return this.pick('制御装置', 'the controller');
     if (actor.startsWith('user:')) return this.n.actors.get(actor) ?? actor.slice(5);
-    if (actor.startsWith('cli:')) return this.pick(`端末の ${actor.slice(4)}`, `${actor.slice(4)} at the device`);
-    if (actor.startsWith('token:')) return this.pick(`API トークン「${actor.slice(6)}」`, `API token “${actor.slice(6)}”`);
+    if (actor.startsWith('cli:'))
+      return this.pick(`端末の ${actor.slice(4)}`, `${actor.slice(4)} at the device`);
+    if (actor.startsWith('token:'))
+      return this.pick(`API トークン「${actor.slice(6)}」`, `API token “${actor.slice(6)}”`);
     if (actor.startsWith('system')) return this.pick('システム', 'the system');
     return actor;
   }
@@ -331,7 +340,10 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   ],
   door_opened: (d, r, x) =>
     yes(d.initial)
-      ? [`起動時、${x.door(r.door)}は開いていました。`, `${x.door(r.door)} was open when the controller started.`]
+      ? [
+          `起動時、${x.door(r.door)}は開いていました。`,
+          `${x.door(r.door)} was open when the controller started.`,
+        ]
       : yes(d.authorized)
         ? [`${x.door(r.door)}が開きました。`, `${x.door(r.door)} opened.`]
         : [
@@ -352,7 +364,16 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${x.door(r.door)} has been open too long: the buzzer warned.`,
   ],
   alarm_raised: (d, r, x) => {
-    const s = alarmPair({ type: String(d.alarm), door: r.door, person: r.person, source: d.source as string, detail: String(d.detail ?? '') }, x);
+    const s = alarmPair(
+      {
+        type: String(d.alarm),
+        door: r.door,
+        person: r.person,
+        source: d.source as string,
+        detail: String(d.detail ?? ''),
+      },
+      x,
+    );
     return [`警報「${x.alarmName(d.alarm)}」：${s[0]}`, `Alarm “${x.alarmName(d.alarm)}”: ${s[1]}`];
   },
   alarm_condition_cleared: (d, r, x) => [
@@ -365,9 +386,18 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   ],
   mode_changed: (d, r, x) =>
     d.mode === 'lockdown'
-      ? [`${x.actor(r.actor)}が${x.door(r.door)}をロックダウンにしました。`, `${cap(x.actor(r.actor))} locked down ${x.door(r.door)}.`]
-      : [`${x.actor(r.actor)}が${x.door(r.door)}を通常に戻しました。`, `${cap(x.actor(r.actor))} returned ${x.door(r.door)} to normal.`],
-  reader_online: (d, _r, x) => [`${x.reader(d.reader)}が応答しています。`, `${cap(x.reader(d.reader))} is online.`],
+      ? [
+          `${x.actor(r.actor)}が${x.door(r.door)}をロックダウンにしました。`,
+          `${cap(x.actor(r.actor))} locked down ${x.door(r.door)}.`,
+        ]
+      : [
+          `${x.actor(r.actor)}が${x.door(r.door)}を通常に戻しました。`,
+          `${cap(x.actor(r.actor))} returned ${x.door(r.door)} to normal.`,
+        ],
+  reader_online: (d, _r, x) => [
+    `${x.reader(d.reader)}が応答しています。`,
+    `${cap(x.reader(d.reader))} is online.`,
+  ],
   reader_offline: (d, _r, x) =>
     d.reason === 'flood'
       ? [
@@ -379,7 +409,10 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `制御装置が起動しました（バージョン ${String(d.version)}${d.clockSynced === false ? '、時刻未同期' : ''}）。`,
     `The controller started (version ${String(d.version)}${d.clockSynced === false ? ', clock not synchronised' : ''}).`,
   ],
-  controller_stopped: () => ['制御装置が停止しました。扉は施錠されています。', 'The controller stopped; the doors are secured.'],
+  controller_stopped: () => [
+    '制御装置が停止しました。扉は施錠されています。',
+    'The controller stopped; the doors are secured.',
+  ],
   witness_checked: (d, r, x) =>
     yes(d.refused)
       ? [
@@ -429,8 +462,14 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   ],
   room_secured: (d, r, x) =>
     yes(d.late)
-      ? [`無人の${x.door(r.door)}が閉じて施錠されました（定めた時間を過ぎてから）。`, `The empty room behind ${x.door(r.door)} was closed and locked, late.`]
-      : [`無人の${x.door(r.door)}が閉じて施錠されました。`, `The empty room behind ${x.door(r.door)} was closed and locked.`],
+      ? [
+          `無人の${x.door(r.door)}が閉じて施錠されました（定めた時間を過ぎてから）。`,
+          `The empty room behind ${x.door(r.door)} was closed and locked, late.`,
+        ]
+      : [
+          `無人の${x.door(r.door)}が閉じて施錠されました。`,
+          `The empty room behind ${x.door(r.door)} was closed and locked.`,
+        ],
   end_of_day_report: (d, _r, x) => {
     const inside = Array.isArray(d.inside) ? d.inside.length : 0;
     const badges = Array.isArray(d.unreturnedBadges) ? d.unreturnedBadges.length : 0;
@@ -466,7 +505,10 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   config_loaded: (d, r, x) => {
     const n = Array.isArray(d.changes) ? d.changes.length : 0;
     return d.previousSeq === null
-      ? [`${x.actor(r.actor)}が設定ファイルで制御装置を起動しました（初回の記録）。`, `${cap(x.actor(r.actor))} started the controller with the config file (baseline).`]
+      ? [
+          `${x.actor(r.actor)}が設定ファイルで制御装置を起動しました（初回の記録）。`,
+          `${cap(x.actor(r.actor))} started the controller with the config file (baseline).`,
+        ]
       : [
           `${x.actor(r.actor)}が設定ファイルで制御装置を起動しました（入室に関わる変更 ${x.num(n)} 件）。`,
           `${cap(x.actor(r.actor))} started the controller with the config file (${x.num(n)} access-relevant changes).`,
@@ -559,7 +601,10 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   ],
   logout: (d, _r, x) =>
     d.why === 'idle'
-      ? [`${x.account(d)} は操作がなかったためログアウトされました。`, `${x.account(d)} was logged out after being idle.`]
+      ? [
+          `${x.account(d)} は操作がなかったためログアウトされました。`,
+          `${x.account(d)} was logged out after being idle.`,
+        ]
       : [`${x.account(d)} がログアウトしました。`, `${x.account(d)} logged out.`],
   activation_issued: (d, _r, x) => [
     `申請 #${x.num(d.requestId)} の承認により、アカウント ${x.account(d)} の有効化コードを発行しました（${x.time(d.expiresAt)} まで）。`,
@@ -694,7 +739,10 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     d.synchronised === true
       ? ['時刻が同期しました。', 'The clock is synchronised.']
       : d.synchronised === false
-        ? [`時刻が同期していません${d.restriction ? '。時刻に依存する入室を制限しています' : ''}。`, `The clock is not synchronised${d.restriction ? '; entry that depends on the time is restricted' : ''}.`]
+        ? [
+            `時刻が同期していません${d.restriction ? '。時刻に依存する入室を制限しています' : ''}。`,
+            `The clock is not synchronised${d.restriction ? '; entry that depends on the time is restricted' : ''}.`,
+          ]
         : ['時刻の同期状態を確認できません。', 'The clock’s synchronisation cannot be confirmed.'],
   backups_removed: (d, _r, x) => [
     `古いバックアップ ${x.num(Array.isArray(d.removed) ? d.removed.length : 0)} 件を削除しました（${x.num(d.keep)} 世代を保持）。`,
@@ -744,16 +792,26 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
 
 function refusedJa(action: unknown): string {
   return (
-    { create: '申請', approve: '承認', reject: '却下', withdraw: '取下げ', break_glass: '単独実施', review: '事後確認' }[
-      String(action)
-    ] ?? '操作'
+    {
+      create: '申請',
+      approve: '承認',
+      reject: '却下',
+      withdraw: '取下げ',
+      break_glass: '単独実施',
+      review: '事後確認',
+    }[String(action)] ?? '操作'
   );
 }
 function refusedEn(action: unknown): string {
   return (
-    { create: 'file', approve: 'approve', reject: 'reject', withdraw: 'withdraw', break_glass: 'act alone on', review: 'review' }[
-      String(action)
-    ] ?? 'act on'
+    {
+      create: 'file',
+      approve: 'approve',
+      reject: 'reject',
+      withdraw: 'withdraw',
+      break_glass: 'act alone on',
+      review: 'review',
+    }[String(action)] ?? 'act on'
   );
 }
 
@@ -870,7 +928,10 @@ const ALARMS: { readonly [T in AlarmType]: AlarmSentence } = {
 function alarmPair(a: SentenceAlarm, x: Say): Pair {
   const f = (ALARMS as Record<string, AlarmSentence | undefined>)[a.type];
   if (f) return f(a, x);
-  return [`${x.alarmName(a.type)}${a.door ? `（${x.door(a.door)}）` : ''}`, `${x.alarmName(a.type)}${a.door ? ` (${x.door(a.door)})` : ''}`];
+  return [
+    `${x.alarmName(a.type)}${a.door ? `（${x.door(a.door)}）` : ''}`,
+    `${x.alarmName(a.type)}${a.door ? ` (${x.door(a.door)})` : ''}`,
+  ];
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -940,8 +1001,17 @@ export function detailLines(row: SentenceRow, names: Names, lang: Lang): { key: 
       return v;
     }
     if (typeof v === 'boolean') return v ? x.t('yes') : x.t('no');
-    if (Array.isArray(v)) return v.map((e) => show(key, typeof e === 'object' && e !== null && 'person' in e ? (e as Data).person : e)).join(', ');
-    return JSON.stringify(v, (k, val) => (typeof val === 'number' && TIME_KEY.test(k) && val > 1e11 ? x.time(val) : typeof val === 'string' && REGISTRY_ID.test(val) ? show(k, val) : val));
+    if (Array.isArray(v))
+      return v
+        .map((e) => show(key, typeof e === 'object' && e !== null && 'person' in e ? (e as Data).person : e))
+        .join(', ');
+    return JSON.stringify(v, (k, val) =>
+      typeof val === 'number' && TIME_KEY.test(k) && val > 1e11
+        ? x.time(val)
+        : typeof val === 'string' && REGISTRY_ID.test(val)
+          ? show(k, val)
+          : val,
+    );
   };
   const d = (row.data !== null && typeof row.data === 'object' ? row.data : {}) as Data;
   for (const [k, v] of Object.entries(d)) {

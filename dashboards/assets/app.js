@@ -78,7 +78,10 @@ function formBody(form) {
 
 function showError(scope, data, status) {
   const text = data?.error ? data.error.text || data.error.message : `HTTP ${status}`;
-  const detail = data?.error?.text && data.error.message !== data.error.text ? data.error.message : '';
+  // The API's English `message` adds specifics on an English page only: Japanese pages show Japanese alone.
+  const english = document.documentElement.lang !== 'ja';
+  const detail =
+    english && data?.error?.text && data.error.message !== data.error.text ? data.error.message : '';
   const slot = scope?.querySelector('.form-error');
   if (slot) {
     slot.textContent = visible(detail ? `${text} (${detail})` : text);

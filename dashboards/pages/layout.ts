@@ -9,6 +9,7 @@ import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Lang, Translate } from '../i18n.js';
+import { alarmSentence, type Names } from '../sentences.js';
 
 /** Display labels of the accounts a page names: `user:tanaka` → `Tanaka (tanaka)`. */
 export type ActorNames = ReadonlyMap<string, string>;
@@ -40,6 +41,22 @@ export interface Shell {
   /** Alarms not yet acknowledged, counted in the navigation. */
   unackedAlarms: number;
   actors: ActorNames;
+  /** The names the page's sentences resolve (people, cards, readers); absent: doors and accounts only. */
+  names?: Names;
+}
+
+/** The names for sentences (dashboards/sentences.ts): the shell's, or what the shell alone knows. */
+export function namesOf(v: Shell): Names {
+  return (
+    v.names ?? {
+      people: new Map(),
+      badges: new Map(),
+      doors: v.doors,
+      schedules: new Map(),
+      actors: v.actors,
+      tz: v.tz,
+    }
+  );
 }
 
 /** May the viewer do this? (What the page offers; the routes check it again.) */
@@ -193,7 +210,7 @@ export function activeAlarmItem(v: Shell, a: ActiveAlarm, opts: { link: boolean 
   return html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
   <div>${opts.link ? html`<a href="/alarms/${a.id}">${label}</a>` : label} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
   ${doorName(v, a.door)} · ${fmtTime(v, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
-  <div class="detail">${a.detail}</div>
+  <div class="detail">${alarmSentence(a, namesOf(v), v.lang)}</div>
   ${
     a.acknowledged
       ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(v, a.acknowledged.by), time: fmtTime(v, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`

@@ -176,16 +176,34 @@ describe('every record type as a sentence', () => {
     expect(recordSentence(row, names, 'en')).toBe(
       'Visitor Tanaka Ichiro entered Server room with badge ••••3D4E (escorted by Yamada Taro).',
     );
-    const denied = { ...row, person: null, data: { ...(row.data as object), result: 'denied', reason: 'unknown_badge', badge: null, personName: null, category: null, escort: undefined } };
+    const denied = {
+      ...row,
+      person: null,
+      data: {
+        ...(row.data as object),
+        result: 'denied',
+        reason: 'unknown_badge',
+        badge: null,
+        personName: null,
+        category: null,
+        escort: undefined,
+      },
+    };
     expect(recordSentence(denied, names, 'ja')).toBe(
       `登録されていないカード ••••3D4EがServer roomで拒否されました（${translator('ja')('reason_unknown_badge')}）。`,
     );
-    expect(recordSentence(denied, names, 'en')).toBe('Unregistered badge ••••3D4E refused at Server room (unknown badge).');
+    expect(recordSentence(denied, names, 'en')).toBe(
+      'Unregistered badge ••••3D4E refused at Server room (unknown badge).',
+    );
   });
 
   it('gives a row of a type it does not know a generic sentence, not a crash', () => {
     for (const lang of ['ja', 'en'] as const) {
-      const s = recordSentence({ ...rowOf('access'), type: 'from_a_newer_version', data: { x: VISITOR } }, names, lang);
+      const s = recordSentence(
+        { ...rowOf('access'), type: 'from_a_newer_version', data: { x: VISITOR } },
+        names,
+        lang,
+      );
       checkText(s, lang, `unknown type ${lang}`);
     }
   });
@@ -213,7 +231,8 @@ describe('every alarm type as a sentence', () => {
     visitor_badge_not_returned: `visitor badge ••••3D4E of visitor ${VISITOR} (host ${ESCORT}) was due back at 2026-12-07T09:00:00.000Z`,
     held_open: 'door held open longer than 60 s',
     reader_offline: 'reader sr-in: no data',
-    storage_low: '80 MiB free of 14000 MiB on the file system of /var/lib/sekisho, below the floor of 256 MiB (storage.lowSpaceMiB)',
+    storage_low:
+      '80 MiB free of 14000 MiB on the file system of /var/lib/sekisho, below the floor of 256 MiB (storage.lowSpaceMiB)',
     break_glass: 'break-glass: badge_enrol carried out alone (request 12); review by another person pending',
   };
 
@@ -238,7 +257,12 @@ describe('every alarm type as a sentence', () => {
   }
 
   it('says who is unescorted and whose escort is missing', () => {
-    const a = { type: 'visitor_unescorted', door: 'server-room', person: VISITOR, detail: DETAILS.visitor_unescorted! };
+    const a = {
+      type: 'visitor_unescorted',
+      door: 'server-room',
+      person: VISITOR,
+      detail: DETAILS.visitor_unescorted!,
+    };
     expect(alarmSentence(a, names, 'ja')).toBe(
       '来訪者 Tanaka Ichiro が、同行者 Yamada Taro のいないままServer roomの室内にいます。',
     );
