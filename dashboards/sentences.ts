@@ -140,6 +140,13 @@ class Say {
     const p = this.n.people.get(id);
     return p ? p.name : this.pick('登録にない人', 'a person not in the register');
   }
+  /** A person and the ID on their identity card: 「山田 太郎（S-1001）」. */
+  personWithId(id: string): string {
+    const p = this.n.people.get(id);
+    return p?.displayId
+      ? this.pick(`${p.name}（${p.displayId}）`, `${p.name} (${p.displayId})`)
+      : this.person(id);
+  }
   /** A person with their category: 「来訪者 田中 一郎」. */
   personCat(id: unknown, category?: unknown): string {
     const cat =
@@ -405,7 +412,7 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
           `${cap(x.reader(d.reader))} sent far more data than its line can carry; it was cut off.`,
         ]
       : [`${x.reader(d.reader)}が応答しません。`, `${cap(x.reader(d.reader))} is offline.`],
-  controller_started: (d, _r, x) => [
+  controller_started: (d) => [
     `制御装置が起動しました（バージョン ${String(d.version)}${d.clockSynced === false ? '、時刻未同期' : ''}）。`,
     `The controller started (version ${String(d.version)}${d.clockSynced === false ? ', clock not synchronised' : ''}).`,
   ],
@@ -878,7 +885,7 @@ const ALARMS: { readonly [T in AlarmType]: AlarmSentence } = {
       `The storage is below its floor of free space${free ? ` (${free} free)` : ''}.`,
     ];
   },
-  break_glass: (a, x) => {
+  break_glass: (a) => {
     const id = detailMatch(a.detail, /\(request (\d+)\)/);
     return [
       `緊急時の単独実施がありました${id ? `（申請 #${id}）` : ''}。別の人の事後確認が必要です。`,
@@ -997,7 +1004,8 @@ export function detailLines(row: SentenceRow, names: Names, lang: Lang): { key: 
     if (v === null || v === undefined) return '—';
     if (typeof v === 'number') return TIME_KEY.test(key) && v > 1e11 ? x.time(v) : String(v);
     if (typeof v === 'string') {
-      if (REGISTRY_ID.test(v)) return v.startsWith('p_') ? x.person(v) : x.card(null, v);
+      // A person by name and the ID on their card: two people may share a name.
+      if (REGISTRY_ID.test(v)) return v.startsWith('p_') ? x.personWithId(v) : x.card(null, v);
       return v;
     }
     if (typeof v === 'boolean') return v ? x.t('yes') : x.t('no');

@@ -375,15 +375,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(status).send({ error: { code, message, text, ...extra } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'not_found',
-          message: 'no such route',
-          text: translator(req.lang ?? 'ja')('error_not_found'),
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: 'no such route',
+        text: translator(req.lang ?? 'ja')('error_not_found'),
+      },
+    }),
   );
 
   // The details are for whoever the guard lets read the Live page (a session, or a token so scoped).

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AlarmType, RecordCatalogue } from '../../controller/domain/index.js';
 import { type Lang, translator } from '../../dashboards/i18n.js';
+import { alarmPage } from '../../dashboards/pages/alarms.js';
 import {
   alarmSentence,
   alarmSentenceTypes,
@@ -221,6 +222,53 @@ describe('every record type as a sentence', () => {
         expect(showsInternalId(value), `${type}.${key}: ${value}`).toBe(false);
       }
     }
+  });
+});
+
+describe('sentences on a page', () => {
+  it('escapes a name with markup and shows a bidirectional override instead of obeying it', () => {
+    const evil = 'p_00000000beef';
+    const v = {
+      lang: 'en' as const,
+      t: translator('en'),
+      user: {
+        id: 'u_1',
+        username: 'tanaka',
+        displayName: 'Tanaka',
+        role: 'admin' as const,
+        mustChangePassword: false,
+      },
+      via: 'session' as const,
+      csrf: 'c',
+      actor: 'user:tanaka',
+      siteName: 'Site',
+      controllerId: 'ctl-1',
+      timeZone: 'Asia/Tokyo',
+      tz: 'Asia/Tokyo',
+      simulated: false,
+      doors: names.doors,
+      unackedAlarms: 1,
+      actors: names.actors,
+      names: { ...names, people: new Map([[evil, { name: '<img src=x onerror=alert(1)>\u202Eevil' }]]) },
+    };
+    const entry = {
+      id: 9,
+      at: T,
+      type: 'visitor_unescorted',
+      severity: 'major',
+      door: 'server-room',
+      detail: `visitor ${evil} is inside without an escort`,
+      ackedBy: null,
+      ackedAt: null,
+      ackComment: null,
+      clearedAt: null,
+    };
+    const out = alarmPage(v, entry, [], { person: evil, source: null }).value;
+    expect(out).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(out).not.toContain('<img');
+    expect(out).not.toContain('\u202E');
+    expect(out).toContain('[U+202E]');
+    expect(showsInternalId(out.replace(/href="[^"]*"/g, ''))).toBe(false);
   });
 });
 
