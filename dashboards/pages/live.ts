@@ -111,7 +111,7 @@ function presenceRows(t: Translate, d: LiveDoorView, escorts: readonly EscortOpt
     return html`<tr data-person="${o.personId}" data-category="${category ?? ''}" class="${o.uncertain ? 'uncertain' : ''}">
   <td><input type="checkbox" name="inside" checked aria-label="${t('presence_inside')}: ${name}"></td>
   <td>${name}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td>
-  <td>${p?.displayId ?? o.personId}</td>
+  <td>${p?.displayId ?? ''}</td>
   <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
   <td>${category === 'visitor' ? escortSelect(t, escorts, o.escort, o.escortPerson) : ''}</td>
 </tr>`;
@@ -182,9 +182,9 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
         .filter(Boolean)
         .join(' ');
       return html`<tr class="${cls}" data-person="${o.personId}">
-  <td>${p?.name ?? t('unknown_person')}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td><td>${p?.displayId ?? o.personId}</td>
+  <td>${p?.name ?? t('unknown_person')}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td><td>${p?.displayId ?? ''}</td>
   <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
-  <td>${o.escort ? html`${o.escortPerson?.name ?? o.escort}${o.escorted === false ? html` <span class="tag bad">${t('unescorted')}</span>` : ''}` : category === 'visitor' ? html`<span class="tag bad">${t('unescorted')}</span>` : ''}</td>
+  <td>${o.escort ? html`${o.escortPerson?.name ?? t('unknown_person')}${o.escorted === false ? html` <span class="tag bad">${t('unescorted')}</span>` : ''}` : category === 'visitor' ? html`<span class="tag bad">${t('unescorted')}</span>` : ''}</td>
   <td class="nowrap">${fmtTime(v, o.since)}</td>
 </tr>`;
     });

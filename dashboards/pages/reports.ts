@@ -29,7 +29,7 @@ ${
   rep.afterHours.length
     ? html`<table class="grid"><thead><tr><th>${t('time')}</th><th>${t('name')}</th><th>${t('id_card')}</th></tr></thead><tbody>${rep.afterHours.map(
         (e) =>
-          html`<tr><td class="nowrap">${fmtTime(v, e.at)}</td><td>${e.person ? html`<a href="/log?person=${e.person}">${e.name ?? e.person}</a>` : '—'}</td><td>${e.displayId ?? ''}</td></tr>`,
+          html`<tr><td class="nowrap">${fmtTime(v, e.at)}</td><td>${e.person ? html`<a href="/log?person=${e.person}">${e.name ?? t('unknown_person')}</a>` : '—'}</td><td>${e.displayId ?? ''}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
 }</section>

@@ -138,6 +138,15 @@ describe('no internal id on any page', () => {
         expect(await context.locator('details[open]').count()).toBe(0);
         // biome-ignore lint/performance/useDomNodeTextContent: the folded details must not be read
         expect(await context.innerText()).not.toMatch(/\b1\d{12}\b/);
+        // It fits its card, the details opened too (the raw JSON used to run past it).
+        const fits = async () => {
+          const [scroll, client] = await context.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+          return scroll! <= client! + 1;
+        };
+        expect(await fits()).toBe(true);
+        for (const summary of await context.locator('summary').all()) await summary.click();
+        expect(await context.locator('details[open]').count()).toBeGreaterThan(0);
+        expect(await fits()).toBe(true);
         expect(errors).toEqual([]);
         await ctx.close();
       }
