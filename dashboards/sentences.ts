@@ -134,6 +134,10 @@ class Say {
   private pick(ja: string, en: string): string {
     return this.lang === 'ja' ? ja : en;
   }
+  /** The one of two words for this language (for the sentences' own use). */
+  pick2(ja: string, en: string): string {
+    return this.pick(ja, en);
+  }
   /** A person by id: their name, or that they are not in the register. */
   person(id: unknown): string {
     if (typeof id !== 'string' || id === '') return this.pick('不明な人', 'an unknown person');
@@ -196,6 +200,16 @@ class Say {
           : undefined;
     return m ? this.pick(`カード ${m}`, `badge ${m}`) : this.pick('カード', 'a badge');
   }
+  /** A card's masked number alone, in brackets (「（••••3D4E）」), or nothing when it is not known. */
+  cardNo(masked: unknown, badgeId?: unknown): string {
+    const m =
+      typeof masked === 'string' && masked !== ''
+        ? masked
+        : typeof badgeId === 'string'
+          ? this.n.badges.get(badgeId)
+          : undefined;
+    return m ? this.pick(`（${m}）`, ` (${m})`) : '';
+  }
   actor(actor: unknown): string {
     if (typeof actor !== 'string' || actor === '') return this.pick('制御装置', 'the controller');
     if (actor.startsWith('user:')) return this.n.actors.get(actor) ?? actor.slice(5);
@@ -217,20 +231,29 @@ class Say {
     if (m < 120) return this.pick(`${m} 分`, `${m} min`);
     return this.pick(`${Math.round(m / 60)} 時間`, `${Math.round(m / 60)} h`);
   }
-  reason(code: unknown): string {
-    const key = `reason_${String(code)}`;
+  /** The i18n label `prefix_value`, or `fallback` for a value it has no words for. */
+  label(prefix: string, value: unknown, fallback: string): string {
+    if (typeof value !== 'string') return fallback;
+    const key = `${prefix}_${value}`;
     const s = this.t(key);
-    return s === key ? String(code) : s;
+    return s === key ? fallback : s;
+  }
+  reason(code: unknown): string {
+    return this.label(
+      'reason',
+      code,
+      typeof code === 'string' ? code : this.pick('理由不明', 'no reason recorded'),
+    );
   }
   kind(kind: unknown): string {
-    const key = `kind_${String(kind)}`;
-    const s = this.t(key);
-    return s === key ? this.pick('申請', 'request') : s;
+    return this.label('kind', kind, this.pick('申請', 'request'));
   }
   role(role: unknown): string {
-    const key = `role_${String(role)}`;
-    const s = this.t(key);
-    return s === key ? String(role) : s;
+    return this.label(
+      'role',
+      role,
+      typeof role === 'string' ? role : this.pick('不明な役割', 'an unknown role'),
+    );
   }
   schedule(id: unknown): string {
     const s = typeof id === 'string' ? id : '';
@@ -311,6 +334,11 @@ function access(d: Data, r: SentenceRow, x: Say): Pair {
   ];
 }
 
+/** A recorded text or number as written; a dash for what an older row lacks. */
+function str(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '—';
+}
+
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -318,19 +346,19 @@ function cap(s: string): string {
 function lockCause(c: unknown): Pair {
   switch (c) {
     case 'grant':
-      return ['入室の許可による', 'for a granted badge'];
+      return ['入室の許可により', 'for a granted badge'];
     case 'exit_request':
-      return ['退室ボタンによる', 'for the exit button'];
+      return ['退室ボタンにより', 'for the exit button'];
     case 'timeout':
-      return ['時間切れによる', 'after the unlock time ran out'];
+      return ['時間切れにより', 'after the unlock time ran out'];
     case 'closed':
-      return ['扉が閉じたことによる', 'as the door closed'];
+      return ['扉が閉じたため', 'as the door closed'];
     case 'lockdown':
-      return ['ロックダウンによる', 'for the lockdown'];
+      return ['ロックダウンにより', 'for the lockdown'];
     case 'startup':
-      return ['起動時の', 'at start-up'];
+      return ['起動時に', 'at start-up'];
     case 'shutdown':
-      return ['停止時の', 'at shutdown'];
+      return ['停止時に', 'at shutdown'];
     default:
       return ['', ''];
   }
@@ -373,11 +401,11 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   alarm_raised: (d, r, x) => {
     const s = alarmPair(
       {
-        type: String(d.alarm),
+        type: str(d.alarm),
         door: r.door,
         person: r.person,
         source: d.source as string,
-        detail: String(d.detail ?? ''),
+        detail: str(d.detail ?? ''),
       },
       x,
     );
@@ -413,8 +441,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
         ]
       : [`${x.reader(d.reader)}が応答しません。`, `${cap(x.reader(d.reader))} is offline.`],
   controller_started: (d) => [
-    `制御装置が起動しました（バージョン ${String(d.version)}${d.clockSynced === false ? '、時刻未同期' : ''}）。`,
-    `The controller started (version ${String(d.version)}${d.clockSynced === false ? ', clock not synchronised' : ''}).`,
+    `制御装置が起動しました（バージョン ${str(d.version)}${d.clockSynced === false ? '、時刻未同期' : ''}）。`,
+    `The controller started (version ${str(d.version)}${d.clockSynced === false ? ', clock not synchronised' : ''}).`,
   ],
   controller_stopped: () => [
     '制御装置が停止しました。扉は施錠されています。',
@@ -481,21 +509,21 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     const inside = Array.isArray(d.inside) ? d.inside.length : 0;
     const badges = Array.isArray(d.unreturnedBadges) ? d.unreturnedBadges.length : 0;
     return [
-      `${String(d.date)} の終業時点：在室者 ${x.num(inside)} 人、未返却の来訪者カード ${x.num(badges)} 枚。`,
-      `End of day ${String(d.date)}: ${x.num(inside)} inside, ${x.num(badges)} visitor badges not returned.`,
+      `${str(d.date)} の終業時点：在室者 ${x.num(inside)} 人、未返却の来訪者カード ${x.num(badges)} 枚。`,
+      `End of day ${str(d.date)}: ${x.num(inside)} inside, ${x.num(badges)} visitor badges not returned.`,
     ];
   },
   visitor_badge_issued: (d, _r, x) => [
-    `来訪者 ${x.person(d.personId)} に来訪者カード（${x.card(d.masked, d.badgeId)}）を発行しました（受入担当：${x.person(d.hostId)}、目的：${x.quote(d.purpose)}、${x.time(d.validUntil)} まで）。`,
-    `Visitor badge (${x.card(d.masked, d.badgeId)}) issued to ${x.person(d.personId)} (host ${x.person(d.hostId)}, purpose ${x.quote(d.purpose)}, until ${x.time(d.validUntil)}).`,
+    `来訪者 ${x.person(d.personId)} に来訪者カード${x.cardNo(d.masked, d.badgeId)}を発行しました（受入担当：${x.person(d.hostId)}、目的：${x.quote(d.purpose)}、${x.time(d.validUntil)} まで）。`,
+    `Visitor badge${x.cardNo(d.masked, d.badgeId)} issued to ${x.person(d.personId)} (host ${x.person(d.hostId)}, purpose ${x.quote(d.purpose)}, until ${x.time(d.validUntil)}).`,
   ],
   visitor_badge_in_use: (d, _r, x) => [
-    `来訪者 ${x.person(d.personId)} の来訪者カード（${x.card(null, d.badgeId)}）が使用中になりました。`,
-    `The visitor badge (${x.card(null, d.badgeId)}) of ${x.person(d.personId)} is in use.`,
+    `来訪者 ${x.person(d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が使用中になりました。`,
+    `The visitor badge${x.cardNo(null, d.badgeId)} of ${x.person(d.personId)} is in use.`,
   ],
   visitor_badge_returned: (d, r, x) => [
-    `来訪者 ${x.person(d.personId)} の来訪者カード（${x.card(null, d.badgeId)}）が返却されました（受領：${x.actor(r.actor)}）。`,
-    `The visitor badge (${x.card(null, d.badgeId)}) of ${x.person(d.personId)} was returned (taken back by ${x.actor(r.actor)}).`,
+    `来訪者 ${x.person(d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が返却されました（受領：${x.actor(r.actor)}）。`,
+    `The visitor badge${x.cardNo(null, d.badgeId)} of ${x.person(d.personId)} was returned (taken back by ${x.actor(r.actor)}).`,
   ],
   escort_permission_granted: (d, r, x) => [
     `${x.person(d.personId)}に同行者となる権限を付与しました（${x.actor(r.actor)}）。`,
@@ -534,8 +562,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${cap(x.actor(r.actor))} was refused acknowledging the config changes of record #${x.num(d.configSeq)} (${d.reason === 'no_person' ? 'no person behind the credential' : 'their own change'}).`,
   ],
   person_added: (d, r, x) => [
-    `${x.actor(r.actor)}が${x.t(`cat_${String(d.category)}`)} ${String(d.name)}（${String(d.displayId)}）を登録しました。`,
-    `${cap(x.actor(r.actor))} registered ${x.t(`cat_${String(d.category)}`).toLowerCase()} ${String(d.name)} (${String(d.displayId)}).`,
+    `${x.actor(r.actor)}が${x.label('cat', d.category, x.pick2('登録者', 'person'))} ${str(d.name)}（${str(d.displayId)}）を登録しました。`,
+    `${cap(x.actor(r.actor))} registered ${x.label('cat', d.category, x.pick2('登録者', 'person')).toLowerCase()} ${str(d.name)} (${str(d.displayId)}).`,
   ],
   person_updated: (d, r, x) => {
     const fields = Object.keys((d.changes ?? {}) as Data);
@@ -549,8 +577,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${cap(x.actor(r.actor))} enrolled ${x.card(d.masked)} for ${x.person(d.personId)}.`,
   ],
   badge_status_changed: (d, r, x) => [
-    `${x.actor(r.actor)}が${x.person(d.personId)}の${x.card(null, d.badgeId)}を「${x.t(`badge_status_${String(d.status)}`)}」にしました${d.reason ? `（${String(d.reason)}）` : ''}。`,
-    `${cap(x.actor(r.actor))} marked ${x.person(d.personId)}'s ${x.card(null, d.badgeId)} ${x.t(`badge_status_${String(d.status)}`)}${d.reason ? ` (${String(d.reason)})` : ''}.`,
+    `${x.actor(r.actor)}が${x.person(d.personId)}の${x.card(null, d.badgeId)}を「${x.label('badge_status', d.status, '—')}」にしました${d.reason ? `（${str(d.reason)}）` : ''}。`,
+    `${cap(x.actor(r.actor))} marked ${x.person(d.personId)}'s ${x.card(null, d.badgeId)} ${x.label('badge_status', d.status, '—')}${d.reason ? ` (${str(d.reason)})` : ''}.`,
   ],
   permission_granted: (d, r, x) => [
     `${x.actor(r.actor)}が${x.person(d.personId)}に${x.door(d.doorId)}の入室権限（時間帯：${x.schedule(d.scheduleId)}）を付与しました。`,
@@ -561,8 +589,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${cap(x.actor(r.actor))} withdrew ${x.person(d.personId)}'s access to ${x.door(d.doorId)}.`,
   ],
   user_added: (d, r, x) => [
-    `${x.actor(r.actor)}がアカウント ${String(d.displayName)}（${String(d.username)}、${x.role(d.role)}）を作成しました。`,
-    `${cap(x.actor(r.actor))} created the account ${String(d.displayName)} (${String(d.username)}, ${x.role(d.role)}).`,
+    `${x.actor(r.actor)}がアカウント ${str(d.displayName)}（${str(d.username)}、${x.role(d.role)}）を作成しました。`,
+    `${cap(x.actor(r.actor))} created the account ${str(d.displayName)} (${str(d.username)}, ${x.role(d.role)}).`,
   ],
   user_role_changed: (d, r, x) => [
     `${x.actor(r.actor)}がアカウント ${x.account(d)} の役割を${x.role(d.from)}から${x.role(d.role)}に変更しました。`,
@@ -587,24 +615,24 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   login_failed: (d, _r, x) =>
     d.username
       ? [
-          `アカウント ${x.account(d)} へのログインに失敗しました（${String(d.ip)}、連続 ${x.num(d.failures)} 回目）。`,
-          `A login to ${x.account(d)} failed (${String(d.ip)}, ${x.num(d.failures)} in a row).`,
+          `アカウント ${x.account(d)} へのログインに失敗しました（${str(d.ip)}、連続 ${x.num(d.failures)} 回目）。`,
+          `A login to ${x.account(d)} failed (${str(d.ip)}, ${x.num(d.failures)} in a row).`,
         ]
       : [
-          `存在しないユーザー名でのログインに失敗しました（${String(d.ip)}）。`,
-          `A login with a user name that has no account failed (${String(d.ip)}).`,
+          `存在しないユーザー名でのログインに失敗しました（${str(d.ip)}）。`,
+          `A login with a user name that has no account failed (${str(d.ip)}).`,
         ],
   user_locked_out: (d, _r, x) => [
-    `アカウント ${x.account(d)} が ${x.time(d.until)} までロックされました（${String(d.ip)}）。`,
-    `The account ${x.account(d)} was locked until ${x.time(d.until)} (${String(d.ip)}).`,
+    `アカウント ${x.account(d)} が ${x.time(d.until)} までロックされました（${str(d.ip)}）。`,
+    `The account ${x.account(d)} was locked until ${x.time(d.until)} (${str(d.ip)}).`,
   ],
   login_throttled: (d, _r, x) => [
-    `${d.username ? `アカウント ${x.account(d)}` : '存在しないユーザー名'}へのログインの失敗が続いたため、以後の試行を待たせます（${String(d.ip)}）。`,
-    `Repeated failed logins to ${d.username ? x.account(d) : 'a name with no account'}: further attempts are delayed (${String(d.ip)}).`,
+    `${d.username ? `アカウント ${x.account(d)}` : '存在しないユーザー名'}へのログインの失敗が続いたため、以後の試行を待たせます（${str(d.ip)}）。`,
+    `Repeated failed logins to ${d.username ? x.account(d) : 'a name with no account'}: further attempts are delayed (${str(d.ip)}).`,
   ],
   login_succeeded: (d, _r, x) => [
-    `${x.account(d)} がログインしました（${String(d.ip)}）。`,
-    `${x.account(d)} logged in (${String(d.ip)}).`,
+    `${x.account(d)} がログインしました（${str(d.ip)}）。`,
+    `${x.account(d)} logged in (${str(d.ip)}).`,
   ],
   logout: (d, _r, x) =>
     d.why === 'idle'
@@ -626,8 +654,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `The account ${x.account(d)} was activated; its user set their password.`,
   ],
   activation_failed: (d, _r, x) => [
-    `アカウント ${x.account(d)} の有効化を拒否しました（${d.why === 'expired' ? '期限切れ' : d.why === 'disabled' ? '無効なアカウント' : 'コードの誤り'}、${String(d.ip)}）。`,
-    `An activation of ${x.account(d)} was refused (${d.why === 'expired' ? 'expired' : d.why === 'disabled' ? 'account disabled' : 'wrong code'}, ${String(d.ip)}).`,
+    `アカウント ${x.account(d)} の有効化を拒否しました（${d.why === 'expired' ? '期限切れ' : d.why === 'disabled' ? '無効なアカウント' : 'コードの誤り'}、${str(d.ip)}）。`,
+    `An activation of ${x.account(d)} was refused (${d.why === 'expired' ? 'expired' : d.why === 'disabled' ? 'account disabled' : 'wrong code'}, ${str(d.ip)}).`,
   ],
   user_sessions_ended: (d, _r, x) => [
     `パスワードの再設定の申請により、アカウント ${x.account(d)} のログイン中の画面をすべて終了しました。`,
@@ -670,20 +698,20 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${cap(x.actor(d.reviewer))} reviewed the break-glass use of ${x.actor(d.usedBy)} (request #${x.num(d.requestId)}): ${x.quote(d.note)}`,
   ],
   token_created: (d, r, x) => [
-    `${x.actor(r.actor)}が API トークン「${String(d.name)}」を作成しました。`,
-    `${cap(x.actor(r.actor))} created the API token “${String(d.name)}”.`,
+    `${x.actor(r.actor)}が API トークン「${str(d.name)}」を作成しました。`,
+    `${cap(x.actor(r.actor))} created the API token “${str(d.name)}”.`,
   ],
   token_rotated: (d, r, x) => [
-    `${x.actor(r.actor)}が API トークン「${String(d.name)}」の秘密を更新しました。`,
-    `${cap(x.actor(r.actor))} rotated the secret of the API token “${String(d.name)}”.`,
+    `${x.actor(r.actor)}が API トークン「${str(d.name)}」の秘密を更新しました。`,
+    `${cap(x.actor(r.actor))} rotated the secret of the API token “${str(d.name)}”.`,
   ],
   token_revoked: (d, r, x) => [
-    `${x.actor(r.actor)}が API トークン「${String(d.name)}」を失効させました。`,
-    `${cap(x.actor(r.actor))} revoked the API token “${String(d.name)}”.`,
+    `${x.actor(r.actor)}が API トークン「${str(d.name)}」を失効させました。`,
+    `${cap(x.actor(r.actor))} revoked the API token “${str(d.name)}”.`,
   ],
   token_refused: (d, _r, x) => [
-    `API トークン「${String(d.name)}」は権限の範囲外の操作を求めたため、拒否しました${typeof d.suppressed === 'number' && d.suppressed > 0 ? `（ほか ${x.num(d.suppressed)} 回）` : ''}。`,
-    `The API token “${String(d.name)}” asked for something outside its scopes and was refused${typeof d.suppressed === 'number' && d.suppressed > 0 ? ` (and ${x.num(d.suppressed)} more times)` : ''}.`,
+    `API トークン「${str(d.name)}」は権限の範囲外の操作を求めたため、拒否しました${typeof d.suppressed === 'number' && d.suppressed > 0 ? `（ほか ${x.num(d.suppressed)} 回）` : ''}。`,
+    `The API token “${str(d.name)}” asked for something outside its scopes and was refused${typeof d.suppressed === 'number' && d.suppressed > 0 ? ` (and ${x.num(d.suppressed)} more times)` : ''}.`,
   ],
   mqtt_connected: (d, _r, x) => [
     `MQTT ブローカーに接続しました（未送信 ${x.num(d.backlog)} 件）。`,
@@ -732,8 +760,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${cap(x.actor(r.actor))} exported the entry/exit log as CSV.`,
   ],
   manual_entry_recorded: (d, r, x) => [
-    `紙の入退室管理簿（${String(d.paperRef)}）から転記：${x.named(d.personName, r.person)}が ${x.time(d.paperAt)} に機械鍵で${x.door(r.door)}に${dirJa(d)}しました（承認：${x.actor(d.approvedBy)}）。`,
-    `Transcribed from the paper ledger (${String(d.paperRef)}): ${x.named(d.personName, r.person)} made an ${dirEn(d)} at ${x.door(r.door)} with the mechanical key at ${x.time(d.paperAt)} (approved by ${x.actor(d.approvedBy)}).`,
+    `紙の入退室管理簿（${str(d.paperRef)}）から転記：${x.named(d.personName, r.person)}が ${x.time(d.paperAt)} に機械鍵で${x.door(r.door)}に${dirJa(d)}しました（承認：${x.actor(d.approvedBy)}）。`,
+    `Transcribed from the paper ledger (${str(d.paperRef)}): ${x.named(d.personName, r.person)} made an ${dirEn(d)} at ${x.door(r.door)} with the mechanical key at ${x.time(d.paperAt)} (approved by ${x.actor(d.approvedBy)}).`,
   ],
   clock_adjusted: (d, _r, x) => {
     const ms = typeof d.stepMs === 'number' ? d.stepMs : 0;
@@ -776,8 +804,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `The UPS’s status can be read again (after ${x.secs(d.secondsLost)}).`,
   ],
   door_commissioned: (d, r, x) => [
-    `${x.actor(r.actor)}が${x.door(r.door)}の据付時の試験を行いました：${x.t(`com_outcome_${String(d.outcome)}`)}${d.board === 'sim' ? '（模擬基板）' : ''}。`,
-    `${cap(x.actor(r.actor))} commissioned ${x.door(r.door)}: ${x.t(`com_outcome_${String(d.outcome)}`).toLowerCase()}${d.board === 'sim' ? ' (simulated board)' : ''}.`,
+    `${x.actor(r.actor)}が${x.door(r.door)}の据付時の試験を行いました：${x.label('com_outcome', d.outcome, '—')}${d.board === 'sim' ? '（模擬基板）' : ''}。`,
+    `${cap(x.actor(r.actor))} commissioned ${x.door(r.door)}: ${x.label('com_outcome', d.outcome, '—').toLowerCase()}${d.board === 'sim' ? ' (simulated board)' : ''}.`,
   ],
   journal_truncated: (d, _r, x) => [
     `記録 #${x.num(d.lostFrom)}〜#${x.num(d.lostThrough)} が失われています（署名済みの記録より短くなっていました）。`,

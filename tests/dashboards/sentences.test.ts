@@ -198,6 +198,17 @@ describe('every record type as a sentence', () => {
     );
   });
 
+  it('words a row that lacks fields (an older version wrote it) without leftovers', () => {
+    for (const type of types) {
+      for (const lang of ['ja', 'en'] as const) {
+        const s = recordSentence({ ...rowOf(type), person: null, actor: null, data: {} }, names, lang);
+        expect(s, `${type} ${lang}`).not.toMatch(LEFTOVERS);
+        // No i18n key left untranslated (cat_…, com_outcome_…).
+        expect(s, `${type} ${lang}`).not.toMatch(/\b(cat|com_outcome|badge_status|role|reason|kind)_/);
+      }
+    }
+  });
+
   it('gives a row of a type it does not know a generic sentence, not a crash', () => {
     for (const lang of ['ja', 'en'] as const) {
       const s = recordSentence(
