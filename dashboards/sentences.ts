@@ -151,15 +151,15 @@ class Say {
       ? this.pick(`${p.name}（${p.displayId}）`, `${p.name} (${p.displayId})`)
       : this.person(id);
   }
-  /** A person with their category: 「来訪者 田中 一郎」. */
-  personCat(id: unknown, category?: unknown): string {
+  /** A person with their category: 「来訪者 田中 一郎」; `recorded`: the name the row itself kept. */
+  personCat(id: unknown, category?: unknown, recorded?: unknown): string {
     const cat =
       typeof category === 'string'
         ? category
         : typeof id === 'string'
           ? this.n.people.get(id)?.category
           : null;
-    const name = this.person(id);
+    const name = this.named(recorded, id);
     if (!cat) return name;
     return this.pick(`${this.t(`cat_${cat}`)} ${name}`, `${this.t(`cat_${cat}`).toLowerCase()} ${name}`);
   }
@@ -285,7 +285,8 @@ const dirJa = (d: Data) => (d.direction === 'out' ? '退室' : '入室');
 const dirEn = (d: Data) => (d.direction === 'out' ? 'exit' : 'entry');
 
 function access(d: Data, r: SentenceRow, x: Say): Pair {
-  const who = r.person ? x.personCat(r.person, d.category) : null;
+  // The name as recorded with the entry: what the person was called when they badged.
+  const who = r.person ? x.personCat(r.person, d.category, d.personName) : null;
   const card = x.card(d.masked, d.badge);
   const where = x.door(r.door);
   const extrasJa: string[] = [];

@@ -95,6 +95,8 @@ function livePanelView(dash: Dash, status: ControllerStatus, manager: boolean): 
       reason: String(d.reason),
       personName: typeof d.personName === 'string' ? d.personName : null,
       masked: typeof d.masked === 'string' ? d.masked : null,
+      person: r.person,
+      data: r.data,
     };
   });
   return {

@@ -127,6 +127,12 @@ describe('no internal id on any page', () => {
           seen.add(path);
           for (const id of ids) found.push(`${locale} ${path}: ${id}`);
         }
+        // Live's latest entries and exits as sentences: who, with which card, where.
+        await page.goto(`${base}/`);
+        const recent = (await page.locator('#recent-events').textContent()) ?? '';
+        expect(recent).toContain('山田 太郎');
+        expect(recent).toContain('••••3D4E');
+        expect(recent).toContain(locale === 'ja-JP' ? 'マシン室に入室しました' : 'entered マシン室');
         // The alarm the issue saw ("visitor p_… is inside without their escort p_…"), in words.
         const unescorted = d.controller.activeAlarms().find((a) => a.type === 'visitor_unescorted')!;
         await page.goto(`${base}/alarms/${unescorted.id}`);
