@@ -1,7 +1,17 @@
 /** The reports page (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
 import { html, type SafeHtml } from '../html.js';
 import type { ComplianceItem, Report } from '../reports.js';
-import { actorLabel, alarmLabel, doorName, fmtTime, page, reasonLabel, type Shell } from './layout.js';
+import { alarmSentence } from '../sentences.js';
+import {
+  actorLabel,
+  alarmLabel,
+  doorName,
+  fmtTime,
+  namesOf,
+  page,
+  reasonLabel,
+  type Shell,
+} from './layout.js';
 
 export interface ReportsView {
   /** The range as the form shows it (`YYYY-MM-DD`, `to` inclusive). */
@@ -48,7 +58,7 @@ ${
     ? html`<table class="grid"><thead><tr><th>${t('raised_at')}</th><th>${t('alarm')}</th><th>${t('door')}</th><th>${t('acknowledged')}</th></tr></thead><tbody>${rep.doorAlarms.map(
         (
           a,
-        ) => html`<tr><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td><td>${alarmLabel(t, a.type)}</td><td>${doorName(v, a.door)}</td>
+        ) => html`<tr><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td><td>${alarmLabel(t, a.type)}<div class="small">${alarmSentence(a, namesOf(v), v.lang)}</div></td><td>${doorName(v, a.door)}</td>
 <td>${a.ackedAt ? `${actorLabel(v, a.ackedBy)} — ${a.ackComment ?? ''}` : html`<span class="bad">${t('unacknowledged')}</span>`}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`

@@ -133,6 +133,11 @@ describe('no internal id on any page', () => {
         expect(recent).toContain('山田 太郎');
         expect(recent).toContain('••••3D4E');
         expect(recent).toContain(locale === 'ja-JP' ? 'マシン室に入室しました' : 'entered マシン室');
+        // The Reports' forced and held doors say what happened, in words.
+        await page.goto(`${base}/reports`);
+        expect(await page.locator('main').textContent()).toContain(
+          locale === 'ja-JP' ? 'マシン室がこじ開けられました' : 'マシン室 was forced open',
+        );
         // The alarm the issue saw ("visitor p_… is inside without their escort p_…"), in words.
         const unescorted = d.controller.activeAlarms().find((a) => a.type === 'visitor_unescorted')!;
         await page.goto(`${base}/alarms/${unescorted.id}`);
