@@ -343,7 +343,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
             : code === 'unknown_host'
               ? t('error_unknown_host')
               : t('error_page');
-      const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
+      // The English message adds specifics on an English page only (docs/glossary.md, Errors).
+      const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p>${lang === 'en' ? html`<p class="detail">${message}</p>` : ''}`;
       const shell =
         req.principal?.kind === 'session'
           ? page(shellOf(dash, { t, lang, principal: req.principal }), {

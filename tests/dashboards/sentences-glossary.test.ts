@@ -178,6 +178,12 @@ describe('errors in the screen’s language only', () => {
       expect(big.statusCode).toBe(413);
       expect(big.json().error.text).toMatch(JAPANESE);
       expect(big.json().error.text).not.toMatch(/[A-Za-z]{3,}/);
+      // A page's error (no such alarm): the Japanese page holds no English message.
+      const page = await op.req('GET', '/alarms/999999', undefined, ja);
+      expect(page.statusCode).toBe(404);
+      expect(page.body).toContain('ページが見つかりません。');
+      expect(page.body).not.toContain('no alarm 999999');
+      expect((await op.req('GET', '/alarms/999999', undefined, en)).body).toContain('no alarm 999999');
       // A route that does not exist (the not-found handler's answer): Japanese too.
       const odd = await op.req('POST', '/api/no-such-route', {}, ja);
       expect(odd.statusCode).toBe(404);
