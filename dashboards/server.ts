@@ -116,6 +116,17 @@ const TOKEN_REFUSED: Record<TokenProblem, string> = {
   expired: 'the API token has expired (sekisho token rotate NAME --expires …)',
 };
 
+/** The words of an error code that has none of its own, by its HTTP status. */
+function fallbackErrorKey(status: number): string {
+  if (status === 401) return 'error_unauthorized';
+  if (status === 403) return 'error_forbidden';
+  if (status === 404) return 'error_not_found';
+  if (status === 409) return 'error_conflict';
+  if (status === 429) return 'error_rate_limited';
+  if (status >= 500) return 'error_internal_error';
+  return 'error_invalid_request';
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller } = opts;
   // Typed as the HTTP instance either way: no route or hook uses anything only one server has.
@@ -347,7 +358,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
             : code === 'unknown_host'
               ? t('error_unknown_host')
               : t('error_page');
-      const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p><p class="detail">${message}</p>`;
+      // The English message adds specifics on an English page only (docs/glossary.md, Errors).
+      const body = html`<h1>${status}</h1><p class="notice bad" data-code="${code}">${text}</p>${lang === 'en' ? html`<p class="detail">${message}</p>` : ''}`;
       const shell =
         req.principal?.kind === 'session'
           ? page(shellOf(dash, { t, lang, principal: req.principal }), {
@@ -366,11 +378,26 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       ? extra.feedback.filter((k): k is string => typeof k === 'string')
       : [];
     const detail = detailKey ? [detailKey, ...feedback].map((k) => t(k, { min: 12 })).join(' ') : null;
-    const text = localized === key ? message : detail ? `${localized} ${detail}` : localized;
+    // `text` is in the screen's language only (docs/glossary.md, Errors): a code without words of its
+    // own says what kind of refusal it is in Japanese, never the English `message`.
+    const text =
+      localized !== key
+        ? detail
+          ? `${localized} ${detail}`
+          : localized
+        : lang === 'ja'
+          ? t(fallbackErrorKey(status))
+          : message;
     return reply.code(status).send({ error: { code, message, text, ...extra } });
   });
-  app.setNotFoundHandler((_req, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }),
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: 'no such route',
+        text: translator(req.lang ?? 'ja')('error_not_found'),
+      },
+    }),
   );
 
   // The details are for whoever the guard lets read the Live page (a session, or a token so scoped).

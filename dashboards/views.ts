@@ -9,6 +9,7 @@ import { ApiError, type Principal } from './http.js';
 import type { Lang, Translate } from './i18n.js';
 import { maskAlarm, masksNames } from './monitor.js';
 import type { ActorNames, Shell } from './pages/layout.js';
+import { type Names, referencedIds } from './sentences.js';
 
 /** The display labels of those of `actors` that are dashboard accounts (`user:…`). */
 export function actorNames(dash: Dash, actors: Iterable<string | null | undefined>): ActorNames {
@@ -21,11 +22,46 @@ export function actorNames(dash: Dash, actors: Iterable<string | null | undefine
   return out;
 }
 
-/** The shell of a page for `principal`; `actors`: the accounts the page will name. */
+/**
+ * The names a page's sentences need (dashboards/sentences.ts): the people and cards that `rows`
+ * (journal rows, alarms) refer to, each kind in one registry query, and the doors, readers and
+ * schedules of the config. Also used by routes that render sentences outside a page.
+ */
+export function namesFor(
+  dash: Dash,
+  rows: readonly { person?: string | null; data?: unknown; detail?: string }[],
+  actors: ActorNames,
+): Names {
+  const { registry, config } = dash.controller;
+  const ids = referencedIds(rows);
+  const people = new Map<string, { name: string; displayId: string; category: string }>();
+  for (const [id, p] of registry.getPeople(ids.people))
+    people.set(id, { name: p.name, displayId: p.displayId, category: p.category });
+  const badges = new Map<string, string>();
+  // A page names a few cards at most (a context of 40 rows): one keyed read each.
+  for (const id of ids.badges) {
+    const b = registry.getBadge(id);
+    if (b) badges.set(id, b.masked);
+  }
+  return {
+    people,
+    badges,
+    doors: config.doors,
+    schedules: new Map(config.schedules.map((s) => [s.id, s.name ?? s.id])),
+    actors,
+    tz: dash.tz,
+  };
+}
+
+/**
+ * The shell of a page for `principal`; `actors`: the accounts the page will name; `rows`: the
+ * journal rows and alarms whose people its sentences name (the active alarms' always are).
+ */
 export function shellOf(
   dash: Dash,
   ctx: { t: Translate; lang: Lang; principal: Principal },
   actors: Iterable<string | null | undefined> = [],
+  rows: readonly { person?: string | null; data?: unknown; detail?: string }[] = [],
 ): Shell {
   const { controller } = dash;
   const { config } = controller;
@@ -33,6 +69,8 @@ export function shellOf(
   // The guard keeps API tokens off the pages (they are for people): this never happens.
   if (principal.kind !== 'session') throw new ApiError(403, 'forbidden', 'pages are for people: log in');
   const active = controller.activeAlarms();
+  const masked = masksNames(principal);
+  const names = actorNames(dash, [principal.actor, ...actors]);
   return {
     lang: ctx.lang,
     t: ctx.t,
@@ -47,12 +85,14 @@ export function shellOf(
     simulated: dash.simulated,
     doors: config.doors,
     unackedAlarms: active.filter((a) => !a.acknowledged).length,
-    alarms: orderAlarms(masksNames(principal) ? active.map(maskAlarm) : active),
+    alarms: orderAlarms(masked ? active.map(maskAlarm) : active),
     streamLostMs: dash.streamLostMs,
     idle:
       principal.session && !principal.session.idleExempt
         ? { ms: dash.sessions.times.idleMs, warnMs: dash.sessionWarningMs }
         : null,
-    actors: actorNames(dash, [principal.actor, ...actors]),
+    actors: names,
+    // A wall screen with masked names gets no one's name in a sentence either.
+    names: namesFor(dash, masked ? [] : [...active, ...rows], names),
   };
 }

@@ -77,8 +77,18 @@ function formBody(form) {
 }
 
 function showError(scope, data, status) {
-  const text = data?.error ? data.error.text || data.error.message : `HTTP ${status}`;
-  const detail = data?.error?.text && data.error.message !== data.error.text ? data.error.message : '';
+  // The API's English `message` adds specifics on an English page only: Japanese pages show Japanese
+  // alone, and a failure with no words of the server's (the network, a proxy) is said in Japanese.
+  const english = document.documentElement.lang !== 'ja';
+  const text =
+    data?.error?.text ||
+    (english
+      ? data?.error?.message || `HTTP ${status}`
+      : status === 0
+        ? 'サーバーと通信できませんでした。接続を確かめて、もう一度お試しください。'
+        : `エラーが発生しました（HTTP ${status}）。`);
+  const detail =
+    english && data?.error?.text && data.error.message !== data.error.text ? data.error.message : '';
   const slot = scope?.querySelector('.form-error');
   if (slot) {
     slot.textContent = visible(detail ? `${text} (${detail})` : text);

@@ -2,7 +2,17 @@
 import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { html, type SafeHtml } from '../html.js';
 import type { AlarmEntry } from '../logindex.js';
-import { activeAlarmItem, actorLabel, alarmLabel, doorName, fmtTime, page, type Shell } from './layout.js';
+import { alarmSentence, detailLines, recordSentence } from '../sentences.js';
+import {
+  activeAlarmItem,
+  actorLabel,
+  alarmLabel,
+  doorName,
+  fmtTime,
+  namesOf,
+  page,
+  type Shell,
+} from './layout.js';
 
 export interface AlarmsView {
   active: readonly ActiveAlarm[];
@@ -72,12 +82,47 @@ export interface ContextRow {
   seq: number;
   at: number;
   type: string;
+  door?: string | null;
+  person?: string | null;
   actor: string | null;
   data: unknown;
 }
 
-export function alarmPage(v: Shell, a: AlarmEntry, rows: readonly ContextRow[]): SafeHtml {
+/** The alarm's own columns that the history's entry lacks: whom and what on the door it is about. */
+export interface AlarmSubject {
+  person: string | null;
+  source: string | null;
+}
+
+/**
+ * One alarm: what happened as a sentence, and the records around it (§4(2)③) as sentences, each
+ * with its raw fields behind 詳細 / Details (times in the site's zone, names for ids).
+ */
+export function alarmPage(
+  v: Shell,
+  a: AlarmEntry,
+  rows: readonly ContextRow[],
+  subject: AlarmSubject = { person: null, source: null },
+): SafeHtml {
   const { t } = v;
+  const names = namesOf(v);
+  const what = alarmSentence({ ...a, ...subject }, names, v.lang);
+  const row = (r: ContextRow) => {
+    const sr = {
+      type: r.type,
+      at: r.at,
+      door: r.door ?? null,
+      person: r.person ?? null,
+      actor: r.actor,
+      data: r.data,
+    };
+    const lines = detailLines(sr, names, v.lang);
+    return html`<li class="${r.seq === a.id ? 'highlight' : ''}" data-seq="${r.seq}"><span class="nowrap">${fmtTime(v, r.at)}</span>
+<span class="sentence">${recordSentence(sr, names, v.lang)}</span>
+<details class="raw"><summary>${t('details')}</summary><dl class="facts small">
+<dt>${t('record_no')}</dt><dd>#${r.seq}</dd><dt>${t('record_kind')}</dt><dd class="mono">${r.type}</dd>${r.actor ? html`<dt>${t('actor')}</dt><dd>${actorLabel(v, r.actor)}</dd>` : ''}
+${lines.map((l) => html`<dt class="mono">${l.key}</dt><dd>${l.value}</dd>`)}</dl></details></li>`;
+  };
   return page(v, {
     title: alarmLabel(t, a.type),
     active: 'alarms',
@@ -85,17 +130,12 @@ export function alarmPage(v: Shell, a: AlarmEntry, rows: readonly ContextRow[]):
     body: html`<h1>${alarmLabel(t, a.type)} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span></h1>
 <section class="card"><dl class="facts">
 <dt>${t('raised_at')}</dt><dd>${fmtTime(v, a.at)}</dd><dt>${t('door')}</dt><dd>${doorName(v, a.door)}</dd>
-<dt>${t('details')}</dt><dd>${a.detail}</dd>
+<dt>${t('alarm_what')}</dt><dd id="alarm-sentence">${what}</dd>
 <dt>${t('condition')}</dt><dd>${a.clearedAt ? `${t('condition_cleared')} ${fmtTime(v, a.clearedAt)}` : t('condition_active')}</dd>
 <dt>${t('acknowledged')}</dt><dd>${a.ackedAt ? `${t('ack_by', { by: actorLabel(v, a.ackedBy), time: fmtTime(v, a.ackedAt) })} — ${a.ackComment ?? ''}` : t('unacknowledged')}</dd>
 </dl></section>
 <section class="card"><h2>${t('alarm_context')}</h2>
-<table class="grid"><thead><tr><th>seq</th><th>${t('time')}</th><th>type</th><th>${t('actor')}</th><th>${t('details')}</th></tr></thead>
-<tbody>${rows.map(
-      (
-        r,
-      ) => html`<tr class="${r.seq === a.id ? 'highlight' : ''}"><td>${r.seq}</td><td class="nowrap">${fmtTime(v, r.at)}</td><td>${r.type}</td>
-<td>${actorLabel(v, r.actor)}</td><td class="mono small">${JSON.stringify(r.data)}</td></tr>`,
-    )}</tbody></table></section>`,
+${rows.length ? html`<ul class="context" id="alarm-context">${rows.map(row)}</ul>` : html`<p class="empty">${t('no_rows')}</p>`}
+</section>`,
   });
 }

@@ -9,6 +9,7 @@ import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Lang, Translate } from '../i18n.js';
+import { alarmSentence, type Names } from '../sentences.js';
 
 /** Display labels of the accounts a page names: `user:tanaka` → `Tanaka (tanaka)`. */
 export type ActorNames = ReadonlyMap<string, string>;
@@ -52,6 +53,22 @@ export interface Shell {
   /** How long the page waits for its lost live stream before saying it is not updated (ms). */
   streamLostMs?: number;
   actors: ActorNames;
+  /** The names the page's sentences resolve (people, cards, readers); absent: doors and accounts only. */
+  names?: Names;
+}
+
+/** The names for sentences (dashboards/sentences.ts): the shell's, or what the shell alone knows. */
+export function namesOf(v: Shell): Names {
+  return (
+    v.names ?? {
+      people: new Map(),
+      badges: new Map(),
+      doors: v.doors,
+      schedules: new Map(),
+      actors: v.actors,
+      tz: v.tz,
+    }
+  );
 }
 
 /** May the viewer do this? (What the page offers; the routes check it again.) */
@@ -177,10 +194,9 @@ function sessionNotices(t: Translate): SafeHtml {
 </div>`;
 }
 
-/** One alarm as a sentence, for the banner and the screen reader: "重大: こじ開け — サーバー室". */
-export function alarmSentence(v: Shell, a: ActiveAlarm): string {
-  const { t } = v;
-  return `${t(`sev_${a.severity}`)}: ${alarmLabel(t, a.type)} — ${doorName(v, a.door)}`;
+/** One alarm for the banner and the screen reader: its severity, then its sentence. */
+export function alarmHeadline(v: Shell, a: ActiveAlarm): string {
+  return `${v.t(`sev_${a.severity}`)}: ${alarmSentence(a, namesOf(v), v.lang)}`;
 }
 
 /**
@@ -196,7 +212,7 @@ ${
     ? html`<strong>${t('alarm_banner_title')}</strong>
 <ul>${critical.map(
         (a) =>
-          html`<li data-alarm="${a.id}">${alarmSentence(v, a)} <span class="time">${fmtTime(v, a.raisedAt)}</span></li>`,
+          html`<li data-alarm="${a.id}">${alarmHeadline(v, a)} <span class="time">${fmtTime(v, a.raisedAt)}</span></li>`,
       )}</ul>
 <a href="/alarms" class="button">${t('alarm_banner_open')}</a>`
     : ''
@@ -272,7 +288,7 @@ export function activeAlarmItem(v: Shell, a: ActiveAlarm, opts: { link: boolean 
   return html`<li class="alarm sev-${a.severity} ${a.acknowledged ? 'acked' : 'unacked'}" data-alarm="${a.id}">
   <div>${opts.link ? html`<a href="/alarms/${a.id}">${label}</a>` : label} <span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span>
   ${doorName(v, a.door)} · ${fmtTime(v, a.raisedAt)} · ${a.conditionCleared ? t('condition_cleared') : t('condition_active')}</div>
-  <div class="detail">${a.detail}</div>
+  <div class="detail">${alarmSentence(a, namesOf(v), v.lang)}</div>
   ${
     a.acknowledged
       ? html`<div class="ack">${t('acknowledged')}: ${t('ack_by', { by: actorLabel(v, a.acknowledged.by), time: fmtTime(v, a.acknowledged.at) })} — ${a.acknowledged.comment}</div>`

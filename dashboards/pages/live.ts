@@ -6,16 +6,16 @@ import type { ActiveAlarm } from '../../controller/domain/index.js';
 import { formatMiB, PersonCategory } from '../../controller/domain/index.js';
 import { html, type SafeHtml, when } from '../html.js';
 import type { Translate } from '../i18n.js';
+import { recordSentence } from '../sentences.js';
 import {
   activeAlarmItem,
   alarmLabel,
   categoryLabel,
-  doorName,
   fmtTime,
   formError,
   may,
+  namesOf,
   page,
-  reasonLabel,
   type Shell,
 } from './layout.js';
 
@@ -65,6 +65,9 @@ export interface RecentView {
   reason: string;
   personName: string | null;
   masked: string | null;
+  /** The row's person column and data, for its sentence (dashboards/sentences.ts). */
+  person?: string | null;
+  data?: unknown;
 }
 
 export interface LivePanelView {
@@ -114,7 +117,7 @@ function presenceRows(t: Translate, d: LiveDoorView, escorts: readonly EscortOpt
     return html`<tr data-person="${o.personId}" data-category="${category ?? ''}" class="${o.uncertain ? 'uncertain' : ''}">
   <td><input type="checkbox" name="inside" checked aria-label="${t('presence_inside')}: ${name}"></td>
   <td>${name}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td>
-  <td>${p?.displayId ?? o.personId}</td>
+  <td>${p?.displayId ?? ''}</td>
   <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
   <td>${category === 'visitor' ? escortSelect(t, escorts, o.escort, o.escortPerson) : ''}</td>
 </tr>`;
@@ -185,9 +188,9 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
         .filter(Boolean)
         .join(' ');
       return html`<tr class="${cls}" data-person="${o.personId}">
-  <td>${p?.name ?? t('unknown_person')}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td><td>${p?.displayId ?? o.personId}</td>
+  <td>${p?.name ?? t('unknown_person')}${o.uncertain ? html` <span class="tag warn" title="${t('uncertain_hint')}">${t('uncertain')}</span>` : ''}</td><td>${p?.displayId ?? ''}</td>
   <td><span class="tag cat-${category ?? 'unknown'}">${categoryLabel(t, category)}</span></td>
-  <td>${o.escort ? html`${o.escortPerson?.name ?? o.escort}${o.escorted === false ? html` <span class="tag bad">${t('unescorted')}</span>` : ''}` : category === 'visitor' ? html`<span class="tag bad">${t('unescorted')}</span>` : ''}</td>
+  <td>${o.escort ? html`${o.escortPerson?.name ?? t('unknown_person')}${o.escorted === false ? html` <span class="tag bad">${t('unescorted')}</span>` : ''}` : category === 'visitor' ? html`<span class="tag bad">${t('unescorted')}</span>` : ''}</td>
   <td class="nowrap">${fmtTime(v, o.since)}</td>
 </tr>`;
     });
@@ -232,21 +235,25 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
 </section>`;
   });
   const alarms = s.alarms.map((a) => activeAlarmItem(v, a, { link: false }));
-  const oneDoor = v.doors.length === 1;
   const today = fmtTime(v, s.now).slice(0, 10);
   /** Today's rows show the time only; older ones the date too. */
   const shortTime = (at: number) => {
     const x = fmtTime(v, at);
     return x.startsWith(today) ? x.slice(11) : x.slice(5, 16);
   };
-  const events = s.recent.map(
-    (r) => html`<tr class="${r.result === 'granted' ? 'granted' : 'denied'}" data-seq="${r.seq}">
-  <td class="nowrap">${shortTime(r.at)}</td>${oneDoor ? '' : html`<td class="nowrap">${doorName(v, r.door)}</td>`}<td class="nowrap">${t(r.direction)}</td>
-  <td class="ellipsis">${r.personName ?? t('unknown_person')}</td>
-  <td class="mono nowrap">${r.masked ?? ''}</td>
-  <td class="nowrap"><span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${t(r.result)}</span>${r.result === 'granted' ? '' : html`<div class="small">${reasonLabel(t, r.reason)}</div>`}</td>
-</tr>`,
-  );
+  const names = namesOf(v);
+  // Each entry or exit as a sentence (who, card, door, result and why): words, not columns.
+  const events = s.recent.map((r) => {
+    const data = r.data ?? {
+      direction: r.direction,
+      result: r.result,
+      reason: r.reason,
+      personName: r.personName,
+      masked: r.masked,
+    };
+    const row = { type: 'access', at: r.at, door: r.door, person: r.person ?? null, actor: null, data };
+    return html`<li class="${r.result === 'granted' ? 'granted' : 'denied'}" data-seq="${r.seq}"><span class="nowrap">${shortTime(r.at)}</span> <span class="tag ${r.result === 'granted' ? 'ok' : 'bad'}">${t(r.result)}</span> ${recordSentence(row, names, v.lang)}</li>`;
+  });
   const { journal, mqtt, storage } = s;
   return html`${clockBanner(t, s.clock)}<div class="live-grid">
 <div class="col">${doors}</div>
@@ -259,7 +266,7 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
   <h2>${t('recent_events')}</h2>
   ${
     events.length
-      ? html`<table class="grid recent"><thead><tr><th>${t('time')}</th>${oneDoor ? '' : html`<th>${t('door')}</th>`}<th>${t('direction')}</th><th>${t('person')}</th><th>${t('badge')}</th><th>${t('result')}</th></tr></thead><tbody>${events}</tbody></table>`
+      ? html`<ul class="recent" id="recent-events">${events}</ul>`
       : html`<p class="empty">${t('no_rows')}</p>`
   }
   <p class="meta">${t('journal_head')}: #${journal.headSeq} · <span class="${journal.storageOk ? 'good' : 'bad'}">${journal.storageOk ? t('storage_ok') : t('storage_fault')}</span>${storage ? html` · ${spaceLine(t, storage)}` : ''}

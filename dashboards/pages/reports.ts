@@ -1,7 +1,18 @@
 /** The reports page (after-hours entries, denials by reason, forced and held doors) and the compliance view. */
 import { html, type SafeHtml } from '../html.js';
 import type { ComplianceItem, Report } from '../reports.js';
-import { actorLabel, alarmLabel, doorName, fmtTime, may, page, reasonLabel, type Shell } from './layout.js';
+import { alarmSentence } from '../sentences.js';
+import {
+  actorLabel,
+  alarmLabel,
+  doorName,
+  fmtTime,
+  may,
+  namesOf,
+  page,
+  reasonLabel,
+  type Shell,
+} from './layout.js';
 
 export interface ReportsView {
   /** The range as the form shows it (`YYYY-MM-DD`, `to` inclusive). */
@@ -38,7 +49,7 @@ ${
   rep.afterHoursByPerson.length
     ? html`<table class="grid" id="after-hours-people"><thead><tr><th>${t('name')}</th><th>${t('id_card')}</th><th>${t('after_hours_entries')}</th><th>${t('after_hours_times')}</th></tr></thead><tbody>${rep.afterHoursByPerson.map(
         (p) =>
-          html`<tr data-person="${p.person ?? ''}"><td>${p.person ? html`<a href="/log?person=${p.person}&from=${r.fromText}&to=${r.toText}">${p.name ?? p.person}</a>` : t('unknown_person')}</td><td>${p.displayId ?? ''}</td><td class="num">${p.count}</td>
+          html`<tr data-person="${p.person ?? ''}"><td>${p.person ? html`<a href="/log?person=${p.person}&from=${r.fromText}&to=${r.toText}">${p.name ?? t('unknown_person')}</a>` : t('unknown_person')}</td><td>${p.displayId ?? ''}</td><td class="num">${p.count}</td>
 <td><details class="times"><summary>${t('after_hours_show')}</summary><ul class="plain">${p.entries.map((e) => html`<li class="nowrap">${fmtTime(v, e.at)}</li>`)}</ul></details></td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
@@ -60,7 +71,7 @@ ${
     ? html`<table class="grid"><thead><tr><th>${t('raised_at')}</th><th>${t('alarm')}</th><th>${t('door')}</th><th>${t('acknowledged')}</th></tr></thead><tbody>${rep.doorAlarms.map(
         (
           a,
-        ) => html`<tr><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td><td>${alarmLabel(t, a.type)}</td><td>${doorName(v, a.door)}</td>
+        ) => html`<tr><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td><td>${alarmLabel(t, a.type)}<div class="small">${alarmSentence(a, namesOf(v), v.lang)}</div></td><td>${doorName(v, a.door)}</td>
 <td>${a.ackedAt ? `${actorLabel(v, a.ackedBy)} — ${a.ackComment ?? ''}` : html`<span class="bad">${t('unacknowledged')}</span>`}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`

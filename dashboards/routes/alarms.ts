@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AlarmType, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
+import { AlarmType, dataFields, RecordSchemas, VisitRecordSchemas } from '../../controller/domain/index.js';
 import { orderAlarms } from '../alarm-order.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
@@ -112,8 +112,20 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
       const masked = masksNames(principal);
       const a = masked ? maskEntry(found) : found;
       const rows = masked ? maskedContext(context(dash, a.at, a.door)) : context(dash, a.at, a.door);
-      const shell = shellOf(dash, { t, lang, principal }, [a.ackedBy, ...rows.map((r) => r.actor)]);
-      return alarmPage(shell, a, rows);
+      // Whom and what the alarm is about: columns of its raised row that the history does not keep.
+      const raised = dash.controller.journal.get(a.id);
+      const source = raised ? dataFields(raised).source : undefined;
+      const subject = {
+        person: masked ? null : (raised?.person ?? null),
+        source: typeof source === 'string' ? source : null,
+      };
+      const shell = shellOf(
+        dash,
+        { t, lang, principal },
+        [a.ackedBy, ...rows.map((r) => r.actor)],
+        [...rows, { person: subject.person, detail: a.detail }],
+      );
+      return alarmPage(shell, a, rows, subject);
     },
   });
 

@@ -13,7 +13,7 @@ import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js
 import { type Lang, type Translate, translator } from '../i18n.js';
 import { maskAlarm, maskStatus, masksNames } from '../monitor.js';
 import { activeAlarmList } from '../pages/alarms.js';
-import { alarmBanner, alarmSentence, may } from '../pages/layout.js';
+import { alarmBanner, alarmHeadline, may } from '../pages/layout.js';
 import {
   type EscortOption,
   type LiveDoorView,
@@ -126,6 +126,8 @@ function livePanelView(
       reason: String(d.reason),
       personName: typeof d.personName !== 'string' ? null : (mask ?? d.personName),
       masked: typeof d.masked === 'string' && mask === null ? d.masked : null,
+      person: mask === null ? r.person : null,
+      data: mask === null ? r.data : undefined,
     };
   });
   return {
@@ -186,7 +188,7 @@ function alarmBar(
     critical: unacked.filter((a) => a.severity === 'critical').length,
     banner: alarmBanner(shell, alarms).value,
     list: activeAlarmList(shell, alarms).value,
-    announce: unacked.map((a) => ({ id: a.id, text: alarmSentence(shell, a) })),
+    announce: unacked.map((a) => ({ id: a.id, text: alarmHeadline(shell, a) })),
   };
 }
 

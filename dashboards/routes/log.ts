@@ -147,7 +147,10 @@ export function logRows(dash: Dash, seqs: readonly { seq: number }[]): LogRow[] 
       badgeId: typeof d.badge === 'string' ? d.badge : null,
       masked: typeof d.masked === 'string' ? d.masked : null,
       escort,
-      escortName: escort ? (person(escort)?.name ?? escort) : null,
+      // The escort's name now, else as recorded: never their id on a page.
+      escortName: escort
+        ? (person(escort)?.name ?? (typeof d.escortName === 'string' ? d.escortName : null))
+        : null,
       reader: typeof d.reader === 'string' ? d.reader : null,
       source: paper ? 'paper' : 'reader',
       paper: paper

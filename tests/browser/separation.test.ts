@@ -51,7 +51,7 @@ describe('people page: widening is a request', () => {
     const other = await pageFor('manager2', 'ja-JP');
     await other.page.goto(`${base}/requests`);
     const row = other.page.locator('#pending-requests tr[data-request]').first();
-    expect(await row.textContent()).toContain('バッジの登録');
+    expect(await row.textContent()).toContain('カードの登録');
     await Promise.all([other.page.waitForLoadState('load'), row.locator('button[type="submit"]').click()]);
     await expect.poll(() => d.controller.simulateBadge('entry', '0A1B2C3D4E').decision.granted).toBe(true);
     expect(other.errors).toEqual([]);

@@ -135,7 +135,7 @@ describe('the Live page after the clock stepped back', () => {
     const after = c.simulateBadge('exit', '0A1B2C3D4E').row!;
     expect(after.at).toBeLessThan(c.journal.get(before)!.at);
     const html = (await m.get('/')).body;
-    const recent = /<table class="grid recent">.*?<\/table>/s.exec(html)![0];
+    const recent = /<ul class="recent"[^>]*>.*?<\/ul>/s.exec(html)![0];
     const seqs = [...recent.matchAll(/data-seq="(\d+)"/g)].map((x) => Number(x[1]));
     expect(seqs).toEqual([after.seq, before]);
   });

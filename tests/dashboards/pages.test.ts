@@ -89,10 +89,10 @@ describe('pages', () => {
     const en = peoplePage(shell({ lang: 'en' }), peopleList([])).value;
     expect(ja).toMatch(/^<!doctype html>\n<html lang="ja">/);
     expect(en).toMatch(/^<!doctype html>\n<html lang="en">/);
-    expect(ja).toContain('<h1>人とバッジ</h1>');
+    expect(ja).toContain('<h1>登録者とカード</h1>');
     expect(en).toContain('<h1>People and badges</h1>');
     expect(ja).toContain('Tanaka（管理者）');
-    expect(en).not.toContain('人とバッジ');
+    expect(en).not.toContain('登録者とカード');
     // The language switch offers the other language.
     expect(ja).toContain('data-lang-switch="en"');
     expect(en).toContain('data-lang-switch="ja"');
@@ -149,7 +149,9 @@ describe('pages', () => {
     }).value;
     expect(out).toContain('Suzuki Ichiro (suzuki) at 2026-10-08 10:01:00');
     expect(out).toContain('Machine room · 2026-10-08 10:00:00');
-    expect(out).toContain('opened &lt;without&gt; a grant');
+    // The alarm as a sentence, not the controller's English detail.
+    expect(out).toContain('Machine room was forced open');
+    expect(out).not.toContain('without&gt; a grant');
     expect(out).toMatch(/<span class="count" id="nav-alarm-count"[^>]*>3<\/span>/);
     const unnamed = alarmsPage(shell(), {
       active: [alarm],

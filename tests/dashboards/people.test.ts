@@ -357,7 +357,7 @@ describe('people a page at a time', () => {
       expect(ja.body).toContain(`全 ${all.length} 人中 1–100 人目（氏名順）`);
       const n = activeCounts();
       expect(ja.body).toContain(
-        `有効な登録者：職員 ${n.staff} 人・業者 ${n.contractor} 人・来訪者 ${n.visitor} 人`,
+        `有効な登録者：職員 ${n.staff} 人・委託事業者 ${n.contractor} 人・来訪者 ${n.visitor} 人`,
       );
       expect(ja.body).toContain('id="people-filters"');
       expect(ja.body).not.toContain('id="people-prev"');
