@@ -821,11 +821,11 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   // the witness check on the Integrity page (dashboards/pages/witness.ts)
   witness_title: ['立会人の記録との照合', 'Check against a witness history'],
   witness_hint: [
-    '立会人（別の機器で動く sekisho witness）が保管している記録ファイルと、立会人が固定した本機の公開鍵（PEM）を選んでください。立会人が受信した行が、入退室記録から失われたり書き換えられたりしていないかを照合し、最初に異常のある行を示します（記録ファイルは {mb} MB まで）。MQTT で公開されたチェックポイントを 1 行 1 件で保存したファイル（JSON Lines）も照合できます。',
+    '立会人（別の機器で動く sekisho witness）が保管している記録ファイルと、立会人が固定した本機の公開鍵（PEM）を選んでください。立会人が受信した行が、入退室記録から失われたり書き換えられたりしていないかを照合し、最初に異常のある行を示します（記録ファイルは {mb} MB まで）。MQTT で公開されたチェックポイントを 1 行 1 件で保存したファイル（JSON Lines 形式）も照合できます。',
     'Choose the history file kept by the witness (sekisho witness on another machine) and the device public key it pinned (PEM). Every row the witness received is compared with the journal; the first row missing or altered is named (histories up to {mb} MB). A file of checkpoints saved from MQTT (JSON Lines, one per line) is checked too.',
   ],
   witness_history_file: [
-    '立会人の記録ファイルまたはチェックポイントのファイル（JSON Lines）',
+    '立会人の記録ファイルまたはチェックポイントのファイル（JSON Lines 形式）',
     'Witness history or checkpoints file (JSON Lines)',
   ],
   witness_public_key: ['固定した公開鍵（PEM）', 'Pinned public key (PEM)'],

@@ -1,6 +1,6 @@
 /**
  * What `sekisho commission` says to the installer, in Japanese and English (the dashboard's
- * glossary: 扉, 電気錠, 扉センサー, 退室ボタン, いたずら検知, カードリーダー). controller/ may not
+ * glossary: 扉, 電気錠, 扉センサー, 退室ボタン, タンパー検知, カードリーダー). controller/ may not
  * import dashboards/, so the command keeps its own table.
  */
 export type CommissionLang = 'ja' | 'en';
@@ -52,11 +52,11 @@ const M = {
     'The exit button is held: release it first…',
   ],
   tamper: [
-    'いたずら検知スイッチを開けて（カバーを外して）、閉めてください。待っています…',
+    'タンパー検知スイッチを開けて（カバーを外して）、閉めてください。待っています…',
     'Open the tamper switch (take the cover off), then close it again. Waiting…',
   ],
   tamper_reset: [
-    'いたずら検知スイッチが開いています。閉めてください…',
+    'タンパー検知スイッチが開いています。閉めてください…',
     'The tamper switch is open: close it first…',
   ],
   reader_wait_online: [
