@@ -261,6 +261,7 @@ export class Controller {
       board: this.board,
       derived,
       writer,
+      log,
       now,
       guard,
       startedAt: this.startedAt,
@@ -595,7 +596,7 @@ export class Controller {
     if (this.board.kind !== 'sim') throw new Error('simulateBadge: only with a simulated board');
     const rc = this.config.readers.find((r) => r.id === readerId);
     if (!rc) throw new Error(`no reader ${readerId}`);
-    return this.handleBadge({ readerId, credential, format, at: this.now() });
+    return this.writer.event(() => this.handleBadge({ readerId, credential, format, at: this.now() }));
   }
 
   onRow(listener: (row: JournalRow) => void): void {
@@ -678,7 +679,8 @@ export class Controller {
   /** Run a handler; any failure secures the doors and is logged instead of crashing the process. */
   private guard(fn: () => void): void {
     try {
-      fn();
+      // One event, one transaction: every row the handler commits is committed together.
+      this.writer.event(fn);
     } catch (err) {
       this.log.error('handler failed; doors secured', {
         error: err instanceof Error ? err.stack : String(err),

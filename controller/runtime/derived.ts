@@ -150,10 +150,10 @@ export class Checkpoints implements Part {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
   }
 
-  /** Whether the row about to be appended should carry a checkpoint in its transaction. */
-  due(force = false): boolean {
+  /** Whether the transaction about to append `rows` rows should carry a checkpoint of the last. */
+  due(force = false, rows = 1): boolean {
     if (force) return true;
-    const next = this.d.journal.head().seq + 1;
+    const next = this.d.journal.head().seq + rows;
     return next - this.lastSeq >= this.d.everyRows || this.d.now() - this.lastAt >= this.d.everyMs;
   }
 
