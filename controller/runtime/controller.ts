@@ -345,7 +345,10 @@ export class Controller {
   private begin(): void {
     // WAL checkpoints run from a timer between events, never inside a commit on the door path.
     // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
-    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, { busy: () => this.readers.receiving() });
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, {
+      busy: () => this.readers.receiving(),
+      minPages: this.config.storage.walCheckpointPages,
+    });
     // Never append silently to a journal cut back behind what it had signed (docs/journal.md).
     this.startHead = this.journal.head();
     const truncation = findTruncation(this.db, this.startHead, this.secrets.publicKey);

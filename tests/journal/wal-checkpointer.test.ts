@@ -59,6 +59,41 @@ describe('WalCheckpointer', () => {
     expect(journal.head().seq).toBe(3000);
   });
 
+  it('leaves a small log alone, copies a large one once the writes pause, and a larger one at once', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20, minPages: 100, forcePages: 400 });
+    cp.checkpoint(); // the schema's pages
+    const base = cp.stats().checkpoints;
+    // A few door-sized rows: far below minPages, never copied however long the controller idles.
+    for (let i = 0; i < 10; i++) journal.append(sampleInput(i));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cp.stats().checkpoints).toBe(base);
+    expect(cp.stats().waitingPages).toBeGreaterThan(0);
+    expect(cp.stats().waitingPages).toBeLessThan(100);
+    // Past minPages in one go, then quiet: copied at the next look that finds the log unchanged.
+    let seq = 10;
+    while (cp.stats().waitingPages < 100) {
+      for (let i = 0; i < 20; i++) journal.append({ ...sampleInput(seq++), data: { pad: 'x'.repeat(4000) } });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await until(() => cp.stats().checkpoints === base + 1, 'the checkpoint once the writes paused');
+    expect(cp.stats().walPages).toBeGreaterThanOrEqual(100);
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
+    // A stream that never pauses for a whole look: copied only once forcePages wait.
+    const stream = setInterval(
+      () => journal.append({ ...sampleInput(seq++), data: { pad: 'x'.repeat(4000) } }),
+      2,
+    );
+    try {
+      await until(() => cp.stats().checkpoints === base + 2, 'the forced checkpoint during the stream');
+    } finally {
+      clearInterval(stream);
+    }
+    expect(cp.stats().walPages).toBeGreaterThanOrEqual(400);
+    await cp.stop();
+  });
+
   it('keeps the log small under a steady stream of commits; without it the log grows with them', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
@@ -110,7 +145,7 @@ describe('WalCheckpointer', () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
     for (let i = 0; i < 50; i++) journal.append(sampleInput(i));
-    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20 });
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20, minPages: 1 });
     // An export between two of its chunks (opened before the timer can run).
     const rows = db.prepare('SELECT seq FROM journal ORDER BY seq').iterate();
     rows.next();
@@ -155,6 +190,7 @@ describe('WalCheckpointer', () => {
     let arriving = true;
     const cp = WalCheckpointer.start(db, silentLogger, {
       intervalMs: 20,
+      minPages: 1,
       busy: () => arriving,
       maxDeferMs: 60_000,
     });
@@ -172,6 +208,7 @@ describe('WalCheckpointer', () => {
     // Noise that keeps a partial frame fresh must not hold the log back for ever.
     const noisy = WalCheckpointer.start(db, silentLogger, {
       intervalMs: 20,
+      minPages: 1,
       busy: () => true,
       maxDeferMs: 50,
     });
