@@ -87,6 +87,9 @@ export class Writer implements Part {
   /** How deep in event() the thread is (0: outside an event, each commit its own transaction). */
   private depth = 0;
   private open: OpenTransaction | null = null;
+  /** Counts events; the event whose rows were queued last (-1: none, or outside an event). */
+  private eventNo = 0;
+  private queuedIn = -1;
 
   constructor(private readonly d: WriterDeps) {}
 
@@ -120,10 +123,10 @@ export class Writer implements Part {
   event<T>(fn: () => T): T {
     if (this.depth > 0) return fn();
     this.depth++;
+    this.eventNo++;
     try {
       return fn();
     } finally {
-      this.depth--;
       if (this.open) {
         try {
           this.settle();
@@ -131,6 +134,7 @@ export class Writer implements Part {
           this.fail(err, null);
         }
       }
+      this.depth--;
     }
   }
 
@@ -235,7 +239,11 @@ export class Writer implements Part {
         input.data.reason = 'storage_unavailable';
       }
     }
-    this.pending.push([...inputs]);
+    // The rows of one event stay one group in the queue too: written in one transaction on recovery.
+    const last = this.pending.at(-1);
+    if (last && this.depth > 0 && this.queuedIn === this.eventNo) last.push(...inputs);
+    else this.pending.push([...inputs]);
+    this.queuedIn = this.depth > 0 ? this.eventNo : -1;
   }
 
   /**
@@ -377,7 +385,7 @@ export class Writer implements Part {
     this.d.secureAll();
     this.d.storageFault?.();
     if (!this.retryTimer && !this.stopped) {
-      this.retryTimer = setInterval(() => this.flushPending(), 2000);
+      this.retryTimer = setInterval(() => this.event(() => this.flushPending()), 2000);
       this.retryTimer.unref();
     }
   }
