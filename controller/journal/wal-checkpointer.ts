@@ -13,10 +13,10 @@
  * When. A timer looks at the log every `intervalMs`: how many frames it holds that are not yet in
  * the database file (the WAL-index header in the `-shm` file, sqlite.org/walformat.html: mxFrame
  * and nBackfill — a read of 100 bytes, no lock, no I/O to the card). It checkpoints when
- *   - the log holds `minPages` frames (default 1,000, SQLite's own threshold: about 4 MB) and the
- *     controller has been idle for a whole interval (the log did not grow since the last look): the
- *     door's hot pages, rewritten by every event, are copied once for hundreds of events, and the
- *     checkpoint starts when no event is being handled; or
+ *   - the log holds `minPages` frames (default 1,000, SQLite's own threshold: 1 MB of 1 KiB pages)
+ *     and the controller has been idle for a whole interval (the log did not grow since the last
+ *     look): the door's hot pages, rewritten by every event, are copied once for a hundred events,
+ *     and the checkpoint starts when no event is being handled; or
  *   - the log holds `forcePages` (twice that), idle or not, so that a burst cannot grow it for ever.
  * A checkpoint that comes due while a reader's frame is arriving (`busy`) waits until it has arrived
  * and its decision is committed and acted on, polling every millisecond, at most `maxDeferMs`.
@@ -24,11 +24,10 @@
  * Why on this thread and not another connection (a worker, as before): with WAL a checkpoint in
  * another connection does not block this one's commits, but its flushes of the database file compete
  * with the door's flush of the log on the one card (a third of the door's p99 under the bench's
- * load), and a worker's V8 isolate held about 6 MB of resident memory. Rare and idle-only, a
- * checkpoint on this thread delays only an event that arrives during one — once every few hundred
- * events in bursts, about twice a day at the five-year dataset's traffic. An event that arrives then
- * waits at most one checkpoint (two flushes and the copy); during a stall of the card it would have
- * waited for its own flush anyway.
+ * load), and a worker's V8 isolate held about 6 MB of resident memory. Rare and idle-only — about
+ * once every hundred events (an event changes 7–12 pages of 1 KiB, db.ts) — a checkpoint on this
+ * thread delays only an event that arrives during one, by at most its two flushes and the copy of
+ * about 1 MB; during a stall of the card that event would have waited for its own flush anyway.
  *
  * A bulk writer (the dashboard's first log index) calls `room()` between its batches, which
  * checkpoints at once once `bulkIntervalMs` have passed, so that each checkpoint stays small. The

@@ -158,7 +158,10 @@ export class Writer implements Part {
        * not queued, since the caller then does not do it.
        */
       consequences?: readonly JournalInput[];
-      /** Commit now, with every row of the event so far, before returning (something follows that must not precede them). */
+      /**
+       * Commit now, with every row of the event so far, before returning: something follows that
+       * must not come before they are durable (the registry's own transaction, a lock released).
+       */
       durable?: boolean;
     } = {},
   ): CommitOutcome {
