@@ -407,7 +407,7 @@ export const ConfigSchema = z
        * the controller is idle (twice this many: at once); 0: every 500 ms, whatever it holds.
        * controller/journal/wal-checkpointer.ts.
        */
-      walCheckpointPages: int().min(0).max(1_000_000).default(1000),
+      walCheckpointPages: int().min(0).max(100_000).default(1000),
     }),
     /** `sekisho backup`: the generations kept in the folder a new backup is written to. */
     backup: BackupSchema.default(BACKUP_DEFAULTS),
