@@ -146,6 +146,22 @@ export class LogIndex {
     const head = this.#journal.head().seq;
     const from = this.lastSeq();
     if (from >= head) return true;
+    let last: number;
+    // A cache of the journal, rebuilt from it: each batch is committed without a flush of its own
+    // (synchronous=NORMAL; the next durable commit or WAL checkpoint carries it to the card). A batch
+    // lost to a power cut takes its last_seq with it and is indexed again.
+    const level = this.#db.inTransaction ? null : this.#db.pragma('synchronous', { simple: true });
+    if (level !== null) this.#db.pragma('synchronous = NORMAL');
+    try {
+      last = this.#batch(from, t0);
+    } finally {
+      if (level !== null) this.#db.pragma(`synchronous = ${Number(level)}`);
+    }
+    return last >= head;
+  }
+
+  /** One batch in one transaction; returns the last seq indexed. */
+  #batch(from: number, t0: number): number {
     let last = from;
     this.#db.transaction(() => {
       let n = 0;
@@ -156,7 +172,7 @@ export class LogIndex {
       }
       this.#s.setLast.run(last);
     })();
-    return last >= head;
+    return last;
   }
 
   #indexRow(row: JournalRow): void {

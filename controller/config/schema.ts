@@ -414,6 +414,12 @@ export const ConfigSchema = z
       checkpointEveryRows: int().min(1).max(100_000).default(64),
       /** A signed snapshot of the derived state (a cache that shortens the start) at this interval. */
       snapshotEveryS: int().min(10).max(86_400).default(300),
+      /**
+       * Copy the write-ahead log into journal.db once it holds this many pages not yet copied and
+       * the controller is idle (twice this many: at once); 0: every 500 ms, whatever it holds.
+       * controller/journal/wal-checkpointer.ts.
+       */
+      walCheckpointPages: int().min(0).max(100_000).default(1000),
     }),
     /** `sekisho backup`: the generations kept in the folder a new backup is written to. */
     backup: BackupSchema.default(BACKUP_DEFAULTS),

@@ -513,6 +513,33 @@ export class Journal {
   }
 
   /**
+   * Opens an immediate transaction that append() and transaction() join until commitOpen() or
+   * rollbackOpen(): the controller's writer keeps one open across the steps of one event, so that
+   * the event's rows cost one commit (controller/runtime/writer.ts).
+   */
+  begin(): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+  }
+
+  /** Commits the transaction begin() opened (with synchronous=FULL: durable when it returns). */
+  commitOpen(): void {
+    this.#db.exec('COMMIT');
+  }
+
+  /** Rolls back the transaction begin() opened, if SQLite has not already; the head is read again. */
+  rollbackOpen(): void {
+    try {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    } finally {
+      try {
+        this.#head = this.#readHead();
+      } catch {
+        // Storage unreadable: keep the old head; the INSERT guard re-reads it before any write.
+      }
+    }
+  }
+
+  /**
    * Appends one row and returns it once committed, unless called inside transaction(): then it
    * is committed with the enclosing transaction. Throws JournalDataError (writing nothing) for
    * input that is not JSON-safe.

@@ -1,44 +1,63 @@
 /**
- * WAL checkpoints on the controller's thread, between events, never inside a commit, and not while a
- * badge's frame is arriving.
+ * WAL checkpoints on the controller's thread, between events, never inside a commit, not while a
+ * badge's frame is arriving, and only once the log is worth copying.
  *
- * SQLite's automatic checkpoint runs inside the commit that pushes the write-ahead log past 1,000
- * pages: that commit copies the pages into the database file and syncs it, which took the door path
- * from 0.2 ms to 2–5 ms about once in a hundred commits. The controller's connection turns it off, and
- * this class runs `PRAGMA wal_checkpoint(PASSIVE)` on the same connection every `intervalMs` from a
- * timer, that is between two events of the controller and never in the middle of a presentation's
- * frame → commit → lock sequence, which runs without a turn of the event loop.
+ * What a checkpoint costs. SQLite's automatic checkpoint runs inside the commit that pushes the log
+ * past 1,000 pages; the controller's connection turns it off and this class runs
+ * `PRAGMA wal_checkpoint(PASSIVE)` instead. A checkpoint flushes twice (the log, then the database
+ * file after copying into it), blocks the thread for both, and writes every page the log holds a
+ * newer copy of. On an SD card a flush takes milliseconds and stalls for hundreds of them while the
+ * card collects garbage. A checkpoint every 500 ms after each event — as this class did before —
+ * made it two flushes of the three an event cost at a realistic pace (docs/benchmarks.md).
  *
- * A reader's frame takes time to arrive (an RDM6300 frame 14.6 ms at 9600 baud). When the timer
- * fires while one is arriving (`busy`), the checkpoint waits until it has arrived and its decision is
- * committed and acted on, polling every millisecond, at most `maxDeferMs`. A checkpoint that starts
- * between two frames is over before the next frame, begun meanwhile, has arrived, as long as it is
- * shorter than a frame (docs/benchmarks.md measures both). A line that keeps sending partial frames
- * (noise) delays each checkpoint by at most `maxDeferMs`. Events that are not frames (an HTTP request,
- * a door contact) wait for a checkpoint that is running.
+ * When. A timer looks at the log every `intervalMs`: how many frames it holds that are not yet in
+ * the database file (the WAL-index header in the `-shm` file, sqlite.org/walformat.html: mxFrame
+ * and nBackfill — a read of 100 bytes, no lock, no I/O to the card). It checkpoints when
+ *   - the log holds `minPages` frames (default 1,000, SQLite's own threshold: 1 MB of 1 KiB pages)
+ *     and the controller has been idle for a whole interval (the log did not grow since the last
+ *     look): the door's hot pages, rewritten by every event, are copied once for a hundred events,
+ *     and the checkpoint starts when no event is being handled; or
+ *   - the log holds `forcePages` (twice that), idle or not, so that a burst cannot grow it for ever.
+ * A checkpoint that comes due while a reader's frame is arriving (`busy`) waits until it has arrived
+ * and its decision is committed and acted on, polling every millisecond, at most `maxDeferMs`.
  *
- * Why not a worker thread with its own connection, as before: its checkpoints ran beside the door's
- * commits, its fsync of the database file competed with the fsync of the door's commit (a third of
- * the door's p99 under the bench's load), and its V8 isolate and Node environment held about 6 MB of
- * the controller's resident memory.
+ * Why on this thread and not another connection (a worker, as before): with WAL a checkpoint in
+ * another connection does not block this one's commits, but its flushes of the database file compete
+ * with the door's flush of the log on the one card (a third of the door's p99 under the bench's
+ * load), and a worker's V8 isolate held about 6 MB of resident memory. Rare and idle-only — about
+ * once every hundred events (an event changes 7–12 pages of 1 KiB, db.ts) — a checkpoint on this
+ * thread delays only an event that arrives during one, by at most its two flushes and the copy of
+ * about 1 MB; during a stall of the card that event would have waited for its own flush anyway.
  *
- * Nearly every write comes from this connection (the CLI's registry changes are the exception), and
- * none of them can commit while a checkpoint runs on its thread, so a checkpoint copies the whole log
- * (unless another process, `sekisho verify` or a backup, holds an old snapshot); the next commit then
- * restarts the log from its start. The log therefore holds about `intervalMs` of
- * commits. A bulk writer (the dashboard's first log index) calls `room()` between its batches, which
+ * A bulk writer (the dashboard's first log index) calls `room()` between its batches, which
  * checkpoints at once once `bulkIntervalMs` have passed, so that each checkpoint stays small. The
  * connection's `journal_size_limit` (db.ts) cuts the file back when the log restarts.
+ *
+ * Other connections' writes (the CLI's registry changes) land in the same log and count alike; a
+ * process holding an old snapshot (`sekisho verify`, a backup) keeps a checkpoint from copying the
+ * frames it still reads, and the next look finds them still waiting.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import type { Logger } from '../log.js';
 import type { SqliteDatabase } from './db.js';
 
 /** SQLite's default `wal_autocheckpoint`, restored when the checkpointer stops. */
 const AUTO_PAGES = 1000;
 
+/** Frames in the log not yet copied into the database file that make a checkpoint worth its flushes. */
+export const WAL_CHECKPOINT_PAGES = 1000;
+
 export interface WalCheckpointerOptions {
-  /** Time between two checkpoints, ms. */
+  /** Time between two looks at the log, ms. */
   intervalMs?: number;
+  /**
+   * Checkpoint once the log holds this many frames not yet copied and the controller is idle; 0: at
+   * every look, whatever the log holds (a checkpoint with nothing to copy does not flush).
+   */
+  minPages?: number;
+  /** Checkpoint once it holds this many, idle or not. Default twice minPages. */
+  forcePages?: number;
   /** room(): how old the latest checkpoint may be before a bulk writer's batch, ms. */
   bulkIntervalMs?: number;
   /**
@@ -67,6 +86,8 @@ export interface WalCheckpointerStats {
   /** Checkpoints that failed (the disk full, an I/O error); the next tick tries again. */
   failures: number;
   lastError: string | null;
+  /** Frames in the log not yet copied at the latest look (-1: the WAL index could not be read). */
+  waitingPages: number;
 }
 
 export class WalCheckpointer {
@@ -84,7 +105,13 @@ export class WalCheckpointer {
     waitsGivenUp: 0,
     failures: 0,
     lastError: null,
+    waitingPages: 0,
   };
+  private readonly minPages: number;
+  private readonly forcePages: number;
+  /** The log's last frame at the previous look: unchanged means no commit in between (idle). */
+  private lastMxFrame = -1;
+  private shmFd: number | null = null;
 
   /** A timer checkpoint waiting for a frame to finish arriving. */
   private wait: NodeJS.Timeout | null = null;
@@ -98,6 +125,8 @@ export class WalCheckpointer {
     opts: WalCheckpointerOptions,
   ) {
     this.bulkIntervalMs = opts.bulkIntervalMs ?? 100;
+    this.minPages = Math.max(0, opts.minPages ?? WAL_CHECKPOINT_PAGES);
+    this.forcePages = Math.max(this.minPages, opts.forcePages ?? 2 * this.minPages);
     this.busy = opts.busy ?? (() => false);
     this.maxDeferMs = opts.maxDeferMs ?? 100;
   }
@@ -113,9 +142,9 @@ export class WalCheckpointer {
     return c;
   }
 
-  /** The timer's checkpoint: at once, or once the frame a reader is receiving has arrived. */
+  /** The timer's look: a checkpoint when one is due, at once or once the frame a reader is receiving has arrived. */
   private tick(): void {
-    if (this.wait !== null) return;
+    if (this.wait !== null || !this.due()) return;
     if (!this.isBusy()) this.checkpoint();
     else {
       this.s.waitedForFrames++;
@@ -135,6 +164,42 @@ export class WalCheckpointer {
       } else this.waitForFrame(since);
     }, 1);
     this.wait.unref();
+  }
+
+  /** Whether the log holds enough frames not yet copied (minPages and idle, or forcePages). */
+  private due(): boolean {
+    if (this.minPages === 0) return true;
+    const wal = this.readWalIndex();
+    if (wal === 'torn') return false;
+    if (wal === null) {
+      // The WAL index cannot be read: checkpoint at every tick, as SQLite would without us.
+      this.s.waitingPages = -1;
+      return true;
+    }
+    const waiting = Math.max(0, wal.mxFrame - wal.backfill);
+    const idle = wal.mxFrame === this.lastMxFrame;
+    this.lastMxFrame = wal.mxFrame;
+    this.s.waitingPages = waiting;
+    return waiting >= this.forcePages || (waiting >= this.minPages && idle);
+  }
+
+  /**
+   * mxFrame and nBackfill of the WAL-index header (the -shm file: two copies of a 48-byte header, the
+   * checkpoint information after them; native byte order). Null when it cannot be read; 'torn' when
+   * the two copies differ (a writer is updating it: the next look reads it again).
+   */
+  private readWalIndex(): { mxFrame: number; backfill: number } | 'torn' | null {
+    try {
+      this.shmFd ??= openSync(`${this.db.name}-shm`, 'r');
+      const b = Buffer.alloc(100);
+      if (readSync(this.shmFd, b, 0, 100, 0) < 100) return null;
+      if (!b.subarray(0, 48).equals(b.subarray(48, 96))) return 'torn';
+      const le = endianness() === 'LE';
+      const u32 = (at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+      return { mxFrame: u32(16), backfill: u32(96) };
+    } catch {
+      return null;
+    }
   }
 
   private isBusy(): boolean {
@@ -199,6 +264,8 @@ export class WalCheckpointer {
     this.wait = null;
     this.s.running = false;
     this.checkpoint();
+    if (this.shmFd !== null) closeSync(this.shmFd);
+    this.shmFd = null;
     try {
       if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTO_PAGES}`);
     } catch {

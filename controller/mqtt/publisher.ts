@@ -12,7 +12,10 @@
  * When the connection drops, whatever was in flight is forgotten (mqtt.js's own resend store is
  * emptied) and the next connection starts again from the oldest row still in the outbox, so the
  * order is kept; a message whose PUBACK was lost is sent again (consumers de-duplicate by `seq`).
- * Removals are batched into one transaction per ~50 ms: a crash can only cause a re-send.
+ * Removals ride in the next event's own transaction (Writer.commit, `joinCommit`), or after
+ * ACK_DELAY_MS without one in a transaction committed without a flush. They are bookkeeping, not
+ * evidence: a removal lost to a crash or a power cut leaves the row in the outbox, and it is only sent
+ * again.
  *
  * The door path never waits for any of this: the runtime calls `committed()` after its commit,
  * which only counts and schedules work for a later turn of the event loop.
@@ -62,6 +65,12 @@ const ALWAYS_QUEUED = new Set<string>(MQTT_RECORD_TYPES);
 
 /** The backlog warning levels (fractions of maxBacklog); a level re-arms 10 points below it. */
 export const BACKLOG_WARN_LEVELS = [0.5, 0.8, 1] as const;
+/**
+ * How long delivered rows may wait for the next event's commit to leave the outbox in (ms); then
+ * they are removed in a transaction of their own. At a few events a minute most marks ride along.
+ */
+const ACK_DELAY_MS = 1000;
+
 /** After the backlog was full, all rows are queued again once it is below this fraction. */
 const RESUME_BELOW = 0.9;
 
@@ -580,9 +589,28 @@ export class MqttPublisher {
     this.#ackedSet.add(seq);
     if (this.#acked.length >= 500) this.#flushAcks();
     else if (!this.#ackTimer) {
-      this.#ackTimer = setTimeout(() => this.#guard(() => this.#flushAcks()), 50);
+      this.#ackTimer = setTimeout(() => this.#guard(() => this.#flushAcks()), ACK_DELAY_MS);
     }
     this.#scheduleDrain();
+  }
+
+  /**
+   * For the writer, inside the transaction of the next event's rows: removes the delivered rows from
+   * the outbox there. That transaction inserts the event's own outbox rows, so the outbox's last page
+   * is written anyway; the removal costs no page and no flush of its own. Returns what to do once the
+   * transaction committed (nothing is forgotten if it rolls back: the marks stay pending). Never
+   * throws: a failed removal is left to the timer.
+   */
+  joinCommit(): (() => void) | null {
+    if (this.#acked.length === 0) return null;
+    const batch = this.#acked;
+    let removed: number;
+    try {
+      removed = this.#d.journal.outboxAckMany(batch);
+    } catch {
+      return null;
+    }
+    return () => this.#acksRemoved(batch, removed);
   }
 
   /** Removes the delivered rows from the outbox, in one transaction. */
@@ -600,8 +628,16 @@ export class MqttPublisher {
       if (!this.#stopping) this.#ackTimer = setTimeout(() => this.#guard(() => this.#flushAcks()), 1000);
       return;
     }
-    this.#acked = [];
-    this.#ackedSet.clear();
+    this.#acksRemoved(batch, removed);
+  }
+
+  #acksRemoved(batch: number[], removed: number): void {
+    if (this.#acked === batch) {
+      if (this.#ackTimer) clearTimeout(this.#ackTimer);
+      this.#ackTimer = null;
+      this.#acked = [];
+      this.#ackedSet.clear();
+    }
     this.#backlog = Math.max(0, this.#backlog - removed);
     this.#checkLevel();
     this.#maybeResume();

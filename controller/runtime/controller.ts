@@ -306,6 +306,7 @@ export class Controller {
       board: this.inputs.board,
       derived,
       writer,
+      log,
       now,
       guard,
       startedAt: this.startedAt,
@@ -460,7 +461,10 @@ export class Controller {
   private begin(retained: RetainedHead | 'skipped' | null = null): void {
     // WAL checkpoints run from a timer between events, never inside a commit on the door path.
     // A checkpoint waits while a reader is receiving a frame, so that the badge does not wait for it.
-    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, { busy: () => this.readers.receiving() });
+    this.walCheckpointer = WalCheckpointer.start(this.db, this.log, {
+      busy: () => this.readers.receiving(),
+      minPages: this.config.storage.walCheckpointPages,
+    });
     // Never append silently to a journal cut back behind what it had signed (docs/journal.md).
     this.startHead = this.journal.head();
     const truncation = findTruncation(this.db, this.startHead, this.secrets.publicKey);
@@ -724,7 +728,7 @@ export class Controller {
     if (this.board.kind !== 'sim') throw new Error('simulateBadge: only with a simulated board');
     const rc = this.config.readers.find((r) => r.id === readerId);
     if (!rc) throw new Error(`no reader ${readerId}`);
-    return this.handleBadge({ readerId, credential, format, at: this.now() });
+    return this.writer.event(() => this.handleBadge({ readerId, credential, format, at: this.now() }));
   }
 
   onRow(listener: (row: JournalRow) => void): void {
@@ -810,7 +814,8 @@ export class Controller {
   /** Run a handler; any failure secures the doors and is logged instead of crashing the process. */
   private guard(fn: () => void): void {
     try {
-      fn();
+      // One event, one transaction: every row the handler commits is committed together.
+      this.writer.event(fn);
     } catch (err) {
       this.log.error('handler failed; doors secured', {
         error: err instanceof Error ? err.stack : String(err),

@@ -22,10 +22,12 @@ import {
   type VisitEvent,
   whoIsInside,
 } from '../domain/index.js';
+import type { JournalInput, JournalRow } from '../journal/index.js';
+import type { Logger } from '../log.js';
 import type { DoorSnapshot } from '../mqtt/index.js';
 import type { Derived } from './derived.js';
 import type { Guard, Part } from './part.js';
-import type { Writer } from './writer.js';
+import type { CommitOutcome, Writer } from './writer.js';
 
 export interface DoorStatus {
   id: string;
@@ -49,6 +51,7 @@ export interface DoorsDeps {
   board: Board;
   derived: Derived;
   writer: Writer;
+  log: Logger;
   now: () => number;
   guard: Guard;
   /** When the machines start (they start locked). */
@@ -130,14 +133,44 @@ export class Doors implements Part {
     }
   }
 
-  /** Feed a door's machine one event and perform its actions, then arm its next deadline. */
-  step(doorId: string, event: DoorEvent): void {
+  /**
+   * Feed a door's machine one event and perform its actions, then arm its next deadline. Returns
+   * whether its rows were committed; the committed ones are pushed onto `committed`.
+   *
+   * A step that releases a lock, or follows `lead` (the rows of the event that justify it: a grant's
+   * access rows, an exit request), commits `lead` and its own rows first — durably, with every row of
+   * the event before them — and acts only then: a grant's row is on stable storage before the lock
+   * moves. If that commit fails nothing of the step happens (the door stays secured, its machine
+   * where it was) and its own rows are not queued: they describe what did not happen; `lead` is.
+   * Any other step acts first (securing a door never waits for a flush) and its rows join the event's
+   * transaction (Writer.event).
+   */
+  step(
+    doorId: string,
+    event: DoorEvent,
+    lead: readonly JournalInput[] = [],
+    committed?: JournalRow[],
+  ): CommitOutcome {
     this.d.beforeStep?.();
     const rt = this.doors.get(doorId)!;
     const { state, actions } = stepDoor(rt.state, event, rt.cfg);
-    rt.state = state;
-    this.perform(rt, event.at, actions);
+    let outcome: CommitOutcome = 'committed';
+    const releases = !this.held && actions.some((a) => a.kind === 'lock' && !a.locked);
+    if (releases || lead.length > 0) {
+      outcome = this.d.writer.commit(lead, committed, {
+        consequences: this.rowsOf(rt, event.at, actions),
+        durable: true,
+      });
+      if (outcome === 'committed') {
+        rt.state = state;
+        this.perform(rt, event.at, actions, false);
+      }
+    } else {
+      rt.state = state;
+      this.perform(rt, event.at, actions, true);
+    }
     this.arm(rt);
+    return outcome;
   }
 
   /**
@@ -191,15 +224,38 @@ export class Doors implements Part {
       if (role === 'contact') this.step(doorId, { kind: 'contact', open: active, at });
       else if (role === 'tamper') this.step(doorId, { kind: 'tamper', active, at });
       else if (role === 'exitButton' && active) {
-        if (this.d.writer.commit([{ type: 'exit_request', at, door: doorId, data: {} }]) !== 'committed')
-          return;
-        this.step(doorId, { kind: 'exit_request', at });
+        const request: JournalInput = { type: 'exit_request', at, door: doorId, data: {} };
+        if (this.step(doorId, { kind: 'exit_request', at }, [request]) !== 'committed') return;
         this.d.visitStep({ kind: 'exit_request', at, doorId });
       }
     });
   }
 
-  private perform(rt: DoorRuntime, at: number, actions: DoorAction[]): void {
+  /** The rows of a releasing step's actions, in order (committed before it acts). */
+  private rowsOf(rt: DoorRuntime, at: number, actions: readonly DoorAction[]): JournalInput[] {
+    const door = rt.cfg.id;
+    const rows: JournalInput[] = [];
+    for (const a of actions) {
+      if (a.kind === 'record') rows.push({ ...recordOf(a.type, a.data), at, door });
+      else if (a.kind === 'alarm_raise') {
+        rows.push({
+          type: 'alarm_raised',
+          at,
+          door,
+          data: { alarm: a.alarm, severity: a.severity, detail: a.detail },
+        });
+        this.d.log.warn(`alarm ${a.alarm}`, { door, severity: a.severity, detail: a.detail });
+      } else if (a.kind === 'alarm_condition_cleared')
+        rows.push(...this.d.writer.clearRows(a.alarm, door, at));
+    }
+    return rows;
+  }
+
+  /**
+   * Performs a step's actions in order. `write`: its rows are committed here (joining the event's
+   * transaction); otherwise they were committed before (rowsOf) and only what follows them runs.
+   */
+  private perform(rt: DoorRuntime, at: number, actions: DoorAction[], write: boolean): void {
     const doorId = rt.cfg.id;
     const { board, writer } = this.d;
     for (const a of actions) {
@@ -213,7 +269,7 @@ export class Doors implements Part {
           break;
         case 'record': {
           const committed =
-            writer.commit([{ ...recordOf(a.type, a.data), at, door: doorId }]) === 'committed';
+            !write || writer.commit([{ ...recordOf(a.type, a.data), at, door: doorId }]) === 'committed';
           if (committed && a.type === 'door_opened') {
             const d = a.data;
             this.d.visitStep({
@@ -229,10 +285,10 @@ export class Doors implements Part {
           break;
         }
         case 'alarm_raise':
-          writer.raiseAlarm(a.alarm, a.severity, doorId, a.detail, at);
+          if (write) writer.raiseAlarm(a.alarm, a.severity, doorId, a.detail, at);
           break;
         case 'alarm_condition_cleared':
-          writer.clearAlarmCondition(a.alarm, doorId, at);
+          if (write) writer.clearAlarmCondition(a.alarm, doorId, at);
           break;
       }
     }

@@ -64,10 +64,12 @@ export class Visits implements Part {
 
   /**
    * Feed the visit rules one event and perform their actions in order: rows first, then the unlock
-   * they justify. The rows are committed in runs, each ending where something else must happen
-   * after them (an unlock, the registry's in-use mark, an alarm's log line). If an access row cannot
-   * be committed the door does not open, and an `unlock_skipped` record names any grants of the same
-   * group that were already committed.
+   * they justify. The rows are committed in groups, one transaction each, each ending where something
+   * else must happen after them: an unlock (committed with the door's own rows, Doors.step), the
+   * registry's in-use mark. If a group with access rows cannot be committed it is queued whole, its
+   * grants recorded as refused, and the door does not open. An `unlock_skipped` record names grants
+   * committed by an earlier group of the same step whose door then did not open (several doors
+   * unlocked by one event, the second commit failing).
    */
   step(event: VisitEvent): VisitOutcome {
     const { writer, doors } = this.d;
@@ -86,17 +88,20 @@ export class Visits implements Part {
           run.push(a.record);
           break;
         case 'unlock':
-          outcome = writer.commit(run, rows);
-          run.length = 0;
-          if (outcome !== 'committed') failed = true;
-          if (outcome === 'access_queued') accessFailed = true;
-          if (!accessFailed) doors.step(a.doorId, { kind: 'grant', at: a.at });
-          else {
-            unlockSkipped = true;
-            // Some of the group's access rows were committed as granted before storage failed: say,
-            // in a record queued for when storage recovers, that the door did not open for them.
+          if (!accessFailed) {
+            outcome = doors.step(a.doorId, { kind: 'grant', at: a.at }, run, rows);
+            run.length = 0;
+            if (outcome === 'committed') break;
+            failed = true;
+            if (outcome === 'access_queued') accessFailed = true;
+          }
+          unlockSkipped = true;
+          {
+            // Grants committed by an earlier group of this step, for a door that did not open: say so,
+            // in a record queued for when storage recovers.
             const granted = rows.filter(
-              (r): r is JournalRow<'access'> => isRecordOf(r, 'access') && r.data.result === 'granted',
+              (r): r is JournalRow<'access'> =>
+                isRecordOf(r, 'access') && r.data.result === 'granted' && r.door === a.doorId,
             );
             if (granted.length > 0)
               writer.commit([
@@ -117,6 +122,7 @@ export class Visits implements Part {
           }
           break;
         case 'alarm_raise':
+          // With the event's other rows, in one transaction.
           run.push({
             type: 'alarm_raised',
             at: a.at,
@@ -124,10 +130,6 @@ export class Visits implements Part {
             person: a.person,
             data: { alarm: a.alarm, severity: a.severity, detail: a.detail },
           });
-          outcome = writer.commit(run, rows);
-          run.length = 0;
-          if (outcome !== 'committed') failed = true;
-          if (outcome === 'access_queued') accessFailed = true;
           this.d.log.warn(`alarm ${a.alarm}`, { door: a.door, severity: a.severity, detail: a.detail });
           break;
         case 'alarm_condition_cleared':
@@ -141,7 +143,8 @@ export class Visits implements Part {
             });
           break;
         case 'visitor_badge_in_use':
-          outcome = writer.commit(run, rows);
+          // Durable first: the registry's mark is a transaction of its own, after the rows.
+          outcome = writer.commit(run, rows, { durable: true });
           run.length = 0;
           if (outcome !== 'committed') failed = true;
           if (outcome === 'access_queued') accessFailed = true;

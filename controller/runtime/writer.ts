@@ -1,13 +1,23 @@
 /**
- * The single writer of the controller's own journal rows. `commit()` takes the rows of one event, in
- * order; after each commit the row is folded into the derived state, counted by the MQTT publisher,
- * and announced to the row listeners once the current step is over (after the lock has moved).
+ * The single writer of the controller's own journal rows: one transaction per event.
  *
- * On a storage fault a row is queued in memory (in order, never dropped) and retried every 2 s; the
- * doors stay secured until storage recovers, and the caller is told, so that it does not act on an
- * unrecorded fact.
+ * An event (a badge, a contact change, a timer: whatever runs through the runtime's guard) runs in
+ * `event()`. Every row it commits, from every part it reaches (the door machine, the visit rules, the
+ * alarms), is appended to one open transaction and folded into the derived state at once, so that
+ * the next rule of the same event reads it; the transaction is committed — one flush of the
+ * write-ahead log — when the event is over, or earlier where something must not happen before its
+ * rows are durable: a lock released (`consequences` / `durable`: a grant's row is on stable storage before the
+ * lock moves). Outside an event each `commit()` is its own transaction. After each commit the rows are
+ * counted by the MQTT publisher and announced to the row listeners once the current step is over
+ * (after the lock has moved).
+ *
+ * On a storage fault the open transaction is rolled back, the derived state put back to where it was
+ * committed, and its groups of rows queued in memory (in order, never dropped), retried every 2 s, one
+ * transaction each; the doors stay secured until storage recovers, and the caller is told, so that
+ * it does not act on an unrecorded fact. A group is never half committed.
  */
 
+import type { DerivedState } from '../domain/index.js';
 import { type AlarmSeverity, type AlarmType, alarmSeverity, alarmsAwaitingClear } from '../domain/index.js';
 import type { Journal, JournalInput, JournalRow } from '../journal/index.js';
 import type { Logger } from '../log.js';
@@ -16,8 +26,8 @@ import type { Derived } from './derived.js';
 import type { Part } from './part.js';
 
 /**
- * How a commit went: every row committed; some rows queued (storage fault); some queued and an
- * access row among them — the door must not open for its group.
+ * How a commit went: the group committed; not committed, the group queued whole (storage fault); the
+ * same with an access row among them — the door must not open for its group.
  */
 export type CommitOutcome = 'committed' | 'queued' | 'access_queued';
 
@@ -39,25 +49,47 @@ export interface WriterDeps {
 
 /** What the writer asks of the checkpoint cadence (Checkpoints in derived.ts). */
 export interface CheckpointCadence {
-  /** Whether the row about to be appended carries a checkpoint (`force`: at start and stop). */
-  due(force?: boolean): boolean;
+  /**
+   * Whether the transaction about to append `rows` rows carries a checkpoint of its last one
+   * (`force`: at start and stop).
+   */
+  due(force?: boolean, rows?: number): boolean;
   /** Signs the head inside the current transaction. */
   signInside(): void;
   /** The transaction that carried a checkpoint committed. */
   signed(): void;
 }
 
+/** The rows appended to the open transaction, not yet committed. */
+interface OpenTransaction {
+  /** The groups to queue if it fails (without their `consequences`). */
+  groups: JournalInput[][];
+  rows: JournalRow[];
+  /** Per row: with an outbox row. */
+  queued: boolean[];
+  /** The derived state before its first row: put back if it fails. */
+  before: DerivedState;
+  /** It must carry a checkpoint (at start and stop). */
+  checkpoint: boolean;
+}
+
 export class Writer implements Part {
-  /** Records that could not be written (storage fault); retried in order, never dropped. */
-  private readonly pending: JournalInput[] = [];
+  /** Groups of records that could not be written (storage fault); retried in order, never dropped. */
+  private readonly pending: JournalInput[][] = [];
   private ok = true;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly rowListeners: ((row: JournalRow) => void)[] = [];
-  /** Committed rows not yet announced to the row listeners (see afterCommit). */
+  /** Committed rows not yet announced to the row listeners (see settle). */
   private readonly announce: JournalRow[] = [];
   /** A commit carried a checkpoint: tell the publisher with the announcements. */
   private checkpointSigned = false;
+  /** How deep in event() the thread is (0: outside an event, each commit its own transaction). */
+  private depth = 0;
+  private open: OpenTransaction | null = null;
+  /** Counts events; the event whose rows were queued last (-1: none, or outside an event). */
+  private eventNo = 0;
+  private queuedIn = -1;
 
   constructor(private readonly d: WriterDeps) {}
 
@@ -73,8 +105,11 @@ export class Writer implements Part {
     return this.ok;
   }
 
+  /** Rows waiting in the storage-fault queue. */
   get pendingWrites(): number {
-    return this.pending.length;
+    let n = 0;
+    for (const g of this.pending) n += g.length;
+    return n;
   }
 
   onRow(listener: (row: JournalRow) => void): void {
@@ -82,36 +117,76 @@ export class Writer implements Part {
   }
 
   /**
-   * Commits the rows of one event, in order, and pushes each committed row onto `committed`. A row
-   * that cannot be committed is queued; a queued granted access row is rewritten as refused
-   * (`storage_unavailable`): the door does not open for it, so that is what happened.
+   * Runs one event's handling: the rows it commits share one transaction, committed when it returns
+   * (or throws: the rows are facts either way). Nested calls join the outer event.
+   */
+  event<T>(fn: () => T): T {
+    if (this.depth > 0) return fn();
+    this.depth++;
+    this.eventNo++;
+    try {
+      return fn();
+    } finally {
+      if (this.open) {
+        try {
+          this.settle();
+        } catch (err) {
+          this.fail(err, null);
+        }
+      }
+      this.depth--;
+    }
+  }
+
+  /**
+   * Commits the rows of one event's step, in order, and pushes each row onto `committed`. Inside
+   * event() they join the event's transaction (and count as committed: if that transaction fails
+   * they are queued, never dropped); outside, they are one transaction of their own. When the
+   * transaction fails its groups are queued whole (never half committed); a queued granted access
+   * row is rewritten as refused (`storage_unavailable`): the door does not open for it, so that is
+   * what happened.
    */
   commit(
     inputs: readonly JournalInput[],
     committed?: JournalRow[],
-    /** `checkpoint`: the last row's transaction carries a signed checkpoint whatever the cadence says. */
-    options: { checkpoint?: boolean } = {},
+    options: {
+      /** The transaction carries a signed checkpoint whatever the cadence says; committed now. */
+      checkpoint?: boolean;
+      /**
+       * Rows of what the caller does only once the group is durable (a lock released): appended after
+       * `inputs` and committed now, with every row of the event before them. When that fails they are
+       * not queued, since the caller then does not do it.
+       */
+      consequences?: readonly JournalInput[];
+      /**
+       * Commit now, with every row of the event so far, before returning: something follows that
+       * must not come before they are durable (the registry's own transaction, a lock released).
+       */
+      durable?: boolean;
+    } = {},
   ): CommitOutcome {
     this.d.beforeCommit?.();
-    let outcome: CommitOutcome = 'committed';
-    for (const [i, input] of inputs.entries()) {
-      const row = this.append(input, options.checkpoint === true && i === inputs.length - 1);
-      if (row) {
-        committed?.push(row);
-        continue;
-      }
-      if (input.type !== 'access') {
-        if (outcome === 'committed') outcome = 'queued';
-        continue;
-      }
-      outcome = 'access_queued';
-      if (input.data.result === 'granted') {
-        input.data.decided = input.data.reason;
-        input.data.result = 'denied';
-        input.data.reason = 'storage_unavailable';
-      }
+    const after = options.consequences ?? [];
+    const now = options.durable === true || options.checkpoint === true || after.length > 0;
+    if (inputs.length === 0 && after.length === 0) {
+      if (!now || !this.open) return 'committed';
     }
-    return outcome;
+    // Groups queued by an earlier fault go first: the journal keeps the order events happened in.
+    if (this.pending.length > 0) this.flushPending();
+    if (this.pending.length === 0) {
+      let staged = false;
+      try {
+        const all = after.length > 0 ? [...inputs, ...after] : inputs;
+        const rows = all.length > 0 ? this.stage(all, inputs, options.checkpoint === true) : [];
+        staged = true;
+        if (now || this.depth === 0) this.settle();
+        committed?.push(...rows);
+        return 'committed';
+      } catch (err) {
+        this.fail(err, staged ? null : inputs);
+      }
+    } else if (inputs.length > 0) this.queue(inputs);
+    return inputs.some((i) => i.type === 'access') ? 'access_queued' : 'queued';
   }
 
   /** Writes the queued records now, if storage allows (at stop, before the last rows). */
@@ -142,53 +217,112 @@ export class Writer implements Part {
   }
 
   clearAlarmCondition(alarm: AlarmType, door: string | null, at: number, source?: string): void {
+    const rows = this.clearRows(alarm, door, at, source);
+    if (rows.length > 0) this.commit(rows);
+  }
+
+  /** The `alarm_condition_cleared` rows for the committed alarms of this kind awaiting their clear. */
+  clearRows(alarm: AlarmType, door: string | null, at: number, source?: string): JournalInput[] {
     const awaiting = alarmsAwaitingClear(this.d.derived.current.alarms, alarm, door, undefined, source);
-    if (awaiting.length === 0) return;
-    this.commit(
-      awaiting.map((a) => ({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } })),
-    );
+    return awaiting.map((a) => ({ type: 'alarm_condition_cleared', at, door, data: { alarmId: a.id } }));
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Inside: one row, one transaction
+  // Inside: one event, one transaction
 
   /**
-   * Appends one record durably and folds it into the derived state. On a storage fault the record is
-   * queued (in order) and retried; null is returned so the caller does not act on an unrecorded fact.
+   * Queues a group that could not be written, whole. A granted access row in it is rewritten as
+   * refused first: its door stays shut, and the row is written that way once storage recovers.
    */
-  private append(input: JournalInput, forceCheckpoint = false): JournalRow | null {
-    if (this.pending.length > 0) {
-      this.pending.push(input);
-      this.flushPending();
-      return null;
+  private queue(inputs: readonly JournalInput[]): void {
+    for (const input of inputs) {
+      if (input.type === 'access' && input.data.result === 'granted') {
+        input.data.decided = input.data.reason;
+        input.data.result = 'denied';
+        input.data.reason = 'storage_unavailable';
+      }
     }
+    // The rows of one event stay one group in the queue too: written in one transaction on recovery.
+    const last = this.pending.at(-1);
+    if (last && this.depth > 0 && this.queuedIn === this.eventNo) last.push(...inputs);
+    else this.pending.push([...inputs]);
+    this.queuedIn = this.depth > 0 ? this.eventNo : -1;
+  }
+
+  /**
+   * Appends `all` to the open transaction (opening one) and folds each row into the derived state.
+   * `group` is what to queue if the transaction fails. Throws when an append fails; the open
+   * transaction is then still open, for fail() to roll back.
+   */
+  private stage(
+    all: readonly JournalInput[],
+    group: readonly JournalInput[],
+    checkpoint: boolean,
+  ): JournalRow[] {
+    const { journal, derived } = this.d;
+    if (!this.open) {
+      journal.begin();
+      this.open = { groups: [], rows: [], queued: [], before: derived.current, checkpoint: false };
+    }
+    const open = this.open;
+    // The publisher's backlog counts rows once committed, so within one transaction it is behind by
+    // the transaction's earlier rows: a soft limit, off by a few rows at most.
+    const queued = all.map((i) => this.queuesForMqtt(i.type));
+    const rows = all.map((input, i) => journal.append(input, { outbox: queued[i] }));
+    if (group.length > 0) open.groups.push([...group]);
+    open.rows.push(...rows);
+    open.queued.push(...queued);
+    if (checkpoint) open.checkpoint = true;
+    for (const row of rows) derived.fold(row);
+    return rows;
+  }
+
+  /**
+   * Commits the open transaction: one flush. When the cadence says a checkpoint is due the head is
+   * signed and stored in it, and the MQTT publisher's delivered rows leave the outbox in it (its page
+   * is written anyway): neither costs a flush of its own. Throws when the commit fails (fail() then
+   * rolls back).
+   */
+  private settle(): void {
+    const open = this.open;
+    if (!open) return;
+    const { journal, cadence, mqtt } = this.d;
+    const sign = cadence?.due(open.checkpoint, 0) ?? false;
+    if (sign) cadence!.signInside();
+    const acked = mqtt?.joinCommit() ?? null;
+    journal.commitOpen();
+    this.open = null;
+    if (sign) this.checkpointSigned = true;
+    for (const [i, row] of open.rows.entries()) this.afterCommit(row, open.queued[i]!);
     try {
-      return this.write(input, forceCheckpoint);
+      acked?.();
     } catch (err) {
-      this.pending.push(input);
-      this.storageFault(err);
-      return null;
+      this.d.log.error('mqtt outbox bookkeeping failed', { error: String(err) });
     }
   }
 
   /**
-   * One row in one transaction; when the cadence says a checkpoint is due, the checkpoint is signed
-   * and stored in that same transaction (no flush of its own).
+   * A write failed: rolls the open transaction back, puts the derived state back to what is
+   * committed, queues its groups (and `group`, which was not staged) in order, secures the doors.
    */
-  private write(input: JournalInput, forceCheckpoint = false): JournalRow {
-    const { journal, cadence } = this.d;
-    const queued = this.queuesForMqtt(input.type);
-    let row: JournalRow;
-    if (cadence?.due(forceCheckpoint)) {
-      row = journal.transaction(() => {
-        const r = journal.append(input, { outbox: queued });
-        cadence.signInside();
-        return r;
-      });
-      this.checkpointSigned = true;
-    } else row = journal.append(input, { outbox: queued });
-    this.afterCommit(row, queued);
-    return row;
+  private fail(err: unknown, group: readonly JournalInput[] | null): void {
+    for (const g of this.rollback()) this.queue(g);
+    if (group && group.length > 0) this.queue(group);
+    this.storageFault(err);
+  }
+
+  /** Rolls the open transaction back (if any); returns its groups. */
+  private rollback(): JournalInput[][] {
+    const open = this.open;
+    this.open = null;
+    try {
+      this.d.journal.rollbackOpen();
+    } catch (err) {
+      this.d.log.error('journal rollback failed', { error: String(err) });
+    }
+    if (!open) return [];
+    this.d.derived.current = open.before;
+    return open.groups;
   }
 
   /**
@@ -197,8 +331,10 @@ export class Writer implements Part {
    * its gap row.
    */
   declareGap(input: JournalInput<'journal_truncated'>): JournalRow {
+    if (this.open) this.settle();
     const queued = this.queuesForMqtt(input.type);
     const row = this.d.journal.appendGap(input, { outbox: queued });
+    this.d.derived.fold(row);
     this.afterCommit(row, queued);
     return row;
   }
@@ -209,7 +345,6 @@ export class Writer implements Part {
   }
 
   private afterCommit(row: JournalRow, queued: boolean): void {
-    this.d.derived.fold(row);
     // The publisher only counts and schedules here (its own rows are written later, never inline):
     // its backlog must be exact for the next row's accepts().
     try {
@@ -253,7 +388,7 @@ export class Writer implements Part {
     this.d.secureAll();
     this.d.storageFault?.();
     if (!this.retryTimer && !this.stopped) {
-      this.retryTimer = setInterval(() => this.flushPending(), 2000);
+      this.retryTimer = setInterval(() => this.event(() => this.flushPending()), 2000);
       this.retryTimer.unref();
     }
   }
@@ -262,9 +397,11 @@ export class Writer implements Part {
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
       try {
-        this.write(next);
+        this.stage(next, next, false);
+        this.settle();
         this.pending.shift();
       } catch (err) {
+        this.rollback(); // the group stays first in the queue
         this.storageFault(err);
         return;
       }

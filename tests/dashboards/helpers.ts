@@ -90,6 +90,8 @@ export async function makeDash(
   opts: {
     server?: Partial<ServerOptions>;
     config?: Record<string, unknown>;
+    /** Added to the config's `storage` (its path stays the test's own). */
+    storage?: Record<string, unknown>;
     accounts?: boolean;
     clock?: boolean;
     /** Make the demo accounts as in simulation mode, their passwords handed to this. */
@@ -111,6 +113,7 @@ export async function makeDash(
     ],
     ...opts.config,
   });
+  if (opts.storage) cfg.storage = { ...cfg.storage, ...opts.storage };
   const file = join(dir, 'config.yaml');
   if (!opts.loaded) writeFileSync(file, stringify(cfg));
   const loaded = opts.loaded ?? { config: parseConfig(stringify(cfg)), file, storageDir: join(dir, 'data') };

@@ -159,7 +159,8 @@ describe('GET /metrics', () => {
   };
 
   beforeAll(async () => {
-    d = await makeDash();
+    // A WAL checkpoint at every tick (the default waits for 1,000 pages), for the checkpoint figures.
+    d = await makeDash({ storage: { walCheckpointPages: 0 } });
     op = await d.login('operator1');
     const r = d.controller.registry;
     const now = d.controller.now();

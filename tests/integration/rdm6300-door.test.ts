@@ -52,17 +52,23 @@ describe('RDM6300 reader on a real pty → decision → journal → lock', () =>
     pty = await makePtyPair(dir);
     cfgFile = writeConfig(
       dir,
-      doorConfig(dir, [
-        // 64 KB of noise at once is a flood for a 9600-baud line (tests/integration/reader-flood.test.ts
-        // covers that); this reader is here to decode the noise, so its budget is raised.
-        {
-          id: 'entry',
-          path: pty.b,
-          protocol: 'rdm6300',
-          repeatSuppressMs: 1000,
-          byteBudget: { factor: 1000 },
-        },
-      ]),
+      doorConfig(
+        dir,
+        [
+          // 64 KB of noise at once is a flood for a 9600-baud line (tests/integration/reader-flood.test.ts
+          // covers that); this reader is here to decode the noise, so its budget is raised.
+          {
+            id: 'entry',
+            path: pty.b,
+            protocol: 'rdm6300',
+            repeatSuppressMs: 1000,
+            byteBudget: { factor: 1000 },
+          },
+          // A WAL checkpoint due at every tick with a page waiting (the default waits for 1,000), so
+          // that one falls due while the slow frame below arrives.
+        ],
+        { storage: { path: storage, walCheckpointPages: 0 } },
+      ),
     );
     enrolCard(cfgFile, '0A1B2C3D4E');
     ctl = await startController(cfgFile, storage);

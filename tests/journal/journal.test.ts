@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uncataloguedType } from '../../controller/domain/index.js';
-import { CACHE_KIB } from '../../controller/journal/db.js';
+import { CACHE_KIB, PAGE_SIZE } from '../../controller/journal/db.js';
 import {
   canonicalJson,
   checkpointBytes,
@@ -194,6 +194,52 @@ describe('reopening', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0);
     expect(db.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);
+  });
+
+  it('gives a new database 1 KiB pages and keeps the page size of an existing one', () => {
+    const dir = tempDir();
+    const fresh = openJournal(join(dir, 'new.db'));
+    expect(fresh.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    // A database made before (SQLite's default 4,096), with a table in it: opened as it is.
+    const old = join(dir, 'old.db');
+    sqlite(old, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    const reopened = openJournal(old);
+    expect(reopened.db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(reopened.journal.append(sampleInput(0)).seq).toBe(1);
+  });
+});
+
+describe('an open transaction across calls (the writer’s one transaction per event)', () => {
+  it('rows appended after begin() are one commit: invisible to another connection until commitOpen()', () => {
+    const file = join(tempDir(), 'j.db');
+    const { db, journal } = openJournal(file);
+    journal.append(sampleInput(0));
+    const other = openJournal(file).db;
+    const count = () => (other.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n;
+    journal.begin();
+    journal.append(sampleInput(1));
+    journal.transaction(() => journal.append(sampleInput(2))); // joins it
+    expect(db.inTransaction).toBe(true);
+    expect(journal.head().seq).toBe(3);
+    expect(count()).toBe(1);
+    journal.commitOpen();
+    expect(db.inTransaction).toBe(false);
+    expect(count()).toBe(3);
+    expect(verifyJournal(db).ok).toBe(true);
+  });
+
+  it('rollbackOpen() drops them and reads the head again: the chain goes on from what was committed', () => {
+    const { db, journal } = openJournal(join(tempDir(), 'j.db'));
+    const first = journal.append(sampleInput(0));
+    journal.begin();
+    journal.append(sampleInput(1));
+    journal.append(sampleInput(2));
+    journal.rollbackOpen();
+    expect(db.inTransaction).toBe(false);
+    expect(journal.head()).toEqual({ seq: 1, hash: first.hash });
+    expect(journal.append(sampleInput(3)).prevHash).toBe(first.hash);
+    expect(verifyJournal(db).ok).toBe(true);
+    expect(() => journal.rollbackOpen()).not.toThrow(); // nothing open: nothing to do
   });
 });
 

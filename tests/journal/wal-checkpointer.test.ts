@@ -12,10 +12,11 @@ import { openJournal, sampleInput, tempDir } from './helpers.js';
 const autoPages = (db: SqliteDatabase) => Number(db.pragma('wal_autocheckpoint', { simple: true }));
 const walSize = (file: string) => statSync(`${file}-wal`).size;
 const nextTurn = () => new Promise((r) => setImmediate(r));
+const STEADY = 1500;
 
 /**
- * Door-like commits, one row of 4 kB each (about 30 MB in all), with a turn of the event loop after
- * every tenth; the largest size of the WAL file seen.
+ * Door-like commits, one row of 4 kB each (about 9 MB of log in all with 1 KiB pages), with a turn of
+ * the event loop after every tenth; the largest size of the WAL file seen.
  */
 async function steadyCommits(
   file: string,
@@ -23,14 +24,14 @@ async function steadyCommits(
   journal: ReturnType<typeof openJournal>['journal'],
 ) {
   let biggest = 0;
-  for (let i = 0; i < 6000; i++) {
+  for (let i = 0; i < STEADY; i++) {
     journal.append({ ...sampleInput(i), data: { pad: 'x'.repeat(4000) } });
     if (i % 10 === 9) {
       biggest = Math.max(biggest, walSize(file));
       await nextTurn();
     }
   }
-  expect(journal.head().seq).toBe(6000);
+  expect(journal.head().seq).toBe(STEADY);
   expect(db.inTransaction).toBe(false);
   return biggest;
 }
@@ -59,21 +60,57 @@ describe('WalCheckpointer', () => {
     expect(journal.head().seq).toBe(3000);
   });
 
+  it('leaves a small log alone, copies a large one once the writes pause, and a larger one at once', async () => {
+    const file = join(tempDir(), 'journal.db');
+    const { db, journal } = openJournal(file);
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20, minPages: 100, forcePages: 400 });
+    cp.checkpoint(); // the schema's pages
+    const base = cp.stats().checkpoints;
+    // A few door-sized rows: far below minPages, never copied however long the controller idles.
+    for (let i = 0; i < 10; i++) journal.append(sampleInput(i));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cp.stats().checkpoints).toBe(base);
+    expect(cp.stats().waitingPages).toBeGreaterThan(0);
+    expect(cp.stats().waitingPages).toBeLessThan(100);
+    // Past minPages in one go, then quiet: copied at the next look that finds the log unchanged.
+    let seq = 10;
+    while (cp.stats().waitingPages < 100) {
+      for (let i = 0; i < 20; i++) journal.append({ ...sampleInput(seq++), data: { pad: 'x'.repeat(4000) } });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await until(() => cp.stats().checkpoints === base + 1, 'the checkpoint once the writes paused');
+    expect(cp.stats().walPages).toBeGreaterThanOrEqual(100);
+    expect(cp.stats().copiedPages).toBe(cp.stats().walPages);
+    // A stream that never pauses for a whole look: copied only once forcePages wait.
+    const stream = setInterval(
+      () => journal.append({ ...sampleInput(seq++), data: { pad: 'x'.repeat(4000) } }),
+      2,
+    );
+    try {
+      await until(() => cp.stats().checkpoints === base + 2, 'the forced checkpoint during the stream');
+    } finally {
+      clearInterval(stream);
+    }
+    expect(cp.stats().walPages).toBeGreaterThanOrEqual(400);
+    await cp.stop();
+  });
+
   it('keeps the log small under a steady stream of commits; without it the log grows with them', async () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
     expect(Number(db.pragma('journal_size_limit', { simple: true }))).toBe(WAL_SIZE_LIMIT);
-    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20 });
+    // A stream never idle for a whole look: the log is copied each time forcePages (400) wait.
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20, minPages: 200 });
     const biggest = await steadyCommits(file, db, journal);
     expect(cp.stats().checkpoints).toBeGreaterThan(0);
-    expect(biggest).toBeLessThan(12 * 1024 * 1024);
+    expect(biggest).toBeLessThan(2 * 1024 * 1024);
     await cp.stop();
 
     // The control: the same commits with the automatic checkpoint off and no checkpointer.
     const file2 = join(tempDir(), 'journal.db');
     const other = openJournal(file2);
     other.db.pragma('wal_autocheckpoint = 0');
-    expect(await steadyCommits(file2, other.db, other.journal)).toBeGreaterThan(25 * 1024 * 1024);
+    expect(await steadyCommits(file2, other.db, other.journal)).toBeGreaterThan(6 * 1024 * 1024);
   });
 
   it('room() checkpoints at once between a bulk writer’s batches once the latest checkpoint is old enough', async () => {
@@ -110,7 +147,7 @@ describe('WalCheckpointer', () => {
     const file = join(tempDir(), 'journal.db');
     const { db, journal } = openJournal(file);
     for (let i = 0; i < 50; i++) journal.append(sampleInput(i));
-    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20 });
+    const cp = WalCheckpointer.start(db, silentLogger, { intervalMs: 20, minPages: 1 });
     // An export between two of its chunks (opened before the timer can run).
     const rows = db.prepare('SELECT seq FROM journal ORDER BY seq').iterate();
     rows.next();
@@ -155,6 +192,7 @@ describe('WalCheckpointer', () => {
     let arriving = true;
     const cp = WalCheckpointer.start(db, silentLogger, {
       intervalMs: 20,
+      minPages: 1,
       busy: () => arriving,
       maxDeferMs: 60_000,
     });
@@ -172,6 +210,7 @@ describe('WalCheckpointer', () => {
     // Noise that keeps a partial frame fresh must not hold the log back for ever.
     const noisy = WalCheckpointer.start(db, silentLogger, {
       intervalMs: 20,
+      minPages: 1,
       busy: () => true,
       maxDeferMs: 50,
     });
