@@ -133,7 +133,9 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   upgrade: none(
     'root installs a release signed by the release key (held off the device by another person, docs/roles.md); journaled with who, from, to and the artefact’s hash; grants nobody anything',
   ),
-  release: none('a maintainer signs a release artefact with the release key, off the device; changes no controller'),
+  release: none(
+    'a maintainer signs a release artefact with the release key, off the device; changes no controller',
+  ),
   commission: none(
     'tests the door’s hardware with the controller stopped and journals the signed result; grants nobody anything',
   ),
