@@ -26,6 +26,9 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   backup: 'operational',
   // How the printed ledger looks (seal boxes, era dates): presentation, never who may enter.
   ledger: 'operational',
+  // Which release key `sekisho upgrade` trusts: the trust anchor of the code that drives the doors,
+  // so a change is journaled and acknowledged like an access rule.
+  upgrade: 'access',
   // The local day and time every schedule, holiday and visitor deadline is read in.
   timeZone: 'access',
   // A simulated board drives no lock (a fail-safe maglock stays open) and lets the API present badges.

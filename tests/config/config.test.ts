@@ -28,6 +28,8 @@ describe('config', () => {
       port: 8080,
       allowPlainHttp: false,
       secureCookies: false,
+      sessionWarningSeconds: 120,
+      monitorSessionDays: 30,
     });
     const door = cfg.doors[0]!;
     expect(door.unlockMs).toBe(5000);
