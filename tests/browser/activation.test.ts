@@ -65,8 +65,9 @@ describe('account activation in Chromium', () => {
     await applicant.page.waitForSelector('dialog.once #once-value');
     const applicantHalf = await readOnce(applicant.page);
     expect(applicantHalf).not.toBe(approverHalf);
-    await applicant.page.waitForLoadState('load');
-    expect(await applicant.page.locator(`tr[data-half="${id}"]`).count()).toBe(0); // once only
+    // Once only: the page reloads after the half is shown and its row is gone (poll: the reload
+    // may not have begun when the dialog closes).
+    await expect.poll(() => applicant.page.locator(`tr[data-half="${id}"]`).count()).toBe(0);
 
     const user = await (await newContext(browser)).newPage();
     const userErrors = watchErrors(user);
