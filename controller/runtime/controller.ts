@@ -306,7 +306,6 @@ export class Controller {
       board: this.inputs.board,
       derived,
       writer,
-      log,
       now,
       guard,
       startedAt: this.startedAt,

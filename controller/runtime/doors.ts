@@ -23,7 +23,6 @@ import {
   whoIsInside,
 } from '../domain/index.js';
 import type { JournalInput, JournalRow } from '../journal/index.js';
-import type { Logger } from '../log.js';
 import type { DoorSnapshot } from '../mqtt/index.js';
 import type { Derived } from './derived.js';
 import type { Guard, Part } from './part.js';
@@ -51,7 +50,6 @@ export interface DoorsDeps {
   board: Board;
   derived: Derived;
   writer: Writer;
-  log: Logger;
   now: () => number;
   guard: Guard;
   /** When the machines start (they start locked). */
@@ -237,16 +235,9 @@ export class Doors implements Part {
     const rows: JournalInput[] = [];
     for (const a of actions) {
       if (a.kind === 'record') rows.push({ ...recordOf(a.type, a.data), at, door });
-      else if (a.kind === 'alarm_raise') {
-        rows.push({
-          type: 'alarm_raised',
-          at,
-          door,
-          data: { alarm: a.alarm, severity: a.severity, detail: a.detail },
-        });
-        this.d.log.warn(`alarm ${a.alarm}`, { door, severity: a.severity, detail: a.detail });
-      } else if (a.kind === 'alarm_condition_cleared')
-        rows.push(...this.d.writer.clearRows(a.alarm, door, at));
+      else if (a.kind === 'alarm_raise')
+        rows.push(this.d.writer.raisedRow(a.alarm, a.severity, door, a.detail, at));
+      else if (a.kind === 'alarm_condition_cleared') rows.push(...this.d.writer.clearRows(a.alarm, door, at));
     }
     return rows;
   }

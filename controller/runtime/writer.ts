@@ -211,9 +211,21 @@ export class Writer implements Part {
     /** What on the door raised it (a reader id), so that only its return clears the condition. */
     source?: string,
   ): void {
-    const data = source === undefined ? { alarm, severity, detail } : { alarm, severity, detail, source };
-    this.commit([{ type: 'alarm_raised', at, door, data }]);
+    this.commit([this.raisedRow(alarm, severity, door, detail, at, source)]);
+  }
+
+  /** The `alarm_raised` row of an alarm, logged as raised (for a caller that commits it itself). */
+  raisedRow(
+    alarm: AlarmType,
+    severity: AlarmSeverity,
+    door: string | null,
+    detail: string,
+    at: number,
+    source?: string,
+  ): JournalInput {
     this.d.log.warn(`alarm ${alarm}`, { door, severity, detail });
+    const data = source === undefined ? { alarm, severity, detail } : { alarm, severity, detail, source };
+    return { type: 'alarm_raised', at, door, data };
   }
 
   clearAlarmCondition(alarm: AlarmType, door: string | null, at: number, source?: string): void {
