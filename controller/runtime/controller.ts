@@ -172,6 +172,14 @@ export interface DoorCommissioningStatus {
 /** A restore with an unknown lost range needs the broker's head at the next start, and it was not read. */
 export class HeadCheckRequiredError extends Error {}
 
+function headCheckRefusal(restoredSeq: number, why: string, remedy: string): HeadCheckRequiredError {
+  return new HeadCheckRequiredError(
+    `the restore at seq ${restoredSeq} did not know which rows were lost (--lost-unknown), so this start must ` +
+      `first read the head published on MQTT, and ${why}. The doors stay secured and nothing was written. ` +
+      `${remedy}, or restore the backup again with --force and --lost-through SEQ or --checkpoint FILE`,
+  );
+}
+
 export class Controller {
   readonly config: Config;
   readonly storageDir: string;
@@ -398,23 +406,17 @@ export class Controller {
     const mqtt = this.mqtt;
     const required = headCheckRequired(this.db);
     if (!mqtt || !this.config.mqtt) {
-      if (required)
-        throw new HeadCheckRequiredError(
-          `the restore at seq ${required.restoredSeq} did not know which rows were lost (--lost-unknown), so this ` +
-            'start must first read the head published on MQTT, and mqtt is not configured. The doors stay secured ' +
-            'and nothing was written. Configure mqtt, or restore the backup again with --force and --lost-through SEQ or --checkpoint FILE',
-        );
+      if (required) throw headCheckRefusal(required.restoredSeq, 'mqtt is not configured', 'Configure mqtt');
       return null;
     }
     const waitS = this.config.mqtt.headWaitS;
     if (waitS === 0 && !required) return 'skipped';
     const retained = await mqtt.readHeadBeforeStart(Math.max(waitS, 1) * 1000);
     if (required && retained.state === 'unreachable')
-      throw new HeadCheckRequiredError(
-        `the restore at seq ${required.restoredSeq} did not know which rows were lost (--lost-unknown), so this ` +
-          `start must first read the head published on MQTT, and it could not: ${retained.reason}. ` +
-          'The doors stay secured and nothing was written. Make the broker reachable and start again ' +
-          '(mqtt.headWaitS waits longer), or restore the backup again with --force and --lost-through SEQ or --checkpoint FILE',
+      throw headCheckRefusal(
+        required.restoredSeq,
+        `it could not: ${retained.reason}`,
+        'Make the broker reachable and start again (mqtt.headWaitS waits longer)',
       );
     return retained;
   }
