@@ -179,7 +179,8 @@ export class Writer implements Part {
         const all = after.length > 0 ? [...inputs, ...after] : inputs;
         const rows = all.length > 0 ? this.stage(all, inputs, options.checkpoint === true) : [];
         staged = true;
-        if (now || this.depth === 0) this.settle();
+        // A lock waits for this commit: the outbox's bookkeeping rides on another one.
+        if (now || this.depth === 0) this.settle(options.durable === true || after.length > 0);
         committed?.push(...rows);
         return 'committed';
       } catch (err) {
@@ -291,17 +292,18 @@ export class Writer implements Part {
 
   /**
    * Commits the open transaction: one flush. When the cadence says a checkpoint is due the head is
-   * signed and stored in it, and the MQTT publisher's delivered rows leave the outbox in it (its page
-   * is written anyway): neither costs a flush of its own. Throws when the commit fails (fail() then
-   * rolls back).
+   * signed and stored in it (#15: no flush of its own), and unless a lock waits for it (`releasing`:
+   * nothing but the event's rows stands between the frame and the lock) the MQTT publisher's
+   * delivered rows leave the outbox in it (its page is written anyway). Throws when the commit fails
+   * (fail() then rolls back).
    */
-  private settle(): void {
+  private settle(releasing = false): void {
     const open = this.open;
     if (!open) return;
     const { journal, cadence, mqtt } = this.d;
     const sign = cadence?.due(open.checkpoint, 0) ?? false;
     if (sign) cadence!.signInside();
-    const acked = mqtt?.joinCommit() ?? null;
+    const acked = releasing ? null : (mqtt?.joinCommit() ?? null);
     journal.commitOpen();
     this.open = null;
     if (sign) this.checkpointSigned = true;
