@@ -116,7 +116,8 @@ describe('key and paper, transcribed on the dashboard and approved by another pe
     const other = await pageFor('manager2', 'en-US', '/requests');
     const row = other.page.locator('#pending-requests tr[data-request]').first();
     expect(await row.textContent()).toContain('transcribed from the paper ledger');
-    await Promise.all([other.page.waitForLoadState('load'), row.locator('button[type="submit"]').click()]);
+    // Approve reloads the page (data-then="reload"): wait for that load, or a later goto races it.
+    await Promise.all([other.page.waitForEvent('load'), row.locator('button[type="submit"]').click()]);
     const [entry] = await until(() => (recorded().length === 1 ? recorded() : undefined), 'the record');
     expect(entry!.person).toBe(yamada.id);
     expect(entry!.door).toBe('machine-room');
