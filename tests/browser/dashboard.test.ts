@@ -190,6 +190,8 @@ describe('dashboard in Chromium', () => {
     const { page, errors } = await pageFor('operator1', 'ja-JP', `/people/${staff.id}`);
     page.on('dialog', (dialog) => void dialog.accept());
     await Promise.all([page.waitForLoadState('load'), page.click(`[data-lost="${badge.id}"]`)]);
+    // The button itself says 紛失: wait until the reloaded page has none, then read the status.
+    await expect.poll(() => page.locator(`[data-lost="${badge.id}"]`).count()).toBe(0);
     await expect.poll(() => page.locator(`tr[data-badge="${badge.id}"]`).textContent()).toContain('紛失');
     expect(d.controller.simulateBadge('entry', '0A1B2C3D4E').decision).toEqual({
       granted: false,
