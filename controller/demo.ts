@@ -68,7 +68,7 @@ export async function seedDemoAccounts(
     ['demo-admin', 'デモ 管理者 (demo admin)', 'admin'],
     ['demo-manager', 'デモ 情報基盤管理者 (demo manager)', 'manager'],
   ] as const) {
-    const password = generatePassword();
+    const password = generatePassword([username, displayName]);
     await users.create(
       { username, displayName, role, password, mustChangePassword: true },
       'system:demo-seed',

@@ -271,8 +271,19 @@ export async function checkPasswordStrengthOffThread(
   return verdictOf(password, userInputs, () => estimate);
 }
 
-/** A generated password for a new account or the demo account: 20 characters, about 119 bits. */
-export function generatePassword(): string {
+/**
+ * A generated password for a new account or the demo account: 20 characters, about 119 bits. Drawn
+ * again (rarely: a four-letter name piece about once in a thousand) while it contains one of the
+ * account's own words, which passwordProblem refuses.
+ */
+export function generatePassword(userInputs: readonly string[] = []): string {
+  for (;;) {
+    const p = drawPassword();
+    if (passwordProblem(p, ...userInputs) === null) return p;
+  }
+}
+
+function drawPassword(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
   const out: string[] = [];
   while (out.length < 20) {

@@ -87,7 +87,7 @@ async function newPassword(
   displayName: string,
   generate: boolean,
 ): Promise<{ password: string; shown: boolean }> {
-  if (generate) return { password: generatePassword(), shown: true };
+  if (generate) return { password: generatePassword([username, displayName]), shown: true };
   let password: string;
   if (process.stdin.isTTY) {
     password = await promptHidden(
