@@ -13,6 +13,7 @@ import { DEFAULT_SCRYPT, type ScryptParams } from './accounts/passwords.js';
 import { migrateAccounts } from './accounts/schema.js';
 import { ensureSimulationToken, retireSimulationToken, TokenStore } from './accounts/tokens.js';
 import { UserStore } from './accounts/users.js';
+import { EXIT_POWER_FAILING } from './cli/exit-codes.js';
 import type { LoadedConfig } from './config/index.js';
 import { dashboardTransport, machineNames } from './dashboard-transport.js';
 import { DEMO_BADGES, seedDemo, seedDemoAccounts } from './demo.js';
@@ -36,7 +37,7 @@ export interface SekishoOptions {
 }
 
 /** `sekisho start`'s exit status after a clean stop for a power failure (docs/operations.md). */
-export const POWER_FAILING_EXIT = 3;
+export const POWER_FAILING_EXIT = EXIT_POWER_FAILING;
 
 export interface Sekisho {
   controller: Controller;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up Sekisho on a fresh Debian 12 / Raspberry Pi OS machine (run as root; Node.js 22, 24 or 26;
 # 20.20.2 is still accepted for development, with a warning: it is past its end of life).
-#   scripts/setup.sh          what running the controller needs (build tools for the native modules, sqlite3)
+#   scripts/setup.sh          what running the controller needs (build tools for the native modules, sqlite3; jq for the README)
 #   scripts/setup.sh --test   also what the test suite needs: mosquitto, socat, chromium
 # Safe to run again: it installs only what is missing, then `npm ci` (when package-lock.json is newer
 # than node_modules), then always `npm run build` (dist/, which `npm start` runs; about a second).
@@ -32,7 +32,7 @@ case "${have_node%%.*}" in
 esac
 
 # Debian package -> a file it provides (to skip apt when already there).
-declare -A pkgs=( [python3]=/usr/bin/python3 [make]=/usr/bin/make [g++]=/usr/bin/g++ [sqlite3]=/usr/bin/sqlite3 )
+declare -A pkgs=( [python3]=/usr/bin/python3 [jq]=/usr/bin/jq [make]=/usr/bin/make [g++]=/usr/bin/g++ [sqlite3]=/usr/bin/sqlite3 )
 if [ "$want_test" = 1 ]; then
   # openssl: test CAs for MQTT over TLS; systemd: systemd-analyze and systemd-notify for the unit tests;
   # a Japanese font so Chromium renders the Japanese UI (screenshots); NUT's upsd with its dummy UPS

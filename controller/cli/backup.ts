@@ -16,6 +16,7 @@ import type { RecordDataOf } from '../domain/index.js';
 import type { JournalInput } from '../journal/index.js';
 import { openStorage } from '../storage.js';
 import { cliIdentity, common, load, need, publicKeyFrom, UsageError } from './common.js';
+import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
 
 /** `--keep N|all`, else the config's `backup.keep`. */
 function keepOption(v: string | undefined, configured: number | 'all'): number | 'all' {
@@ -125,9 +126,9 @@ export async function backupCommand(args: string[]): Promise<number> {
     process.stdout.write(
       `WARNING: written with --force although the journal does not verify: row seq ${r.verify.firstBadSeq}: ${r.verify.problem}\n`,
     );
-    return 1;
+    return EXIT_FAILED;
   }
-  return failed ? 1 : 0;
+  return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 /** Appends one row from this command; true, or why it could not be written. */
@@ -178,10 +179,10 @@ export function restoreCommand(args: string[]): number {
       process.stdout.write(
         `backup intact: ${c.verify?.rows} rows, ${c.verify?.checkpoints} signed checkpoints verified${trustedPublicKey ? ' with the trusted key' : " with the backup's own key"}\n`,
       );
-      return 0;
+      return EXIT_OK;
     }
     process.stdout.write(`BACKUP NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
-    return 1;
+    return EXIT_FAILED;
   }
   const loaded = load(values.config);
   const r = restoreBackup(loaded, from, {
@@ -215,7 +216,7 @@ export function restoreCommand(args: string[]): number {
     '  A person other than the one who restored must acknowledge it: dashboard, Compliance → Restores\n',
   );
   process.stdout.write('Start the controller again: sudo systemctl start sekisho\n');
-  return 0;
+  return EXIT_OK;
 }
 
 function seqOption(value: string | undefined, flag: string): number | undefined {

@@ -24,6 +24,7 @@ import { isRecordOf } from '../domain/index.js';
 import { holdInstanceLock, InstanceBusyError, type InstanceLock } from '../instance-lock.js';
 import { openStorage, type Storage } from '../storage.js';
 import { cliIdentity, common, load, UsageError } from './common.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_SIGNAL } from './exit-codes.js';
 
 const options = {
   ...common,
@@ -35,7 +36,7 @@ const options = {
 } as const;
 
 /** Exit code of a run interrupted by a signal: 128 + the signal's number, as shells report it. */
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNAL_EXIT: Record<string, number> = EXIT_SIGNAL;
 
 export async function commissionCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options });
@@ -82,7 +83,7 @@ export async function commissionCommand(args: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof InstanceBusyError) {
       process.stderr.write(`sekisho: ${err.message}\n`);
-      return 1;
+      return EXIT_FAILED;
     }
     throw err;
   }
@@ -152,7 +153,7 @@ export async function commissionCommand(args: string[]): Promise<number> {
       if (!row || !isRecordOf(row, 'door_commissioned') || row.data.outcome !== 'passed') allPassed = false;
     }
     out(`${messages(lang)('secured')}\n`);
-    return allPassed ? 0 : 1;
+    return allPassed ? EXIT_OK : EXIT_FAILED;
   } finally {
     for (const s of signals) process.off(s, onSignal);
     await cleanUp();

@@ -22,7 +22,7 @@ import {
 } from '../approvals/requests.js';
 import { type LoadedConfig, loadConfig } from '../config/index.js';
 import { journalFile, openStorage, type Storage } from '../storage.js';
-import { parseLocal } from '../time.js';
+import { parseLocal, parseLocalUntil } from '../time.js';
 
 /** Bad usage: the CLI prints it with a pointer to `sekisho help` and exits 2. */
 export class UsageError extends Error {}
@@ -86,6 +86,16 @@ export function optTime(v: string | undefined, tz: string, flag?: string): numbe
   } catch (err) {
     const message = (err as Error).message;
     throw new UsageError(flag === undefined ? message : `--${flag}: ${message}`);
+  }
+}
+
+/** As optTime, for the end of a range: a bare date includes that whole day (see parseLocalUntil). */
+export function optTimeUntil(v: string | undefined, tz: string, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseLocalUntil(v, tz);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${(err as Error).message}`);
   }
 }
 

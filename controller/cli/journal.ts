@@ -8,18 +8,21 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
-import { dataFields, visibleText } from '../domain/index.js';
+import { dataFields, isKnownRecordType, type Person, visibleText } from '../domain/index.js';
 import {
   ArchiveError,
   archiveJournal,
   PUBLIC_KEY_FILE,
   publicKeyFingerprint,
   publicKeyId,
+  QUERY_LIMIT,
+  QueryLimit,
   SIGNING_KEY_FILE,
   verifyArchiveChain,
   verifyArchiveFile,
   verifyJournal,
 } from '../journal/index.js';
+import type { Storage } from '../storage.js';
 import { sekishoVersion } from '../system.js';
 import { formatLocal } from '../time.js';
 import { checkAgainstWitness } from '../witness/compare.js';
@@ -32,14 +35,15 @@ import {
   need,
   openExisting,
   optTime,
+  optTimeUntil,
   publicKeyFrom,
   UsageError,
 } from './common.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_PROTECTIONS, EXIT_USAGE } from './exit-codes.js';
 import { declaredGapLines } from './gaps.js';
 import { publishedLine, readPublishedCheckpoints } from './published-checkpoints.js';
 
-/** Exit code of `sekisho verify` when the chain verifies but a protective trigger is missing or altered. */
-export const EXIT_PROTECTIONS = 3;
+export { EXIT_PROTECTIONS };
 
 /** The options of `sekisho verify`, in one place (each kind of off-device evidence adds its own). */
 const verifyOptions = {
@@ -102,7 +106,7 @@ export function verify(args: string[]): number {
     s.db.close();
   }
   const secs = (performance.now() - t0) / 1000;
-  const code = !report.ok ? 1 : report.protections.intact ? 0 : EXIT_PROTECTIONS;
+  const code = !report.ok ? EXIT_FAILED : report.protections.intact ? EXIT_OK : EXIT_PROTECTIONS;
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
@@ -183,6 +187,59 @@ function keyLines(key: KeyUsed, deviceKey: KeyObject, pinnedKey: KeyObject | und
   ];
 }
 
+/** The record types `sekisho log` shows unless --type says otherwise: entries and exits. */
+export const LOG_DEFAULT_TYPES = ['access', 'manual_entry_recorded'] as const;
+
+/**
+ * The person, door and types of `sekisho log`, checked: an unknown person, door or record type is
+ * a usage error (a typo must not look like an empty log).
+ */
+function logFilter(
+  loaded: LoadedConfig,
+  s: Storage,
+  values: { person?: string | undefined; door?: string | undefined; type?: string | undefined },
+): { person?: string; door?: string; types?: string[] } {
+  const out: { person?: string; door?: string; types?: string[] } = {};
+  if (values.person !== undefined) {
+    // Their id (p_…) or the ID on their card (staff number, …), in any case.
+    const found = s.registry.findPeopleById(values.person, 10);
+    if (found.length === 0)
+      throw new UsageError(
+        `--person: no person with the id or card ID "${values.person}" (see sekisho person list)`,
+      );
+    const exact = found.find((p) => p.id === values.person);
+    if (!exact && found.length > 1)
+      throw new UsageError(
+        `--person: ${found.length} people have the card ID "${values.person}" (${found.map((p) => p.id).join(', ')}): give one of their ids`,
+      );
+    out.person = (exact ?? found[0]!).id;
+  }
+  if (values.door !== undefined) {
+    // A door removed from the config still has its rows.
+    const known =
+      loaded.config.doors.some((d) => d.id === values.door) ||
+      s.journal.query({ door: values.door, limit: 1 }).length > 0;
+    if (!known)
+      throw new UsageError(
+        `--door: no door "${values.door}" (doors: ${loaded.config.doors.map((d) => d.id).join(', ')})`,
+      );
+    out.door = values.door;
+  }
+  const types = values.type?.split(',').map((t) => t.trim());
+  if (types === undefined) out.types = [...LOG_DEFAULT_TYPES];
+  else if (!(types.length === 1 && types[0] === 'all')) {
+    for (const t of types) {
+      // An old record type no longer catalogued still has its rows.
+      if (!isKnownRecordType(t) && s.journal.query({ types: [t], limit: 1 }).length === 0)
+        throw new UsageError(
+          `--type: no record type "${t}" (docs/journal.md lists them; --type all shows every record)`,
+        );
+    }
+    out.types = types;
+  }
+  return out;
+}
+
 export function log(args: string[]): number {
   const { values } = parseArgs({
     args,
@@ -198,35 +255,32 @@ export function log(args: string[]): number {
   });
   const loaded = load(values.config);
   const tz = loaded.config.timeZone;
-  const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
-    throw new UsageError('--limit: expected 1..100000');
-  const from = optTime(values.from, tz);
-  const to = optTime(values.to, tz);
+  const limit = QueryLimit.safeParse(values.limit);
+  if (!limit.success)
+    throw new UsageError(
+      `--limit: expected a whole number from ${QUERY_LIMIT.min} to ${QUERY_LIMIT.max}, not "${values.limit}"`,
+    );
+  const from = optTime(values.from, tz, 'from');
+  // As on the dashboard: a --to date includes that whole day.
+  const to = optTimeUntil(values.to, tz, 'to');
+  if (from !== undefined && to !== undefined && from >= to)
+    throw new UsageError(`--from ${values.from} is not before --to ${values.to}`);
   const s = openExisting(loaded, { readonly: true });
-  const people = new Map(s.registry.listPeople().map((p) => [p.id, p]));
-  // --person takes the internal id or the ID on the person's card (staff number, …).
-  const personId =
-    values.person === undefined
-      ? undefined
-      : people.has(values.person)
-        ? values.person
-        : ([...people.values()].find((p) => p.displayId === values.person)?.id ?? values.person);
-  const rows = s.journal.query({
-    from,
-    to,
-    person: personId,
-    door: values.door,
-    types: values.type ? [values.type] : undefined,
-    limit,
-  });
-  s.db.close();
+  let rows: ReturnType<typeof s.journal.query>;
+  let people: Map<string, Person>;
+  try {
+    const filter = logFilter(loaded, s, values);
+    rows = s.journal.query({ from, to, ...filter, limit: limit.data });
+    people = s.registry.getPeople(new Set(rows.map((r) => r.person).filter((p) => p !== null)));
+  } finally {
+    s.db.close();
+  }
   if (values.json) {
     for (const r of rows)
       process.stdout.write(
         `${JSON.stringify({ seq: r.seq, at: r.at, type: r.type, door: r.door, person: r.person, actor: r.actor, data: r.data })}\n`,
       );
-    return 0;
+    return EXIT_OK;
   }
   process.stdout.write(
     `${`time (${tz})`.padEnd(20)} ${'seq'.padEnd(8)} ${'event'.padEnd(22)} ${'door'.padEnd(14)} detail\n`,
@@ -253,7 +307,7 @@ export function log(args: string[]): number {
       `${visibleText(`${formatLocal(r.at, tz)}  ${String(r.seq).padEnd(8)} ${r.type.padEnd(22)} ${(r.door ?? '-').padEnd(14)} ${detail}`)}\n`,
     );
   }
-  return 0;
+  return EXIT_OK;
 }
 
 export function archiveCommand(args: string[]): number {
@@ -283,7 +337,7 @@ export function archiveCommand(args: string[]): number {
   } catch (err) {
     if (err instanceof ArchiveError) {
       process.stderr.write(`sekisho: ${err.message}\n`);
-      return 1;
+      return EXIT_FAILED;
     }
     throw err;
   } finally {
@@ -291,13 +345,13 @@ export function archiveCommand(args: string[]): number {
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
-    return r.archived && !r.verify.ok ? 1 : 0;
+    return r.archived && !r.verify.ok ? EXIT_FAILED : EXIT_OK;
   }
   if (!r.archived) {
     process.stdout.write(
       `${r.reason} (records before ${formatLocal(r.before, loaded.config.timeZone)} may be archived)\n`,
     );
-    return 0;
+    return EXIT_OK;
   }
   const m = r.manifest;
   const tz = loaded.config.timeZone;
@@ -307,7 +361,7 @@ export function archiveCommand(args: string[]): number {
       `  the live journal now starts after the signed archive base at seq ${m.head.seq}: ${r.verify.ok ? 'intact' : `NOT INTACT: ${r.verify.problem}`}\n` +
       '  Keep the archive file (and every earlier one) off the device: it is the only copy of these records.\n',
   );
-  return r.verify.ok ? 0 : 1;
+  return r.verify.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 export function verifyArchiveCommand(args: string[]): number {
@@ -331,7 +385,7 @@ export function verifyArchiveCommand(args: string[]): number {
         `  sha256 ${c.fileSha256}\n`,
     );
   } else process.stdout.write(`ARCHIVE NOT INTACT:\n${c.problems.map((p) => `  - ${p}\n`).join('')}`);
-  return c.ok ? 0 : 1;
+  return c.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 function verifyWithArchives(
@@ -352,7 +406,7 @@ function verifyWithArchives(
   } finally {
     s.db.close();
   }
-  const code = !c.ok ? 1 : c.journal.protections.intact ? 0 : EXIT_PROTECTIONS;
+  const code = !c.ok ? EXIT_FAILED : c.journal.protections.intact ? EXIT_OK : EXIT_PROTECTIONS;
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...c, key, exitCode: code })}\n`);
     return code;
@@ -404,13 +458,13 @@ function verifyWithWitness(
     if (json)
       process.stdout.write(`${JSON.stringify({ ok: false, history: false, problem: err.message })}\n`);
     else process.stdout.write(`WITNESS HISTORY NOT USABLE: ${err.message}\n`);
-    return 2;
+    return EXIT_USAGE;
   } finally {
     s.db.close();
   }
   if (json) {
     process.stdout.write(`${JSON.stringify(c)}\n`);
-    return c.ok ? 0 : 1;
+    return c.ok ? EXIT_OK : EXIT_FAILED;
   }
   const h = c.history;
   const out: string[] = [];
@@ -424,5 +478,5 @@ function verifyWithWitness(
   for (const w of c.journal.warnings) out.push(`  warning: ${w}`);
   for (const n of c.notes) out.push(`  note: ${n}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  return c.ok ? 0 : 1;
+  return c.ok ? EXIT_OK : EXIT_FAILED;
 }

@@ -16,6 +16,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { LoggedStartError, startSekisho } from '../main.js';
 import { common, load } from './common.js';
+import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: common });
@@ -23,7 +24,7 @@ export async function start(args: string[]): Promise<number> {
   try {
     await startSekisho({ loaded, log: createLogger(), startedBy: osActor() });
   } catch (err) {
-    if (err instanceof LoggedStartError) return 1;
+    if (err instanceof LoggedStartError) return EXIT_FAILED;
     throw err;
   }
   return await new Promise<number>(() => undefined); // runs until a signal
@@ -85,10 +86,10 @@ export function secureOutputsCommand(args: string[]): number {
   const loaded = load(values.config);
   if (loaded.config.board.kind === 'sim') {
     process.stdout.write('simulated board: no outputs to secure\n');
-    return 0;
+    return EXIT_OK;
   }
   const r = secureOutputs(loaded);
   for (const line of r.secured) process.stdout.write(`secured ${line}\n`);
   for (const line of r.errors) process.stderr.write(`sekisho: could not secure ${line}\n`);
-  return r.errors.length > 0 ? 1 : 0;
+  return r.errors.length > 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -57,6 +57,7 @@ export {
   verifyArchiveBase,
   verifyCheckpoint,
 } from './journal.js';
+export { QUERY_LIMIT, QueryLimit } from './query-limit.js';
 export {
   credentialHash,
   type DeviceSecrets,

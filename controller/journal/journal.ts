@@ -20,6 +20,7 @@ import type {
   UncataloguedType,
 } from '../domain/records.js';
 import type { SqliteDatabase } from './db.js';
+import { QUERY_LIMIT } from './query-limit.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -135,7 +136,7 @@ export class JournalDataError extends Error {
 const TYPE_PATTERN = /^[a-z][a-z0-9_.]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const PAGE = 1000;
-const MAX_LIMIT = 10_000;
+const MAX_LIMIT = QUERY_LIMIT.max;
 const MAX_DEPTH = 32;
 
 /** SHA-256 over the previous hash's ASCII hex digits followed by the row's UTF-8 bytes, hex. */

@@ -29,6 +29,14 @@ import {
 } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { z } from 'zod';
+import {
+  EXIT_FAILED,
+  EXIT_UPGRADE_DAMAGED,
+  EXIT_UPGRADE_PLATFORM,
+  EXIT_UPGRADE_SIGNATURE,
+  EXIT_UPGRADE_VERSION,
+  EXIT_USAGE,
+} from '../cli/exit-codes.js';
 import { publicKeyId } from '../journal/index.js';
 
 export const RELEASE_MAGIC = 'SEKISHO-RELEASE 1\n';
@@ -47,12 +55,12 @@ export type UpgradeFailure =
   | 'failed'; // 1: it began and failed (what was changed is put back)
 
 export const EXIT_CODES: Record<UpgradeFailure, number> = {
-  failed: 1,
-  usage: 2,
-  damaged: 3,
-  signature: 4,
-  platform: 5,
-  version: 6,
+  failed: EXIT_FAILED,
+  usage: EXIT_USAGE,
+  damaged: EXIT_UPGRADE_DAMAGED,
+  signature: EXIT_UPGRADE_SIGNATURE,
+  platform: EXIT_UPGRADE_PLATFORM,
+  version: EXIT_UPGRADE_VERSION,
 };
 
 export class UpgradeError extends Error {

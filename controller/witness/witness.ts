@@ -21,6 +21,13 @@ import {
 import { dirname } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  EXIT_WITNESS_ALARM,
+  EXIT_WITNESS_HISTORY,
+} from '../cli/exit-codes.js';
 import { plainPasswordHost } from '../config/index.js';
 import { publicKeyId } from '../journal/index.js';
 import type { Logger } from '../log.js';
@@ -40,13 +47,13 @@ import { type Finding, WitnessState } from './state.js';
 
 /** Exit codes of `sekisho witness` (docs/journal.md, "The witness"). */
 export const WITNESS_EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
+  ok: EXIT_OK,
+  failure: EXIT_FAILED,
+  usage: EXIT_USAGE,
   /** The history file fails its own check, belongs to another controller or key, or is in use. */
-  history: 3,
+  history: EXIT_WITNESS_HISTORY,
   /** Stopped after an alarm (at once with --exit-on-alarm, else at the next SIGTERM). */
-  alarm: 4,
+  alarm: EXIT_WITNESS_ALARM,
 } as const;
 
 export interface WitnessOptions {

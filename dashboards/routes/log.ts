@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Direction, dataFields, visibleText } from '../../controller/domain/index.js';
-import { publicKeyFingerprint } from '../../controller/journal/index.js';
+import { publicKeyFingerprint, QueryLimit } from '../../controller/journal/index.js';
 import { parseLocal } from '../../controller/time.js';
 import type { Dash } from '../context.js';
 import { parseTimeCursor, timeCursor } from '../cursor.js';
@@ -378,7 +378,7 @@ export function registerLogRoutes(app: FastifyInstance, dash: Dash): void {
       door: z.string().max(64).optional(),
       type: z.string().max(64).optional(),
       before: z.coerce.number().int().positive().optional(),
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      limit: QueryLimit,
     }),
     handler: ({ query: q }) => {
       const rows = dash.controller.journal.query({
