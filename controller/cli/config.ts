@@ -8,6 +8,7 @@ import { ConfigChangeStore, type ConfigLoad } from '../approvals/config-changes.
 import { findUnsafeChar, unsafeCharMessage } from '../domain/index.js';
 import { formatLocal } from '../time.js';
 import { load, openExisting, parseSubcommand, UsageError } from './common.js';
+import { EXIT_OK } from './exit-codes.js';
 import { osActor } from './service.js';
 
 const USAGE =
@@ -67,7 +68,7 @@ function declare(config: string | undefined, reasonArg: string | undefined, json
   } finally {
     s.db.close();
   }
-  return 0;
+  return EXIT_OK;
 }
 
 function showChanges(
@@ -86,11 +87,11 @@ function showChanges(
   if (opts.pending) loads = loads.filter((l) => l.needsReview);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ loads })}\n`);
-    return 0;
+    return EXIT_OK;
   }
   if (loads.length === 0) {
     process.stdout.write(opts.pending ? 'no config change waits for review\n' : 'no config changes\n');
-    return 0;
+    return EXIT_OK;
   }
   const value = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
   for (const l of loads) {
@@ -107,5 +108,5 @@ function showChanges(
       process.stdout.write(`  declared by ${d.actor ?? '—'} ${formatLocal(d.at, tz)}: ${d.reason}\n`);
     for (const c of l.changes) process.stdout.write(`  ${c.path}: ${value(c.old)} → ${value(c.new)}\n`);
   }
-  return 0;
+  return EXIT_OK;
 }

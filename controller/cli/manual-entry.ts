@@ -11,6 +11,7 @@ import { Direction, outageAt } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 import { formatLocal } from '../time.js';
 import { cliRequests, common, need, optTime, UsageError, withStorage } from './common.js';
+import { EXIT_OK } from './exit-codes.js';
 
 /** The person an `--person` or `--escort` names: their internal id or the ID on their card. */
 function personArg(registry: Registry, value: string, flag: string): string {
@@ -79,7 +80,7 @@ export function recordManualEntryCommand(args: string[]): number {
     const outage = outageAt(outagesAround(s.journal, door, paperAt, now), paperAt, now);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ request: r, outage })}\n`);
-      return 0;
+      return EXIT_OK;
     }
     const who = s.registry.getPerson(personId)!;
     process.stdout.write(
@@ -94,6 +95,6 @@ export function recordManualEntryCommand(args: string[]): number {
     process.stdout.write(
       'it is recorded in the journal when a different person approves it on the dashboard (Requests)\n',
     );
-    return 0;
+    return EXIT_OK;
   });
 }

@@ -8,6 +8,7 @@ import { migrateAccounts } from '../accounts/schema.js';
 import { type ApiToken, TokenError, TokenStore, tokenView } from '../accounts/tokens.js';
 import { formatLocal } from '../time.js';
 import { optTime, parseSubcommand, UsageError, withStorage } from './common.js';
+import { EXIT_OK } from './exit-codes.js';
 
 /**
  * `--expires`: a date or time in the site's zone (as other options), a number of days (`90d`), or
@@ -83,7 +84,7 @@ export function tokenCommand(args: string[]): number {
           const expiresAt = expiryArg(values.expires, tz, now) ?? null;
           const { token, secret } = tokens.create({ name: n, scopes, expiresAt }, actor, now);
           secretOut(token, secret, 'created');
-          return 0;
+          return EXIT_OK;
         }
         case 'list': {
           const list = tokens.list().map((t) => row(t, tz, now));
@@ -91,20 +92,20 @@ export function tokenCommand(args: string[]): number {
             process.stdout.write(`${JSON.stringify(list.map((r) => ({ ...r, text: undefined })))}\n`);
           else if (list.length === 0) process.stdout.write('no API tokens\n');
           else for (const r of list) process.stdout.write(`${r.text}\n`);
-          return 0;
+          return EXIT_OK;
         }
         case 'rotate': {
           const { token, secret } = tokens.rotate(name(), actor, now, {
             expiresAt: expiryArg(values.expires, tz, now),
           });
           secretOut(token, secret, 'rotated');
-          return 0;
+          return EXIT_OK;
         }
         default: {
           const t = tokens.revoke(name(), actor, now, values.reason);
           if (values.json) process.stdout.write(`${JSON.stringify({ name: t.name, revoked: true })}\n`);
           else process.stdout.write(`revoked token ${t.name}: it no longer works\n`);
-          return 0;
+          return EXIT_OK;
         }
       }
     } catch (err) {

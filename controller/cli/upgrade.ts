@@ -25,6 +25,7 @@ import {
   verifyRelease,
 } from '../upgrade/index.js';
 import { cliIdentity, common, load, UsageError } from './common.js';
+import { EXIT_OK } from './exit-codes.js';
 
 const options = {
   ...common,
@@ -89,7 +90,7 @@ export async function upgradeCommand(args: string[]): Promise<number> {
         );
       if (values['no-restart'])
         say('the service was not started (--no-restart): sudo systemctl start sekisho');
-      return 0;
+      return EXIT_OK;
     }
     if (positionals.length !== 1)
       throw new UsageError(`usage: sekisho upgrade FILE${RELEASE_SUFFIX} | --check FILE | --rollback`);
@@ -103,7 +104,7 @@ export async function upgradeCommand(args: string[]): Promise<number> {
           `Node.js ABI ${h.manifest.nodeAbi}, ${h.manifest.files.length} files; signature by release key ${h.keyId} and every checksum verified`,
       );
       say(`SHA-256 ${h.sha256}${installed ? `; installed now: ${installed.version}` : ''}`);
-      return 0;
+      return EXIT_OK;
     }
     needPerson();
     const r = await upgrade({ artefact: file, releaseKey, loaded, root, service, actor, say });
@@ -111,7 +112,7 @@ export async function upgradeCommand(args: string[]): Promise<number> {
       `upgraded Sekisho ${r.from.version} → ${r.to.version}${r.upgradedSeq !== null ? ` (journal row ${r.upgradedSeq})` : ''}`,
     );
     if (values['no-restart']) say('the service was not started (--no-restart): sudo systemctl start sekisho');
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (err instanceof UpgradeError) {
       process.stderr.write(`sekisho upgrade: ${err.message}\n`);
@@ -156,7 +157,7 @@ export function releaseCommand(args: string[]): number {
       `${r.file}: Sekisho ${version}, schema ${SCHEMA_VERSION}, ${r.manifest.platform}-${r.manifest.arch}, Node.js ABI ${r.manifest.nodeAbi}, ` +
         `${r.manifest.files.length} files, signed by release key ${publicKeyId(publicKey)}\nSHA-256 ${r.sha256}\n`,
     );
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (err instanceof UpgradeError) {
       process.stderr.write(`sekisho release: ${err.message}\n`);

@@ -15,6 +15,7 @@ import { sekishoVersion } from '../system.js';
 import { HistoryError, loadHistoryFile } from '../witness/history.js';
 import { startWitness, WITNESS_EXIT, WitnessSetupError } from '../witness/witness.js';
 import { devicePublicKeyFrom, UsageError } from './common.js';
+import { EXIT_OK } from './exit-codes.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 const topicPrefix = z
@@ -196,5 +197,5 @@ function checkCommand(history: string, keyFile: string | undefined, json: boolea
         `  but --public-key is ${key ? publicKeyId(key) : ''}, not the key the history was kept with\n`,
       );
   }
-  return summary.ok ? 0 : WITNESS_EXIT.history;
+  return summary.ok ? EXIT_OK : WITNESS_EXIT.history;
 }

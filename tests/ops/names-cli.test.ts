@@ -143,7 +143,10 @@ describe('sekisho person add / visitor issue: names', () => {
     } finally {
       s.db.close();
     }
-    for (const command of [['log', '--type', 'all'], ['person', 'list']]) {
+    for (const command of [
+      ['log', '--type', 'all'],
+      ['person', 'list'],
+    ]) {
       const r = cli([...command, '--config', cfg]);
       expect(r.status, command.join(' ')).toBe(0);
       expect(r.stdout).toContain('Mallory[U+202E] yrotcerid[U+001B][2J');
