@@ -317,7 +317,7 @@ export function archiveCommand(args: string[]): number {
   });
   const loaded = load(values.config);
   const target = need(values.to, 'to');
-  const before = optTime(values.before, loaded.config.timeZone);
+  const before = optTime(values.before, loaded.config.timeZone, 'before');
   const years = loaded.config.storage.retentionYears;
   const s = openExisting(loaded);
   let r: ReturnType<typeof archiveJournal>;

@@ -216,12 +216,14 @@ describe('sekisho with a storage folder', () => {
     expect(all.length).toBeGreaterThan(two.length);
     expect(all.map((r) => r.type)).toEqual(expect.arrayContaining(['access', 'person_added']));
     const byCard = jsonRows(
-      cli(['log', '--config', cfg, '--person', 'S-3001', '--from', '2026-12-07', '--json']).stdout,
+      cli(['log', '--config', cfg, '--person', 's-3001', '--from', '2026-12-07', '--json']).stdout,
     );
     const byId = jsonRows(
       cli(['log', '--config', cfg, '--person', personId, '--from', '2026-12-07', '--json']).stdout,
     );
-    expect(byCard).toHaveLength(3);
+    expect(byCard.map((r) => r.at)).toEqual(
+      ['2026-12-08 00:30', '2026-12-07 23:30', '2026-12-07 09:00'].map(at),
+    );
     expect(byId).toEqual(byCard);
   }, 60_000);
 
