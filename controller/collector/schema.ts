@@ -6,8 +6,8 @@
  * The layout is made for five years of many rooms:
  * - `journal_rows` holds every verified row exactly as hashed (`bytes`), range-partitioned by month
  *   of the row's own time (`at`, UTC), indexed for time, person, card (badge id) and room;
- * - `row_keys` is the unpartitioned (controller, seq) → hash gate that makes inserts idempotent
- *   across partitions (a partitioned table's unique keys must include `at`);
+ * - one row per (controller, seq): a partitioned table's unique keys must include `at`, so the
+ *   store checks the batch's seq range before inserting, one controller's batches at a time;
  * - `forks` keeps every other byte string claimed for a seq already stored — never dropped;
  * - `controllers` holds each controller's pinned public key and how far the centre verified it.
  * Rows are append-only: a trigger refuses UPDATE and DELETE on them; only dropping a whole month
@@ -24,7 +24,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'controllers, rows by month, row keys, forks',
+    name: 'controllers, rows by month, forks',
     sql: `
 CREATE TABLE controllers (
   id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_.-]{1,64}$'),
@@ -35,14 +35,6 @@ CREATE TABLE controllers (
   verified_hash text,
   verified_at timestamptz,
   last_row_at timestamptz
-);
-
-CREATE TABLE row_keys (
-  controller text NOT NULL REFERENCES controllers (id),
-  seq bigint NOT NULL CHECK (seq > 0),
-  at timestamptz NOT NULL,
-  hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
-  PRIMARY KEY (controller, seq)
 );
 
 CREATE TABLE journal_rows (
@@ -87,15 +79,6 @@ END $$;
 
 CREATE TRIGGER journal_rows_append_only BEFORE UPDATE OR DELETE ON journal_rows
   FOR EACH ROW EXECUTE FUNCTION collector_refuse_change();
--- A row key goes only with its month, once the retention period is over.
-CREATE FUNCTION collector_row_key_retention() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'DELETE' AND OLD.at < now() - interval '5 years' THEN RETURN OLD; END IF;
-  RAISE EXCEPTION 'row keys younger than the retention period are kept (% of seq %)', TG_OP, OLD.seq
-    USING ERRCODE = 'insufficient_privilege';
-END $$;
-CREATE TRIGGER row_keys_append_only BEFORE UPDATE OR DELETE ON row_keys
-  FOR EACH ROW EXECUTE FUNCTION collector_row_key_retention();
 -- The collector's own role does not own the tables, so it cannot create a partition itself: this
 -- function, run with its owner's rights, creates exactly the month a row needs and nothing else.
 CREATE FUNCTION collector_ensure_month(t timestamptz) RETURNS text
@@ -126,7 +109,7 @@ export function collectorRoleGrants(role: string): string {
   return `
 GRANT USAGE ON SCHEMA public TO ${role};
 GRANT SELECT ON collector_schema TO ${role};
-GRANT SELECT, INSERT ON journal_rows, row_keys, forks TO ${role};
+GRANT SELECT, INSERT ON journal_rows, forks TO ${role};
 GRANT SELECT, INSERT, UPDATE (verified_seq, verified_hash, verified_at, last_row_at) ON controllers TO ${role};
 GRANT EXECUTE ON FUNCTION collector_ensure_month(timestamptz) TO ${role};
 `;

@@ -273,20 +273,22 @@ export class CollectorStore {
       const known = await c.query('SELECT 1 FROM controllers WHERE id = $1 FOR SHARE', [controller]);
       if (known.rowCount === 0)
         throw new CollectorStoreError('unknown_controller', `controller ${controller} is not enrolled`);
-      const keys = await c.query<{ seq: string }>(
-        `INSERT INTO row_keys (controller, seq, at, hash)
-         SELECT $1, s, to_timestamp(a / 1000.0), h FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS t(s, a, h)
-         ON CONFLICT (controller, seq) DO NOTHING RETURNING seq`,
-        [controller, rows.map((r) => r.seq), fields.map((f) => f.at), rows.map((r) => r.hash)],
+      // One batch of a controller at a time: the seq check below and the insert must not interleave.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('sekisho-collector:' || $1))", [controller]);
+      const seqs = rows.map((r) => r.seq);
+      const stored = await c.query<{ seq: string; hash: string }>(
+        'SELECT seq, hash FROM journal_rows WHERE controller = $1 AND seq BETWEEN $2 AND $3',
+        [controller, Math.min(...seqs), Math.max(...seqs)],
       );
-      const fresh = new Set(keys.rows.map((r) => Number(r.seq)));
+      const storedHash = new Map(stored.rows.map((r) => [Number(r.seq), r.hash]));
       const newRows: number[] = [];
-      const seen: number[] = [];
       rows.forEach((r, i) => {
-        if (fresh.has(r.seq)) {
-          fresh.delete(r.seq); // a seq twice in one batch: the second is compared below
+        const first = storedHash.get(r.seq);
+        if (first === undefined) {
+          storedHash.set(r.seq, r.hash); // a seq twice in one batch: the second is compared
           newRows.push(i);
-        } else seen.push(i);
+        } else if (first === r.hash) result.duplicates.push(r.seq);
+        else result.forks.push({ seq: r.seq, storedHash: first, hash: r.hash });
       });
       if (newRows.length > 0) {
         const col = <T>(pick: (r: CollectedRow, f: RowFields) => T) =>
@@ -313,26 +315,13 @@ export class CollectorStore {
         );
         result.inserted = newRows.map((i) => rows[i]!.seq);
       }
-      if (seen.length > 0) {
-        const stored = await c.query<{ seq: string; hash: string }>(
-          'SELECT seq, hash FROM row_keys WHERE controller = $1 AND seq = ANY($2::bigint[])',
-          [controller, seen.map((i) => rows[i]!.seq)],
+      for (const f of result.forks) {
+        const r = rows.find((x) => x.seq === f.seq && x.hash === f.hash)!;
+        await c.query(
+          `INSERT INTO forks (controller, seq, hash, prev_hash, bytes, stored_hash)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          [controller, r.seq, r.hash, r.prevHash, r.bytes, f.storedHash],
         );
-        const storedHash = new Map(stored.rows.map((r) => [Number(r.seq), r.hash]));
-        for (const i of seen) {
-          const r = rows[i]!;
-          const first = storedHash.get(r.seq)!;
-          if (first === r.hash) {
-            result.duplicates.push(r.seq);
-            continue;
-          }
-          result.forks.push({ seq: r.seq, storedHash: first, hash: r.hash });
-          await c.query(
-            `INSERT INTO forks (controller, seq, hash, prev_hash, bytes, stored_hash)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-            [controller, r.seq, r.hash, r.prevHash, r.bytes, first],
-          );
-        }
       }
       const newest = Math.max(...fields.map((f) => f.at));
       await c.query(
@@ -442,7 +431,7 @@ export class CollectorStore {
 
   /**
    * Removes the months wholly older than `years` (at least the policy's five) before `now`: their
-   * partitions are dropped and their row keys deleted. Returns the partitions dropped. Needs the
+   * partitions are dropped. Returns the partitions dropped. Needs the
    * tables' owner (the collector's own role may not).
    */
   async applyRetention(now: number, years = RETENTION_YEARS): Promise<string[]> {
@@ -464,24 +453,9 @@ export class CollectorStore {
       if (!to) continue;
       const upper = Date.parse(to.replace(' ', 'T').replace(/\+00$/, 'Z'));
       if (!(upper <= cutoff)) continue;
-      const c = await this.#pool.connect();
-      try {
-        await c.query('BEGIN');
-        const from = /FROM \('([^']+)'\)/.exec(r.bound)![1]!;
-        await c.query(`DELETE FROM row_keys WHERE at >= $1::timestamptz AND at < $2::timestamptz`, [
-          from,
-          to,
-        ]);
-        await c.query(`DROP TABLE ${r.name}`);
-        await c.query('COMMIT');
-        this.#partitions.delete(r.name);
-        dropped.push(r.name);
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        c.release();
-      }
+      await this.#pool.query(`DROP TABLE ${r.name}`);
+      this.#partitions.delete(r.name);
+      dropped.push(r.name);
     }
     return dropped.sort();
   }
