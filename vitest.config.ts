@@ -20,6 +20,7 @@ const integration = [
   'tests/build.test.ts',
   'tests/firmware-bridge/reader-pty.test.ts',
   'tests/dashboards/cli-user.test.ts',
+  'tests/collector/**/*.test.ts',
 ];
 
 export default defineConfig({

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear,sdcard] [--docs|--no-docs]`
+ * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear,sdcard,collector] [--docs|--no-docs]`
  *
  * Every figure is measured beside its physical limit in the same run (bench/lib/limits.ts) and
  * printed with the ratio and the goal from issue 6. Writes bench-results/<date>[-quick].json, and
@@ -17,6 +17,7 @@ import { makePtyPair, type PtyPair } from '../tests/helpers/pty.js';
 import { forcedDoorToPuback } from './alarm.js';
 import { accessBytesLength, durableAppends } from './appends.js';
 import { memoryFloor, replayBreakdown, verifyBreakdown } from './breakdown.js';
+import { benchCollector } from './collector.js';
 import { apiQueries, waitForIndex } from './dashboard.js';
 import { type BadgeResult, badgeToUnlock, type DoorRig, lostBadge } from './door.js';
 import { startBareBroker } from './lib/broker.js';
@@ -39,7 +40,17 @@ import { sdcard, sdcardFigures } from './sdcard.js';
 import { checkpointWrites, wear } from './wear.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECTIONS = ['door', 'alarm', 'queries', 'appends', 'verify', 'process', 'wear', 'sdcard'] as const;
+const SECTIONS = [
+  'door',
+  'alarm',
+  'queries',
+  'appends',
+  'verify',
+  'process',
+  'wear',
+  'sdcard',
+  'collector',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -70,6 +81,8 @@ const size = {
   load: quick ? 300 : 10_000,
   apiQueries: quick ? 30 : 200,
   wear: quick ? 300 : 3000,
+  collectorQueryRows: quick ? 1_000_000 : 50_000_000,
+  collectorQueries: quick ? 25 : 100,
 };
 const only = new Set<Section>(
   values.only ? (values.only.split(',').map((s) => s.trim()) as Section[]) : [...SECTIONS],
@@ -193,6 +206,15 @@ async function main(): Promise<void> {
     if (only.has('verify')) await benchVerify(storage, dbFile);
     if (only.has('process')) await benchProcess(storage, work, meta, broker?.url);
     if (only.has('wear')) await benchWear(work, rowLen, broker?.url);
+    if (only.has('collector')) {
+      const c = await benchCollector(
+        dbFile,
+        { rows: size.rows, queryRows: size.collectorQueryRows, queries: size.collectorQueries },
+        log,
+      );
+      figures.push(...c.figures);
+      extra.collector = c.extra;
+    }
     if (only.has('sdcard')) {
       if (broker) await benchSdcard(work, broker.url);
       else

@@ -58,6 +58,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # The Debian mosquitto package starts a system broker on 1883; the tests start their own on free ports.
 fi
 
+# PostgreSQL for the collector's tests (its binaries live under a versioned folder). The tests run
+# their own clusters on free ports as the unprivileged `postgres` user; the package's own main
+# cluster is not wanted, so it is not created when the package is installed here.
+if [ "$want_test" = 1 ] && ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: PostgreSQL is missing — run as root (or: sudo apt-get install postgresql)" >&2
+    exit 1
+  fi
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+  fi
+  echo "setup.sh: installing postgresql"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
