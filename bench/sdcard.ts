@@ -12,7 +12,18 @@
  * set beside the limit of one flush, timed on the same disk with the same preload in the same run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
@@ -54,14 +65,22 @@ export interface SdcardSize {
   /** Steps (one event group each: a grant with its door cycle, a refusal, a forced door) per case. */
   burst: { fast: number; slow: number; stall: number };
   realistic: number;
+  /** Forced doors in the alarm's own run. */
+  alarms: number;
   bareFlushes: number;
   warmup: number;
 }
 
 export const sdcardSize = (quick: boolean): SdcardSize =>
   quick
-    ? { burst: { fast: 150, slow: 40, stall: 120 }, realistic: 12, bareFlushes: 30, warmup: 10 }
-    : { burst: { fast: 1450, slow: 300, stall: 600 }, realistic: 40, bareFlushes: 200, warmup: 30 };
+    ? { burst: { fast: 150, slow: 40, stall: 120 }, realistic: 12, alarms: 60, bareFlushes: 30, warmup: 10 }
+    : {
+        burst: { fast: 1450, slow: 300, stall: 600 },
+        realistic: 40,
+        alarms: 200,
+        bareFlushes: 200,
+        warmup: 30,
+      };
 
 interface Case {
   name: string;
@@ -251,11 +270,96 @@ async function present(fd: number, credential: string): Promise<bigint> {
   return t0;
 }
 
+/**
+ * One grant's path through the controller, from the probe's marks (bench/lib/probe.mjs), ms from the
+ * frame's last byte: when the controller read it, began handling the badge, began and ended its
+ * commit, moved the lock; and what else held the thread while the frame waited to be read.
+ */
+export interface GrantTrace {
+  /** Last byte written → the chunk with it read by the reader's codec (the thread was busy meanwhile). */
+  read: number;
+  /** … → Controller.handleBadge entered. */
+  handle: number;
+  /** … → the event's commit began (decision, visit rules, rows staged). */
+  commitStart: number;
+  /** … → the commit returned (its flush done). */
+  commitEnd: number;
+  /** … → the lock output moved. */
+  unlock: number;
+  /** Rows in the commit. */
+  rows: number;
+  /**
+   * What held the thread while the frame waited (overlap with [last byte, read], ms), by kind:
+   * `event` (another event's commit: the previous door cycle's), `wal`, `snap`, `sign`, `ack`,
+   * `index`, `tx`, `gc`.
+   */
+  behind: Record<string, number>;
+}
+
+/** The time a grant waited behind another event's commit (in bursts the bench's pace makes it). */
+export const queuedBehindEvent = (g: GrantTrace): number => g.behind.event ?? 0;
+
+/** The grant's trace from the probe's events: the last byte at `t0`, its unlock at index `iu`. */
+function traceGrant(events: readonly ProbeEvent[], from: number, t0: bigint, iu: number): GrantTrace | null {
+  const ms = (x: bigint) => msBetween(t0, x);
+  let id = -1;
+  for (let i = from; i < iu; i++)
+    if (events[i]!.kind === 'd' && events[i]!.ns >= t0) {
+      id = i;
+      break;
+    }
+  const after = (start: number, kind: string) => {
+    for (let i = Math.max(start, 0); i < iu; i++) if (events[i]!.kind === kind) return i;
+    return -1;
+  };
+  const ib = after(id, 'b');
+  const ic = after(ib, 'c');
+  const iC = after(ic, 'C');
+  if (id < 0 || ib < 0 || ic < 0 || iC < 0) return null;
+  const read = events[id]!.ns;
+  // Spans that began before the frame was read and ended after its last byte: they held the thread.
+  const behind: Record<string, number> = {};
+  const add = (kind: string, start: bigint, end: bigint) => {
+    const lo = start > t0 ? start : t0;
+    const hi = end < read ? end : read;
+    if (hi > lo) behind[kind] = (behind[kind] ?? 0) + msBetween(lo, hi);
+  };
+  const back = Math.max(0, from - 400);
+  for (let i = back; i < id; i++) {
+    const e = events[i]!;
+    if (e.kind === 'g') {
+      const dur = BigInt(Math.round(Number(e.a) * 1e6));
+      add('gc', e.ns, e.ns + dur);
+      continue;
+    }
+    if (e.kind !== 'c' && e.kind !== 't') continue;
+    const endKind = e.kind.toUpperCase();
+    let j = i + 1;
+    while (j < events.length && !(events[j]!.kind === endKind && (e.kind === 'c' || events[j]!.a === e.a)))
+      j++;
+    const end = j < events.length ? events[j]!.ns : read;
+    add(e.kind === 'c' ? 'event' : e.a, e.ns, end);
+  }
+  return {
+    read: ms(read),
+    handle: ms(events[ib]!.ns),
+    commitStart: ms(events[ic]!.ns),
+    commitEnd: ms(events[iC]!.ns),
+    unlock: ms(events[iu]!.ns),
+    rows: Number(events[ic]!.a),
+    behind,
+  };
+}
+
 interface RunResult {
   steps: Record<Step, number>;
   events: number;
   /** Last frame byte → lock output unlocked, ms, with the last byte's time. */
   unlock: { ms: number; at: bigint }[];
+  /** The grants' paths (those the probe's marks could be matched for). */
+  traces: GrantTrace[];
+  /** Grants whose probe marks could not be matched (shown; the end-to-end figure still counts them). */
+  untraced: number;
   /** Contact opened while locked → the PUBACK of its alarm, ms. */
   puback: number[];
   failures: Record<string, number>;
@@ -263,11 +367,19 @@ interface RunResult {
 }
 
 /** `steps` steps of the mix; between events `gap()` ms (0 in bursts). */
-async function mixedRun(rig: Rig, steps: number, gap: () => number, timeoutMs: number): Promise<RunResult> {
+async function mixedRun(
+  rig: Rig,
+  steps: number,
+  gap: () => number,
+  timeoutMs: number,
+  mix: readonly Step[] = MIX,
+): Promise<RunResult> {
   const r: RunResult = {
     steps: { grant: 0, refuse: 0, forced: 0 },
     events: 0,
     unlock: [],
+    traces: [],
+    untraced: 0,
     puback: [],
     failures: {},
     wallS: 0,
@@ -280,7 +392,7 @@ async function mixedRun(rig: Rig, steps: number, gap: () => number, timeoutMs: n
   const p = rig.c.probe;
   const start = nowNs();
   for (let i = 0; i < steps; i++) {
-    const step = MIX[rig.turn++ % MIX.length]!;
+    const step = mix[rig.turn++ % mix.length]!;
     r.steps[step]++;
     r.events += EVENTS[step];
     if (step === 'grant') {
@@ -299,6 +411,9 @@ async function mixedRun(rig: Rig, steps: number, gap: () => number, timeoutMs: n
         continue;
       }
       r.unlock.push({ ms: msBetween(t0, u.ns), at: t0 });
+      const trace = traceGrant(p.events, m, t0, p.events.lastIndexOf(u));
+      if (trace) r.traces.push(trace);
+      else r.untraced++;
       if (out) rig.inside.delete(who);
       else rig.inside.add(who);
       await pause();
@@ -365,7 +480,9 @@ export interface CaseResult {
   flush: FlushSettings;
   /** Bare 4 KiB write + fsync on the storage's disk, same preload, no stall: the limit. */
   bareFlush: Summary;
-  idle: { flushesPerS: number; bytesPerS: number; seconds: number };
+  idle: { flushesPerS: number; bytesPerS: number; seconds: number; byProcess: CountDiff['byProcess'] };
+  /** Forced doors one after the other (each opened, its alarm PUBACKed, closed): the PUBACK's own run. */
+  alarms: { n: number; puback: Summary; failures: Record<string, number>; wallS: number };
   processes: { pid: number; comm: string }[];
   treeNotCounted: number[];
   runs: {
@@ -383,6 +500,15 @@ export interface CaseResult {
     byProcess: CountDiff['byProcess'];
     disk: (DiskStats & { perEvent: { writes: number; kib: number; flushes: number } }) | null;
     unlock: Summary;
+    /** Badge → unlock without the wait behind another event's commit (queuedBehindEvent). */
+    perPresentation: Summary;
+    /** The grants' stages (GrantTrace), each from the previous mark, ms. */
+    stages: Record<'read' | 'toHandle' | 'toCommit' | 'commit' | 'toUnlock' | 'queued', Summary>;
+    /** What held the thread while frames waited: total ms and grants, by kind (GrantTrace.behind). */
+    behind: Record<string, { ms: number; grants: number; maxMs: number }>;
+    /** The slowest grants' traces. */
+    slowest: GrantTrace[];
+    untraced: number;
     puback: Summary;
     failures: Record<string, number>;
     stall?: { delayed: number; delayedOutside: number; arrivedInStall: number; thresholdMs: number };
@@ -395,7 +521,14 @@ export interface SdcardResult {
 }
 
 /** The three flush cases, each on a fresh storage, each in bursts and at a realistic pace. */
-export async function sdcard(work: string, mqttUrl: string, quick: boolean, log: (s: string) => void) {
+export async function sdcard(
+  work: string,
+  mqttUrl: string,
+  quick: boolean,
+  log: (s: string) => void,
+  /** Which cases (their keys: fast, slow, stall); all by default. */
+  only?: readonly string[],
+) {
   const size = sdcardSize(quick);
   const so = buildFlushcount();
   const dir = join(work, 'sdcard');
@@ -409,7 +542,8 @@ export async function sdcard(work: string, mqttUrl: string, quick: boolean, log:
     mqttRoundTrip: summarize(await mqttRoundTrips(mqttUrl, 200, 420)),
   };
   try {
-    for (const k of CASES) result.cases.push(await oneCase(k, dir, so, entry, exit, mqttUrl, size, log));
+    for (const k of CASES.filter((x) => !only || only.includes(x.key)))
+      result.cases.push(await oneCase(k, dir, so, entry, exit, mqttUrl, size, log));
   } finally {
     for (const p of ptys) await p.stop();
   }
@@ -428,7 +562,12 @@ async function oneCase(
 ): Promise<CaseResult> {
   const caseDir = join(dir, k.key);
   const storage = join(caseDir, 'data');
-  const countDir = join(caseDir, 'counts');
+  // The preload's record files live on tmpfs when there is one: on the storage's file system their
+  // pages, dirtied at each process's start and by every count, were the processes' own write_bytes —
+  // 8 KiB for each clock check's timedatectl, most of the idle writes measured before.
+  const countDir = existsSync('/dev/shm')
+    ? mkdtempSync(join('/dev/shm', `sekisho-flushcount-${k.key}-`))
+    : join(caseDir, 'counts');
   mkdirSync(countDir, { recursive: true });
   mkdirSync(storage, { recursive: true, mode: 0o700 });
   const file = simConfig(storage, entry.b, exit.b, mqttUrl, caseDir);
@@ -463,6 +602,7 @@ async function oneCase(
       flushesPerS: idle.w.counts.flushes / idle.w.seconds,
       bytesPerS: idle.w.counts.writeBytes / idle.w.seconds,
       seconds: idle.w.seconds,
+      byProcess: idle.w.counts.byProcess,
     };
     const runs: CaseResult['runs'] = [];
     const pick = rng(21);
@@ -477,6 +617,17 @@ async function oneCase(
       const flushes = w.counts.flushes - idleRate.flushesPerS * (SETTLE_MS / 1000);
       const bytes = w.counts.writeBytes - idleRate.bytesPerS * (SETTLE_MS / 1000);
       const unlock = summarize(r.unlock.map((x) => x.ms));
+      const tr = r.traces;
+      const behind: CaseResult['runs'][number]['behind'] = {};
+      for (const g of tr)
+        for (const [kind, v] of Object.entries(g.behind)) {
+          const b = behind[kind] ?? { ms: 0, grants: 0, maxMs: 0 };
+          behind[kind] = b;
+          b.ms += v;
+          b.grants++;
+          b.maxMs = Math.max(b.maxMs, v);
+        }
+      writeFileSync(join(caseDir, `traces-${pace}.json`), JSON.stringify(tr));
       const run: CaseResult['runs'][number] = {
         pace,
         steps: r.steps,
@@ -501,6 +652,18 @@ async function oneCase(
             }
           : null,
         unlock,
+        perPresentation: summarize(tr.map((g) => g.unlock - queuedBehindEvent(g))),
+        stages: {
+          read: summarize(tr.map((g) => g.read)),
+          toHandle: summarize(tr.map((g) => g.handle - g.read)),
+          toCommit: summarize(tr.map((g) => g.commitStart - g.handle)),
+          commit: summarize(tr.map((g) => g.commitEnd - g.commitStart)),
+          toUnlock: summarize(tr.map((g) => g.unlock - g.commitEnd)),
+          queued: summarize(tr.map(queuedBehindEvent)),
+        },
+        behind,
+        slowest: [...tr].sort((a, b) => b.unlock - a.unlock).slice(0, 5),
+        untraced: r.untraced,
         puback: summarize(r.puback),
         failures: r.failures,
       };
@@ -525,9 +688,17 @@ async function oneCase(
       }
       runs.push(run);
       log(
-        `    ${fmt(run.flushesPerEvent)} flushes and ${fmt(run.bytesPerEvent / 1024)} KiB per event; unlock p50 ${fmt(unlock.p50)} / p99 ${fmt(unlock.p99)} ms (flush p99 ${fmt(bare.p99)} ms)`,
+        `    ${fmt(run.flushesPerEvent)} flushes and ${fmt(run.bytesPerEvent / 1024)} KiB per event; unlock p50 ${fmt(unlock.p50)} / p99 ${fmt(unlock.p99)} ms, per presentation p99 ${fmt(run.perPresentation.p99)} ms (flush p99 ${fmt(bare.p99)} ms; load ${loadAverage()})`,
       );
+      log(`    stages p50/p99 ms: ${stageText(run.stages)}`);
+      log(`    behind: ${behindText(behind)}`);
+      for (const g of run.slowest) log(`    slow: ${traceText(g)}`);
     }
+    // The alarm's own run: forced doors one after the other, so that its p99 has samples enough.
+    log(`  alarms: ${size.alarms} forced doors …`);
+    const a = await mixedRun(rig, size.alarms, () => 0, timeoutMs, ['forced']);
+    const alarms = { n: a.puback.length, puback: summarize(a.puback), failures: a.failures, wallS: a.wallS };
+    log(`    PUBACK p50 ${fmt(alarms.puback.p50)} / p99 ${fmt(alarms.puback.p99)} ms over ${alarms.n}`);
     const counts = readCounts(countDir);
     const tree = processTree(c.proc.pid!);
     return {
@@ -535,6 +706,7 @@ async function oneCase(
       flush: k.flush,
       bareFlush: summarize(bareSamples),
       idle: idleRate,
+      alarms,
       processes: [...counts.values()].map((x) => ({ pid: x.pid, comm: x.comm })),
       treeNotCounted: [...tree].filter((pid) => !counts.has(pid)),
       runs,
@@ -543,7 +715,43 @@ async function oneCase(
     closeSync(rig.entryFd);
     closeSync(rig.exitFd);
     await c.stop();
+    if (countDir.startsWith('/dev/shm/')) rmSync(countDir, { recursive: true, force: true });
   }
+}
+
+/** The machine's load average over 1, 5 and 15 minutes (figures are set beside it). */
+export const loadAverage = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
+
+const STAGES = {
+  read: 'last byte → read',
+  toHandle: '→ handled',
+  toCommit: '→ commit begun',
+  commit: 'commit (flush)',
+  toUnlock: '→ lock output',
+  queued: 'of the read, behind another event',
+} as const;
+
+function stageText(st: CaseResult['runs'][number]['stages']): string {
+  return (Object.keys(STAGES) as (keyof typeof STAGES)[])
+    .map((k) => `${STAGES[k]} ${fmt(st[k].p50)}/${fmt(st[k].p99)}`)
+    .join('; ');
+}
+
+function behindText(b: CaseResult['runs'][number]['behind']): string {
+  const parts = Object.entries(b)
+    .sort((x, y) => y[1].ms - x[1].ms)
+    .map(([k, v]) => `${k} ${v.grants} grants, ${fmt(v.ms)} ms (max ${fmt(v.maxMs)})`);
+  return parts.length ? parts.join('; ') : 'nothing';
+}
+
+function traceText(g: GrantTrace): string {
+  const held = Object.entries(g.behind)
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(', ');
+  return `${fmt(g.unlock)} ms: read ${fmt(g.read)}${held ? ` (behind ${held})` : ''}, handled ${fmt(g.handle)}, commit ${fmt(g.commitStart)}–${fmt(g.commitEnd)} (${g.rows} rows), unlock ${fmt(g.unlock)}`;
 }
 
 const KIB = 1024;

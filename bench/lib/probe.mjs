@@ -5,11 +5,21 @@
 //   i <ns> <input> <0|1>    an input changed on the simulated wire (the door contact)
 //   e <ns> <type> <result>  a journal row was handed to MQTT for …/events (result: access rows)
 //   p <ns> <event> <id>     Mosquitto's PUBACK of an …/alarms message arrived
+// and the stages of the door's path and of the work that may stand in its way (issue #21), each a
+// start mark in lower case and an end mark in upper case:
+//   d <ns> <bytes>          a chunk from a reader's serial port reached its codec (the frame read)
+//   b/B <ns>                Controller.handleBadge (decision, the visit rules, the commit, the lock)
+//   c/C <ns> <rows>         the writer's event transaction committed (Journal.commitOpen: the flush)
+//   t/T <ns> <what>         other work on the thread: wal (a WAL checkpoint), snap (a derived-state
+//                           snapshot), sign (a checkpoint's own transaction), ack (the outbox's
+//                           bookkeeping), index (the log index's sync), tx (any other transaction)
+//   g <ns> <ms>             a garbage collection pause of V8 (its start and length)
 // <ns> is process.hrtime.bigint(): CLOCK_MONOTONIC, the clock of the bench process and of the
 // flush preload's stall windows alike. The build is SEKISHO_DIST's; mqtt resolves to the same
 // node_modules as the build's, so both patches hit the classes the controller uses.
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { MqttClient } from 'mqtt';
 
@@ -25,7 +35,14 @@ const t = () => process.hrtime.bigint().toString();
 
 const dist = process.env.SEKISHO_DIST;
 if (!dist) throw new Error('bench probe: SEKISHO_DIST is not set');
-const { SimBoard } = await import(pathToFileURL(join(dist, 'hardware', 'sim-board.js')).href);
+const load = (path) => import(pathToFileURL(join(dist, ...path.split('/'))).href);
+const { SimBoard } = await load('hardware/sim-board.js');
+const { ReaderPort } = await load('firmware-bridge/reader.js');
+const { Controller } = await load('controller/runtime/controller.js');
+const { Journal } = await load('controller/journal/journal.js');
+const { WalCheckpointer } = await load('controller/journal/wal-checkpointer.js');
+const { Checkpoints } = await load('controller/runtime/derived.js');
+const { LogIndex } = await load('dashboards/logindex.js');
 
 const write = SimBoard.prototype.write;
 SimBoard.prototype.write = function (name, on) {
@@ -38,6 +55,96 @@ SimBoard.prototype.simulate = function (name, active) {
   say(`i ${t()} ${name} ${active ? 1 : 0}`);
   return simulate.call(this, name, active);
 };
+
+/** Wraps a method with a start and an end mark (`what` may depend on the call). */
+function span(proto, method, start, end, what) {
+  const orig = proto[method];
+  if (typeof orig !== 'function') throw new Error(`bench probe: no method ${method} to time`);
+  proto[method] = function (...args) {
+    const w = typeof what === 'function' ? what.call(this, args) : what;
+    say(`${start} ${t()}${w === undefined ? '' : ` ${w}`}`);
+    try {
+      return orig.apply(this, args);
+    } finally {
+      say(`${end} ${t()}${w === undefined ? '' : ` ${w}`}`);
+    }
+  };
+}
+
+const onData = ReaderPort.prototype.onData;
+ReaderPort.prototype.onData = function (chunk) {
+  say(`d ${t()} ${chunk.length}`);
+  return onData.call(this, chunk);
+};
+span(Controller.prototype, 'handleBadge', 'b', 'B');
+
+// The journal: which transaction is the writer's event commit, which is something else's.
+let staged = 0;
+let open = false;
+let inTx = 0;
+let other = null;
+const begin = Journal.prototype.begin;
+Journal.prototype.begin = function () {
+  staged = 0;
+  open = true;
+  return begin.call(this);
+};
+const rollbackOpen = Journal.prototype.rollbackOpen;
+Journal.prototype.rollbackOpen = function () {
+  open = false;
+  return rollbackOpen.call(this);
+};
+const append = Journal.prototype.append;
+Journal.prototype.append = function (...args) {
+  staged++;
+  return append.apply(this, args);
+};
+span(Journal.prototype, 'commitOpen', 'c', 'C', () => {
+  open = false;
+  return staged;
+});
+const transaction = Journal.prototype.transaction;
+Journal.prototype.transaction = function (fn) {
+  // Only the outermost of a transaction of its own (not one joining the writer's open transaction).
+  if (inTx > 0 || open) return transaction.call(this, fn);
+  const w = other ?? 'tx';
+  inTx++;
+  say(`t ${t()} ${w}`);
+  try {
+    return transaction.call(this, fn);
+  } finally {
+    inTx--;
+    say(`T ${t()} ${w}`);
+  }
+};
+/** Names the transactions `method` runs (the span marks come from transaction(), or its own). */
+function named(proto, method, w, own) {
+  const orig = proto[method];
+  if (typeof orig !== 'function') throw new Error(`bench probe: no method ${method} to time`);
+  proto[method] = function (...args) {
+    const outer = other;
+    other = w;
+    if (own) say(`t ${t()} ${w}`);
+    try {
+      return orig.apply(this, args);
+    } finally {
+      other = outer;
+      if (own) say(`T ${t()} ${w}`);
+    }
+  };
+}
+named(Journal.prototype, 'outboxAckMany', 'ack', false);
+named(WalCheckpointer.prototype, 'checkpoint', 'wal', true);
+named(Checkpoints.prototype, 'snapshot', 'snap', true);
+named(Checkpoints.prototype, 'signIfUnsigned', 'sign', false);
+named(LogIndex.prototype, 'sync', 'index', true);
+
+// V8's garbage collections, as the performance timeline reports them (start on the hrtime clock).
+const origin = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    say(`g ${(origin + BigInt(Math.round(e.startTime * 1e6))).toString()} ${e.duration.toFixed(3)}`);
+}).observe({ entryTypes: ['gc'] });
 
 const publish = MqttClient.prototype.publish;
 MqttClient.prototype.publish = function (topic, message, opts, cb) {
