@@ -318,15 +318,17 @@ export class MqttPublisher {
 
   /**
    * Whether a row of this type gets an outbox row. Alarm rows always do; other rows only while the
-   * backlog is below maxBacklog (then again once it is below 90 % of it).
+   * backlog is below maxBacklog (then again once it is below 90 % of it). `uncommitted`: rows of the
+   * caller's open transaction already given an outbox row, which the backlog counts only once
+   * committed — so that one transaction of several rows cannot take the outbox past the cap.
    */
-  accepts(type: string): boolean {
+  accepts(type: string, uncommitted = 0): boolean {
     if (isAlarmRow(type) || ALWAYS_QUEUED.has(type)) return true;
     if (this.#full) {
       this.#maybeResume();
       if (this.#full) return false;
     }
-    if (this.#backlog >= this.maxBacklog) {
+    if (this.#backlog + uncommitted >= this.maxBacklog) {
       this.#full = true;
       this.#skippedSinceFull = 0;
       this.#firstSkipped = null;

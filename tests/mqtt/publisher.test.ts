@@ -276,6 +276,35 @@ describe('MQTT publisher (real Mosquitto)', () => {
     expect(dedupedSeqs(sub.json<{ seq: number }>(`${base}/alarms`))).toEqual(alarmSeqs.sort((a, b) => a - b));
   });
 
+  it('holds the cap within one transaction: a grant at one row below it queues only its first row', async () => {
+    await broker.stop();
+    const { c } = await controller('cap-tx', {}, { maxBacklog: 40 });
+    const r = c.registry;
+    const at = Date.now();
+    const staff = r.addPerson({ displayId: 'S-1', name: 'Yamada', category: 'staff' }, 'test', at);
+    r.addBadge({ personId: staff.id, credential: '0A1B2C3D4E' }, 'test', at);
+    r.grantDoor(staff.id, 'machine-room', 'always', 'test', at);
+    const backlog = () => c.status().mqtt.backlog;
+    // One-row events (an unknown card, refused) up to one row below the cap…
+    for (let i = 0; backlog() < 39; i++) {
+      expect(i, 'the backlog to reach 39').toBeLessThan(100);
+      c.simulateBadge('entry', `EE${String(i).padStart(8, '0')}`);
+    }
+    expect(backlog()).toBe(39);
+    // …then a grant: its access row and its door_unlocked in one transaction.
+    const head = c.journal.head().seq;
+    expect(c.simulateBadge('entry', '0A1B2C3D4E').decision.granted).toBe(true);
+    const rows = [...c.journal.iterate(head + 1)];
+    const access = rows.find((x) => x.type === 'access')!;
+    const unlocked = rows.find((x) => x.type === 'door_unlocked')!;
+    const queued = new Set(c.journal.outboxPeek(0, 1000).map((x) => x.seq));
+    expect(queued.has(access.seq)).toBe(true);
+    expect(queued.has(unlocked.seq)).toBe(false);
+    expect(backlog()).toBe(40);
+    expect(c.status().mqtt).toMatchObject({ queueing: 'alarms_only', skipped: 1 });
+    await until(() => rowsOf(c, 'mqtt_backlog_full').length === 1, 'the backlog_full row');
+  });
+
   it('journals connection changes only, rate-limited, and summarises the ones it did not record', async () => {
     const { c } = await controller('flaps', {}, { maxTransitions: 2, transitionWindowMs: 5000 });
     await connected(c);
