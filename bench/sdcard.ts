@@ -23,7 +23,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
@@ -207,9 +207,19 @@ async function startController(file: string, storage: string, env: Record<string
   const cmd = command(['start', '--config', file], { nodeArgs: [...SERVICE_NODE_ARGS, '--import', PROBE] });
   const proc = spawn(process.execPath, cmd.argv, {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, SEKISHO_LOG: 'warn', ...cmd.env, ...env },
+    env: {
+      ...process.env,
+      SEKISHO_LOG: 'warn',
+      ...cmd.env,
+      ...env,
+      PROBE_WAL_SHM: join(storage, 'journal.db-shm'),
+    },
   });
   const probe = new ProbeLog(proc.stdio[3] as Readable);
+  // A diagnostic (docs/benchmarks.md): SDCARD_NICE=-10 raises the priority of the controller's main
+  // thread — the one on the door's path — to see how much of a tail is other processes' CPU time.
+  const nice = process.env.SDCARD_NICE;
+  if (nice !== undefined && proc.pid !== undefined) setPriority(proc.pid, Number(nice));
   let out = '';
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -286,8 +296,9 @@ export interface GrantTrace {
   commitEnd: number;
   /** … → the lock output moved. */
   unlock: number;
-  /** Rows in the commit. */
+  /** Rows in the commit, and the WAL frames (pages) it wrote (NaN: not read). */
   rows: number;
+  frames: number;
   /**
    * What held the thread while the frame waited (overlap with [last byte, read], ms), by kind:
    * `event` (another event's commit: the previous door cycle's), `wal`, `snap`, `sign`, `ack`,
@@ -347,6 +358,7 @@ function traceGrant(events: readonly ProbeEvent[], from: number, t0: bigint, iu:
     commitEnd: ms(events[iC]!.ns),
     unlock: ms(events[iu]!.ns),
     rows: Number(events[ic]!.a),
+    frames: events[iC]!.b === '' ? Number.NaN : Number(events[iC]!.b),
     behind,
   };
 }
@@ -364,6 +376,8 @@ interface RunResult {
   puback: number[];
   failures: Record<string, number>;
   wallS: number;
+  /** The WAL frames (pages) each event commit of the run wrote (Journal.commitOpen). */
+  frames: number[];
 }
 
 /** `steps` steps of the mix; between events `gap()` ms (0 in bursts). */
@@ -383,6 +397,7 @@ async function mixedRun(
     puback: [],
     failures: {},
     wallS: 0,
+    frames: [],
   };
   const fail = (why: string) => (r.failures[why] = (r.failures[why] ?? 0) + 1);
   const pause = async () => {
@@ -390,6 +405,7 @@ async function mixedRun(
     if (g > 0) await sleep(g);
   };
   const p = rig.c.probe;
+  const first = p.mark();
   const start = nowNs();
   for (let i = 0; i < steps; i++) {
     const step = mix[rig.turn++ % mix.length]!;
@@ -446,6 +462,7 @@ async function mixedRun(
     await pause();
   }
   r.wallS = msBetween(start, nowNs()) / 1000;
+  for (const e of p.events.slice(first)) if (e.kind === 'C' && e.b !== '') r.frames.push(Number(e.b));
   return r;
 }
 
@@ -506,6 +523,8 @@ export interface CaseResult {
     stages: Record<'read' | 'toHandle' | 'toCommit' | 'commit' | 'toUnlock' | 'queued', Summary>;
     /** What held the thread while frames waited: total ms and grants, by kind (GrantTrace.behind). */
     behind: Record<string, { ms: number; grants: number; maxMs: number }>;
+    /** WAL frames (pages) per event commit: every commit of the run, and the grants' own. */
+    pages: { all: Summary; grant: Summary };
     /** The slowest grants' traces. */
     slowest: GrantTrace[];
     untraced: number;
@@ -604,6 +623,9 @@ async function oneCase(
       seconds: idle.w.seconds,
       byProcess: idle.w.counts.byProcess,
     };
+    log(
+      `  idle ${fmt(idleRate.seconds)} s: ${fmt(idleRate.flushesPerS, 2)} flushes/s, ${fmt(idleRate.bytesPerS / KIB, 2)} KiB/s (${idleRate.byProcess.map((x) => `${x.comm} ${x.pid}: ${x.flushes} flushes, ${fmt(x.writeBytes / KIB)} KiB`).join('; ') || 'no process wrote'}; load ${loadAverage()})`,
+    );
     const runs: CaseResult['runs'] = [];
     const pick = rng(21);
     for (const pace of ['bursts', 'realistic'] as const) {
@@ -662,6 +684,10 @@ async function oneCase(
           queued: summarize(tr.map(queuedBehindEvent)),
         },
         behind,
+        pages: {
+          all: summarize(r.frames),
+          grant: summarize(tr.map((g) => g.frames).filter((x) => Number.isFinite(x))),
+        },
         slowest: [...tr].sort((a, b) => b.unlock - a.unlock).slice(0, 5),
         untraced: r.untraced,
         puback: summarize(r.puback),
@@ -692,6 +718,9 @@ async function oneCase(
       );
       log(`    stages p50/p99 ms: ${stageText(run.stages)}`);
       log(`    behind: ${behindText(behind)}`);
+      log(
+        `    pages per commit p50/p99/max: all ${fmt(run.pages.all.p50)}/${fmt(run.pages.all.p99)}/${fmt(run.pages.all.max)} (${run.pages.all.n} commits), grants ${fmt(run.pages.grant.p50)}/${fmt(run.pages.grant.p99)}/${fmt(run.pages.grant.max)}`,
+      );
       for (const g of run.slowest) log(`    slow: ${traceText(g)}`);
     }
     // The alarm's own run: forced doors one after the other, so that its p99 has samples enough.
@@ -751,7 +780,7 @@ function traceText(g: GrantTrace): string {
   const held = Object.entries(g.behind)
     .map(([k, v]) => `${k} ${fmt(v)}`)
     .join(', ');
-  return `${fmt(g.unlock)} ms: read ${fmt(g.read)}${held ? ` (behind ${held})` : ''}, handled ${fmt(g.handle)}, commit ${fmt(g.commitStart)}–${fmt(g.commitEnd)} (${g.rows} rows), unlock ${fmt(g.unlock)}`;
+  return `${fmt(g.unlock)} ms: read ${fmt(g.read)}${held ? ` (behind ${held})` : ''}, handled ${fmt(g.handle)}, commit ${fmt(g.commitStart)}–${fmt(g.commitEnd)} (${g.rows} rows, ${g.frames} pages), unlock ${fmt(g.unlock)}`;
 }
 
 const KIB = 1024;
@@ -785,7 +814,7 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
             `${comm}${x.n.size > 1 ? ` ×${x.n.size}` : ''}: ${x.flushes} flushes, ${fmt(x.bytes / KIB)} KiB`,
         )
         .join('; '),
-      limit: `idle: ${fmt(k.idle.flushesPerS, 2)} flushes/s, ${fmt(k.idle.bytesPerS / KIB, 2)} KiB/s (${fmt(k.idle.seconds)} s without events)`,
+      limit: `idle: ${fmt(k.idle.flushesPerS, 2)} flushes/s, ${fmt(k.idle.bytesPerS / KIB, 2)} KiB/s (${fmt(k.idle.seconds)} s without events${k.idle.byProcess.length ? `: ${k.idle.byProcess.map((x) => `${x.comm} ${x.flushes} flushes, ${fmt(x.writeBytes / KIB)} KiB`).join('; ')}` : ''})`,
       ratio: '—',
       goal: '—',
       met: null,
@@ -841,20 +870,52 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
           met: fails ? false : u.n < MIN_JUDGED ? null : u.p99 <= limit,
         });
       }
-      const pa = run.puback;
-      const fast = !k.flush.stall && k.flush.delayUs < 50_000;
+      // Where the time went (bench/lib/probe.mjs marks): shown, for finding the tail, not judged.
       out.push({
         group: 'SD card',
-        measure: `${tag}: forced door → alarm PUBACK, ${pa.n} alarms`,
+        measure: `${tag}: … its stages, p50/p99 ms (${run.stages.read.n} grants traced${run.untraced ? `, ${run.untraced} not` : ''}), and what held the thread while a frame waited to be read`,
+        figure: `${stageText(run.stages)}; behind: ${behindText(run.behind)}`,
+        limit: limitText,
+        ratio: '—',
+        goal: '—',
+        met: null,
+      });
+      out.push({
+        group: 'SD card',
+        measure: `${tag}: WAL pages (1 KiB frames) written per event commit, p50/p99/max`,
+        figure: `all ${run.pages.all.n} commits ${fmt(run.pages.all.p50)}/${fmt(run.pages.all.p99)}/${fmt(run.pages.all.max)}; the grants' ${fmt(run.pages.grant.p50)}/${fmt(run.pages.grant.p99)}/${fmt(run.pages.grant.max)}`,
+        limit: '—',
+        ratio: '—',
+        goal: '—',
+        met: null,
+      });
+      const pa = run.puback;
+      out.push({
+        group: 'SD card',
+        measure: `${tag}: forced door → alarm PUBACK, ${pa.n} alarms of the mix (judged over the alarm run below)`,
         figure: `p50 ${fmt(pa.p50)} / p99 ${fmt(pa.p99)} ms`,
         limit: `one flush p99 ${fmt(f.p99)} ms; bare QoS 1 round trip p50 ${fmt(rt.p50)} / p99 ${fmt(rt.p99)} ms`,
         ratio: `p99 ${fmt(pa.p99 / f.p99, 1)}×`,
-        goal: fast
-          ? `p99 ≤ one flush + 3 ms (${fmt(f.p99 + 3)} ms)${pa.n < MIN_JUDGED ? `; not judged under ${MIN_JUDGED} samples` : ''}`
-          : '—',
-        met: fast && pa.n >= MIN_JUDGED ? pa.p99 <= f.p99 + 3 : null,
+        goal: '—',
+        met: null,
       });
     }
+    const pa = k.alarms.puback;
+    const fast = !k.flush.stall && k.flush.delayUs < 50_000;
+    const afails = Object.entries(k.alarms.failures)
+      .map(([w, n]) => `${w} ×${n}`)
+      .join(', ');
+    out.push({
+      group: 'SD card',
+      measure: `${k.name}, alarm run: forced door → alarm PUBACK (contact opened while locked → Mosquitto's PUBACK), ${pa.n} forced doors one after another, each closed again`,
+      figure: `p50 ${fmt(pa.p50)} / p99 ${fmt(pa.p99)} ms${afails ? `; ${afails}` : ''}`,
+      limit: `one flush p99 ${fmt(f.p99)} ms; bare QoS 1 round trip p50 ${fmt(rt.p50)} / p99 ${fmt(rt.p99)} ms`,
+      ratio: `p99 ${fmt(pa.p99 / f.p99, 1)}×`,
+      goal: fast
+        ? `p99 ≤ one flush + 3 ms (${fmt(f.p99 + 3)} ms)${pa.n < MIN_JUDGED ? `; not judged under ${MIN_JUDGED} samples` : ''}`
+        : '—',
+      met: fast ? (afails ? false : pa.n >= MIN_JUDGED ? pa.p99 <= f.p99 + 3 : null) : null,
+    });
   }
   return out;
 }

@@ -9,7 +9,9 @@
 // start mark in lower case and an end mark in upper case:
 //   d <ns> <bytes>          a chunk from a reader's serial port reached its codec (the frame read)
 //   b/B <ns>                Controller.handleBadge (decision, the visit rules, the commit, the lock)
-//   c/C <ns> <rows>         the writer's event transaction committed (Journal.commitOpen: the flush)
+//   c/C <ns> <rows> [<frames>]  the writer's event transaction committed (Journal.commitOpen: the
+//                           flush); with PROBE_WAL_SHM (the journal's -shm file), the end mark says
+//                           how many WAL frames (pages) the commit wrote
 //   t/T <ns> <what>         other work on the thread: wal (a WAL checkpoint), snap (a derived-state
 //                           snapshot), sign (a checkpoint's own transaction), ack (the outbox's
 //                           bookkeeping), index (the log index's sync), tx (any other transaction)
@@ -17,7 +19,7 @@
 // <ns> is process.hrtime.bigint(): CLOCK_MONOTONIC, the clock of the bench process and of the
 // flush preload's stall windows alike. The build is SEKISHO_DIST's; mqtt resolves to the same
 // node_modules as the build's, so both patches hit the classes the controller uses.
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -99,10 +101,38 @@ Journal.prototype.append = function (...args) {
   staged++;
   return append.apply(this, args);
 };
-span(Journal.prototype, 'commitOpen', 'c', 'C', () => {
+// The WAL index header's mxFrame (sqlite.org/walformat.html; native byte order, read as the
+// checkpointer does): the log's last frame, so the frames a commit wrote are the difference.
+const shm = process.env.PROBE_WAL_SHM;
+let shmFd = null;
+const mxFrame = () => {
+  if (!shm) return null;
+  try {
+    shmFd ??= openSync(shm, 'r');
+    const b = Buffer.alloc(48);
+    if (readSync(shmFd, b, 0, 48, 0) < 48) return null;
+    return b.readUInt32LE(16);
+  } catch {
+    if (shmFd !== null) closeSync(shmFd);
+    shmFd = null;
+    return null;
+  }
+};
+const commitOpen = Journal.prototype.commitOpen;
+Journal.prototype.commitOpen = function () {
   open = false;
-  return staged;
-});
+  const rows = staged;
+  const before = mxFrame();
+  say(`c ${t()} ${rows}`);
+  try {
+    return commitOpen.call(this);
+  } finally {
+    const after = mxFrame();
+    // A log restarted by this commit (after a checkpoint) begins again at frame 1.
+    const frames = before === null || after === null ? '' : ` ${after >= before ? after - before : after}`;
+    say(`C ${t()} ${rows}${frames}`);
+  }
+};
 const transaction = Journal.prototype.transaction;
 Journal.prototype.transaction = function (fn) {
   // Only the outermost of a transaction of its own (not one joining the writer's open transaction).
