@@ -290,6 +290,10 @@ export interface GrantTrace {
   read: number;
   /** … → Controller.handleBadge entered. */
   handle: number;
+  /** … → the visit rules' step began (lookups and decision done; NaN: no mark). */
+  decided: number;
+  /** … → the writer's transaction opened (BEGIN IMMEDIATE returned; NaN: no mark). */
+  begun: number;
   /** … → the event's commit began (decision, visit rules, rows staged). */
   commitStart: number;
   /** … → the commit returned (its flush done). */
@@ -324,6 +328,8 @@ function traceGrant(events: readonly ProbeEvent[], from: number, t0: bigint, iu:
     return -1;
   };
   const ib = after(id, 'b');
+  const iv = after(ib, 'v');
+  const iJ = after(ib, 'J');
   const ic = after(ib, 'c');
   const iC = after(ic, 'C');
   if (id < 0 || ib < 0 || ic < 0 || iC < 0) return null;
@@ -354,6 +360,8 @@ function traceGrant(events: readonly ProbeEvent[], from: number, t0: bigint, iu:
   return {
     read: ms(read),
     handle: ms(events[ib]!.ns),
+    decided: iv >= 0 && iv < ic ? ms(events[iv]!.ns) : Number.NaN,
+    begun: iJ >= 0 && iJ < ic ? ms(events[iJ]!.ns) : Number.NaN,
     commitStart: ms(events[ic]!.ns),
     commitEnd: ms(events[iC]!.ns),
     unlock: ms(events[iu]!.ns),
@@ -520,7 +528,10 @@ export interface CaseResult {
     /** Badge → unlock without the wait behind another event's commit (queuedBehindEvent). */
     perPresentation: Summary;
     /** The grants' stages (GrantTrace), each from the previous mark, ms. */
-    stages: Record<'read' | 'toHandle' | 'toCommit' | 'commit' | 'toUnlock' | 'queued', Summary>;
+    stages: Record<
+      'read' | 'toHandle' | 'toDecided' | 'toBegun' | 'toCommit' | 'commit' | 'toUnlock' | 'queued',
+      Summary
+    >;
     /** What held the thread while frames waited: total ms and grants, by kind (GrantTrace.behind). */
     behind: Record<string, { ms: number; grants: number; maxMs: number }>;
     /** WAL frames (pages) per event commit: every commit of the run, and the grants' own. */
@@ -678,7 +689,9 @@ async function oneCase(
         stages: {
           read: summarize(tr.map((g) => g.read)),
           toHandle: summarize(tr.map((g) => g.handle - g.read)),
-          toCommit: summarize(tr.map((g) => g.commitStart - g.handle)),
+          toDecided: summarize(tr.map((g) => g.decided - g.handle).filter(Number.isFinite)),
+          toBegun: summarize(tr.map((g) => g.begun - g.decided).filter(Number.isFinite)),
+          toCommit: summarize(tr.map((g) => g.commitStart - (Number.isFinite(g.begun) ? g.begun : g.handle))),
           commit: summarize(tr.map((g) => g.commitEnd - g.commitStart)),
           toUnlock: summarize(tr.map((g) => g.unlock - g.commitEnd)),
           queued: summarize(tr.map(queuedBehindEvent)),
@@ -757,6 +770,8 @@ export const loadAverage = (): string =>
 const STAGES = {
   read: 'last byte → read',
   toHandle: '→ handled',
+  toDecided: '→ decided',
+  toBegun: '→ transaction open',
   toCommit: '→ commit begun',
   commit: 'commit (flush)',
   toUnlock: '→ lock output',
@@ -780,7 +795,7 @@ function traceText(g: GrantTrace): string {
   const held = Object.entries(g.behind)
     .map(([k, v]) => `${k} ${fmt(v)}`)
     .join(', ');
-  return `${fmt(g.unlock)} ms: read ${fmt(g.read)}${held ? ` (behind ${held})` : ''}, handled ${fmt(g.handle)}, commit ${fmt(g.commitStart)}–${fmt(g.commitEnd)} (${g.rows} rows, ${g.frames} pages), unlock ${fmt(g.unlock)}`;
+  return `${fmt(g.unlock)} ms: read ${fmt(g.read)}${held ? ` (behind ${held})` : ''}, handled ${fmt(g.handle)}, decided ${fmt(g.decided)}, open ${fmt(g.begun)}, commit ${fmt(g.commitStart)}–${fmt(g.commitEnd)} (${g.rows} rows, ${g.frames} pages), unlock ${fmt(g.unlock)}`;
 }
 
 const KIB = 1024;

@@ -9,6 +9,8 @@
 // start mark in lower case and an end mark in upper case:
 //   d <ns> <bytes>          a chunk from a reader's serial port reached its codec (the frame read)
 //   b/B <ns>                Controller.handleBadge (decision, the visit rules, the commit, the lock)
+//   v <ns>                  the visit rules' step began (the registry lookups and decide() are done)
+//   j/J <ns>                the writer opened its transaction (BEGIN IMMEDIATE: the write lock)
 //   c/C <ns> <rows> [<frames>]  the writer's event transaction committed (Journal.commitOpen: the
 //                           flush); with PROBE_WAL_SHM (the journal's -shm file), the end mark says
 //                           how many WAL frames (pages) the commit wrote
@@ -44,6 +46,7 @@ const { Controller } = await load('controller/runtime/controller.js');
 const { Journal } = await load('controller/journal/journal.js');
 const { WalCheckpointer } = await load('controller/journal/wal-checkpointer.js');
 const { Checkpoints } = await load('controller/runtime/derived.js');
+const { Visits } = await load('controller/runtime/visits.js');
 const { LogIndex } = await load('dashboards/logindex.js');
 
 const write = SimBoard.prototype.write;
@@ -79,6 +82,11 @@ ReaderPort.prototype.onData = function (chunk) {
   return onData.call(this, chunk);
 };
 span(Controller.prototype, 'handleBadge', 'b', 'B');
+const visitStep = Visits.prototype.step;
+Visits.prototype.step = function (event) {
+  if (event?.kind === 'badge') say(`v ${t()}`);
+  return visitStep.call(this, event);
+};
 
 // The journal: which transaction is the writer's event commit, which is something else's.
 let staged = 0;
@@ -89,7 +97,12 @@ const begin = Journal.prototype.begin;
 Journal.prototype.begin = function () {
   staged = 0;
   open = true;
-  return begin.call(this);
+  say(`j ${t()}`);
+  try {
+    return begin.call(this);
+  } finally {
+    say(`J ${t()}`);
+  }
 };
 const rollbackOpen = Journal.prototype.rollbackOpen;
 Journal.prototype.rollbackOpen = function () {
