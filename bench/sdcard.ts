@@ -382,6 +382,8 @@ interface RunResult {
   untraced: number;
   /** Contact opened while locked → the PUBACK of its alarm, ms. */
   puback: number[];
+  /** Its stages, ms: contact → the event's commit begun, the commit, → published, → PUBACK. */
+  pubackStages: { toCommit: number; commit: number; toPublish: number; toAck: number }[];
   failures: Record<string, number>;
   wallS: number;
   /** The WAL frames (pages) each event commit of the run wrote (Journal.commitOpen). */
@@ -403,6 +405,7 @@ async function mixedRun(
     traces: [],
     untraced: 0,
     puback: [],
+    pubackStages: [],
     failures: {},
     wallS: 0,
     frames: [],
@@ -462,8 +465,27 @@ async function mixedRun(
       await contact(rig, true);
       const opened = await p.wait(m, (e) => e.kind === 'i' && e.a === CONTACT && e.b === '1', timeoutMs);
       const ack = await p.wait(m, (e) => e.kind === 'p' && e.a === 'raised', timeoutMs);
-      if (opened && ack) r.puback.push(msBetween(opened.ns, ack.ns));
-      else fail('forced door: no alarm PUBACK');
+      if (opened && ack) {
+        r.puback.push(msBetween(opened.ns, ack.ns));
+        const io = p.events.lastIndexOf(opened);
+        const ia = p.events.lastIndexOf(ack);
+        const find = (kind: string, from: number) => {
+          for (let j = from; j < ia; j++) if (p.events[j]!.kind === kind) return j;
+          return -1;
+        };
+        const ic = find('c', io);
+        const iC = find('C', ic);
+        const ip = find('a', iC);
+        if (ic >= 0 && iC >= 0 && ip >= 0) {
+          const at = (j: number) => p.events[j]!.ns;
+          r.pubackStages.push({
+            toCommit: msBetween(opened.ns, at(ic)),
+            commit: msBetween(at(ic), at(iC)),
+            toPublish: msBetween(at(iC), at(ip)),
+            toAck: msBetween(at(ip), ack.ns),
+          });
+        }
+      } else fail('forced door: no alarm PUBACK');
       await pause();
       await contact(rig, false);
     }
@@ -507,7 +529,14 @@ export interface CaseResult {
   bareFlush: Summary;
   idle: { flushesPerS: number; bytesPerS: number; seconds: number; byProcess: CountDiff['byProcess'] };
   /** Forced doors one after the other (each opened, its alarm PUBACKed, closed): the PUBACK's own run. */
-  alarms: { n: number; puback: Summary; failures: Record<string, number>; wallS: number };
+  alarms: {
+    n: number;
+    puback: Summary;
+    /** Its stages (RunResult.pubackStages), p50/p99 each. */
+    stages: Record<'toCommit' | 'commit' | 'toPublish' | 'toAck', Summary>;
+    failures: Record<string, number>;
+    wallS: number;
+  };
   processes: { pid: number; comm: string }[];
   treeNotCounted: number[];
   runs: {
@@ -739,8 +768,22 @@ async function oneCase(
     // The alarm's own run: forced doors one after the other, so that its p99 has samples enough.
     log(`  alarms: ${size.alarms} forced doors …`);
     const a = await mixedRun(rig, size.alarms, () => 0, timeoutMs, ['forced']);
-    const alarms = { n: a.puback.length, puback: summarize(a.puback), failures: a.failures, wallS: a.wallS };
-    log(`    PUBACK p50 ${fmt(alarms.puback.p50)} / p99 ${fmt(alarms.puback.p99)} ms over ${alarms.n}`);
+    const st = (f: (x: RunResult['pubackStages'][number]) => number) => summarize(a.pubackStages.map(f));
+    const alarms = {
+      n: a.puback.length,
+      puback: summarize(a.puback),
+      stages: {
+        toCommit: st((x) => x.toCommit),
+        commit: st((x) => x.commit),
+        toPublish: st((x) => x.toPublish),
+        toAck: st((x) => x.toAck),
+      },
+      failures: a.failures,
+      wallS: a.wallS,
+    };
+    log(
+      `    PUBACK p50 ${fmt(alarms.puback.p50)} / p99 ${fmt(alarms.puback.p99)} ms over ${alarms.n}; ${alarmStageText(alarms.stages)}`,
+    );
     const counts = readCounts(countDir);
     const tree = processTree(c.proc.pid!);
     return {
@@ -782,6 +825,16 @@ function stageText(st: CaseResult['runs'][number]['stages']): string {
   return (Object.keys(STAGES) as (keyof typeof STAGES)[])
     .map((k) => `${STAGES[k]} ${fmt(st[k].p50)}/${fmt(st[k].p99)}`)
     .join('; ');
+}
+
+function alarmStageText(s: CaseResult['alarms']['stages']): string {
+  const part = (name: string, x: Summary) => `${name} ${fmt(x.p50)}/${fmt(x.p99)}`;
+  return `stages p50/p99 ms (${s.commit.n} traced): ${[
+    part('contact → commit begun', s.toCommit),
+    part('commit', s.commit),
+    part('→ published', s.toPublish),
+    part('→ PUBACK', s.toAck),
+  ].join('; ')}`;
 }
 
 function behindText(b: CaseResult['runs'][number]['behind']): string {
@@ -923,7 +976,7 @@ export function sdcardFigures(r: SdcardResult): Figure[] {
     out.push({
       group: 'SD card',
       measure: `${k.name}, alarm run: forced door → alarm PUBACK (contact opened while locked → Mosquitto's PUBACK), ${pa.n} forced doors one after another, each closed again`,
-      figure: `p50 ${fmt(pa.p50)} / p99 ${fmt(pa.p99)} ms${afails ? `; ${afails}` : ''}`,
+      figure: `p50 ${fmt(pa.p50)} / p99 ${fmt(pa.p99)} ms${afails ? `; ${afails}` : ''}; ${alarmStageText(k.alarms.stages)}`,
       limit: `one flush p99 ${fmt(f.p99)} ms; bare QoS 1 round trip p50 ${fmt(rt.p50)} / p99 ${fmt(rt.p99)} ms`,
       ratio: `p99 ${fmt(pa.p99 / f.p99, 1)}×`,
       goal: fast

@@ -4,6 +4,7 @@
 //   o <ns> <output> <0|1>   the simulated board drove an output (the lock)
 //   i <ns> <input> <0|1>    an input changed on the simulated wire (the door contact)
 //   e <ns> <type> <result>  a journal row was handed to MQTT for …/events (result: access rows)
+//   a <ns> <event> <id>     an …/alarms message was handed to the MQTT client
 //   p <ns> <event> <id>     Mosquitto's PUBACK of an …/alarms message arrived
 // and the stages of the door's path and of the work that may stand in its way (issue #21), each a
 // start mark in lower case and an end mark in upper case:
@@ -200,6 +201,7 @@ MqttClient.prototype.publish = function (topic, message, opts, cb) {
     }
     if (topic.endsWith('/events')) say(`e ${t()} ${meta.type} ${meta.result ?? '-'}`);
     if (topic.endsWith('/alarms')) {
+      say(`a ${t()} ${meta.event} ${meta.alarmId}`);
       const done = cb;
       cb = (err, ...rest) => {
         if (!err) say(`p ${t()} ${meta.event} ${meta.alarmId}`);
