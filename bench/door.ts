@@ -40,20 +40,64 @@ class Watch {
       this.lockWaiter = null;
       w.resolve(now());
     });
-    // The bench's probe on the commit: Journal.append returns once the row's transaction is
-    // committed. (The controller's row listeners run later, after the lock has moved.)
+    // The bench's probe on the commit. Inside the writer's event transaction (Writer.event) a row is
+    // committed when Journal.commitOpen returns, not when append does; outside one, when the
+    // outermost transaction() returns (append joins it, or is one of its own). (The controller's row
+    // listeners run later still, after the lock has moved.)
     const journal = rig.controller.journal;
+    const staged: JournalRow[] = [];
+    let open = false;
+    let depth = 0;
+    const committed = () => {
+      const t = now();
+      for (const row of staged.splice(0)) {
+        if (row.type === 'access') this.lastAccess = { row, t };
+        if (this.rowWaiter?.match(row)) {
+          const w = this.rowWaiter;
+          this.rowWaiter = null;
+          w.resolve({ row, t });
+        }
+      }
+    };
     const append = journal.append.bind(journal);
     journal.append = (...args: Parameters<typeof append>) => {
       const row = append(...args);
-      const t = now();
-      if (row.type === 'access') this.lastAccess = { row, t };
-      if (this.rowWaiter?.match(row)) {
-        const w = this.rowWaiter;
-        this.rowWaiter = null;
-        w.resolve({ row, t });
-      }
+      staged.push(row);
+      if (!open && depth === 0) committed();
       return row;
+    };
+    const transaction = journal.transaction.bind(journal);
+    journal.transaction = <T>(fn: () => T): T => {
+      depth++;
+      let ok = false;
+      try {
+        const r = transaction(fn);
+        ok = true;
+        return r;
+      } finally {
+        depth--;
+        if (!open && depth === 0) {
+          if (ok) committed();
+          else staged.length = 0; // rolled back: never committed
+        }
+      }
+    };
+    const begin = journal.begin.bind(journal);
+    journal.begin = () => {
+      begin();
+      open = true;
+    };
+    const commitOpen = journal.commitOpen.bind(journal);
+    journal.commitOpen = () => {
+      commitOpen();
+      open = false;
+      committed();
+    };
+    const rollbackOpen = journal.rollbackOpen.bind(journal);
+    journal.rollbackOpen = () => {
+      open = false;
+      staged.length = 0; // rolled back: never committed
+      rollbackOpen();
     };
   }
 

@@ -63,6 +63,7 @@ const { values } = parseArgs({
     presentations: { type: 'string' },
     docs: { type: 'boolean' },
     'no-docs': { type: 'boolean' },
+    'sdcard-cases': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -268,7 +269,8 @@ async function main(): Promise<void> {
 
 /** The controller on SD-card-class storage: flushes and bytes per event, door and alarm latency. */
 async function benchSdcard(work: string, mqttUrl: string) {
-  const r = await sdcard(work, mqttUrl, quick, log);
+  const cases = values['sdcard-cases']?.split(',').map((x) => x.trim());
+  const r = await sdcard(work, mqttUrl, quick, log, cases);
   extra.sdcard = r;
   figures.push(...sdcardFigures(r));
 }

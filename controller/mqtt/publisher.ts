@@ -318,15 +318,17 @@ export class MqttPublisher {
 
   /**
    * Whether a row of this type gets an outbox row. Alarm rows always do; other rows only while the
-   * backlog is below maxBacklog (then again once it is below 90 % of it).
+   * backlog is below maxBacklog (then again once it is below 90 % of it). `uncommitted`: rows of the
+   * caller's open transaction already given an outbox row, which the backlog counts only once
+   * committed — so that one transaction of several rows cannot take the outbox past the cap.
    */
-  accepts(type: string): boolean {
+  accepts(type: string, uncommitted = 0): boolean {
     if (isAlarmRow(type) || ALWAYS_QUEUED.has(type)) return true;
     if (this.#full) {
       this.#maybeResume();
       if (this.#full) return false;
     }
-    if (this.#backlog >= this.maxBacklog) {
+    if (this.#backlog + uncommitted >= this.maxBacklog) {
       this.#full = true;
       this.#skippedSinceFull = 0;
       this.#firstSkipped = null;
@@ -538,19 +540,33 @@ export class MqttPublisher {
     if (room <= 0) return;
     const rows = this.#d.journal.outboxPeek(this.#cursor, room);
     let skipped = 0;
+    const batch: { seq: number; messages: [string, string][] }[] = [];
     for (const row of rows) {
       this.#cursor = row.seq;
       if (this.#ackedSet.has(row.seq)) skipped++;
-      else this.#send(client, row);
+      else batch.push({ seq: row.seq, messages: this.#messages(row) });
     }
+    // Every alarm message of the batch goes out first, then the events in seq order: an alarm's
+    // PUBACK must not wait behind any earlier message (Nagle + delayed ACK on a stock broker cost
+    // ~40 ms when an event led — docs/benchmarks.md). One event's rows share a commit and so a
+    // batch: a forced door's `door_opened` comes before its `alarm_raised`.
+    const generation = this.#generation;
+    for (const b of batch) this.#inflight.set(b.seq, b.messages.length);
+    for (const alarms of [true, false])
+      for (const b of batch)
+        for (const [topic, payload] of b.messages)
+          if ((topic === this.topics.alarms) === alarms)
+            client.publish(topic, payload, { qos: 1 }, (err) => {
+              if (err || generation !== this.#generation) return; // re-sent from the outbox after reconnecting
+              this.#guard(() => this.#delivered(b.seq));
+            });
     if (rows.length === room && skipped > 0) this.#scheduleDrain();
   }
 
-  #send(client: MqttClient, row: JournalRow): void {
+  /** The messages of one outbox row: its alarm message (if an alarm row), then its event. */
+  #messages(row: JournalRow): [string, string][] {
     const messages: [string, string][] = [];
     try {
-      // An alarm goes out first: its PUBACK must not wait behind the event's (Nagle + delayed ACK on
-      // a stock broker cost ~40 ms when the event led — docs/benchmarks.md).
       if (isAlarmRow(row.type)) {
         const raise =
           row.type === 'alarm_raised' ? row : this.#d.journal.get(Number(dataFields(row).alarmId));
@@ -568,13 +584,7 @@ export class MqttPublisher {
       messages.length = 0;
       messages.push([this.topics.events, JSON.stringify(minimalEventPayload(row))]);
     }
-    const generation = this.#generation;
-    this.#inflight.set(row.seq, messages.length);
-    for (const [topic, payload] of messages)
-      client.publish(topic, payload, { qos: 1 }, (err) => {
-        if (err || generation !== this.#generation) return; // re-sent from the outbox after reconnecting
-        this.#guard(() => this.#delivered(row.seq));
-      });
+    return messages;
   }
 
   #delivered(seq: number): void {

@@ -6,7 +6,6 @@
 
 import type { Config } from '../config/index.js';
 import {
-  isRecordOf,
   nextVisitDeadline,
   stepVisits,
   type VisitAction,
@@ -27,7 +26,7 @@ export interface VisitOutcome {
   rows: JournalRow[];
   /** Some row could not be committed (it is queued). */
   failed: boolean;
-  /** An unlock was skipped: one of the access rows that justified it could not be committed. */
+  /** The unlock was skipped: the commit of the rows that justified it failed (they are queued). */
   unlockSkipped: boolean;
 }
 
@@ -67,9 +66,12 @@ export class Visits implements Part {
    * they justify. The rows are committed in groups, one transaction each, each ending where something
    * else must happen after them: an unlock (committed with the door's own rows, Doors.step), the
    * registry's in-use mark. If a group with access rows cannot be committed it is queued whole, its
-   * grants recorded as refused, and the door does not open. An `unlock_skipped` record names grants
-   * committed by an earlier group of the same step whose door then did not open (several doors
-   * unlocked by one event, the second commit failing).
+   * grants recorded as refused, and the door does not open.
+   *
+   * No `unlock_skipped` row is written any more (issue #21): a step unlocks at most one door, its
+   * event's, and nothing of the step is committed before that unlock's commit (the in-use marks come
+   * after it; tests/domain/visits.test.ts checks both), so when that commit fails no committed grant
+   * is left whose door did not open. The record type stays readable (journals written before).
    */
   step(event: VisitEvent): VisitOutcome {
     const { writer, doors } = this.d;
@@ -95,31 +97,9 @@ export class Visits implements Part {
             failed = true;
             if (outcome === 'access_queued') accessFailed = true;
           }
+          // Its rows were queued whole with the step's (the grants recorded refused): nothing of this
+          // step was committed before them, so there is no committed grant to explain.
           unlockSkipped = true;
-          {
-            // Grants committed by an earlier group of this step, for a door that did not open: say so,
-            // in a record queued for when storage recovers.
-            const granted = rows.filter(
-              (r): r is JournalRow<'access'> =>
-                isRecordOf(r, 'access') && r.data.result === 'granted' && r.door === a.doorId,
-            );
-            if (granted.length > 0)
-              writer.commit([
-                {
-                  type: 'unlock_skipped',
-                  at: a.at,
-                  door: a.doorId,
-                  data: {
-                    reason: 'storage_unavailable',
-                    grants: granted.map((r) => r.seq),
-                    // The fold takes them out of the room again: the door never opened for them.
-                    entering: granted
-                      .filter((r) => r.data.direction === 'in' && r.person !== null)
-                      .map((r) => r.person as string),
-                  },
-                },
-              ]);
-          }
           break;
         case 'alarm_raise':
           // With the event's other rows, in one transaction.

@@ -67,6 +67,8 @@ interface OpenTransaction {
   rows: JournalRow[];
   /** Per row: with an outbox row. */
   queued: boolean[];
+  /** How many of them have one (the publisher's backlog counts them only once committed). */
+  queuedCount: number;
   /** The derived state before its first row: put back if it fails. */
   before: DerivedState;
   /** It must carry a checkpoint (at start and stop). */
@@ -275,12 +277,23 @@ export class Writer implements Part {
     const { journal, derived } = this.d;
     if (!this.open) {
       journal.begin();
-      this.open = { groups: [], rows: [], queued: [], before: derived.current, checkpoint: false };
+      this.open = {
+        groups: [],
+        rows: [],
+        queued: [],
+        queuedCount: 0,
+        before: derived.current,
+        checkpoint: false,
+      };
     }
     const open = this.open;
-    // The publisher's backlog counts rows once committed, so within one transaction it is behind by
-    // the transaction's earlier rows: a soft limit, off by a few rows at most.
-    const queued = all.map((i) => this.queuesForMqtt(i.type));
+    // The publisher's backlog counts rows once committed: it is told of the transaction's rows that
+    // already have an outbox row, so that the cap holds within one transaction too.
+    const queued = all.map((i) => {
+      const q = this.queuesForMqtt(i.type, open.queuedCount);
+      if (q) open.queuedCount++;
+      return q;
+    });
     const rows = all.map((input, i) => journal.append(input, { outbox: queued[i] }));
     if (group.length > 0) open.groups.push([...group]);
     open.rows.push(...rows);
@@ -354,8 +367,8 @@ export class Writer implements Part {
   }
 
   /** Whether a row gets an outbox row: with MQTT configured, unless the backlog is full (docs/mqtt.md). */
-  private queuesForMqtt(type: string): boolean {
-    return this.d.mqtt?.accepts(type) ?? false;
+  private queuesForMqtt(type: string, uncommitted = 0): boolean {
+    return this.d.mqtt?.accepts(type, uncommitted) ?? false;
   }
 
   private afterCommit(row: JournalRow, queued: boolean): void {

@@ -276,6 +276,62 @@ describe('MQTT publisher (real Mosquitto)', () => {
     expect(dedupedSeqs(sub.json<{ seq: number }>(`${base}/alarms`))).toEqual(alarmSeqs.sort((a, b) => a - b));
   });
 
+  it("publishes a forced door's alarm before the door_opened event it shares a commit with", async () => {
+    // One event, one commit: the forced door's door_opened and alarm_raised are one outbox batch. The
+    // alarm message must lead it: a PUBACK held behind the event's (Nagle's algorithm on the broker,
+    // delayed ACK on the client) cost the alarm about 40 ms (docs/benchmarks.md).
+    const sub = await consumer(['sekisho/order/#']);
+    const { c, board, base } = await controller('order');
+    await connected(c);
+    const state = `${base}/doors/machine-room/state`;
+    await sub.waitFor(() => sub.json(state).some((s) => s.contact === 'closed'), 'door state closed');
+    board.simulate('machine-room.contact', true);
+    await sub.waitFor(
+      () => sub.json(`${base}/events`).some((e) => e.type === 'alarm_raised'),
+      'the alarm_raised event',
+    );
+    const at = (pred: (m: { topic: string; json: unknown }) => boolean) => sub.messages.findIndex(pred);
+    const field = (m: { json: unknown }, k: string) => (m.json as Record<string, unknown> | null)?.[k];
+    const alarm = at((m) => m.topic === `${base}/alarms` && field(m, 'event') === 'raised');
+    const opened = at((m) => m.topic === `${base}/events` && field(m, 'type') === 'door_opened');
+    const raisedEvent = at((m) => m.topic === `${base}/events` && field(m, 'type') === 'alarm_raised');
+    expect(alarm).toBeGreaterThanOrEqual(0);
+    expect(opened).toBeGreaterThan(alarm);
+    // The events themselves stay in seq order.
+    expect(raisedEvent).toBeGreaterThan(opened);
+    const opening = rowsOf(c, 'door_opened').at(-1)!;
+    expect(rowsOf(c, 'alarm_raised').at(-1)!.seq).toBe(opening.seq + 1);
+  });
+
+  it('holds the cap within one transaction: a grant at one row below it queues only its first row', async () => {
+    await broker.stop();
+    const { c } = await controller('cap-tx', {}, { maxBacklog: 40 });
+    const r = c.registry;
+    const at = Date.now();
+    const staff = r.addPerson({ displayId: 'S-1', name: 'Yamada', category: 'staff' }, 'test', at);
+    r.addBadge({ personId: staff.id, credential: '0A1B2C3D4E' }, 'test', at);
+    r.grantDoor(staff.id, 'machine-room', 'always', 'test', at);
+    const backlog = () => c.status().mqtt.backlog;
+    // One-row events (an unknown card, refused) up to one row below the cap…
+    for (let i = 0; backlog() < 39; i++) {
+      expect(i, 'the backlog to reach 39').toBeLessThan(100);
+      c.simulateBadge('entry', `EE${String(i).padStart(8, '0')}`);
+    }
+    expect(backlog()).toBe(39);
+    // …then a grant: its access row and its door_unlocked in one transaction.
+    const head = c.journal.head().seq;
+    expect(c.simulateBadge('entry', '0A1B2C3D4E').decision.granted).toBe(true);
+    const rows = [...c.journal.iterate(head + 1)];
+    const access = rows.find((x) => x.type === 'access')!;
+    const unlocked = rows.find((x) => x.type === 'door_unlocked')!;
+    const queued = new Set(c.journal.outboxPeek(0, 1000).map((x) => x.seq));
+    expect(queued.has(access.seq)).toBe(true);
+    expect(queued.has(unlocked.seq)).toBe(false);
+    expect(backlog()).toBe(40);
+    expect(c.status().mqtt).toMatchObject({ queueing: 'alarms_only', skipped: 1 });
+    await until(() => rowsOf(c, 'mqtt_backlog_full').length === 1, 'the backlog_full row');
+  });
+
   it('journals connection changes only, rate-limited, and summarises the ones it did not record', async () => {
     const { c } = await controller('flaps', {}, { maxTransitions: 2, transitionWindowMs: 5000 });
     await connected(c);
