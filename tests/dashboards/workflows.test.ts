@@ -26,9 +26,11 @@ describe('visitor requests, rejections, lost and found', () => {
   beforeAll(async () => {
     d = await makeDash({ clock: true });
     d.clock.now = AT_1859;
-    [m1, m2, a1, op, aud] = await Promise.all(
-      ['manager1', 'manager2', 'admin1', 'operator1', 'auditor1'].map((u) => d.login(u)),
-    );
+    m1 = await d.login('manager1');
+    m2 = await d.login('manager2');
+    a1 = await d.login('admin1');
+    op = await d.login('operator1');
+    aud = await d.login('auditor1');
     const r = d.controller.registry;
     host = r.addPerson(
       { displayId: 'S-2001', name: '佐藤 花子', category: 'staff' },
@@ -318,7 +320,9 @@ describe('visitor requests, rejections, lost and found', () => {
     const id = await approvedVisit(m1, m2, now + 30 * MIN);
     d.clock.now += HOUR;
     // An hour idle ends the sessions: log in again.
-    [m1, m2, op] = await Promise.all(['manager1', 'manager2', 'operator1'].map((u) => d.login(u)));
+    m1 = await d.login('manager1');
+    m2 = await d.login('manager2');
+    op = await d.login('operator1');
     const late = await op.post(`/api/requests/${id}/issue-badge`, { number: 'AABBCCDD05' });
     expect(late.statusCode).toBe(409);
     expect(late.json().error.code).toBe('visit_ended');
