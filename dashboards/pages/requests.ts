@@ -130,7 +130,7 @@ function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   ${formError}</form>
 <details class="reject"><summary data-reject-open="${r.id}">${t('reject')}…</summary>
 <form data-api="/api/requests/${r.id}/reject" data-method="POST" data-then="reload" data-confirm="${t('reject_confirm', { id: r.id })}" data-reject="${r.id}">
-  <label>${t('reject_reason')}<input name="note" required maxlength="500" autocomplete="off"></label>
+  <label>${t('reject_reason')}<textarea name="note" required maxlength="500" rows="2"></textarea></label>
   <button type="button" class="danger" data-api="/api/requests/${r.id}/reject" data-method="POST" data-form-body data-confirm="${t('reject_confirm', { id: r.id })}" data-then="reload">${t('reject_submit')}</button>
   ${formError}</form></details>`
         : '';
