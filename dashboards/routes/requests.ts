@@ -301,7 +301,8 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     summary:
       'File a request: access_grant, schedule_change, escort_permission, visitor_badge (times as UTC ms or local ' +
       'YYYY-MM-DDTHH:MM), equipment, account_create, role_change, password_reset, badge_enrol (`number` as printed), ' +
-      'validity_change, lockdown_override. It takes effect only when a different person approves it. ' +
+      'validity_change, lockdown_override. A visitor_badge with `amends` amends one’s own approved visitor request ' +
+      '(never break-glass); a window already over is 409 `visit_ended`. It takes effect only when a different person approves it. ' +
       `With \`breakGlass: { reason }\` (at least ${MIN_BREAK_GLASS_REASON} characters; roles that may approve; ` +
       'not account kinds) it is carried out at once, alone: journaled, a critical alarm, and a review by another person. ' +
       'A credential that stands for no person (an API token) is refused: 403 `no_person`.',
@@ -474,7 +475,9 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'visitors.handle',
     kind: 'json',
     tag: 'visitors',
-    summary: 'Hand out the card of an approved visitor-badge request (enrols it for the visitor’s window)',
+    summary:
+      'Hand out the card of an approved visitor-badge request (enrols it for the visitor’s window); 409 `visit_ended` ' +
+      'when that window is over, `handed_out` when its card is already out',
     params: NumericIdParam,
     body: z.strictObject({ number: z.string().trim().min(1).max(40) }),
     handler: ({ params, body, principal }) => {
