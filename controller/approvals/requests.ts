@@ -379,7 +379,7 @@ export class RequestStore {
     const found = this.get(id);
     if (found?.status === 'approved') {
       this.requirePerson(by, 'withdraw', found.kind, at, id);
-      this.#journalTx(() => {
+      this.#d.journal.transaction(() => {
         const req = this.#amendable(id, by.actor, 'withdraw');
         const info = this.#s.cancelApproved.run(
           JSON.stringify({ ...req.result, withdrawnBy: by.actor, withdrawnAt: at }),
@@ -486,10 +486,6 @@ export class RequestStore {
         bind(req).person,
       );
     });
-  }
-
-  #journalTx<T>(fn: () => T): T {
-    return this.#d.journal.transaction(fn);
   }
 
   /**
