@@ -305,7 +305,6 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   badge_number: ['カード番号', 'Badge number'],
   badge_lost: ['紛失（即時無効化）', 'Lost (disable now)'],
   badge_revoke: ['失効', 'Revoke'],
-  badge_found: ['発見（再有効化）', 'Found (re-enable)'],
   badge_status_active: ['有効', 'active'],
   badge_status_lost: ['紛失', 'lost'],
   badge_status_revoked: ['失効', 'revoked'],
@@ -361,7 +360,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   decided_by: ['決裁者', 'Decided by'],
   request_reason: ['申請理由', 'Reason'],
   decision_note: ['決裁コメント', 'Decision note'],
-  own_request: ['自分の申請は承認できません（§4(3)）。', 'You cannot approve your own request (§4(3)).'],
+  own_request: ['自分の申請は承認できません。', 'You cannot approve your own request.'],
   kind_access_grant: ['入室権限の付与', 'Access grant'],
   kind_schedule_change: ['時間帯の変更', 'Schedule change'],
   kind_visitor_badge: ['来訪者カードの発行', 'Visitor badge'],
@@ -1031,6 +1030,65 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   error_own_request: [
     '自分の申請は却下ではなく取下げてください。',
     'Withdraw your own request rather than rejecting it.',
+  ],
+  // ---- issue #18 workflows: visitor requests, rejection reasons, lost and found cards ----
+  badge_status_returned: ['返却済み', 'returned'],
+  badge_lost_reason: ['紛失した場所・日時', 'Where and when it was lost'],
+  badge_lost_submit: ['紛失として登録（すぐに無効）', 'Report lost (disable now)'],
+  badge_lost_confirm: [
+    'カード {card} を紛失として登録します。このカードは今からすべての扉で拒否されます。よろしいですか？',
+    'Report card {card} lost? It will be refused at every door from now on.',
+  ],
+  badge_lost_done: [
+    'カード {card} を紛失として登録しました。このカードは今からすべての扉で拒否されます。見つかったときは「発見」を記録してください。',
+    'Card {card} is reported lost: it is refused at every door from now on. If it turns up, record it as found.',
+  ],
+  badge_found: ['発見を記録', 'Record as found'],
+  badge_found_hint: [
+    '見つかったカードは有効に戻りません（失効）。再び使うには、カードの登録を申請し、別の人が承認します。',
+    'A found card does not become valid again (it is revoked). To use it again, request its enrolment; a different person approves it.',
+  ],
+  badge_found_note: ['見つかった場所・見つけた人', 'Where it was found, and by whom'],
+  badge_found_submit: ['発見を記録（失効）', 'Record found (revoke)'],
+  badge_found_confirm: [
+    'カード {card} の発見を記録します。このカードは失効し、再び使うには登録の申請が必要です。よろしいですか？',
+    'Record card {card} as found? It becomes revoked; using it again needs an enrolment request.',
+  ],
+  badge_found_done: [
+    'カード {card} の発見を記録しました。このカードは失効のままです。再び使う場合は、カードの登録を申請してください。',
+    'Card {card} is recorded as found. It stays revoked: to use it again, request its enrolment.',
+  ],
+  reject_reason: ['却下の理由（申請者に表示されます）', 'Reason for rejecting (shown to the applicant)'],
+  reject_submit: ['却下する', 'Reject'],
+  reject_confirm: ['申請 #{id} を却下します。よろしいですか？', 'Reject request #{id}?'],
+  rejected_because: ['却下の理由', 'Reason'],
+  withdraw_approved_confirm: [
+    '承認済みの申請 #{id} を取下げます。カードは渡せなくなります。よろしいですか？',
+    'Withdraw approved request #{id}? Its card can no longer be handed out.',
+  ],
+  withdrawn_after_approval: ['承認後に取下げ：', 'Withdrawn after approval by'],
+  amend: ['変更を申請', 'Request a change'],
+  amend_hint: [
+    '変更は新しい申請として、別の人が承認します。承認されるまでは、元の申請のままカードを渡せます。',
+    'A change is a new request that a different person approves. Until then the card can be handed out as first approved.',
+  ],
+  amend_reason: ['変更の理由', 'Why the change'],
+  amend_submit: ['変更を申請する', 'File the change'],
+  amendment_of: ['申請 #{id} の変更', 'Change of request #{id}'],
+  amendment_pending: ['変更の申請 #{id} が承認待ちです。', 'Change request #{id} is awaiting approval.'],
+  amended_by: ['変更の申請 #{id} の承認により取消', 'Replaced by change request #{id}'],
+  visit_ended: ['期間終了', 'window over'],
+  error_visit_ended: [
+    '来訪の期間が既に終わっています。終わりが今より後になるよう期間を直してください（承認済みの申請は、変更を申請するか取下げてください）。',
+    'The visit’s window is already over. Give a window that ends in the future (for an approved request, request a change or withdraw it).',
+  ],
+  error_reason_required: [
+    '却下の理由を入力してください。理由は申請者に表示されます。',
+    'Give the reason for rejecting: the applicant is shown it.',
+  ],
+  error_handed_out: [
+    'この申請のカードは既に渡されています。変更や取下げはできません。カードを返却してから、新しく申請してください。',
+    'This request’s card was already handed out: it cannot be changed or withdrawn. Take the card back and file a new request.',
   ],
 };
 

@@ -684,10 +684,16 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${x.actor(r.actor)}が申請 #${x.num(d.requestId)}（${x.kind(d.kind)}、申請者：${x.actor(d.requestedBy)}）を却下しました${d.note ? `：${x.quote(d.note)}` : '。'}`,
     `${cap(x.actor(r.actor))} rejected request #${x.num(d.requestId)} (${x.kind(d.kind)}, filed by ${x.actor(d.requestedBy)})${d.note ? `: ${x.quote(d.note)}` : '.'}`,
   ],
-  request_withdrawn: (d, r, x) => [
-    `${x.actor(r.actor)}が申請 #${x.num(d.requestId)}（${x.kind(d.kind)}）を取り下げました。`,
-    `${cap(x.actor(r.actor))} withdrew request #${x.num(d.requestId)} (${x.kind(d.kind)}).`,
-  ],
+  request_withdrawn: (d, r, x) =>
+    yes(d.afterApproval)
+      ? [
+          `${x.actor(r.actor)}が承認済みの申請 #${x.num(d.requestId)}（${x.kind(d.kind)}）を、カードを渡す前に取り下げました。`,
+          `${cap(x.actor(r.actor))} withdrew approved request #${x.num(d.requestId)} (${x.kind(d.kind)}) before its card was handed out.`,
+        ]
+      : [
+          `${x.actor(r.actor)}が申請 #${x.num(d.requestId)}（${x.kind(d.kind)}）を取り下げました。`,
+          `${cap(x.actor(r.actor))} withdrew request #${x.num(d.requestId)} (${x.kind(d.kind)}).`,
+        ],
   request_fulfilled: (d, r, x) => [
     `${x.actor(r.actor)}が申請 #${x.num(d.requestId)} の${x.card(d.masked, d.badgeId)}を来訪者 ${x.person(d.personId)} に渡しました。`,
     `${cap(x.actor(r.actor))} handed ${x.card(d.masked, d.badgeId)} of request #${x.num(d.requestId)} to visitor ${x.person(d.personId)}.`,
@@ -849,6 +855,14 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
   journal_restore_acknowledged: (d, r, x) => [
     `${x.actor(r.actor)}が復元（記録 #${x.num(d.restoredSeq)}）を確認しました：${x.quote(d.note)}`,
     `${cap(x.actor(r.actor))} acknowledged the restore of record #${x.num(d.restoredSeq)}: ${x.quote(d.note)}`,
+  ],
+  request_amended: (d, r, x) => [
+    `${x.actor(r.actor)}が変更の申請 #${x.num(d.amendment)} を承認したため、変更前の申請 #${x.num(d.requestId)}（${x.kind(d.kind)}、申請者：${x.actor(d.requestedBy)}）は取り消されました。`,
+    `${cap(x.actor(r.actor))} approved amendment #${x.num(d.amendment)}, which replaces request #${x.num(d.requestId)} (${x.kind(d.kind)}, filed by ${x.actor(d.requestedBy)}).`,
+  ],
+  badge_found: (d, r, x) => [
+    `${x.actor(r.actor)}が、紛失届の出ていた${x.person(d.personId)}の${x.card(null, d.badgeId)}を発見済みにしました（${str(d.note)}）。このカードは失効のままです。再び使うには登録の申請が必要です。`,
+    `${cap(x.actor(r.actor))} recorded ${x.person(d.personId)}'s ${x.card(null, d.badgeId)}, reported lost, as found (${str(d.note)}). It stays revoked; to be used again it must be enrolled through a request.`,
   ],
   journal_restore_ack_refused: (d, r, x) => [
     `${x.actor(r.actor)}による復元（記録 #${x.num(d.restoredSeq)}）の確認を拒否しました（${d.reason === 'no_person' ? '人に結び付かない認証情報' : '復元した本人'}）。`,

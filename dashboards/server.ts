@@ -313,7 +313,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       status =
         code === 'not_found'
           ? 404
-          : code === 'invalid_request' || code === 'weak_password'
+          : code === 'invalid_request' || code === 'weak_password' || code === 'reason_required'
             ? 400
             : code === 'forbidden' || code === 'self_approval_refused' || code === 'no_person'
               ? 403

@@ -131,6 +131,20 @@ export class BreakGlass {
           : `only a role that may approve ${input.kind} may act alone (break-glass)`,
       );
     }
+    // Widening an approved visit alone would skip the second person the amendment exists for.
+    if (input.kind === 'visitor_badge' && input.payload.amends !== undefined) {
+      this.#append(
+        'request_refused',
+        at,
+        by.actor,
+        { action: 'break_glass', kind: input.kind, why: 'forbidden' },
+        null,
+      );
+      throw new ApprovalError(
+        'forbidden',
+        'an amendment of an approved visitor request waits for a different person: it never takes the break-glass path',
+      );
+    }
     const why = BreakGlassReason.safeParse(reason);
     if (!why.success) throw new ApprovalError('invalid_input', why.error.issues[0]!.message);
     const bound = bindRequest(input.kind, input.payload);

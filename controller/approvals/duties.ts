@@ -52,10 +52,15 @@ export const ROUTE_DUTIES: Readonly<Record<string, Duty>> = {
   'POST /api/people/:id/revoke-door': revocation('withdraw door access'),
   'POST /api/badges/:id/lost': revocation('lost badge (§6(1)⑧)'),
   'POST /api/badges/:id/revoke': revocation('revoke a badge'),
+  'POST /api/badges/:id/found': revocation(
+    'a lost badge found: it stays refused (revoked); using the card again is a badge_enrol request',
+  ),
   'POST /api/requests': second('files a request; with `breakGlass` carries it out alone'),
   'POST /api/requests/:id/approve': second('the second person’s act: refused to the filer', false),
   'POST /api/requests/:id/reject': none('refusing a request changes no access'),
-  'POST /api/requests/:id/withdraw': none('the filer withdraws a request'),
+  'POST /api/requests/:id/withdraw': none(
+    'the filer withdraws a request (pending, or an approved visitor request whose card is not handed out)',
+  ),
   'POST /api/requests/:id/issue-badge': second(
     'hands out the card of an approved visitor request only',
     false,
@@ -96,6 +101,7 @@ export const CLI_DUTIES: Readonly<Record<string, Duty>> = {
   'badge add': second('a badge_enrol request'),
   'badge lost': revocation('lost badge (§6(1)⑧)'),
   'badge revoke': revocation('revoke a badge'),
+  'badge found': revocation('a lost badge found: it stays refused (revoked); re-enrolling is a request'),
   'badge list': none('reads'),
   'visitor issue': second('a visitor_badge request; with --break-glass and --number issued at once'),
   'visitor return': revocation('a visitor card came back'),

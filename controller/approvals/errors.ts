@@ -3,7 +3,9 @@
  * caller's role may not do this; `self_approval_refused`: the approver filed the request or is its
  * subject (§4(3)); `own_request`: one's own request is withdrawn, not rejected; `no_person`: the
  * credential (an API token, root, the service account) stands for no person, who can neither file,
- * decide nor act alone.
+ * decide nor act alone; `visit_ended`: a visitor request's window is over (filing, approving or handing
+ * out its card); `handed_out`: the card of that visitor request was already handed out;
+ * `reason_required`: a rejection without its reason.
  */
 export type ApprovalErrorCode =
   | 'invalid_input'
@@ -12,7 +14,10 @@ export type ApprovalErrorCode =
   | 'forbidden'
   | 'self_approval_refused'
   | 'own_request'
-  | 'no_person';
+  | 'no_person'
+  | 'visit_ended'
+  | 'handed_out'
+  | 'reason_required';
 
 /** A refused request or decision; nothing was written but a refused self-approval's row. */
 export class ApprovalError extends Error {

@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { Role } from '../accounts/roles.js';
 import { DisplayName, newActivationHalf, type User, Username, type UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import { Direction, nameField } from '../domain/index.js';
+import { Direction, nameField, visitWindowProblem } from '../domain/index.js';
 import type { Journal } from '../journal/index.js';
 import type { Registry } from '../registry/index.js';
+import { formatLocal } from '../time.js';
 import { ApprovalError } from './errors.js';
 import { MANUAL_ENTRY, ManualEntryPayload } from './manual-entry.js';
 
@@ -51,6 +52,11 @@ export const PAYLOADS = {
     validUntil: Time,
     /** Equipment declared for carry-in (§7(1)②オ), one item per line or comma. */
     equipment: z.string().trim().max(1000).default(''),
+    /**
+     * An amendment: the approved, not yet handed out visitor request it replaces once a different
+     * person approves it (RequestStore: filed by that request's applicant only).
+     */
+    amends: z.number().int().positive().optional(),
   }),
   equipment: z.strictObject({
     personId: Id,
@@ -309,10 +315,17 @@ export const KINDS: { readonly [K in RequestKind]: KindDef<Payload<K>> } = {
     check(p, ctx) {
       activeStaff(ctx, p.hostPersonId, 'host', 'the host must be an active staff member');
       door(ctx, p.doorId);
-      if (p.validUntil <= p.validFrom)
+      const problem = visitWindowProblem(p.validFrom, p.validUntil, ctx.now);
+      if (problem === 'reversed')
         throw new ApprovalError('invalid_input', 'the visit must end after it starts');
-      if (p.validUntil - p.validFrom > 7 * 86_400_000)
+      if (problem === 'too_long')
         throw new ApprovalError('invalid_input', 'a visitor badge is valid for at most 7 days');
+      // Filed (or approved) after its end, the card could never be used: say so now, not at the desk.
+      if (problem === 'ended')
+        throw new ApprovalError(
+          'visit_ended',
+          `the visit's window ended at ${formatLocal(p.validUntil, ctx.config.timeZone)}: give a window that ends in the future`,
+        );
     },
     // The card is enrolled when it is handed out (RequestStore.issueVisitorBadge): no badge number
     // waits here.

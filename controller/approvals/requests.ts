@@ -12,9 +12,16 @@ import { personOf, samePerson } from '../accounts/person.js';
 import { can } from '../accounts/roles.js';
 import type { User, UserStore } from '../accounts/users.js';
 import type { Config } from '../config/index.js';
-import { type KnownRecordType, type RecordDataOf, type RefusedAction, recordOf } from '../domain/index.js';
+import {
+  approvedVisitChange,
+  type KnownRecordType,
+  type RecordDataOf,
+  type RefusedAction,
+  recordOf,
+} from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import type { Registry } from '../registry/index.js';
+import { formatLocal } from '../time.js';
 import { ApprovalError } from './errors.js';
 import {
   type BoundRequest,
@@ -114,6 +121,15 @@ export class RequestStore {
       pendingCount: db.prepare<[], { n: number }>(
         "SELECT COUNT(*) AS n FROM dashboard_requests WHERE status = 'pending'",
       ),
+      // An approved visitor request whose card is not handed out: withdrawn, or replaced by its amendment.
+      cancelApproved: db.prepare<[string, number]>(
+        `UPDATE dashboard_requests SET status = 'cancelled', result = ?
+         WHERE id = ? AND status = 'approved' AND json_extract(result, '$.badgeId') IS NULL`,
+      ),
+      pendingAmendments: db.prepare<[number], { id: number }>(
+        `SELECT id FROM dashboard_requests WHERE status = 'pending' AND kind = 'visitor_badge'
+           AND json_extract(payload, '$.amends') = ?`,
+      ),
     };
   }
 
@@ -205,6 +221,16 @@ export class RequestStore {
       throw new ApprovalError('forbidden', 'only administrators and managers may request account changes');
     const bound = bindRequest(input.kind, input.payload);
     bound.check(this.checkContext(undefined, at));
+    const amends = amendsOf(input.kind, input.payload);
+    if (amends !== null) {
+      this.#amendable(amends, by.actor);
+      const other = this.#s.pendingAmendments.get(amends);
+      if (other)
+        throw new ApprovalError(
+          'conflict',
+          `request ${amends} already has a pending amendment (#${other.id}): withdraw that one first`,
+        );
+    }
     const id = this.#d.journal.transaction(() => {
       const id = this.insertFiled(input, by, at, bound);
       bound.filed({ users: this.#d.users, actor: by.actor, at, requestId: id });
@@ -277,6 +303,9 @@ export class RequestStore {
       const current = this.#requirePending(id);
       const todo = bind(current);
       todo.check(this.checkContext(id, when));
+      const amends = amendsOf(current.kind, current.payload);
+      // The amended request must still be approved and its card still at the desk.
+      if (amends !== null) this.#amendable(amends, current.requestedBy);
       const result = todo.apply({
         registry: this.#d.registry,
         users: this.#d.users,
@@ -305,6 +334,21 @@ export class RequestStore {
         { requestId: id, kind: current.kind, requestedBy: current.requestedBy, note, result },
         todo.person,
       );
+      if (amends !== null) {
+        const old = this.get(amends)!;
+        const done = this.#s.cancelApproved.run(
+          JSON.stringify({ ...old.result, supersededBy: id, supersededAt: when }),
+          amends,
+        );
+        if (done.changes !== 1)
+          throw new ApprovalError('conflict', `request ${amends} is no longer approved`);
+        this.#append('request_amended', when, by.actor, {
+          requestId: amends,
+          amendment: id,
+          kind: old.kind,
+          requestedBy: old.requestedBy,
+        });
+      }
     });
     const { activationHalf } = prepared;
     return { request: this.get(id)!, ...(activationHalf ? { activationHalf } : {}) };
@@ -317,11 +361,41 @@ export class RequestStore {
       throw new ApprovalError('forbidden', 'only an administrator may decide account requests');
     if (samePerson(req.requestedBy, by.actor))
       throw new ApprovalError('own_request', 'withdraw your own request instead of rejecting it');
-    this.#decide(req, 'rejected', 'request_rejected', by, note, at);
+    // The applicant is shown why: a rejection without a reason leaves them to guess.
+    if (note.trim() === '')
+      throw new ApprovalError(
+        'reason_required',
+        'a rejection needs a reason (note): the applicant is shown it',
+      );
+    this.#decide(req, 'rejected', 'request_rejected', by, note.trim(), at);
     return this.get(id)!;
   }
 
+  /**
+   * The applicant withdraws their request: a pending one, or an approved visitor-badge request whose
+   * card is not handed out yet (`request_withdrawn` with `afterApproval`). Narrows: nobody else needed.
+   */
   withdraw(id: number, by: RequestActor, at: number): RequestRecord {
+    const found = this.get(id);
+    if (found?.status === 'approved') {
+      this.requirePerson(by, 'withdraw', found.kind, at, id);
+      this.#d.journal.transaction(() => {
+        const req = this.#amendable(id, by.actor, 'withdraw');
+        const info = this.#s.cancelApproved.run(
+          JSON.stringify({ ...req.result, withdrawnBy: by.actor, withdrawnAt: at }),
+          id,
+        );
+        if (info.changes !== 1) throw new ApprovalError('conflict', `request ${id} is no longer approved`);
+        this.#append(
+          'request_withdrawn',
+          at,
+          by.actor,
+          { requestId: id, kind: req.kind, requestedBy: req.requestedBy, note: '', afterApproval: true },
+          bind(req).person,
+        );
+      });
+      return this.get(id)!;
+    }
     const req = this.#requirePending(id);
     this.requirePerson(by, 'withdraw', req.kind, at, id);
     if (!samePerson(req.requestedBy, by.actor))
@@ -347,8 +421,14 @@ export class RequestStore {
       if (req.status !== 'approved') throw new ApprovalError('conflict', `request ${id} is not approved`);
       const result = req.result ?? {};
       if (typeof result.badgeId === 'string')
-        throw new ApprovalError('conflict', `the badge for request ${id} was already handed out`);
+        throw new ApprovalError('handed_out', `the badge for request ${id} was already handed out`);
       const p = PAYLOADS.visitor_badge.parse(req.payload);
+      if (p.validUntil <= at)
+        throw new ApprovalError(
+          'visit_ended',
+          `the approved window of request ${id} ended at ${formatLocal(p.validUntil, this.#d.config.timeZone)}: ` +
+            'amend it (a different person approves the new window) or withdraw it',
+        );
       const vb = this.#d.registry.issueVisitorBadge(
         {
           visitor: {
@@ -408,6 +488,36 @@ export class RequestStore {
     });
   }
 
+  /**
+   * The approved visitor request `id`, which `actor` (its applicant) may withdraw or amend now;
+   * else the refusal, as an ApprovalError.
+   */
+  #amendable(id: number, actor: string, act: 'amend' | 'withdraw' = 'amend'): RequestRecord {
+    const req = this.get(id);
+    if (!req) throw new ApprovalError('not_found', `no request ${id}`);
+    const refusal = approvedVisitChange(req, samePerson(req.requestedBy, actor));
+    switch (refusal) {
+      case null:
+        return req;
+      case 'not_visitor_request':
+        throw new ApprovalError('invalid_input', `request ${id} is not a visitor-badge request`);
+      case 'not_approved':
+        throw new ApprovalError(
+          'conflict',
+          act === 'amend'
+            ? `request ${id} is ${req.status}, not approved: only an approved request is amended`
+            : `request ${id} is already ${req.status}`,
+        );
+      case 'handed_out':
+        throw new ApprovalError(
+          'handed_out',
+          `the card of request ${id} was already handed out: take it back and file a new request`,
+        );
+      case 'not_applicant':
+        throw new ApprovalError('forbidden', `only the applicant of request ${id} may ${act} it`);
+    }
+  }
+
   #requirePending(id: number): RequestRecord {
     const req = this.get(id);
     if (!req) throw new ApprovalError('not_found', `no request ${id}`);
@@ -428,6 +538,11 @@ export class RequestStore {
       pending: (kind) => this.list({ status: 'pending', kind, limit: 1000 }),
     };
   }
+}
+
+/** The approved visitor request an amendment replaces, or null. */
+function amendsOf(kind: RequestKind, payload: Record<string, unknown>): number | null {
+  return kind === 'visitor_badge' && typeof payload.amends === 'number' ? payload.amends : null;
 }
 
 /** A stored request's kind entry, its payload read back with the kind's schema. */

@@ -36,6 +36,7 @@ const COMMANDS = `  start                                   run the controller (
                                           request a badge (enrolled when approved)
   badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
   badge revoke BADGE [--reason TEXT]
+  badge found BADGE --note TEXT           a lost badge turned up: it stays refused (revoked), re-enrol it to use it
   badge list [--json]
   person may-escort PERSON [--break-glass REASON]   request that a staff member may escort visitors
   person may-escort PERSON --no           stop them escorting, at once

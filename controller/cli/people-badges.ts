@@ -7,7 +7,7 @@
  * carried out alone with `--break-glass REASON`. Revocations (badge lost/revoke, revoke-door,
  * may-escort --no) take effect at once, whoever runs them.
  */
-import { PersonCategory, visibleText } from '../domain/index.js';
+import { badgeDisplayStatus, PersonCategory, visibleText } from '../domain/index.js';
 import { formatLocal } from '../time.js';
 import {
   breakGlassOption,
@@ -160,6 +160,7 @@ export function badge(args: string[]): number {
     number: { type: 'string' },
     format: { type: 'string' },
     reason: { type: 'string' },
+    note: { type: 'string' },
     'valid-from': { type: 'string' },
     'valid-until': { type: 'string' },
     ...breakGlassOption,
@@ -206,8 +207,29 @@ export function badge(args: string[]): number {
         process.stdout.write(`badge ${id} is ${status}: refused at every door from now on\n`);
         return 0;
       }
+      case 'found': {
+        const id = positionals[0];
+        if (!id) throw new UsageError('usage: sekisho badge found BADGE_ID --note "where, by whom"');
+        const b = s.registry.markBadgeFound(id, need(values.note, 'note'), actor, now);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify(b)}\n`
+            : `badge ${id} recorded as found: it stays refused (revoked); to use the card again, enrol it ("badge add", approved by another person)\n`,
+        );
+        return 0;
+      }
       case 'list': {
-        const badges = s.registry.listBadges();
+        // A visitor card that came back is stored revoked and shown `returned` (docs/visitors.md).
+        const returned = new Set(
+          s.registry
+            .listVisitorBadges()
+            .filter((v) => v.status === 'returned')
+            .map((v) => v.badgeId),
+        );
+        const badges = s.registry.listBadges().map((b) => ({
+          ...b,
+          status: badgeDisplayStatus(b.status, returned.has(b.id) ? 'returned' : null),
+        }));
         if (values.json) {
           process.stdout.write(`${JSON.stringify(badges)}\n`);
           return 0;
@@ -222,7 +244,7 @@ export function badge(args: string[]): number {
         return 0;
       }
       default:
-        throw new UsageError(`unknown badge command "${sub ?? ''}" (add, lost, revoke, list)`);
+        throw new UsageError(`unknown badge command "${sub ?? ''}" (add, lost, revoke, found, list)`);
     }
   });
 }

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import {
   defaultVisitorBadgeUntil,
+  defaultVisitWindow,
   foldRows,
   initialDerivedState,
   presenceView,
@@ -62,8 +63,12 @@ export function visitorCommand(args: string[]): number {
         const doors = values.door ?? loaded.config.doors.map((d) => d.id);
         if (doors.length !== 1) throw new UsageError('--door: name the one door the visitor may use');
         const from = optTime(values.from, tz, 'from') ?? now;
+        // From now, as the Visitors page offers: at least an hour, never a window about to end.
         const until =
-          optTime(values.until, tz, 'until') ?? defaultVisitorBadgeUntil(from, visitSettings(loaded.config));
+          optTime(values.until, tz, 'until') ??
+          (values.from === undefined
+            ? defaultVisitWindow(now, visitSettings(loaded.config)).until
+            : defaultVisitorBadgeUntil(from, visitSettings(loaded.config)));
         const credential = values.number === undefined ? undefined : credentialArg(values.number);
         const { requests, breakGlass: bg, by } = cliRequests(ctx, 'visitor issue');
         const input = {

@@ -141,6 +141,7 @@ export {
   roomStatus,
   unreturnedVisitorBadges,
 } from './visit-views.js';
+export * from './visitor-requests.js';
 export {
   nextVisitDeadline,
   stepVisits,

@@ -155,6 +155,8 @@ export const RequestDecidedRecord = z.object({
   kind: z.string(),
   requestedBy: z.string(),
   note: z.string(),
+  /** Withdrawn after it was approved (a visitor badge whose card was not handed out). */
+  afterApproval: z.boolean().optional(),
 });
 export type RequestDecidedRecord = z.infer<typeof RequestDecidedRecord>;
 

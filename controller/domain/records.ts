@@ -24,6 +24,7 @@ import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
 import { UpgradeRecordSchemas } from './records-upgrade.js';
 import { WitnessRecordSchemas } from './records-witness.js';
+import { WorkflowRecordSchemas } from './records-workflows.js';
 import {
   AlarmSeverity,
   AlarmType,
@@ -493,6 +494,7 @@ export const RecordCatalogue = {
   ...EvidenceRecordSchemas,
   ...UpgradeRecordSchemas,
   ...MonitorRecordSchemas,
+  ...WorkflowRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

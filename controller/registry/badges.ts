@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { type Badge, BadgeStatus } from '../domain/types.js';
+import { badgeStatusChange } from '../domain/visitor-requests.js';
 import { credentialHash, type Journal, maskCredential, type SqliteDatabase } from '../journal/index.js';
 import { RegistryError } from './errors.js';
 import type { People } from './people.js';
@@ -163,8 +164,9 @@ export class Badges {
   }
 
   /**
-   * Marks a badge lost, revoked or active again (a found badge). Takes effect at once, needs no
-   * approval. Revoked is final: issue a new badge instead. Setting the current status is a no-op.
+   * Marks a badge lost or revoked. Takes effect at once, needs no approval. Revoked is final: issue a
+   * new badge instead. A lost badge is never made active again here (a found card is `found`, then
+   * enrolled again through a request). Setting the current status is a no-op.
    */
   setStatus(badgeId: string, status: BadgeStatus, actor: string, at: number, reason?: string): Badge {
     const parsedStatus = parse(BadgeStatus, status, 'status');
@@ -173,9 +175,16 @@ export class Badges {
     return this.#journal.transaction(() => {
       const row = this.#s.getBadge.get(badgeId);
       if (!row) throw new RegistryError('not_found', `no badge ${badgeId}`);
-      if (row.status === parsedStatus) return toBadge(row);
-      if (row.status === 'revoked') {
+      const change = badgeStatusChange(row.status, parsedStatus);
+      if (change === 'noop') return toBadge(row);
+      if (change === 'final') {
         throw new RegistryError('conflict', `badge ${badgeId} is revoked, which is final; issue a new badge`);
+      }
+      if (change === 'not_silently') {
+        throw new RegistryError(
+          'conflict',
+          `badge ${badgeId} is lost: a found card never becomes valid by itself; mark it found, then enrol the card again (a request another person approves)`,
+        );
       }
       this.changeStatus(badgeId, row.person_id, row.status, parsedStatus, parsedReason, actor, at);
       return { ...toBadge(row), status: parsedStatus };

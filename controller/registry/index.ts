@@ -13,8 +13,10 @@
  */
 import { endOfLocalDay } from '../domain/local-day.js';
 import type { Badge, BadgeStatus, DoorPermission, Person, PersonCategory } from '../domain/types.js';
+import { foundBadgeStatus } from '../domain/visitor-requests.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { Badges, type NewBadge, type SealedBadgeInput } from './badges.js';
+import { RegistryError } from './errors.js';
 import { Escorts } from './escorts.js';
 import { type NewPerson, People, type PersonPatch } from './people.js';
 import { Permissions } from './permissions.js';
@@ -68,8 +70,10 @@ export class Registry {
   readonly #peopleView: PeopleView;
   readonly #holdings: HoldingsView;
   readonly #counts: CountsView;
+  readonly #journal: Journal;
 
   constructor(db: SqliteDatabase, journal: Journal, options: RegistryOptions) {
+    this.#journal = journal;
     if (!Buffer.isBuffer(options?.hmacKey) || options.hmacKey.length < 32) {
       throw new Error('Registry needs the device HMAC key (at least 32 bytes)');
     }
@@ -129,6 +133,44 @@ export class Registry {
 
   setBadgeStatus(badgeId: string, status: BadgeStatus, actor: string, at: number, reason?: string): Badge {
     return this.#badges.setStatus(badgeId, status, actor, at, reason);
+  }
+
+  /**
+   * A lost badge was found (`note`: where, by whom). It is not valid again: it becomes revoked
+   * (final) and its card opens nothing until enrolled again through a request; a visitor card is
+   * taken back too. Rows in one transaction: `badge_status_changed` (or, for a visitor card,
+   * `visitor_badge_returned` and `badge_status_changed`), then `badge_found`. Only a lost badge can
+   * be found (`conflict` otherwise).
+   */
+  markBadgeFound(badgeId: string, note: string, actor: string, at: number): Badge {
+    const text = note.trim();
+    if (text === '' || text.length > 500)
+      throw new RegistryError(
+        'invalid_input',
+        'found: say where and by whom the card was found (1–500 characters)',
+      );
+    return this.#journal.transaction(() => {
+      const badge = this.#badges.get(badgeId);
+      if (!badge) throw new RegistryError('not_found', `no badge ${badgeId}`);
+      const to = foundBadgeStatus(badge.status);
+      if (to === null)
+        throw new RegistryError(
+          'conflict',
+          `badge ${badgeId} is ${badge.status}: only a lost badge can be found`,
+        );
+      const vb = this.#visitorBadges.get(badgeId);
+      if (vb && vb.status !== 'returned')
+        this.#visitorBadges.returnBadge(badgeId, actor, at, `found: ${text}`);
+      else this.#badges.changeStatus(badgeId, badge.personId, badge.status, to, `found: ${text}`, actor, at);
+      this.#journal.append({
+        type: 'badge_found',
+        at,
+        person: badge.personId,
+        actor,
+        data: { badgeId, personId: badge.personId, note: text, status: to },
+      });
+      return this.#badges.get(badgeId)!;
+    });
   }
 
   // Door permissions

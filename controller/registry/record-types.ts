@@ -11,5 +11,6 @@ export const REGISTRY_RECORD_TYPES = [
   'visitor_badge_returned',
   'escort_permission_granted',
   'escort_permission_revoked',
+  'badge_found',
 ] as const;
 export type RegistryRecordType = (typeof REGISTRY_RECORD_TYPES)[number];

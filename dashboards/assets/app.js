@@ -191,6 +191,9 @@ document.addEventListener('submit', (e) => {
   const form = e.target.closest('form[data-api]');
   if (!form) return;
   e.preventDefault();
+  // An act that cannot be undone from the page (a lost card, a rejection) asks first.
+  const question = form.getAttribute('data-confirm');
+  if (question && !window.confirm(question)) return;
   const method = form.getAttribute('data-method') || 'POST';
   run(form, method, form.getAttribute('data-api'), formBody(form), form);
 });
@@ -210,9 +213,11 @@ document.addEventListener('click', (e) => {
   const el = e.target.closest('button[data-api]');
   if (!el) return;
   e.preventDefault();
+  const form = el.closest('form');
+  // A button that sends its form's fields checks them first (a rejection's required reason).
+  if (el.hasAttribute('data-form-body') && form && !form.reportValidity()) return;
   const question = el.getAttribute('data-confirm');
   if (question && !window.confirm(question)) return;
-  const form = el.closest('form');
   let body;
   if (el.hasAttribute('data-form-body') && form) body = formBody(form);
   else if (el.hasAttribute('data-body')) body = JSON.parse(el.getAttribute('data-body'));

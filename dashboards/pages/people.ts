@@ -65,6 +65,8 @@ export interface PersonPageView {
   schedules: readonly ScheduleLabel[];
   /** Pending requests about this person (a badge, validity, the override, access…). */
   pending?: readonly { id: number; kind: string; requestedBy: string; requestedAt: number }[];
+  /** A badge just reported lost or found from this page: said plainly at the top. */
+  done?: { act: 'lost' | 'found'; masked: string };
 }
 
 /** The optional break-glass reason of a form that widens access (filled only to act alone). */
@@ -109,7 +111,8 @@ function scheduleName(schedules: readonly ScheduleLabel[], id: string): string {
 }
 
 function statusTag(t: Translate, b: BadgeView): SafeHtml {
-  const cls = b.status === 'active' && !b.expired ? 'ok' : 'bad';
+  // A returned visitor card is the visit's normal end, not a fault.
+  const cls = b.status === 'active' && !b.expired ? 'ok' : b.status === 'returned' ? '' : 'bad';
   return html`<span class="tag ${cls}">${t(`badge_status_${b.status}`)}${b.expired ? ` · ${t('expired')}` : ''}</span>`;
 }
 
@@ -188,6 +191,7 @@ export function personPage(v: Shell, { person: p, ...s }: PersonPageView): SafeH
     title: p.name,
     active: 'people',
     body: html`<h1>${p.name} <span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></h1>
+${s.done ? html`<p class="notice ${s.done.act === 'lost' ? 'bad' : 'good'}" role="status" id="badge-done">${t(`badge_${s.done.act}_done`, { card: s.done.masked })}</p>` : ''}
 <section class="card"><dl class="facts">
 <dt>${t('id_card')}</dt><dd>${p.displayId}</dd>
 <dt>${t('status')}</dt><dd>${p.active ? t('active') : t('inactive')}${p.expired ? html` <span class="tag bad">${t('expired')}</span>` : ''}</dd>
@@ -240,8 +244,24 @@ ${
     ? html`<table class="grid" id="badges"><thead><tr><th>${t('badge')}</th><th>${t('status')}</th><th>${t('valid_until')}</th><th></th></tr></thead><tbody>${p.badges.map(
         (b) => html`<tr data-badge="${b.id}"><td class="mono">${b.masked}</td><td>${statusTag(t, b)}</td>
 <td>${b.validUntil === null ? t('open_ended') : fmtDate(v, b.validUntil - 1)}</td><td class="actions">
-${b.status === 'active' && may(v, 'badges.lost') ? html`<button type="button" class="danger" data-api="/api/badges/${b.id}/lost" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload" data-lost="${b.id}">${t('badge_lost')}</button>` : ''}
-${b.status !== 'revoked' && may(v, 'badges.revoke') ? html`<button type="button" data-api="/api/badges/${b.id}/revoke" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('badge_revoke')}</button>` : ''}
+${
+  b.status === 'active' && may(v, 'badges.lost')
+    ? html`<details class="badge-act"><summary>${t('badge_lost')}</summary>
+<form data-api="/api/badges/${b.id}/lost" data-method="POST" data-confirm="${t('badge_lost_confirm', { card: b.masked })}" data-then="/people/${p.id}?lost={id}" data-lost="${b.id}">
+<label>${t('badge_lost_reason')}<input name="reason" required maxlength="500" autocomplete="off"></label>
+<button type="submit" class="danger">${t('badge_lost_submit')}</button>${formError}</form></details>`
+    : ''
+}
+${
+  b.status === 'lost' && may(v, 'badges.lost')
+    ? html`<details class="badge-act"><summary>${t('badge_found')}</summary>
+<form data-api="/api/badges/${b.id}/found" data-method="POST" data-confirm="${t('badge_found_confirm', { card: b.masked })}" data-then="/people/${p.id}?found={id}" data-found="${b.id}">
+<p class="hint">${t('badge_found_hint')}</p>
+<label>${t('badge_found_note')}<input name="note" required maxlength="500" autocomplete="off"></label>
+<button type="submit">${t('badge_found_submit')}</button>${formError}</form></details>`
+    : ''
+}
+${b.status !== 'revoked' && b.status !== 'returned' && may(v, 'badges.revoke') ? html`<button type="button" data-api="/api/badges/${b.id}/revoke" data-method="POST" data-confirm="${t('confirm_action')}" data-then="reload">${t('badge_revoke')}</button>` : ''}
 </td></tr>`,
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`

@@ -19,6 +19,8 @@ export interface RequestView {
   decidedBy: string | null;
   decidedAt: number | null;
   decisionNote: string | null;
+  /** What carrying it out answered (a visitor request: `badgeId` once handed out). */
+  result?: Record<string, unknown> | null;
   /** A break-glass use: its reason and review (controller/approvals/break-glass.ts). */
   breakGlass?: {
     reason: string;
@@ -47,7 +49,7 @@ function summary(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
     case 'escort_permission':
       return html`${person(p.personId)} → ${t('may_escort')}`;
     case 'visitor_badge':
-      return html`${String(p.name)}${p.organisation ? ` (${String(p.organisation)})` : ''} · ${t('host')}: ${person(p.hostPersonId)} ·
+      return html`${typeof p.amends === 'number' ? html`<span class="tag warn">${t('amendment_of', { id: p.amends })}</span> ` : ''}${String(p.name)}${p.organisation ? ` (${String(p.organisation)})` : ''} · ${t('host')}: ${person(p.hostPersonId)} ·
 ${fmtTime(v, Number(p.validFrom))} – ${fmtTime(v, Number(p.validUntil))} · ${String(p.purpose)}${p.equipment ? html` · ${t('equipment')}: ${String(p.equipment)}` : ''}`;
     case 'equipment':
       return html`${person(p.personId)} · ${p.direction === 'in' ? t('in') : t('out')} · ${String(p.description)} · ${t('witness')}: ${person(p.witnessPersonId)}`;
@@ -92,6 +94,24 @@ function personPicker(
 </fieldset>`;
 }
 
+/** What became of an approved visitor request: withdrawn, or replaced by an amendment. */
+function afterNote(v: Shell, r: RequestView): SafeHtml | string {
+  const res = r.result ?? {};
+  if (typeof res.supersededBy === 'number')
+    return html`<div class="hint" data-superseded="${r.id}">${v.t('amended_by', { id: res.supersededBy })}</div>`;
+  if (typeof res.withdrawnBy === 'string')
+    return html`<div class="hint">${v.t('withdrawn_after_approval')} ${actorLabel(v, res.withdrawnBy)}</div>`;
+  return '';
+}
+
+/** Whether the card of a visitor request was handed out. */
+const handedOut = (r: RequestView) => typeof r.result?.badgeId === 'string';
+
+function withdrawButton(v: Shell, id: number, approved = false): SafeHtml {
+  const { t } = v;
+  return html`<button type="button" data-api="/api/requests/${id}/withdraw" data-method="POST" data-then="reload" data-withdraw="${id}"${approved ? html` data-confirm="${t('withdraw_approved_confirm', { id })}"` : ''}>${t('withdraw')}</button>`;
+}
+
 function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   const { t } = v;
   // One person, whatever credential filed it (a session, or the CLI through sudo).
@@ -100,23 +120,31 @@ function requestRow(v: Shell, names: RequestNames, r: RequestView): SafeHtml {
   const mayDecide = may(v, accountKind ? 'accounts.approve' : 'requests.approve');
   let actions: SafeHtml | string = '';
   if (r.status === 'pending') {
-    actions = html`${
-      mayDecide
+    // One's own request: no approve or reject to click (the server refuses them anyway), a plain note.
+    actions = own
+      ? html`<p class="hint" data-own-request="${r.id}">${t('own_request')}</p>${withdrawButton(v, r.id)}`
+      : mayDecide
         ? html`<form class="inline" data-api="/api/requests/${r.id}/approve" data-method="POST" data-then="reload" data-approve="${r.id}">
   <input name="note" maxlength="500" placeholder="${t('decision_note')}" aria-label="${t('decision_note')}">
   <button type="submit" class="primary">${t('approve')}</button>
-  <button type="button" data-api="/api/requests/${r.id}/reject" data-method="POST" data-form-body data-then="reload">${t('reject')}</button>
-  ${formError}</form>`
-        : ''
-    }${own ? html`<p class="hint">${t('own_request')}</p><button type="button" data-api="/api/requests/${r.id}/withdraw" data-method="POST" data-then="reload">${t('withdraw')}</button>` : ''}`;
+  ${formError}</form>
+<details class="reject"><summary data-reject-open="${r.id}">${t('reject')}…</summary>
+<form data-api="/api/requests/${r.id}/reject" data-method="POST" data-then="reload" data-confirm="${t('reject_confirm', { id: r.id })}" data-reject="${r.id}">
+  <label>${t('reject_reason')}<textarea name="note" required maxlength="500" rows="2"></textarea></label>
+  <button type="button" class="danger" data-api="/api/requests/${r.id}/reject" data-method="POST" data-form-body data-confirm="${t('reject_confirm', { id: r.id })}" data-then="reload">${t('reject_submit')}</button>
+  ${formError}</form></details>`
+        : '';
   }
+  // An approved visitor request whose card is not handed out: its applicant may still withdraw it.
+  if (own && r.status === 'approved' && r.kind === 'visitor_badge' && !handedOut(r))
+    actions = withdrawButton(v, r.id, true);
   // The applicant of an approved account request collects their half of the activation code there.
   if (own && r.status === 'approved' && (r.kind === 'account_create' || r.kind === 'password_reset'))
     actions = html`<a href="/users#activation-halves" class="hint">${t('halves_title')}</a>`;
   return html`<tr data-request="${r.id}" class="status-${r.status}">
 <td>#${r.id}</td><td>${t(`kind_${r.kind}`)}</td><td>${summary(v, names, r)}<div class="hint">${r.reason}</div></td>
 <td>${actorLabel(v, r.requestedBy)}<div class="hint">${fmtTime(v, r.requestedAt)}</div></td>
-<td><span class="tag st-${r.status}">${t(r.status)}</span>${r.breakGlass ? html` <span class="tag bad" data-break-glass="${r.id}">${t('break_glass')}</span>` : ''}${r.decidedBy ? html`<div class="hint">${actorLabel(v, r.decidedBy)} ${fmtTime(v, r.decidedAt)}</div>` : ''}${r.decisionNote ? html`<div class="hint">${r.decisionNote}</div>` : ''}</td>
+<td><span class="tag st-${r.status}">${t(r.status)}</span>${r.breakGlass ? html` <span class="tag bad" data-break-glass="${r.id}">${t('break_glass')}</span>` : ''}${r.decidedBy ? html`<div class="hint">${actorLabel(v, r.decidedBy)} ${fmtTime(v, r.decidedAt)}</div>` : ''}${r.decisionNote ? html`<div class="hint"${r.status === 'rejected' ? html` data-reject-reason="${r.id}"` : ''}>${r.status === 'rejected' ? `${t('rejected_because')}: ` : ''}${r.decisionNote}</div>` : ''}${afterNote(v, r)}</td>
 <td class="actions">${actions}</td></tr>`;
 }
 
@@ -243,14 +271,51 @@ export interface VisitorsView {
   unreturned: readonly UnreturnedView[];
   /** Approved visitor-badge requests whose card is not handed out yet. */
   awaiting: readonly RequestView[];
+  /** Pending amendments, by the approved request each would replace. */
+  amendments: ReadonlyMap<number, number>;
   names: RequestNames;
-  /** `YYYY-MM-DD` in the site's zone: the new visit's default day. */
-  today: string;
+  /** The new request's default window (`YYYY-MM-DDTHH:MM` in the site's zone): from now. */
+  defaultWindow: { from: string; until: string };
+  /** A time as a `datetime-local` field holds it. */
+  localInput(ms: number): string;
+  now: number;
+}
+
+/**
+ * The applicant's acts on their approved visitor request before its card is handed out: withdraw
+ * it, or file an amendment (a new request another person approves; the original stays as approved
+ * until then).
+ */
+function awaitingOwnActs(v: Shell, s: VisitorsView, r: RequestView): SafeHtml {
+  const { t, doors } = v;
+  const p = r.payload;
+  const pending = s.amendments.get(r.id);
+  const text = (k: string) => (typeof p[k] === 'string' ? (p[k] as string) : '');
+  return html`${withdrawButton(v, r.id, true)}${
+    pending !== undefined
+      ? html`<p class="hint" data-amendment-pending="${r.id}">${t('amendment_pending', { id: pending })}</p>`
+      : html`<details class="amend"><summary data-amend-open="${r.id}">${t('amend')}</summary>
+<form data-api="/api/requests" data-method="POST" data-then="/requests" class="grid-form" data-amend="${r.id}">
+  <input type="hidden" name="kind" value="visitor_badge">
+  <input type="number" name="payload.amends" value="${r.id}" hidden>
+  <input type="hidden" name="payload.name" value="${text('name')}">
+  <input type="hidden" name="payload.organisation" value="${text('organisation')}">
+  <input type="hidden" name="payload.displayId" value="${text('displayId')}">
+  <input type="hidden" name="payload.hostPersonId" value="${text('hostPersonId')}">
+  <p class="hint wide">${t('amend_hint')}</p>
+  <label>${t('door')}<select name="payload.doorId">${doors.map((d) => html`<option value="${d.id}"${d.id === p.doorId ? html` selected` : ''}>${d.name}</option>`)}</select></label>
+  <label>${t('valid_from')}<input type="datetime-local" name="payload.validFrom" required value="${s.localInput(Number(p.validFrom))}"></label>
+  <label>${t('valid_until')}<input type="datetime-local" name="payload.validUntil" required value="${s.localInput(Number(p.validUntil))}"></label>
+  <label class="wide">${t('purpose')}<input name="payload.purpose" required maxlength="200" value="${text('purpose')}"></label>
+  <label class="wide">${t('equipment')}<textarea name="payload.equipment" maxlength="1000" rows="2">${text('equipment')}</textarea></label>
+  <label class="wide">${t('amend_reason')}<input name="reason" required maxlength="500"></label>
+  ${formError}<button type="submit">${t('amend_submit')}</button></form></details>`
+  }`;
 }
 
 export function visitorsPage(v: Shell, s: VisitorsView): SafeHtml {
   const { t, doors } = v;
-  const { unreturned, awaiting, today } = s;
+  const { unreturned, awaiting, defaultWindow } = s;
   return page(v, {
     title: t('visitors_title'),
     active: 'visitors',
@@ -276,14 +341,17 @@ ${
 ${
   awaiting.length
     ? html`<table class="grid" id="awaiting"><thead><tr><th>#</th><th>${t('details')}</th><th></th></tr></thead><tbody>${awaiting.map(
-        (r) =>
-          html`<tr data-request="${r.id}"><td>#${r.id}</td><td>${summary(v, s.names, r)}</td><td>${
-            may(v, 'visitors.handle')
+        (r) => {
+          // A window that is over: no card to hand out; its applicant amends or withdraws it.
+          const ended = Number(r.payload.validUntil) <= s.now;
+          return html`<tr data-request="${r.id}"><td>#${r.id}</td><td>${summary(v, s.names, r)}${ended ? html` <span class="tag bad" data-visit-ended="${r.id}">${t('visit_ended')}</span>` : ''}<div class="hint">${t('requested_by')}: ${actorLabel(v, r.requestedBy)}</div></td><td class="actions">${
+            may(v, 'visitors.handle') && !ended
               ? html`<form class="inline" data-api="/api/requests/${r.id}/issue-badge" data-method="POST" data-then="reload">
   <input name="number" required maxlength="40" placeholder="${t('badge_number')}" aria-label="${t('badge_number')}" autocomplete="off">
   <button type="submit">${t('hand_out_badge')}</button>${formError}</form>`
               : ''
-          }</td></tr>`,
+          }${samePerson(r.requestedBy, v.actor) ? awaitingOwnActs(v, s, r) : ''}</td></tr>`;
+        },
       )}</tbody></table>`
     : html`<p class="empty">${t('none')}</p>`
 }</section>
@@ -297,8 +365,8 @@ ${
   <label>${t('visitor_pass_id')}<input name="payload.displayId" maxlength="64"></label>
   ${personPicker(t, { name: 'payload.hostPersonId', id: 'visitor-host', label: t('host'), categories: ['staff'] })}
   <label>${t('door')}<select name="payload.doorId">${doors.map((d) => html`<option value="${d.id}">${d.name}</option>`)}</select></label>
-  <label>${t('valid_from')}<input type="datetime-local" name="payload.validFrom" required value="${today}T09:00"></label>
-  <label>${t('valid_until')}<input type="datetime-local" name="payload.validUntil" required value="${today}T18:00"></label>
+  <label>${t('valid_from')}<input type="datetime-local" name="payload.validFrom" required value="${defaultWindow.from}"></label>
+  <label>${t('valid_until')}<input type="datetime-local" name="payload.validUntil" required value="${defaultWindow.until}"></label>
   <label class="wide">${t('purpose')}<input name="payload.purpose" required maxlength="200"></label>
   <label class="wide">${t('equipment')} <small>${t('equipment_hint')}</small><textarea name="payload.equipment" maxlength="1000" rows="2"></textarea></label>
   <label class="wide">${t('request_reason')}<input name="reason" required maxlength="500"></label>

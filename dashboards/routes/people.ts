@@ -15,7 +15,14 @@ import {
   type RequestRecord,
   splitPersonPatch,
 } from '../../controller/approvals/requests.js';
-import { type Badge, nameField, type Person, PersonCategory } from '../../controller/domain/index.js';
+import {
+  type Badge,
+  badgeDisplayStatus,
+  nameField,
+  type Person,
+  PersonCategory,
+  type VisitorBadgeStatus,
+} from '../../controller/domain/index.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/registry/index.js';
 import type { Dash } from '../context.js';
 import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
@@ -86,11 +93,12 @@ const PersonView = z.object({
   permissions: z.array(z.object({ doorId: z.string(), scheduleId: z.string() })),
 });
 
-function badgeView(b: Badge, now: number) {
+/** `visitorBadge`: the visit's status of a visitor card (a returned one is shown `returned`). */
+function badgeView(b: Badge, now: number, visitorBadge?: VisitorBadgeStatus | null) {
   return {
     id: b.id,
     masked: b.masked,
-    status: b.status,
+    status: badgeDisplayStatus(b.status, visitorBadge),
     validFrom: b.validFrom,
     validUntil: b.validUntil,
     expired: b.validUntil !== null && b.validUntil <= now,
@@ -114,7 +122,9 @@ function peopleViews(dash: Dash, people: Person[]) {
     ...p,
     mayEscort: escorts.has(p.id),
     expired: p.validUntil !== null && p.validUntil <= now,
-    badges: (badges.get(p.id) ?? []).map((b) => badgeView(b, now)),
+    badges: (badges.get(p.id) ?? []).map((b) =>
+      badgeView(b, now, p.category === 'visitor' ? registry.getVisitorBadge(b.id)?.status : null),
+    ),
     permissions: (permissions.get(p.id) ?? []).map((x) => ({ doorId: x.doorId, scheduleId: x.scheduleId })),
   }));
 }
@@ -245,15 +255,21 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'people',
     summary: 'One person: details, badges (lost, revoke, enrol), door access (withdraw, request)',
     params: IdParam,
-    handler: ({ t, lang, principal, params }) => {
+    // After "lost" or "found", the page says what was done (the badge's state, not the URL, decides).
+    query: z.object({ lost: z.string().max(64).optional(), found: z.string().max(64).optional() }),
+    handler: ({ t, lang, principal, params, query }) => {
       const person = personView(dash, requirePerson(params.id));
       const pending = dash.requests
         .list({ status: 'pending', limit: 1000 })
         .filter((r) => [r.payload.personId, r.payload.hostPersonId].includes(params.id));
+      const lost = person.badges.find((b) => b.id === query.lost && b.status === 'lost');
+      const found = person.badges.find((b) => b.id === query.found && b.status !== 'active');
       return personPage(shellOf(dash, { t, lang, principal }), {
         person,
         schedules: config.schedules,
         pending,
+        ...(lost ? { done: { act: 'lost' as const, masked: lost.masked } } : {}),
+        ...(found ? { done: { act: 'found' as const, masked: found.masked } } : {}),
       });
     },
   });
@@ -489,7 +505,13 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       tag: 'people',
       summary,
       params: IdParam,
-      body: z.strictObject({ reason: z.string().trim().max(500).optional() }),
+      // A loss says where and when (journaled): the first thing asked when the card turns up or is misused.
+      body:
+        status === 'lost'
+          ? z.strictObject({
+              reason: z.string().trim().min(1, 'say where and when the card was lost').max(500),
+            })
+          : z.strictObject({ reason: z.string().trim().max(500).optional() }),
       handler: ({ params, body, principal }) => {
         const at = dash.now();
         const b = registry.setBadgeStatus(params.id, status, principal.actor, at, body.reason);
@@ -500,8 +522,29 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
   setStatus(
     'lost',
     'badges.lost',
-    'Lost badge (§6(1)⑧): disabled at once, no approval; refused at every door from the moment this answers',
+    'Lost badge (§6(1)⑧): disabled at once, no approval; refused at every door from the moment this answers. ' +
+      '`reason` (required): where and when it was lost, journaled',
   );
+
+  addRoute(app, guard, {
+    method: 'POST',
+    url: '/api/badges/:id/found',
+    auth: 'badges.lost',
+    kind: 'json',
+    tag: 'people',
+    summary:
+      'A lost badge was found (`note`, required: where and by whom; journaled as `badge_found`). It is NOT valid ' +
+      'again: it becomes revoked (final); to use the card again, enrol it through a request a different person ' +
+      'approves. A visitor card is also taken back (returned). 409 unless the badge is lost',
+    params: IdParam,
+    body: z.strictObject({ note: z.string().trim().min(1, 'say where and by whom it was found').max(500) }),
+    handler: ({ params, body, principal }) => {
+      const at = dash.now();
+      const b = registry.markBadgeFound(params.id, body.note, principal.actor, at);
+      dash.hub.notify();
+      return { ...badgeView(b, at, registry.getVisitorBadge(b.id)?.status), effectiveAt: at };
+    },
+  });
   setStatus('revoked', 'badges.revoke', 'Revoke a badge (final; issue a new one instead)');
 
   addRoute(app, guard, {

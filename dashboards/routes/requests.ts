@@ -14,10 +14,11 @@ import {
   RequestStatus,
   requestSchemaWith,
 } from '../../controller/approvals/requests.js';
-import { presenceView } from '../../controller/domain/index.js';
+import { defaultVisitWindow, presenceView, visitSettings } from '../../controller/domain/index.js';
+import { formatLocal } from '../../controller/time.js';
 import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
 import type { Dash } from '../context.js';
-import { localTime, localToday } from '../dates.js';
+import { localTime } from '../dates.js';
 import { ApiError, addRoute, IdParam, NumericIdParam } from '../http.js';
 import { type RequestNames, requestsPage, visitorsPage } from '../pages/requests.js';
 import { shellOf } from '../views.js';
@@ -300,7 +301,8 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     summary:
       'File a request: access_grant, schedule_change, escort_permission, visitor_badge (times as UTC ms or local ' +
       'YYYY-MM-DDTHH:MM), equipment, account_create, role_change, password_reset, badge_enrol (`number` as printed), ' +
-      'validity_change, lockdown_override. It takes effect only when a different person approves it. ' +
+      'validity_change, lockdown_override. A visitor_badge with `amends` amends one’s own approved visitor request ' +
+      '(never break-glass); a window already over is 409 `visit_ended`. It takes effect only when a different person approves it. ' +
       `With \`breakGlass: { reason }\` (at least ${MIN_BREAK_GLASS_REASON} characters; roles that may approve; ` +
       'not account kinds) it is carried out at once, alone: journaled, a critical alarm, and a review by another person. ' +
       'A credential that stands for no person (an API token) is refused: 403 `no_person`.',
@@ -334,8 +336,10 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'requests.approve',
     kind: 'json',
     tag: 'requests',
-    summary: 'Reject a request filed by someone else',
+    summary:
+      'Reject a request filed by someone else, with a `note` (required): the reason, journaled in `request_rejected` and shown to the applicant',
     params: NumericIdParam,
+    // Required, but checked by the store after "is it your own?" (own_request says more than "reason missing").
     body: z.strictObject({ note: z.string().trim().max(500).default('') }),
     response: RequestView,
     handler: ({ params, body, principal }) =>
@@ -348,7 +352,9 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'requests.create',
     kind: 'json',
     tag: 'requests',
-    summary: 'Withdraw one’s own pending request',
+    summary:
+      'Withdraw one’s own request: a pending one, or an approved visitor-badge request whose card is not handed out yet ' +
+      '(journaled `request_withdrawn` with `afterApproval`). Another person’s request: 403 `forbidden`; a handed-out card: 409 `handed_out`',
     params: NumericIdParam,
     response: RequestView,
     handler: ({ params, principal }) => view(requests.withdraw(params.id, principal, dash.now())),
@@ -402,6 +408,10 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     const now = dash.now();
     const approved = requests.list({ kind: 'visitor_badge', status: 'approved', limit: 200 });
     const awaiting = approved.filter((r) => typeof r.result?.badgeId !== 'string');
+    // Pending amendments, by the approved request each would replace.
+    const amendments = new Map<number, number>();
+    for (const r of requests.list({ kind: 'visitor_badge', status: 'pending', limit: 1000 }))
+      if (typeof r.payload.amends === 'number') amendments.set(r.payload.amends, r.id);
     const presence = new Map(
       controller.config.doors.flatMap((d) =>
         presenceView(controller.derived, d.id).map((p) => [p.personId, p] as const),
@@ -416,8 +426,11 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
       inside: presence.has(vb.personId),
       escorted: presence.get(vb.personId)?.escorted ?? null,
     }));
-    return { awaiting, unreturned };
+    return { awaiting, unreturned, amendments };
   };
+
+  /** A time as a `datetime-local` field holds it, in the site's zone. */
+  const localInput = (ms: number) => formatLocal(ms, dash.tz).slice(0, 16).replace(' ', 'T');
 
   addRoute(app, guard, {
     method: 'GET',
@@ -427,12 +440,18 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'visitors',
     summary: 'Visitors: request a badge, hand it out after approval, take it back; the unreturned',
     handler: ({ t, lang, principal }) => {
-      const { awaiting, unreturned } = visitorState();
-      return visitorsPage(shellOf(dash, { t, lang, principal }), {
+      const { awaiting, unreturned, amendments } = visitorState();
+      const now = dash.now();
+      // A new request starts now, never earlier today (a request filed at 18:59 for 09:00–18:00 was over).
+      const window = defaultVisitWindow(now, visitSettings(config));
+      return visitorsPage(shellOf(dash, { t, lang, principal }, requestActors(awaiting)), {
         unreturned,
         awaiting,
+        amendments,
         names: requestNames(dash, awaiting),
-        today: localToday(dash, dash.now()),
+        defaultWindow: { from: localInput(window.from), until: localInput(window.until) },
+        localInput,
+        now,
       });
     },
   });
@@ -456,7 +475,9 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     auth: 'visitors.handle',
     kind: 'json',
     tag: 'visitors',
-    summary: 'Hand out the card of an approved visitor-badge request (enrols it for the visitor’s window)',
+    summary:
+      'Hand out the card of an approved visitor-badge request (enrols it for the visitor’s window); 409 `visit_ended` ' +
+      'when that window is over, `handed_out` when its card is already out',
     params: NumericIdParam,
     body: z.strictObject({ number: z.string().trim().min(1).max(40) }),
     handler: ({ params, body, principal }) => {

@@ -159,10 +159,10 @@ describe('every page fits a phone and a laptop', () => {
     { path: '/alarms', actions: ['li.alarm form.inline button[type="submit"]'] },
     { path: `/alarms/${alarmId}`, actions: [] },
     { path: '/people', actions: [] },
-    { path: `/people/${personId}`, actions: ['[data-lost]'] },
+    { path: `/people/${personId}`, actions: ['details.badge-act summary'] },
     {
       path: '/requests',
-      actions: ['[data-approve] button.primary', '[data-approve] button[data-api$="/reject"]'],
+      actions: ['[data-approve] button.primary', '[data-reject-open]'],
     },
     { path: '/visitors', actions: [] },
     { path: '/integrity', actions: [] },

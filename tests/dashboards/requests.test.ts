@@ -179,7 +179,9 @@ describe('people, badges and requests', () => {
         reason: 'x',
       })
     ).json();
-    expect((await m1.post(`/api/requests/${w.id}/reject`, {})).json().error.code).toBe('own_request');
+    expect((await m1.post(`/api/requests/${w.id}/reject`, { note: 'x' })).json().error.code).toBe(
+      'own_request',
+    );
     expect((await m1.post(`/api/requests/${w.id}/withdraw`)).json().status).toBe('cancelled');
   });
 

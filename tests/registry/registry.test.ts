@@ -174,7 +174,7 @@ describe('registry', () => {
     expect(registry.listBadges().length).toBe(2);
   });
 
-  it('a lost badge found again is active; setting the same status writes nothing', () => {
+  it('a lost badge never becomes active again by a status change; found, it is revoked; the same status writes nothing', () => {
     const { journal, registry } = setup();
     const p = registry.addPerson({ displayId: 'S-1', name: 'A', category: 'staff' }, 'admin', T0);
     const b = registry.addBadge({ personId: p.id, credential: CREDENTIAL }, 'admin', T0);
@@ -182,11 +182,26 @@ describe('registry', () => {
     const head = journal.head().seq;
     expect(registry.setBadgeStatus(b.id, 'lost', 'manager', T0 + 2).status).toBe('lost');
     expect(journal.head().seq).toBe(head);
-    expect(registry.setBadgeStatus(b.id, 'active', 'manager', T0 + 3, 'found in the canteen').status).toBe(
+    expect(code(() => registry.setBadgeStatus(b.id, 'active', 'manager', T0 + 3, 'found'))).toBe('conflict');
+    expect(registry.getBadge(b.id)?.status).toBe('lost');
+    expect(journal.head().seq).toBe(head);
+    expect(code(() => registry.markBadgeFound(b.id, '  ', 'manager', T0 + 3))).toBe('invalid_input');
+    expect(registry.markBadgeFound(b.id, 'found in the canteen', 'manager', T0 + 3).status).toBe('revoked');
+    const [changed, found] = [journal.get(head + 1)!, journal.get(head + 2)!];
+    expect(changed).toMatchObject({
+      type: 'badge_status_changed',
+      data: { from: 'lost', status: 'revoked' },
+    });
+    expect(found).toMatchObject({
+      type: 'badge_found',
+      actor: 'manager',
+      data: { badgeId: b.id, note: 'found in the canteen', status: 'revoked' },
+    });
+    // Found once is final: not found again, and the card enrols again only as a new badge.
+    expect(code(() => registry.markBadgeFound(b.id, 'again', 'manager', T0 + 4))).toBe('conflict');
+    expect(registry.addBadge({ personId: p.id, credential: CREDENTIAL }, 'admin', T0 + 5).status).toBe(
       'active',
     );
-    expect(registry.getBadge(b.id)?.status).toBe('active');
-    expect(journal.get(journal.head().seq)?.data).toMatchObject({ from: 'lost', status: 'active' });
   });
 
   it('a registry change whose journal row cannot be written is not made', () => {
