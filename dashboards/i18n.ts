@@ -144,6 +144,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   no_active_alarms: ['発生中の警報はありません。', 'No active alarms.'],
   recent_events: ['最近の入退室', 'Recent entries and exits'],
   readers: ['リーダー', 'Readers'],
+  reader_firmware_label: ['ファームウェア {v}', 'firmware {v}'],
   online: ['オンライン', 'Online'],
   offline: ['オフライン', 'Offline'],
   journal_head: ['ジャーナル', 'Journal'],

@@ -19,6 +19,7 @@ import { ManualRecordSchemas } from './records-manual.js';
 import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
+import { ReaderFirmwareRecordSchemas } from './records-readers-fw.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
@@ -45,6 +46,7 @@ export * from './records-evidence.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
 export * from './records-power.js';
+export * from './records-readers-fw.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
 export * from './records-tokens.js';
@@ -493,6 +495,7 @@ export const RecordCatalogue = {
   ...EvidenceRecordSchemas,
   ...UpgradeRecordSchemas,
   ...MonitorRecordSchemas,
+  ...ReaderFirmwareRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;
