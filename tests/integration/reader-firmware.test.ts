@@ -65,14 +65,14 @@ describe('a bridge board’s firmware version: shown, journaled when first heard
       dir,
       doorConfig(dir, [{ id: 'entry', path: pty.b, protocol: 'wiegand-bridge', offlineAfterMs: 600_000 }]),
     );
-    ctl = await startController(cfgFile, storage);
+    ctl = await startController(cfgFile, storage, 60_000);
     fd = openSync(pty.a, 'w');
-  });
+  }, 90_000);
   afterAll(async () => {
     if (fd !== undefined) closeSync(fd);
     await ctl?.stop();
     await pty?.stop();
-  });
+  }, 60_000);
 
   it('waiting, then the hello’s version in the status and the journal', async () => {
     // The port is open, the board has not spoken: `waiting` (not `starting`), no version yet.
@@ -100,7 +100,7 @@ describe('a bridge board’s firmware version: shown, journaled when first heard
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
     expect(await ctl!.stop()).toBe(0);
-    ctl = await startController(cfgFile, storage);
+    ctl = await startController(cfgFile, storage, 60_000);
     fd = openSync(pty.a, 'w');
     await until(async () => (await reader()).reason === 'waiting', 'the reader waiting again');
     expect((await reader()).firmware).toBe('1.3.0');
@@ -111,7 +111,7 @@ describe('a bridge board’s firmware version: shown, journaled when first heard
       ['1.2.3', '1.3.0'],
       ['1.3.0', '2.0.0'],
     ]);
-  });
+  }, 120_000); // a controller stop and start: slow on a loaded machine
 });
 
 describe('the Live page’s reader panel and the log name the firmware', () => {
@@ -159,5 +159,5 @@ describe('the Live page’s reader panel and the log name the firmware', () => {
       await d.close();
       await pty.stop();
     }
-  });
+  }, 60_000);
 });
