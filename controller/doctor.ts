@@ -1,6 +1,7 @@
 /**
  * `sekisho doctor`: tells a technician, in plain words, what is wrong and what is missing.
- * Each check prints OK, WARN or FAIL; the exit status is 1 when any check fails.
+ * Each check prints OK, WARN or FAIL; the exit status is 1 when any check fails, 3 when none failed
+ * but some warned, 0 when all passed.
  *
  * This file runs the checks in order; each family (GPIO, serial, storage, config history, clock and
  * runtime, MQTT, the dashboard's listener and certificate) lives in controller/doctor/.
@@ -80,10 +81,31 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
   return checks;
 }
 
+/** doctor's exit statuses (docs/operations.md#checking-health); 2 is the CLI's bad usage or config. */
+export const DOCTOR_EXIT = { ok: 0, failed: 1, warnings: 3 } as const;
+
+/**
+ * The last line and the exit status: a failure is a problem (1); a warning is counted and said (3),
+ * never "nothing is wrong" — an unknown clock state is a warning, not a pass.
+ */
+export function doctorSummary(checks: readonly Check[]): { line: string; status: number } {
+  const failed = checks.filter((c) => c.verdict === 'FAIL').length;
+  const warned = checks.filter((c) => c.verdict === 'WARN').length;
+  const warnings = `${warned} warning${warned === 1 ? '' : 's'}`;
+  if (failed > 0)
+    return {
+      line: `${failed} problem${failed === 1 ? '' : 's'} found${warned ? `, ${warnings}` : ''}`,
+      status: DOCTOR_EXIT.failed,
+    };
+  if (warned > 0)
+    return { line: `no problem found, ${warnings}: see the WARN lines`, status: DOCTOR_EXIT.warnings };
+  return { line: 'nothing is wrong', status: DOCTOR_EXIT.ok };
+}
+
 export async function doctor(loaded: LoadedConfig): Promise<number> {
   const checks = await runChecks(loaded);
   for (const c of checks) process.stdout.write(`${c.verdict.padEnd(4)} ${c.what}: ${c.detail}\n`);
-  const failed = checks.filter((c) => c.verdict === 'FAIL').length;
-  process.stdout.write(failed ? `${failed} problem(s) found\n` : 'nothing is wrong\n');
-  return failed ? 1 : 0;
+  const { line, status } = doctorSummary(checks);
+  process.stdout.write(`${line}\n`);
+  return status;
 }

@@ -63,7 +63,7 @@ export function reportCsv(
 
 export function complianceCsv(t: Translate, items: readonly ComplianceItem[]): string {
   return (
-    line([t('clause'), t('requirement'), t('status'), t('evidence')]) +
+    line([t('clause'), t('requirement'), t('status'), t('evidence'), t('cmp_basis')]) +
     items
       .map((i) =>
         line([
@@ -71,6 +71,7 @@ export function complianceCsv(t: Translate, items: readonly ComplianceItem[]): s
           t(i.requirement),
           t(i.status),
           i.evidence.map(([k, val]) => `${t(k)}: ${val}`).join('; '),
+          i.basis ? t(i.basis) : '',
         ]),
       )
       .join('')

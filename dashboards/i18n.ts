@@ -144,6 +144,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   no_active_alarms: ['発生中の警報はありません。', 'No active alarms.'],
   recent_events: ['最近の入退室', 'Recent entries and exits'],
   readers: ['リーダー', 'Readers'],
+  reader_firmware_label: ['ファームウェア {v}', 'firmware {v}'],
   online: ['オンライン', 'Online'],
   offline: ['オフライン', 'Offline'],
   journal_head: ['ジャーナル', 'Journal'],
@@ -503,6 +504,34 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   cmp_ev_readers_offline: ['オフラインのリーダー', 'Readers offline'],
   cmp_ev_clock: ['時刻同期', 'Clock synchronised'],
   cmp_ev_lockdown_doors: ['ロックダウン中の扉', 'Doors in lockdown'],
+  cmp_ev_delete_refused: ['データベースによる削除の拒否', 'Deletion refused by the database'],
+  cmp_ev_archives: ['アーカイブの回数', 'Archives made'],
+  cmp_ev_archives_early: ['5 年未満の記録を含むアーカイブ', 'Archives with records younger than 5 years'],
+  cmp_ev_lost_reports: ['紛失の届出（1 年）', 'Lost reports (1 year)'],
+  cmp_ev_lost_granted: ['紛失の届出後に解錠したカード', 'Grants after a lost report'],
+  cmp_ev_weak_hashes: ['基準より弱いパスワード保存形式', 'Password hashes below the current cost'],
+  cmp_ev_lockdown_accounts: ['ロックダウンを設定できるアカウント', 'Accounts able to set lockdown'],
+  cmp_basis: ['判定方法', 'How it is judged'],
+  cmp_basis_retention: [
+    '判定：保存年数が 5 年以上、データベースが記録の削除を拒否し、アーカイブ（記録を外に移す唯一の方法）が 5 年を過ぎた記録だけを移したこと。いずれかが崩れると要確認になります。',
+    'Computed: retention of at least 5 years, the database refusing deletion, and every archive (the only way records leave) taking records older than 5 years only. Attention if any of these fails.',
+  ],
+  cmp_basis_lost: [
+    '判定：過去 1 年の紛失の届出ごとに、届出の後（発見の登録まで）にそのカードで解錠した記録がないこと。1 件でもあれば要確認です。届出は承認不要で、扉では直ちに拒否されます。',
+    'Computed: for each lost report of the last year, no grant of that card after it (until it was found). One such grant means attention. A report needs no approval and is refused at the door at once.',
+  ],
+  cmp_basis_passwords: [
+    '判定：有効な全アカウントのパスワードが現在の強度の方式で保存されていること。最小 12 文字・推測されやすいパスワードの拒否・ログイン試行の制限はプログラムの設定で、ここでは変わりません。',
+    'Computed: every enabled account’s password stored at the current scrypt cost. The 12-character minimum, the refusal of guessable passwords and the login throttle are fixed in the program and cannot change here.',
+  ],
+  cmp_basis_health: [
+    '判定：オフラインのカードリーダーがないこと、記録装置が正常なこと、時刻同期が確認できていること。時刻同期を確かめられない（?）場合も要確認です。',
+    'Computed: no reader offline, storage OK, and the clock known to be synchronised. A clock that cannot be checked (?) is attention too.',
+  ],
+  cmp_basis_lockdown: [
+    '判定：ロックダウンを設定できる（扉の運用モードを変更できる）有効なアカウントが 1 つ以上あること。ロックダウンは管理画面からのみ設定でき、設定は記録されます。',
+    'Computed: at least one enabled account that can set lockdown (change a door’s mode). Lockdown is set from the dashboard only, and journaled.',
+  ],
   cmp_config: [
     '設定ファイルの変更を記録し、別の人が確認する',
     'Config file changes journaled and reviewed by another person',

@@ -26,7 +26,7 @@ import type { DashboardController } from './service.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export type MetricType = 'gauge' | 'counter';
+export type MetricType = 'gauge' | 'counter' | 'summary';
 type Labels = Readonly<Record<string, string>>;
 
 /** Builds an exposition text: one HELP and one TYPE line per family, then its samples. */
@@ -35,14 +35,31 @@ export class Exposition {
   readonly #seen = new Set<string>();
 
   family(name: string, type: MetricType, help: string, samples: Iterable<[Labels, number]>): this {
+    if (type === 'summary') throw new Error(`summary ${name}: use summary()`);
+    this.#head(name, type, help);
+    for (const [labels, value] of samples)
+      this.#lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
+    return this;
+  }
+
+  /**
+   * A summary: its quantiles (`quantile` label), then `_sum` and `_count`, which Prometheus expects
+   * to only grow (a gauge with a `quantile` label fails `promtool check metrics`).
+   */
+  summary(name: string, help: string, quantiles: [string, number][], sum: number, count: number): this {
+    this.#head(name, 'summary', help);
+    for (const [q, v] of quantiles)
+      this.#lines.push(`${name}${formatLabels({ quantile: q })} ${formatValue(v)}`);
+    this.#lines.push(`${name}_sum ${formatValue(sum)}`, `${name}_count ${formatValue(count)}`);
+    return this;
+  }
+
+  #head(name: string, type: MetricType, help: string): void {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new Error(`bad metric name ${name}`);
     if (this.#seen.has(name)) throw new Error(`metric ${name} written twice`);
     if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
     this.#seen.add(name);
     this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples)
-      this.#lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
-    return this;
   }
 
   /** One sample without labels. */
@@ -114,6 +131,9 @@ export class MetricsCollector {
   readonly #alarmsRaised = new CounterSet();
   #rows = 0;
   readonly #eld: IntervalHistogram;
+  /** The summary's `_sum` (seconds) and `_count` (samples), kept across scrapes (they only grow). */
+  #eldSum = 0;
+  #eldCount = 0;
   #closed = false;
 
   constructor(controller: DashboardController) {
@@ -450,14 +470,20 @@ export class MetricsCollector {
     const h = this.#eld;
     const lag = (ns: number) => (h.count > 0 ? Math.max(0, ns / NS_PER_S - ELD_RESOLUTION_MS / 1000) : 0);
     const q = (p: number) => lag(h.percentile(p));
-    out.family(
+    // The window's samples, each a delay of (mean − resolution) on average.
+    if (h.count > 0) {
+      this.#eldCount += h.count;
+      this.#eldSum += h.count * lag(h.mean);
+    }
+    out.summary(
       'sekisho_event_loop_delay_seconds',
-      'gauge',
-      'Event-loop delay since the previous scrape (perf_hooks, sampled every 10 ms), in seconds, by quantile.',
+      'Event-loop delay (perf_hooks, sampled every 10 ms), in seconds: quantiles since the previous scrape; _sum and _count since start.',
       [
-        [{ quantile: '0.5' }, q(50)],
-        [{ quantile: '0.99' }, q(99)],
+        ['0.5', q(50)],
+        ['0.99', q(99)],
       ],
+      this.#eldSum,
+      this.#eldCount,
     );
     out.single(
       'sekisho_event_loop_delay_max_seconds',

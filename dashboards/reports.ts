@@ -3,10 +3,11 @@
  * self-inspection of §12. Every figure is an index range or a small table, never a journal scan.
  */
 
+import { can } from '../controller/accounts/roles.js';
 import { ConfigChangeStore } from '../controller/approvals/config-changes.js';
 import type { ScheduleConfig } from '../controller/config/index.js';
-import { isWithinSchedule } from '../controller/domain/index.js';
-import { checkProtections } from '../controller/journal/index.js';
+import { dataFields, isWithinSchedule } from '../controller/domain/index.js';
+import { checkProtections, retentionCutoff } from '../controller/journal/index.js';
 import { formatLocal } from '../controller/time.js';
 import { commissioningOf } from './commissioning.js';
 import type { Dash } from './context.js';
@@ -118,7 +119,14 @@ export interface ComplianceItem {
   evidence: [string, string | number][];
   /** Where the details are: a page and the i18n key of the link's text. */
   link?: { href: string; label: string };
+  /** i18n key of a sentence: what the status is computed from and what would make it 要確認. */
+  basis?: string;
 }
+
+/** The policy's retention (§5(2)⑪ウ), whatever the config adds to it. */
+const POLICY_RETENTION_YEARS = 5;
+/** At most this many lost reports are checked against the door's grants (each one index query). */
+const MAX_LOST_CHECKED = 500;
 
 const DAY = 86_400_000;
 
@@ -128,8 +136,20 @@ export function compliance(dash: Dash): ComplianceItem[] {
   const now = dash.now();
   const status = controller.status();
   const items: ComplianceItem[] = [];
-  const item = (clause: string, requirement: string, ok: boolean, evidence: [string, string | number][]) =>
-    items.push({ clause, requirement, status: ok ? 'ok' : 'attention', evidence });
+  const item = (
+    clause: string,
+    requirement: string,
+    ok: boolean,
+    evidence: [string, string | number][],
+    basis?: string,
+  ) =>
+    items.push({
+      clause,
+      requirement,
+      status: ok ? 'ok' : 'attention',
+      evidence,
+      ...(basis ? { basis } : {}),
+    });
 
   const last30 = dash.index.accessSeqs({ from: now - 30 * DAY, limit: 1 }).length;
   item('§7(1)②ア', 'cmp_log', status.journal.storageOk, [
@@ -162,11 +182,28 @@ export function compliance(dash: Dash): ComplianceItem[] {
     ],
   );
 
-  const first = journal.get(1);
-  item('§5(2)⑪ウ', 'cmp_retention', true, [
-    ['cmp_ev_oldest', first ? formatLocal(first.at, config.timeZone).slice(0, 10) : '—'],
-    ['cmp_ev_retention_years', config.storage.retentionYears],
-  ]);
+  // Kept: the database refuses deletion, and every archive (the only way rows leave) took rows
+  // older than the policy's 5 years only, judged at the archive's own time.
+  const archives = journal.query({ types: ['journal_archived'], limit: 10_000 });
+  const early = archives.filter((a) => {
+    const lastAt = Number(dataFields(a).lastAt);
+    return !Number.isFinite(lastAt) || lastAt >= retentionCutoff(a.at, POLICY_RETENTION_YEARS);
+  }).length;
+  const lastCut = archives.reduce((m, a) => Math.max(m, Number(dataFields(a).toSeq) || 0), 0);
+  const first = journal.get(lastCut + 1);
+  item(
+    '§5(2)⑪ウ',
+    'cmp_retention',
+    config.storage.retentionYears >= POLICY_RETENTION_YEARS && protections.intact && early === 0,
+    [
+      ['cmp_ev_oldest', first ? formatLocal(first.at, config.timeZone).slice(0, 10) : '—'],
+      ['cmp_ev_retention_years', config.storage.retentionYears],
+      ['cmp_ev_delete_refused', protections.intact ? 'OK' : 'NG'],
+      ['cmp_ev_archives', archives.length],
+      ['cmp_ev_archives_early', early],
+    ],
+    'cmp_basis_retention',
+  );
 
   // By person, whatever credential each side used; and approvals no person can answer for.
   const selfApproved = requests.selfApprovedCount();
@@ -204,7 +241,18 @@ export function compliance(dash: Dash): ComplianceItem[] {
 
   // Counted in SQL: the registry may hold 100,000 people and their badges.
   const registryCounts = registry.attentionCounts(now);
-  item('§6(1)⑧', 'cmp_lost', true, [['cmp_ev_lost_badges', registryCounts.lostBadges]]);
+  const lost = lostBadgeUse(dash, now);
+  item(
+    '§6(1)⑧',
+    'cmp_lost',
+    lost.grantedAfter === 0,
+    [
+      ['cmp_ev_lost_badges', registryCounts.lostBadges],
+      ['cmp_ev_lost_reports', lost.reports],
+      ['cmp_ev_lost_granted', lost.grantedAfter],
+    ],
+    'cmp_basis_lost',
+  );
 
   const { expiredPeople, expiredBadges } = registryCounts;
   const accounts = users.list();
@@ -217,29 +265,89 @@ export function compliance(dash: Dash): ComplianceItem[] {
     ['cmp_ev_expired_accounts', expiredAccounts],
   ]);
 
-  item('§6(1)⑦ §8(2)④', 'cmp_passwords', true, [
-    ['cmp_ev_accounts', accounts.filter((u) => u.active).length],
-    ['cmp_ev_must_change', accounts.filter((u) => u.active && u.mustChangePassword).length],
-    ['cmp_ev_locked', accounts.filter((u) => u.lockedUntil !== null && u.lockedUntil > now).length],
-  ]);
+  const weakHashes = users.weakPasswordHashes();
+  item(
+    '§6(1)⑦ §8(2)④',
+    'cmp_passwords',
+    weakHashes === 0,
+    [
+      ['cmp_ev_accounts', accounts.filter((u) => u.active).length],
+      ['cmp_ev_weak_hashes', weakHashes],
+      ['cmp_ev_must_change', accounts.filter((u) => u.active && u.mustChangePassword).length],
+      ['cmp_ev_locked', accounts.filter((u) => u.lockedUntil !== null && u.lockedUntil > now).length],
+    ],
+    'cmp_basis_passwords',
+  );
 
   const visitorsOverdue = registryCounts.overdueVisitors;
   item('§7(1)②エ', 'cmp_visitors', visitorsOverdue === 0, [['cmp_ev_visitors_overdue', visitorsOverdue]]);
 
   const offline = status.readers.filter((r) => !r.online).length;
-  item('§8(1)④ §9(1)', 'cmp_health', offline === 0 && status.journal.storageOk, [
-    ['cmp_ev_readers_offline', offline],
-    ['cmp_ev_clock', status.clockSynced === null ? '?' : status.clockSynced ? 'OK' : 'NG'],
-  ]);
+  // An unknown clock state is not a synchronised clock: 要確認 until it can be told.
+  item(
+    '§8(1)④ §9(1)',
+    'cmp_health',
+    offline === 0 && status.journal.storageOk && status.clockSynced === true,
+    [
+      ['cmp_ev_readers_offline', offline],
+      ['cmp_ev_clock', status.clockSynced === null ? '?' : status.clockSynced ? 'OK' : 'NG'],
+    ],
+    'cmp_basis_health',
+  );
 
-  item('§8(5)①', 'cmp_lockdown', true, [
-    ['cmp_ev_lockdown_doors', status.doors.filter((d) => d.mode === 'lockdown').length],
-  ]);
+  // Lockdown is set on the dashboard only: someone must be able to log in and set it.
+  const canLockdown = accounts.filter(
+    (u) =>
+      u.active &&
+      can(u.role, 'doors.mode') &&
+      (u.validUntil === null || u.validUntil > now) &&
+      users.activationOf(u.id) === undefined,
+  ).length;
+  item(
+    '§8(5)①',
+    'cmp_lockdown',
+    canLockdown > 0,
+    [
+      ['cmp_ev_lockdown_doors', status.doors.filter((d) => d.mode === 'lockdown').length],
+      ['cmp_ev_lockdown_accounts', canLockdown],
+    ],
+    'cmp_basis_lockdown',
+  );
 
   items.push(configChangesItem(dash, now));
   items.push(commissioningItem(dash));
   items.push(restoresItem(dash));
   return items;
+}
+
+/**
+ * §6(1)⑧: the lost reports of the last year, and the badges granted at a door after their report
+ * (before the badge was found again): there must be none. One index query per report.
+ */
+function lostBadgeUse(dash: Dash, now: number): { reports: number; grantedAfter: number } {
+  const changes = dash.controller.journal
+    .query({ types: ['badge_status_changed'], from: now - 365 * DAY, limit: 10_000 })
+    .reverse(); // oldest first
+  let reports = 0;
+  let grantedAfter = 0;
+  for (const [i, row] of changes.entries()) {
+    if (dataFields(row).status !== 'lost') continue;
+    reports++;
+    if (reports > MAX_LOST_CHECKED) continue;
+    const badge = String(dataFields(row).badgeId);
+    const next = changes.slice(i + 1).find((r) => dataFields(r).badgeId === badge);
+    // By seq: a grant in the same millisecond but committed before the report is not after it.
+    grantedAfter += dash.index
+      .accessSeqs({
+        badges: [badge],
+        from: row.at,
+        ...(next ? { to: next.at + 1 } : {}),
+        result: 'granted',
+        limit: 1000,
+      })
+      .filter((e) => e.seq > row.seq && (!next || e.seq < next.seq)).length;
+  }
+  return { reports, grantedAfter };
 }
 
 /**

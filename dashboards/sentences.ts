@@ -447,6 +447,16 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
           `${cap(x.reader(d.reader))} sent far more data than its line can carry; it was cut off.`,
         ]
       : [`${x.reader(d.reader)}が応答しません。`, `${cap(x.reader(d.reader))} is offline.`],
+  reader_firmware: (d, _r, x) =>
+    d.previous === null || d.previous === undefined
+      ? [
+          `${x.reader(d.reader)}の変換基板のファームウェアはバージョン ${str(d.firmware)} です。`,
+          `${cap(x.reader(d.reader))}'s bridge board runs firmware ${str(d.firmware)}.`,
+        ]
+      : [
+          `${x.reader(d.reader)}の変換基板のファームウェアが ${str(d.previous)} から ${str(d.firmware)} に変わりました。`,
+          `${cap(x.reader(d.reader))}'s bridge board firmware changed from ${str(d.previous)} to ${str(d.firmware)}.`,
+        ],
   controller_started: (d) => [
     `制御装置が起動しました（バージョン ${str(d.version)}${d.clockSynced === false ? '、時刻未同期' : ''}）。`,
     `The controller started (version ${str(d.version)}${d.clockSynced === false ? ', clock not synchronised' : ''}).`,

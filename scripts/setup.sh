@@ -36,11 +36,13 @@ declare -A pkgs=( [python3]=/usr/bin/python3 [jq]=/usr/bin/jq [make]=/usr/bin/ma
 if [ "$want_test" = 1 ]; then
   # openssl: test CAs for MQTT over TLS; systemd: systemd-analyze and systemd-notify for the unit tests;
   # a Japanese font so Chromium renders the Japanese UI (screenshots); NUT's upsd with its dummy UPS
-  # driver for the power-fail input; faketime for a clock that is wrong or steps.
+  # driver for the power-fail input; faketime for a clock that is wrong or steps; prometheus for
+  # promtool, which lints /metrics (the package also ships a Prometheus server: stop it if unwanted).
   pkgs+=( [mosquitto]=/usr/sbin/mosquitto [socat]=/usr/bin/socat [chromium]=/usr/bin/chromium
           [openssl]=/usr/bin/openssl [systemd]=/usr/bin/systemd-analyze
           [fonts-ipafont-gothic]=/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
-          [nut-server]=/lib/nut/dummy-ups [nut-client]=/usr/bin/upsc [faketime]=/usr/bin/faketime )
+          [nut-server]=/lib/nut/dummy-ups [nut-client]=/usr/bin/upsc [faketime]=/usr/bin/faketime
+          [prometheus]=/usr/bin/promtool )
 fi
 missing=()
 for p in "${!pkgs[@]}"; do

@@ -54,6 +54,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
+/**
+ * Whether a stored hash is scrypt at no less than `params` (each of N, r, p) with a full-length key:
+ * the compliance view flags an account whose hash is weaker (made before a raise, or written by hand).
+ */
+export function hashMeetsParams(stored: string, params: ScryptParams): boolean {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (![N, r, p].every((x) => Number.isSafeInteger(x) && x > 0)) return false;
+  if (Buffer.from(parts[5]!, 'base64url').length !== KEY_LENGTH) return false;
+  return N >= params.N && r >= params.r && p >= params.p;
+}
+
 /** Why a new password is refused: an i18n key (dashboards/i18n.ts). */
 export type PasswordReason =
   | 'password_too_short'

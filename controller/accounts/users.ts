@@ -23,7 +23,13 @@ import {
   recordOf,
 } from '../domain/index.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
-import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './passwords.js';
+import {
+  DEFAULT_SCRYPT,
+  hashMeetsParams,
+  hashPassword,
+  passwordProblem,
+  type ScryptParams,
+} from './passwords.js';
 import { Role } from './roles.js';
 
 /** How long an activation stays valid: an account not activated by then cannot be. */
@@ -270,6 +276,12 @@ export class UserStore {
   byUsername(username: string): User | undefined {
     const row = this.#s.byName.get(username);
     return row ? toUser(row) : undefined;
+  }
+
+  /** Enabled accounts whose stored password hash is weaker than this store's scrypt cost (compliance). */
+  weakPasswordHashes(): number {
+    return this.#s.list.all().filter((r) => r.active === 1 && !hashMeetsParams(r.password_hash, this.#scrypt))
+      .length;
   }
 
   /** @internal The stored hash, for the login check only. */

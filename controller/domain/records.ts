@@ -19,6 +19,7 @@ import { ManualRecordSchemas } from './records-manual.js';
 import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
 import { PowerRecordSchemas } from './records-power.js';
+import { ReaderFirmwareRecordSchemas } from './records-readers-fw.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
 import { TokenRecordSchemas } from './records-tokens.js';
@@ -46,6 +47,7 @@ export * from './records-evidence.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
 export * from './records-power.js';
+export * from './records-readers-fw.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
 export * from './records-tokens.js';
@@ -495,6 +497,7 @@ export const RecordCatalogue = {
   ...UpgradeRecordSchemas,
   ...MonitorRecordSchemas,
   ...WorkflowRecordSchemas,
+  ...ReaderFirmwareRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

@@ -427,6 +427,7 @@ export class Journal {
   readonly #outboxPeekStmt;
   readonly #outboxAckStmt;
   readonly #outboxCountStmt;
+  readonly #outboxCountAfterStmt;
   readonly #atOfStmt;
   readonly #insertCheckpoint;
   readonly #getCheckpoint;
@@ -481,6 +482,9 @@ export class Journal {
     );
     this.#outboxAckStmt = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
     this.#outboxCountStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox');
+    this.#outboxCountAfterStmt = db.prepare<[number], { n: number; max: number | null }>(
+      'SELECT COUNT(*) AS n, MAX(seq) AS max FROM outbox WHERE seq > ?',
+    );
     this.#atOfStmt = db.prepare<[number], { at: number }>('SELECT at FROM journal WHERE seq = ?');
     this.#insertCheckpoint = db.prepare<[number, string, number, string, string, string]>(
       'INSERT INTO checkpoints (seq, hash, at, controller, signature, key_id) VALUES (?, ?, ?, ?, ?, ?)',
@@ -716,6 +720,14 @@ export class Journal {
 
   outboxCount(): number {
     return this.#outboxCountStmt.get()!.n;
+  }
+
+  /**
+   * Outbox rows after afterSeq, whoever wrote them, and the highest seq among them (null if none).
+   * A range on the primary key: it reads only those rows, however long the outbox is.
+   */
+  outboxCountAfter(afterSeq: number): { n: number; max: number | null } {
+    return this.#outboxCountAfterStmt.get(afterSeq)!;
   }
 
   /**

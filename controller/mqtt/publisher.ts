@@ -198,7 +198,16 @@ export class MqttPublisher {
   #stateScheduled = false;
   /** topic → last published payload without its time, to publish state only when it changed. */
   readonly #lastState = new Map<string, string>();
+  /**
+   * Outbox rows, whoever wrote them: the controller's are counted as they commit; the CLI's and the
+   * account store's (other connections) by `#countNew()`, a range count on the outbox's primary key
+   * after `#mark`, on the poll timer and when the status is read. The door's commit path never counts.
+   */
   #backlog = 0;
+  /** The highest outbox seq counted into `#backlog`. */
+  #mark = 0;
+  /** The controller's own rows above `#mark`, already in `#backlog` (so `#countNew()` skips them). */
+  readonly #ownAbove = new Set<number>();
   #full = false;
   #skipped = 0;
   #skippedSinceFull = 0;
@@ -235,7 +244,7 @@ export class MqttPublisher {
     this.#tls = addr.tls;
     this.#clientId = deps.config.clientId ?? `sekisho-${deps.controllerId}`;
     this.topics = mqttTopics(deps.config.baseTopic ?? `sekisho/${deps.controllerId}`);
-    this.#backlog = deps.journal.outboxCount();
+    this.#recount();
     this.#checkLevel();
   }
 
@@ -243,6 +252,11 @@ export class MqttPublisher {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    // Counts rows others wrote even while the broker settings are unusable; drains when connected.
+    this.#every(this.#pollMs, () => {
+      this.#countNew();
+      this.#scheduleDrain();
+    });
     try {
       this.#settings = brokerSettings(this.#d.config, this.#d.controllerId, {
         topic: this.topics.status,
@@ -270,7 +284,6 @@ export class MqttPublisher {
     client.on('connect', () => this.#guard(() => this.#onConnect()));
     client.on('close', () => this.#guard(() => this.#onClose()));
     client.on('error', (err) => this.#guard(() => this.#onError(err)));
-    this.#every(this.#pollMs, () => this.#scheduleDrain());
     this.#every(this.#d.config.heartbeatS * 1000, () => this.#heartbeat());
     this.#d.log.info('mqtt connecting', { broker: this.#broker, clientId: this.#clientId });
   }
@@ -348,7 +361,11 @@ export class MqttPublisher {
   /** A journal row was committed; `queued`: with an outbox row. Cheap; never throws. */
   committed(row: JournalRow, queued: boolean): void {
     if (queued) {
-      this.#backlog++;
+      // Already counted when a count ran between its commit and this call.
+      if (row.seq > this.#mark) {
+        this.#ownAbove.add(row.seq);
+        this.#backlog++;
+      }
       this.#checkLevel();
       this.#scheduleDrain();
     } else if (this.#full) {
@@ -367,6 +384,11 @@ export class MqttPublisher {
   }
 
   status(): MqttStatus {
+    try {
+      this.#countNew();
+    } catch {
+      // A read that fails (storage fault) shows the last count; the fault shows elsewhere.
+    }
     return {
       configured: true,
       connected: this.#connected,
@@ -443,6 +465,7 @@ export class MqttPublisher {
     this.#inflight.clear();
     this.#lastState.clear();
     this.#lastError = null;
+    this.#countNew();
     this.#d.log.info('mqtt connected', { broker: this.#broker, backlog: this.#backlog });
     if (this.#holding) {
       // Before the first row: only the head is read (our own checkpoint would overwrite it).
@@ -648,9 +671,33 @@ export class MqttPublisher {
       this.#acked = [];
       this.#ackedSet.clear();
     }
-    this.#backlog = Math.max(0, this.#backlog - removed);
+    if (removed === batch.length) {
+      // A row above the mark that is not ours was never counted: its removal changes nothing.
+      for (const seq of batch)
+        if (seq <= this.#mark || this.#ownAbove.delete(seq)) this.#backlog = Math.max(0, this.#backlog - 1);
+    } else this.#recount(); // some were gone already (an archive): count afresh
     this.#checkLevel();
     this.#maybeResume();
+  }
+
+  /** Adds the outbox rows written since the last count by other connections (CLI, account store). */
+  #countNew(): void {
+    const { n, max } = this.#d.journal.outboxCountAfter(this.#mark);
+    if (max === null) return;
+    // Our own rows above the mark are in `#backlog` already and, not yet removed, in `n`.
+    let own = 0;
+    for (const seq of this.#ownAbove) if (seq <= max) own++;
+    this.#backlog += n - own;
+    for (const seq of this.#ownAbove) if (seq <= max) this.#ownAbove.delete(seq);
+    this.#mark = max;
+  }
+
+  /** Counts the whole outbox afresh (at start and with the heartbeat): corrects any drift. */
+  #recount(): void {
+    const { n, max } = this.#d.journal.outboxCountAfter(0);
+    this.#backlog = n;
+    this.#mark = Math.max(this.#mark, max ?? 0);
+    this.#ownAbove.clear();
   }
 
   #drained(): boolean {
@@ -825,7 +872,7 @@ export class MqttPublisher {
 
   /** Heartbeat: the status again (with the backlog) and the active alarms (re-announced). */
   #heartbeat(): void {
-    this.#backlog = this.#d.journal.outboxCount() - this.#acked.length;
+    this.#recount();
     this.#checkLevel();
     this.#maybeResume();
     if (!this.#connected || this.#holding) return;

@@ -31,6 +31,7 @@ import {
   type DerivedState,
   type Direction,
   type DoorMode,
+  dataFields,
   decide,
   doorMode,
   isRecordOf,
@@ -77,7 +78,7 @@ import { type DoorStatus, Doors } from './doors.js';
 import { InputGate } from './input-gate.js';
 import type { Part } from './part.js';
 import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
-import { Readers } from './readers.js';
+import { type ReaderStatusView, Readers } from './readers.js';
 import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
@@ -150,7 +151,7 @@ export interface ControllerStatus {
   /** The sync state, the configured policy and the restriction in force at every door (null: none). */
   clock: ReturnType<Controller['clockState']>;
   doors: DoorStatus[];
-  readers: { id: string; online: boolean; reason: string }[];
+  readers: ReaderStatusView[];
   alarms: ReturnType<Controller['activeAlarms']>;
   mqtt: MqttStatus;
   /** The power-fail input, when `power` is configured. */
@@ -337,7 +338,24 @@ export class Controller {
         this.visits.arm();
       },
     });
-    this.readers = new Readers({ config, doors, writer, now, guard, access: this });
+    this.readers = new Readers({
+      config,
+      doors,
+      writer,
+      now,
+      guard,
+      access: this,
+      journaledFirmware: () => {
+        // Newest first: the first row of each reader is its latest version.
+        const latest = new Map<string, string>();
+        for (const row of journal.query({ types: ['reader_firmware'], limit: 10_000 })) {
+          const d = dataFields(row);
+          if (typeof d.reader === 'string' && typeof d.firmware === 'string' && !latest.has(d.reader))
+            latest.set(d.reader, d.firmware);
+        }
+        return latest;
+      },
+    });
     this.space = new StorageSpace({
       dir: storageDir,
       floorMiB: config.storage.lowSpaceMiB,

@@ -1,10 +1,11 @@
 /**
  * The badge readers: one supervised serial port each (firmware-bridge `ReaderPort`), whose badges go
  * to the critical path and whose reports (online, offline, flood, tamper) become journal rows and the
- * `reader_offline` and `reader_tamper` alarms (domain `stepReader`).
+ * `reader_offline` and `reader_tamper` alarms (domain `stepReader`). A bridge board's firmware
+ * version (its `hello`) is journaled when first heard and when it changes (`reader_firmware`).
  */
 
-import { ReaderPort, type ReaderStatus } from '../../firmware-bridge/index.js';
+import { type HelloEvent, ReaderPort, type ReaderStatus } from '../../firmware-bridge/index.js';
 import type { Config } from '../config/index.js';
 import {
   alarmSeverity,
@@ -26,16 +27,33 @@ export interface ReadersDeps {
   guard: Guard;
   /** The critical path: decide a badge read, commit its rows, drive the door (the Controller). */
   access: { handleBadge(read: BadgeRead): unknown };
+  /** The latest firmware version journaled for each reader (read once, at start). */
+  journaledFirmware?: () => ReadonlyMap<string, string>;
 }
+
+/** What `/api/status` says of a reader (docs/api.md lists every reason). */
+export interface ReaderStatusView {
+  id: string;
+  online: boolean;
+  reason: string;
+  /** The bridge board's firmware, as its latest hello said (journaled); null: none heard. */
+  firmware: string | null;
+}
+
+/** A port open, its bridge board not heard yet (ReaderPort's own word for it). */
+const PORT_WAITING = 'waiting';
 
 export class Readers implements Part {
   private readonly ports = new Map<string, ReaderPort>();
   private readonly state = new Map<string, ReaderCondition>();
+  /** reader id → firmware version last journaled (from the journal at start, then as heard). */
+  private firmware = new Map<string, string>();
 
   constructor(private readonly d: ReadersDeps) {}
 
   start(): void {
     const { guard, access } = this.d;
+    this.firmware = new Map(this.d.journaledFirmware?.() ?? []);
     for (const rc of this.d.config.readers) {
       if (rc.path === 'sim') {
         this.state.set(rc.id, { online: true, reason: 'simulated' });
@@ -54,6 +72,7 @@ export class Readers implements Part {
           }),
         ),
       );
+      port.on('hello', (h: HelloEvent) => guard(() => this.onHello(h)));
       port.on('floodSettled', (e) => guard(() => this.onReport(e.readerId, { kind: 'flood-settled' })));
       port.on('tamper', (t: { readerId: string; active: boolean }) =>
         guard(() => this.onTamper(t.readerId, t.active)),
@@ -73,11 +92,31 @@ export class Readers implements Part {
     return false;
   }
 
-  status(): { id: string; online: boolean; reason: string }[] {
+  status(): ReaderStatusView[] {
     return this.d.config.readers.map((r) => {
       const s = this.state.get(r.id);
-      return { id: r.id, online: s?.online ?? false, reason: s?.reason ?? 'unknown' };
+      let reason = s?.reason ?? READER_STARTING;
+      // Reopened (or first opened), the board not heard yet: the port knows more than the last report.
+      if (s && !s.online && !s.flood && this.ports.get(r.id)?.status().reason === PORT_WAITING)
+        reason = PORT_WAITING;
+      return { id: r.id, online: s?.online ?? false, reason, firmware: this.firmware.get(r.id) ?? null };
     });
+  }
+
+  /** A bridge board's hello: journal its firmware the first time, and when it differs from the last. */
+  private onHello(h: HelloEvent): void {
+    const previous = this.firmware.get(h.readerId) ?? null;
+    if (previous === h.firmware) return;
+    this.firmware.set(h.readerId, h.firmware);
+    const door = this.d.doors.served(h.readerId)?.doorId ?? null;
+    this.d.writer.commit([
+      {
+        type: 'reader_firmware',
+        at: this.d.now(),
+        door,
+        data: { reader: h.readerId, firmware: h.firmware, protocol: h.protocol, previous },
+      },
+    ]);
   }
 
   /**

@@ -47,7 +47,8 @@ export interface LiveDoorView {
   mode: string;
   /** How many the door's room holds. */
   occupancy: number;
-  readers: readonly { id: string; online: boolean }[];
+  /** `firmware`: a bridge board's version (its latest hello, journaled); null when none was heard. */
+  readers: readonly { id: string; online: boolean; reason?: string; firmware?: string | null }[];
   inside: readonly OccupantView[];
   /** The door's commissioning state (dashboards/commissioning.ts); flagged unless `ok`. */
   commissioning?: string;
@@ -214,7 +215,11 @@ export function livePanel(v: Shell, s: LivePanelView): SafeHtml {
   </div>
   <p class="readers">${t('readers')}: ${d.readers.map(
     (r) =>
-      html`<span class="tag ${r.online ? 'ok' : 'bad'}">${r.id} ${r.online ? t('online') : t('offline')}</span> `,
+      html`<span class="tag ${r.online ? 'ok' : 'bad'}" data-reader="${r.id}">${r.id} ${r.online ? t('online') : t('offline')}</span>${
+        r.firmware
+          ? html` <span class="meta" data-field="firmware">${t('reader_firmware_label', { v: r.firmware })}</span>`
+          : ''
+      } `,
   )}</p>
   ${
     may(v, 'doors.mode')

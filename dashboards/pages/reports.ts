@@ -112,7 +112,7 @@ export function compliancePage(
 <td><span class="tag ${i.status === 'ok' ? 'ok' : 'warn'}">${t(i.status)}</span></td>
 <td>${i.evidence.map(([k, val]) => html`<div>${t(k)}: <strong>${val}</strong></div>`)}${
         i.link ? html`<div><a href="${i.link.href}">${t(i.link.label)}</a></div>` : ''
-      }</td></tr>`,
+      }${i.basis ? html`<p class="hint basis">${t(i.basis)}</p>` : ''}</td></tr>`,
     )}</tbody></table></section>
 ${sections}`,
   });

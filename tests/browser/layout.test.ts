@@ -353,7 +353,7 @@ describe('every page fits a phone and a laptop', () => {
       .slice(1)
       .trim()
       .split('\r\n');
-    expect(lines[0]).toBe('条項,要求事項,状態,根拠');
+    expect(lines[0]).toBe('条項,要求事項,状態,根拠,判定方法');
     expect(lines.length - 1).toBe(await page.locator('#compliance tbody tr').count());
     expect(errors).toEqual([]);
     await ctx.close();

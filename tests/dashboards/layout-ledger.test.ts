@@ -246,7 +246,7 @@ describe('the printed ledger and the report exports, served', () => {
     const res = await m.get('/api/compliance.csv');
     expect(res.statusCode).toBe(200);
     const lines = res.body.split('\r\n').filter(Boolean);
-    expect(lines[0]).toBe('\uFEFF条項,要求事項,状態,根拠');
+    expect(lines[0]).toBe('\uFEFF条項,要求事項,状態,根拠,判定方法');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(items.map((i) => i.clause));
     expect((await m.get('/compliance')).body).toContain('id="compliance-csv" href="/api/compliance.csv"');
   });

@@ -67,8 +67,11 @@ function parseExposition(text: string): Map<string, Family> {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? ([^ ]+)(?: (-?\d+))?$/.exec(line);
     if (!m) throw fail('not a sample');
     const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
-    if (name !== current) throw fail('a sample outside its family (no TYPE/HELP just before it)');
-    const f = families.get(name)!;
+    // A summary's samples: the family's name with its quantiles, then `_sum` and `_count`.
+    const summaryOf = current !== null && families.get(current)?.type === 'summary' ? current : null;
+    const own = summaryOf !== null && (name === `${summaryOf}_sum` || name === `${summaryOf}_count`);
+    if (name !== current && !own) throw fail('a sample outside its family (no TYPE/HELP just before it)');
+    const f = families.get(current!)!;
     if (!f.type || !f.help) throw fail('a sample before its HELP and TYPE');
     const labels: Record<string, string> = {};
     if (labelText !== undefined) {
@@ -232,7 +235,7 @@ describe('GET /metrics', () => {
       sekisho_process_uptime_seconds: 'gauge',
       sekisho_process_resident_memory_bytes: 'gauge',
       sekisho_process_heap_used_bytes: 'gauge',
-      sekisho_event_loop_delay_seconds: 'gauge',
+      sekisho_event_loop_delay_seconds: 'summary',
       sekisho_access_decisions_total: 'counter',
       sekisho_alarms_raised_total: 'counter',
     };
@@ -251,6 +254,8 @@ describe('GET /metrics', () => {
     const p99 = value(m, 'sekisho_event_loop_delay_seconds', { quantile: '0.99' })!;
     expect(p99).toBeGreaterThanOrEqual(0);
     expect(p99).toBeLessThan(10);
+    const count = m.get('sekisho_event_loop_delay_seconds')!.samples.find((x) => x.name.endsWith('_count'))!;
+    expect(count.value).toBeGreaterThan(0);
     expect(value(m, 'sekisho_start_time_seconds')).toBeCloseTo(d.controller.startedAt / 1000, 3);
     // A blocked event loop shows in the delay since the previous scrape. (Node skips the first
     // sample after a reset of the histogram: let it pass before blocking.)

@@ -33,7 +33,7 @@ describe('doctor: the storage flush time', () => {
     const so = buildFlushcount();
     const counts = tempDir('sekisho-flushcount-');
     const { r, line, storage } = doctor(flushEnv(so, counts, { delayUs: 50_000 }));
-    expect(r.status, r.stdout + r.stderr).toBe(0); // a warning, not a failure
+    expect(r.status, r.stdout + r.stderr).toBe(3); // warnings, no failure
     expect(line, r.stdout).toMatch(
       new RegExp(
         `^WARN +storage flush: median \\d+ ms, slowest \\d+ ms over ${FLUSH_SAMPLES} flushes of a 4 KiB write — slow \\(above ${FLUSH_WARN_MS} ms\\).*docs/install\\.md`,
@@ -49,7 +49,8 @@ describe('doctor: the storage flush time', () => {
 
   it('reports the disk as it is, OK at or under the threshold', () => {
     const { r, line, storage } = doctor({});
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // No failure; warnings (this machine's clock, its hardware clock…) make it 3 (docs/operations.md).
+    expect(r.status, r.stdout + r.stderr).toBe(/^WARN /m.test(r.stdout) ? 3 : 0);
     expect(line, r.stdout).toMatch(/^(OK|WARN) +storage flush: median [\d.]+ ms, slowest [\d.]+ ms over /);
     // A loaded test machine may flush slowly; the verdict must follow the figure either way.
     const median = medianOf(line!);
