@@ -7,6 +7,7 @@
  * runtime, MQTT, the dashboard's listener and certificate) lives in controller/doctor/.
  */
 import { existsSync } from 'node:fs';
+import { EXIT_DOCTOR_WARNINGS, EXIT_FAILED, EXIT_OK } from './cli/exit-codes.js';
 import type { LoadedConfig } from './config/index.js';
 import type { Check, Verdict } from './doctor/check.js';
 import { clockChecks, runtimeCheck } from './doctor/clock.js';
@@ -82,7 +83,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
 }
 
 /** doctor's exit statuses (docs/operations.md#checking-health); 2 is the CLI's bad usage or config. */
-export const DOCTOR_EXIT = { ok: 0, failed: 1, warnings: 3 } as const;
+export const DOCTOR_EXIT = { ok: EXIT_OK, failed: EXIT_FAILED, warnings: EXIT_DOCTOR_WARNINGS } as const;
 
 /**
  * The last line and the exit status: a failure is a problem (1); a warning is counted and said (3),

@@ -20,6 +20,8 @@ export const EXIT_PROTECTIONS = 3;
 export const EXIT_WITNESS_HISTORY = 3;
 /** `witness`: stopped after an alarm. */
 export const EXIT_WITNESS_ALARM = 4;
+/** `doctor`: nothing failed, but a check warned. */
+export const EXIT_DOCTOR_WARNINGS = 3;
 /** `upgrade`: not an artefact, truncated, a checksum differs, a bad manifest. */
 export const EXIT_UPGRADE_DAMAGED = 3;
 /** `upgrade`: unsigned, or not signed by the pinned release key. */
@@ -62,7 +64,10 @@ export const COMMAND_EXIT_CODES: Readonly<Record<string, readonly ExitCodeRow[]>
     { code: EXIT_USAGE, meaning: 'bad usage; with --witness: the witness history or key cannot be used' },
     { code: EXIT_PROTECTIONS, meaning: 'the chain verifies but a protective trigger is missing or altered' },
   ],
-  doctor: [{ code: EXIT_FAILED, meaning: 'a check failed' }],
+  doctor: [
+    { code: EXIT_FAILED, meaning: 'a check failed' },
+    { code: EXIT_DOCTOR_WARNINGS, meaning: 'no check failed, but at least one warned (see the WARN lines)' },
+  ],
   commission: [
     { code: EXIT_OK, meaning: 'every step passed' },
     {
