@@ -499,6 +499,13 @@ if (presenceDialog) {
     else if (e.target.closest('[data-presence-add]')) presenceAdd();
     else if (e.target.closest('[data-presence-cancel]')) presenceDialog.close();
   });
+  // Closed (Escape, Cancel, sent): the focus goes back to the door's button. The browser returns it
+  // to the button that opened the dialog, but a live update may have replaced that one meanwhile.
+  presenceDialog.addEventListener('close', () => {
+    const active = document.activeElement;
+    if (presenceDoor !== null && (!active || active === document.body || presenceDialog.contains(active)))
+      document.getElementById(`presence-open-${presenceDoor}`)?.focus();
+  });
   form.addEventListener('input', (e) => {
     if (e.target.matches('[data-presence-find]')) presenceFind(e.target);
   });

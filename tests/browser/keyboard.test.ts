@@ -320,6 +320,27 @@ describe('keyboard and screen readers in Chromium', () => {
           (globalThis as unknown as Win).marked !== undefined &&
           (globalThis as unknown as Win).marked === (globalThis as unknown as Win).document.activeElement,
       );
+    // The presence dialog by keyboard: Enter opens it with the focus inside, Escape closes it and
+    // gives the focus back to the door's button — also when a badge replaced the panel meanwhile.
+    await page.locator('#presence-open-machine-room').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#presence-dialog').getAttribute('open')).not.toBeNull();
+    expect(
+      await page
+        .locator('#presence-dialog')
+        .evaluate((el) => el.contains((globalThis as unknown as Win).document.activeElement as never)),
+    ).toBe(true);
+    badge();
+    await expect
+      .poll(() => page.locator('#live-panel').getAttribute('data-seq'))
+      .toBe(String(d.controller.journal.head().seq));
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#presence-dialog').getAttribute('open')).toBeNull();
+    expect(
+      await page
+        .locator('#presence-open-machine-room')
+        .evaluate((el) => el === (globalThis as unknown as Win).document.activeElement),
+    ).toBe(true);
     // Live: the lockdown button of the door, while badges come in.
     await focusMarked('section.door[data-door="machine-room"] button[data-api$="/mode"]');
     const before = page.locator('#live-panel').getAttribute('data-seq');
