@@ -268,7 +268,9 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
       'Server-sent events: `status` (the /api/status body, and with html=1 for a session the Live panel as HTML; with ' +
       'alarms=1 for a session `alarms`: the unacknowledged count, the critical-alarm banner and the Alarms page list as HTML, ' +
       'and a sentence for each unacknowledged alarm) ' +
-      'at once and after every change; `expired` when the session ends or the token is revoked, rotated or expires. ' +
+      'at once and after every change; with history=1 for a session that may read alarms `alarm-history` (the Alarms ' +
+      "page's history, its first page with `type` and `limit`, as HTML) when it changed; " +
+      '`expired` when the session ends or the token is revoked, rotated or expires. ' +
       'Watching does not keep a session alive.',
     query: z.strictObject({
       html: z.enum(['0', '1']).optional(),
