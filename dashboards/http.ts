@@ -38,12 +38,12 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
     const path = first.path.length ? `${where}.${first.path.join('.')}` : where;
     // A refusal with a bilingual wording of its own (e.g. a name with a bidirectional override).
     const i18n = first.code === 'custom' ? (first.params as { i18n?: unknown } | undefined)?.i18n : undefined;
-    throw new ApiError(
-      400,
-      'invalid_request',
-      `${path}: ${first.message}`,
-      typeof i18n === 'string' ? { detail: i18n } : {},
-    );
+    // `field`: the body's field at fault, for the page to mark it (aria-invalid) beside the message.
+    const field = where === 'body' && first.path.length ? { field: first.path.join('.') } : {};
+    throw new ApiError(400, 'invalid_request', `${path}: ${first.message}`, {
+      ...(typeof i18n === 'string' ? { detail: i18n } : {}),
+      ...field,
+    });
   }
   return r.data;
 }

@@ -986,7 +986,7 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   // ---- end layout ----
   // ---- alarms that cannot be missed, the wall screen (monitor), the session's end (issue #18) ----
   role_monitor: ['監視画面', 'Monitor'],
-  skip_to_main: ['本文へ移動', 'Skip to the content'],
+  skip_to_main: ['本文へ移動', 'Skip to content'],
   title_alarm: ['【重大警報】', '[CRITICAL ALARM]'],
   alarm_count_label: ['未確認の警報 {n} 件', '{n} unacknowledged alarms'],
   alarm_banner_title: ['重大警報が発生しています', 'Critical alarm'],
@@ -1119,6 +1119,8 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'この申請のカードは既に渡されています。変更や取下げはできません。カードを返却してから、新しく申請してください。',
     'This request’s card was already handed out: it cannot be changed or withdrawn. Take the card back and file a new request.',
   ],
+  // ---- keyboard and screen readers (issue #18, a11y) ----
+  nav_label: ['メインメニュー', 'Main menu'],
 };
 
 export function translator(lang: Lang): Translate {

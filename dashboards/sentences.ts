@@ -43,6 +43,11 @@ export interface Names {
   actors: ReadonlyMap<string, string>;
   /** The zone times are shown in. */
   tz: string;
+  /**
+   * A wall screen with names hidden: people are said by their role (職員（氏名非表示）, a visitor
+   * (name hidden)), never by name, ID or card; the rows it is given carry no names (maskForSentences).
+   */
+  masked?: boolean;
 }
 
 /** A journal row as a sentence reads it (the journal's row, or the alarm page's context row). */
@@ -75,6 +80,73 @@ const PERSON_LIST_FIELDS = ['visitorsInside', 'visitors', 'persons', 'added', 'r
 
 /** An id as the registry makes them: `p_` / `b_` and twelve hex digits. */
 const REGISTRY_ID = /^[pb]_[0-9a-f]{6,}$/;
+
+/** How a masked row names a person (maskForSentences): `masked:` and their category, nothing else. */
+const MASKED_PREFIX = 'masked:';
+const HIDDEN_EN: Record<string, string> = {
+  staff: 'a staff member',
+  contractor: 'a contractor',
+  visitor: 'a visitor',
+};
+
+function maskedCategory(token: string): string | null {
+  return token.startsWith(MASKED_PREFIX) ? token.slice(MASKED_PREFIX.length) || null : null;
+}
+
+/** The data keys that hold a name, an ID card, a card number or free text: never on a masked screen. */
+const NAME_KEYS = new Set([
+  'personName',
+  'escortName',
+  'name',
+  'displayId',
+  'masked',
+  'purpose',
+  'equipment',
+  'note',
+  'comment',
+  'detail',
+  'organisation',
+  'reading',
+]);
+
+/** A value a masked row may keep as it is: a number, a boolean, or a word of the code's (an enum, a reader, a date). */
+const PLAIN = /^[A-Za-z0-9_.:-]{0,64}$/;
+
+/**
+ * A journal row as a wall screen with names hidden may have it put into words: each person becomes
+ * `masked:<category>` (their category from `categoryOf`), cards, names, IDs and free text are left
+ * out, and any other text that is not a plain code word is dropped. What no sentence may show stays
+ * on the server.
+ */
+export function maskForSentences<R extends { person: string | null; data: unknown }>(
+  row: R,
+  categoryOf: (personId: string) => string | null | undefined,
+): R {
+  const token = (id: string) => `${MASKED_PREFIX}${categoryOf(id) ?? ''}`;
+  const walk = (v: unknown, key: string): unknown => {
+    if (NAME_KEYS.has(key)) return undefined;
+    if (typeof v === 'string') {
+      if (REGISTRY_ID.test(v)) return v.startsWith('p_') ? token(v) : null;
+      return PLAIN.test(v) ? v : undefined;
+    }
+    if (typeof v === 'number' || typeof v === 'boolean' || v === null) return v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, '')).filter((x) => x !== undefined);
+    if (typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const w = walk(x, k);
+        if (w !== undefined) out[k] = w;
+      }
+      return out;
+    }
+    return undefined;
+  };
+  return {
+    ...row,
+    person: row.person ? token(row.person) : null,
+    data: walk(row.data, '') ?? {},
+  };
+}
 
 /**
  * The person and badge ids that rows (and alarms) name, for the route to resolve in one query each.
@@ -138,14 +210,39 @@ class Say {
   pick2(ja: string, en: string): string {
     return this.pick(ja, en);
   }
-  /** A person by id: their name, or that they are not in the register. */
+  /** A person by id: their name, or that they are not in the register (masked: their role). */
   person(id: unknown): string {
+    if (this.n.masked) return this.hidden(typeof id === 'string' ? maskedCategory(id) : null);
     if (typeof id !== 'string' || id === '') return this.pick('不明な人', 'an unknown person');
     const p = this.n.people.get(id);
     return p ? p.name : this.pick('登録にない人', 'a person not in the register');
   }
+  /** A person whose name is hidden, by their role: 「職員（氏名非表示）」, "a staff member (name hidden)". */
+  hidden(category: string | null | undefined): string {
+    const ja = category ? this.t(`cat_${category}`) : '';
+    const en = category ? (HIDDEN_EN[category] ?? 'someone') : 'someone';
+    return this.pick(`${ja && !ja.startsWith('cat_') ? ja : ''}（氏名非表示）`, `${en} (name hidden)`);
+  }
+  /** A person said with their role in front: 「来訪者 山田 太郎」; masked, the role alone. */
+  as(category: 'visitor' | 'escort', id: unknown): string {
+    if (this.n.masked)
+      return category === 'visitor'
+        ? this.hidden('visitor')
+        : this.pick('同行者（氏名非表示）', 'an escort (name hidden)');
+    const role = category === 'visitor' ? this.pick('来訪者', 'visitor') : this.pick('同行者', 'escort');
+    return `${role} ${this.person(id)}`;
+  }
+  /** Visitors said with their role in front: 「来訪者 山田 太郎、…」; masked, how many. */
+  visitorList(ids: unknown): string {
+    if (this.n.masked) {
+      const n = Array.isArray(ids) ? ids.length : 0;
+      return this.pick(`来訪者 ${n} 人`, n === 1 ? '1 visitor' : `${n} visitors`);
+    }
+    return `${this.pick('来訪者', 'visitors')} ${this.people(ids)}`;
+  }
   /** A person and the ID on their identity card: 「山田 太郎（S-1001）」. */
   personWithId(id: string): string {
+    if (this.n.masked) return this.person(id);
     const p = this.n.people.get(id);
     return p?.displayId
       ? this.pick(`${p.name}（${p.displayId}）`, `${p.name} (${p.displayId})`)
@@ -153,6 +250,10 @@ class Say {
   }
   /** A person with their category: 「来訪者 田中 一郎」; `recorded`: the name the row itself kept. */
   personCat(id: unknown, category?: unknown, recorded?: unknown): string {
+    if (this.n.masked)
+      return this.hidden(
+        typeof category === 'string' ? category : typeof id === 'string' ? maskedCategory(id) : null,
+      );
     const cat =
       typeof category === 'string'
         ? category
@@ -165,6 +266,7 @@ class Say {
   }
   /** A name recorded in the row itself, else the register's. */
   named(name: unknown, id: unknown): string {
+    if (this.n.masked) return this.person(id);
     return typeof name === 'string' && name !== '' ? name : this.person(id);
   }
   people(ids: unknown): string {
@@ -192,6 +294,7 @@ class Say {
   }
   /** A card: its masked number (from the row, else the register), never its badge id. */
   card(masked: unknown, badgeId?: unknown): string {
+    if (this.n.masked) return this.pick('カード', 'a badge');
     const m =
       typeof masked === 'string' && masked !== ''
         ? masked
@@ -202,6 +305,7 @@ class Say {
   }
   /** A card's masked number alone, in brackets (「（••••3D4E）」), or nothing when it is not known. */
   cardNo(masked: unknown, badgeId?: unknown): string {
+    if (this.n.masked) return '';
     const m =
       typeof masked === 'string' && masked !== ''
         ? masked
@@ -274,6 +378,8 @@ class Say {
     return typeof v === 'number' ? v.toLocaleString(this.lang === 'ja' ? 'ja-JP' : 'en-GB') : '?';
   }
   quote(text: unknown): string {
+    // Free text (a purpose, a note) may name someone: a masked screen is not shown it.
+    if (this.n.masked) return '';
     const s = typeof text === 'string' ? text.trim() : '';
     return s === '' ? '' : this.pick(`「${s}」`, `“${s}”`);
   }
@@ -481,24 +587,24 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
             `${cap(x.actor(r.actor))} checked the journal against a witness history: it differs (first at record #${x.num(d.firstBadSeq)}).`,
           ],
   escort_visitors_joined: (d, r, x) => [
-    `${x.person(r.person)}の同行で、来訪者 ${x.people(d.visitors)} が${x.door(r.door)}に入室しました。`,
-    `Visitors ${x.people(d.visitors)} entered ${x.door(r.door)} escorted by ${x.person(r.person)}.`,
+    `${x.person(r.person)}の同行で、${x.visitorList(d.visitors)} が${x.door(r.door)}に入室しました。`,
+    `${cap(x.visitorList(d.visitors))} entered ${x.door(r.door)} escorted by ${x.person(r.person)}.`,
   ],
   escort_window_expired: (d, r, x) => [
-    `来訪者 ${x.person(r.person)}（${x.card(d.masked, d.badge)}）は同行者を待ちましたが、時間内に同行者が来ませんでした。`,
-    `Visitor ${x.person(r.person)} (${x.card(d.masked, d.badge)}) waited for an escort, and none came in time.`,
+    `${x.as('visitor', r.person)}（${x.card(d.masked, d.badge)}）は同行者を待ちましたが、時間内に同行者が来ませんでした。`,
+    `${cap(x.as('visitor', r.person))} (${x.card(d.masked, d.badge)}) waited for an escort, and none came in time.`,
   ],
   handover_offered: (d, r, x) => [
-    `${x.person(r.person)}が来訪者 ${x.people(d.visitors)} の新しい同行者となることを申し出ました（${x.time(d.until)} まで）。`,
+    `${x.person(r.person)}が${x.visitorList(d.visitors)} の新しい同行者となることを申し出ました（${x.time(d.until)} まで）。`,
     `${x.person(r.person)} offered to take over as escort of ${x.people(d.visitors)} (until ${x.time(d.until)}).`,
   ],
   handover: (d, r, x) => [
-    `来訪者 ${x.person(r.person)} の同行者が${d.from ? ` ${x.person(d.from)} から` : ''} ${x.person(d.to)} に替わりました。`,
-    `Visitor ${x.person(r.person)} was handed over${d.from ? ` from ${x.person(d.from)}` : ''} to ${x.person(d.to)}.`,
+    `${x.as('visitor', r.person)} の同行者が${d.from ? ` ${x.person(d.from)} から` : ''} ${x.person(d.to)} に替わりました。`,
+    `${cap(x.as('visitor', r.person))} was handed over${d.from ? ` from ${x.person(d.from)}` : ''} to ${x.person(d.to)}.`,
   ],
   escort_left_unbadged: (d, r, x) => [
-    `同行者 ${x.person(r.person)} は退室を拒否された後、${d.cause === 'exit_button' ? '退室ボタンで' : '扉を開けて'}退室しました。来訪者 ${x.people(d.visitorsInside)} が室内に残っています。`,
-    `Escort ${x.person(r.person)}, refused exit, left anyway (${d.cause === 'exit_button' ? 'exit button' : 'door opened'}); visitors ${x.people(d.visitorsInside)} are still inside.`,
+    `${x.as('escort', r.person)} は退室を拒否された後、${d.cause === 'exit_button' ? '退室ボタンで' : '扉を開けて'}退室しました。${x.visitorList(d.visitorsInside)} が室内に残っています。`,
+    `${cap(x.as('escort', r.person))}, refused exit, left anyway (${d.cause === 'exit_button' ? 'exit button' : 'door opened'}); ${x.visitorList(d.visitorsInside)} are still inside.`,
   ],
   presence_uncertain: (d, r, x) => [
     `${d.cause === 'exit_button' ? '退室ボタンで' : '扉が内側から開けられ、'}${x.door(r.door)}から誰かが退室した可能性があります（在室のままとした人：${x.people(d.persons)}）。`,
@@ -531,15 +637,15 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     ];
   },
   visitor_badge_issued: (d, _r, x) => [
-    `来訪者 ${x.person(d.personId)} に来訪者カード${x.cardNo(d.masked, d.badgeId)}を発行しました（受入担当：${x.person(d.hostId)}、目的：${x.quote(d.purpose)}、${x.time(d.validUntil)} まで）。`,
+    `${x.as('visitor', d.personId)} に来訪者カード${x.cardNo(d.masked, d.badgeId)}を発行しました（受入担当：${x.person(d.hostId)}、目的：${x.quote(d.purpose)}、${x.time(d.validUntil)} まで）。`,
     `Visitor badge${x.cardNo(d.masked, d.badgeId)} issued to ${x.person(d.personId)} (host ${x.person(d.hostId)}, purpose ${x.quote(d.purpose)}, until ${x.time(d.validUntil)}).`,
   ],
   visitor_badge_in_use: (d, _r, x) => [
-    `来訪者 ${x.person(d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が使用中になりました。`,
+    `${x.as('visitor', d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が使用中になりました。`,
     `The visitor badge${x.cardNo(null, d.badgeId)} of ${x.person(d.personId)} is in use.`,
   ],
   visitor_badge_returned: (d, r, x) => [
-    `来訪者 ${x.person(d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が返却されました（受領：${x.actor(r.actor)}）。`,
+    `${x.as('visitor', d.personId)} の来訪者カード${x.cardNo(null, d.badgeId)}が返却されました（受領：${x.actor(r.actor)}）。`,
     `The visitor badge${x.cardNo(null, d.badgeId)} of ${x.person(d.personId)} was returned (taken back by ${x.actor(r.actor)}).`,
   ],
   escort_permission_granted: (d, r, x) => [
@@ -705,8 +811,8 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
           `${cap(x.actor(r.actor))} withdrew request #${x.num(d.requestId)} (${x.kind(d.kind)}).`,
         ],
   request_fulfilled: (d, r, x) => [
-    `${x.actor(r.actor)}が申請 #${x.num(d.requestId)} の${x.card(d.masked, d.badgeId)}を来訪者 ${x.person(d.personId)} に渡しました。`,
-    `${cap(x.actor(r.actor))} handed ${x.card(d.masked, d.badgeId)} of request #${x.num(d.requestId)} to visitor ${x.person(d.personId)}.`,
+    `${x.actor(r.actor)}が申請 #${x.num(d.requestId)} の${x.card(d.masked, d.badgeId)}を${x.as('visitor', d.personId)} に渡しました。`,
+    `${cap(x.actor(r.actor))} handed ${x.card(d.masked, d.badgeId)} of request #${x.num(d.requestId)} to ${x.as('visitor', d.personId)}.`,
   ],
   request_refused: (d, r, x) => [
     `${x.actor(r.actor)}による「${x.kind(d.kind)}」の${refusedJa(d.action)}を拒否しました（${d.why === 'no_person' ? '人に結び付かない認証情報' : '権限なし'}）。`,
@@ -991,12 +1097,12 @@ const ALARMS: { readonly [T in AlarmType]: AlarmSentence } = {
     const escort = detailMatch(a.detail, /their escort (p_[0-9a-f]+)/);
     return escort
       ? [
-          `来訪者 ${x.person(a.person)} が、同行者 ${x.person(escort)} のいないまま${x.door(a.door)}の室内にいます。`,
-          `Visitor ${x.person(a.person)} is inside ${x.door(a.door)} without their escort ${x.person(escort)}.`,
+          `${x.as('visitor', a.person)} が、${x.as('escort', escort)} のいないまま${x.door(a.door)}の室内にいます。`,
+          `${cap(x.as('visitor', a.person))} is inside ${x.door(a.door)} without their escort ${x.person(escort)}.`,
         ]
       : [
-          `来訪者 ${x.person(a.person)} が同行者なしで${x.door(a.door)}の室内にいます。`,
-          `Visitor ${x.person(a.person)} is inside ${x.door(a.door)} without an escort.`,
+          `${x.as('visitor', a.person)} が同行者なしで${x.door(a.door)}の室内にいます。`,
+          `${cap(x.as('visitor', a.person))} is inside ${x.door(a.door)} without an escort.`,
         ];
   },
   room_unsecured: (a, x) => [
@@ -1009,7 +1115,7 @@ const ALARMS: { readonly [T in AlarmType]: AlarmSentence } = {
     const at = due ? Date.parse(due) : Number.NaN;
     const card = x.card(masked && !REGISTRY_ID.test(masked) ? masked : null, masked);
     return [
-      `来訪者 ${x.person(a.person)} の来訪者${card}が${Number.isNaN(at) ? '期限' : `期限（${x.time(at)}）`}を過ぎても返却されていません。`,
+      `${x.as('visitor', a.person)} の来訪者${card}が${Number.isNaN(at) ? '期限' : `期限（${x.time(at)}）`}を過ぎても返却されていません。`,
       `The visitor ${card} of ${x.person(a.person)} was not returned by ${Number.isNaN(at) ? 'its due time' : x.time(at)}.`,
     ];
   },
@@ -1028,6 +1134,10 @@ function alarmPair(a: SentenceAlarm, x: Say): Pair {
 // The API
 
 const pick = (p: Pair, lang: Lang) => (lang === 'ja' ? p[0] : p[1]);
+
+/** The space a sentence keeps after a name is not wanted after the bracket that hides one. */
+const tidy = (text: string, names: Names) =>
+  names.masked ? text.replace(/（氏名非表示）\s+/g, '（氏名非表示）') : text;
 
 /** The record types with a sentence of their own (all of the catalogue). */
 export function sentenceTypes(): string[] {
@@ -1049,7 +1159,7 @@ export function recordSentence(row: SentenceRow, names: Names, lang: Lang): stri
   const x = new Say(lang, names);
   const d = (row.data !== null && typeof row.data === 'object' ? row.data : {}) as Data;
   const f = (SENTENCES as Record<string, Sentence | undefined>)[row.type];
-  if (f) return pick(f(d, row, x), lang);
+  if (f) return tidy(pick(f(d, row, x), lang), names);
   // A newer controller's record: say that it is one, with who and where.
   return pick(
     [
@@ -1062,7 +1172,7 @@ export function recordSentence(row: SentenceRow, names: Names, lang: Lang): stri
 
 /** One alarm as a sentence in `lang`: what happened, where, to whom — never the controller's English detail. */
 export function alarmSentence(alarm: SentenceAlarm, names: Names, lang: Lang): string {
-  return pick(alarmPair(alarm, new Say(lang, names)), lang);
+  return tidy(pick(alarmPair(alarm, new Say(lang, names)), lang), names);
 }
 
 /** Does `text` show an internal id? (`p_…`, `b_…`, `u_…`, `t_…`, `v_…` and twelve-odd hex digits.) */
@@ -1087,6 +1197,7 @@ export function detailLines(row: SentenceRow, names: Names, lang: Lang): { key: 
     if (v === null || v === undefined) return '—';
     if (typeof v === 'number') return TIME_KEY.test(key) && v > 1e11 ? x.time(v) : String(v);
     if (typeof v === 'string') {
+      if (v.startsWith(MASKED_PREFIX)) return x.person(v);
       // A person by name and the ID on their card: two people may share a name.
       if (REGISTRY_ID.test(v)) return v.startsWith('p_') ? x.personWithId(v) : x.card(null, v);
       return v;
@@ -1099,7 +1210,7 @@ export function detailLines(row: SentenceRow, names: Names, lang: Lang): { key: 
     return JSON.stringify(v, (k, val) =>
       typeof val === 'number' && TIME_KEY.test(k) && val > 1e11
         ? x.time(val)
-        : typeof val === 'string' && REGISTRY_ID.test(val)
+        : typeof val === 'string' && (REGISTRY_ID.test(val) || val.startsWith(MASKED_PREFIX))
           ? show(k, val)
           : val,
     );

@@ -93,6 +93,6 @@ export function shellOf(
         : null,
     actors: names,
     // A wall screen with masked names gets no one's name in a sentence either.
-    names: namesFor(dash, masked ? [] : [...active, ...rows], names),
+    names: { ...namesFor(dash, masked ? [] : [...active, ...rows], names), masked },
   };
 }

@@ -43,6 +43,11 @@ export function replaceKeeping(container, html) {
     const inner = [...el.querySelectorAll('[data-alarm]')].filter(busy);
     return inner.length ? inner : [el];
   });
+  // Whatever has the keyboard's focus (a link, a button, a summary) stays the same node too:
+  // replacing it would send the focus back to the top of the page.
+  const active = document.activeElement;
+  if (active && active !== container && container.contains(active) && !keep.some((k) => k.contains(active)))
+    keep.push(active);
   if (keep.length === 0) {
     container.replaceChildren(tpl.content);
     return;
@@ -202,7 +207,7 @@ function showAlarms(a) {
     tpl.innerHTML = a.banner;
     const fresh = tpl.content.firstElementChild;
     if (fresh) {
-      banner.replaceChildren(...fresh.childNodes);
+      replaceKeeping(banner, fresh.innerHTML);
       banner.hidden = fresh.hidden;
     }
   }
@@ -370,6 +375,7 @@ if (streamUrl && 'EventSource' in window) {
       else if (!over) setTimeout(open, 15_000);
     });
     source.addEventListener('status', onStatus);
+    source.addEventListener('alarm-history', onHistory);
     source.addEventListener('expired', () => sessionOver());
   };
   const onStatus = (ev) => {
@@ -381,6 +387,16 @@ if (streamUrl && 'EventSource' in window) {
     }
     if (live) live.dataset.seq = String(data.status?.journal?.headSeq ?? '');
     if (data.alarms) showAlarms(data.alarms);
+  };
+  // The Alarms page's history (its first page): replaced as the active list is, the focus kept.
+  const onHistory = (ev) => {
+    const target = document.querySelector('[data-live-history]');
+    if (!target) return;
+    const tpl = document.createElement('template');
+    tpl.innerHTML = JSON.parse(ev.data).html;
+    const fresh = tpl.content.firstElementChild;
+    if (fresh) replaceKeeping(target, fresh.innerHTML);
+    target.dataset.updates = String(Number(target.dataset.updates ?? 0) + 1);
   };
   open();
   if (idleMs > 0) scheduleCheck(idleMs);

@@ -93,9 +93,45 @@ function showError(scope, data, status) {
   if (slot) {
     slot.textContent = visible(detail ? `${text} (${detail})` : text);
     slot.hidden = false;
+    describeFields(scope, slot, data?.error?.field);
   } else {
     window.alert(visible(detail ? `${text}\n${detail}` : text));
   }
+}
+
+let errorIds = 0;
+
+/**
+ * Ties a shown error to the form's fields: each field is described by it (aria-describedby, read
+ * with the field), and the field the server named (`error.field`, e.g. `payload.name`) is marked
+ * invalid. Undone by `clearFields` when the form is sent again.
+ */
+function describeFields(form, slot, field) {
+  slot.id ||= `form-error-${++errorIds}`;
+  for (const el of fieldsOf(form)) {
+    const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+    if (!ids.includes(slot.id)) el.setAttribute('aria-describedby', [...ids, slot.id].join(' '));
+    const named = typeof field === 'string' && (el.name === field || field.endsWith(`.${el.name}`));
+    if (named) el.setAttribute('aria-invalid', 'true');
+    else el.removeAttribute('aria-invalid');
+  }
+}
+
+function clearFields(form, slot) {
+  for (const el of fieldsOf(form)) {
+    el.removeAttribute('aria-invalid');
+    if (!slot?.id) continue;
+    const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((x) => x && x !== slot.id);
+    if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+    else el.removeAttribute('aria-describedby');
+  }
+}
+
+function fieldsOf(scope) {
+  if (!scope?.querySelectorAll) return [];
+  return [...scope.querySelectorAll('input, select, textarea')].filter(
+    (el) => el.name && el.type !== 'hidden' && el.type !== 'submit' && el.type !== 'button',
+  );
 }
 
 function showOnce(label, value) {
@@ -159,6 +195,7 @@ async function run(el, method, url, body, scope) {
   if (busy && button) button.textContent = busy;
   const slot = scope?.querySelector('.form-error');
   if (slot) slot.hidden = true;
+  clearFields(scope, slot);
   try {
     const r = await api(method, url, body);
     if (!r.ok) {
@@ -466,6 +503,13 @@ if (presenceDialog) {
     if (open) presenceOpen(open);
     else if (e.target.closest('[data-presence-add]')) presenceAdd();
     else if (e.target.closest('[data-presence-cancel]')) presenceDialog.close();
+  });
+  // Closed (Escape, Cancel, sent): the focus goes back to the door's button. The browser returns it
+  // to the button that opened the dialog, but a live update may have replaced that one meanwhile.
+  presenceDialog.addEventListener('close', () => {
+    const active = document.activeElement;
+    if (presenceDoor !== null && (!active || active === document.body || presenceDialog.contains(active)))
+      document.getElementById(`presence-open-${presenceDoor}`)?.focus();
   });
   form.addEventListener('input', (e) => {
     if (e.target.matches('[data-presence-find]')) presenceFind(e.target);

@@ -22,6 +22,36 @@ export interface AlarmsView {
   history: readonly AlarmEntry[];
   /** The cursor of the history's next page. */
   next: string | null;
+  /** The cursor this page was opened at (a later page: not live). */
+  cursor?: string | undefined;
+  /** The page's length, as asked. */
+  limit?: number | undefined;
+}
+
+/**
+ * The alarm history (newest first) with its pager; on the first page assets/alarms.js replaces it
+ * live from the event stream (`alarm-history`), keeping the focus where it is.
+ */
+export function alarmHistoryList(v: Shell, s: Pick<AlarmsView, 'history' | 'next' | 'type'>): SafeHtml {
+  const { t } = v;
+  const { history: rows, next } = s;
+  return html`<div id="alarm-history-live" data-live-history>
+${
+  rows.length
+    ? html`<table class="grid" id="alarm-history"><thead><tr><th>${t('raised_at')}</th><th>${t('alarm')}</th><th>${t('severity')}</th><th>${t('door')}</th>
+<th>${t('condition')}</th><th>${t('acknowledged')}</th><th>${t('comment')}</th></tr></thead><tbody>${rows.map(
+        (
+          a,
+        ) => html`<tr data-alarm="${a.id}"><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td>
+<td>${alarmLabel(t, a.type)}</td><td><span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span></td><td>${doorName(v, a.door)}</td>
+<td>${a.clearedAt ? `${t('condition_cleared')} ${fmtTime(v, a.clearedAt)}` : t('condition_active')}</td>
+<td>${a.ackedAt ? t('ack_by', { by: actorLabel(v, a.ackedBy), time: fmtTime(v, a.ackedAt) }) : html`<span class="bad">${t('unacknowledged')}</span>`}</td>
+<td>${a.ackComment ?? ''}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="empty">${t('no_rows')}</p>`
+}
+${next ? html`<p class="pager"><a href="/alarms?${s.type ? `type=${encodeURIComponent(s.type)}&` : ''}cursor=${next}">${t('next_page')}</a></p>` : ''}
+</div>`;
 }
 
 /**
@@ -39,11 +69,22 @@ export function activeAlarmList(v: Shell, active: readonly ActiveAlarm[]): SafeH
 
 export function alarmsPage(v: Shell, s: AlarmsView): SafeHtml {
   const { t } = v;
-  const { active, history: rows, next } = s;
+  const { active } = s;
   return page(v, {
     title: t('alarms_title'),
     active: 'alarms',
     wide: true,
+    // The history's first page follows the alarms live, with its filter (assets/alarms.js); a later
+    // page stays as it was opened (its rows would otherwise move under the reader).
+    ...(s.cursor
+      ? {}
+      : {
+          stream: {
+            history: '1',
+            ...(s.type ? { type: s.type } : {}),
+            ...(s.limit ? { limit: String(s.limit) } : {}),
+          },
+        }),
     body: html`<h1>${t('alarms_title')}</h1>
 <section class="card">
 <h2>${t('active_alarms')}</h2>
@@ -58,21 +99,7 @@ ${activeAlarmList(v, active)}
   )}</select></label>
   <button type="submit">${t('filter')}</button>
 </form>
-${
-  rows.length
-    ? html`<table class="grid" id="alarm-history"><thead><tr><th>${t('raised_at')}</th><th>${t('alarm')}</th><th>${t('severity')}</th><th>${t('door')}</th>
-<th>${t('condition')}</th><th>${t('acknowledged')}</th><th>${t('comment')}</th></tr></thead><tbody>${rows.map(
-        (
-          a,
-        ) => html`<tr data-alarm="${a.id}"><td class="nowrap"><a href="/alarms/${a.id}">${fmtTime(v, a.at)}</a></td>
-<td>${alarmLabel(t, a.type)}</td><td><span class="tag sev-${a.severity}">${t(`sev_${a.severity}`)}</span></td><td>${doorName(v, a.door)}</td>
-<td>${a.clearedAt ? `${t('condition_cleared')} ${fmtTime(v, a.clearedAt)}` : t('condition_active')}</td>
-<td>${a.ackedAt ? t('ack_by', { by: actorLabel(v, a.ackedBy), time: fmtTime(v, a.ackedAt) }) : html`<span class="bad">${t('unacknowledged')}</span>`}</td>
-<td>${a.ackComment ?? ''}</td></tr>`,
-      )}</tbody></table>`
-    : html`<p class="empty">${t('no_rows')}</p>`
-}
-${next ? html`<p class="pager"><a href="/alarms?${s.type ? `type=${encodeURIComponent(s.type)}&` : ''}cursor=${next}">${t('next_page')}</a></p>` : ''}
+${alarmHistoryList(v, s)}
 </section>`,
   });
 }

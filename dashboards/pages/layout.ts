@@ -127,7 +127,14 @@ function langSwitch(ctx: { t: Translate; lang: Lang }): SafeHtml {
 
 export function page(
   v: Shell,
-  opts: { title: string; active: string; body: SafeHtml | SafeHtml[]; wide?: boolean },
+  opts: {
+    title: string;
+    active: string;
+    body: SafeHtml | SafeHtml[];
+    wide?: boolean;
+    /** More of the live stream for this page (e.g. the Alarms page's history with its filter). */
+    stream?: Record<string, string>;
+  },
 ): SafeHtml {
   const { t, user } = v;
   const unacked = v.unackedAlarms;
@@ -136,7 +143,8 @@ export function page(
   // Live page's stream also carries its panel.
   // (Not before a required password change: the stream is refused until then.)
   const live = v.via === 'session' && can(user.role, 'live.read') && !user.mustChangePassword;
-  const stream = `/api/live?alarms=1${opts.active === 'live' ? '&html=1' : ''}`;
+  const extra = new URLSearchParams(opts.stream ?? {}).toString();
+  const stream = `/api/live?alarms=1${opts.active === 'live' ? '&html=1' : ''}${extra ? `&${extra}` : ''}`;
   return html`${head(v.lang, opts.title, v.csrf, undefined, live)}
 <body class="${opts.wide ? 'wide' : ''}"${
     live
@@ -157,7 +165,7 @@ export function page(
   </div>
 </header>
 ${live ? sessionNotices(t) : ''}
-<nav class="main-nav" aria-label="main">
+<nav class="main-nav" aria-label="${t('nav_label')}">
   ${nav.map(
     (n) =>
       html`<a href="${n.href}" class="${n.id === opts.active ? 'active' : ''}" data-nav="${n.id}">${t(n.label)}${
@@ -227,12 +235,13 @@ export function bare(
 ): SafeHtml {
   return html`${head(ctx.lang, opts.title, null, opts.refreshTo)}
 <body class="bare">
+<a class="skip-link" href="#main">${ctx.t('skip_to_main')}</a>
 <header class="top">
   <span class="brand"><span class="kanji">関所</span> Sekisho</span>
   <span class="site">${opts.siteName ?? ''}</span>
   <div class="me">${langSwitch(ctx)}</div>
 </header>
-<main id="main">
+<main id="main" tabindex="-1">
 ${opts.body}
 </main>
 </body>

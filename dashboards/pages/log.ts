@@ -87,6 +87,11 @@ function filterForm(v: Shell, q: LogFilterView, today: string): SafeHtml {
 </form>`;
 }
 
+/** A name or ID kept apart from the text around it; nothing at all when there is none (a card hides an empty cell). */
+function bdi(text: string | null): SafeHtml | '' {
+  return text ? html`<bdi>${text}</bdi>` : '';
+}
+
 function logTable(
   t: Translate,
   rows: readonly LogRowView[],
@@ -102,10 +107,10 @@ function logTable(
     (
       r,
     ) => html`<tr class="${r.result} ${r.category === 'visitor' ? 'visitor' : ''}" data-seq="${r.seq}"${r.paper ? html` data-transcribed="${r.paper.ref}"` : ''}>
-<td class="nowrap">${time(r.time)}</td><td>${r.doorName}</td><td>${r.direction ? t(r.direction) : ''}</td>
-<td><span class="tag ${r.result === 'granted' ? 'ok' : r.paper ? 'warn' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
-<td>${reasonLabel(t, r.reason)}${r.paper ? html`<div class="hint">${t('manual_paper_ref')} ${r.paper.ref} · ${t('manual_approved_by')} ${r.paper.approvedBy}${r.paper.outage === null ? html` · <span class="tag bad">${t('manual_outside_outage')}</span>` : ''}</div>` : ''}</td><td><bdi>${r.personName ?? t('unknown_person')}</bdi></td><td><bdi>${r.displayId ?? ''}</bdi></td>
-<td>${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono">${r.masked ?? ''}</td><td><bdi>${r.escortName ?? ''}</bdi></td>
+<td class="nowrap c-time">${time(r.time)}</td><td class="c-door">${r.doorName}</td><td class="c-dir">${r.direction ? t(r.direction) : ''}</td>
+<td class="c-result"><span class="tag ${r.result === 'granted' ? 'ok' : r.paper ? 'warn' : 'bad'}">${r.result ? t(r.result) : ''}</span></td>
+<td class="c-reason">${reasonLabel(t, r.reason)}${r.paper ? html`<div class="hint">${t('manual_paper_ref')} ${r.paper.ref} · ${t('manual_approved_by')} ${r.paper.approvedBy}${r.paper.outage === null ? html` · <span class="tag bad">${t('manual_outside_outage')}</span>` : ''}</div>` : ''}</td><td class="c-name"><bdi>${r.personName ?? t('unknown_person')}</bdi></td><td class="c-id">${bdi(r.displayId)}</td>
+<td class="c-cat">${r.category ? categoryLabel(t, r.category) : ''}</td><td class="mono c-badge">${r.masked ?? ''}</td><td class="c-escort">${bdi(r.escortName)}</td>
 </tr>`,
   )}</tbody></table>`;
 }

@@ -12,6 +12,7 @@ import { ApiError, addRoute, NumericIdParam, type Principal } from '../http.js';
 import { AlarmEntry } from '../logindex.js';
 import { maskAlarm, maskEntry, masksNames } from '../monitor.js';
 import { alarmPage, alarmsPage } from '../pages/alarms.js';
+import { maskForSentences, referencedIds } from '../sentences.js';
 import { shellOf } from '../views.js';
 
 const HistoryQuery = z.strictObject({
@@ -56,6 +57,33 @@ function maskedContext(rows: ReturnType<typeof context>): ReturnType<typeof cont
   return rows.map((r) => ({ ...r, person: null, data: {} }));
 }
 
+/**
+ * The rows around an alarm as a monitor with masked names has them put into words: each person by
+ * their role, without names, cards or free text (dashboards/sentences.ts maskForSentences).
+ */
+function saidMasked(dash: Dash, rows: ReturnType<typeof context>): ReturnType<typeof context> {
+  const ids = referencedIds(rows).people;
+  const people = dash.controller.registry.getPeople(ids);
+  return rows.map((r) => maskForSentences(r, (id) => people.get(id)?.category));
+}
+
+/** A page of the alarm history, newest first, and the cursor of the next (the page and the live stream). */
+export async function alarmHistory(
+  dash: Dash,
+  q: { type?: string | undefined; cursor?: string | undefined; limit: number },
+) {
+  const { index } = dash;
+  await index.sync();
+  const before = q.cursor ? parseTimeCursor(q.cursor) : undefined;
+  const rows = index.alarms({
+    ...(q.type ? { types: [q.type] } : {}),
+    ...(before ? { before } : {}),
+    limit: q.limit,
+  });
+  const last = rows.at(-1);
+  return { rows, next: rows.length === q.limit && last ? timeCursor(last.at, last.id) : null };
+}
+
 export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
   const { guard, controller, index } = dash;
 
@@ -65,17 +93,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
     return orderAlarms(masksNames(principal) ? all.map(maskAlarm) : all);
   };
 
-  const history = async (q: z.infer<typeof HistoryQuery>) => {
-    await index.sync();
-    const before = q.cursor ? parseTimeCursor(q.cursor) : undefined;
-    const rows = index.alarms({
-      ...(q.type ? { types: [q.type] } : {}),
-      ...(before ? { before } : {}),
-      limit: q.limit,
-    });
-    const last = rows.at(-1);
-    return { rows, next: rows.length === q.limit && last ? timeCursor(last.at, last.id) : null };
-  };
+  const history = (q: z.infer<typeof HistoryQuery>) => alarmHistory(dash, q);
 
   addRoute(app, guard, {
     method: 'GET',
@@ -93,7 +111,15 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
         ...active.map((a) => a.acknowledged?.by),
         ...rows.map((a) => a.ackedBy),
       ]);
-      return alarmsPage(shell, { active, types: AlarmType.options, type: query.type, history: rows, next });
+      return alarmsPage(shell, {
+        active,
+        types: AlarmType.options,
+        type: query.type,
+        history: rows,
+        next,
+        cursor: query.cursor,
+        limit: query.limit,
+      });
     },
   });
 
@@ -111,7 +137,7 @@ export function registerAlarmRoutes(app: FastifyInstance, dash: Dash): void {
       if (!found) throw new ApiError(404, 'not_found', `no alarm ${params.id}`);
       const masked = masksNames(principal);
       const a = masked ? maskEntry(found) : found;
-      const rows = masked ? maskedContext(context(dash, a.at, a.door)) : context(dash, a.at, a.door);
+      const rows = masked ? saidMasked(dash, context(dash, a.at, a.door)) : context(dash, a.at, a.door);
       // Whom and what the alarm is about: columns of its raised row that the history does not keep.
       const raised = dash.controller.journal.get(a.id);
       const source = raised ? dataFields(raised).source : undefined;

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { can } from '../../controller/accounts/roles.js';
 import { DoorMode, dataFields, presenceView } from '../../controller/domain/index.js';
 import type { ControllerStatus } from '../../controller/runtime/index.js';
 import { orderAlarms } from '../alarm-order.js';
@@ -11,8 +12,8 @@ import { commissioningOf } from '../commissioning.js';
 import type { Dash } from '../context.js';
 import { ApiError, addRoute, type Principal, SECURITY_HEADERS } from '../http.js';
 import { type Lang, type Translate, translator } from '../i18n.js';
-import { maskAlarm, maskStatus, masksNames } from '../monitor.js';
-import { activeAlarmList } from '../pages/alarms.js';
+import { maskAlarm, maskEntry, maskStatus, masksNames } from '../monitor.js';
+import { activeAlarmList, alarmHistoryList } from '../pages/alarms.js';
 import { alarmBanner, alarmHeadline, may } from '../pages/layout.js';
 import {
   type EscortOption,
@@ -21,7 +22,9 @@ import {
   livePage,
   livePanel,
 } from '../pages/live.js';
+import { maskForSentences } from '../sentences.js';
 import { shellOf } from '../views.js';
+import { alarmHistory } from './alarms.js';
 
 /** The people who may escort visitors (active staff with the permission), by name. */
 function escortOptions(dash: Dash): EscortOption[] {
@@ -117,6 +120,11 @@ function livePanelView(
         }));
   const recent = latestAccess(journal, 8).map((r) => {
     const d = dataFields(r);
+    // Masked: the sentence says who by their role (職員（氏名非表示）), from a row without names.
+    const said =
+      mask === null
+        ? { person: r.person, data: r.data }
+        : maskForSentences({ person: r.person, data: r.data }, (id) => person(id)?.category);
     return {
       seq: r.seq,
       at: r.at,
@@ -126,8 +134,8 @@ function livePanelView(
       reason: String(d.reason),
       personName: typeof d.personName !== 'string' ? null : (mask ?? d.personName),
       masked: typeof d.masked === 'string' && mask === null ? d.masked : null,
-      person: mask === null ? r.person : null,
-      data: mask === null ? r.data : undefined,
+      person: said.person,
+      data: said.data,
     };
   });
   return {
@@ -192,6 +200,23 @@ function alarmBar(
   };
 }
 
+/** The Alarms page's history as `principal` sees it (details and comments left out if masked). */
+async function historyHtml(
+  dash: Dash,
+  ctx: { t: Translate; lang: Lang; principal: Principal },
+  type: string | undefined,
+  limit: number,
+): Promise<string> {
+  const { rows: all, next } = await alarmHistory(dash, { type, limit });
+  const rows = masksNames(ctx.principal) ? all.map(maskEntry) : all;
+  const shell = shellOf(
+    dash,
+    ctx,
+    rows.map((a) => a.ackedBy),
+  );
+  return alarmHistoryList(shell, { history: rows, next, type }).value;
+}
+
 const DoorParams = z.strictObject({ door: z.string().min(1).max(64) });
 
 export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
@@ -243,14 +268,25 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
       'Server-sent events: `status` (the /api/status body, and with html=1 for a session the Live panel as HTML; with ' +
       'alarms=1 for a session `alarms`: the unacknowledged count, the critical-alarm banner and the Alarms page list as HTML, ' +
       'and a sentence for each unacknowledged alarm) ' +
-      'at once and after every change; `expired` when the session ends or the token is revoked, rotated or expires. ' +
+      'at once and after every change; with history=1 for a session that may read alarms `alarm-history` (the Alarms ' +
+      "page's history, its first page with `type` and `limit`, as HTML) when it changed; " +
+      '`expired` when the session ends or the token is revoked, rotated or expires. ' +
       'Watching does not keep a session alive.',
-    query: z.strictObject({ html: z.enum(['0', '1']).optional(), alarms: z.enum(['0', '1']).optional() }),
+    query: z.strictObject({
+      html: z.enum(['0', '1']).optional(),
+      alarms: z.enum(['0', '1']).optional(),
+      history: z.enum(['0', '1']).optional(),
+      type: z.string().max(64).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
     handler: ({ req, reply, query, principal, lang }) => {
       const p = principal;
       const t = translator(lang);
       const withHtml = query.html === '1';
       const withAlarms = query.alarms === '1';
+      // The Alarms page's history (its first page, with its filter), for a person who may read it.
+      const withHistory = query.history === '1' && p.kind === 'session' && can(p.user.role, 'alarms.read');
+      let lastHistory: string | null = null;
       const headers: Record<string, string> = { ...SECURITY_HEADERS };
       headers['content-type'] = 'text/event-stream; charset=utf-8';
       headers['cache-control'] = 'no-store';
@@ -304,6 +340,20 @@ export function registerLiveRoutes(app: FastifyInstance, dash: Dash): void {
           if (withAlarms && p.kind === 'session')
             body.alarms = cached('alarms', () => alarmBar(dash, { t, lang, principal: p }, status));
           send('status', body);
+          if (withHistory) {
+            const key = `history:${query.type ?? ''}:${query.limit}:${lang}:${p.user?.role}:${masked}`;
+            if (!memo.has(key))
+              memo.set(key, historyHtml(dash, { t, lang, principal: p }, query.type, query.limit));
+            // Sent only when it changed: most updates (a badge) leave the history as it was.
+            (memo.get(key) as Promise<string>).then(
+              (html) => {
+                if (html === lastHistory) return;
+                lastHistory = html;
+                send('alarm-history', { html });
+              },
+              (err: unknown) => dash.controller.log.warn('alarm history not sent', { error: String(err) }),
+            );
+          }
         },
       };
       const heartbeat = setInterval(() => {

@@ -52,6 +52,11 @@ describe('the wall screen in Chromium', () => {
     const door = page.locator('section.door[data-door="machine-room"]');
     await expect.poll(() => door.getAttribute('class'), { timeout: 10_000 }).toContain('alarm-active');
     await expect.poll(() => page.locator('#alarm-banner').isVisible()).toBe(true);
+    // The live-updated page says who by their role, never by name (also in the announcement).
+    const text = (await page.locator('body').textContent()) ?? '';
+    expect(text).toContain('職員（氏名非表示）がカードでマシン室に入室しました');
+    expect(text).not.toContain('壁面 次郎');
+    expect(text).not.toContain('S-1802');
     // No acknowledgement on the wall: neither here nor on the Alarms page.
     expect(await page.locator('input[name="comment"]').count()).toBe(0);
     await page.goto(`${base}/alarms`);

@@ -256,12 +256,12 @@ describe('the printed ledger and the report exports, served', () => {
     const seals = /<table class="seals" id="print-seals"><tr>(.*?)<\/tr>/.exec(greg)![1]!;
     expect(seals).toBe('<th>担当</th><th>係長</th><th>課長</th>');
     expect(greg).toContain('<span class="page-no">1 / 1 ページ</span>');
-    expect(greg).toContain('<td class="nowrap">2026-10-07 23:15:00</td>');
+    expect(greg).toContain('<td class="nowrap c-time">2026-10-07 23:15:00</td>');
     expect(greg).toContain('<option value="gregorian" selected>');
     const wa = (await m.get('/log/print?month=2026-10&dates=japanese')).body;
     expect(wa).toContain('<h1>入退室管理簿 令和8年10月</h1>');
-    expect(wa).toContain('<td class="nowrap">令和8年10月7日 23:15:00</td>');
-    expect(wa).not.toContain('<td class="nowrap">2026-10-07');
+    expect(wa).toContain('<td class="nowrap c-time">令和8年10月7日 23:15:00</td>');
+    expect(wa).not.toContain('<td class="nowrap c-time">2026-10-07');
     expect((await m.get('/log/print?month=2026-10&dates=showa')).statusCode).toBe(400);
     // The seals are the config's: a viewer cannot choose others for a printout.
     expect((await m.get('/log/print?month=2026-10&seals=%E6%8B%85%E5%BD%93')).statusCode).toBe(400);

@@ -167,7 +167,7 @@ describe('entry/exit log', () => {
     const html = res.body;
     expect(html).toContain('入退室管理簿 2026-10');
     expect(html).toContain('70 件');
-    const times = [...html.matchAll(/<td class="nowrap">(2026-\d\d-\d\d \d\d:\d\d:\d\d)<\/td>/g)].map(
+    const times = [...html.matchAll(/<td class="nowrap c-time">(2026-\d\d-\d\d \d\d:\d\d:\d\d)<\/td>/g)].map(
       (x) => x[1]!,
     );
     expect(times).toHaveLength(70);
