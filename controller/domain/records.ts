@@ -18,6 +18,7 @@ import { EvidenceRecordSchemas, PublishedHeadRecord } from './records-evidence.j
 import { ManualRecordSchemas } from './records-manual.js';
 import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
+import { OsdpRecordSchemas } from './records-osdp.js';
 import { PowerRecordSchemas } from './records-power.js';
 import { RegistryRecordSchemas } from './records-registry.js';
 import { StorageRecordSchemas } from './records-storage.js';
@@ -44,6 +45,7 @@ export * from './records-config.js';
 export * from './records-evidence.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
+export * from './records-osdp.js';
 export * from './records-power.js';
 export * from './records-registry.js';
 export * from './records-storage.js';
@@ -493,6 +495,7 @@ export const RecordCatalogue = {
   ...EvidenceRecordSchemas,
   ...UpgradeRecordSchemas,
   ...MonitorRecordSchemas,
+  ...OsdpRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

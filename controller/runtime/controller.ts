@@ -77,7 +77,7 @@ import { type DoorStatus, Doors } from './doors.js';
 import { InputGate } from './input-gate.js';
 import type { Part } from './part.js';
 import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
-import { Readers } from './readers.js';
+import { lastOsdpSerial, Readers } from './readers.js';
 import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
@@ -337,7 +337,16 @@ export class Controller {
         this.visits.arm();
       },
     });
-    this.readers = new Readers({ config, doors, writer, now, guard, access: this });
+    this.readers = new Readers({
+      config,
+      doors,
+      writer,
+      now,
+      guard,
+      access: this,
+      log: this.log,
+      lastSerial: (reader) => lastOsdpSerial(this.journal, reader),
+    });
     this.space = new StorageSpace({
       dir: storageDir,
       floorMiB: config.storage.lowSpaceMiB,

@@ -454,9 +454,11 @@ export class OsdpBus extends EventEmitter<OsdpBusEvents> {
     let wait = Number.POSITIVE_INFINITY;
     for (let k = 0; k < this.pds.length; k++) {
       const pd = this.pds[(this.turn + k) % this.pds.length]!;
+      // A reader answering its start-up goes straight on; one not answering at all waits longer.
+      const starting = pd.startup.length > 0 && pd.startup[0] !== 'poll';
       const interval = pd.online === true ? pd.s.pollMs : Math.max(pd.s.pollMs, OFFLINE_RETRY_MS);
       const due = pd.lastSentAt === 0 ? at : pd.lastSentAt + interval;
-      const urgent = pd.online === true && (pd.queue.length > 0 || pd.startup.length > 0);
+      const urgent = starting || (pd.online === true && pd.queue.length > 0);
       if (urgent || due <= at) {
         this.turn = (this.turn + k + 1) % this.pds.length;
         this.begin(pd, at);
