@@ -102,6 +102,8 @@ export class OsdpPdSim {
   private buf = Buffer.alloc(0);
   /** Bytes written to the line (replies, garbage, floods). */
   written = 0;
+  /** Called as each command for a simulated PD arrives, before it is answered. */
+  commandHook: ((c: SeenCommand) => void) | undefined;
 
   constructor(
     private readonly path: string,
@@ -248,7 +250,9 @@ export class OsdpPdSim {
       const code = pkt[codeAt]!;
       const tail = ctrl & 0x04 ? 2 : 1;
       const data = Buffer.from(pkt.subarray(codeAt + 1, pkt.length - tail));
-      pd.commands.push({ address: pd.address, seq, code, data, bytes: pkt, at });
+      const seen: SeenCommand = { address: pd.address, seq, code, data, bytes: pkt, at };
+      pd.commands.push(seen);
+      this.commandHook?.(seen);
       if (pd.silent) continue;
       let reply: Buffer;
       if (seq !== 0 && pd.lastSeq !== null && seq === pd.lastSeq && pd.lastReply) {
