@@ -233,7 +233,24 @@ export class OsdpBus extends EventEmitter<OsdpBusEvents> {
         throw new RangeError(`two readers at address ${r.address} on ${settings.path}`);
       seen.add(r.address);
     }
-    this.pds = settings.readers.map((s) => ({
+    this.pds = [];
+    for (const r of settings.readers) this.pds.push(this.makePd(r));
+    for (const pd of this.pds) this.byId.set(pd.s.id, pd);
+    this.budget = new ByteBudget(settings.baudRate, settings.byteBudget ?? DEFAULT_BYTE_BUDGET);
+  }
+
+  /** Another reader on this bus (before `start()`; e.g. a door's second reader being commissioned). */
+  addReader(r: OsdpReaderSettings): void {
+    if (this.running) throw new Error('addReader: the bus is running');
+    if (this.pds.some((p) => p.s.address === r.address || p.s.id === r.id))
+      throw new RangeError(`reader ${r.id} or address ${r.address} is already on ${this.settings.path}`);
+    const pd = this.makePd(r);
+    this.pds.push(pd);
+    this.byId.set(r.id, pd);
+  }
+
+  private makePd(s: OsdpReaderSettings): Pd {
+    return {
       s,
       next: 0,
       startup: [...STARTUP],
@@ -262,9 +279,7 @@ export class OsdpBus extends EventEmitter<OsdpBusEvents> {
         identity: null,
         capabilities: null,
       },
-    }));
-    for (const pd of this.pds) this.byId.set(pd.s.id, pd);
-    this.budget = new ByteBudget(settings.baudRate, settings.byteBudget ?? DEFAULT_BYTE_BUDGET);
+    };
   }
 
   get readerIds(): string[] {

@@ -14,7 +14,7 @@ import {
   type OsdpReaderSettings,
   type PowerEvent,
 } from '../../../firmware-bridge/osdp/cp.js';
-import { OsdpPdSim } from '../../helpers/osdp-pd/index.js';
+import { OsdpPdSim, type SeenCommand } from '../../helpers/osdp-pd/index.js';
 import { makePtyPair, type PtyPair } from '../../helpers/pty.js';
 import { sleep, tempDir } from '../../helpers/util.js';
 
@@ -32,8 +32,9 @@ const reader = (id: string, address: number, over: Partial<OsdpReaderSettings> =
   id,
   address,
   pollMs: 50,
-  replyTimeoutMs: 100,
-  offlineAfterMs: 1000,
+  // Generous for a test machine under load; the logic does not depend on the values.
+  replyTimeoutMs: 150,
+  offlineAfterMs: 1500,
   repeatSuppressMs: 500,
   linePattern: '^[0-9A-Fa-f]{4,32}$',
   ...over,
@@ -93,14 +94,23 @@ afterEach(async () => {
 
 const online = (r: Rig, id: string) => r.bus.status(id)?.online === true;
 
+/**
+ * The commands without their repeats: on a loaded machine a reply can miss the 150 ms timeout, and
+ * the CP then rightly sends the same bytes again (checked on its own below).
+ */
+const distinct = (commands: SeenCommand[]) =>
+  commands.filter((c, i) => i === 0 || !c.bytes.equals(commands[i - 1]!.bytes));
+
 describe('OSDP control panel on a pty', () => {
   it('runs the start-up, identifies the reader and reads a card', async () => {
     const r = await setUp([reader('door-in', 3)], [{ address: 3, serial: 0xcafe0001 }]);
     await until('online', () => online(r, 'door-in'));
     const pd = r.sim.pd(3);
-    await until('two polls', () => pd.commands.length >= 6);
+    await until('two polls', () => distinct(pd.commands).length >= 6);
     // POLL with sequence 0, then ID, CAP, LSTAT with 1, 2, 3, then POLLs 1, 2, 3, 1 …
-    const first = pd.commands.slice(0, 6).map((c) => [c.code, c.seq]);
+    const first = distinct(pd.commands)
+      .slice(0, 6)
+      .map((c) => [c.code, c.seq]);
     expect(first).toEqual([
       [0x60, 0],
       [0x61, 1],
@@ -174,7 +184,7 @@ describe('OSDP control panel on a pty', () => {
     expect(silent[2]!.bytes).toEqual(silent[0]!.bytes);
     pd.silent = false;
     await until('online again', () => r.status.filter((s) => s.online).length === 2);
-    const again = pd.commands.slice(seen).map((c) => [c.code, c.seq]);
+    const again = distinct(pd.commands.slice(seen)).map((c) => [c.code, c.seq]);
     // The first frame after it answers again restarts at sequence 0 (POLL), then ID, CAP, LSTAT.
     const start = again.findIndex(([code, seq]) => code === 0x60 && seq === 0);
     expect(again.slice(start, start + 4)).toEqual([
@@ -215,7 +225,7 @@ describe('OSDP control panel on a pty', () => {
     });
     // Each reader's commands run 0, 1, 2, 3, 1, 2, 3 … on their own.
     for (const a of [1, 2]) {
-      const seqs = r.sim.pd(a).commands.map((c) => c.seq);
+      const seqs = distinct(r.sim.pd(a).commands).map((c) => c.seq);
       expect(seqs[0]).toBe(0);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] === 3 ? 1 : seqs[i - 1]! + 1);
     }
@@ -236,8 +246,8 @@ describe('OSDP control panel on a pty', () => {
     await until('retry', () => r.bus.stats().readers[0]!.retries >= 1);
     await until('buzzer', () => pd.buzzes.length === 1);
     const leds = pd.commands.filter((c) => c.code === 0x69);
-    expect(leds.length).toBe(2);
-    expect(leds[1]!.bytes).toEqual(leds[0]!.bytes);
+    expect(leds.length).toBeGreaterThanOrEqual(2);
+    for (const l of leds) expect(l.bytes).toEqual(leds[0]!.bytes);
     // The PD answered the repeat from its last reply: one LED acted on.
     expect(pd.leds).toHaveLength(1);
   });
