@@ -39,6 +39,9 @@ export interface ReadersDeps {
   lastSerial?: (readerId: string) => string | null;
 }
 
+/** The kinds of refusal (command × NAK code) journaled per reader and run. */
+const MAX_REFUSALS_JOURNALED = 16;
+
 /** What an OSDP reader shows for a decision (after it is committed). */
 export function feedbackFor(outcome: unknown): OsdpFeedback | null {
   const d = (outcome as { decision?: { granted?: unknown; reason?: unknown } } | undefined)?.decision;
@@ -204,6 +207,9 @@ export class Readers implements Part {
   private onRefused(e: NakEvent): void {
     const key = `${e.readerId}|${e.command}|${e.name}`;
     if (this.refusals.has(key)) return;
+    // A reader inventing new codes cannot fill the journal either: at most 16 kinds a reader a run.
+    const mine = [...this.refusals].filter((k) => k.startsWith(`${e.readerId}|`)).length;
+    if (mine >= MAX_REFUSALS_JOURNALED) return;
     this.refusals.add(key);
     const door = this.d.doors.served(e.readerId)?.doorId ?? null;
     this.d.writer.commit([
