@@ -156,6 +156,31 @@ describe('OSDP readers on one bus → decision → journal → lock → LED', ()
     await until(() => some('alarm_condition_cleared', before), 'condition cleared');
   });
 
+  it('a reader’s power failure raises power_failure on its door; a refused command is journaled once', async () => {
+    const before = head();
+    sim.setPower(1, true);
+    const [alarm] = await until(() => some('alarm_raised', before), 'power alarm');
+    expect(data(alarm!)).toMatchObject({ alarm: 'power_failure', source: 'entry' });
+    sim.setPower(1, false);
+    await until(() => some('alarm_condition_cleared', before), 'power condition cleared');
+    // A reader without a buzzer: it refuses osdp_BUZ after each decision; one row says so.
+    sim.pd(2).unknown.add(0x6a);
+    for (let i = 0; i < 2; i++) {
+      const seq = head();
+      sim.presentW26(2, 98, 2 + i);
+      await until(() => some('access', seq), 'denied row');
+    }
+    const [refused] = await until(() => some('reader_refused', before), 'reader_refused row');
+    expect(data(refused!)).toMatchObject({
+      reader: 'exit',
+      command: 'osdp_BUZ',
+      code: 3,
+      name: 'unknown_command',
+    });
+    await until(() => sim.pd(2).commands.filter((c) => c.code === 0x69).length >= 2, 'LEDs still sent');
+    expect(rows('reader_refused', before)).toHaveLength(1);
+  });
+
   it('a silent reader goes offline (reader_offline alarm) and comes back', async () => {
     const before = head();
     sim.pd(2).silent = true;
