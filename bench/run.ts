@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear,sdcard,collector] [--docs|--no-docs]`
+ * `npm run bench [-- --quick] [--only door,alarm,queries,appends,verify,process,wear,sdcard,collector,osdp] [--docs|--no-docs]`
  *
  * Every figure is measured beside its physical limit in the same run (bench/lib/limits.ts) and
  * printed with the ratio and the goal from issue 6. Writes bench-results/<date>[-quick].json, and
@@ -27,6 +27,7 @@ import { bareCommits, mqttRoundTrips, ptyTransfers, rawSha256Rate, sumOfIndepend
 import { type Figure, renderMarkdown, renderText } from './lib/report.js';
 import { benchConfig, workingCopy } from './lib/setup.js';
 import { fmt, now, type Summary, summarize } from './lib/stats.js';
+import { osdpCardToUnlock } from './osdp.js';
 import {
   buildForBench,
   cliVerify,
@@ -50,6 +51,7 @@ const SECTIONS = [
   'wear',
   'sdcard',
   'collector',
+  'osdp',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -67,8 +69,8 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick ?? false;
-// The sdcard section runs on a fresh storage of its own: alone, it needs only a token dataset.
-const sdcardOnly = values.only?.trim() === 'sdcard';
+// The sdcard and osdp sections run on fresh storage of their own: alone, they need only a token dataset.
+const sdcardOnly = values.only?.split(',').every((x) => ['sdcard', 'osdp'].includes(x.trim())) ?? false;
 const size = {
   rows: Number(values.rows ?? (sdcardOnly ? 5_000 : quick ? 200_000 : 5_000_000)),
   people: Number(values.people ?? (sdcardOnly ? 200 : quick ? 10_000 : 100_000)),
@@ -216,6 +218,7 @@ async function main(): Promise<void> {
       figures.push(...c.figures);
       extra.collector = c.extra;
     }
+    if (only.has('osdp')) await benchOsdp(work);
     if (only.has('sdcard')) {
       if (broker) await benchSdcard(work, broker.url);
       else
@@ -265,6 +268,34 @@ async function main(): Promise<void> {
     );
     log(`wrote the SD card table into ${doc}`);
   }
+}
+
+/** OSDP: card at the reader → lock output, beside the link's own limit (bench/osdp.ts). */
+async function benchOsdp(work: string) {
+  const n = quick ? 50 : 300;
+  log(`OSDP card → unlock: ${n} presentations on a 2-reader bus …`);
+  const r = await osdpCardToUnlock(work, n);
+  const u = summarize(r.unlock);
+  const frameMs = (r.frameBytes * 10 * 1000) / r.baudRate;
+  const limit = r.pollMs + frameMs;
+  extra.osdp = {
+    unlock: u,
+    failures: r.failures,
+    pollMs: r.pollMs,
+    baudRate: r.baudRate,
+    frameMs,
+    limitMs: limit,
+  };
+  log(`  unlock ${sum(u)} ms; limit ${fmt(limit)} ms; failures ${r.failures}`);
+  figures.push({
+    group: 'Door',
+    measure: `OSDP card at the reader → lock output (2 readers on one bus, ${r.baudRate} baud, poll ≤ ${r.pollMs} ms, random phase), ${u.n} grants`,
+    figure: `${sum(u)} ms`,
+    limit: `${fmt(limit)} ms (a full poll interval + POLL and osdp_RAW on the line: ${r.frameBytes} bytes, ${fmt(frameMs)} ms)`,
+    ratio: `p99 ${ratio(u.p99, limit)}`,
+    goal: 'p99 ≤ limit + 10 ms',
+    met: u.p99 <= limit + 10 && r.failures === 0,
+  });
 }
 
 /** The controller on SD-card-class storage: flushes and bytes per event, door and alarm latency. */

@@ -984,6 +984,18 @@ const SENTENCES: { readonly [T in KnownRecordType]: Sentence } = {
     `${x.actor(r.actor)}による復元（記録 #${x.num(d.restoredSeq)}）の確認を拒否しました（${d.reason === 'no_person' ? '人に結び付かない認証情報' : '復元した本人'}）。`,
     `${cap(x.actor(r.actor))} was refused acknowledging the restore of record #${x.num(d.restoredSeq)} (${d.reason === 'no_person' ? 'no person behind the credential' : 'they ran it'}).`,
   ],
+  reader_identified: (d, _r, x) => [
+    `${x.reader(d.reader)}（OSDP アドレス ${x.num(d.address)}）が応答しました：製造者 ${x.quote(d.vendor)}、型番 ${x.num(d.model)}、製造番号 ${x.quote(d.serial)}、ファームウェア ${x.quote(d.firmware)}${d.link === 'plain' ? '。通信は暗号化されていません' : ''}。`,
+    `${cap(x.reader(d.reader))} (OSDP address ${x.num(d.address)}) identified itself: vendor ${x.quote(d.vendor)}, model ${x.num(d.model)}, serial ${x.quote(d.serial)}, firmware ${x.quote(d.firmware)}${d.link === 'plain' ? '; its line is not encrypted' : ''}.`,
+  ],
+  reader_replaced: (d, _r, x) => [
+    `${x.reader(d.reader)}の位置で別の機器が応答しました（製造番号 ${x.quote(d.previousSerial)} → ${x.quote(d.serial)}）。カードリーダーが交換されたおそれがあります。`,
+    `A different unit answers as ${x.reader(d.reader)} (serial ${x.quote(d.previousSerial)} → ${x.quote(d.serial)}): the reader may have been swapped.`,
+  ],
+  reader_refused: (d, _r, x) => [
+    `${x.reader(d.reader)}が命令 ${x.quote(d.command)} を拒否しました（${x.quote(d.name)}）。`,
+    `${cap(x.reader(d.reader))} refused the command ${x.quote(d.command)} (${x.quote(d.name)}).`,
+  ],
 };
 
 function refusedJa(action: unknown): string {
@@ -1081,10 +1093,13 @@ const ALARMS: { readonly [T in AlarmType]: AlarmSentence } = {
       `A break-glass use${id ? ` (request #${id})` : ''}: another person must review it.`,
     ];
   },
-  power_failure: () => [
-    '停電です。無停電電源装置がバッテリーで運転しています。',
-    'Power failure: the UPS runs on battery.',
-  ],
+  power_failure: (a, x) =>
+    a.source
+      ? [
+          `${x.reader(a.source)}が電源の異常を報告しています。`,
+          `${cap(x.reader(a.source))} reports a power failure.`,
+        ]
+      : ['停電です。無停電電源装置がバッテリーで運転しています。', 'Power failure: the UPS runs on battery.'],
   power_monitor_offline: () => [
     '無停電電源装置の状態を読み取れません。停電が起きても検知できません。',
     'The UPS cannot be read: a power failure would go unseen.',

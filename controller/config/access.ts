@@ -45,6 +45,9 @@ export const CONFIG_KEY_CLASSES: Readonly<Record<string, KeyClass>> = {
   'readers[].offlineAfterMs': 'operational',
   'readers[].reconnect': 'operational',
   'readers[].byteBudget': 'operational',
+  // An OSDP reader's address picks which unit on the bus answers for the door, and `secure` how
+  // its line is protected: both decide who gets in, so the whole block is an access rule.
+  'readers[].osdp': 'access',
   // The door: its readers, exit button, lock, unlock times, and what notices a forced or held door.
   'doors[].id': 'access',
   'doors[].name': 'operational',

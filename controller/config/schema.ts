@@ -49,6 +49,38 @@ export const LockSchema = OutputPinSchema.extend({
 });
 export type LockConfig = z.infer<typeof LockSchema>;
 
+/** The line speeds of OSDP v2.2 (osdp_COMSET); 9600 is every reader's factory setting. */
+export const OSDP_BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400] as const;
+
+/** The message for `secure: true` until the Secure Channel exists (docs/readers.md). */
+export const OSDP_SECURE_UNSUPPORTED =
+  'OSDP Secure Channel is not yet supported by this version: set secure: false to run the reader in plain text (its line is then neither encrypted nor authenticated; see docs/readers.md)';
+
+/** An OSDP reader's place on its RS-485 bus and its supervision (docs/readers.md). */
+export const OsdpReaderSchema = z.strictObject({
+  /** The reader's address on the bus, 0–126 (127 is broadcast). */
+  address: int().min(0).max(126),
+  baudRate: int()
+    .refine((b) => (OSDP_BAUD_RATES as readonly number[]).includes(b), {
+      error: `expected one of ${OSDP_BAUD_RATES.join(', ')}`,
+    })
+    .default(9600),
+  /** Longest time between two polls of the reader (the standard asks for 200 ms at most). */
+  pollMs: msBetween(20, 200).default(100),
+  /** How long to wait for a reply before sending the same frame again. */
+  replyTimeoutMs: msBetween(20, 1000).default(200),
+  /** No valid reply for this long: the reader is offline (`reader_offline`). */
+  offlineAfterMs: msBetween(1000, 60_000).default(8000),
+  /**
+   * Required, and only `false` for now: the plain session is chosen knowingly (a warning at every
+   * start and in doctor). `true` is refused until the Secure Channel is built.
+   */
+  secure: z.boolean({
+    error: 'osdp.secure is required: false (plain text; Secure Channel is not yet supported)',
+  }),
+});
+export type OsdpReaderConfig = z.infer<typeof OsdpReaderSchema>;
+
 export const ReaderSchema = z.strictObject({
   id,
   /**
@@ -57,7 +89,9 @@ export const ReaderSchema = z.strictObject({
    */
   path: z.string().min(1),
   baudRate: int().positive().default(9600),
-  protocol: z.enum(['rdm6300', 'line', 'wiegand-bridge']),
+  protocol: z.enum(['rdm6300', 'line', 'wiegand-bridge', 'osdp']),
+  /** For protocol `osdp` (and only for it): the reader's address, line speed, supervision. */
+  osdp: OsdpReaderSchema.optional(),
   /** For protocol `line`: a regular expression a trimmed line must match in full to be a credential. */
   linePattern: z
     .string()
@@ -500,6 +534,7 @@ export const ConfigSchema = z
       for (const problem of scheduleProblems(sch))
         ctx.addIssue({ code: 'custom', path: ['schedules', i], message: problem });
     });
+    checkOsdpReaders(cfg.readers, ctx);
     cfg.readers.forEach((r, i) => {
       if (r.path === 'sim' && cfg.board.kind !== 'sim')
         ctx.addIssue({
@@ -542,3 +577,64 @@ export const ConfigSchema = z
       });
   });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/**
+ * OSDP readers: the `osdp` block with (and only with) protocol osdp, `secure: true` refused for now,
+ * and one RS-485 bus per serial path: the readers sharing a path are all OSDP, at distinct addresses
+ * and one line speed. (Other protocols keep one reader a port, as before; not checked here.)
+ */
+function checkOsdpReaders(readers: ReaderConfig[], ctx: z.RefinementCtx): void {
+  const buses = new Map<string, { index: number; address: number; baudRate: number }[]>();
+  readers.forEach((r, i) => {
+    if (r.protocol !== 'osdp') {
+      if (r.osdp)
+        ctx.addIssue({ code: 'custom', path: ['readers', i, 'osdp'], message: 'only for protocol: osdp' });
+      return;
+    }
+    if (!r.osdp) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['readers', i, 'osdp'],
+        message: 'protocol osdp needs an osdp block: { address, secure: false } at least',
+      });
+      return;
+    }
+    if (r.osdp.secure)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['readers', i, 'osdp', 'secure'],
+        message: OSDP_SECURE_UNSUPPORTED,
+      });
+    if (r.path === 'sim') return;
+    const list = buses.get(r.path) ?? [];
+    list.push({ index: i, address: r.osdp.address, baudRate: r.osdp.baudRate });
+    buses.set(r.path, list);
+  });
+  readers.forEach((r, i) => {
+    if (r.protocol !== 'osdp' && buses.has(r.path))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['readers', i, 'path'],
+        message: `${r.path} is an OSDP bus; a ${r.protocol} reader needs a port of its own`,
+      });
+  });
+  for (const [path, list] of buses) {
+    const seen = new Map<number, number>();
+    for (const { index, address, baudRate } of list) {
+      const other = seen.get(address);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['readers', index, 'osdp', 'address'],
+          message: `address ${address} on ${path} is already readers[${other}]'s: readers on one bus need distinct addresses`,
+        });
+      else seen.set(address, index);
+      if (baudRate !== list[0]!.baudRate)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['readers', index, 'osdp', 'baudRate'],
+          message: `${path} runs at ${list[0]!.baudRate} baud (readers[${list[0]!.index}]): one bus has one line speed`,
+        });
+    }
+  }
+}

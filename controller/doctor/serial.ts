@@ -1,6 +1,7 @@
 /** doctor's serial checks: each reader's port present, readable, and answering. */
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { type CodecEvent, createCodec } from '../../firmware-bridge/index.js';
+import { type IdentifiedEvent, OsdpBus } from '../../firmware-bridge/osdp/cp.js';
 import type { LoadedConfig, ReaderConfig } from '../config/index.js';
 import { maskCredential } from '../journal/index.js';
 import { type Add, sleep, whoAmI } from './check.js';
@@ -47,6 +48,7 @@ export async function serialChecks(
   add: Add,
   listenMs: number | undefined,
 ): Promise<void> {
+  const polled = new Map<string, Promise<OsdpHeard>>();
   for (const r of loaded.config.readers) {
     const what = `reader ${r.id}`;
     if (r.path === 'sim') {
@@ -76,6 +78,10 @@ export async function serialChecks(
         what,
         `${r.path} is not readable and writable by ${whoAmI()}: add the service user to the dialout group`,
       );
+      continue;
+    }
+    if (r.protocol === 'osdp') {
+      await osdpCheck(r, loaded.config.readers, add, listenMs, polled);
       continue;
     }
     const bridge = r.protocol === 'wiegand-bridge';
@@ -142,4 +148,103 @@ export async function serialChecks(
         `${r.path} opens; silent for ${s}, as expected with no card near (hold a card to the reader while doctor runs to test it)`,
       );
   }
+}
+
+interface OsdpHeard {
+  ids: Map<string, IdentifiedEvent>;
+  status: Map<string, { online: boolean | null; reason: string }>;
+  error?: string;
+}
+
+/** Polls every OSDP reader on `path` (one bus) until all answered their start-up, or `ms` passed. */
+async function pollBus(path: string, readers: ReaderConfig[], ms: number): Promise<OsdpHeard> {
+  const first = readers[0]!;
+  const heard: OsdpHeard = { ids: new Map(), status: new Map() };
+  const bus = new OsdpBus({
+    path,
+    baudRate: first.osdp!.baudRate,
+    reconnect: { initialMs: ms * 2, maxMs: ms * 2 },
+    byteBudget: first.byteBudget,
+    readers: readers.map((r) => ({
+      id: r.id,
+      address: r.osdp!.address,
+      pollMs: r.osdp!.pollMs,
+      replyTimeoutMs: r.osdp!.replyTimeoutMs,
+      offlineAfterMs: Math.min(r.osdp!.offlineAfterMs, ms),
+      repeatSuppressMs: r.repeatSuppressMs,
+      linePattern: r.linePattern,
+    })),
+  });
+  bus.on('identified', (e) => heard.ids.set(e.readerId, e));
+  bus.on('status', (st) => {
+    if (!st.online && !['silent', 'flood', 'secure_channel_required'].includes(st.reason))
+      heard.error = st.reason;
+  });
+  bus.start();
+  const end = Date.now() + ms;
+  while (Date.now() < end && !heard.error) {
+    await sleep(50);
+    if (readers.every((r) => bus.status(r.id)?.online === true)) break;
+  }
+  for (const r of readers) heard.status.set(r.id, bus.status(r.id) ?? { online: null, reason: 'unknown' });
+  await bus.stop();
+  return heard;
+}
+
+/** An OSDP reader: the bus polled (once per path), its identity, and the plain-text warning. */
+async function osdpCheck(
+  r: ReaderConfig,
+  all: ReaderConfig[],
+  add: Add,
+  listenMs: number | undefined,
+  polled: Map<string, Promise<OsdpHeard>>,
+): Promise<void> {
+  const what = `reader ${r.id}`;
+  let heard = polled.get(r.path);
+  if (!heard) {
+    heard = pollBus(
+      r.path,
+      all.filter((x) => x.protocol === 'osdp' && x.path === r.path),
+      listenMs ?? 2500,
+    );
+    polled.set(r.path, heard);
+  }
+  const h = await heard;
+  const o = r.osdp!;
+  add(
+    'WARN',
+    what,
+    `OSDP in plain text (secure: false): the line to the reader is neither encrypted nor authenticated — keep the cable inside the secured area; Secure Channel is not yet supported (docs/readers.md)`,
+  );
+  if (h.error) {
+    const busy = /lock|EBUSY|busy/i.test(h.error);
+    add(
+      busy ? 'WARN' : 'FAIL',
+      what,
+      busy
+        ? `${r.path} is in use by another program — the controller, if it is running (then this is expected; stop it to test the reader)`
+        : `${r.path} cannot be opened: ${h.error}`,
+    );
+    return;
+  }
+  const id = h.ids.get(r.id);
+  const st = h.status.get(r.id);
+  if (st?.online === true && id)
+    add(
+      'OK',
+      what,
+      `${r.path} address ${o.address} answers: vendor ${id.vendor}, model ${id.model}, serial ${id.serial}, firmware ${id.firmware} (${o.baudRate} baud)`,
+    );
+  else if (st?.reason === 'secure_channel_required')
+    add(
+      'FAIL',
+      what,
+      `${r.path} address ${o.address} answers but requires the Secure Channel, which this version does not speak — reset the reader to plain mode (its manual), or wait for Secure Channel support`,
+    );
+  else
+    add(
+      'FAIL',
+      what,
+      `${r.path} address ${o.address} does not answer (${!st || st.reason === 'starting' || st.reason === 'silent' ? 'no reply' : st.reason}) — check the address and baud rate set on the reader (${o.baudRate}), the A/B wiring (swap A and B if unsure), termination, and that the adapter is in RS-485 half-duplex mode`,
+    );
 }

@@ -18,6 +18,7 @@ import { EvidenceRecordSchemas, PublishedHeadRecord } from './records-evidence.j
 import { ManualRecordSchemas } from './records-manual.js';
 import { MonitorRecordSchemas } from './records-monitor.js';
 import { OperationRecordSchemas } from './records-operations.js';
+import { OsdpRecordSchemas } from './records-osdp.js';
 import { PowerRecordSchemas } from './records-power.js';
 import { ReaderFirmwareRecordSchemas } from './records-readers-fw.js';
 import { RegistryRecordSchemas } from './records-registry.js';
@@ -46,6 +47,7 @@ export * from './records-config.js';
 export * from './records-evidence.js';
 export * from './records-manual.js';
 export * from './records-operations.js';
+export * from './records-osdp.js';
 export * from './records-power.js';
 export * from './records-readers-fw.js';
 export * from './records-registry.js';
@@ -498,6 +500,7 @@ export const RecordCatalogue = {
   ...MonitorRecordSchemas,
   ...WorkflowRecordSchemas,
   ...ReaderFirmwareRecordSchemas,
+  ...OsdpRecordSchemas,
 } as const;
 
 export type KnownRecordType = keyof typeof RecordCatalogue;

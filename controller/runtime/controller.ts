@@ -78,7 +78,7 @@ import { type DoorStatus, Doors } from './doors.js';
 import { InputGate } from './input-gate.js';
 import type { Part } from './part.js';
 import { type PowerFailing, PowerMonitor, type PowerStatus } from './power.js';
-import { type ReaderStatusView, Readers } from './readers.js';
+import { lastOsdpSerial, type ReaderStatusView, Readers } from './readers.js';
 import { StorageSpace, type StorageSpaceStatus } from './space.js';
 import { Visits } from './visits.js';
 import { Writer } from './writer.js';
@@ -355,6 +355,8 @@ export class Controller {
         }
         return latest;
       },
+      log: this.log,
+      lastSerial: (reader) => lastOsdpSerial(this.journal, reader),
     });
     this.space = new StorageSpace({
       dir: storageDir,

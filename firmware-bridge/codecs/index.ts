@@ -10,7 +10,8 @@ export * from './types.js';
 export * from './wiegand.js';
 export * from './wiegand-bridge.js';
 
-export type ReaderProtocol = 'rdm6300' | 'line' | 'wiegand-bridge';
+/** `osdp` readers are polled by an `OsdpBus` (firmware-bridge/osdp/cp.ts), not decoded by a codec. */
+export type ReaderProtocol = 'rdm6300' | 'line' | 'wiegand-bridge' | 'osdp';
 
 /** The codec for a reader's configured protocol. Throws on an invalid `linePattern`. */
 export function createCodec(
@@ -24,5 +25,9 @@ export function createCodec(
       return createLineCodec(options);
     case 'wiegand-bridge':
       return createWiegandBridgeCodec(options);
+    case 'osdp':
+      throw new Error(
+        'an OSDP reader is polled by an OsdpBus (firmware-bridge/osdp), not decoded by a codec',
+      );
   }
 }
