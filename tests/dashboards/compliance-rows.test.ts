@@ -108,8 +108,9 @@ describe('compliance rows computed from evidence', () => {
     expect(lost.status).toBe('attention');
     expect(lost.ev.cmp_ev_lost_granted).toBe(1);
 
-    // Found again: its grants from then on are not "after a lost report".
-    r.setBadgeStatus(badge.id, 'active', 'test', c.now());
+    // Found, then the card enrolled again as a new badge: its grants are not "after a lost report".
+    r.markBadgeFound(badge.id, 'in the hall, by the guard', 'test', c.now());
+    r.addBadge({ personId: p.id, credential: '0C0C0C0C0C' }, 'test', c.now());
     expect(c.simulateBadge('entry', '0C0C0C0C0C').decision.granted).toBe(true);
     expect((await row('cmp_lost')).ev.cmp_ev_lost_granted).toBe(1);
   });
