@@ -50,7 +50,10 @@ export {
   wiegandCredential,
 } from './codecs/index.js';
 export {
+  ALL_READER_FORMS,
   CredentialError,
+  type EnrolReader,
+  enrolCredential,
   type NormaliseOptions,
   normaliseCredential,
   type ParsedCredential,

@@ -173,7 +173,9 @@ export function badge(args: string[]): number {
         if (!who) throw new UsageError(`no person "${personId}"`);
         if (who.category === 'visitor')
           throw new UsageError('a visitor badge is issued with "sekisho visitor issue", not "badge add"');
-        const sealed = s.registry.sealCredential(credentialArg(need(values.number, 'number'), values.format));
+        const sealed = s.registry.sealCredential(
+          credentialArg(need(values.number, 'number'), values.format, ctx.loaded.config.readers),
+        );
         const breakGlass = values['break-glass'];
         const r = grantThroughRequest(
           ctx,

@@ -64,7 +64,10 @@ export function visitorCommand(args: string[]): number {
         const from = optTime(values.from, tz, 'from') ?? now;
         const until =
           optTime(values.until, tz, 'until') ?? defaultVisitorBadgeUntil(from, visitSettings(loaded.config));
-        const credential = values.number === undefined ? undefined : credentialArg(values.number);
+        const credential =
+          values.number === undefined
+            ? undefined
+            : credentialArg(values.number, 'auto', loaded.config.readers);
         const { requests, breakGlass: bg, by } = cliRequests(ctx, 'visitor issue');
         const input = {
           kind: 'visitor_badge' as const,

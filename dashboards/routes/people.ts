@@ -24,7 +24,7 @@ import { ApiError, addRoute, IdParam } from '../http.js';
 import { peoplePage, personPage } from '../pages/people.js';
 import { shellOf } from '../views.js';
 import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
-import { BreakGlassBody, credentialOf, fileRequest, requestView } from './requests.js';
+import { BreakGlassBody, fileRequest, parsedCredentialOf, requestView } from './requests.js';
 
 const CATEGORY = `(?:${PersonCategory.options.join('|')})`;
 const CATEGORY_LIST = new RegExp(`^${CATEGORY}(?:,${CATEGORY}){0,${PersonCategory.options.length - 1}}$`);
@@ -441,7 +441,9 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Enrol a badge: `number` as printed for the reader (10 hex digits, or W26:facility:card). Filed as a ' +
+      'Enrol a badge: `number` in a form the configured readers produce (docs/bridge-frame.md: 10 hex digits, ' +
+      "W26:facility:card, facility:card, a line reader's line; `format` to choose). `warning` (English) when " +
+      'the input may be a mistake. Filed as a ' +
       '`badge_enrol` request that a different person approves (answered as `request`), or carried out alone with ' +
       '`breakGlass`; the number is stored only as a keyed hash',
     params: IdParam,
@@ -457,7 +459,8 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       const p = requirePerson(params.id);
       if (p.category === 'visitor')
         throw new ApiError(409, 'conflict', 'a visitor badge is handed out through its approved request');
-      const sealed = registry.sealCredential(credentialOf(body.format, body.number));
+      const typed = parsedCredentialOf(body.format, body.number, config.readers);
+      const sealed = registry.sealCredential(typed.credential);
       const [r] = fileAll(
         [
           {
@@ -476,7 +479,11 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       );
       const result = r!.result ?? {};
       const badge = typeof result.badgeId === 'string' ? registry.getBadge(result.badgeId) : undefined;
-      return { request: requestView(r!), ...(badge ? { badge: badgeView(badge, dash.now()) } : {}) };
+      return {
+        request: requestView(r!),
+        ...(badge ? { badge: badgeView(badge, dash.now()) } : {}),
+        ...(typed.warning ? { warning: typed.warning } : {}),
+      };
     },
   });
 
