@@ -202,6 +202,9 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   print_month: ['月次印刷', 'Print month'],
   month: ['月', 'Month'],
   person_hint: ['氏名・ID', 'Name or ID'],
+  people_search_hint: ['氏名・フリガナ（かな・ローマ字）・ID', 'Name, reading (kana or romaji) or ID'],
+  reading: ['フリガナ', 'Reading (furigana)'],
+  reading_hint: ['例：サトウ ハナコ', 'e.g. サトウ ハナコ'],
   badge_hint: ['カード番号の下 4 桁（またはカードの ID）', 'Badge id or last 4'],
   print_title: ['入退室管理簿 {month}', 'Entry/exit log {month}'],
   printed_at: ['出力日時 {time}（{by}）', 'Printed {time} by {by}'],
@@ -1028,6 +1031,14 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'This is not a card number that can be read; check the number printed on the card.',
   ],
   error_duplicate_credential: ['このカードは既に登録されています。', 'This card is already enrolled.'],
+  error_invalid_reading: [
+    'フリガナはカタカナかひらがなで入力してください。',
+    'Please give the reading (furigana) in katakana or hiragana.',
+  ],
+  error_duplicate_id_card: [
+    'ID {displayId} は既に {name} に登録されています。同じIDを二人に登録することはできません。',
+    'The ID {displayId} is already registered to {name}; two people cannot share one ID.',
+  ],
   error_own_request: [
     '自分の申請は却下ではなく取下げてください。',
     'Withdraw your own request rather than rejecting it.',

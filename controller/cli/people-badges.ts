@@ -25,6 +25,7 @@ import {
 export function person(args: string[]): number {
   const { sub, values, positionals } = parseSubcommand(args, {
     name: { type: 'string' },
+    reading: { type: 'string' },
     id: { type: 'string' },
     category: { type: 'string' },
     'valid-from': { type: 'string' },
@@ -52,6 +53,7 @@ export function person(args: string[]): number {
           {
             displayId: need(values.id, 'id'),
             name: need(values.name, 'name'),
+            ...(values.reading === undefined ? {} : { reading: values.reading }),
             category: cat.data,
             validFrom: optTime(values['valid-from'], tz) ?? null,
             validUntil: optTime(values['valid-until'], tz) ?? null,
@@ -75,7 +77,9 @@ export function person(args: string[]): number {
         if (values.json)
           process.stdout.write(`${JSON.stringify({ ...p, ...(filed ? { request: filed } : {}) })}\n`);
         else {
-          process.stdout.write(`added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`);
+          process.stdout.write(
+            `added ${p.id} ${p.name}${p.reading ? ` (${p.reading})` : ''} [${p.displayId}, ${p.category}]\n`,
+          );
           if (filed) process.stdout.write(describeFiled(filed));
         }
         return 0;
