@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CredentialError,
@@ -10,6 +12,7 @@ import {
   enrolCredential,
   wiegandBits,
 } from '../../firmware-bridge/index.js';
+import { ROOT } from '../helpers/util.js';
 import { credentials, prng } from './util.js';
 
 const rdm: EnrolReader = { id: 'entry', protocol: 'rdm6300' };
@@ -143,5 +146,32 @@ describe('enrolCredential: every documented typed form (docs/bridge-frame.md)', 
       );
       expect(read34).toEqual([enrolCredential(`${f34}:${card}`, 'auto', [bridge]).credential]);
     }
+  });
+});
+
+describe('docs/bridge-frame.md, "Credential normalisation"', () => {
+  it('every typed example of the table is accepted by a reader of its row, as that row says', () => {
+    const doc = readFileSync(join(ROOT, 'docs/bridge-frame.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Credential normalisation'));
+    const rows = section
+      .split('\n')
+      .filter((l) => /^\| `(rdm6300|wiegand-bridge|line)`/.test(l))
+      .map((l) => l.split('|').map((c) => c.trim()));
+    expect(rows.length).toBe(4);
+    let examples = 0;
+    for (const [, protocol, produces, typed] of rows) {
+      const reader: EnrolReader = { protocol: protocol!.replaceAll('`', '') };
+      const forms = [...typed!.matchAll(/`([^`]+)`/g)]
+        .map((m) => m[1]!)
+        .filter((f) => f.length >= 4 && f !== 'linePattern' && !/[\^$]/.test(f));
+      for (const form of forms) {
+        const { credential } = enrolCredential(form, 'auto', [reader]);
+        if (produces!.includes('W26')) expect(credential, form).toMatch(/^W26:\d+:\d+$/);
+        else if (produces!.includes('W34')) expect(credential, form).toMatch(/^W34:\d+:\d+$/);
+        else expect(credential, form).toBe(form.replace(/[:\s-]/g, '').toUpperCase());
+        examples++;
+      }
+    }
+    expect(examples).toBeGreaterThanOrEqual(10);
   });
 });
