@@ -22,6 +22,14 @@ export interface ParsedCredential {
   credential: string;
   /** Set when the input is valid but could be a mistake worth showing to the admin. */
   warning?: string;
+  /** The same, as codes with their values, for a screen to word in its own language. */
+  notes?: CredentialNote[];
+}
+
+/** Why an accepted number deserves a second look (see `ParsedCredential.warning`). */
+export interface CredentialNote {
+  code: 'decimal_as_hex' | 'wiegand_prefix_assumed' | 'format_not_read_here';
+  vars: Record<string, string>;
 }
 
 function em4100(raw: string): ParsedCredential {
@@ -32,7 +40,9 @@ function em4100(raw: string): ParsedCredential {
       ? `${credential} was read as 10 hex digits; if it is the decimal number printed on the card, ` +
         'it is not the full credential — present the card to a reader instead'
       : undefined;
-    return warning ? { format: 'em4100', credential, warning } : { format: 'em4100', credential };
+    return warning
+      ? { format: 'em4100', credential, warning, notes: [{ code: 'decimal_as_hex', vars: { credential } }] }
+      : { format: 'em4100', credential };
   }
   // The number printed on an EM card is usually the last 8 hex digits in decimal (often followed
   // by "fff,ccccc"); it lacks the version/customer byte the reader sends, so it cannot be enrolled.
@@ -164,6 +174,7 @@ function wiegandAuto(raw: string): ParsedCredential {
   return {
     ...w26,
     warning: `${t} was taken as ${w26.credential} (a 26-bit card); a 34-bit card with these numbers is ${w34}`,
+    notes: [{ code: 'wiegand_prefix_assumed', vars: { typed: t, w26: w26.credential, w34 } }],
   };
 }
 
@@ -213,7 +224,11 @@ export function enrolCredential(
     } else parsed = parseCredential(typed, format);
     if (!produces(parsed.format)) {
       const note = `no reader in the config produces ${parsed.format} credentials: this badge opens no door until one does`;
-      return { ...parsed, warning: parsed.warning ? `${parsed.warning}; ${note}` : note };
+      return {
+        ...parsed,
+        warning: parsed.warning ? `${parsed.warning}; ${note}` : note,
+        notes: [...(parsed.notes ?? []), { code: 'format_not_read_here', vars: { format: parsed.format } }],
+      };
     }
     return parsed;
   }
@@ -239,8 +254,10 @@ export function enrolCredential(
   if (distinct.length === 1) {
     const first = hits[0]!;
     const warnings = [...new Set(hits.map((h) => h.warning).filter((w): w is string => w !== undefined))];
+    const notes = hits.flatMap((h) => h.notes ?? []);
+    const unique = notes.filter((n, i) => notes.findIndex((m) => m.code === n.code) === i);
     return warnings.length > 0
-      ? { ...first, warning: warnings.join('; ') }
+      ? { ...first, warning: warnings.join('; '), notes: unique }
       : { format: first.format, credential: first.credential };
   }
   if (distinct.length > 1) {

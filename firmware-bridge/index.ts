@@ -52,6 +52,7 @@ export {
 export {
   ALL_READER_FORMS,
   CredentialError,
+  type CredentialNote,
   type EnrolReader,
   enrolCredential,
   type NormaliseOptions,

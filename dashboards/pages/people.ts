@@ -253,7 +253,8 @@ ${b.status !== 'revoked' && may(v, 'badges.revoke') ? html`<button type="button"
 ${
   may(v, 'people.write') && !isVisitor
     ? html`<form data-api="/api/people/${p.id}/badges" data-method="POST" data-then="reload" class="grid-form" id="enrol-badge">
-  <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E" autocomplete="off"></label>
+  <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E / 12:3456" autocomplete="off"></label>
+  <label>${t('badge_format')}<select name="format"><option value="auto">${t('badge_format_auto')}</option>${['em4100', 'wiegand26', 'wiegand34', 'line'].map((f) => html`<option value="${f}">${f}</option>`)}</select></label>
   <label>${t('valid_until')}<input type="date" name="validUntil"></label>
   <label class="wide">${t('request_reason')}<input name="reason" maxlength="500"></label>
   <p class="hint wide">${t('widening_needs_request')}</p>

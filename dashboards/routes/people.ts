@@ -486,7 +486,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     summary:
       'Enrol a badge: `number` in a form the configured readers produce (docs/bridge-frame.md: 10 hex digits, ' +
       "W26:facility:card, facility:card, a line reader's line; `format` to choose). `warning` (English) when " +
-      'the input may be a mistake. Filed as a ' +
+      "the input may be a mistake, and `warningText` in the screen's language. Filed as a " +
       '`badge_enrol` request that a different person approves (answered as `request`), or carried out alone with ' +
       '`breakGlass`; the number is stored only as a keyed hash',
     params: IdParam,
@@ -498,7 +498,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       reason: z.string().trim().min(1).max(500).optional(),
       breakGlass: BreakGlassBody.optional(),
     }),
-    handler: ({ params, body, principal }) => {
+    handler: ({ params, body, principal, t }) => {
       const p = requirePerson(params.id);
       if (p.category === 'visitor')
         throw new ApiError(409, 'conflict', 'a visitor badge is handed out through its approved request');
@@ -525,7 +525,12 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       return {
         request: requestView(r!),
         ...(badge ? { badge: badgeView(badge, dash.now()) } : {}),
-        ...(typed.warning ? { warning: typed.warning } : {}),
+        ...(typed.warning
+          ? {
+              warning: typed.warning,
+              warningText: (typed.notes ?? []).map((n) => t(`credential_note_${n.code}`, n.vars)).join(' '),
+            }
+          : {}),
       };
     },
   });

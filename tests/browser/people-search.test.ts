@@ -69,6 +69,25 @@ describe('people search by kana and romaji, and the duplicate ID refusal, in Chr
     expect(errors).toEqual([]);
   });
 
+  it('says, in Japanese, what it assumed of a card number typed as 10 decimal digits', async () => {
+    const { page, errors } = await pageFor(`/people/${sato.id}`);
+    const form = page.locator('#enrol-badge');
+    await form.locator('input[name="number"]').fill('1234567890');
+    await form.locator('input[name="reason"]').fill('新しいカード');
+    const messages: string[] = [];
+    page.on('dialog', (dialog) => {
+      messages.push(dialog.message());
+      void dialog.accept();
+    });
+    await form.locator('button[type="submit"]').click();
+    await expect.poll(() => messages.length).toBe(1);
+    expect(messages[0]).toBe(
+      '1234567890 を16進数10桁として登録しました。カードに印字された10進数の番号であれば、カードの番号全体ではありません。カードをカードリーダーにかざして確かめてください。',
+    );
+    await expect.poll(() => page.locator('#person-pending li').count()).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('refuses to add a second person with her ID, naming her, and adds nothing', async () => {
     const { page } = await pageFor('/people');
     const form = page.locator('#add-person');

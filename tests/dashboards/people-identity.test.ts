@@ -107,6 +107,9 @@ describe('people: readings, ID card numbers, badge number forms (API)', () => {
     const w = await enrol('12:3456');
     expect(w.statusCode, w.body).toBe(200);
     expect(w.json().warning).toMatch(/taken as W26:12:3456/);
+    expect(w.json().warningText).toBe(
+      '12:3456 は 26 ビットのカード（W26:12:3456）として登録しました。34 ビットのカードであれば W34:12:3456 と入力してください。',
+    );
     expect(w.json().request).toMatchObject({ status: 'pending', payload: { masked: '••••3456' } });
     const line = await enrol('deadbeef');
     expect(line.statusCode, line.body).toBe(200);
