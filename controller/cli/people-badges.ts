@@ -145,7 +145,7 @@ export function person(args: string[]): number {
             .join(',');
           const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
           process.stdout.write(
-            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}`)}\n`,
+            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${p.reading ? ` (${p.reading})` : ''}${until} ${doors}`)}\n`,
           );
         }
         return 0;
