@@ -17,6 +17,7 @@ import { dashboardChecks } from './doctor/dashboard.js';
 import { gpioChecks } from './doctor/gpio.js';
 import { mqttChecks } from './doctor/mqtt.js';
 import { powerChecks } from './doctor/power.js';
+import { registryChecks } from './doctor/registry.js';
 import { serialChecks } from './doctor/serial.js';
 import { diskChecks, storageChecks } from './doctor/storage.js';
 import { journalFile, openStorage, type Storage } from './storage.js';
@@ -69,6 +70,7 @@ export async function runChecks(loaded: LoadedConfig, opts: DoctorOptions = {}):
     if (storage) {
       storageChecks(storage, add);
       configChecks(loaded, storage, add);
+      registryChecks(storage, add);
     }
     // Doors that may not open before they are commissioned
     if (!storageError) commissioningChecks(loaded, storage, add);

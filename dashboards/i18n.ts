@@ -203,6 +203,9 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
   print_month: ['月次印刷', 'Print month'],
   month: ['月', 'Month'],
   person_hint: ['氏名・ID', 'Name or ID'],
+  people_search_hint: ['氏名・フリガナ（かな・ローマ字）・ID', 'Name, reading (kana or romaji) or ID'],
+  reading: ['フリガナ', 'Reading (furigana)'],
+  reading_hint: ['例：サトウ ハナコ', 'e.g. サトウ ハナコ'],
   badge_hint: ['カード番号の下 4 桁（またはカードの ID）', 'Badge id or last 4'],
   print_title: ['入退室管理簿 {month}', 'Entry/exit log {month}'],
   printed_at: ['出力日時 {time}（{by}）', 'Printed {time} by {by}'],
@@ -1056,6 +1059,31 @@ export const STRINGS: Readonly<Record<string, readonly [string, string]>> = {
     'This is not a card number that can be read; check the number printed on the card.',
   ],
   error_duplicate_credential: ['このカードは既に登録されています。', 'This card is already enrolled.'],
+  credential_note_decimal_as_hex: [
+    '{credential} を16進数10桁として登録しました。カードに印字された10進数の番号であれば、カードの番号全体ではありません。カードをカードリーダーにかざして確かめてください。',
+    '{credential} was taken as 10 hex digits; if it is the decimal number printed on the card, it is not the whole card number: present the card to a reader instead.',
+  ],
+  credential_note_wiegand_prefix_assumed: [
+    '{typed} は 26 ビットのカード（{w26}）として登録しました。34 ビットのカードであれば {w34} と入力してください。',
+    '{typed} was taken as a 26-bit card ({w26}); for a 34-bit card, type {w34}.',
+  ],
+  credential_note_format_not_read_here: [
+    'この形式（{format}）を読み取るカードリーダーは設定されていません。設定されるまで、このカードではどの扉も開きません。',
+    'No card reader in the configuration reads this format ({format}); this card opens no door until one does.',
+  ],
+  badge_format: ['形式', 'Format'],
+  badge_format_auto: [
+    '自動（設定されたカードリーダーに合わせる）',
+    'Automatic (as the configured readers read it)',
+  ],
+  error_invalid_reading: [
+    'フリガナはカタカナかひらがなで入力してください。',
+    'Please give the reading (furigana) in katakana or hiragana.',
+  ],
+  error_duplicate_id_card: [
+    'ID {displayId} は既に {name} に登録されています。同じIDを二人に登録することはできません。',
+    'The ID {displayId} is already registered to {name}; two people cannot share one ID.',
+  ],
   error_own_request: [
     '自分の申請は却下ではなく取下げてください。',
     'Withdraw your own request rather than rejecting it.',

@@ -1026,6 +1026,7 @@ function refusedEn(action: unknown): string {
 const FIELD_NAMES: Record<string, Pair> = {
   name: ['氏名', 'name'],
   displayId: ['ID', 'ID'],
+  reading: ['フリガナ', 'reading'],
   category: ['区分', 'category'],
   validFrom: ['有効開始', 'valid from'],
   validUntil: ['有効期限', 'valid until'],

@@ -304,6 +304,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     let code: string;
     let message = err.message;
     let extra: Record<string, unknown> = {};
+    // The screen's sentence for a refusal may name what it is about (who holds an ID card number).
+    let textVars: Readonly<Record<string, string>> | undefined;
     if (err instanceof ApiError) {
       status = err.statusCode;
       code = err.code;
@@ -319,6 +321,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
               ? 403
               : 409;
       if (err instanceof AccountError && err.detail) extra = { detail: err.detail };
+      if (err instanceof RegistryError && err.vars) textVars = err.vars;
     } else {
       status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       code =
@@ -371,7 +374,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(status).type('text/html; charset=utf-8').send(shell.value);
     }
     const key = `error_${code}`;
-    const localized = t(key);
+    const localized = t(key, textVars);
     const detailKey = typeof extra.detail === 'string' ? extra.detail : null;
     // A refused password also carries the strength estimator's feedback, as i18n keys.
     const feedback = Array.isArray(extra.feedback)

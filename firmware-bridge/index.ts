@@ -50,7 +50,11 @@ export {
   wiegandCredential,
 } from './codecs/index.js';
 export {
+  ALL_READER_FORMS,
   CredentialError,
+  type CredentialNote,
+  type EnrolReader,
+  enrolCredential,
   type NormaliseOptions,
   normaliseCredential,
   type ParsedCredential,

@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { normaliseCredential } from '../../firmware-bridge/index.js';
+import { type EnrolReader, enrolCredential } from '../../firmware-bridge/index.js';
 import { cliActor, personOf } from '../accounts/person.js';
 import { migrateAccounts } from '../accounts/schema.js';
 import { UserStore } from '../accounts/users.js';
@@ -100,9 +100,15 @@ export function optTimeUntil(v: string | undefined, tz: string, flag: string): n
 }
 
 /** A badge number as typed (any format the readers produce), normalised; a bad one is a UsageError. */
-export function credentialArg(raw: string, format = 'auto'): string {
+/**
+ * A typed card number as the configured readers would produce it (firmware-bridge enrolCredential);
+ * a warning about the input goes to stderr, a refusal is a usage error.
+ */
+export function credentialArg(raw: string, format = 'auto', readers?: readonly EnrolReader[]): string {
   try {
-    return normaliseCredential(format, raw);
+    const parsed = enrolCredential(raw, format, readers);
+    if (parsed.warning) process.stderr.write(`warning: --number: ${parsed.warning}\n`);
+    return parsed.credential;
   } catch (err) {
     throw new UsageError(`--number: ${(err as Error).message}`);
   }

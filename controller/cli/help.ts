@@ -26,14 +26,17 @@ const COMMANDS = `  start                                   run the controller (
                                           the site's time zone, a --to date includes that whole day;
                                           --limit N rows (1-10000, default 100)
   person add --name N --id DISPLAY_ID --category staff|contractor|visitor
-             [--valid-from D] [--valid-until D] [--lockdown-override [--break-glass REASON]]
-                                          the override is filed as a request
+             [--reading KANA] [--valid-from D] [--valid-until D] [--lockdown-override [--break-glass REASON]]
+                                          the override is filed as a request; an ID another person
+                                          holds is refused
   person grant PERSON --door DOOR [--schedule ID] [--break-glass REASON]
                                           request access through a door
   person revoke-door PERSON --door DOOR   withdraw door access at once
   person list [--json]
-  badge add --person PERSON --number CREDENTIAL [--valid-from D] [--valid-until D] [--break-glass REASON]
-                                          request a badge (enrolled when approved)
+  badge add --person PERSON --number CREDENTIAL [--format F] [--valid-from D] [--valid-until D]
+            [--break-glass REASON]        request a badge (enrolled when approved); CREDENTIAL in a form
+                                          the configured readers produce (0A1B2C3D4E, 12:3456, …);
+                                          F = auto|em4100|wiegand26|wiegand34|line
   badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
   badge revoke BADGE [--reason TEXT]
   badge found BADGE --note TEXT           a lost badge turned up: it stays refused (revoked), re-enrol it to use it

@@ -25,6 +25,7 @@ import {
 export function person(args: string[]): number {
   const { sub, values, positionals } = parseSubcommand(args, {
     name: { type: 'string' },
+    reading: { type: 'string' },
     id: { type: 'string' },
     category: { type: 'string' },
     'valid-from': { type: 'string' },
@@ -52,6 +53,7 @@ export function person(args: string[]): number {
           {
             displayId: need(values.id, 'id'),
             name: need(values.name, 'name'),
+            ...(values.reading === undefined ? {} : { reading: values.reading }),
             category: cat.data,
             validFrom: optTime(values['valid-from'], tz) ?? null,
             validUntil: optTime(values['valid-until'], tz) ?? null,
@@ -75,7 +77,9 @@ export function person(args: string[]): number {
         if (values.json)
           process.stdout.write(`${JSON.stringify({ ...p, ...(filed ? { request: filed } : {}) })}\n`);
         else {
-          process.stdout.write(`added ${p.id} ${p.name} [${p.displayId}, ${p.category}]\n`);
+          process.stdout.write(
+            `added ${p.id} ${p.name}${p.reading ? ` (${p.reading})` : ''} [${p.displayId}, ${p.category}]\n`,
+          );
           if (filed) process.stdout.write(describeFiled(filed));
         }
         return 0;
@@ -141,7 +145,7 @@ export function person(args: string[]): number {
             .join(',');
           const until = p.validUntil === null ? '' : ` until ${formatLocal(p.validUntil, tz)}`;
           process.stdout.write(
-            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${until} ${doors}`)}\n`,
+            `${visibleText(`${p.id}  ${p.displayId.padEnd(10)} ${p.category.padEnd(10)} ${p.active ? 'active  ' : 'inactive'} ${p.name}${p.reading ? ` (${p.reading})` : ''}${until} ${doors}`)}\n`,
           );
         }
         return 0;
@@ -174,7 +178,9 @@ export function badge(args: string[]): number {
         if (!who) throw new UsageError(`no person "${personId}"`);
         if (who.category === 'visitor')
           throw new UsageError('a visitor badge is issued with "sekisho visitor issue", not "badge add"');
-        const sealed = s.registry.sealCredential(credentialArg(need(values.number, 'number'), values.format));
+        const sealed = s.registry.sealCredential(
+          credentialArg(need(values.number, 'number'), values.format, ctx.loaded.config.readers),
+        );
         const breakGlass = values['break-glass'];
         const r = grantThroughRequest(
           ctx,

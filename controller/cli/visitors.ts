@@ -69,7 +69,10 @@ export function visitorCommand(args: string[]): number {
           (values.from === undefined
             ? defaultVisitWindow(now, visitSettings(loaded.config)).until
             : defaultVisitorBadgeUntil(from, visitSettings(loaded.config)));
-        const credential = values.number === undefined ? undefined : credentialArg(values.number);
+        const credential =
+          values.number === undefined
+            ? undefined
+            : credentialArg(values.number, 'auto', loaded.config.readers);
         const { requests, breakGlass: bg, by } = cliRequests(ctx, 'visitor issue');
         const input = {
           kind: 'visitor_badge' as const,

@@ -16,6 +16,8 @@ export const PersonAddedRecord = z.object({
   validUntil: z.number().nullable(),
   active: z.boolean(),
   lockdownOverride: z.boolean(),
+  /** The reading (フリガナ), when one was given. */
+  reading: z.string().optional(),
 });
 export type PersonAddedRecord = z.infer<typeof PersonAddedRecord>;
 

@@ -63,6 +63,8 @@ export interface Person {
   active: boolean;
   /** May open the door while the controller is in lockdown. */
   lockdownOverride: boolean;
+  /** The reading of the name (フリガナ), katakana; absent when none was given. */
+  reading?: string;
 }
 
 export interface Badge {

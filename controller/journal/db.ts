@@ -262,6 +262,20 @@ const declaredGapSchema: Migration = {
   },
 };
 
+/**
+ * Version 8: a person's reading (フリガナ, katakana) and its romaji search key (domain/romaji.ts),
+ * for finding people by kana and romaji. Both NULL for the people added before (no reading yet).
+ */
+const readingSchema: Migration = {
+  name: 'people: reading (フリガナ) and its search key',
+  up(db) {
+    db.exec(`
+      ALTER TABLE people ADD COLUMN reading TEXT;
+      ALTER TABLE people ADD COLUMN reading_key TEXT;
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
 export const MIGRATIONS: readonly Migration[] = [
   journalSchema,
@@ -271,6 +285,7 @@ export const MIGRATIONS: readonly Migration[] = [
   snapshotSchema,
   registryPagingSchema,
   declaredGapSchema,
+  readingSchema,
 ];
 
 /** The schema version this code writes and expects. */

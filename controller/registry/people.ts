@@ -7,7 +7,7 @@ import { type Person, PersonCategory } from '../domain/types.js';
 import type { Journal, SqliteDatabase } from '../journal/index.js';
 import { RegistryError } from './errors.js';
 import { type PersonRow, toPerson, toPersonParams } from './rows.js';
-import { checkActorAt, checkWindow, Millis, Name, newId, parse } from './validate.js';
+import { checkActorAt, checkWindow, Millis, Name, newId, parse, Reading } from './validate.js';
 
 const NewPersonSchema = z.strictObject({
   displayId: Name,
@@ -16,6 +16,8 @@ const NewPersonSchema = z.strictObject({
   validFrom: Millis.nullable().optional(),
   validUntil: Millis.nullable().optional(),
   lockdownOverride: z.boolean().optional(),
+  /** フリガナ; null or absent: none. */
+  reading: Reading.nullable().optional(),
 });
 export type NewPerson = z.input<typeof NewPersonSchema>;
 
@@ -27,6 +29,8 @@ const PersonPatchSchema = z.strictObject({
   validUntil: Millis.nullable().optional(),
   active: z.boolean().optional(),
   lockdownOverride: z.boolean().optional(),
+  /** フリガナ; null removes it. */
+  reading: Reading.nullable().optional(),
 });
 export type PersonPatch = z.input<typeof PersonPatchSchema>;
 
@@ -38,6 +42,7 @@ const PATCH_FIELDS = [
   'validUntil',
   'active',
   'lockdownOverride',
+  'reading',
 ] as const;
 
 export class People {
@@ -49,15 +54,22 @@ export class People {
     this.#s = {
       insertPerson: db.prepare(
         `INSERT INTO people (id, display_id, name, category, valid_from, valid_until, active, lockdown_override,
-                             created_at, updated_at)
-         VALUES (@id, @displayId, @name, @category, @validFrom, @validUntil, @active, @lockdownOverride, @at, @at)`,
+                             reading, reading_key, created_at, updated_at)
+         VALUES (@id, @displayId, @name, @category, @validFrom, @validUntil, @active, @lockdownOverride,
+                 @reading, @readingKey, @at, @at)`,
       ),
       updatePerson: db.prepare(
         `UPDATE people SET display_id = @displayId, name = @name, category = @category, valid_from = @validFrom,
-           valid_until = @validUntil, active = @active, lockdown_override = @lockdownOverride, updated_at = @at
+           valid_until = @validUntil, active = @active, lockdown_override = @lockdownOverride,
+           reading = @reading, reading_key = @readingKey, updated_at = @at
          WHERE id = @id`,
       ),
       getPerson: db.prepare<[string], PersonRow>('SELECT * FROM people WHERE id = ?'),
+      // The index on display_id NOCASE; visitors' pass numbers are not ID card numbers.
+      holderOf: db.prepare<[string, string], PersonRow>(
+        `SELECT * FROM people WHERE display_id = ? COLLATE NOCASE AND category <> 'visitor' AND id <> ?
+         ORDER BY active DESC, created_at LIMIT 1`,
+      ),
     };
   }
 
@@ -73,6 +85,7 @@ export class People {
       validUntil: p.validUntil ?? null,
       active: true,
       lockdownOverride: p.lockdownOverride ?? false,
+      ...(p.reading ? { reading: p.reading } : {}),
     };
     checkWindow(person.validFrom, person.validUntil);
     this.#journal.transaction(() => this.insert(person, actor, at));
@@ -81,6 +94,7 @@ export class People {
 
   /** Inside a transaction: insert the person and its `person_added` row. */
   insert(person: Person, actor: string, at: number): void {
+    this.refuseDuplicateIdCard(person);
     this.#s.insertPerson.run({ ...toPersonParams(person), at });
     this.#journal.append({ type: 'person_added', at, person: person.id, actor, data: { ...person } });
   }
@@ -95,16 +109,37 @@ export class People {
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       for (const field of PATCH_FIELDS) {
         const value = p[field];
-        if (value === undefined || value === current[field]) continue;
-        changes[field] = { from: current[field], to: value };
-        (next as unknown as Record<string, unknown>)[field] = value;
+        const was = current[field] ?? null; // a person without a reading has none: null
+        if (value === undefined || value === was) continue;
+        changes[field] = { from: was, to: value };
+        if (value === null && field === 'reading') delete next.reading;
+        else (next as unknown as Record<string, unknown>)[field] = value;
       }
       if (Object.keys(changes).length === 0) return current;
+      if (changes.displayId || changes.category) this.refuseDuplicateIdCard(next);
       checkWindow(next.validFrom, next.validUntil);
       this.#s.updatePerson.run({ ...toPersonParams(next), at });
       this.#journal.append({ type: 'person_updated', at, person: id, actor, data: { id, changes } });
       return next;
     });
+  }
+
+  /**
+   * Two staff members or contractors never share an ID card number (compared without regard to
+   * ASCII case): the refusal names who holds it. Visitors are exempt (a pass number is reused).
+   * Duplicates from before this rule stay as they are; `sekisho doctor` lists them.
+   */
+  refuseDuplicateIdCard(person: Person): void {
+    if (person.category === 'visitor') return;
+    const holder = this.#s.holderOf.get(person.displayId, person.id);
+    if (!holder) return;
+    const state = holder.active === 1 ? '' : ', inactive';
+    throw new RegistryError(
+      'duplicate_id_card',
+      `ID card number ${person.displayId} is already held by ${holder.name} (${holder.display_id}, ` +
+        `${holder.category}${state}); two people cannot share one ID card number`,
+      { name: holder.name, displayId: holder.display_id },
+    );
   }
 
   /** On the door's path: one primary-key read. */

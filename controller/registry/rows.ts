@@ -3,6 +3,7 @@
  * place that knows the column names, shared by the aggregates (writes, lookups) and the views.
  */
 import type Database from 'better-sqlite3';
+import { readingKey } from '../domain/romaji.js';
 import type {
   Badge,
   BadgeStatus,
@@ -21,6 +22,7 @@ export type PersonRow = {
   valid_until: number | null;
   active: number;
   lockdown_override: number;
+  reading: string | null;
 };
 
 export type BadgeRow = {
@@ -115,6 +117,8 @@ export function toPersonParams(p: Person) {
     validUntil: p.validUntil,
     active: p.active ? 1 : 0,
     lockdownOverride: p.lockdownOverride ? 1 : 0,
+    reading: p.reading ?? null,
+    readingKey: p.reading === undefined ? null : readingKey(p.reading),
   };
 }
 
@@ -128,6 +132,7 @@ export function toPerson(r: PersonRow): Person {
     validUntil: r.valid_until,
     active: r.active === 1,
     lockdownOverride: r.lockdown_override === 1,
+    ...(r.reading === null || r.reading === undefined ? {} : { reading: r.reading }),
   };
 }
 

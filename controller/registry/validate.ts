@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { normaliseReading } from '../domain/romaji.js';
 import { nameField } from '../domain/text.js';
 import type { DoorPermission } from '../domain/types.js';
 import { RegistryError } from './errors.js';
@@ -13,6 +14,21 @@ export const Text = z.string().trim().min(1).max(200);
 /** A person's name or ID card number: no control, bidirectional or invisible characters, NFC (domain/text.ts). */
 export const Name = nameField(200);
 export const Id = z.string().min(1).max(64);
+/** A reading (フリガナ): kana, stored as katakana (domain/romaji.ts); hiragana and half-width taken. */
+export const Reading = z
+  .string()
+  .max(100)
+  .transform((v, ctx) => {
+    const r = normaliseReading(v);
+    if (r === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected the reading in kana (フリガナ), e.g. サトウ ハナコ',
+      });
+      return z.NEVER;
+    }
+    return r;
+  });
 const Actor = z.string().min(1).max(128);
 
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

@@ -181,6 +181,8 @@ async function after(el, data) {
     }
     return;
   }
+  // An accepted input that may be a mistake (a card number's assumed format): said before moving on.
+  if (data?.warningText) window.alert(visible(data.warningText));
   const then = el.getAttribute('data-then');
   if (!then) return;
   if (then === 'reload') window.location.reload();

@@ -18,6 +18,7 @@ export interface PersonView {
   id: string;
   displayId: string;
   name: string;
+  reading?: string | undefined;
   category: string;
   validFrom: number | null;
   validUntil: number | null;
@@ -90,7 +91,7 @@ const fmtCount = (n: number) => numberFormat.format(n);
 function peopleFilterForm(t: Translate, q: PeopleQueryView, defaultLimit: number): SafeHtml {
   const sel = (v: string | undefined, x: string) => (v === x ? html` selected` : '');
   return html`<form class="filters card" method="GET" action="/people" id="people-filters" role="search">
-  <label>${t('person')}<input type="search" name="q" value="${q.q ?? ''}" maxlength="100" placeholder="${t('person_hint')}"></label>
+  <label>${t('person')}<input type="search" name="q" value="${q.q ?? ''}" maxlength="100" placeholder="${t('people_search_hint')}"></label>
   <label>${t('badge')}<input name="badge" value="${q.badge ?? ''}" maxlength="64" autocomplete="off" placeholder="${t('people_badge_hint')}" pattern="[•*]*[^•*]{4}|b_[0-9A-Za-z]{1,62}" title="${t('people_badge_hint')}"></label>
   <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${PersonCategory.options.map(
     (c) => html`<option value="${c}"${sel(q.category, c)}>${t(`cat_${c}`)}</option>`,
@@ -153,7 +154,7 @@ ${
 <th>${t('valid_until')}</th><th>${t('badges')}</th><th>${t('permissions')}</th></tr></thead>
 <tbody>${people.map(
         (p) => html`<tr data-person="${p.id}" class="${p.active && !p.expired ? '' : 'muted'}">
-<td><a href="/people/${p.id}">${p.name}</a></td><td>${p.displayId}</td><td><span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></td>
+<td><a href="/people/${p.id}">${p.name}</a>${p.reading ? html`<br><small class="reading">${p.reading}</small>` : ''}</td><td>${p.displayId}</td><td><span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></td>
 <td>${p.active ? (p.expired ? html`<span class="tag bad">${t('expired')}</span>` : t('active')) : t('inactive')}</td>
 <td>${p.validUntil === null ? t('open_ended') : fmtDate(v, p.validUntil - 1)}</td>
 <td>${p.badges.map((b) => html`<span class="mono">${b.masked}</span> ${statusTag(t, b)}<br>`)}</td>
@@ -169,6 +170,7 @@ ${
 <h2>${t('add_person')}</h2>
 <form data-api="/api/people" data-method="POST" data-then="/people/{id}" class="grid-form" id="add-person">
   <label>${t('name')}<input name="name" required maxlength="200"></label>
+  <label>${t('reading')}<input name="reading" maxlength="100" placeholder="${t('reading_hint')}" lang="ja"></label>
   <label>${t('id_card')}<input name="displayId" required maxlength="200"></label>
   <label>${t('category')}<select name="category"><option value="staff">${t('cat_staff')}</option><option value="contractor">${t('cat_contractor')}</option></select></label>
   <label>${t('valid_from')}<input type="date" name="validFrom"></label>
@@ -193,6 +195,7 @@ export function personPage(v: Shell, { person: p, ...s }: PersonPageView): SafeH
     body: html`<h1>${p.name} <span class="tag cat-${p.category}">${categoryLabel(t, p.category)}</span></h1>
 ${s.done ? html`<p class="notice ${s.done.act === 'lost' ? 'bad' : 'good'}" role="status" id="badge-done">${t(`badge_${s.done.act}_done`, { card: s.done.masked })}</p>` : ''}
 <section class="card"><dl class="facts">
+${p.reading ? html`<dt>${t('reading')}</dt><dd id="person-reading">${p.reading}</dd>` : ''}
 <dt>${t('id_card')}</dt><dd>${p.displayId}</dd>
 <dt>${t('status')}</dt><dd>${p.active ? t('active') : t('inactive')}${p.expired ? html` <span class="tag bad">${t('expired')}</span>` : ''}</dd>
 <dt>${t('valid_from')}</dt><dd>${fmtDate(v, p.validFrom)}</dd>
@@ -226,6 +229,7 @@ ${
     ? html`<details><summary>${t('edit_person')}</summary>
 <form data-api="/api/people/${p.id}" data-method="PATCH" data-then="reload" class="grid-form" id="edit-person">
   <label>${t('name')}<input name="name" value="${p.name}" required></label>
+  <label>${t('reading')}<input name="reading" value="${p.reading ?? ''}" maxlength="100" placeholder="${t('reading_hint')}" lang="ja" data-null-if-empty></label>
   <label>${t('id_card')}<input name="displayId" value="${p.displayId}" required></label>
   <label>${t('valid_until')}<input type="date" name="validUntil" value="${p.validUntil === null ? '' : fmtDate(v, p.validUntil - 1)}" data-null-if-empty></label>
   <label class="check"><input type="checkbox" name="active"${p.active ? html` checked` : ''}> ${t('active')}</label>
@@ -269,7 +273,8 @@ ${b.status !== 'revoked' && b.status !== 'returned' && may(v, 'badges.revoke') ?
 ${
   may(v, 'people.write') && !isVisitor
     ? html`<form data-api="/api/people/${p.id}/badges" data-method="POST" data-then="reload" class="grid-form" id="enrol-badge">
-  <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E" autocomplete="off"></label>
+  <label>${t('badge_number')}<input name="number" required maxlength="40" placeholder="0A1B2C3D4E / 12:3456" autocomplete="off"></label>
+  <label>${t('badge_format')}<select name="format"><option value="auto">${t('badge_format_auto')}</option>${['em4100', 'wiegand26', 'wiegand34', 'line'].map((f) => html`<option value="${f}">${f}</option>`)}</select></label>
   <label>${t('valid_until')}<input type="date" name="validUntil"></label>
   <label class="wide">${t('request_reason')}<input name="reason" maxlength="500"></label>
   <p class="hint wide">${t('widening_needs_request')}</p>

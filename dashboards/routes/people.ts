@@ -23,6 +23,7 @@ import {
   PersonCategory,
   type VisitorBadgeStatus,
 } from '../../controller/domain/index.js';
+import { normaliseReading } from '../../controller/domain/romaji.js';
 import { MAX_PEOPLE_PAGE, type PeopleFilter, withoutMask } from '../../controller/registry/index.js';
 import type { Dash } from '../context.js';
 import { decodePeopleCursor, encodePeopleCursor } from '../cursor.js';
@@ -31,16 +32,35 @@ import { ApiError, addRoute, IdParam } from '../http.js';
 import { peoplePage, personPage } from '../pages/people.js';
 import { shellOf } from '../views.js';
 import { EnrolFormat, EnrolledCategory } from '../vocabulary.js';
-import { BreakGlassBody, credentialOf, fileRequest, requestView } from './requests.js';
+import { BreakGlassBody, fileRequest, parsedCredentialOf, requestView } from './requests.js';
 
 const CATEGORY = `(?:${PersonCategory.options.join('|')})`;
 const CATEGORY_LIST = new RegExp(`^${CATEGORY}(?:,${CATEGORY}){0,${PersonCategory.options.length - 1}}$`);
 
 const LocalDate = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2})?$/, 'expected YYYY-MM-DD');
 
+/** A reading (フリガナ) as typed: kana in either script; empty or null for none. */
+const ReadingInput = z.string().max(100).nullable().optional();
+
+/** The reading to store: undefined (not given), null (none) or katakana; not kana is a 400. */
+function readingOf(v: string | null | undefined): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || v.trim() === '') return null;
+  const r = normaliseReading(v);
+  if (r === undefined)
+    throw new ApiError(
+      400,
+      'invalid_reading',
+      `reading: expected kana (フリガナ), e.g. サトウ ハナコ, got "${v.trim()}"`,
+    );
+  return r;
+}
+
 const PersonBody = z.strictObject({
   displayId: nameField(200),
   name: nameField(200),
+  /** フリガナ: kana, stored as katakana; searched by kana and romaji. */
+  reading: ReadingInput,
   category: EnrolledCategory,
   /** Local date (or date and time) in the site's zone. */
   validFrom: LocalDate.nullable().optional(),
@@ -57,6 +77,8 @@ const PersonBody = z.strictObject({
 const PersonPatch = z.strictObject({
   displayId: nameField(200).optional(),
   name: nameField(200).optional(),
+  /** フリガナ; empty or null removes it. */
+  reading: ReadingInput,
   validFrom: LocalDate.nullable().optional(),
   validUntil: LocalDate.nullable().optional(),
   active: z.boolean().optional(),
@@ -73,6 +95,8 @@ const PersonView = z.object({
   id: z.string(),
   displayId: z.string(),
   name: z.string(),
+  /** フリガナ (katakana), when the person has one. */
+  reading: z.string().optional(),
   category: z.string(),
   validFrom: z.number().nullable(),
   validUntil: z.number().nullable(),
@@ -282,7 +306,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     tag: 'people',
     summary:
       'People with badges (masked) and door access, by name, a page at a time (`limit`, default 100, at most 500): ' +
-      'filter with `q` (part of the name or ID card), `badge` (badge id or last 4), `category`, `active` (1 or 0); ' +
+      'filter with `q` (part of the name or ID card, or of the reading in kana or romaji), `badge` (badge id or last 4), `category`, `active` (1 or 0); ' +
       '`total` counts the matches; page with `cursor` = the previous answer’s `next` (or `prev`)',
     query: PeopleListQuery,
     response: z.object({
@@ -303,7 +327,7 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Active people whose name or ID contains `q` (at most `limit`, default 20), optionally of `category` ' +
+      'Active people whose name or ID contains `q`, or whose reading (フリガナ) it matches in kana or romaji (at most `limit`, default 20), optionally of `category` ' +
       '(one or several, comma-separated): for pickers such as the presence correction and the request forms, ' +
       'which must not put the whole registry into a page',
     query: z.strictObject({
@@ -317,7 +341,13 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     }),
     response: z.object({
       people: z.array(
-        z.object({ id: z.string(), name: z.string(), displayId: z.string(), category: PersonCategory }),
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          reading: z.string().optional(),
+          displayId: z.string(),
+          category: PersonCategory,
+        }),
       ),
     }),
     handler: ({ query }) => ({
@@ -327,7 +357,13 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
           query.limit ?? 20,
           query.category === undefined ? undefined : (query.category.split(',') as PersonCategory[]),
         )
-        .map((p) => ({ id: p.id, name: p.name, displayId: p.displayId, category: p.category })),
+        .map((p) => ({
+          id: p.id,
+          name: p.name,
+          ...(p.reading ? { reading: p.reading } : {}),
+          displayId: p.displayId,
+          category: p.category,
+        })),
     }),
   });
 
@@ -361,17 +397,21 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Add a staff member or contractor (visitors come through a visitor-badge request). `lockdownOverride: true` ' +
+      'Add a staff member or contractor (visitors come through a visitor-badge request), with an optional ' +
+      '`reading` (フリガナ, kana). An ID card number another staff member or contractor holds is refused ' +
+      '(409 `duplicate_id_card`). `lockdownOverride: true` ' +
       'is filed as a `lockdown_override` request (listed in `requests`), or carried out alone with `breakGlass`',
     body: PersonBody,
     response: PersonView.extend({ requests: FiledRequests }),
     handler: ({ body, principal }) => {
       const at = dash.now();
+      const reading = readingOf(body.reading);
       if (body.lockdownOverride) dash.requests.requirePerson(principal, 'create', 'lockdown_override', at);
       const p = registry.addPerson(
         {
           displayId: body.displayId,
           name: body.name,
+          ...(reading ? { reading } : {}),
           category: body.category,
           validFrom: localTime(dash, body.validFrom, false),
           validUntil: localTime(dash, body.validUntil, true),
@@ -407,7 +447,8 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Edit a person; journaled with the change. Name, ID, a later start, an earlier end, deactivation and removing ' +
+      'Edit a person; journaled with the change. Name, ID (not one another person holds: 409 ' +
+      '`duplicate_id_card`), reading (`null` or empty removes it), a later start, an earlier end, deactivation and removing ' +
       'the lockdown override apply at once; an earlier start, a later end (or none), re-activation and setting ' +
       'the lockdown override are filed as `validity_change` / `lockdown_override` requests (listed in `requests`), ' +
       'or carried out alone with `breakGlass`',
@@ -421,6 +462,8 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       const patch: Parameters<typeof registry.updatePerson>[1] = {};
       if (body.displayId !== undefined) patch.displayId = body.displayId;
       if (body.name !== undefined) patch.name = body.name;
+      const reading = readingOf(body.reading);
+      if (reading !== undefined) patch.reading = reading;
       if (body.active !== undefined) patch.active = body.active;
       if (body.lockdownOverride !== undefined) patch.lockdownOverride = body.lockdownOverride;
       if (body.validFrom !== undefined) patch.validFrom = localTime(dash, body.validFrom, false);
@@ -457,7 +500,9 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
     kind: 'json',
     tag: 'people',
     summary:
-      'Enrol a badge: `number` as printed for the reader (10 hex digits, or W26:facility:card). Filed as a ' +
+      'Enrol a badge: `number` in a form the configured readers produce (docs/bridge-frame.md: 10 hex digits, ' +
+      "W26:facility:card, facility:card, a line reader's line; `format` to choose). `warning` (English) when " +
+      "the input may be a mistake, and `warningText` in the screen's language. Filed as a " +
       '`badge_enrol` request that a different person approves (answered as `request`), or carried out alone with ' +
       '`breakGlass`; the number is stored only as a keyed hash',
     params: IdParam,
@@ -469,11 +514,12 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       reason: z.string().trim().min(1).max(500).optional(),
       breakGlass: BreakGlassBody.optional(),
     }),
-    handler: ({ params, body, principal }) => {
+    handler: ({ params, body, principal, t }) => {
       const p = requirePerson(params.id);
       if (p.category === 'visitor')
         throw new ApiError(409, 'conflict', 'a visitor badge is handed out through its approved request');
-      const sealed = registry.sealCredential(credentialOf(body.format, body.number));
+      const typed = parsedCredentialOf(body.format, body.number, config.readers);
+      const sealed = registry.sealCredential(typed.credential);
       const [r] = fileAll(
         [
           {
@@ -492,7 +538,16 @@ export function registerPeopleRoutes(app: FastifyInstance, dash: Dash): void {
       );
       const result = r!.result ?? {};
       const badge = typeof result.badgeId === 'string' ? registry.getBadge(result.badgeId) : undefined;
-      return { request: requestView(r!), ...(badge ? { badge: badgeView(badge, dash.now()) } : {}) };
+      return {
+        request: requestView(r!),
+        ...(badge ? { badge: badgeView(badge, dash.now()) } : {}),
+        ...(typed.warning
+          ? {
+              warning: typed.warning,
+              warningText: (typed.notes ?? []).map((n) => t(`credential_note_${n.code}`, n.vars)).join(' '),
+            }
+          : {}),
+      };
     },
   });
 

@@ -16,7 +16,12 @@ import {
 } from '../../controller/approvals/requests.js';
 import { defaultVisitWindow, presenceView, visitSettings } from '../../controller/domain/index.js';
 import { formatLocal } from '../../controller/time.js';
-import { CredentialError, normaliseCredential } from '../../firmware-bridge/index.js';
+import {
+  CredentialError,
+  type EnrolReader,
+  enrolCredential,
+  type ParsedCredential,
+} from '../../firmware-bridge/index.js';
 import type { Dash } from '../context.js';
 import { localTime } from '../dates.js';
 import { ApiError, addRoute, IdParam, NumericIdParam } from '../http.js';
@@ -73,14 +78,26 @@ function time(dash: Dash, v: number | string | null | undefined, endOfDay: boole
   return localTime(dash, v, endOfDay);
 }
 
-/** A badge number as typed, normalised; a bad one is a 400 `invalid_credential`. */
-export function credentialOf(format: string, number: string): string {
+/**
+ * A badge number as typed, normalised as the configured readers would produce it (with a warning
+ * when the input may be a mistake); a bad one is a 400 `invalid_credential`.
+ */
+export function parsedCredentialOf(
+  format: string,
+  number: string,
+  readers?: readonly EnrolReader[],
+): ParsedCredential {
   try {
-    return normaliseCredential(format, number);
+    return enrolCredential(number, format, readers);
   } catch (err) {
     if (err instanceof CredentialError) throw new ApiError(400, 'invalid_credential', err.message);
     throw err;
   }
+}
+
+/** The credential alone (see parsedCredentialOf). */
+export function credentialOf(format: string, number: string, readers?: readonly EnrolReader[]): string {
+  return parsedCredentialOf(format, number, readers).credential;
 }
 
 /** The API's request body as the store takes it (NewRequest), or a 400. */
@@ -103,7 +120,9 @@ function toNewRequest(dash: Dash, body: RequestBody): NewRequest {
       ...rest,
       payload: {
         personId: p.personId,
-        ...dash.controller.registry.sealCredential(credentialOf(p.format, p.number)),
+        ...dash.controller.registry.sealCredential(
+          credentialOf(p.format, p.number, dash.controller.config.readers),
+        ),
         validFrom: time(dash, p.validFrom, false) ?? null,
         validUntil: time(dash, p.validUntil, true) ?? null,
       },
@@ -481,7 +500,12 @@ export function registerRequestRoutes(app: FastifyInstance, dash: Dash): void {
     params: NumericIdParam,
     body: z.strictObject({ number: z.string().trim().min(1).max(40) }),
     handler: ({ params, body, principal }) => {
-      return requests.issueVisitorBadge(params.id, credentialOf('auto', body.number), principal, dash.now());
+      return requests.issueVisitorBadge(
+        params.id,
+        credentialOf('auto', body.number, dash.controller.config.readers),
+        principal,
+        dash.now(),
+      );
     },
   });
 

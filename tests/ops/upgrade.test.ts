@@ -25,18 +25,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../controller/config/index.js';
 import { holdInstanceLock } from '../../controller/instance-lock.js';
 import {
+  credentialHash,
   Journal,
   loadDeviceSecrets,
   loadOrCreateDeviceSecrets,
   MIGRATIONS,
+  maskCredential,
   openDatabase,
   SCHEMA_VERSION,
   verifyJournal,
 } from '../../controller/journal/index.js';
 import { silentLogger } from '../../controller/log.js';
-import { Registry } from '../../controller/registry/index.js';
 import { Controller } from '../../controller/runtime/index.js';
 import {
+  DECLARED_GAP_SCHEMA,
   noRestart,
   packRelease,
   readState,
@@ -655,17 +657,40 @@ describe('a real artefact from scripts/release.sh', () => {
     {
       const db = openDatabase(dbFile, { migrations: MIGRATIONS.slice(0, old) });
       const journal = new Journal(db, { controllerId: 'test-ctl' });
-      const registry = new Registry(db, journal, {
-        hmacKey: secrets.hmacKey,
-        timeZone: 'Asia/Tokyo',
-        visitorBadgeUntil: (t) => t + 3_600_000,
+      // Written as the older version wrote them (its registry knew the older tables only).
+      const at = Date.now();
+      const person = {
+        id: 'p_upgrade00001',
+        displayId: 'S-2',
+        name: '佐藤',
+        category: 'staff' as const,
+        validFrom: null,
+        validUntil: null,
+        active: true,
+        lockdownOverride: false,
+      };
+      const badge = {
+        badgeId: 'b_upgrade00001',
+        personId: person.id,
+        credentialHash: credentialHash(secrets.hmacKey, '0099887766'),
+        masked: maskCredential('0099887766'),
+        status: 'active' as const,
+        validFrom: null,
+        validUntil: null,
+      };
+      journal.transaction(() => {
+        db.prepare(
+          `INSERT INTO people (id, display_id, name, category, active, lockdown_override, created_at, updated_at)
+           VALUES (?, ?, ?, 'staff', 1, 0, ?, ?)`,
+        ).run(person.id, person.displayId, person.name, at, at);
+        journal.append({ type: 'person_added', at, person: person.id, actor: 'test:setup', data: person });
+        db.prepare(
+          `INSERT INTO badges (id, person_id, credential_hash, masked, status, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'active', ?, ?)`,
+        ).run(badge.badgeId, person.id, badge.credentialHash, badge.masked, at, at);
+        journal.append({ type: 'badge_added', at, person: person.id, actor: 'test:setup', data: badge });
       });
-      const p = registry.addPerson(
-        { name: '佐藤', displayId: 'S-2', category: 'staff' },
-        'test:setup',
-        Date.now(),
-      );
-      badgeId = registry.addBadge({ personId: p.id, credential: '0099887766' }, 'test:setup', Date.now()).id;
+      badgeId = badge.badgeId;
       journal.checkpoint(Date.now(), secrets.signingKey, secrets.keyId);
       db.close();
     }
@@ -766,7 +791,8 @@ describe('a real artefact from scripts/release.sh', () => {
       from: { version: '9.9.9', schemaVersion: SCHEMA_VERSION },
       to: { version: '0.1.0', schemaVersion: old },
       journalRestored: true,
-      seqsReused: true, // the old schema has no declared gaps
+      // An old schema without declared gaps reuses the set-aside seqs; one with them declares the gap.
+      seqsReused: old < DECLARED_GAP_SCHEMA,
     });
     // The rows written since the backup: the upgrade's own record and the badge, exported and kept.
     const exported = readFileSync(rb.exported, 'utf8')

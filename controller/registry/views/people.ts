@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
+import { readingQuery } from '../../domain/romaji.js';
 import { type Person, PersonCategory } from '../../domain/types.js';
 import type { SqliteDatabase } from '../../journal/index.js';
 import { RegistryError } from '../errors.js';
@@ -15,7 +16,10 @@ export const MAX_PEOPLE_PAGE = 500;
 
 /** Which people a list or a count is about; every field narrows it. */
 export interface PeopleFilter {
-  /** Part of the name or display id (ASCII letters case-insensitively); at most 100 characters. */
+  /**
+   * Part of the name or display id (ASCII letters case-insensitively), or of the reading typed in
+   * kana or romaji (domain/romaji.ts); at most 100 characters.
+   */
   text?: string;
   /** One or more categories. */
   categories?: readonly PersonCategory[];
@@ -197,9 +201,16 @@ function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
   const params: Record<string, unknown> = {};
   const shape: string[] = [];
   if (f.text !== undefined) {
-    where.push("(name LIKE :text ESCAPE '\\' OR display_id LIKE :text ESCAPE '\\')");
+    where.push(
+      "(name LIKE :text ESCAPE '\\' OR display_id LIKE :text ESCAPE '\\' OR reading LIKE :kana ESCAPE '\\' OR reading_key LIKE :key)",
+    );
     // Names are stored NFC (domain/text.ts): a query typed decomposed still finds them.
-    params.text = `%${f.text.normalize('NFC').replace(/[\\%_]/g, '\\$&')}%`;
+    params.text = `%${escapeLike(f.text.normalize('NFC'))}%`;
+    // Kana in either script finds the reading; kana or romaji (however spelt) its romaji key. A
+    // query that is neither binds NULL, which matches nothing.
+    const { kana, key } = readingQuery(f.text);
+    params.kana = kana === null ? null : `%${escapeLike(kana)}%`;
+    params.key = key === null ? null : `%${key}%`;
     shape.push('t');
   }
   const categories = f.categories === undefined ? [] : [...new Set(f.categories)];
@@ -225,4 +236,8 @@ function peopleWhere(f: z.output<typeof PeopleFilterSchema>): {
     shape.push('i');
   }
   return { where, params, shape: shape.join(',') };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
 }
