@@ -11,7 +11,7 @@
  * connection's prepared statements and the one transaction of an append; split, each part would reach
  * into the others' statements.
  */
-import { hash as digest, type KeyObject, sign, verify } from 'node:crypto';
+import { hash as digest, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import type {
   KnownRecord,
   KnownRecordType,
@@ -19,12 +19,25 @@ import type {
   UncataloguedRecord,
   UncataloguedType,
 } from '../domain/records.js';
+import { commitSecrets, restoreSecrets, type SideSecret } from './commitments.js';
 import type { SqliteDatabase } from './db.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Version of the canonical row format, the `v` field of the bytes. */
-export const RECORD_VERSION = 1;
+/**
+ * Version of the canonical row format new rows are written in, the `v` field of the bytes. Version 2
+ * hashes a commitment to each secret instead of the secret (commitments.ts); version 1 rows, written
+ * before, keep their bytes and chain and are read and verified as they are.
+ */
+export const RECORD_VERSION = 2;
+
+/** The row formats this code reads and verifies. */
+export const RECORD_VERSIONS: readonly number[] = [1, 2];
+
+/** Whether bytes may hold commitments (a cheap test before reading the side secrets). */
+export function mayHoldCommitments(bytes: string): boolean {
+  return bytes.startsWith('{"v":2,') && bytes.includes('{"c":"');
+}
 
 /** The columns of a row to append, besides its type and data. */
 export interface InputColumns {
@@ -203,8 +216,14 @@ interface PreparedInput {
   door: string | null;
   person: string | null;
   actor: string | null;
+  /** The data as hashed: each secret replaced by its commitment. */
   dataJson: string;
+  /** The data as given (with its secrets), when it holds any; else the data is dataJson parsed. */
+  clearData?: Record<string, unknown>;
+  secrets?: SideSecret[];
 }
+
+const newNonce = () => randomBytes(32).toString('hex');
 
 function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
   if (input === null || typeof input !== 'object')
@@ -221,13 +240,19 @@ function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new JournalDataError('data must be a plain object');
   }
+  const dataJson = canonicalJson(data); // checks the whole data is JSON-safe first
+  const committed = commitSecrets(data as Record<string, unknown>, newNonce);
   return {
     type,
     at,
     door: optionalText(input.door, 'door'),
     person: optionalText(input.person, 'person'),
     actor: optionalText(input.actor, 'actor'),
-    dataJson: canonicalJson(data),
+    dataJson: committed ? canonicalJson(committed.data) : dataJson,
+    ...(committed && {
+      clearData: JSON.parse(dataJson) as Record<string, unknown>,
+      secrets: committed.secrets,
+    }),
   };
 }
 
@@ -248,9 +273,10 @@ export function recordBytes(
   seq: number,
   fields: { at: number; type: string; door: string | null; person: string | null; actor: string | null },
   dataJson: string,
+  version: number = RECORD_VERSION,
 ): string {
   return (
-    `{"v":${RECORD_VERSION},"seq":${seq},"at":${fields.at},"type":${JSON.stringify(fields.type)},` +
+    `{"v":${version},"seq":${seq},"at":${fields.at},"type":${JSON.stringify(fields.type)},` +
     `"door":${quoteOrNull(fields.door)},"person":${quoteOrNull(fields.person)},` +
     `"actor":${quoteOrNull(fields.actor)},"data":${dataJson}}`
   );
@@ -420,6 +446,9 @@ export class Journal {
   #head: JournalHead;
   readonly #insert;
   readonly #insertOutbox;
+  // Prepared at first use: a database of an older schema (before version 8) has no such table.
+  #insertSecretStmt: ReturnType<SqliteDatabase['prepare']> | null = null;
+  #secretsStmt: ReturnType<SqliteDatabase['prepare']> | null = null;
   readonly #headStmt;
   readonly #getStmt;
   readonly #pageStmt;
@@ -604,6 +633,12 @@ export class Journal {
         prev.hash,
       );
       if (info.changes === 1) {
+        if (p.secrets) {
+          this.#insertSecretStmt ??= this.#db.prepare(
+            'INSERT INTO journal_secrets (seq, path, nonce, value) VALUES (?, ?, ?, ?)',
+          );
+          for (const x of p.secrets) this.#insertSecretStmt.run([seq, x.path, x.nonce, x.value]);
+        }
         if (outbox) this.#insertOutbox.run(seq);
         this.#head = { seq, hash };
         return storedRow({
@@ -614,7 +649,7 @@ export class Journal {
           door: p.door,
           person: p.person,
           actor: p.actor,
-          data: JSON.parse(p.dataJson) as Record<string, unknown>,
+          data: p.clearData ?? (JSON.parse(p.dataJson) as Record<string, unknown>),
           hash,
           prevHash: prev.hash,
           bytes,
@@ -753,6 +788,14 @@ export class Journal {
     return base?.hash ?? GENESIS_HASH;
   }
 
+  /** The secrets kept beside a row (format v2), in path order. */
+  sideSecrets(seq: number): SideSecret[] {
+    this.#secretsStmt ??= this.#db.prepare(
+      'SELECT path, nonce, value FROM journal_secrets WHERE seq = ? ORDER BY path',
+    );
+    return this.#secretsStmt.all(seq) as SideSecret[];
+  }
+
   #toRow(row: DbRow): JournalRow {
     const rec = JSON.parse(row.bytes) as {
       at: number;
@@ -770,7 +813,7 @@ export class Journal {
       door: rec.door,
       person: rec.person,
       actor: rec.actor,
-      data: rec.data,
+      data: mayHoldCommitments(row.bytes) ? restoreSecrets(rec.data, this.sideSecrets(row.seq)) : rec.data,
       hash: row.hash,
       prevHash: row.prev_hash ?? this.#archivedPrevHash(row.seq),
       bytes: row.bytes,
