@@ -211,6 +211,7 @@ function canonical(value: unknown, path: string, depth: number): string {
 }
 
 interface PreparedInput {
+  version: number;
   type: string;
   at: number;
   door: string | null;
@@ -225,7 +226,12 @@ interface PreparedInput {
 
 const newNonce = () => randomBytes(32).toString('hex');
 
-function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
+/**
+ * `version` 2 commits each secret (commitments.ts); 1 is the format before, written only into a
+ * database of schema 7 or older, which has no table for the secrets (tests and tools that open one
+ * without migrating it; the controller always migrates first).
+ */
+function prepareInput(input: JournalInput | UncataloguedInput, version: number): PreparedInput {
   if (input === null || typeof input !== 'object')
     throw new JournalDataError('journal input must be an object');
   const { type, at, data } = input;
@@ -241,8 +247,9 @@ function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
     throw new JournalDataError('data must be a plain object');
   }
   const dataJson = canonicalJson(data); // checks the whole data is JSON-safe first
-  const committed = commitSecrets(data as Record<string, unknown>, newNonce);
+  const committed = version >= 2 ? commitSecrets(data as Record<string, unknown>, newNonce) : null;
   return {
+    version,
     type,
     at,
     door: optionalText(input.door, 'door'),
@@ -463,6 +470,9 @@ export class Journal {
   readonly #queryCache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   readonly #runInTransaction;
 
+  /** The format new rows are written in: RECORD_VERSION, or 1 on a schema without journal_secrets. */
+  readonly #version: number;
+
   /** Whether append() writes an outbox row when the caller does not say (true when MQTT is configured). */
   readonly #outboxByDefault: boolean;
 
@@ -519,6 +529,12 @@ export class Journal {
       'SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1',
     );
     this.#runInTransaction = db.transaction((fn: () => unknown) => fn());
+    const side = db
+      .prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'journal_secrets'",
+      )
+      .get();
+    this.#version = side && side.n > 0 ? RECORD_VERSION : 1;
     this.#head = this.#readHead();
   }
 
@@ -574,7 +590,7 @@ export class Journal {
    * input that is not JSON-safe.
    */
   append(input: JournalInput | UncataloguedInput, options: AppendOptions = {}): JournalRow {
-    const prepared = prepareInput(input);
+    const prepared = prepareInput(input, this.#version);
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => this.#insertRow(prepared, outbox));
   }
@@ -584,7 +600,7 @@ export class Journal {
     inputs: readonly (JournalInput | UncataloguedInput)[],
     options: AppendOptions = {},
   ): JournalRow[] {
-    const prepared = inputs.map(prepareInput);
+    const prepared = inputs.map((input) => prepareInput(input, this.#version));
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
   }
@@ -607,7 +623,7 @@ export class Journal {
       const wanted = input.data.lostThrough;
       const skip = typeof wanted === 'number' && wanted >= lostFrom;
       const data = skip ? { ...input.data, lostFrom, lostThrough: wanted } : input.data;
-      const prepared = prepareInput({ ...input, data } as JournalInput);
+      const prepared = prepareInput({ ...input, data } as JournalInput, this.#version);
       return this.#insertRow(prepared, outbox, skip ? wanted + 1 : undefined);
     });
   }
@@ -616,7 +632,7 @@ export class Journal {
     for (let attempt = 0; ; attempt++) {
       const prev = this.#head;
       const seq = gapSeq ?? prev.seq + 1;
-      const bytes = recordBytes(seq, p, p.dataJson);
+      const bytes = recordBytes(seq, p, p.dataJson, p.version);
       const hash = chainHash(prev.hash, bytes);
       const info = this.#insert.run(
         seq,

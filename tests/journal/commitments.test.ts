@@ -15,6 +15,7 @@ import {
   commitmentOf,
   Journal,
   loadDeviceSecrets,
+  MIGRATIONS,
   openDatabase,
   SCHEMA_VERSION,
   verifyJournal,
@@ -244,6 +245,24 @@ describe('a format v1 journal upgraded in place', () => {
     expect(report.withheld).toEqual([3, 4, 5]);
     expect(report.gaps).toEqual([]);
     db.close();
+  });
+
+  it('a database not yet migrated gets format v1 rows (the format before), and v2 once migrated', () => {
+    const file = join(tempDir(), 'old.db');
+    const old = openDatabase(file, { migrations: MIGRATIONS.slice(0, 7) });
+    const j1 = new Journal(old, { controllerId: 'ctl-1' });
+    const r1 = new Registry(old, j1, { hmacKey: HMAC });
+    const p = r1.addPerson({ displayId: 'S-1', name: 'A', category: 'staff' }, 'cli:root', T0);
+    const b = r1.addBadge({ personId: p.id, credential: '0A1B2C3D4E' }, 'cli:root', T0 + 1);
+    expect(j1.get(2)!.bytes).toContain(`"credentialHash":"${b.credentialHash}"`);
+    expect(j1.get(2)!.bytes.startsWith('{"v":1,')).toBe(true);
+    old.close();
+    const { db, journal } = openJournal(file);
+    const r2 = new Registry(db, journal, { hmacKey: HMAC });
+    r2.addBadge({ personId: p.id, credential: '5566778899' }, 'cli:root', T0 + 2);
+    expect(journal.get(3)!.bytes.startsWith('{"v":2,')).toBe(true);
+    expect(journal.get(3)!.bytes).not.toContain(r2.findBadgeByCredential('5566778899')!.credentialHash);
+    expect(verifyJournal(db)).toMatchObject({ ok: true, rows: 3 });
   });
 
   it('the fixture is what its README says: format v1 rows holding keyed credential hashes', () => {
