@@ -75,6 +75,8 @@ export interface CheckedRow {
   at: number;
   /** The bytes were withheld: the hash is the controller's claim, attested only by what chains from it. */
   withheld: boolean;
+  /** The format of the bytes (1 for a withheld row: only v1 rows are withheld). */
+  version?: number;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -108,6 +110,7 @@ export function checkPublishedRow(
           type: typeof row.type === 'string' ? row.type : '',
           at: Number.isSafeInteger(row.at) ? (row.at as number) : 0,
           withheld: true,
+          version: 1,
         },
       };
     return { ok: false, problem: 'it carries no bytes, so its hash cannot be recomputed' };
@@ -155,6 +158,7 @@ export function checkPublishedRow(
       type: rec.type,
       at: rec.at as number,
       withheld: false,
+      version: rec.v as number,
     },
   };
 }
@@ -252,6 +256,8 @@ export class FeedVerifier {
   /** Signatures already alarmed as bad (a retained forgery re-delivered is one alarm). */
   readonly #badSignatures = new Set<string>();
   readonly #badRows = new Set<string>();
+  /** The lowest seq of a format v2 row held: a row withheld as v1 cannot come after it. */
+  #firstV2 = Number.POSITIVE_INFINITY;
   readonly #gapRows = new Set<number>();
   readonly #withheld: number[] = [];
   readonly #forks = new Set<number>();
@@ -398,10 +404,16 @@ export class FeedVerifier {
    * finding and not recorded), then checked against what was seen. `row` is set when it is recorded.
    */
   observeRow(published: PublishedRow): FeedObservation & { row?: CheckedRow } {
-    const checked = checkPublishedRow(published);
+    let checked = checkPublishedRow(published);
+    if (checked.ok && checked.row.withheld && checked.row.seq > this.#firstV2)
+      checked = {
+        ok: false,
+        problem: `it is withheld as a format v1 row, but format v2 rows are written since seq ${this.#firstV2}`,
+      };
     if (!checked.ok) {
       const key = `${published.seq}:${published.hash}:${typeof published.bytes === 'string' ? chainHash('', published.bytes) : ''}`;
       if (this.#badRows.has(key)) return { record: false, findings: [] };
+      if (this.#badRows.size >= 10_000) this.#badRows.clear(); // a flood of forgeries: bounded memory
       this.#badRows.add(key);
       return {
         record: false,
@@ -490,6 +502,7 @@ export class FeedVerifier {
         evidence: { event: eventEvidence(ev), checkpoint: cpEvidence(signed) },
       });
     if (ev.withheld) this.#withheld.push(ev.seq);
+    if (ev.version === 2 && ev.seq < this.#firstV2) this.#firstV2 = ev.seq;
     this.replayRow(ev);
     return { record: true, findings: this.#count(findings), row: ev };
   }

@@ -144,5 +144,15 @@ describe('the feed verifier', () => {
       problem: expect.stringMatching(/format/),
     });
     expect(forge(recordBytes(2, fields, '{}', 1)).ok).toBe(true);
+    // A row withheld as format v1 above a v2 row: forged (only rows before the upgrade are withheld).
+    const after = {
+      seq: 7,
+      prevHash: feed[2]!.hash,
+      hash: 'ab'.repeat(32),
+      bytes: null,
+      withheld: 'v1_secret',
+    };
+    expect(v.observeRow(after).findings.map((f) => f.alarm)).toEqual(['bad_row']);
+    expect(v.report().verified.seq).toBe(6);
   });
 });
