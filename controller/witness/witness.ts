@@ -456,7 +456,17 @@ export function startWitness(opts: WitnessOptions, log: Logger, version: string)
     const finish = () => {
       if (ended) return;
       ended = true;
-      log.info('witness stopped', { reason, lines: writer.lines });
+      const r = state.report();
+      // "Verified up to": the chain recomputed from genesis; rows never received (a witness started
+      // late) stop it, and are counted as gaps.
+      log.info('witness stopped', {
+        reason,
+        lines: writer.lines,
+        verifiedSeq: r.verified.seq,
+        verifiedHash: r.verified.hash,
+        signedSeq: r.signed?.seq ?? null,
+        gaps: r.gaps.length,
+      });
       resolveDone(failed ? WITNESS_EXIT.failure : alarmed ? WITNESS_EXIT.alarm : WITNESS_EXIT.ok);
     };
     // A normal disconnect: the broker keeps the session (clean: false) and queues what comes meanwhile.
