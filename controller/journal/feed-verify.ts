@@ -508,17 +508,19 @@ export class FeedVerifier {
   }
 
   report(): FeedReport {
+    const declared = this.#declaredRanges();
+    const lost = (seq: number) => declared.some((r) => seq >= r.from && seq <= r.to);
     const gaps: FeedReport['gaps'] = [];
     let from = -1;
     for (let s = this.#head.seq + 1; s <= this.events.maxSeq && gaps.length < MAX_GAP_RANGES; s++) {
-      const missing = !this.events.has(s) && !this.#declaredLost(s);
+      const missing = !this.events.has(s) && !lost(s);
       if (missing && from < 0) from = s;
       if (!missing && from >= 0) {
         gaps.push({ from, to: s - 1 });
         from = -1;
       }
     }
-    if (from >= 0) gaps.push({ from, to: this.events.maxSeq });
+    if (from >= 0 && gaps.length < MAX_GAP_RANGES) gaps.push({ from, to: this.events.maxSeq });
     return {
       verified: { ...this.#head },
       signed: this.#signed && { ...this.#signed },
@@ -531,16 +533,19 @@ export class FeedVerifier {
     };
   }
 
-  /** Whether seq lies in the range a held gap row skips (it chains from the last row held before seq). */
-  #declaredLost(seq: number): boolean {
+  /**
+   * The seqs each held gap row says were lost: from the last row held before it (whose hash is the
+   * gap row's prevHash) up to the gap row.
+   */
+  #declaredRanges(): { from: number; to: number }[] {
+    const ranges: { from: number; to: number }[] = [];
     for (const g of this.#gapRows) {
-      if (g <= seq) continue;
-      let p = seq - 1;
+      let p = g - 1;
       while (p > this.#base.seq && !this.events.has(p)) p--;
       const prev = p <= this.#base.seq ? this.#base.hash : this.events.get(p)!.hash;
-      if (this.events.get(g)?.prevHash === prev) return true;
+      if (p < g - 1 && this.events.get(g)?.prevHash === prev) ranges.push({ from: p + 1, to: g - 1 });
     }
-    return false;
+    return ranges;
   }
 }
 
