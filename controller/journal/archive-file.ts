@@ -17,7 +17,7 @@ import { createHash, type KeyObject, verify } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { declaredJump } from './gap.js';
-import { type Checkpoint, chainHash, GENESIS_HASH, RECORD_VERSION } from './journal.js';
+import { type Checkpoint, chainHash, GENESIS_HASH, RECORD_VERSIONS } from './journal.js';
 import { publicKeyId } from './secrets.js';
 
 export const ARCHIVE_MAGIC = 'SEKISHO-ARCHIVE 1\n';
@@ -197,7 +197,7 @@ export function verifyArchiveFile(file: string, options: ArchiveCheckOptions = {
       broken = true;
       continue;
     }
-    if (!bytes.startsWith(`{"v":${RECORD_VERSION},"seq":${seq},`)) {
+    if (!RECORD_VERSIONS.some((v) => bytes.startsWith(`{"v":${v},"seq":${seq},`))) {
       const named = /^\{"v":\d+,"seq":(\d+),/.exec(bytes)?.[1];
       bad(
         seq,

@@ -264,6 +264,9 @@ export function archiveJournal(db: SqliteDatabase, journal: Journal, options: Ar
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ).run(base.seq, base.hash, base.at, base.controller, base.archiveSha256, base.signature, base.keyId);
     db.prepare('DELETE FROM outbox WHERE seq <= ?').run(cut);
+    // The archive file holds the rows' bytes only: a format v2 row's secrets go with its live row
+    // (the file carries no secret; docs/journal.md, "Format v2: commitments").
+    db.prepare('DELETE FROM journal_secrets WHERE seq <= ?').run(cut);
     const deleted = db.prepare('DELETE FROM journal WHERE seq <= ?').run(cut).changes;
     if (deleted !== rows)
       throw new ArchiveError(

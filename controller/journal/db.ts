@@ -276,6 +276,37 @@ const readingSchema: Migration = {
   },
 };
 
+/**
+ * Version 9: journal format v2 (docs/journal.md, "Format v2: commitments"). A secret in a new row's
+ * data is hashed as a commitment; the secret and its nonce are kept here, beside the row, written in
+ * the row's transaction. Existing rows (format v1) are not touched: their chain is unchanged. Rows
+ * are never changed; they leave only with their journal row, by archiving (at or below the latest
+ * archive base).
+ */
+const commitmentSchema: Migration = {
+  name: 'journal format v2: secrets kept beside their rows',
+  up(db) {
+    db.exec(`
+      CREATE TABLE journal_secrets (
+        seq   INTEGER NOT NULL,
+        path  TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (seq, path)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER journal_secrets_no_update BEFORE UPDATE ON journal_secrets
+      BEGIN SELECT RAISE(ABORT, 'journal secrets are append-only: UPDATE refused'); END;
+      CREATE TRIGGER journal_secrets_no_delete BEFORE DELETE ON journal_secrets
+      WHEN OLD.seq > COALESCE((SELECT MAX(seq) FROM archive_bases), 0)
+      BEGIN SELECT RAISE(ABORT, 'journal secrets are append-only: DELETE refused (only with rows at or below the latest signed archive base)'); END;
+      -- Written with their row: only the newest row may gain a secret.
+      CREATE TRIGGER journal_secrets_with_row BEFORE INSERT ON journal_secrets
+      WHEN NEW.seq IS NOT (SELECT MAX(seq) FROM journal)
+      BEGIN SELECT RAISE(ABORT, 'journal secrets are append-only: a secret is written with its row, the newest'); END;
+    `);
+  },
+};
+
 /** Every schema version in order. Append new migrations; never edit or reorder released ones. */
 export const MIGRATIONS: readonly Migration[] = [
   journalSchema,
@@ -286,6 +317,7 @@ export const MIGRATIONS: readonly Migration[] = [
   registryPagingSchema,
   declaredGapSchema,
   readingSchema,
+  commitmentSchema,
 ];
 
 /** The schema version this code writes and expects. */

@@ -19,6 +19,16 @@ export {
   verifyArchiveFile,
 } from './archive-file.js';
 export {
+  checkSideSecrets,
+  commitmentOf,
+  committedPaths,
+  holdsSecret,
+  isCommitment,
+  isSecretKey,
+  SECRET_KEY,
+  type SideSecret,
+} from './commitments.js';
+export {
   MIGRATIONS,
   type Migration,
   migrate,
@@ -49,7 +59,9 @@ export {
   type JournalInput,
   type JournalRow,
   journalFilterWhere,
+  mayHoldCommitments,
   RECORD_VERSION,
+  RECORD_VERSIONS,
   readArchiveBases,
   recordBytes,
   type StoredColumns,

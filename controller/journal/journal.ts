@@ -11,7 +11,7 @@
  * connection's prepared statements and the one transaction of an append; split, each part would reach
  * into the others' statements.
  */
-import { hash as digest, type KeyObject, sign, verify } from 'node:crypto';
+import { hash as digest, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import type {
   KnownRecord,
   KnownRecordType,
@@ -19,13 +19,26 @@ import type {
   UncataloguedRecord,
   UncataloguedType,
 } from '../domain/records.js';
+import { commitSecrets, restoreSecrets, type SideSecret } from './commitments.js';
 import type { SqliteDatabase } from './db.js';
 import { QUERY_LIMIT } from './query-limit.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Version of the canonical row format, the `v` field of the bytes. */
-export const RECORD_VERSION = 1;
+/**
+ * Version of the canonical row format new rows are written in, the `v` field of the bytes. Version 2
+ * hashes a commitment to each secret instead of the secret (commitments.ts); version 1 rows, written
+ * before, keep their bytes and chain and are read and verified as they are.
+ */
+export const RECORD_VERSION = 2;
+
+/** The row formats this code reads and verifies. */
+export const RECORD_VERSIONS: readonly number[] = [1, 2];
+
+/** Whether bytes may hold commitments (a cheap test before reading the side secrets). */
+export function mayHoldCommitments(bytes: string): boolean {
+  return bytes.startsWith('{"v":2,') && bytes.includes('{"c":"');
+}
 
 /** The columns of a row to append, besides its type and data. */
 export interface InputColumns {
@@ -199,15 +212,27 @@ function canonical(value: unknown, path: string, depth: number): string {
 }
 
 interface PreparedInput {
+  version: number;
   type: string;
   at: number;
   door: string | null;
   person: string | null;
   actor: string | null;
+  /** The data as hashed: each secret replaced by its commitment. */
   dataJson: string;
+  /** The data as given (with its secrets), when it holds any; else the data is dataJson parsed. */
+  clearData?: Record<string, unknown>;
+  secrets?: SideSecret[];
 }
 
-function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
+const newNonce = () => randomBytes(32).toString('hex');
+
+/**
+ * `version` 2 commits each secret (commitments.ts); 1 is the format before, written only into a
+ * database of schema 7 or older, which has no table for the secrets (tests and tools that open one
+ * without migrating it; the controller always migrates first).
+ */
+function prepareInput(input: JournalInput | UncataloguedInput, version: number): PreparedInput {
   if (input === null || typeof input !== 'object')
     throw new JournalDataError('journal input must be an object');
   const { type, at, data } = input;
@@ -222,13 +247,20 @@ function prepareInput(input: JournalInput | UncataloguedInput): PreparedInput {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new JournalDataError('data must be a plain object');
   }
+  const dataJson = canonicalJson(data); // checks the whole data is JSON-safe first
+  const committed = version >= 2 ? commitSecrets(data as Record<string, unknown>, newNonce) : null;
   return {
+    version,
     type,
     at,
     door: optionalText(input.door, 'door'),
     person: optionalText(input.person, 'person'),
     actor: optionalText(input.actor, 'actor'),
-    dataJson: canonicalJson(data),
+    dataJson: committed ? canonicalJson(committed.data) : dataJson,
+    ...(committed && {
+      clearData: JSON.parse(dataJson) as Record<string, unknown>,
+      secrets: committed.secrets,
+    }),
   };
 }
 
@@ -249,9 +281,10 @@ export function recordBytes(
   seq: number,
   fields: { at: number; type: string; door: string | null; person: string | null; actor: string | null },
   dataJson: string,
+  version: number = RECORD_VERSION,
 ): string {
   return (
-    `{"v":${RECORD_VERSION},"seq":${seq},"at":${fields.at},"type":${JSON.stringify(fields.type)},` +
+    `{"v":${version},"seq":${seq},"at":${fields.at},"type":${JSON.stringify(fields.type)},` +
     `"door":${quoteOrNull(fields.door)},"person":${quoteOrNull(fields.person)},` +
     `"actor":${quoteOrNull(fields.actor)},"data":${dataJson}}`
   );
@@ -421,6 +454,9 @@ export class Journal {
   #head: JournalHead;
   readonly #insert;
   readonly #insertOutbox;
+  // Prepared at first use: a database of an older schema (before version 8) has no such table.
+  #insertSecretStmt: ReturnType<SqliteDatabase['prepare']> | null = null;
+  #secretsStmt: ReturnType<SqliteDatabase['prepare']> | null = null;
   readonly #headStmt;
   readonly #getStmt;
   readonly #pageStmt;
@@ -435,6 +471,9 @@ export class Journal {
   readonly #latestCheckpointStmt;
   readonly #queryCache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   readonly #runInTransaction;
+
+  /** The format new rows are written in: RECORD_VERSION, or 1 on a schema without journal_secrets. */
+  readonly #version: number;
 
   /** Whether append() writes an outbox row when the caller does not say (true when MQTT is configured). */
   readonly #outboxByDefault: boolean;
@@ -495,6 +534,12 @@ export class Journal {
       'SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1',
     );
     this.#runInTransaction = db.transaction((fn: () => unknown) => fn());
+    const side = db
+      .prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'journal_secrets'",
+      )
+      .get();
+    this.#version = side && side.n > 0 ? RECORD_VERSION : 1;
     this.#head = this.#readHead();
   }
 
@@ -550,7 +595,7 @@ export class Journal {
    * input that is not JSON-safe.
    */
   append(input: JournalInput | UncataloguedInput, options: AppendOptions = {}): JournalRow {
-    const prepared = prepareInput(input);
+    const prepared = prepareInput(input, this.#version);
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => this.#insertRow(prepared, outbox));
   }
@@ -560,7 +605,7 @@ export class Journal {
     inputs: readonly (JournalInput | UncataloguedInput)[],
     options: AppendOptions = {},
   ): JournalRow[] {
-    const prepared = inputs.map(prepareInput);
+    const prepared = inputs.map((input) => prepareInput(input, this.#version));
     const outbox = options.outbox ?? this.#outboxByDefault;
     return this.transaction(() => prepared.map((p) => this.#insertRow(p, outbox)));
   }
@@ -583,7 +628,7 @@ export class Journal {
       const wanted = input.data.lostThrough;
       const skip = typeof wanted === 'number' && wanted >= lostFrom;
       const data = skip ? { ...input.data, lostFrom, lostThrough: wanted } : input.data;
-      const prepared = prepareInput({ ...input, data } as JournalInput);
+      const prepared = prepareInput({ ...input, data } as JournalInput, this.#version);
       return this.#insertRow(prepared, outbox, skip ? wanted + 1 : undefined);
     });
   }
@@ -592,7 +637,7 @@ export class Journal {
     for (let attempt = 0; ; attempt++) {
       const prev = this.#head;
       const seq = gapSeq ?? prev.seq + 1;
-      const bytes = recordBytes(seq, p, p.dataJson);
+      const bytes = recordBytes(seq, p, p.dataJson, p.version);
       const hash = chainHash(prev.hash, bytes);
       const info = this.#insert.run(
         seq,
@@ -609,6 +654,12 @@ export class Journal {
         prev.hash,
       );
       if (info.changes === 1) {
+        if (p.secrets) {
+          this.#insertSecretStmt ??= this.#db.prepare(
+            'INSERT INTO journal_secrets (seq, path, nonce, value) VALUES (?, ?, ?, ?)',
+          );
+          for (const x of p.secrets) this.#insertSecretStmt.run([seq, x.path, x.nonce, x.value]);
+        }
         if (outbox) this.#insertOutbox.run(seq);
         this.#head = { seq, hash };
         return storedRow({
@@ -619,7 +670,7 @@ export class Journal {
           door: p.door,
           person: p.person,
           actor: p.actor,
-          data: JSON.parse(p.dataJson) as Record<string, unknown>,
+          data: p.clearData ?? (JSON.parse(p.dataJson) as Record<string, unknown>),
           hash,
           prevHash: prev.hash,
           bytes,
@@ -766,6 +817,14 @@ export class Journal {
     return base?.hash ?? GENESIS_HASH;
   }
 
+  /** The secrets kept beside a row (format v2), in path order. */
+  sideSecrets(seq: number): SideSecret[] {
+    this.#secretsStmt ??= this.#db.prepare(
+      'SELECT path, nonce, value FROM journal_secrets WHERE seq = ? ORDER BY path',
+    );
+    return this.#secretsStmt.all(seq) as SideSecret[];
+  }
+
   #toRow(row: DbRow): JournalRow {
     const rec = JSON.parse(row.bytes) as {
       at: number;
@@ -783,7 +842,7 @@ export class Journal {
       door: rec.door,
       person: rec.person,
       actor: rec.actor,
-      data: rec.data,
+      data: mayHoldCommitments(row.bytes) ? restoreSecrets(rec.data, this.sideSecrets(row.seq)) : rec.data,
       hash: row.hash,
       prevHash: row.prev_hash ?? this.#archivedPrevHash(row.seq),
       bytes: row.bytes,

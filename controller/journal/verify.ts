@@ -10,6 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GAP_RECORD_TYPES, type GapRecordType } from '../domain/records-evidence.js';
 import { visibleText } from '../domain/text.js';
+import { checkSideSecrets, type SideSecret } from './commitments.js';
 import { MIGRATIONS, migrate, type SqliteDatabase, schemaVersion } from './db.js';
 import {
   type ArchiveBase,
@@ -18,7 +19,8 @@ import {
   canonicalJson,
   chainHash,
   GENESIS_HASH,
-  RECORD_VERSION,
+  mayHoldCommitments,
+  RECORD_VERSIONS,
   readArchiveBases,
   recordBytes,
   toCheckpoint,
@@ -51,7 +53,12 @@ export type VerifyProblemKind =
   /** A checkpoint covers rows the journal no longer has: the journal was truncated. */
   | 'truncated'
   /** An archive base's signature does not verify: it was altered or forged. */
-  | 'archive_base_signature';
+  | 'archive_base_signature'
+  /**
+   * Format v2: a secret kept beside a row does not open the commitment in the row's bytes, is
+   * missing, or is kept for a row or path that has none: the side table was altered.
+   */
+  | 'secret_altered';
 
 export interface VerifyOptions {
   /** The device's public key. Without it, checkpoint signatures are not checked. */
@@ -261,6 +268,7 @@ function walk(
       );
   }
   let nextProgress = PROGRESS_EVERY;
+  const secrets = readSideSecrets(db);
 
   for (;;) {
     const rows = page.all(after, PAGE) as RawRow[];
@@ -295,12 +303,19 @@ function walk(
       const fast =
         typeof bytes === 'string' &&
         typeof row[1] === 'number' &&
-        bytes.startsWith(expectedPrefix(row)) &&
+        RECORD_VERSIONS.includes(bytes.charCodeAt(5) - 48) &&
+        bytes.startsWith(expectedPrefix(row, bytes.charCodeAt(5) - 48)) &&
         bytes.charCodeAt(bytes.length - 1) === 125 &&
         chainHash(prev1, bytes) === hash;
       if (!fast) {
         const finding = diagnose(row, prev1, prev2, fetch);
         if (finding) return fail(finding);
+      }
+      const side = secrets.get(seq);
+      if (side || (typeof bytes === 'string' && mayHoldCommitments(bytes))) {
+        const finding = checkRowSecrets(seq, bytes as string, side ?? []);
+        if (finding) return fail(finding);
+        secrets.delete(seq);
       }
       while (cpIndex < checkpoints.length && checkpoints[cpIndex]!.seq <= seq) {
         const cp = checkpoints[cpIndex]!;
@@ -333,6 +348,14 @@ function walk(
     after = rows[rows.length - 1]![0];
   }
 
+  for (const seq of secrets.keys()) {
+    if (base && seq <= base.seq) continue; // left behind by an archive; verify warns about such rows
+    return fail({
+      seq,
+      kind: 'secret_altered',
+      problem: `a secret is kept beside seq ${seq}, which is not a journal row: the side table was altered`,
+    });
+  }
   if (base && expected === base.seq + 1) {
     // The head row is never archived: a live chain with no row after its base lost its rows.
     return fail({
@@ -357,6 +380,47 @@ function walk(
   }
   options.onProgress?.(result.rows, result.headSeq);
   return result;
+}
+
+/** The side secrets by seq ({} for a schema before version 8, which has none). */
+function readSideSecrets(db: SqliteDatabase): Map<number, SideSecret[]> {
+  const bySeq = new Map<number, SideSecret[]>();
+  const table = db
+    .prepare<[], { n: number }>(
+      "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'journal_secrets'",
+    )
+    .get();
+  if (!table || table.n === 0) return bySeq;
+  const rows = db
+    .prepare<[], SideSecret & { seq: number }>(
+      'SELECT seq, path, nonce, value FROM journal_secrets ORDER BY seq, path',
+    )
+    .all();
+  for (const { seq, ...s } of rows) {
+    const list = bySeq.get(seq);
+    if (list) list.push(s);
+    else bySeq.set(seq, [s]);
+  }
+  return bySeq;
+}
+
+/** A row's side secrets against the commitments in its bytes (format v2). */
+function checkRowSecrets(seq: number, bytes: string, side: readonly SideSecret[]): Finding | null {
+  const rec = parse(bytes);
+  if (rec?.v !== 2) {
+    return {
+      seq,
+      kind: 'secret_altered',
+      problem: `secrets are kept beside row ${seq}, a format v${String(rec?.v)} row that commits none: the side table was altered`,
+    };
+  }
+  const problems = checkSideSecrets(rec.data, side);
+  if (problems.length === 0) return null;
+  return {
+    seq,
+    kind: 'secret_altered',
+    problem: `row ${seq} (${String(rec.type)}): ${problems.join('; ')}: the side table of secrets was altered`,
+  };
 }
 
 function isGapType(type: unknown): type is GapRecordType {
@@ -390,9 +454,9 @@ function declaredGap(row: RawRow, type: GapRecordType, expected: number): Declar
   };
 }
 
-function expectedPrefix(row: RawRow): string {
+function expectedPrefix(row: RawRow, version: number): string {
   return (
-    `{"v":${RECORD_VERSION},"seq":${row[0]},"at":${row[1]},"type":${JSON.stringify(row[2])},` +
+    `{"v":${version},"seq":${row[0]},"at":${row[1]},"type":${JSON.stringify(row[2])},` +
     `"door":${row[3] === null ? 'null' : JSON.stringify(row[3])},` +
     `"person":${row[4] === null ? 'null' : JSON.stringify(row[4])},` +
     `"actor":${row[5] === null ? 'null' : JSON.stringify(row[5])},"data":{`
@@ -516,7 +580,12 @@ function diagnose(
   }
 
   // The chain holds; the row must also be a canonical record whose columns match its bytes.
-  if (!rec || rec.v !== RECORD_VERSION || typeof rec.data !== 'object' || rec.data === null) {
+  if (
+    !rec ||
+    !RECORD_VERSIONS.includes(rec.v as number) ||
+    typeof rec.data !== 'object' ||
+    rec.data === null
+  ) {
     return {
       seq,
       kind: 'malformed',
@@ -537,7 +606,12 @@ function diagnose(
   }
   let canonical: string | undefined;
   try {
-    canonical = recordBytes(seq, rec as Parameters<typeof recordBytes>[1], canonicalJson(rec.data));
+    canonical = recordBytes(
+      seq,
+      rec as Parameters<typeof recordBytes>[1],
+      canonicalJson(rec.data),
+      rec.v as number,
+    );
   } catch {
     canonical = undefined;
   }

@@ -18,7 +18,7 @@ import {
   PersonCategory,
   UnsynchronisedPolicy,
 } from '../domain/index.js';
-import type { Checkpoint, JournalRow } from '../journal/index.js';
+import { type Checkpoint, holdsSecret, isSecretKey, type JournalRow } from '../journal/index.js';
 
 export const PAYLOAD_VERSION = 1;
 
@@ -90,7 +90,19 @@ export const PersonRef = z.object({
 });
 export type PersonRef = z.infer<typeof PersonRef>;
 
-/** `…/events` (QoS 1, not retained): one per journal row, in seq order. De-duplicate by `seq`/`id`. */
+/**
+ * Why a row's `bytes` are withheld from the feed: `v1_secret`, a format v1 row (written before format
+ * v2) whose hashed bytes hold a secret in clear (a badge's keyed credential hash). Its `hash` is still
+ * published, so the chain after it can be recomputed (docs/journal.md, "The feed as evidence").
+ */
+export const WithheldReason = z.enum(['v1_secret']);
+export type WithheldReason = z.infer<typeof WithheldReason>;
+
+/**
+ * `…/events` (QoS 1, not retained): one per journal row, in seq order. De-duplicate by `seq`/`id`.
+ * Evidence: `seq`, `prevHash`, `hash` and `bytes` (SHA-256(prevHash ‖ bytes) = hash). Every other
+ * field is a convenience view of the row, not evidence.
+ */
 export const EventPayload = z.object({
   v,
   /** `<controller.id>:<seq>`: globally unique. */
@@ -118,6 +130,12 @@ export const EventPayload = z.object({
   /** The row's hash in the journal's chain, and the previous row's. */
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * The exact UTF-8 string the row's hash covers, as stored (format v2: secrets committed, never in
+   * clear); null only when `withheld` says why.
+   */
+  bytes: z.string().nullable(),
+  withheld: WithheldReason.nullable(),
 });
 export type EventPayload = z.infer<typeof EventPayload>;
 
@@ -217,15 +235,25 @@ export function isAlarmRow(type: string): boolean {
   return Object.hasOwn(ALARM_ROW_EVENTS, type);
 }
 
-const SECRET_KEY = /credential|secret|passw|token|hmac|privatekey|signingkey/i;
-
-/** A copy of `value` without object keys that look secret (at any depth). */
+/**
+ * A copy of `value` without object keys that look secret (at any depth): the same keys format v2
+ * commits in the hashed bytes (controller/journal/commitments.ts).
+ */
 export function withoutSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > 32) return value;
   if (Array.isArray(value)) return value.map((x) => withoutSecrets(x, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(value)) if (!SECRET_KEY.test(k)) out[k] = withoutSecrets(x, depth + 1);
+  for (const [k, x] of Object.entries(value)) if (!isSecretKey(k)) out[k] = withoutSecrets(x, depth + 1);
   return out;
+}
+
+/**
+ * The bytes a row is published with: as stored, except a format v1 row whose bytes hold a secret in
+ * clear (its data, read from those bytes, has a secret key), which is withheld.
+ */
+export function publishedBytes(row: JournalRow): Pick<EventPayload, 'bytes' | 'withheld'> {
+  if (row.bytes.startsWith('{"v":1,') && holdsSecret(row.data)) return { bytes: null, withheld: 'v1_secret' };
+  return { bytes: row.bytes, withheld: null };
 }
 
 const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
@@ -312,6 +340,7 @@ export function minimalEventPayload(row: JournalRow): EventPayload {
     data: {},
     hash: row.hash,
     prevHash: row.prevHash,
+    ...publishedBytes(row),
   };
 }
 

@@ -10,24 +10,14 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { FEED_ALARMS } from '../journal/feed-verify.js';
 import type { Checkpoint } from '../journal/index.js';
 
 export const HISTORY_FORMAT = 'sekisho-witness/1';
 export const ZERO_HASH = '0'.repeat(64);
 
-/** The witness's own alarms (docs/journal.md, "The witness"). */
-export const WITNESS_ALARMS = [
-  /** A checkpoint whose signature does not verify with the pinned key: forged with broker credentials. */
-  'bad_signature',
-  /** Two validly signed checkpoints for one seq with different hashes, or a checkpoint against a witnessed event. */
-  'equivocation',
-  /** An event that does not extend what was witnessed: another hash at a known seq, or a prevHash that differs. */
-  'fork',
-  /** A checkpoint below the last one seen whose hash the history does not know: the head went back. */
-  'rollback',
-  /** A validly signed checkpoint naming another controller. */
-  'wrong_controller',
-] as const;
+/** The witness's own alarms (docs/journal.md, "The witness"): the off-device verifier's. */
+export const WITNESS_ALARMS = FEED_ALARMS;
 export type WitnessAlarm = (typeof WITNESS_ALARMS)[number];
 
 export interface HistoryHeader {

@@ -98,6 +98,9 @@ const EventMessage = z.object({
   prevHash: Hex64,
   at: z.int().nonnegative(),
   type: z.string().max(100),
+  /** The hashed bytes: the witness recomputes the hash from them (feed-verify.ts). */
+  bytes: z.string().nullable().optional(),
+  withheld: z.string().nullable().optional(),
 });
 
 const FLUSH_MS = 200;
@@ -431,8 +434,12 @@ export function startWitness(opts: WitnessOptions, log: Logger, version: string)
         log.warn('witness: a malformed event message was ignored', { topic });
         return;
       }
-      const o = state.observeEvent(ev.data);
-      if (o.record) writer.append({ kind: 'event', ...ev.data }, rx);
+      const o = state.observeRow(ev.data);
+      if (o.record && o.row) {
+        // The line keeps what the recomputed bytes say (type and time), not the message's view.
+        const { seq, hash, prevHash, at, type } = o.row;
+        writer.append({ kind: 'event', seq, hash, prevHash, at, type }, rx);
+      }
       findings = o.findings;
     } else return;
     if (findings.length === 0) return;
@@ -456,7 +463,17 @@ export function startWitness(opts: WitnessOptions, log: Logger, version: string)
     const finish = () => {
       if (ended) return;
       ended = true;
-      log.info('witness stopped', { reason, lines: writer.lines });
+      const r = state.report();
+      // "Verified up to": the chain recomputed from genesis; rows never received (a witness started
+      // late) stop it, and are counted as gaps.
+      log.info('witness stopped', {
+        reason,
+        lines: writer.lines,
+        verifiedSeq: r.verified.seq,
+        verifiedHash: r.verified.hash,
+        signedSeq: r.signed?.seq ?? null,
+        gaps: r.gaps.length,
+      });
       resolveDone(failed ? WITNESS_EXIT.failure : alarmed ? WITNESS_EXIT.alarm : WITNESS_EXIT.ok);
     };
     // A normal disconnect: the broker keeps the session (clean: false) and queues what comes meanwhile.

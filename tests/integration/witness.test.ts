@@ -360,4 +360,40 @@ describe('sekisho witness and verify --witness', { timeout: 240_000 }, () => {
     // The key signed two hashes for one seq: the journal cannot agree with both.
     expect(r.stdout).toContain(`JOURNAL NOT INTACT: first bad row seq ${lastCheckpoint}:`);
   });
+
+  it('bad_row: an event whose bytes do not give its hash is recomputed, refused and alarmed', async () => {
+    const publisher = await Consumer.connect(broker.url, [`${base}/witness/alarm`]);
+    consumers.push(publisher);
+    witness = spawnWitness(witnessArgs(['--exit-on-alarm']));
+    await until(() => witness!.out().includes('witness subscribed'), 'the witness to subscribe', 60_000);
+    const headHash = sqlite(
+      join(storage, 'journal.db'),
+      `SELECT hash FROM journal WHERE seq = ${head};`,
+    ).trim();
+    const seq = head + 1;
+    const bytes = `{"v":2,"seq":${seq},"at":1,"type":"controller_stopped","door":null,"person":null,"actor":null,"data":{"reason":"forged"}}`;
+    // The claimed hash is what a comparison of prevHash strings would accept; the bytes say otherwise.
+    const claimed = chainHash(headHash, bytes.replace('forged', 'honest'));
+    await publisher.client.publishAsync(
+      `${base}/events`,
+      JSON.stringify({
+        v: 1,
+        id: `test-ctl:${seq}`,
+        seq,
+        type: 'controller_stopped',
+        at: 1,
+        hash: claimed,
+        prevHash: headHash,
+        bytes,
+        withheld: null,
+      }),
+      { qos: 1 },
+    );
+    expect(await witness.exited).toBe(4);
+    expect(witness.out()).toContain('WITNESS ALARM bad_row');
+    const lines = historyLines(history);
+    expect(lines.at(-2)).toMatchObject({ kind: 'alarm', alarm: 'bad_row', seq });
+    expect(lines.some((l) => l.kind === 'event' && l.seq === seq)).toBe(false);
+    expect(cli(['witness', '--check', '--history', history]).status).toBe(0);
+  });
 });

@@ -29,7 +29,7 @@ describe('append and the hash chain', () => {
     expect(first.id).toBe('ctl-1:1');
     expect(first.prevHash).toBe(GENESIS_HASH);
     expect(first.bytes).toBe(
-      `{"v":1,"seq":1,"at":${T0},"type":"access_decision","door":"machine-room","person":"p_1","actor":null,` +
+      `{"v":2,"seq":1,"at":${T0},"type":"access_decision","door":"machine-room","person":"p_1","actor":null,` +
         '"data":{"a":{"x":"テスト","y":[3,{"a":null,"b":true}]},"z":1}}',
     );
     // Recompute independently of the implementation.
