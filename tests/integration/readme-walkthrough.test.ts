@@ -81,6 +81,8 @@ describe('the README walk-through', () => {
     expect(second.stdout).toMatch(/badge b_\w+ is lost: refused at every door from now on/);
     expect(second.stdout).toMatch(/person_added .*S-2001/);
     expect(second.stdout).toMatch(/journal intact/);
+    // doctor ran to its summary: in a simulation only warnings (exit 3), never a failed check.
+    expect(second.stdout).toMatch(/no problem found(, \d+ warnings?: see the WARN lines\ndoctor: exit 3)?/);
 
     const after = await ctl.api<{ granted: boolean; reason: string }>('POST', '/api/sim/badge', {
       reader: 'entry',
