@@ -100,12 +100,12 @@ describe('key and paper, transcribed on the dashboard and approved by another pe
     expect(line).toContain('1-3');
     expect(recorded()).toEqual([]);
 
-    // The filer's own approval is refused: nothing is journaled, the request stays pending.
-    await pending.first().locator('button[type="submit"]').click();
-    const refusal = pending.first().locator('.form-error');
+    // The filer cannot approve it: no approve button, a plain note (the server refuses it too,
+    // tests/dashboards/requests.test.ts); nothing is journaled, the request stays pending.
     await expect
-      .poll(async () => (await refusal.isVisible()) && ((await refusal.textContent()) ?? ''))
-      .toMatch(/./);
+      .poll(() => pending.first().locator(`[data-own-request]`).textContent())
+      .toBe('自分の申請は承認できません。');
+    expect(await pending.first().locator('[data-approve]').count()).toBe(0);
     expect(recorded()).toEqual([]);
     await page.reload();
     await expect.poll(() => page.locator('#pending-requests tr[data-request]').count()).toBe(1);
@@ -117,7 +117,10 @@ describe('key and paper, transcribed on the dashboard and approved by another pe
     const row = other.page.locator('#pending-requests tr[data-request]').first();
     expect(await row.textContent()).toContain('transcribed from the paper ledger');
     // Approve reloads the page (data-then="reload"): wait for that load, or a later goto races it.
-    await Promise.all([other.page.waitForEvent('load'), row.locator('button[type="submit"]').click()]);
+    await Promise.all([
+      other.page.waitForEvent('load'),
+      row.locator('[data-approve] button[type="submit"]').click(),
+    ]);
     const [entry] = await until(() => (recorded().length === 1 ? recorded() : undefined), 'the record');
     expect(entry!.person).toBe(yamada.id);
     expect(entry!.door).toBe('machine-room');

@@ -240,13 +240,15 @@ setTimeout(() => process.exit(3), 60000).unref();
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     };
-    /** Runs every command of a step; each must succeed. Returns their outputs. */
+    /** Runs every command of a step; each must succeed (doctor: no failed check). Returns their outputs. */
     const step = (n: number, expected: number, substitute: (cmd: string) => string = (c) => c) => {
       const commands = steps.get(n)!;
       expect(commands, `step ${n}: ${JSON.stringify(commands)}`).toHaveLength(expected);
       return commands.map((cmd) => {
         const r = run(substitute(cmd));
-        expect(r.status, `step ${n}: ${cmd}\n${r.stdout}${r.stderr}`).toBe(0);
+        // doctor exits 3 when it only warns (a test machine has no NTP state, no UPS): no check may fail.
+        const ok = /\bsekisho doctor\b/.test(cmd) && /^no problem found/m.test(r.stdout) ? [0, 3] : [0];
+        expect(ok, `step ${n}: ${cmd}\n${r.stdout}${r.stderr}`).toContain(r.status);
         return r.stdout;
       });
     };
