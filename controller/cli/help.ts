@@ -37,7 +37,8 @@ const COMMANDS = `  start                                   run the controller (
             [--break-glass REASON]        request a badge (enrolled when approved); CREDENTIAL in a form
                                           the configured readers produce (0A1B2C3D4E, 12:3456, …);
                                           F = auto|em4100|wiegand26|wiegand34|line
-  badge lost BADGE [--reason TEXT]        disable a lost badge at once (no approval needed)
+  badge lost BADGE --reason TEXT          disable a lost badge at once (no approval needed); the
+                                          reason says where and when it was lost
   badge revoke BADGE [--reason TEXT]
   badge found BADGE --note TEXT           a lost badge turned up: it stays refused (revoked), re-enrol it to use it
   badge list [--json]

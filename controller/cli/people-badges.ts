@@ -207,9 +207,14 @@ export function badge(args: string[]): number {
       case 'lost':
       case 'revoke': {
         const id = positionals[0];
-        if (!id) throw new UsageError(`usage: sekisho badge ${sub} BADGE_ID`);
+        if (!id)
+          throw new UsageError(
+            `usage: sekisho badge ${sub} BADGE_ID ${sub === 'lost' ? '--reason "where, when"' : '[--reason TEXT]'}`,
+          );
         const status = sub === 'lost' ? 'lost' : 'revoked';
-        s.registry.setBadgeStatus(id, status, actor, now, values.reason);
+        // A lost report says where and when, as the dashboard and the API require (journaled).
+        const reason = sub === 'lost' ? need(values.reason, 'reason') : values.reason;
+        s.registry.setBadgeStatus(id, status, actor, now, reason);
         process.stdout.write(`badge ${id} is ${status}: refused at every door from now on\n`);
         return 0;
       }

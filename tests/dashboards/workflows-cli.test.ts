@@ -47,6 +47,9 @@ describe('sekisho badge found / badge list', () => {
     r.grantDoor(p.id, 'machine-room', 'always', 'test', at);
     const b = r.addBadge({ personId: p.id, credential: '0A1B2C3D30' }, 'test', at);
     expect((await sekisho(['badge', 'found', b.id, '--note', 'x'])).code).not.toBe(0); // not lost
+    // A lost report says where and when, as on the dashboard: without it, a usage error (2).
+    expect((await sekisho(['badge', 'lost', b.id])).code).toBe(2);
+    expect(r.getBadge(b.id)?.status).toBe('active');
     expect((await sekisho(['badge', 'lost', b.id, '--reason', 'lost on the train'])).code).toBe(0);
     expect((await sekisho(['badge', 'found', b.id])).code).not.toBe(0); // no --note
     expect(r.getBadge(b.id)?.status).toBe('lost');
