@@ -1,6 +1,7 @@
 /**
  * CRC-16/CCITT-FALSE (also catalogued as CRC-16/IBM-3740): polynomial 0x1021, initial value
  * 0xFFFF, no input or output reflection, no final XOR. Check value: crc16("123456789") = 0x29B1.
+ * Another initial value gives the family's other members: OSDP's is 0x1D0F (CRC-16/AUG-CCITT).
  */
 const TABLE = (() => {
   const t = new Uint16Array(256);
@@ -12,8 +13,8 @@ const TABLE = (() => {
   return t;
 })();
 
-export function crc16(data: Uint8Array, start = 0, end = data.length): number {
-  let crc = 0xffff;
+export function crc16(data: Uint8Array, start = 0, end = data.length, init = 0xffff): number {
+  let crc = init;
   for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ data[i]!) & 0xff]!;
   return crc;
 }

@@ -16,6 +16,8 @@
  *   checksum: the two's complement of the byte sum.
  */
 
+import { crc16 } from '../codecs/crc16.js';
+
 export const OSDP_MARK = 0xff;
 export const OSDP_SOM = 0x53;
 export const OSDP_BROADCAST = 0x7f;
@@ -66,21 +68,9 @@ export interface DecodedFrame {
   covered: Buffer;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i << 8;
-    for (let b = 0; b < 8; b++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
-    t[i] = c;
-  }
-  return t;
-})();
-
 /** OSDP's CRC-16 (CRC-16/AUG-CCITT): poly 0x1021, init 0x1D0F. crc("123456789") = 0xE5CC. */
 export function osdpCrc16(data: Uint8Array, start = 0, end = data.length): number {
-  let crc = 0x1d0f;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC_TABLE[((crc >> 8) ^ data[i]!) & 0xff]!;
-  return crc;
+  return crc16(data, start, end, 0x1d0f);
 }
 
 /** OSDP's 8-bit checksum: the two's complement of the sum of the bytes. */
