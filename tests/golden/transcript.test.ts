@@ -348,7 +348,27 @@ function transcript(rows: Row[], messages: Message[], dir: string, zone: string)
   for (const topic of topics) {
     const on = messages.filter((m) => m.topic === topic);
     out.push('', `## mqtt ${n.text(topic)}: ${on.length} messages (retain flag, payload)`);
-    for (const m of on) out.push(`${m.retain ? 'retained' : 'live'} ${n.text(m.payload.toString('utf8'))}`);
+    for (const m of on)
+      out.push(`${m.retain ? 'retained' : 'live'} ${n.text(withBytesNormalised(m.payload, n))}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * An event's `bytes` is the row's canonical JSON inside a JSON string (its quotes escaped), where
+ * the patterns of the normaliser do not match: it is normalised as the journal row is, and put
+ * back. Re-serialising is exact: the payload was written by JSON.stringify.
+ */
+function withBytesNormalised(payload: Buffer, n: Normaliser): string {
+  const text = payload.toString('utf8');
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!obj || typeof obj !== 'object' || typeof (obj as { bytes?: unknown }).bytes !== 'string') return text;
+  if (JSON.stringify(obj) !== text) throw new Error(`a payload that JSON.stringify would not write: ${text}`);
+  const o = obj as { bytes: string };
+  return JSON.stringify({ ...o, bytes: n.text(o.bytes) });
 }
