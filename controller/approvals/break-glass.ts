@@ -116,7 +116,7 @@ export class BreakGlass {
   use(input: NewRequest, by: RequestActor, reason: string, at: number): RequestRecord {
     this.#requests.requirePerson(by, 'break_glass', input.kind, at);
     const def = KINDS[input.kind];
-    if (def.account || !can(by.user.role, 'requests.approve')) {
+    const refuse = (message: string): never => {
       this.#append(
         'request_refused',
         at,
@@ -124,24 +124,17 @@ export class BreakGlass {
         { action: 'break_glass', kind: input.kind, why: 'forbidden' },
         null,
       );
-      throw new ApprovalError(
-        'forbidden',
+      throw new ApprovalError('forbidden', message);
+    };
+    if (def.account || !can(by.user.role, 'requests.approve'))
+      refuse(
         def.account
           ? 'account requests never take the break-glass path: they wait for an administrator'
           : `only a role that may approve ${input.kind} may act alone (break-glass)`,
       );
-    }
     // Widening an approved visit alone would skip the second person the amendment exists for.
     if (input.kind === 'visitor_badge' && input.payload.amends !== undefined) {
-      this.#append(
-        'request_refused',
-        at,
-        by.actor,
-        { action: 'break_glass', kind: input.kind, why: 'forbidden' },
-        null,
-      );
-      throw new ApprovalError(
-        'forbidden',
+      refuse(
         'an amendment of an approved visitor request waits for a different person: it never takes the break-glass path',
       );
     }
