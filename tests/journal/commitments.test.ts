@@ -1,10 +1,9 @@
 /**
  * Journal format v2: secrets are hashed as commitments and kept beside their rows. Real database
- * files, the real sqlite3 shell for tampering, and a format v1 journal written by the code before
- * format v2 (tests/journal/fixtures/v1, see its README) upgraded in place.
+ * files, the real sqlite3 shell for tampering, and a format v1 journal (written on a schema before
+ * format v2, as the code before it did) upgraded in place.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { chmodSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitSecrets, restoreSecrets } from '../../controller/journal/commitments.js';
@@ -14,7 +13,7 @@ import {
   checkSideSecrets,
   commitmentOf,
   Journal,
-  loadDeviceSecrets,
+  loadOrCreateDeviceSecrets,
   MIGRATIONS,
   openDatabase,
   SCHEMA_VERSION,
@@ -25,7 +24,11 @@ import { Registry } from '../../controller/registry/index.js';
 import { openJournal, sqlite, T0, tempDir } from './helpers.js';
 
 const HMAC = Buffer.alloc(32, 9);
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'v1');
+/** Every migration before the one that brings journal_secrets: a database there writes format v1. */
+const BEFORE_V2 = MIGRATIONS.slice(
+  0,
+  MIGRATIONS.findIndex((m) => m.name.startsWith('journal format v2')),
+);
 
 function enrolled(file: string) {
   const { db, journal } = openJournal(file);
@@ -175,25 +178,64 @@ describe('commitments', () => {
 });
 
 describe('a format v1 journal upgraded in place', () => {
-  /** The fixture, copied: the database and the device keys (mode 0600, as the device has them). */
-  function v1Copy() {
+  /**
+   * A format v1 journal as a device had it before format v2: six rows — two people, two badges (their
+   * keyed credential hash in clear), a `badge_enrol` request holding one, a badge reported lost —
+   * and two signed checkpoints (seq 5 and 6), with its device keys beside it.
+   */
+  function v1Journal() {
     const dir = tempDir();
-    for (const f of readdirSync(FIXTURE)) {
-      if (f.endsWith('.md')) continue;
-      copyFileSync(join(FIXTURE, f), join(dir, f));
-      chmodSync(join(dir, f), 0o600);
-    }
-    return { dir, secrets: loadDeviceSecrets(dir), file: join(dir, 'journal.db') };
+    const secrets = loadOrCreateDeviceSecrets(dir);
+    const file = join(dir, 'journal.db');
+    const db = openDatabase(file, { migrations: BEFORE_V2 });
+    const journal = new Journal(db, { controllerId: 'v1-ctl' });
+    const registry = new Registry(db, journal, { hmacKey: secrets.hmacKey });
+    const at = Date.UTC(2026, 3, 1);
+    const p1 = registry.addPerson(
+      { displayId: 'S-001', name: '山田 太郎', category: 'staff' },
+      'cli:root',
+      at,
+    );
+    const p2 = registry.addPerson(
+      { displayId: 'C-002', name: 'Ann Lee', category: 'contractor' },
+      'cli:root',
+      at + 1000,
+    );
+    registry.addBadge({ personId: p1.id, credential: '0A1B2C3D4E' }, 'cli:root', at + 2000);
+    const b2 = registry.addBadge({ personId: p2.id, credential: '99887766AA' }, 'cli:root', at + 3000);
+    journal.append({
+      type: 'request_created',
+      at: at + 4000,
+      actor: 'user:u_1',
+      person: p2.id,
+      data: {
+        requestId: 1,
+        kind: 'badge_enrol',
+        payload: {
+          personId: p2.id,
+          ...registry.sealCredential('1234567890'),
+          validFrom: null,
+          validUntil: null,
+        },
+        reason: 'spare card',
+      },
+    });
+    journal.checkpoint(at + 5000, secrets.signingKey, secrets.keyId);
+    registry.setBadgeStatus(b2.id, 'lost', 'cli:root', at + 6000, 'left on the train');
+    journal.checkpoint(at + 7000, secrets.signingKey, secrets.keyId);
+    db.close();
+    expect(sqlite(file, 'SELECT COUNT(*) FROM journal WHERE bytes LIKE \'{"v":1,%\';').trim()).toBe('6');
+    return { secrets, file };
   }
 
   it('keeps its v1 rows and chain, verifies mixed with v2 rows, and its feed verifies off the device', () => {
-    const { file, secrets } = v1Copy();
+    const { file, secrets } = v1Journal();
     const before = new Map(
       (sqlite(file, 'SELECT seq, hash FROM journal;').trim().split('\n') as string[]).map(
         (l) => l.split('|') as [string, string],
       ),
     );
-    expect(sqlite(file, 'PRAGMA user_version;').trim()).toBe('7');
+    expect(sqlite(file, 'PRAGMA user_version;').trim()).toBe(String(BEFORE_V2.length));
     const db = openDatabase(file); // migrates to the latest schema
     expect(Number(db.pragma('user_version', { simple: true }))).toBe(SCHEMA_VERSION);
     const journal = new Journal(db, { controllerId: 'v1-ctl' });
@@ -249,13 +291,7 @@ describe('a format v1 journal upgraded in place', () => {
 
   it('a database not yet migrated gets format v1 rows (the format before), and v2 once migrated', () => {
     const file = join(tempDir(), 'old.db');
-    // Every migration but the one that brings journal_secrets (format v2).
-    const old = openDatabase(file, {
-      migrations: MIGRATIONS.slice(
-        0,
-        MIGRATIONS.findIndex((m) => m.name.startsWith('journal format v2')),
-      ),
-    });
+    const old = openDatabase(file, { migrations: BEFORE_V2 });
     const j1 = new Journal(old, { controllerId: 'ctl-1' });
     const r1 = new Registry(old, j1, { hmacKey: HMAC });
     const p = r1.addPerson({ displayId: 'S-1', name: 'A', category: 'staff' }, 'cli:root', T0);
@@ -269,16 +305,5 @@ describe('a format v1 journal upgraded in place', () => {
     expect(journal.get(3)!.bytes.startsWith('{"v":2,')).toBe(true);
     expect(journal.get(3)!.bytes).not.toContain(r2.findBadgeByCredential('5566778899')!.credentialHash);
     expect(verifyJournal(db)).toMatchObject({ ok: true, rows: 3 });
-  });
-
-  it('the fixture is what its README says: format v1 rows holding keyed credential hashes', () => {
-    const readme = readFileSync(join(FIXTURE, 'README.md'), 'utf8');
-    expect(readme).toContain('make-v1.ts');
-    expect(
-      sqlite(
-        join(FIXTURE, 'journal.db'),
-        'SELECT COUNT(*) FROM journal WHERE bytes LIKE \'{"v":1,%\';',
-      ).trim(),
-    ).toBe('6');
   });
 });
