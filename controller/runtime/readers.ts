@@ -243,19 +243,20 @@ export class Readers implements Part {
 
   /** An OSDP reader reports a power failure (osdp_LSTATR): the `power_failure` alarm on its door. */
   private onReaderPower(readerId: string, failing: boolean): void {
-    const { writer } = this.d;
-    const at = this.d.now();
+    this.readerAlarm('power_failure', readerId, failing, `reader ${readerId} reports a power failure`);
+  }
+
+  /** A reader's alarm on the door it serves: raised while `active`, else its condition cleared. */
+  private readerAlarm(
+    type: 'power_failure' | 'reader_tamper' | 'reader_offline',
+    readerId: string,
+    active: boolean,
+    detail: string,
+    at = this.d.now(),
+  ): void {
     const door = this.d.doors.served(readerId)?.doorId ?? null;
-    if (failing)
-      writer.raiseAlarm(
-        'power_failure',
-        alarmSeverity('power_failure'),
-        door,
-        `reader ${readerId} reports a power failure`,
-        at,
-        readerId,
-      );
-    else writer.clearAlarmCondition('power_failure', door, at, readerId);
+    if (active) this.d.writer.raiseAlarm(type, alarmSeverity(type), door, detail, at, readerId);
+    else this.d.writer.clearAlarmCondition(type, door, at, readerId);
   }
 
   status(): ReaderStatusView[] {
@@ -299,32 +300,13 @@ export class Readers implements Part {
     const at = this.d.now();
     const door = this.d.doors.served(readerId)?.doorId ?? null;
     if (step.record) writer.commit([{ type: step.record.type, at, door, data: step.record.data }]);
-    if (step.alarm?.action === 'clear') writer.clearAlarmCondition('reader_offline', door, at, readerId);
-    else if (step.alarm?.action === 'raise')
-      writer.raiseAlarm(
-        'reader_offline',
-        alarmSeverity('reader_offline'),
-        door,
-        step.alarm.detail,
-        at,
-        readerId,
-      );
+    if (step.alarm?.action === 'raise')
+      this.readerAlarm('reader_offline', readerId, true, step.alarm.detail, at);
+    else if (step.alarm) this.readerAlarm('reader_offline', readerId, false, '', at);
   }
 
   private onTamper(readerId: string, active: boolean): void {
-    const { writer } = this.d;
-    const at = this.d.now();
-    const door = this.d.doors.served(readerId)?.doorId ?? null;
-    if (active)
-      writer.raiseAlarm(
-        'reader_tamper',
-        alarmSeverity('reader_tamper'),
-        door,
-        `reader ${readerId} case opened`,
-        at,
-        readerId,
-      );
-    else writer.clearAlarmCondition('reader_tamper', door, at, readerId);
+    this.readerAlarm('reader_tamper', readerId, active, `reader ${readerId} case opened`);
   }
 }
 
